@@ -1,0 +1,48 @@
+/*
+ * ctlproto: the control-socket protocol, shared by dnsrouted and dnsroutectl.
+ *
+ * A BIRD-style line protocol over a Unix stream socket.  Every line the
+ * daemon sends is "CCCC" + one separator + text + "\n": CCCC is four digits,
+ * the separator is '-' when more lines of the same reply follow and ' ' on the
+ * reply's final line.  The daemon greets each connection with one final line
+ * "0001 dnsrouted VERSION protocol 1".  A request is one line of at most
+ * CTL_LINE_MAX bytes ending in "\n", in the command language.  Rows are
+ * tab-separated fields; inside a field, backslash, tab, newline, CR and other
+ * control bytes are escaped (\\ \t \n \r \DDD), so a reply of any content
+ * passes unambiguously.  The final line's code decides the exit status.
+ */
+#ifndef CTLPROTO_H
+#define CTLPROTO_H
+
+#include <stddef.h>
+
+#define CTL_PROTOCOL_VERSION	1
+#define CTL_LINE_MAX		16384
+
+/* Reply codes. */
+#define CTL_OK			0	/* final: done; text is a short message */
+#define CTL_GREETING		1	/* final: greeting */
+#define CTL_COLUMNS		1000	/* column names; a name ending in '#' is numeric */
+#define CTL_ROW			1001	/* one row of fields */
+#define CTL_TEXT		1002	/* free text (help, export lines) */
+#define CTL_TRACE		1003	/* one streamed trace line (fields, as a row) */
+#define CTL_NOTICE		1004	/* informational line ("42 queries missed") */
+#define CTL_ERR_RUNTIME		8000	/* final: the command failed */
+#define CTL_ERR_BUSY		8001	/* final: another client holds a transaction */
+#define CTL_ERR_SYNTAX		9000	/* final: bad command or usage */
+
+#define CTL_CODE_IS_ERROR(c)	((c) >= 8000)
+
+/* Escape src (srclen bytes) into dst as one field: returns the length
+ * written (excluding NUL), or -1 if dst is too small.  dst is always
+ * NUL-terminated when dstlen > 0. */
+int	ctl_escape(const char *src, size_t srclen, char *dst, size_t dstlen);
+/* Unescape one field in place; returns its new length. */
+size_t	ctl_unescape(char *field);
+
+/* Split a received line "CCCC-text" or "CCCC text".  Returns the code and
+ * sets *more (1 when '-') and *text (points into line), or -1 when the line
+ * is not of that form. */
+int	ctl_parse_line(const char *line, int *more, const char **text);
+
+#endif

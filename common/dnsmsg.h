@@ -1,0 +1,136 @@
+/*
+ * dnsmsg: the hot-path DNS wire parser.  It validates a whole query (every
+ * section, with bounds checks, compression loops caught) and extracts what
+ * routing needs: the ID, flags, the question as a lowercase presentation name
+ * with a trailing dot (escaped \DDD so it can reach logs safely) and the
+ * question's wire form.  It allocates nothing and never reads past len.
+ * It also checks that a backend's answer belongs to the query we sent, and
+ * builds the small error answers the router makes itself.
+ */
+#ifndef DNSMSG_H
+#define DNSMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNS_HDR_LEN		12
+#define DNS_MAX_WIRE_NAME	255
+/* Worst case: 255 octets, every one escaped as \DDD, plus the dot and NUL. */
+#define DNS_MAX_TEXT_NAME	(DNS_MAX_WIRE_NAME * 4 + 2)
+
+#define DNS_FLAG_QR		0x8000
+#define DNS_FLAG_AA		0x0400
+#define DNS_FLAG_TC		0x0200
+#define DNS_FLAG_RD		0x0100
+#define DNS_FLAG_RA		0x0080
+#define DNS_OPCODE(f)		(((f) >> 11) & 0xf)
+#define DNS_RCODE(f)		((f) & 0xf)
+
+#define DNS_OPCODE_QUERY	0
+#define DNS_OPCODE_NOTIFY	4
+#define DNS_OPCODE_UPDATE	5
+
+#define DNS_RCODE_NOERROR	0
+#define DNS_RCODE_FORMERR	1
+#define DNS_RCODE_SERVFAIL	2
+#define DNS_RCODE_NXDOMAIN	3
+#define DNS_RCODE_NOTIMP	4
+#define DNS_RCODE_REFUSED	5
+
+#define DNS_TYPE_A		1
+#define DNS_TYPE_NS		2
+#define DNS_TYPE_SOA		6
+#define DNS_TYPE_TXT		16
+#define DNS_TYPE_AAAA		28
+#define DNS_TYPE_OPT		41
+#define DNS_TYPE_IXFR		251
+#define DNS_TYPE_AXFR		252
+#define DNS_TYPE_ANY		255
+#define DNS_CLASS_IN		1
+#define DNS_CLASS_CH		3
+
+/* Result of dns_parse_query(); DNS_OK is 0, everything else a reason. */
+enum dns_err {
+	DNS_OK = 0,
+	DNS_E_SHORT,		/* shorter than a header, or a section runs past the end */
+	DNS_E_QR,		/* QR set: an answer sent to our query port */
+	DNS_E_TC,		/* TC set on a query */
+	DNS_E_QDCOUNT,		/* QDCOUNT != 1 */
+	DNS_E_LABEL,		/* label over 63 octets or reserved label type */
+	DNS_E_NAMELEN,		/* name over 255 octets */
+	DNS_E_POINTER,		/* compression loop, forward pointer, pointer out of range */
+	DNS_E_OPT,		/* OPT not in additional, not at root, or more than one */
+	DNS_E_TRAILING,		/* bytes after the last RR */
+	DNS_E_MAX
+};
+
+struct dns_query {
+	uint16_t	id;
+	uint16_t	flags;
+	uint16_t	qtype;
+	uint16_t	qclass;
+	uint16_t	ancount, nscount, arcount;
+	uint16_t	edns_udp_size;	/* 0 when there is no OPT */
+	uint8_t		has_opt;
+	uint8_t		do_bit;
+	/* Offsets in the message. */
+	uint16_t	question_end;	/* first byte after QCLASS */
+	/* The question name in wire form, lowercased, uncompressed. */
+	uint8_t		qname_wire[DNS_MAX_WIRE_NAME];
+	uint16_t	qname_wire_len;
+	/* Lowercase presentation form with trailing dot ("www.example.com."),
+	 * bytes outside [a-z0-9-_*] and '.' or '\' inside a label escaped as \DDD;
+	 * the root is ".". NUL-terminated. */
+	char		qname[DNS_MAX_TEXT_NAME];
+	uint16_t	qname_len;
+};
+
+/* Validate a query message and fill *q.  Returns DNS_OK or the reason it is
+ * not acceptable.  On error *q holds whatever was parsed (id and flags are
+ * valid whenever len >= DNS_HDR_LEN), so a FORMERR can echo the ID. */
+enum dns_err dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q);
+
+/* Short text for an error code ("short", "qr-set", ...), for counters/logs. */
+const char *dns_err_str(enum dns_err e);
+
+/* Is msg an answer to the query q that we sent with ID id?  Checks QR set,
+ * the ID, QDCOUNT == 1, and that the question (name compared without case,
+ * type, class) equals q's.  The rest of the answer is the backend's business
+ * and is relayed as is, but the walk must stay within len.
+ * Returns 0 when it matches, -1 otherwise. */
+int dns_answer_matches(const uint8_t *msg, size_t len, uint16_t id,
+    const struct dns_query *q);
+
+/* Write an answer with the given rcode to the query in msg (whose parse
+ * filled q, possibly partially): header with the query's ID, QR=1, opcode
+ * and RD copied, RA=0, and the question copied when q parsed it (QDCOUNT=0
+ * otherwise).  Returns the length written, 0 if out is too small or the
+ * message is shorter than a header. */
+size_t dns_make_answer(uint8_t *out, size_t outlen, const uint8_t *msg,
+    size_t len, const struct dns_query *q, int rcode);
+
+/* Escape a wire name (possibly compressed) at msg+off into presentation
+ * form as above.  Returns the text length or -1 when the name is invalid. */
+int dns_name_to_text(const uint8_t *msg, size_t len, size_t off, char *out,
+    size_t outlen);
+
+/* Convert a presentation name ("Www.Example.COM" or with trailing dot, \DDD
+ * and \X escapes allowed) to lowercase wire form.  Returns wire length or
+ * -1 when invalid (empty label, label > 63, name > 255). */
+int dns_text_to_wire(const char *text, uint8_t *out, size_t outlen);
+
+/* Read/write the 16-bit ID in place. */
+static inline uint16_t
+dns_get_id(const uint8_t *msg)
+{
+	return (uint16_t)(msg[0] << 8 | msg[1]);
+}
+
+static inline void
+dns_set_id(uint8_t *msg, uint16_t id)
+{
+	msg[0] = id >> 8;
+	msg[1] = id & 0xff;
+}
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * db: the only SQLite user.  It owns the connection, applies sql/schema.sql
+ * and the numbered migrations at open (PRAGMA user_version), keeps every
+ * statement prepared once, and offers typed calls for the rows the daemon
+ * keeps: backends, pools and their members, routes, settings, audit and
+ * health events.  WAL mode.  The caller drives transactions: one command or
+ * one batch is one transaction, and every command inside an explicit
+ * transaction runs inside a savepoint so a failed command leaves nothing.
+ *
+ * Every call returns 0 on success and -1 on failure; db_errmsg() then says
+ * why in words fit for an operator ("pool \"web\" does not exist",
+ * "database or disk is full").  Lookups of a missing row return 1 (not
+ * found) without being an error.
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define DB_NAME_MAX	64	/* backend and pool names, incl. NUL */
+#define DB_ADDR_MAX	64	/* "[ffff:...]:65535", incl. NUL */
+#define DB_QNAME_MAX	1024	/* health-check qname, presentation form */
+
+enum db_transport { DB_TRANSPORT_UDP = 0, DB_TRANSPORT_TCP = 1 };
+enum db_admin { DB_ADMIN_ENABLED = 0, DB_ADMIN_DRAINED = 1, DB_ADMIN_DISABLED = 2 };
+enum db_policy {
+	DB_POLICY_ROUNDROBIN = 0, DB_POLICY_WEIGHTED, DB_POLICY_FIRST,
+	DB_POLICY_LEAST_OUTSTANDING, DB_POLICY_RACE, DB_POLICY_FANOUT
+};
+enum db_action {
+	DB_ACTION_POOL = 0, DB_ACTION_REFUSE, DB_ACTION_NXDOMAIN,
+	DB_ACTION_SERVFAIL, DB_ACTION_DROP
+};
+
+struct db_backend {
+	int64_t		id;
+	char		name[DB_NAME_MAX];
+	char		addr[DB_ADDR_MAX];	/* as given, normalised: "127.0.0.1:5301", "[::1]:53" */
+	int		transport;		/* enum db_transport */
+	int		weight;			/* 1..1000, default 1 */
+	int		admin;			/* enum db_admin */
+	char		check_qname[DB_QNAME_MAX];	/* default "id.server." */
+	int		check_qtype;		/* default 16 (TXT) */
+	int		check_qclass;		/* default 3 (CH) */
+	int		check_tcp;		/* 1: check over TCP (default), 0: UDP */
+	int		check_rcode;		/* -1: any rcode is good (default) */
+	int		interval_ms;		/* default 5000 */
+	int		timeout_ms;		/* default 1000 */
+	int		fall;			/* default 3 */
+	int		rise;			/* default 2 */
+};
+
+struct db_pool {
+	int64_t		id;
+	char		name[DB_NAME_MAX];
+	int		policy;			/* enum db_policy */
+};
+
+struct db_route {
+	int64_t		id;			/* stable, never reused */
+	int		position;		/* 1..N, contiguous */
+	const char	*pattern;		/* valid during the callback only */
+	int		qtype;			/* 0: any type */
+	int		action;			/* enum db_action */
+	int64_t		pool_id;		/* action == DB_ACTION_POOL */
+	char		pool_name[DB_NAME_MAX];
+	const char	*comment;		/* "" when none; valid during the callback only */
+};
+
+struct db_health_event {
+	int64_t		backend_id;
+	int64_t		time_us;		/* wall clock, microseconds since the epoch */
+	int		ok;			/* check result: 1 good, 0 bad */
+	const char	*from_state;		/* "up", "down", "unknown"; NULL for a plain check row */
+	const char	*to_state;
+	int		rtt_us;			/* -1 when no answer */
+	const char	*detail;		/* "NOERROR", "timeout", "connection refused", "readd" ... */
+};
+
+struct db_audit {
+	int64_t		time_us;
+	long		uid;
+	long		pid;
+	const char	*command;
+	const char	*outcome;		/* "ok" or the error text */
+};
+
+struct db;
+
+/* Open (creating if needed) the database at path, take an exclusive lock so
+ * a second daemon on the same file refuses to start, set WAL, verify
+ * integrity cheaply (PRAGMA quick_check) and apply migrations.  On failure
+ * returns NULL and writes a clear message into err ("database /x is locked
+ * by another dnsrouted (pid 123)", "database /x is corrupt: ...").
+ * ":memory:" is accepted (tests). */
+struct db	*db_open(const char *path, char *err, size_t errlen);
+void		 db_close(struct db *);
+const char	*db_errmsg(struct db *);
+
+/* Transactions.  db_begin starts BEGIN IMMEDIATE; savepoints nest inside. */
+int	db_begin(struct db *);
+int	db_commit(struct db *);
+int	db_rollback(struct db *);
+int	db_savepoint(struct db *);		/* SAVEPOINT cmd */
+int	db_release(struct db *);		/* RELEASE cmd */
+int	db_rollback_savepoint(struct db *);	/* ROLLBACK TO cmd; RELEASE cmd */
+int	db_in_transaction(struct db *);
+
+/* Backends.  add fills b->id; names are unique ("backend \"x\" exists"). */
+int	db_backend_add(struct db *, struct db_backend *b);
+int	db_backend_update(struct db *, const struct db_backend *b);	/* by id */
+int	db_backend_del(struct db *, int64_t id);	/* also drops memberships */
+int	db_backend_get(struct db *, const char *name, struct db_backend *out);	/* 0, 1 = none, -1 */
+int	db_backend_foreach(struct db *, int (*cb)(const struct db_backend *, void *), void *arg);	/* by name */
+
+/* Pools.  del refuses while a route names the pool ("pool \"x\" is used by route 4"). */
+int	db_pool_add(struct db *, struct db_pool *p);
+int	db_pool_update(struct db *, const struct db_pool *p);		/* by id */
+int	db_pool_del(struct db *, int64_t id);
+int	db_pool_get(struct db *, const char *name, struct db_pool *out);
+int	db_pool_foreach(struct db *, int (*cb)(const struct db_pool *, void *), void *arg);	/* by name */
+/* Membership; adding an existing pair is not an error. */
+int	db_member_add(struct db *, int64_t pool_id, int64_t backend_id);
+int	db_member_del(struct db *, int64_t pool_id, int64_t backend_id);
+int	db_member_del_backend(struct db *, int64_t backend_id);	/* leave every pool */
+/* (pool_id, backend_id) pairs ordered by pool name then backend name. */
+int	db_member_foreach(struct db *, int (*cb)(int64_t pool_id, int64_t backend_id, void *), void *arg);
+
+/* Routes.  position 0 (or past the end) appends; otherwise later routes
+ * shift down.  add fills r->id and r->position. */
+int	db_route_add(struct db *, struct db_route *r);
+int	db_route_del(struct db *, int64_t id);			/* 1 = no such route */
+int	db_route_move(struct db *, int64_t id, int position);	/* 1 = no such route */
+int	db_route_count(struct db *, int *count);
+int	db_route_foreach(struct db *, int (*cb)(const struct db_route *, void *), void *arg);	/* by position */
+/* Does any route name this pool?  Sets *route_id to one of them or 0. */
+int	db_route_using_pool(struct db *, int64_t pool_id, int64_t *route_id);
+
+/* Settings: text key/value.  get returns 1 when the key is unset. */
+int	db_setting_get(struct db *, const char *key, char *val, size_t vallen);
+int	db_setting_set(struct db *, const char *key, const char *val);
+int	db_setting_foreach(struct db *, int (*cb)(const char *key, const char *val, void *), void *arg);
+
+/* Audit rows; foreach gives the last n (all when n <= 0), oldest first. */
+int	db_audit_add(struct db *, const struct db_audit *a);
+int	db_audit_foreach(struct db *, int n, int (*cb)(const struct db_audit *, void *), void *arg);
+
+/* Health events, written in batches by the caller (one transaction for the
+ * array).  foreach gives the last n for one backend, oldest first.  prune
+ * keeps the newest keep rows per backend. */
+int	db_health_add(struct db *, const struct db_health_event *ev, size_t n);
+int	db_health_foreach(struct db *, int64_t backend_id, int n,
+	    int (*cb)(const struct db_health_event *, void *), void *arg);
+int	db_health_prune(struct db *, int keep);
+
+#endif
