@@ -1,0 +1,673 @@
+/*
+ * client: dnsroutectl's end of the control socket, and the one execute
+ * path.  A ctl_conn is one connection and its read buffer.  ctl_exec()
+ * runs one command line: split it, answer help and quit here from
+ * cmd_table, send anything else and hand every reply line to the renderer
+ * until the final line, whose code is the outcome.
+ *
+ * A connection that is out of step (lost, interrupted, data nobody asked
+ * for) is closed, never reused; the next command opens a new one.  The
+ * exception is an open transaction: it died with its connection, so the
+ * next command is refused rather than applied outside it.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmdtab.h"
+#include "ctlproto.h"
+#include "tokenize.h"
+#include "util.h"
+#include "ctl.h"
+
+#define CLIENT_LINE_LIMIT	(1024 * 1024)	/* longest reply line taken */
+#define CLIENT_GREET_MS		5000
+
+struct ctl_conn {
+	int	 fd;
+	char	*buf;
+	size_t	 cap;
+	size_t	 len;		/* bytes in buf */
+	size_t	 off;		/* start of the unread ones */
+	char	 greeting[256];
+};
+
+volatile sig_atomic_t ctl_sigint;
+
+static char	**fieldv;	/* split_fields() result, reused */
+static int	  fieldcap;
+
+static const char *
+connect_hint(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ECONNREFUSED:
+		return " (is dnsrouted running?)";
+	case EACCES:
+		return " (is the socket's group one of yours?)";
+	default:
+		return "";
+	}
+}
+
+struct ctl_conn *
+client_connect(const char *path, int timeout_ms, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct ctl_conn *c;
+	const char *p;
+	char *line, why[256];
+	int fd, code, more;
+	long proto;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return NULL;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot connect to %s: %s%s", path,
+		    strerror(e), connect_hint(e));
+		close(fd);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->cap = 4096;
+	c->buf = xmalloc(c->cap);
+
+	code = client_read(c, timeout_ms, &more, &line, why, sizeof(why));
+	if (code == -1) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		goto fail;
+	}
+	if (code == -2) {
+		snprintf(err, errlen, "%s: interrupted", path);
+		goto fail;
+	}
+	p = strstr(line, " protocol ");
+	if (code != CTL_GREETING || more || p == NULL) {
+		snprintf(err, errlen, "%s: not a dnsrouted control socket "
+		    "(greeting \"%.60s\")", path, line);
+		goto fail;
+	}
+	proto = strtol(p + 10, NULL, 10);
+	if (proto != CTL_PROTOCOL_VERSION) {
+		snprintf(err, errlen, "%s: dnsrouted speaks control protocol "
+		    "%ld, this dnsroutectl speaks %d", path, proto,
+		    CTL_PROTOCOL_VERSION);
+		goto fail;
+	}
+	snprintf(c->greeting, sizeof(c->greeting), "%s", line);
+	return c;
+fail:
+	client_close(c);
+	return NULL;
+}
+
+void
+client_close(struct ctl_conn *c)
+{
+	if (c == NULL)
+		return;
+	close(c->fd);
+	free(c->buf);
+	free(c);
+}
+
+const char *
+client_greeting(const struct ctl_conn *c)
+{
+	return c->greeting;
+}
+
+int
+client_send(struct ctl_conn *c, const char *line, char *err, size_t errlen)
+{
+	size_t len = strlen(line), off = 0;
+	char *msg;
+	ssize_t n;
+
+	msg = xmalloc(len + 2);
+	memcpy(msg, line, len);
+	msg[len++] = '\n';
+	while (off < len) {
+		n = send(c->fd, msg + off, len - off, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR && !ctl_sigint)
+				continue;
+			snprintf(err, errlen, "lost the connection to the "
+			    "daemon: %s", strerror(errno));
+			free(msg);
+			return -1;
+		}
+		off += n;
+	}
+	free(msg);
+	return 0;
+}
+
+/* Wait until fd is readable or the deadline passes: 1, 0 (timeout), or
+ * -1 with errno (EINTR included). */
+static int
+wait_readable(int fd, int64_t deadline_us)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int64_t left;
+
+	if (deadline_us < 0)
+		return 1;
+	left = deadline_us - (int64_t)now_us();
+	if (left <= 0)
+		return 0;
+	return poll(&pfd, 1, (int)((left + 999) / 1000));
+}
+
+int
+client_read(struct ctl_conn *c, int timeout_ms, int *more, char **text,
+    char *err, size_t errlen)
+{
+	int64_t deadline = -1;
+	char *nl;
+	const char *t;
+	ssize_t n;
+	int code, r;
+
+	if (timeout_ms >= 0)
+		deadline = (int64_t)now_us() + (int64_t)timeout_ms * 1000;
+	for (;;) {
+		if (ctl_sigint)
+			return -2;
+		nl = memchr(c->buf + c->off, '\n', c->len - c->off);
+		if (nl != NULL) {
+			char *line = c->buf + c->off;
+
+			*nl = '\0';
+			c->off = nl + 1 - c->buf;
+			if (nl > line && nl[-1] == '\r')
+				nl[-1] = '\0';
+			if ((code = ctl_parse_line(line, more, &t)) == -1) {
+				snprintf(err, errlen, "protocol error: bad "
+				    "reply line \"%.60s\"", line);
+				return -1;
+			}
+			*text = line + (t - line);
+			return code;
+		}
+		if (c->off > 0) {
+			memmove(c->buf, c->buf + c->off, c->len - c->off);
+			c->len -= c->off;
+			c->off = 0;
+		}
+		if (c->len == c->cap) {
+			if (c->cap >= CLIENT_LINE_LIMIT) {
+				snprintf(err, errlen, "protocol error: reply "
+				    "line longer than %d bytes",
+				    CLIENT_LINE_LIMIT);
+				return -1;
+			}
+			c->cap *= 2;
+			c->buf = xrealloc(c->buf, c->cap);
+		}
+		r = wait_readable(c->fd, deadline);
+		if (r == 0) {
+			snprintf(err, errlen, "timed out waiting for the "
+			    "daemon");
+			return -1;
+		}
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			return -1;
+		}
+		n = read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "lost the connection to the "
+			    "daemon: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			snprintf(err, errlen, "the daemon closed the "
+			    "connection%s", c->len > 0 ? " mid-line" : "");
+			return -1;
+		}
+		c->len += n;
+	}
+}
+
+/* Between commands nothing may arrive: readable means closed (or out of
+ * step, which is as bad). */
+static int
+client_idle_ok(struct ctl_conn *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+	if (c->len > c->off)
+		return 0;
+	if (poll(&pfd, 1, 0) != 0)
+		return 0;
+	return 1;
+}
+
+/* Split a row into unescaped fields, in place. */
+static int
+split_fields(char *text)
+{
+	int i, n = 0;
+	char *p = text, *tab;
+
+	for (;;) {
+		if (n + 1 >= fieldcap) {
+			fieldcap = fieldcap ? fieldcap * 2 : 16;
+			fieldv = xrealloc(fieldv, fieldcap * sizeof(*fieldv));
+		}
+		fieldv[n++] = p;
+		if ((tab = strchr(p, '\t')) == NULL)
+			break;
+		*tab = '\0';
+		p = tab + 1;
+	}
+	fieldv[n] = NULL;
+	for (i = 0; i < n; i++)
+		ctl_unescape(fieldv[i]);
+	return n;
+}
+
+/* One non-final reply line to the renderer. */
+static void
+emit(struct ctl *ctl, int code, char *text)
+{
+	const struct ctl_output *o = ctl->out;
+	int n;
+
+	switch (code) {
+	case CTL_COLUMNS:
+		n = split_fields(text);
+		o->columns(ctl, fieldv, n);
+		break;
+	case CTL_ROW:
+		n = split_fields(text);
+		o->row(ctl, fieldv, n);
+		break;
+	case CTL_TRACE:
+		n = split_fields(text);
+		o->trace(ctl, fieldv, n);
+		break;
+	case CTL_NOTICE:
+		o->notice(ctl, text);
+		break;
+	default:
+		/* CTL_TEXT, and codes newer than this client. */
+		o->text(ctl, text);
+		break;
+	}
+}
+
+void
+ctl_local_reply(struct ctl *ctl, const char *cmd, int code, const char *msg,
+    const char *where)
+{
+	ctl->out->begin(ctl, cmd);
+	ctl->out->done(ctl, code, msg, where);
+}
+
+/* A failure found on this side: render it unless silent. */
+static int
+fail(struct ctl *ctl, const char *cmd, int code, const char *msg,
+    const char *where, int flags)
+{
+	if (!(flags & CTL_X_SILENT))
+		ctl_local_reply(ctl, cmd, code, msg, where);
+	return code == CTL_CODE_CLIENT ? CTL_ST_FAIL : CTL_ST_REFUSED;
+}
+
+int
+ctl_connect(struct ctl *ctl, char *err, size_t errlen)
+{
+	ctl_disconnect(ctl);
+	ctl->conn = client_connect(ctl->sockpath, CLIENT_GREET_MS, err,
+	    errlen);
+	return ctl->conn == NULL ? -1 : 0;
+}
+
+void
+ctl_disconnect(struct ctl *ctl)
+{
+	client_close(ctl->conn);
+	ctl->conn = NULL;
+	ctl->in_txn = 0;
+}
+
+/* Drop a broken connection; says in msg what went with it. */
+static void
+drop(struct ctl *ctl, char *msg, size_t msglen)
+{
+	size_t l = strlen(msg);
+
+	if (ctl->in_txn)
+		snprintf(msg + l, msglen - l, "; the open transaction was "
+		    "dropped, nothing in it was applied");
+	ctl_disconnect(ctl);
+}
+
+/* Send one line and render its reply. */
+static int
+roundtrip(struct ctl *ctl, const char *cmd, const char *where, int flags)
+{
+	const struct ctl_output *o = ctl->out;
+	int render = !(flags & (CTL_X_QUIET | CTL_X_SILENT));
+	int code, more;
+	char err[512], *text;
+
+	if (render)
+		o->begin(ctl, cmd);
+	if (client_send(ctl->conn, cmd, err, sizeof(err)) == -1) {
+		drop(ctl, err, sizeof(err));
+		goto failed;
+	}
+	for (;;) {
+		code = client_read(ctl->conn, -1, &more, &text, err,
+		    sizeof(err));
+		if (code == -2) {
+			snprintf(err, sizeof(err), "interrupted");
+			drop(ctl, err, sizeof(err));
+			if (!(flags & CTL_X_SILENT)) {
+				if (!render)
+					o->begin(ctl, cmd);
+				o->done(ctl, CTL_CODE_CLIENT, err, where);
+			}
+			return CTL_ST_INTR;
+		}
+		if (code == -1) {
+			drop(ctl, err, sizeof(err));
+			goto failed;
+		}
+		if (more) {
+			if (render)
+				emit(ctl, code, text);
+			continue;
+		}
+		if (CTL_CODE_IS_ERROR(code)) {
+			if (!(flags & CTL_X_SILENT)) {
+				if (!render)
+					o->begin(ctl, cmd);
+				o->done(ctl, code, text, where);
+			}
+			return CTL_ST_REFUSED;
+		}
+		if (render)
+			o->done(ctl, code, text, where);
+		return CTL_ST_OK;
+	}
+failed:
+	if (!(flags & CTL_X_SILENT)) {
+		if (!render)
+			o->begin(ctl, cmd);
+		o->done(ctl, CTL_CODE_CLIENT, err, where);
+	}
+	return CTL_ST_FAIL;
+}
+
+static int
+remote(struct ctl *ctl, const char *cmd, const struct cmd_spec *cs,
+    const char *where, int flags)
+{
+	char err[512];
+	int st;
+
+	if (ctl->conn != NULL && !client_idle_ok(ctl->conn)) {
+		if (ctl->in_txn) {
+			snprintf(err, sizeof(err), "the connection to the "
+			    "daemon was lost");
+			drop(ctl, err, sizeof(err));
+			return fail(ctl, cmd, CTL_CODE_CLIENT, err, where,
+			    flags);
+		}
+		ctl_disconnect(ctl);
+		fflush(stdout);
+		fprintf(stderr, "dnsroutectl: the connection to the daemon "
+		    "was lost; reconnecting\n");
+	}
+	if (ctl->conn == NULL && ctl_connect(ctl, err, sizeof(err)) == -1)
+		return fail(ctl, cmd, CTL_CODE_CLIENT, err, where, flags);
+
+	if (ctl->autobegin && !ctl->in_txn) {
+		st = roundtrip(ctl, "begin", where,
+		    CTL_X_QUIET | (flags & CTL_X_SILENT));
+		if (st != CTL_ST_OK)
+			return st;
+		ctl->in_txn = 1;
+	}
+	ctl->nsent++;
+	st = roundtrip(ctl, cmd, where, flags);
+	switch (cs->id) {
+	case CMD_BEGIN:
+		if (st == CTL_ST_OK)
+			ctl->in_txn = 1;
+		break;
+	case CMD_COMMIT:
+	case CMD_ABORT:
+		/* Whatever the answer, the daemon no longer holds it. */
+		if (st == CTL_ST_OK || st == CTL_ST_REFUSED)
+			ctl->in_txn = 0;
+		break;
+	default:
+		break;
+	}
+	return st;
+}
+
+/* Command words of a table entry. */
+int
+ctl_cmd_nwords(const struct cmd_spec *cs)
+{
+	const char *p;
+	int n = 1;
+
+	for (p = cs->words; *p != '\0'; p++)
+		if (*p == ' ')
+			n++;
+	return n;
+}
+
+int
+ctl_cmd_word(const struct cmd_spec *cs, int n, char *out, size_t outlen)
+{
+	const char *p = cs->words, *e;
+
+	while (n-- > 0) {
+		if ((p = strchr(p, ' ')) == NULL)
+			return -1;
+		p++;
+	}
+	if ((e = strchr(p, ' ')) == NULL)
+		e = p + strlen(p);
+	if ((size_t)(e - p) >= outlen)
+		return -1;
+	memcpy(out, p, e - p);
+	out[e - p] = '\0';
+	return 0;
+}
+
+int
+ctl_cmd_abbrev(const struct cmd_spec *cs, int n, const char *w)
+{
+	char word[64];
+
+	if (ctl_cmd_word(cs, n, word, sizeof(word)) == -1)
+		return 0;
+	return strncmp(word, w, strlen(w)) == 0;
+}
+
+static void
+help_text(struct ctl *ctl, int render, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+help_text(struct ctl *ctl, int render, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!render)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ctl->out->text(ctl, line);
+}
+
+static void
+help_detail(struct ctl *ctl, int render, const struct cmd_spec *cs)
+{
+	const char *p = cs->usage, *nl;
+	size_t i;
+	int first = 1;
+
+	/* The usage's own continuation lines are indented for column 0. */
+	do {
+		nl = strchr(p, '\n');
+		help_text(ctl, render, "%s%.*s", first ? "usage: " : "       ",
+		    nl ? (int)(nl - p) : (int)strlen(p), p);
+		first = 0;
+		p = nl + 1;
+	} while (nl != NULL);
+	help_text(ctl, render, "%s", cs->help);
+	help_text(ctl, render, "example: %s", cs->example);
+	if (cs->id == CMD_SET) {
+		help_text(ctl, render, "settings (default):");
+		for (i = 0; i < setting_table_len; i++)
+			help_text(ctl, render, "  %-24s %s (%s)",
+			    setting_table[i].name, setting_table[i].help,
+			    setting_table[i].defval);
+	}
+}
+
+/* help [COMMAND...]: from cmd_table, without the daemon. */
+static int
+local_help(struct ctl *ctl, const char *cmd, int argc, char **argv,
+    const char *where, int flags)
+{
+	const struct cmd_spec *match[CMD__COUNT], *cs;
+	char err[256], word[64];
+	int render = !(flags & (CTL_X_QUIET | CTL_X_SILENT));
+	int nmatch = 0, k, nw, exact;
+	size_t i;
+
+	for (i = 0; i < cmd_table_len && nmatch < CMD__COUNT; i++) {
+		cs = &cmd_table[i];
+		if (argc > ctl_cmd_nwords(cs))
+			continue;
+		for (k = 0; k < argc; k++)
+			if (!ctl_cmd_abbrev(cs, k, argv[k]))
+				break;
+		if (k == argc)
+			match[nmatch++] = cs;
+	}
+	cs = NULL;
+	if (nmatch == 1)
+		cs = match[0];
+	for (i = 0; argc > 0 && i < (size_t)nmatch && cs == NULL; i++) {
+		if (ctl_cmd_nwords(match[i]) != argc)
+			continue;
+		for (k = 0, exact = 1; k < argc && exact; k++)
+			exact = ctl_cmd_word(match[i], k, word,
+			    sizeof(word)) == 0 && strcmp(word, argv[k]) == 0;
+		if (exact)
+			cs = match[i];
+	}
+	if (nmatch == 0 &&
+	    (cs = cmd_lookup(argc, argv, &nw, err, sizeof(err))) == NULL)
+		return fail(ctl, cmd, CTL_ERR_SYNTAX, err, where, flags);
+
+	if (render)
+		ctl->out->begin(ctl, cmd);
+	if (cs != NULL)
+		help_detail(ctl, render, cs);
+	else {
+		if (argc == 0)
+			help_text(ctl, render, "commands (any word may be "
+			    "abbreviated; help COMMAND explains one):");
+		for (i = 0; i < (size_t)nmatch; i++)
+			help_text(ctl, render, "  %-16s %s", match[i]->words,
+			    match[i]->help);
+	}
+	if (render)
+		ctl->out->done(ctl, CTL_OK, "", where);
+	return CTL_ST_OK;
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int
+ctl_exec(struct ctl *ctl, const char *line, const char *where, int flags)
+{
+	const struct cmd_spec *cs;
+	struct tok_line t;
+	char err[512], *cmd;
+	size_t len;
+	int nw, st;
+
+	while (is_blank(*line))
+		line++;
+	cmd = xstrdup(line);
+	len = strlen(cmd);
+	while (len > 0 && is_blank(cmd[len - 1]))
+		cmd[--len] = '\0';
+
+	if (tok_split(cmd, &t, err, sizeof(err)) == -1) {
+		st = fail(ctl, cmd, CTL_ERR_SYNTAX, err, where, flags);
+		free(cmd);
+		return st;
+	}
+	if (t.argc == 0)
+		st = CTL_ST_EMPTY;
+	else if (strpbrk(cmd, "\n\r") != NULL)
+		st = fail(ctl, cmd, CTL_ERR_SYNTAX, "a command is one line",
+		    where, flags);
+	else if (len >= CTL_LINE_MAX) {
+		snprintf(err, sizeof(err), "command longer than %d bytes",
+		    CTL_LINE_MAX - 1);
+		st = fail(ctl, cmd, CTL_ERR_SYNTAX, err, where, flags);
+	} else if ((cs = cmd_lookup(t.argc, t.argv, &nw, err,
+	    sizeof(err))) == NULL)
+		st = fail(ctl, cmd, CTL_ERR_SYNTAX, err, where, flags);
+	else if (cs->flags & CMD_F_CTLONLY)
+		st = cs->id == CMD_QUIT ? CTL_ST_QUIT : CTL_ST_OK;
+	else if (cs->id == CMD_HELP)
+		st = local_help(ctl, cmd, t.argc - nw, t.argv + nw, where,
+		    flags);
+	else if ((flags & CTL_X_BATCH) && (cs->id == CMD_BEGIN ||
+	    cs->id == CMD_COMMIT || cs->id == CMD_ABORT)) {
+		snprintf(err, sizeof(err), "\"%s\" is not allowed here: the "
+		    "whole input is one transaction", cs->words);
+		st = fail(ctl, cmd, CTL_ERR_SYNTAX, err, where, flags);
+	} else
+		st = remote(ctl, cmd, cs, where, flags);
+	tok_free(&t);
+	free(cmd);
+	return st;
+}

@@ -1,0 +1,636 @@
+/*
+ * shell: the interactive front end, and the only user of libedit.  Lines
+ * go through ctl_exec() like any other; this file adds the prompt, history
+ * and tab completion.  Completion knows nothing but cmd_table: command
+ * words (abbreviations included), the keywords in cmd_spec.opts, and the
+ * values of argument kinds: <backend>, <pool> and <route> are the first
+ * column of "show backends|pools|routes", fetched over a second connection
+ * and kept for two seconds; the others are fixed lists or setting_table.
+ *
+ * Ctrl-C at the prompt clears the line.  Ctrl-C while a reply streams
+ * closes that connection (the daemon ends a trace when its client leaves)
+ * and opens a new one.  Ctrl-D or quit leaves.
+ */
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <histedit.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cmdtab.h"
+#include "ctlproto.h"
+#include "tokenize.h"
+#include "util.h"
+#include "ctl.h"
+
+#define HIST_MAX	1000
+#define HIST_COOKIE	"_HiStOrY_V2_\n"	/* libedit's history file format */
+#define NAMES_TTL_US	2000000
+#define FETCH_MS	1000
+#define MAX_KINDS	8
+
+struct names {
+	const char	 *cmd;		/* "show backends" */
+	char		**v;
+	size_t		  n;
+	uint64_t	  at;		/* when fetched; 0: never */
+};
+
+struct cands {
+	char	**v;
+	size_t	  n, cap;
+};
+
+struct shell {
+	struct ctl	*ctl;
+	EditLine	*el;
+	History		*hist;
+	char		*histpath;	/* NULL: no history file */
+	char		 prompt[PATH_MAX + 32];
+	struct names	 backends, pools, routes;
+};
+
+static const char *const policies[] = {
+	"roundrobin", "weighted", "first", "least-outstanding", "race",
+	"fanout", NULL
+};
+static const char *const qtypes[] = {
+	"A", "AAAA", "ANY", "CAA", "CNAME", "DNSKEY", "DS", "HTTPS", "MX",
+	"NAPTR", "NS", "PTR", "SOA", "SRV", "SVCB", "TXT", NULL
+};
+static const char *const rcodes[] = {
+	"noerror", "formerr", "servfail", "nxdomain", "notimp", "refused",
+	"any", NULL
+};
+
+static void
+on_sigint(int sig)
+{
+	(void)sig;
+	ctl_sigint = 1;
+}
+
+/* History. */
+
+static void
+hist_open(struct shell *sh)
+{
+	HistEvent ev;
+	const char *env = getenv("DNSROUTECTL_HISTORY"), *home;
+	struct passwd *pw;
+	size_t len;
+	int n;
+
+	sh->hist = history_init();
+	history(sh->hist, &ev, H_SETSIZE, HIST_MAX);
+	history(sh->hist, &ev, H_SETUNIQUE, 1);
+	if (env != NULL) {
+		if (*env != '\0')
+			sh->histpath = xstrdup(env);
+	} else {
+		home = getenv("HOME");
+		if ((home == NULL || *home == '\0') &&
+		    (pw = getpwuid(getuid())) != NULL)
+			home = pw->pw_dir;
+		if (home != NULL) {
+			len = strlen(home) + sizeof("/.dnsroutectl_history");
+			sh->histpath = xmalloc(len);
+			snprintf(sh->histpath, len, "%s/.dnsroutectl_history",
+			    home);
+		}
+	}
+	if (sh->histpath == NULL)
+		return;
+	n = history(sh->hist, &ev, H_LOAD, sh->histpath);
+	/* Appending grows the file; cut it back now and then. */
+	if (n > HIST_MAX + HIST_MAX / 4)
+		history(sh->hist, &ev, H_SAVE, sh->histpath);
+}
+
+/* Append one entry, encoded as libedit writes it (vis(3) octal escapes),
+ * so that two shells at once both keep theirs. */
+static void
+hist_append(struct shell *sh, const char *line)
+{
+	const unsigned char *p;
+	FILE *fp;
+	int fd;
+
+	if (sh->histpath == NULL)
+		return;
+	if ((fd = open(sh->histpath, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0600)) == -1)
+		return;
+	if ((fp = fdopen(fd, "a")) == NULL) {
+		close(fd);
+		return;
+	}
+	if (ftell(fp) == 0)
+		fputs(HIST_COOKIE, fp);
+	for (p = (const unsigned char *)line; *p != '\0'; p++) {
+		if (*p == '\\')
+			fputs("\\\\", fp);
+		else if (*p <= ' ' || *p >= 0x7f)
+			fprintf(fp, "\\%03o", *p);
+		else
+			fputc(*p, fp);
+	}
+	fputc('\n', fp);
+	fclose(fp);
+}
+
+static void
+hist_add(struct shell *sh, const char *line)
+{
+	HistEvent ev;
+
+	if (history(sh->hist, &ev, H_FIRST) == 0 &&
+	    strcmp(ev.str, line) == 0)
+		return;
+	history(sh->hist, &ev, H_ENTER, line);
+	hist_append(sh, line);
+}
+
+/* Completion candidates. */
+
+static void
+cand_add(struct cands *c, const char *word, const char *prefix, int nocase)
+{
+	size_t pl = strlen(prefix);
+
+	if ((nocase ? strncasecmp(word, prefix, pl) :
+	    strncmp(word, prefix, pl)) != 0)
+		return;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 32;
+		c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	c->v[c->n++] = xstrdup(word);
+}
+
+static void
+cand_list(struct cands *c, const char *const *list, const char *prefix,
+    int nocase)
+{
+	for (; *list != NULL; list++)
+		cand_add(c, *list, prefix, nocase);
+}
+
+static int
+cand_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+cand_free(struct cands *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->v[i]);
+	free(c->v);
+}
+
+static void
+names_clear(struct names *nm)
+{
+	size_t i;
+
+	for (i = 0; i < nm->n; i++)
+		free(nm->v[i]);
+	free(nm->v);
+	nm->v = NULL;
+	nm->n = 0;
+}
+
+/* The first column of a show command's rows, over a connection of its
+ * own so that the shell's (and its transaction) is left alone. */
+static struct names *
+names_get(struct shell *sh, struct names *nm)
+{
+	struct ctl_conn *conn;
+	char err[512], *text, *tab;
+	uint64_t now = now_us();
+	int code, more;
+
+	if (nm->at != 0 && now - nm->at < NAMES_TTL_US)
+		return nm;
+	names_clear(nm);
+	nm->at = now;
+	conn = client_connect(sh->ctl->sockpath, FETCH_MS, err, sizeof(err));
+	if (conn == NULL)
+		return nm;
+	if (client_send(conn, nm->cmd, err, sizeof(err)) == 0) {
+		while ((code = client_read(conn, FETCH_MS, &more, &text, err,
+		    sizeof(err))) >= 0) {
+			if (code == CTL_ROW) {
+				if ((tab = strchr(text, '\t')) != NULL)
+					*tab = '\0';
+				ctl_unescape(text);
+				nm->v = xrealloc(nm->v, (nm->n + 1) *
+				    sizeof(*nm->v));
+				nm->v[nm->n++] = xstrdup(text);
+			}
+			if (!more)
+				break;
+		}
+	}
+	client_close(conn);
+	return nm;
+}
+
+/* Values of an argument kind ("<pool>") or literal alternatives
+ * ("udp|tcp"). */
+static void
+cand_kind(struct shell *sh, struct cands *c, const char *kind,
+    const char *prefix)
+{
+	struct names *nm = NULL;
+	char alt[64], *p, *save;
+	size_t i;
+
+	if (strcmp(kind, "<backend>") == 0)
+		nm = names_get(sh, &sh->backends);
+	else if (strcmp(kind, "<pool>") == 0)
+		nm = names_get(sh, &sh->pools);
+	else if (strcmp(kind, "<route>") == 0)
+		nm = names_get(sh, &sh->routes);
+	else if (strcmp(kind, "<policy>") == 0)
+		cand_list(c, policies, prefix, 0);
+	else if (strcmp(kind, "<qtype>") == 0)
+		cand_list(c, qtypes, prefix, 1);
+	else if (strcmp(kind, "<rcode>") == 0)
+		cand_list(c, rcodes, prefix, 1);
+	else if (strcmp(kind, "<setting>") == 0) {
+		for (i = 0; i < setting_table_len; i++)
+			cand_add(c, setting_table[i].name, prefix, 0);
+	} else if (kind[0] != '<') {
+		snprintf(alt, sizeof(alt), "%s", kind);
+		for (p = strtok_r(alt, "|", &save); p != NULL;
+		    p = strtok_r(NULL, "|", &save))
+			cand_add(c, p, prefix, 0);
+	}
+	for (i = 0; nm != NULL && i < nm->n; i++)
+		cand_add(c, nm->v[i], prefix, 0);
+}
+
+/* Word n of every command whose first n words argv abbreviates. */
+static void
+cand_cmdword(struct cands *c, char **argv, int n, const char *prefix)
+{
+	char word[64];
+	size_t i;
+	int k;
+
+	for (i = 0; i < cmd_table_len; i++) {
+		const struct cmd_spec *cs = &cmd_table[i];
+
+		if (ctl_cmd_nwords(cs) <= n)
+			continue;
+		for (k = 0; k < n; k++)
+			if (!ctl_cmd_abbrev(cs, k, argv[k]))
+				break;
+		if (k == n && ctl_cmd_word(cs, n, word, sizeof(word)) == 0)
+			cand_add(c, word, prefix, 0);
+	}
+}
+
+/* Split s at blanks into at most max words of at most 63 bytes. */
+static int
+split_spec(const char *s, char words[][64], int max)
+{
+	int n = 0;
+	size_t l;
+
+	while (*s != '\0' && n < max) {
+		while (*s == ' ')
+			s++;
+		if (*s == '\0' || *s == '\n')
+			break;
+		l = strcspn(s, " \n");
+		snprintf(words[n++], 64, "%.*s", (int)l, s);
+		s += l;
+	}
+	return n;
+}
+
+/* Arguments after the command words: walk the ones typed, then offer what
+ * may come next.  Positionals the usage shows as required come first and
+ * only their values are offered; after them the keywords. */
+static void
+cand_args(struct shell *sh, struct cands *c, const struct cmd_spec *cs,
+    char **args, int nargs, const char *prefix)
+{
+	char kinds[MAX_KINDS][64], opts[24][64], use[24][64], alt[64];
+	const char *expect = NULL, *v;
+	char *p, *save;
+	int nkinds, nopts, nuse, nreq = 0, pos = 0, i, k, nw;
+
+	if (cs->id == CMD_HELP) {
+		cand_cmdword(c, args, nargs, prefix);
+		return;
+	}
+	nkinds = split_spec(cs->args, kinds, MAX_KINDS);
+	nopts = split_spec(cs->opts, opts, 24);
+	nuse = split_spec(cs->usage, use, 24);
+	nw = ctl_cmd_nwords(cs);
+	for (i = nw; i < nuse && use[i][0] >= 'A' && use[i][0] <= 'Z'; i++)
+		nreq++;
+	if (nreq > nkinds)
+		nreq = nkinds;
+
+	for (i = 0; i < nargs; i++) {
+		if (expect != NULL) {
+			expect = NULL;
+			continue;
+		}
+		if (pos >= nreq) {
+			for (k = 0; k < nopts; k++) {
+				size_t kl = strcspn(opts[k], "=");
+
+				if (strlen(args[i]) == kl &&
+				    strncmp(opts[k], args[i], kl) == 0)
+					break;
+			}
+			if (k < nopts) {
+				v = strchr(opts[k], '=');
+				expect = v ? v + 1 : NULL;
+				continue;
+			}
+		}
+		pos++;
+	}
+	if (expect != NULL) {
+		cand_kind(sh, c, expect, prefix);
+		return;
+	}
+	if (pos < nkinds)
+		cand_kind(sh, c, kinds[pos], prefix);
+	if (pos < nreq) {
+		/* "NAME|all": the lower-case alternatives are literal. */
+		snprintf(alt, sizeof(alt), "%s", use[nw + pos]);
+		for (p = strtok_r(alt, "|", &save); p != NULL;
+		    p = strtok_r(NULL, "|", &save))
+			if (p[0] >= 'a' && p[0] <= 'z')
+				cand_add(c, p, prefix, 0);
+		return;
+	}
+	for (k = 0; k < nopts; k++) {
+		opts[k][strcspn(opts[k], "=")] = '\0';
+		cand_add(c, opts[k], prefix, 0);
+	}
+}
+
+/* Everything that may stand where the cursor's word is. */
+static void
+candidates(struct shell *sh, struct cands *c, char **argv, int nprior,
+    const char *prefix)
+{
+	const struct cmd_spec *cs;
+	char err[256];
+	int nw;
+
+	cand_cmdword(c, argv, nprior, prefix);
+	if (nprior == 0)
+		return;
+	cs = cmd_lookup(nprior, argv, &nw, err, sizeof(err));
+	if (cs != NULL && !(cs->flags & CMD_F_CTLONLY))
+		cand_args(sh, c, cs, argv + nw, nprior - nw, prefix);
+}
+
+static void
+show_list(struct cands *c)
+{
+	struct winsize ws;
+	size_t i, w = 0, cols, rows, r, k;
+
+	for (i = 0; i < c->n; i++)
+		if (strlen(c->v[i]) > w)
+			w = strlen(c->v[i]);
+	w += 2;
+	cols = 80;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		cols = ws.ws_col;
+	cols = cols / w ? cols / w : 1;
+	rows = (c->n + cols - 1) / cols;
+	putchar('\n');
+	for (r = 0; r < rows; r++) {
+		for (k = 0; k < cols && r + k * rows < c->n; k++) {
+			i = r + k * rows;
+			if (k + 1 < cols && i + rows < c->n)
+				printf("%-*s", (int)w, c->v[i]);
+			else
+				fputs(c->v[i], stdout);
+		}
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+/* Replace the rawchars characters before the cursor with word, quoted
+ * when it must be; a whole word gets a blank after it.  0, or -1 when a
+ * partial word would need quotes (which would close it). */
+static int
+put_word(EditLine *el, int rawchars, const char *word, int whole)
+{
+	size_t len = 4 * strlen(word) + 4;
+	char *q = xmalloc(len);
+
+	if (tok_quote(word, q, len - 1) == -1 ||
+	    (!whole && strcmp(q, word) != 0)) {
+		free(q);
+		return -1;
+	}
+	if (whole)
+		strcat(q, " ");
+	el_deletestr(el, rawchars);
+	el_insertstr(el, q);
+	free(q);
+	return 0;
+}
+
+static int
+is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+static unsigned char
+complete(EditLine *el, int ch)
+{
+	struct shell *sh;
+	const LineInfo *li = el_line(el);
+	struct tok_line t;
+	struct cands c;
+	char err[128], *text, *lcp;
+	const char *prefix;
+	size_t upto = li->cursor - li->buffer, i, l;
+	int nprior, rawchars = 0;
+	unsigned char ret = CC_ERROR;
+
+	(void)ch;
+	el_get(el, EL_CLIENTDATA, &sh);
+	memset(&c, 0, sizeof(c));
+	text = xmalloc(upto + 1);
+	memcpy(text, li->buffer, upto);
+	text[upto] = '\0';
+	if (tok_split(text, &t, err, sizeof(err)) == -1) {
+		free(text);
+		return CC_ERROR;	/* inside quotes: a value, not ours */
+	}
+	if (t.ends_in_blank && upto > 0 && !is_blank(text[upto - 1]))
+		goto out;		/* inside a comment */
+	if (t.ends_in_blank) {
+		nprior = t.argc;
+		prefix = "";
+	} else {
+		nprior = t.argc - 1;
+		prefix = t.argv[nprior];
+		for (i = t.last_word_start; i < upto; i++)
+			if (((unsigned char)text[i] & 0xc0) != 0x80)
+				rawchars++;
+	}
+	ctl_sigint = 0;
+	candidates(sh, &c, t.argv, nprior, prefix);
+	if (c.n == 0)
+		goto out;
+	qsort(c.v, c.n, sizeof(*c.v), cand_cmp);
+	for (i = 1, l = 1; i < c.n; i++)
+		if (strcmp(c.v[i], c.v[l - 1]) != 0)
+			c.v[l++] = c.v[i];
+		else
+			free(c.v[i]);
+	c.n = l;
+	if (c.n == 1) {
+		if (put_word(el, rawchars, c.v[0], 1) == 0)
+			ret = CC_REFRESH;
+		goto out;
+	}
+	for (l = 0; c.v[0][l] != '\0'; l++) {
+		for (i = 1; i < c.n; i++)
+			if (c.v[i][l] != c.v[0][l])
+				break;
+		if (i < c.n)
+			break;
+	}
+	while (l > 0 && ((unsigned char)c.v[0][l] & 0xc0) == 0x80)
+		l--;			/* not inside a UTF-8 character */
+	lcp = xmalloc(l + 1);
+	memcpy(lcp, c.v[0], l);
+	lcp[l] = '\0';
+	if (l > strlen(prefix) && put_word(el, rawchars, lcp, 0) == 0)
+		ret = CC_REFRESH;
+	else {
+		show_list(&c);
+		ret = CC_REDISPLAY;
+	}
+	free(lcp);
+out:
+	cand_free(&c);
+	tok_free(&t);
+	free(text);
+	return ret;
+}
+
+static char *
+prompt(EditLine *el)
+{
+	struct shell *sh;
+
+	el_get(el, EL_CLIENTDATA, &sh);
+	snprintf(sh->prompt, sizeof(sh->prompt), "dnsroute %s%s> ",
+	    sh->ctl->sockpath, sh->ctl->in_txn ? " [txn]" : "");
+	return sh->prompt;
+}
+
+int
+shell_run(struct ctl *ctl)
+{
+	struct shell sh;
+	struct sigaction sa;
+	HistEvent ev;
+	const char *line;
+	char err[512], *buf;
+	size_t len;
+	int n, st;
+
+	memset(&sh, 0, sizeof(sh));
+	sh.ctl = ctl;
+	sh.backends.cmd = "show backends";
+	sh.pools.cmd = "show pools";
+	sh.routes.cmd = "show routes";
+
+	/* No SA_RESTART: a blocked read must return to see ctl_sigint. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+
+	hist_open(&sh);
+	sh.el = el_init("dnsroutectl", stdin, stdout, stderr);
+	el_set(sh.el, EL_CLIENTDATA, &sh);
+	el_set(sh.el, EL_EDITOR, "emacs");
+	el_set(sh.el, EL_SIGNAL, 1);
+	el_set(sh.el, EL_PROMPT, prompt);
+	el_set(sh.el, EL_HIST, history, sh.hist);
+	el_set(sh.el, EL_ADDFN, "dnsroute-complete",
+	    "complete a command, keyword or name", complete);
+	el_set(sh.el, EL_BIND, "^I", "dnsroute-complete", NULL);
+	el_source(sh.el, NULL);
+
+	if (ctl_connect(ctl, err, sizeof(err)) == -1)
+		fprintf(stderr, "dnsroutectl: %s\n", err);
+	else if (!ctl->quiet)
+		printf("%s at %s; help lists commands\n",
+		    client_greeting(ctl->conn), ctl->sockpath);
+
+	for (;;) {
+		ctl_sigint = 0;
+		line = el_gets(sh.el, &n);
+		if (line == NULL) {
+			if (n == -1 && errno == EINTR) {
+				/* Ctrl-C: drop the line, a fresh prompt. */
+				putchar('\n');
+				continue;
+			}
+			putchar('\n');
+			break;
+		}
+		buf = xstrdup(line);
+		len = strlen(buf);
+		while (len > 0 && (buf[len - 1] == '\n' ||
+		    is_blank(buf[len - 1])))
+			buf[--len] = '\0';
+		if (buf[strspn(buf, " \t")] == '\0') {
+			free(buf);
+			continue;
+		}
+		hist_add(&sh, buf);
+		ctl_sigint = 0;
+		st = ctl_exec(ctl, buf, NULL, 0);
+		free(buf);
+		if (st == CTL_ST_QUIT)
+			break;
+		if (st == CTL_ST_INTR && ctl_connect(ctl, err,
+		    sizeof(err)) == -1)
+			fprintf(stderr, "dnsroutectl: %s\n", err);
+	}
+	el_end(sh.el);
+	history(sh.hist, &ev, H_CLEAR);
+	history_end(sh.hist);
+	names_clear(&sh.backends);
+	names_clear(&sh.pools);
+	names_clear(&sh.routes);
+	free(sh.histpath);
+	return 0;
+}

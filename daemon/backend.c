@@ -1,0 +1,114 @@
+/*
+ * backend: creation, references and latency figures of struct backend.
+ * Workers only ever touch the atomics; the main thread creates and
+ * releases.  The last reference may be dropped by any thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "util.h"
+
+struct backend *
+backend_new(const struct db_backend *row, char *err, size_t errlen)
+{
+	struct backend *b;
+
+	b = xcalloc(1, sizeof(*b));
+	if (addr_parse(row->addr, 53, &b->addr, &b->addrlen, err, errlen) == -1) {
+		free(b);
+		return NULL;
+	}
+	atomic_init(&b->refcnt, 1);
+	b->id = row->id;
+	snprintf(b->name, sizeof(b->name), "%s", row->name);
+	addr_fmt((struct sockaddr *)&b->addr, b->addr_text, sizeof(b->addr_text));
+	b->transport = row->transport;
+	b->conf = *row;
+	atomic_init(&b->admin, row->admin);
+	atomic_init(&b->health, HEALTH_UNKNOWN);
+	atomic_init(&b->weight, row->weight);
+	return b;
+}
+
+void
+backend_ref(struct backend *b)
+{
+	atomic_fetch_add_explicit(&b->refcnt, 1, memory_order_relaxed);
+}
+
+void
+backend_unref(struct backend *b)
+{
+	if (b != NULL && atomic_fetch_sub(&b->refcnt, 1) == 1)
+		free(b);
+}
+
+/* Bucket i holds round trips up to lat_bucket_bound(i) µs: 16, 32, ...
+ * doubling, so 24 buckets reach past 2 minutes. */
+unsigned
+lat_bucket_bound(int i)
+{
+	return 16u << i;
+}
+
+void
+backend_record_rtt(struct backend *b, unsigned rtt)
+{
+	unsigned old = atomic_load_explicit(&b->ewma_rtt_us, memory_order_relaxed);
+	int i = 0;
+
+	atomic_store_explicit(&b->last_rtt_us, rtt, memory_order_relaxed);
+	atomic_store_explicit(&b->ewma_rtt_us,
+	    old == 0 ? rtt : old - old / 8 + rtt / 8, memory_order_relaxed);
+	while (i < LAT_BUCKETS - 1 && rtt > lat_bucket_bound(i))
+		i++;
+	atomic_fetch_add_explicit(&b->lat_hist[i], 1, memory_order_relaxed);
+}
+
+long
+backend_percentile(const struct backend *b, double p)
+{
+	unsigned long total = 0, acc = 0, c[LAT_BUCKETS];
+	int i;
+
+	for (i = 0; i < LAT_BUCKETS; i++) {
+		c[i] = atomic_load_explicit(&b->lat_hist[i], memory_order_relaxed);
+		total += c[i];
+	}
+	if (total == 0)
+		return -1;
+	for (i = 0; i < LAT_BUCKETS; i++) {
+		acc += c[i];
+		if ((double)acc >= total * p / 100.0)
+			return lat_bucket_bound(i);
+	}
+	return lat_bucket_bound(LAT_BUCKETS - 1);
+}
+
+const char *
+health_state_str(int s)
+{
+	switch (s) {
+	case HEALTH_UP:
+		return "up";
+	case HEALTH_DOWN:
+		return "down";
+	default:
+		return "unknown";
+	}
+}
+
+const char *
+admin_state_str(int s)
+{
+	switch (s) {
+	case DB_ADMIN_DRAINED:
+		return "drained";
+	case DB_ADMIN_DISABLED:
+		return "disabled";
+	default:
+		return "enabled";
+	}
+}

@@ -1,0 +1,71 @@
+/*
+ * cmd: executing one command line from a control client: tokenize, look up
+ * in the command table, run the handler inside the right transaction,
+ * audit, rebuild and publish the snapshot.  Handlers live in cmd_*.c.
+ */
+#ifndef CMD_H
+#define CMD_H
+
+#include <sys/types.h>
+
+#include "cmdtab.h"
+#include "control.h"
+
+/* One control client's state. */
+struct cmd_session {
+	struct ctl_conn	*conn;
+	uid_t		 uid;
+	pid_t		 pid;
+	int		 in_txn;
+	int		 changes;	/* commands applied in the open transaction */
+	int		 stream;	/* a trace is running */
+};
+
+struct cmd_ctx {
+	struct cmd_session	*sess;
+	struct reply		*r;
+	const struct cmd_spec	*spec;
+	const char		*line;
+};
+
+typedef int (*cmd_handler)(struct cmd_ctx *, int argc, char **argv);
+
+/* Run one line; the reply is complete when it returns unless the handler
+ * went asynchronous (reply_async_begin). */
+void	cmd_execute(struct cmd_session *, struct reply *, const char *line);
+/* The client left: abort its transaction, cancel what it waits for. */
+void	cmd_session_end(struct cmd_session *);
+
+/* Handlers. */
+int	cmd_backend_add(struct cmd_ctx *, int, char **);
+int	cmd_backend_set(struct cmd_ctx *, int, char **);
+int	cmd_backend_del(struct cmd_ctx *, int, char **);
+int	cmd_backend_admin(struct cmd_ctx *, int, char **);
+int	cmd_backend_readd(struct cmd_ctx *, int, char **);
+int	cmd_pool_add(struct cmd_ctx *, int, char **);
+int	cmd_pool_set(struct cmd_ctx *, int, char **);
+int	cmd_pool_del(struct cmd_ctx *, int, char **);
+int	cmd_route_add(struct cmd_ctx *, int, char **);
+int	cmd_route_del(struct cmd_ctx *, int, char **);
+int	cmd_route_move(struct cmd_ctx *, int, char **);
+int	cmd_route_test(struct cmd_ctx *, int, char **);
+int	cmd_set(struct cmd_ctx *, int, char **);
+int	cmd_show_routes(struct cmd_ctx *, int, char **);
+int	cmd_show_backends(struct cmd_ctx *, int, char **);
+int	cmd_show_pools(struct cmd_ctx *, int, char **);
+int	cmd_show_stats(struct cmd_ctx *, int, char **);
+int	cmd_show_settings(struct cmd_ctx *, int, char **);
+int	cmd_show_health(struct cmd_ctx *, int, char **);
+int	cmd_show_audit(struct cmd_ctx *, int, char **);
+int	cmd_show_recent(struct cmd_ctx *, int, char **);
+int	cmd_trace(struct cmd_ctx *, int, char **);
+int	cmd_export(struct cmd_ctx *, int, char **);
+int	cmd_help(struct cmd_ctx *, int, char **);
+
+/* Shared helpers for handlers. */
+int	cmd_usage(struct cmd_ctx *);		/* 9000 with the usage; returns -1 */
+int	cmd_dberr(struct cmd_ctx *);		/* 8000 with db_errmsg; returns -1 */
+int	parse_qtype(const char *, int *);	/* "A", "TYPE65", "28" */
+const char *qtype_str(int, char *, size_t);
+
+#endif

@@ -1,0 +1,540 @@
+/*
+ * config: build an immutable snapshot from the database (see config.h).
+ *
+ * Building reads the whole store; that is what makes a snapshot exactly
+ * the committed state.  It is cheap because compiled patterns come from the
+ * route cache and backends are carried over from the previous snapshot.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmdtab.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+static const char *const action_names[] = {
+	[DB_ACTION_POOL] = "pool", [DB_ACTION_REFUSE] = "refuse",
+	[DB_ACTION_NXDOMAIN] = "nxdomain", [DB_ACTION_SERVFAIL] = "servfail",
+	[DB_ACTION_DROP] = "drop",
+};
+static const char *const policy_names[] = {
+	[DB_POLICY_ROUNDROBIN] = "roundrobin", [DB_POLICY_WEIGHTED] = "weighted",
+	[DB_POLICY_FIRST] = "first",
+	[DB_POLICY_LEAST_OUTSTANDING] = "least-outstanding",
+	[DB_POLICY_RACE] = "race", [DB_POLICY_FANOUT] = "fanout",
+};
+
+const char *
+action_str(int a)
+{
+	return a >= 0 && a < (int)NELEMS(action_names) ? action_names[a] : "?";
+}
+
+int
+action_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < (int)NELEMS(action_names); i++)
+		if (strcmp(s, action_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+policy_str(int p)
+{
+	return p >= 0 && p < (int)NELEMS(policy_names) ? policy_names[p] : "?";
+}
+
+int
+policy_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < (int)NELEMS(policy_names); i++)
+		if (strcmp(s, policy_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Numeric settings: key, field offset, min, max. */
+struct num_setting {
+	const char	*key;
+	size_t		 off;
+	long		 min, max;
+};
+#define NS(k, f, lo, hi) { k, offsetof(struct settings, f), lo, hi }
+static const struct num_setting num_settings[] = {
+	NS("query-timeout", query_timeout_ms, 10, 60000),
+	NS("retries", retries, 0, 3),
+	NS("max-outstanding", max_outstanding, 16, 1048576),
+	NS("max-outstanding-backend", max_outstanding_backend, 1, 1048576),
+	NS("tcp-idle-timeout", tcp_idle_s, 1, 3600),
+	NS("tcp-max-clients", tcp_max_clients, 1, 100000),
+	NS("tcp-max-per-client", tcp_max_per_client, 1, 100000),
+	NS("health-retention", health_retention, 10, 10000000),
+};
+
+static int
+yesno(const char *v)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "on") == 0 || strcmp(v, "1") == 0)
+		return 1;
+	if (strcmp(v, "no") == 0 || strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+		return 0;
+	return -1;
+}
+
+int
+settings_apply(struct settings *s, const char *key, const char *val)
+{
+	size_t i;
+	long v;
+	int a;
+
+	for (i = 0; i < NELEMS(num_settings); i++)
+		if (strcmp(key, num_settings[i].key) == 0) {
+			if (parse_int(val, num_settings[i].min,
+			    num_settings[i].max, &v) == -1)
+				return -1;
+			*(int *)((char *)s + num_settings[i].off) = (int)v;
+			return 0;
+		}
+	if (strcmp(key, "default-action") == 0) {
+		a = action_parse(val);
+		if (a <= DB_ACTION_POOL)
+			return -1;
+		s->default_action = a;
+		return 0;
+	}
+	if (strcmp(key, "all-down-try-anyway") == 0) {
+		if ((a = yesno(val)) == -1)
+			return -1;
+		s->all_down_try = a;
+		return 0;
+	}
+	if (strcmp(key, "match-limit") == 0) {
+		if (parse_int(val, 100, 100000000, &v) == -1)
+			return -1;
+		s->match_limit = (uint32_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+void
+settings_defaults(struct settings *s)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < setting_table_len; i++)
+		if (settings_apply(s, setting_table[i].name,
+		    setting_table[i].defval) == -1)
+			fatalx("bad default for setting %s", setting_table[i].name);
+}
+
+int
+settings_check(const char *key, const char *val, char *err, size_t errlen)
+{
+	const struct setting_spec *sp = setting_lookup(key);
+	struct settings s;
+
+	if (sp == NULL) {
+		snprintf(err, errlen, "unknown setting \"%s\"; see show settings", key);
+		return -1;
+	}
+	settings_defaults(&s);
+	if (settings_apply(&s, key, val) == -1) {
+		snprintf(err, errlen, "bad value \"%s\" for %s (%s)", val, key,
+		    sp->help);
+		return -1;
+	}
+	return 0;
+}
+
+/* Building state passed to the db callbacks. */
+struct build {
+	struct config		*c;
+	const struct config	*old;
+	struct db		*db;
+	int			 cap_b, cap_p, cap_r;
+	const char		**pats;
+	uint16_t		*qtypes;
+	char			*err;
+	size_t			 errlen;
+	int			 failed;
+};
+
+static struct backend *
+find_backend_id(const struct config *c, int64_t id)
+{
+	int i;
+
+	if (c == NULL)
+		return NULL;
+	for (i = 0; i < c->nbackends; i++)
+		if (c->backends[i]->id == id)
+			return c->backends[i];
+	return NULL;
+}
+
+static struct pool *
+find_pool_id(const struct config *c, int64_t id)
+{
+	int i;
+
+	for (i = 0; i < c->npools; i++)
+		if (c->pools[i].id == id)
+			return &c->pools[i];
+	return NULL;
+}
+
+static int
+add_backend(const struct db_backend *row, void *arg)
+{
+	struct build *bd = arg;
+	struct backend *b, *o;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char e[128];
+
+	o = find_backend_id(bd->old, row->id);
+	if (o != NULL && o->transport == row->transport &&
+	    addr_parse(row->addr, 53, &ss, &sl, e, sizeof(e)) == 0 &&
+	    addr_equal((struct sockaddr *)&ss, (struct sockaddr *)&o->addr)) {
+		/* Same server: keep its health and counters.  Its row is
+		 * applied only once the change is committed (config_apply). */
+		b = o;
+		backend_ref(b);
+	} else if ((b = backend_new(row, bd->err, bd->errlen)) == NULL) {
+		bd->failed = 1;
+		return 1;
+	}
+	if (bd->c->nbackends == bd->cap_b) {
+		bd->cap_b = bd->cap_b ? bd->cap_b * 2 : 16;
+		bd->c->backends = xrealloc(bd->c->backends,
+		    bd->cap_b * sizeof(*bd->c->backends));
+		bd->c->brows = xrealloc(bd->c->brows,
+		    bd->cap_b * sizeof(*bd->c->brows));
+	}
+	bd->c->brows[bd->c->nbackends] = *row;
+	bd->c->backends[bd->c->nbackends++] = b;
+	return 0;
+}
+
+static int
+add_pool(const struct db_pool *row, void *arg)
+{
+	struct build *bd = arg;
+	struct pool *p;
+
+	if (bd->c->npools == bd->cap_p) {
+		bd->cap_p = bd->cap_p ? bd->cap_p * 2 : 16;
+		bd->c->pools = xrealloc(bd->c->pools,
+		    bd->cap_p * sizeof(*bd->c->pools));
+	}
+	p = &bd->c->pools[bd->c->npools++];
+	memset(p, 0, sizeof(*p));
+	p->id = row->id;
+	snprintf(p->name, sizeof(p->name), "%s", row->name);
+	p->policy = row->policy;
+	return 0;
+}
+
+static int
+add_member(int64_t pool_id, int64_t backend_id, void *arg)
+{
+	struct build *bd = arg;
+	struct pool *p = find_pool_id(bd->c, pool_id);
+	struct backend *b = find_backend_id(bd->c, backend_id);
+
+	if (p == NULL || b == NULL)
+		return 0;
+	p->members = xrealloc(p->members, (p->n + 1) * sizeof(*p->members));
+	p->members[p->n++] = b;
+	return 0;
+}
+
+static struct route_hits *
+old_hits(const struct config *old, int64_t id)
+{
+	const struct croute *r;
+
+	if (old == NULL || (r = config_route(old, id)) == NULL)
+		return NULL;
+	atomic_fetch_add(&r->hits->refcnt, 1);
+	return r->hits;
+}
+
+static int
+add_route(const struct db_route *row, void *arg)
+{
+	struct build *bd = arg;
+	struct croute *r;
+
+	if (bd->c->nroutes == bd->cap_r) {
+		bd->cap_r = bd->cap_r ? bd->cap_r * 2 : 64;
+		bd->c->routes = xrealloc(bd->c->routes,
+		    bd->cap_r * sizeof(*bd->c->routes));
+	}
+	r = &bd->c->routes[bd->c->nroutes++];
+	memset(r, 0, sizeof(*r));
+	r->id = row->id;
+	r->position = row->position;
+	r->pattern = xstrdup(row->pattern);
+	r->qtype = row->qtype;
+	r->action = row->action;
+	r->comment = xstrdup(row->comment ? row->comment : "");
+	if (row->action == DB_ACTION_POOL &&
+	    (r->pool = find_pool_id(bd->c, row->pool_id)) == NULL) {
+		snprintf(bd->err, bd->errlen, "route %lld names a missing pool",
+		    (long long)row->id);
+		bd->failed = 1;
+		return 1;
+	}
+	if ((r->hits = old_hits(bd->old, row->id)) == NULL) {
+		r->hits = xcalloc(1, sizeof(*r->hits));
+		atomic_init(&r->hits->refcnt, 1);
+	}
+	return 0;
+}
+
+static int
+add_setting(const char *key, const char *val, void *arg)
+{
+	struct build *bd = arg;
+
+	/* A value the store holds but this version does not understand keeps
+	 * the default rather than stopping the daemon. */
+	if (settings_apply(&bd->c->set, key, val) == -1)
+		log_warnx("ignoring stored setting %s=%s", key, val);
+	return 0;
+}
+
+struct config *
+config_build(struct db *db, const struct config *old, struct route_cache *rc,
+    char *err, size_t errlen)
+{
+	struct build bd;
+	struct config *c;
+	int i;
+
+	c = xcalloc(1, sizeof(*c));
+	atomic_init(&c->refcnt, 1);
+	settings_defaults(&c->set);
+	memset(&bd, 0, sizeof(bd));
+	bd.c = c;
+	bd.old = old;
+	bd.db = db;
+	bd.err = err;
+	bd.errlen = errlen;
+	snprintf(err, errlen, "%s", "");
+	if (db_setting_foreach(db, add_setting, &bd) == -1 ||
+	    db_backend_foreach(db, add_backend, &bd) == -1 ||
+	    db_pool_foreach(db, add_pool, &bd) == -1 ||
+	    db_member_foreach(db, add_member, &bd) == -1 ||
+	    db_route_foreach(db, add_route, &bd) == -1) {
+		if (!bd.failed)
+			snprintf(err, errlen, "%s", db_errmsg(db));
+		config_unref(c);
+		return NULL;
+	}
+	if (bd.failed) {
+		config_unref(c);
+		return NULL;
+	}
+	bd.pats = xcalloc(c->nroutes, sizeof(*bd.pats));
+	bd.qtypes = xcalloc(c->nroutes, sizeof(*bd.qtypes));
+	for (i = 0; i < c->nroutes; i++) {
+		bd.pats[i] = c->routes[i].pattern;
+		bd.qtypes[i] = (uint16_t)c->routes[i].qtype;
+	}
+	c->rt = route_table_new(rc, bd.pats, bd.qtypes, c->nroutes,
+	    c->set.match_limit, err, errlen);
+	free(bd.pats);
+	free(bd.qtypes);
+	if (c->rt == NULL) {
+		config_unref(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+config_apply(struct config *c, void (*note)(struct backend *, int, int))
+{
+	struct backend *b;
+	int i, old;
+
+	for (i = 0; i < c->nbackends; i++) {
+		b = c->backends[i];
+		b->conf = c->brows[i];
+		atomic_store(&b->weight, c->brows[i].weight);
+		old = atomic_exchange(&b->admin, c->brows[i].admin);
+		if (old != c->brows[i].admin && note != NULL)
+			note(b, old, c->brows[i].admin);
+	}
+}
+
+void
+config_ref(struct config *c)
+{
+	atomic_fetch_add(&c->refcnt, 1);
+}
+
+void
+config_unref(struct config *c)
+{
+	int i;
+
+	if (c == NULL || atomic_fetch_sub(&c->refcnt, 1) != 1)
+		return;
+	for (i = 0; i < c->nroutes; i++) {
+		free(c->routes[i].pattern);
+		free(c->routes[i].comment);
+		if (c->routes[i].hits != NULL &&
+		    atomic_fetch_sub(&c->routes[i].hits->refcnt, 1) == 1)
+			free(c->routes[i].hits);
+	}
+	free(c->routes);
+	for (i = 0; i < c->npools; i++)
+		free(c->pools[i].members);
+	free(c->pools);
+	for (i = 0; i < c->nbackends; i++)
+		backend_unref(c->backends[i]);
+	free(c->backends);
+	free(c->brows);
+	route_table_free(c->rt);
+	free(c);
+}
+
+struct backend *
+config_backend(const struct config *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->nbackends; i++)
+		if (strcmp(c->backends[i]->name, name) == 0)
+			return c->backends[i];
+	return NULL;
+}
+
+struct pool *
+config_pool(const struct config *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->npools; i++)
+		if (strcmp(c->pools[i].name, name) == 0)
+			return &c->pools[i];
+	return NULL;
+}
+
+const struct croute *
+config_route(const struct config *c, int64_t id)
+{
+	int lo = 0, hi, i;
+
+	/* Routes are in position order, not id order: linear, control plane only. */
+	hi = c->nroutes;
+	for (i = lo; i < hi; i++)
+		if (c->routes[i].id == id)
+			return &c->routes[i];
+	return NULL;
+}
+
+static int
+excluded(struct backend *b, struct backend *const *ex, int nex)
+{
+	int i;
+
+	for (i = 0; i < nex; i++)
+		if (ex[i] == b)
+			return 1;
+	return 0;
+}
+
+static int
+eligible(struct backend *b, struct backend *const *ex, int nex, int anyway)
+{
+	if (excluded(b, ex, nex))
+		return 0;
+	if (anyway)
+		return atomic_load_explicit(&b->admin, memory_order_relaxed) ==
+		    DB_ADMIN_ENABLED;
+	return backend_usable(b);
+}
+
+static struct backend *
+pick_pass(struct pool *p, struct backend *const *ex, int nex, int anyway)
+{
+	struct backend *b, *best = NULL;
+	unsigned start, i;
+	long o, bo = 0;
+	int w, tw = 0;
+
+	switch (p->policy) {
+	case DB_POLICY_FIRST:
+		for (i = 0; i < (unsigned)p->n; i++)
+			if (eligible(p->members[i], ex, nex, anyway))
+				return p->members[i];
+		return NULL;
+	case DB_POLICY_LEAST_OUTSTANDING:
+		for (i = 0; i < (unsigned)p->n; i++) {
+			b = p->members[i];
+			if (!eligible(b, ex, nex, anyway))
+				continue;
+			o = atomic_load_explicit(&b->outstanding, memory_order_relaxed);
+			if (best == NULL || o < bo) {
+				best = b;
+				bo = o;
+			}
+		}
+		return best;
+	case DB_POLICY_WEIGHTED:
+		/* Smooth enough: a counter walks the total weight. */
+		for (i = 0; i < (unsigned)p->n; i++)
+			if (eligible(p->members[i], ex, nex, anyway))
+				tw += atomic_load_explicit(&p->members[i]->weight,
+				    memory_order_relaxed);
+		if (tw == 0)
+			return NULL;
+		start = atomic_fetch_add_explicit(&p->rr, 1,
+		    memory_order_relaxed) % (unsigned)tw;
+		for (i = 0; i < (unsigned)p->n; i++) {
+			b = p->members[i];
+			if (!eligible(b, ex, nex, anyway))
+				continue;
+			w = atomic_load_explicit(&b->weight, memory_order_relaxed);
+			if (start < (unsigned)w)
+				return b;
+			start -= w;
+		}
+		return NULL;
+	default:
+		start = atomic_fetch_add_explicit(&p->rr, 1, memory_order_relaxed);
+		for (i = 0; i < (unsigned)p->n; i++) {
+			b = p->members[(start + i) % p->n];
+			if (eligible(b, ex, nex, anyway))
+				return b;
+		}
+		return NULL;
+	}
+}
+
+struct backend *
+pool_pick(struct pool *p, struct backend *const *ex, int nex, int try_anyway)
+{
+	struct backend *b;
+
+	if (p->n == 0)
+		return NULL;
+	if ((b = pick_pass(p, ex, nex, 0)) == NULL && try_anyway)
+		b = pick_pass(p, ex, nex, 1);
+	return b;
+}

@@ -1,0 +1,107 @@
+/*
+ * config: the immutable snapshot the workers serve from: settings, pools,
+ * routes and the backends they name.  Built whole from the database by the
+ * main thread (config_build), handed to every worker, swapped by pointer;
+ * a query sees the old snapshot or the new one, never a mix.  Reference
+ * counted: the main thread holds the current one, each worker holds the one
+ * it serves from until its queries from it are done.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "db.h"
+#include "route.h"
+
+struct settings {
+	int		default_action;		/* enum db_action, not POOL */
+	int		query_timeout_ms;
+	int		retries;
+	int		max_outstanding;
+	int		max_outstanding_backend;
+	int		all_down_try;
+	int		tcp_idle_s;
+	int		tcp_max_clients;
+	int		tcp_max_per_client;
+	int		health_retention;
+	uint32_t	match_limit;
+};
+
+struct pool {
+	int64_t			 id;
+	char			 name[DB_NAME_MAX];
+	int			 policy;	/* enum db_policy */
+	int			 n;
+	struct backend		**members;
+	atomic_uint		 rr;
+};
+
+/* Route hit counters outlive snapshots: shared by id across rebuilds. */
+struct route_hits {
+	atomic_int	 refcnt;
+	atomic_ulong	 hits;
+};
+
+struct croute {
+	int64_t			 id;
+	int			 position;
+	char			*pattern;
+	int			 qtype;
+	int			 action;
+	struct pool		*pool;
+	char			*comment;
+	struct route_hits	*hits;
+};
+
+struct config {
+	atomic_int		 refcnt;
+	struct settings		 set;
+	int			 nbackends;
+	struct backend		**backends;	/* by name */
+	struct db_backend	*brows;		/* their rows, applied at publish */
+	int			 npools;
+	struct pool		*pools;		/* by name */
+	int			 nroutes;
+	struct croute		*routes;	/* by position */
+	struct route_table	*rt;		/* index i <-> routes[i] */
+};
+
+/* Read everything from db (inside the caller's transaction, if any) and
+ * build a snapshot.  Backends of old with the same id, address and
+ * transport are reused, so their health and counters carry over; route hit
+ * counters carry over by route id.  NULL with err on failure. */
+struct config	*config_build(struct db *, const struct config *old,
+		    struct route_cache *, char *err, size_t errlen);
+/* After commit, before the workers see c: apply the rows to the shared
+ * backends (check settings, admin state, weight).  Calls note() for each
+ * admin change.  Main thread. */
+void		 config_apply(struct config *c, void (*note)(struct backend *,
+		    int old_admin, int new_admin));
+void		 config_ref(struct config *);
+void		 config_unref(struct config *);
+
+struct backend	*config_backend(const struct config *, const char *name);
+struct pool	*config_pool(const struct config *, const char *name);
+const struct croute *config_route(const struct config *, int64_t id);
+
+/* Settings: parse a value for `set` (0 or -1 with err), and apply a db
+ * key/value onto a settings struct. */
+int		 settings_check(const char *key, const char *val, char *err, size_t errlen);
+void		 settings_defaults(struct settings *);
+int		 settings_apply(struct settings *, const char *key, const char *val);
+
+/* Pick a member of p for a new query, skipping the excluded ones (tried
+ * already).  NULL when no usable member is left; with try_anyway, a
+ * non-excluded enabled member even if down. */
+struct backend	*pool_pick(struct pool *p, struct backend *const *exclude,
+		    int nexclude, int try_anyway);
+
+const char	*action_str(int action);
+int		 action_parse(const char *s);
+const char	*policy_str(int policy);
+int		 policy_parse(const char *s);
+
+#endif

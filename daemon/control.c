@@ -1,0 +1,530 @@
+/*
+ * control: the control socket (see control.h).
+ *
+ * Invariants: a client is served on the main thread only; it never holds a
+ * lock a worker needs; its output is bounded (a client that stops reading
+ * is cut off, or, for a trace, loses lines that are counted); a request
+ * line is at most CTL_LINE_MAX bytes.  The socket path is never followed
+ * through a symlink, and a live socket of another daemon is never removed.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "cmd.h"
+#include "control.h"
+#include "ctlproto.h"
+#include "log.h"
+#include "util.h"
+
+#define CTL_MAX_CLIENTS		64
+#define CTL_OUT_HIWAT		(64 * 1024 * 1024)	/* one huge export at most */
+#define CTL_IDLE_SECONDS	3600
+
+struct ctl_conn {
+	struct control		*ctl;
+	struct ctl_conn		*next;
+	struct bufferevent	*bev;
+	struct cmd_session	 sess;
+	struct reply		 r;
+	int			 async;		/* a command is still answering */
+	int			 closing;	/* close once the output is flushed */
+};
+
+struct control {
+	struct event_base	*base;
+	struct evconnlistener	*l;
+	char			*path;
+	gid_t			 gid;
+	int			 have_gid;
+	int			 nconns;
+	struct ctl_conn		*conns;
+};
+
+static void	conn_read_cb(struct bufferevent *, void *);
+
+/* ---- reply lines ---- */
+
+static void
+line_start(struct reply *r, int code)
+{
+	evbuffer_add_printf(r->out, "%04d-", code);
+}
+
+void
+reply_columns(struct reply *r, const char *cols)
+{
+	line_start(r, CTL_COLUMNS);
+	evbuffer_add_printf(r->out, "%s\n", cols);
+}
+
+void
+reply_fieldn(struct reply *r, const char *s, size_t n)
+{
+	char stackbuf[1024], *buf = stackbuf;
+	size_t cap = n * 4 + 1;
+	int len;
+
+	if (!r->infield) {
+		line_start(r, CTL_ROW);
+		r->infield = 1;
+	} else
+		evbuffer_add(r->out, "\t", 1);
+	if (cap > sizeof(stackbuf))
+		buf = xmalloc(cap);
+	else
+		cap = sizeof(stackbuf);
+	len = ctl_escape(s, n, buf, cap);
+	if (len > 0)
+		evbuffer_add(r->out, buf, (size_t)len);
+	if (buf != stackbuf)
+		free(buf);
+}
+
+void
+reply_field(struct reply *r, const char *s)
+{
+	reply_fieldn(r, s, strlen(s));
+}
+
+void
+reply_fieldf(struct reply *r, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	reply_field(r, buf);
+}
+
+void
+reply_field_int(struct reply *r, long long v)
+{
+	reply_fieldf(r, "%lld", v);
+}
+
+void
+reply_field_null(struct reply *r)
+{
+	reply_field(r, "-");
+}
+
+void
+reply_end_row(struct reply *r)
+{
+	if (r->infield) {
+		evbuffer_add(r->out, "\n", 1);
+		r->infield = 0;
+	}
+}
+
+static void
+reply_line(struct reply *r, int code, const char *s)
+{
+	char stackbuf[1024], *buf = stackbuf;
+	size_t n = strlen(s), cap = n * 4 + 1;
+
+	reply_end_row(r);
+	if (cap > sizeof(stackbuf))
+		buf = xmalloc(cap);
+	else
+		cap = sizeof(stackbuf);
+	ctl_escape(s, n, buf, cap);
+	line_start(r, code);
+	evbuffer_add_printf(r->out, "%s\n", buf);
+	if (buf != stackbuf)
+		free(buf);
+}
+
+void
+reply_text(struct reply *r, const char *s)
+{
+	reply_line(r, CTL_TEXT, s);
+}
+
+void
+reply_textf(struct reply *r, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	reply_text(r, buf);
+}
+
+void
+reply_notice(struct reply *r, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	reply_line(r, CTL_NOTICE, buf);
+}
+
+static void
+reply_final(struct reply *r, int code, const char *msg)
+{
+	char buf[2048];
+
+	if (r->final)
+		return;
+	reply_end_row(r);
+	/* The final text is one line whatever it contains. */
+	ctl_escape(msg, strlen(msg), buf, sizeof(buf));
+	evbuffer_add_printf(r->out, "%04d %s\n", code, buf);
+	r->final = 1;
+}
+
+void
+reply_ok(struct reply *r, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	reply_final(r, CTL_OK, buf);
+}
+
+void
+reply_err(struct reply *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->final)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->errtext, sizeof(r->errtext), fmt, ap);
+	va_end(ap);
+	r->failed = 1;
+	reply_final(r, code, r->errtext);
+}
+
+void
+reply_async_begin(struct reply *r)
+{
+	r->async = 1;
+	r->conn->async = 1;
+}
+
+struct reply *
+ctl_conn_reply(struct ctl_conn *c)
+{
+	return &c->r;
+}
+
+int
+ctl_conn_alive(struct ctl_conn *c)
+{
+	return c != NULL && !c->closing;
+}
+
+/* ---- connections ---- */
+
+static void
+conn_free(struct ctl_conn *c)
+{
+	struct control *ctl = c->ctl;
+	struct ctl_conn **pp;
+
+	cmd_session_end(&c->sess);
+	for (pp = &ctl->conns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	bufferevent_free(c->bev);
+	ctl->nconns--;
+	free(c);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		conn_free(c);
+		return;
+	}
+	/* Output drained below the mark: take requests again. */
+	if (!c->async)
+		bufferevent_enable(bev, EV_READ);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	(void)bev;
+	(void)what;
+	conn_free(c);
+}
+
+static void
+conn_close_after_flush(struct ctl_conn *c)
+{
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_free(c);
+}
+
+void
+reply_async_done(struct ctl_conn *c)
+{
+	c->async = 0;
+	if (c->closing)
+		return;
+	bufferevent_enable(c->bev, EV_READ);
+	/* Lines that arrived meanwhile wait in the input buffer. */
+	conn_read_cb(c->bev, c);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *out = bufferevent_get_output(bev);
+	char *line;
+	size_t n;
+
+	while (!c->async && !c->closing) {
+		if (evbuffer_get_length(out) > CTL_OUT_HIWAT) {
+			/* Stop reading requests until the client reads. */
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
+		if (line == NULL) {
+			if (evbuffer_get_length(in) > CTL_LINE_MAX) {
+				c->r.out = out;
+				c->r.final = 0;
+				reply_err(&c->r, CTL_ERR_SYNTAX,
+				    "request line longer than %d bytes",
+				    CTL_LINE_MAX);
+				conn_close_after_flush(c);
+			}
+			return;
+		}
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		memset(&c->r, 0, sizeof(c->r));
+		c->r.conn = c;
+		c->r.out = out;
+		if (n > CTL_LINE_MAX)
+			reply_err(&c->r, CTL_ERR_SYNTAX,
+			    "request line longer than %d bytes", CTL_LINE_MAX);
+		else if (strlen(line) != n)
+			reply_err(&c->r, CTL_ERR_SYNTAX, "NUL byte in request");
+		else
+			cmd_execute(&c->sess, &c->r, line);
+		free(line);
+	}
+}
+
+static int
+peer_allowed(struct control *ctl, const struct ucred *cr)
+{
+	struct passwd *pw;
+	gid_t groups[256];
+	int ng = 256, i;
+
+	if (cr->uid == 0 || cr->uid == geteuid())
+		return 1;
+	if (!ctl->have_gid)
+		return 0;
+	if (cr->gid == ctl->gid)
+		return 1;
+	if ((pw = getpwuid(cr->uid)) == NULL)
+		return 0;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) == -1)
+		return 0;
+	for (i = 0; i < ng; i++)
+		if (groups[i] == ctl->gid)
+			return 1;
+	return 0;
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct control *ctl = arg;
+	struct ctl_conn *c;
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	struct timeval tv = { CTL_IDLE_SECONDS, 0 };
+	char msg[256];
+	int len, refuse = 0;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1) {
+		close(fd);
+		return;
+	}
+	if (!peer_allowed(ctl, &cr)) {
+		len = snprintf(msg, sizeof(msg), "8000 permission denied: uid %ld "
+		    "may not use this control socket\n", (long)cr.uid);
+		refuse = 1;
+	} else if (ctl->nconns >= CTL_MAX_CLIENTS) {
+		len = snprintf(msg, sizeof(msg), "8000 too many control clients "
+		    "(%d)\n", CTL_MAX_CLIENTS);
+		refuse = 1;
+	}
+	if (refuse) {
+		/* Best effort: the socket is new, so this fits its buffer. */
+		if (write(fd, msg, (size_t)len) == -1)
+			log_debug("control refusal not delivered");
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->ctl = ctl;
+	c->sess.conn = c;
+	c->sess.uid = cr.uid;
+	c->sess.pid = cr.pid;
+	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = ctl->conns;
+	ctl->conns = c;
+	ctl->nconns++;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	evbuffer_add_printf(bufferevent_get_output(c->bev),
+	    "%04d dnsrouted %s protocol %d\n", CTL_GREETING, DNSROUTE_VERSION,
+	    CTL_PROTOCOL_VERSION);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct control *ctl = arg;
+
+	(void)fd;
+	(void)ev;
+	if (ctl->l != NULL)
+		evconnlistener_enable(ctl->l);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct control *ctl = arg;
+	struct timeval tv = { 0, 100000 };
+	static struct log_limit ll;
+
+	/* Out of descriptors: the control socket must stay usable, so try
+	 * again soon; the listener is level-triggered, so pause it rather
+	 * than spin. */
+	if (log_allow(&ll))
+		log_warn("control accept");
+	evconnlistener_disable(l);
+	event_base_once(ctl->base, -1, EV_TIMEOUT, resume_cb, ctl, &tv);
+}
+
+struct control *
+control_new(struct event_base *base, const char *path, gid_t gid, int have_gid)
+{
+	struct control *ctl;
+	struct sockaddr_un sun;
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		fatalx("control socket path too long: %s", path);
+	strcpy(sun.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			fatalx("control socket %s exists and is not a socket "
+			    "(a symlink or file); refusing to touch it", path);
+		/* A socket that answers belongs to a running daemon. */
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd != -1 && connect(fd, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0)
+			fatalx("control socket %s is in use by a running "
+			    "dnsrouted", path);
+		if (fd != -1)
+			close(fd);
+		if (unlink(path) == -1)
+			fatal("unlink %s", path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		fatal("socket");
+	old = umask(S_IXUSR | S_IXGRP | S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", path);
+	umask(old);
+	if (have_gid && chown(path, (uid_t)-1, gid) == -1)
+		fatal("chown %s", path);
+	if (chmod(path, 0660) == -1)
+		fatal("chmod %s", path);
+	if (listen(fd, 16) == -1)
+		fatal("listen %s", path);
+	ctl = xcalloc(1, sizeof(*ctl));
+	ctl->base = base;
+	ctl->path = xstrdup(path);
+	ctl->gid = gid;
+	ctl->have_gid = have_gid;
+	ctl->l = evconnlistener_new(base, accept_cb, ctl,
+	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (ctl->l == NULL)
+		fatalx("evconnlistener_new failed");
+	evconnlistener_set_error_cb(ctl->l, accept_error_cb);
+	return ctl;
+}
+
+void
+control_close_listener(struct control *ctl)
+{
+	if (ctl->l != NULL) {
+		evconnlistener_free(ctl->l);
+		ctl->l = NULL;
+		unlink(ctl->path);
+	}
+}
+
+void
+control_free(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	control_close_listener(ctl);
+	while (ctl->conns != NULL)
+		conn_free(ctl->conns);
+	free(ctl->path);
+	free(ctl);
+}

@@ -1,0 +1,1627 @@
+/*
+ * db: the only SQLite user.  It owns the connection, the lock that keeps a
+ * second daemon off the same file, the schema and its migrations, and every
+ * statement, prepared once at open (SQLITE_PREPARE_PERSISTENT) and reset
+ * after each use.
+ *
+ * Durability: WAL with synchronous=FULL, so a commit has reached the disk
+ * before db_commit returns; with NORMAL a power cut could lose commits
+ * already acknowledged to the operator.  Each call that needs more than one
+ * statement (inserting a route mid-list shifts the rest, for one) runs them
+ * inside its own savepoint, so the call is all-or-nothing even outside a
+ * transaction: route positions stay 1..N without gaps whatever fails.
+ *
+ * Conventions beyond db.h:
+ * - Update, delete and move of a missing row return 1 ("no such ...")
+ *   like lookups do; db_errmsg says which.
+ * - foreach: a non-zero return from the callback stops the iteration and
+ *   foreach returns that value (so a callback should not return -1 unless it
+ *   wants its stop read as an error).  A callback may call other db
+ *   functions, but not the same foreach again: that statement is busy, and
+ *   the nested call fails rather than reset the outer iteration.
+ * - One thread at a time: the handle is opened SQLITE_OPEN_NOMUTEX, and the
+ *   error buffer and statements are per connection anyway.
+ */
+#include <sys/file.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+/* Written by sql/embed.sh from sql/schema.sql and sql/migrations/. */
+struct db_migration {
+	int		 version;
+	const char	*sql;
+};
+extern const char *const db_schema_sql;
+extern const struct db_migration db_migrations[];	/* ends { 0, NULL } */
+extern const int db_migrations_len;
+
+#define DB_APPLICATION_ID	1145983826	/* 'DNSR', set by schema.sql */
+#define DB_SCHEMA_BASE		1		/* version schema.sql makes */
+/* We hold the only write lock (the -lock file), so waiting is only ever for
+ * an operator's sqlite3 shell or a checkpoint; the event loop must not
+ * stall behind one for long. */
+#define DB_BUSY_MS		100
+
+/*
+ * Every statement the daemon runs after open.  Enum words are stored as
+ * text; the arrays below map the C enums of db.h to them and must match the
+ * CHECK constraints in sql/schema.sql.
+ */
+enum stmt {
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
+	S_OP_SAVEPOINT, S_OP_RELEASE, S_OP_ROLLBACK_TO,
+	S_BACKEND_ADD, S_BACKEND_UPDATE, S_BACKEND_DEL, S_BACKEND_GET,
+	S_BACKEND_ALL, S_BACKEND_EXISTS,
+	S_POOL_ADD, S_POOL_UPDATE, S_POOL_DEL, S_POOL_GET, S_POOL_ALL,
+	S_POOL_NAME,
+	S_MEMBER_ADD, S_MEMBER_DEL, S_MEMBER_DEL_BACKEND, S_MEMBER_ALL,
+	S_ROUTE_LAST, S_ROUTE_ADD, S_ROUTE_POS, S_ROUTE_DEL, S_ROUTE_SETPOS,
+	S_ROUTE_SHIFT_UP, S_ROUTE_SHIFT_DOWN, S_ROUTE_COUNT, S_ROUTE_ALL,
+	S_ROUTE_USING_POOL,
+	S_SETTING_GET, S_SETTING_SET, S_SETTING_ALL,
+	S_AUDIT_ADD, S_AUDIT_LAST,
+	S_HEALTH_ADD, S_HEALTH_LAST, S_HEALTH_PRUNE,
+	S__COUNT
+};
+
+#define BACKEND_COLS "id, name, addr, transport, weight, admin, " \
+	"check_qname, check_qtype, check_qclass, check_tcp, check_rcode, " \
+	"interval_ms, timeout_ms, fall, rise"
+
+static const char *const stmt_sql[S__COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT cmd",
+	[S_RELEASE] = "RELEASE cmd",
+	[S_ROLLBACK_TO] = "ROLLBACK TO cmd",
+	/* Our own, so a call is atomic inside or outside the caller's. */
+	[S_OP_SAVEPOINT] = "SAVEPOINT dbop",
+	[S_OP_RELEASE] = "RELEASE dbop",
+	[S_OP_ROLLBACK_TO] = "ROLLBACK TO dbop",
+
+	/* ?1 is the id (update only); ?2.. the columns in BACKEND_COLS order. */
+	[S_BACKEND_ADD] = "INSERT INTO backend (name, addr, transport, weight, "
+	    "admin, check_qname, check_qtype, check_qclass, check_tcp, "
+	    "check_rcode, interval_ms, timeout_ms, fall, rise) VALUES "
+	    "(?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[S_BACKEND_UPDATE] = "UPDATE backend SET name = ?2, addr = ?3, "
+	    "transport = ?4, weight = ?5, admin = ?6, check_qname = ?7, "
+	    "check_qtype = ?8, check_qclass = ?9, check_tcp = ?10, "
+	    "check_rcode = ?11, interval_ms = ?12, timeout_ms = ?13, "
+	    "fall = ?14, rise = ?15 WHERE id = ?1",
+	[S_BACKEND_DEL] = "DELETE FROM backend WHERE id = ?1",
+	[S_BACKEND_GET] = "SELECT " BACKEND_COLS " FROM backend WHERE name = ?1",
+	[S_BACKEND_ALL] = "SELECT " BACKEND_COLS " FROM backend ORDER BY name",
+	[S_BACKEND_EXISTS] = "SELECT id FROM backend WHERE id = ?1",
+
+	[S_POOL_ADD] = "INSERT INTO pool (name, policy) VALUES (?2, ?3)",
+	[S_POOL_UPDATE] = "UPDATE pool SET name = ?2, policy = ?3 WHERE id = ?1",
+	[S_POOL_DEL] = "DELETE FROM pool WHERE id = ?1",
+	[S_POOL_GET] = "SELECT id, name, policy FROM pool WHERE name = ?1",
+	[S_POOL_ALL] = "SELECT id, name, policy FROM pool ORDER BY name",
+	[S_POOL_NAME] = "SELECT name FROM pool WHERE id = ?1",
+
+	[S_MEMBER_ADD] = "INSERT INTO pool_member (pool_id, backend_id) "
+	    "VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+	[S_MEMBER_DEL] = "DELETE FROM pool_member "
+	    "WHERE pool_id = ?1 AND backend_id = ?2",
+	[S_MEMBER_DEL_BACKEND] = "DELETE FROM pool_member WHERE backend_id = ?1",
+	[S_MEMBER_ALL] = "SELECT m.pool_id, m.backend_id FROM pool_member AS m "
+	    "JOIN pool AS p ON p.id = m.pool_id "
+	    "JOIN backend AS b ON b.id = m.backend_id ORDER BY p.name, b.name",
+
+	/* Positions are 1..N, so the last one is the count; max() is one
+	 * index probe where count() would walk the table. */
+	[S_ROUTE_LAST] = "SELECT coalesce(max(position), 0) FROM route",
+	[S_ROUTE_ADD] = "INSERT INTO route (position, pattern, qtype, action, "
+	    "pool_id, comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_ROUTE_POS] = "SELECT position FROM route WHERE id = ?1",
+	[S_ROUTE_DEL] = "DELETE FROM route WHERE id = ?1",
+	[S_ROUTE_SETPOS] = "UPDATE route SET position = ?2 WHERE id = ?1",
+	[S_ROUTE_SHIFT_UP] = "UPDATE route SET position = position + 1 "
+	    "WHERE position >= ?1 AND position <= ?2",
+	[S_ROUTE_SHIFT_DOWN] = "UPDATE route SET position = position - 1 "
+	    "WHERE position >= ?1 AND position <= ?2",
+	[S_ROUTE_COUNT] = "SELECT count(*) FROM route",
+	[S_ROUTE_ALL] = "SELECT r.id, r.position, r.pattern, r.qtype, "
+	    "r.action, r.pool_id, p.name, r.comment FROM route AS r "
+	    "LEFT JOIN pool AS p ON p.id = r.pool_id ORDER BY r.position",
+	[S_ROUTE_USING_POOL] = "SELECT id FROM route WHERE pool_id = ?1 "
+	    "ORDER BY position LIMIT 1",
+
+	[S_SETTING_GET] = "SELECT value FROM setting WHERE key = ?1",
+	[S_SETTING_SET] = "INSERT INTO setting (key, value) VALUES (?1, ?2) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[S_SETTING_ALL] = "SELECT key, value FROM setting ORDER BY key",
+
+	[S_AUDIT_ADD] = "INSERT INTO audit (time_us, uid, pid, command, "
+	    "outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* The last ?1 rows (all when -1), oldest first. */
+	[S_AUDIT_LAST] = "SELECT time_us, uid, pid, command, outcome FROM "
+	    "(SELECT * FROM audit ORDER BY id DESC LIMIT ?1) ORDER BY id",
+
+	/* Events are batched off the query path, so a backend may have been
+	 * deleted since its event was queued: such events are dropped here
+	 * rather than fail the whole batch on the foreign key. */
+	[S_HEALTH_ADD] = "INSERT INTO health_event (backend_id, time_us, ok, "
+	    "from_state, to_state, rtt_us, detail) "
+	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
+	    "WHERE EXISTS (SELECT 1 FROM backend WHERE id = ?1)",
+	[S_HEALTH_LAST] = "SELECT backend_id, time_us, ok, from_state, "
+	    "to_state, rtt_us, detail FROM (SELECT * FROM health_event "
+	    "WHERE backend_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+	/* Per backend, everything up to and including the (keep+1)-th newest
+	 * row.  The subquery depends on b only and bounds the index range
+	 * scan of e, so it runs once per backend, not once per event. */
+	[S_HEALTH_PRUNE] = "DELETE FROM health_event WHERE id IN "
+	    "(SELECT e.id FROM backend AS b JOIN health_event AS e "
+	    "ON e.backend_id = b.id AND e.id <= "
+	    "(SELECT x.id FROM health_event AS x WHERE x.backend_id = b.id "
+	    "ORDER BY x.id DESC LIMIT 1 OFFSET ?1))",
+};
+
+static const char *const transport_words[] = { "udp", "tcp" };
+static const char *const admin_words[] = { "enabled", "drained", "disabled" };
+static const char *const policy_words[] = {
+	"roundrobin", "weighted", "first", "least-outstanding", "race", "fanout"
+};
+static const char *const action_words[] = {
+	"pool", "refuse", "nxdomain", "servfail", "drop"
+};
+
+struct db {
+	sqlite3		*h;
+	sqlite3_stmt	*st[S__COUNT];
+	int		 lockfd;		/* flock'ed PATH-lock; -1 for :memory: */
+	char		*path;
+	char		 err[512];
+};
+
+static int	db_err(struct db *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* Record an error for db_errmsg; returns -1 for "return db_err(...)". */
+static int
+db_err(struct db *db, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db->err, sizeof(db->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The statement, unless a caller up the stack is still stepping it. */
+static sqlite3_stmt *
+stmt_get(struct db *db, enum stmt id)
+{
+	sqlite3_stmt *st = db->st[id];
+
+	if (sqlite3_stmt_busy(st)) {
+		db_err(db, "internal error: nested use of \"%s\"", stmt_sql[id]);
+		return NULL;
+	}
+	return st;
+}
+
+/* Reset and drop bindings: text is bound SQLITE_STATIC, and the caller's
+ * strings must not stay referenced after the call. */
+static void
+stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Keep SQLite's message for a failed step and finish the statement.
+ * Returns the extended result code for callers that map it. */
+static int
+stmt_fail(struct db *db, sqlite3_stmt *st, int rc)
+{
+	db_err(db, "%s", sqlite3_errmsg(db->h));
+	stmt_done(st);
+	return rc;
+}
+
+/* Step a statement that returns no rows (or whose rows we ignore).
+ * SQLITE_OK or the extended error code, with db->err set. */
+static int
+stmt_run(struct db *db, sqlite3_stmt *st)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE)
+		return stmt_fail(db, st, rc);
+	stmt_done(st);
+	return SQLITE_OK;
+}
+
+/* Step for one integer: 0 with *out set, 1 when there is no row, -1. */
+static int
+stmt_int64(struct db *db, sqlite3_stmt *st, int64_t *out)
+{
+	int rc;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		stmt_done(st);
+		return 0;
+	}
+	if (rc == SQLITE_DONE) {
+		stmt_done(st);
+		return 1;
+	}
+	stmt_fail(db, st, rc);
+	return -1;
+}
+
+static int
+simple(struct db *db, enum stmt id)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt_get(db, id)) == NULL)
+		return -1;
+	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
+}
+
+/* Copy a text column into a fixed buffer.  Rows are written from the same
+ * fixed buffers, so truncation only happens to a file edited by hand. */
+static void
+col_copy(char *dst, size_t len, sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	size_t n = s != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
+
+	if (n >= len)
+		n = len - 1;
+	if (n > 0)
+		memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+static const char *
+col_str(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	return s != NULL ? (const char *)s : "";
+}
+
+static const char *
+enum_word(const char *const *words, size_t n, int v)
+{
+	return v >= 0 && (size_t)v < n ? words[v] : NULL;
+}
+
+/* The CHECK constraints keep other words out; -1 means the file was
+ * edited by hand. */
+static int
+word_enum(const char *const *words, size_t n, sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	size_t i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(s, words[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A name that fills its fixed buffer has lost its NUL. */
+static int
+name_ok(struct db *db, const char *what, const char *name)
+{
+	if (memchr(name, '\0', DB_NAME_MAX) == NULL)
+		return db_err(db, "%s name is too long", what);
+	if (name[0] == '\0')
+		return db_err(db, "%s name is empty", what);
+	return 0;
+}
+
+/*
+ * Our own savepoint around a multi-statement call.  When a statement fails
+ * with SQLITE_FULL or an I/O error SQLite may already have rolled back the
+ * whole transaction; then there is no savepoint left to roll back to, and
+ * the caller's db_rollback finds nothing to do.
+ */
+static int
+op_begin(struct db *db)
+{
+	return simple(db, S_OP_SAVEPOINT);
+}
+
+static int
+op_end(struct db *db, int ok)
+{
+	char saved[sizeof(db->err)];
+
+	if (ok == 0)
+		return simple(db, S_OP_RELEASE);
+	memcpy(saved, db->err, sizeof(saved));
+	if (!sqlite3_get_autocommit(db->h)) {
+		simple(db, S_OP_ROLLBACK_TO);
+		simple(db, S_OP_RELEASE);
+	}
+	memcpy(db->err, saved, sizeof(saved));
+	return ok;
+}
+
+/*
+ * Open: the lock, then the file.
+ */
+
+/* The lock is flock() on a side file, held for the life of the handle: it
+ * goes away with the process however that ends, and unlike fcntl locks it
+ * also refuses a second open from the same process.  The holder's pid is
+ * written into the file only for the message the loser prints.  The file is
+ * never unlinked: that would let two daemons lock two different inodes. */
+static int
+lock_take(struct db *db, char *err, size_t errlen)
+{
+	char lpath[4096], buf[32];
+	ssize_t n;
+	int len;
+
+	len = snprintf(lpath, sizeof(lpath), "%s-lock", db->path);
+	if (len < 0 || (size_t)len >= sizeof(lpath)) {
+		snprintf(err, errlen, "database path %s is too long", db->path);
+		return -1;
+	}
+	db->lockfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (db->lockfd == -1) {
+		snprintf(err, errlen, "cannot open lock file %s: %s", lpath,
+		    strerror(errno));
+		return -1;
+	}
+	if (flock(db->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK) {
+			snprintf(err, errlen, "cannot lock %s: %s", lpath,
+			    strerror(errno));
+			return -1;
+		}
+		n = pread(db->lockfd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(err, errlen,
+		    "database %s is in use by another dnsrouted (pid %s)",
+		    db->path, buf[0] != '\0' ? buf : "unknown");
+		return -1;
+	}
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(db->lockfd, 0) == -1 ||
+	    pwrite(db->lockfd, buf, len, 0) != len) {
+		snprintf(err, errlen, "cannot write lock file %s: %s", lpath,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Run one statement at open and copy the first column of its first row
+ * (if any) into out.  SQLITE_OK or the error code, message in err. */
+static int
+open_query(struct db *db, const char *sql, char *out, size_t outlen,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (out != NULL && outlen > 0)
+		out[0] = '\0';
+	rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			if (out != NULL && outlen > 0 && out[0] == '\0')
+				snprintf(out, outlen, "%s", col_str(st, 0));
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db->h));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+open_int(struct db *db, const char *sql, long *v, char *err, size_t errlen)
+{
+	char buf[32];
+	int rc;
+
+	if ((rc = open_query(db, sql, buf, sizeof(buf), err, errlen)) ==
+	    SQLITE_OK)
+		*v = strtol(buf, NULL, 10);
+	return rc;
+}
+
+/* Refuse rather than serve an empty table: a file that is not a database,
+ * or that fails quick_check, stops the start-up with what SQLite said. */
+static int
+check_integrity(struct db *db, char *err, size_t errlen)
+{
+	char msg[256];
+	int rc;
+
+	rc = open_query(db, "PRAGMA quick_check", msg, sizeof(msg), msg,
+	    sizeof(msg));
+	if (rc == SQLITE_OK && strcmp(msg, "ok") == 0)
+		return 0;
+	if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_NOTADB ||
+	    (rc & 0xff) == SQLITE_CORRUPT)
+		snprintf(err, errlen, "database %s is corrupt: %s", db->path,
+		    msg);
+	else
+		snprintf(err, errlen, "cannot read database %s: %s", db->path,
+		    msg);
+	return -1;
+}
+
+static int
+open_exec(struct db *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "%s", msg != NULL ? msg : sqlite3_errmsg(db->h));
+	sqlite3_free(msg);
+	return -1;
+}
+
+/*
+ * Bring the file to the latest schema.  A new file gets schema.sql and then
+ * every migration; an older one the migrations it lacks; all in one
+ * transaction.  Foreign keys are off while migrating (a migration may
+ * rebuild a table) and checked as a whole before the commit.
+ */
+static int
+migrate(struct db *db, char *err, size_t errlen)
+{
+	char msg[256], sql[64], row[128];
+	long version, appid, tables, target;
+	int latest, i, fresh;
+
+	latest = DB_SCHEMA_BASE + db_migrations_len;
+	for (i = 0; i < db_migrations_len; i++)
+		if (db_migrations[i].version != DB_SCHEMA_BASE + 1 + i)
+			fatalx("embedded migration %d is numbered %d", i,
+			    db_migrations[i].version);
+	if (open_int(db, "PRAGMA user_version", &version, msg,
+	    sizeof(msg)) != SQLITE_OK ||
+	    open_int(db, "PRAGMA application_id", &appid, msg,
+	    sizeof(msg)) != SQLITE_OK ||
+	    open_int(db, "SELECT count(*) FROM sqlite_master", &tables, msg,
+	    sizeof(msg)) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot read database %s: %s", db->path,
+		    msg);
+		return -1;
+	}
+	fresh = version == 0 && tables == 0;
+	if (!fresh && (appid != DB_APPLICATION_ID || version < DB_SCHEMA_BASE)) {
+		snprintf(err, errlen, "database %s is not a dnsroute database",
+		    db->path);
+		return -1;
+	}
+	if (version > latest) {
+		snprintf(err, errlen, "database %s was written by a newer "
+		    "dnsroute (schema version %ld; this one knows up to %d)",
+		    db->path, version, latest);
+		return -1;
+	}
+	if (version == latest)
+		return 0;
+
+	target = fresh ? DB_SCHEMA_BASE : version + 1;
+	if (open_exec(db, "PRAGMA foreign_keys = OFF", msg, sizeof(msg)) ==
+	    -1 || open_exec(db, "BEGIN IMMEDIATE", msg, sizeof(msg)) == -1)
+		goto fail;
+	if (fresh) {
+		if (open_exec(db, db_schema_sql, msg, sizeof(msg)) == -1)
+			goto fail;
+		if (open_int(db, "PRAGMA user_version", &version, msg,
+		    sizeof(msg)) != SQLITE_OK)
+			goto fail;
+		if (version != DB_SCHEMA_BASE)
+			fatalx("sql/schema.sql sets user_version %ld, not %d",
+			    version, DB_SCHEMA_BASE);
+	}
+	for (i = version - DB_SCHEMA_BASE; i < db_migrations_len; i++) {
+		target = db_migrations[i].version;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %ld",
+		    target);
+		if (open_exec(db, db_migrations[i].sql, msg, sizeof(msg)) ==
+		    -1 || open_exec(db, sql, msg, sizeof(msg)) == -1)
+			goto fail;
+	}
+	if (open_query(db, "PRAGMA foreign_key_check", row, sizeof(row), msg,
+	    sizeof(msg)) != SQLITE_OK)
+		goto fail;
+	if (row[0] != '\0') {
+		snprintf(msg, sizeof(msg), "rows of table %s point nowhere",
+		    row);
+		goto fail;
+	}
+	if (open_exec(db, "COMMIT", msg, sizeof(msg)) == -1)
+		goto fail;
+	if (fresh)
+		log_info("database %s created (schema version %d)", db->path,
+		    latest);
+	else
+		log_info("database %s upgraded to schema version %d",
+		    db->path, latest);
+	return 0;
+
+fail:
+	snprintf(err, errlen, "cannot bring database %s to schema version "
+	    "%ld: %s", db->path, target, msg);
+	if (!sqlite3_get_autocommit(db->h))
+		open_exec(db, "ROLLBACK", msg, sizeof(msg));
+	return -1;
+}
+
+struct db *
+db_open(const char *path, char *err, size_t errlen)
+{
+	struct db *db;
+	char msg[256], mode[16];
+	int memory, rc, i;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	db = xcalloc(1, sizeof(*db));
+	db->lockfd = -1;
+	db->path = xstrdup(path);
+	memory = strcmp(path, ":memory:") == 0;
+
+	if (!memory && lock_take(db, err, errlen) == -1)
+		goto fail;
+	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", path,
+		    db->h != NULL ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	sqlite3_busy_timeout(db->h, DB_BUSY_MS);
+	/* Nothing but this file's own schema runs here; refuse the tricks a
+	 * crafted file could play on a connection. */
+	sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+
+	if (check_integrity(db, err, errlen) == -1)
+		goto fail;
+	if (open_query(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode),
+	    msg, sizeof(msg)) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot set WAL mode on database %s: %s",
+		    path, msg);
+		goto fail;
+	}
+	if (!memory && strcmp(mode, "wal") != 0) {
+		snprintf(err, errlen, "database %s cannot use WAL mode "
+		    "(journal mode is %s)", path, mode);
+		goto fail;
+	}
+	if (open_exec(db, "PRAGMA synchronous = FULL", msg, sizeof(msg)) ==
+	    -1) {
+		snprintf(err, errlen, "database %s: %s", path, msg);
+		goto fail;
+	}
+	if (migrate(db, err, errlen) == -1)
+		goto fail;
+	if (open_exec(db, "PRAGMA foreign_keys = ON", msg, sizeof(msg)) ==
+	    -1) {
+		snprintf(err, errlen, "database %s: %s", path, msg);
+		goto fail;
+	}
+	for (i = 0; i < S__COUNT; i++) {
+		if (stmt_sql[i] == NULL)
+			fatalx("db: statement %d has no SQL", i);
+		rc = sqlite3_prepare_v3(db->h, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "database %s: cannot prepare "
+			    "\"%s\": %s", path, stmt_sql[i],
+			    sqlite3_errmsg(db->h));
+			goto fail;
+		}
+	}
+	return db;
+
+fail:
+	db_close(db);
+	return NULL;
+}
+
+void
+db_close(struct db *db)
+{
+	int i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < S__COUNT; i++)
+		sqlite3_finalize(db->st[i]);
+	/* Rolls back an open transaction and, as the last connection,
+	 * checkpoints and removes the WAL. */
+	sqlite3_close_v2(db->h);
+	if (db->lockfd != -1)
+		close(db->lockfd);
+	free(db->path);
+	free(db);
+}
+
+const char *
+db_errmsg(struct db *db)
+{
+	return db->err;
+}
+
+/*
+ * Transactions.
+ */
+
+int
+db_begin(struct db *db)
+{
+	return simple(db, S_BEGIN);
+}
+
+int
+db_commit(struct db *db)
+{
+	return simple(db, S_COMMIT);
+}
+
+/* After SQLITE_FULL or an I/O error SQLite may have rolled back already;
+ * then there is nothing left to do, and that is not a failure. */
+int
+db_rollback(struct db *db)
+{
+	if (sqlite3_get_autocommit(db->h))
+		return 0;
+	return simple(db, S_ROLLBACK);
+}
+
+int
+db_savepoint(struct db *db)
+{
+	return simple(db, S_SAVEPOINT);
+}
+
+int
+db_release(struct db *db)
+{
+	return simple(db, S_RELEASE);
+}
+
+/* Fails, saying so, when the whole transaction is gone (see db_rollback):
+ * the caller must not go on as if only the one command was undone. */
+int
+db_rollback_savepoint(struct db *db)
+{
+	if (sqlite3_get_autocommit(db->h))
+		return db_err(db, "the whole transaction was rolled back "
+		    "after an error");
+	if (simple(db, S_ROLLBACK_TO) == -1)
+		return -1;
+	return simple(db, S_RELEASE);
+}
+
+int
+db_in_transaction(struct db *db)
+{
+	return !sqlite3_get_autocommit(db->h);
+}
+
+/*
+ * Backends.
+ */
+
+static int
+backend_bind(struct db *db, sqlite3_stmt *st, const struct db_backend *b)
+{
+	const char *transport, *admin;
+
+	if (name_ok(db, "backend", b->name) == -1)
+		return -1;
+	if (memchr(b->addr, '\0', sizeof(b->addr)) == NULL ||
+	    memchr(b->check_qname, '\0', sizeof(b->check_qname)) == NULL)
+		return db_err(db, "backend \"%s\": address or check name is "
+		    "too long", b->name);
+	transport = enum_word(transport_words, NELEMS(transport_words),
+	    b->transport);
+	admin = enum_word(admin_words, NELEMS(admin_words), b->admin);
+	if (transport == NULL || admin == NULL)
+		return db_err(db, "backend \"%s\": bad transport or admin "
+		    "state", b->name);
+	bind_text(st, 2, b->name);
+	bind_text(st, 3, b->addr);
+	bind_text(st, 4, transport);
+	sqlite3_bind_int(st, 5, b->weight);
+	bind_text(st, 6, admin);
+	bind_text(st, 7, b->check_qname);
+	sqlite3_bind_int(st, 8, b->check_qtype);
+	sqlite3_bind_int(st, 9, b->check_qclass);
+	sqlite3_bind_int(st, 10, b->check_tcp != 0);
+	sqlite3_bind_int(st, 11, b->check_rcode);
+	sqlite3_bind_int(st, 12, b->interval_ms);
+	sqlite3_bind_int(st, 13, b->timeout_ms);
+	sqlite3_bind_int(st, 14, b->fall);
+	sqlite3_bind_int(st, 15, b->rise);
+	return 0;
+}
+
+static int
+backend_row(struct db *db, sqlite3_stmt *st, struct db_backend *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->id = sqlite3_column_int64(st, 0);
+	col_copy(b->name, sizeof(b->name), st, 1);
+	col_copy(b->addr, sizeof(b->addr), st, 2);
+	b->transport = word_enum(transport_words, NELEMS(transport_words), st,
+	    3);
+	b->weight = sqlite3_column_int(st, 4);
+	b->admin = word_enum(admin_words, NELEMS(admin_words), st, 5);
+	col_copy(b->check_qname, sizeof(b->check_qname), st, 6);
+	b->check_qtype = sqlite3_column_int(st, 7);
+	b->check_qclass = sqlite3_column_int(st, 8);
+	b->check_tcp = sqlite3_column_int(st, 9);
+	b->check_rcode = sqlite3_column_int(st, 10);
+	b->interval_ms = sqlite3_column_int(st, 11);
+	b->timeout_ms = sqlite3_column_int(st, 12);
+	b->fall = sqlite3_column_int(st, 13);
+	b->rise = sqlite3_column_int(st, 14);
+	if (b->transport == -1 || b->admin == -1)
+		return db_err(db, "backend \"%s\": unknown transport or admin "
+		    "state in the database", b->name);
+	return 0;
+}
+
+/* A write to backend failed: name the duplicate when that is why. */
+static int
+backend_write_err(struct db *db, int rc, const char *name)
+{
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return db_err(db, "backend \"%s\" exists", name);
+	return -1;
+}
+
+int
+db_backend_add(struct db *db, struct db_backend *b)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt_get(db, S_BACKEND_ADD)) == NULL)
+		return -1;
+	if (backend_bind(db, st, b) == -1) {
+		stmt_done(st);
+		return -1;
+	}
+	if ((rc = stmt_run(db, st)) != SQLITE_OK)
+		return backend_write_err(db, rc, b->name);
+	b->id = sqlite3_last_insert_rowid(db->h);
+	return 0;
+}
+
+int
+db_backend_update(struct db *db, const struct db_backend *b)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt_get(db, S_BACKEND_UPDATE)) == NULL)
+		return -1;
+	if (backend_bind(db, st, b) == -1) {
+		stmt_done(st);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, b->id);
+	if ((rc = stmt_run(db, st)) != SQLITE_OK)
+		return backend_write_err(db, rc, b->name);
+	if (sqlite3_changes(db->h) == 0) {
+		db_err(db, "no such backend (id %" PRId64 ")", b->id);
+		return 1;
+	}
+	return 0;
+}
+
+/* Memberships and health events go with it (ON DELETE CASCADE). */
+int
+db_backend_del(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt_get(db, S_BACKEND_DEL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (stmt_run(db, st) != SQLITE_OK)
+		return -1;
+	if (sqlite3_changes(db->h) == 0) {
+		db_err(db, "no such backend (id %" PRId64 ")", id);
+		return 1;
+	}
+	return 0;
+}
+
+int
+db_backend_get(struct db *db, const char *name, struct db_backend *out)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((st = stmt_get(db, S_BACKEND_GET)) == NULL)
+		return -1;
+	bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		stmt_done(st);
+		db_err(db, "backend \"%s\" does not exist", name);
+		return 1;
+	}
+	if (rc != SQLITE_ROW) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	ret = backend_row(db, st, out);
+	stmt_done(st);
+	return ret;
+}
+
+int
+db_backend_foreach(struct db *db,
+    int (*cb)(const struct db_backend *, void *), void *arg)
+{
+	struct db_backend b;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((st = stmt_get(db, S_BACKEND_ALL)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (backend_row(db, st, &b) == -1)
+			ret = -1;
+		else
+			ret = cb(&b, arg);
+		if (ret != 0) {
+			stmt_done(st);
+			return ret;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	stmt_done(st);
+	return 0;
+}
+
+/*
+ * Pools.
+ */
+
+static int
+pool_bind(struct db *db, sqlite3_stmt *st, const struct db_pool *p)
+{
+	const char *policy;
+
+	if (name_ok(db, "pool", p->name) == -1)
+		return -1;
+	policy = enum_word(policy_words, NELEMS(policy_words), p->policy);
+	if (policy == NULL)
+		return db_err(db, "pool \"%s\": bad policy %d", p->name,
+		    p->policy);
+	bind_text(st, 2, p->name);
+	bind_text(st, 3, policy);
+	return 0;
+}
+
+static int
+pool_row(struct db *db, sqlite3_stmt *st, struct db_pool *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(st, 0);
+	col_copy(p->name, sizeof(p->name), st, 1);
+	p->policy = word_enum(policy_words, NELEMS(policy_words), st, 2);
+	if (p->policy == -1)
+		return db_err(db, "pool \"%s\": unknown policy in the database",
+		    p->name);
+	return 0;
+}
+
+static int
+pool_write_err(struct db *db, int rc, const char *name)
+{
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return db_err(db, "pool \"%s\" exists", name);
+	return -1;
+}
+
+int
+db_pool_add(struct db *db, struct db_pool *p)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt_get(db, S_POOL_ADD)) == NULL)
+		return -1;
+	if (pool_bind(db, st, p) == -1) {
+		stmt_done(st);
+		return -1;
+	}
+	if ((rc = stmt_run(db, st)) != SQLITE_OK)
+		return pool_write_err(db, rc, p->name);
+	p->id = sqlite3_last_insert_rowid(db->h);
+	return 0;
+}
+
+int
+db_pool_update(struct db *db, const struct db_pool *p)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt_get(db, S_POOL_UPDATE)) == NULL)
+		return -1;
+	if (pool_bind(db, st, p) == -1) {
+		stmt_done(st);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, p->id);
+	if ((rc = stmt_run(db, st)) != SQLITE_OK)
+		return pool_write_err(db, rc, p->name);
+	if (sqlite3_changes(db->h) == 0) {
+		db_err(db, "no such pool (id %" PRId64 ")", p->id);
+		return 1;
+	}
+	return 0;
+}
+
+/* The name of pool id into name[DB_NAME_MAX]: 0, 1 (none) or -1. */
+static int
+pool_name(struct db *db, int64_t id, char *name)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt_get(db, S_POOL_NAME)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		col_copy(name, DB_NAME_MAX, st, 0);
+		stmt_done(st);
+		return 0;
+	}
+	if (rc == SQLITE_DONE) {
+		stmt_done(st);
+		db_err(db, "no such pool (id %" PRId64 ")", id);
+		return 1;
+	}
+	stmt_fail(db, st, rc);
+	return -1;
+}
+
+/* Refused while a route names the pool; memberships go with it.  The
+ * foreign key on route.pool_id would refuse too, but not by name. */
+int
+db_pool_del(struct db *db, int64_t id)
+{
+	char name[DB_NAME_MAX];
+	sqlite3_stmt *st;
+	int64_t route;
+	int rc;
+
+	if ((rc = pool_name(db, id, name)) != 0)
+		return rc;
+	if (db_route_using_pool(db, id, &route) == -1)
+		return -1;
+	if (route != 0)
+		return db_err(db, "pool \"%s\" is used by route %" PRId64,
+		    name, route);
+	if ((st = stmt_get(db, S_POOL_DEL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_pool_get(struct db *db, const char *name, struct db_pool *out)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((st = stmt_get(db, S_POOL_GET)) == NULL)
+		return -1;
+	bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		stmt_done(st);
+		db_err(db, "pool \"%s\" does not exist", name);
+		return 1;
+	}
+	if (rc != SQLITE_ROW) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	ret = pool_row(db, st, out);
+	stmt_done(st);
+	return ret;
+}
+
+int
+db_pool_foreach(struct db *db, int (*cb)(const struct db_pool *, void *),
+    void *arg)
+{
+	struct db_pool p;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((st = stmt_get(db, S_POOL_ALL)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (pool_row(db, st, &p) == -1)
+			ret = -1;
+		else
+			ret = cb(&p, arg);
+		if (ret != 0) {
+			stmt_done(st);
+			return ret;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	stmt_done(st);
+	return 0;
+}
+
+/*
+ * Membership.
+ */
+
+/* Which side of a failed foreign key is missing. */
+static int
+member_fk_err(struct db *db, int64_t pool_id, int64_t backend_id)
+{
+	char name[DB_NAME_MAX];
+	sqlite3_stmt *st;
+	int64_t id;
+	int rc;
+
+	if ((rc = pool_name(db, pool_id, name)) != 0)
+		return -1;		/* "no such pool" or the error */
+	if ((st = stmt_get(db, S_BACKEND_EXISTS)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, backend_id);
+	if ((rc = stmt_int64(db, st, &id)) == 1)
+		return db_err(db, "no such backend (id %" PRId64 ")",
+		    backend_id);
+	return -1;
+}
+
+int
+db_member_add(struct db *db, int64_t pool_id, int64_t backend_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt_get(db, S_MEMBER_ADD)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pool_id);
+	sqlite3_bind_int64(st, 2, backend_id);
+	if ((rc = stmt_run(db, st)) == SQLITE_OK)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return member_fk_err(db, pool_id, backend_id);
+	return -1;
+}
+
+int
+db_member_del(struct db *db, int64_t pool_id, int64_t backend_id)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt_get(db, S_MEMBER_DEL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pool_id);
+	sqlite3_bind_int64(st, 2, backend_id);
+	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_member_del_backend(struct db *db, int64_t backend_id)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt_get(db, S_MEMBER_DEL_BACKEND)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, backend_id);
+	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_member_foreach(struct db *db,
+    int (*cb)(int64_t pool_id, int64_t backend_id, void *), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((st = stmt_get(db, S_MEMBER_ALL)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = cb(sqlite3_column_int64(st, 0),
+		    sqlite3_column_int64(st, 1), arg);
+		if (ret != 0) {
+			stmt_done(st);
+			return ret;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	stmt_done(st);
+	return 0;
+}
+
+/*
+ * Routes.  Positions are 1..N without gaps after every call; the calls
+ * that shift other rows run in their own savepoint (op_begin).
+ */
+
+static int
+route_last(struct db *db, int64_t *last)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt_get(db, S_ROUTE_LAST)) == NULL)
+		return -1;
+	return stmt_int64(db, st, last) == 0 ? 0 : -1;
+}
+
+/* Shift positions lo..hi by +1 (up) or -1. */
+static int
+route_shift(struct db *db, enum stmt id, int64_t lo, int64_t hi)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt_get(db, id)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+}
+
+/* The position of route id: 0, 1 (no such route) or -1. */
+static int
+route_pos(struct db *db, int64_t id, int64_t *pos)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt_get(db, S_ROUTE_POS)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = stmt_int64(db, st, pos)) == 1)
+		db_err(db, "no such route %" PRId64, id);
+	return rc;
+}
+
+static int
+route_insert(struct db *db, const struct db_route *r, const char *action,
+    int64_t pos)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt_get(db, S_ROUTE_ADD)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pos);
+	bind_text(st, 2, r->pattern);
+	sqlite3_bind_int(st, 3, r->qtype);
+	bind_text(st, 4, action);
+	if (r->action == DB_ACTION_POOL)
+		sqlite3_bind_int64(st, 5, r->pool_id);
+	else
+		sqlite3_bind_null(st, 5);
+	bind_text(st, 6, r->comment);
+	if ((rc = stmt_run(db, st)) == SQLITE_OK)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return db_err(db, "no such pool (id %" PRId64 ")", r->pool_id);
+	return -1;
+}
+
+int
+db_route_add(struct db *db, struct db_route *r)
+{
+	const char *action;
+	int64_t last, pos;
+	int ret;
+
+	if ((action = enum_word(action_words, NELEMS(action_words),
+	    r->action)) == NULL)
+		return db_err(db, "bad route action %d", r->action);
+	if (r->pattern == NULL)
+		return db_err(db, "route without a pattern");
+	if (r->position < 0)
+		return db_err(db, "bad route position %d", r->position);
+	if (route_last(db, &last) == -1)
+		return -1;
+	if (r->position == 0 || r->position > last) {
+		/* Appending shifts nothing: one statement, atomic as it is. */
+		if (route_insert(db, r, action, last + 1) == -1)
+			return -1;
+		pos = last + 1;
+	} else {
+		pos = r->position;
+		if (op_begin(db) == -1)
+			return -1;
+		ret = route_shift(db, S_ROUTE_SHIFT_UP, pos, last);
+		if (ret == 0)
+			ret = route_insert(db, r, action, pos);
+		if (op_end(db, ret) == -1)
+			return -1;
+	}
+	r->id = sqlite3_last_insert_rowid(db->h);
+	r->position = (int)pos;
+	return 0;
+}
+
+int
+db_route_del(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st;
+	int64_t pos;
+	int ret;
+
+	if ((ret = route_pos(db, id, &pos)) != 0)
+		return ret;
+	if (op_begin(db) == -1)
+		return -1;
+	if ((st = stmt_get(db, S_ROUTE_DEL)) == NULL)
+		ret = -1;
+	else {
+		sqlite3_bind_int64(st, 1, id);
+		ret = stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	}
+	if (ret == 0)
+		ret = route_shift(db, S_ROUTE_SHIFT_DOWN, pos + 1, INT64_MAX);
+	return op_end(db, ret);
+}
+
+/* Like add, position 0 or past the end means last. */
+int
+db_route_move(struct db *db, int64_t id, int position)
+{
+	sqlite3_stmt *st;
+	int64_t from, to, last;
+	int ret;
+
+	if (position < 0)
+		return db_err(db, "bad route position %d", position);
+	if ((ret = route_pos(db, id, &from)) != 0)
+		return ret;
+	if (route_last(db, &last) == -1)
+		return -1;
+	to = position == 0 || position > last ? last : position;
+	if (to == from)
+		return 0;
+	if (op_begin(db) == -1)
+		return -1;
+	/* Close the gap at from, open one at to, then drop the route in. */
+	if (to < from)
+		ret = route_shift(db, S_ROUTE_SHIFT_UP, to, from - 1);
+	else
+		ret = route_shift(db, S_ROUTE_SHIFT_DOWN, from + 1, to);
+	if (ret == 0) {
+		if ((st = stmt_get(db, S_ROUTE_SETPOS)) == NULL)
+			ret = -1;
+		else {
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_int64(st, 2, to);
+			ret = stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+		}
+	}
+	return op_end(db, ret);
+}
+
+int
+db_route_count(struct db *db, int *count)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	if ((st = stmt_get(db, S_ROUTE_COUNT)) == NULL)
+		return -1;
+	if (stmt_int64(db, st, &n) != 0)
+		return -1;
+	*count = (int)n;
+	return 0;
+}
+
+int
+db_route_foreach(struct db *db, int (*cb)(const struct db_route *, void *),
+    void *arg)
+{
+	struct db_route r;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((st = stmt_get(db, S_ROUTE_ALL)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(st, 0);
+		r.position = sqlite3_column_int(st, 1);
+		r.pattern = col_str(st, 2);
+		r.qtype = sqlite3_column_int(st, 3);
+		r.action = word_enum(action_words, NELEMS(action_words), st,
+		    4);
+		r.pool_id = sqlite3_column_int64(st, 5);
+		col_copy(r.pool_name, sizeof(r.pool_name), st, 6);
+		r.comment = col_str(st, 7);
+		if (r.action == -1)
+			ret = db_err(db, "route %" PRId64 ": unknown action in "
+			    "the database", r.id);
+		else
+			ret = cb(&r, arg);
+		if (ret != 0) {
+			stmt_done(st);
+			return ret;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	stmt_done(st);
+	return 0;
+}
+
+int
+db_route_using_pool(struct db *db, int64_t pool_id, int64_t *route_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*route_id = 0;
+	if ((st = stmt_get(db, S_ROUTE_USING_POOL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pool_id);
+	rc = stmt_int64(db, st, route_id);
+	return rc == -1 ? -1 : 0;
+}
+
+/*
+ * Settings.
+ */
+
+int
+db_setting_get(struct db *db, const char *key, char *val, size_t vallen)
+{
+	sqlite3_stmt *st;
+	size_t n;
+	int rc;
+
+	if ((st = stmt_get(db, S_SETTING_GET)) == NULL)
+		return -1;
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		stmt_done(st);
+		return 1;
+	}
+	if (rc != SQLITE_ROW) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	n = (size_t)sqlite3_column_bytes(st, 0);
+	if (n >= vallen) {
+		stmt_done(st);
+		return db_err(db, "setting %s: value is too long (%zu bytes)",
+		    key, n);
+	}
+	col_copy(val, vallen, st, 0);
+	stmt_done(st);
+	return 0;
+}
+
+int
+db_setting_set(struct db *db, const char *key, const char *val)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt_get(db, S_SETTING_SET)) == NULL)
+		return -1;
+	bind_text(st, 1, key);
+	bind_text(st, 2, val);
+	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_setting_foreach(struct db *db,
+    int (*cb)(const char *key, const char *val, void *), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((st = stmt_get(db, S_SETTING_ALL)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = cb(col_str(st, 0), col_str(st, 1), arg);
+		if (ret != 0) {
+			stmt_done(st);
+			return ret;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	stmt_done(st);
+	return 0;
+}
+
+/*
+ * Audit.
+ */
+
+int
+db_audit_add(struct db *db, const struct db_audit *a)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt_get(db, S_AUDIT_ADD)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, a->time_us);
+	sqlite3_bind_int64(st, 2, a->uid);
+	sqlite3_bind_int64(st, 3, a->pid);
+	bind_text(st, 4, a->command);
+	bind_text(st, 5, a->outcome);
+	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+}
+
+int
+db_audit_foreach(struct db *db, int n,
+    int (*cb)(const struct db_audit *, void *), void *arg)
+{
+	struct db_audit a;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((st = stmt_get(db, S_AUDIT_LAST)) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, n > 0 ? n : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a.time_us = sqlite3_column_int64(st, 0);
+		a.uid = (long)sqlite3_column_int64(st, 1);
+		a.pid = (long)sqlite3_column_int64(st, 2);
+		a.command = col_str(st, 3);
+		a.outcome = col_str(st, 4);
+		if ((ret = cb(&a, arg)) != 0) {
+			stmt_done(st);
+			return ret;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	stmt_done(st);
+	return 0;
+}
+
+/*
+ * Health events.
+ */
+
+/* One batch is all-or-nothing; inside the caller's transaction it joins
+ * it, outside it is its own. */
+int
+db_health_add(struct db *db, const struct db_health_event *ev, size_t n)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int ret = 0;
+
+	if (n == 0)
+		return 0;
+	if (op_begin(db) == -1)
+		return -1;
+	if ((st = stmt_get(db, S_HEALTH_ADD)) == NULL)
+		ret = -1;
+	for (i = 0; ret == 0 && i < n; i++) {
+		sqlite3_bind_int64(st, 1, ev[i].backend_id);
+		sqlite3_bind_int64(st, 2, ev[i].time_us);
+		sqlite3_bind_int(st, 3, ev[i].ok != 0);
+		if (ev[i].from_state != NULL)
+			bind_text(st, 4, ev[i].from_state);
+		else
+			sqlite3_bind_null(st, 4);
+		if (ev[i].to_state != NULL)
+			bind_text(st, 5, ev[i].to_state);
+		else
+			sqlite3_bind_null(st, 5);
+		sqlite3_bind_int(st, 6, ev[i].rtt_us);
+		bind_text(st, 7, ev[i].detail);
+		if (stmt_run(db, st) != SQLITE_OK)
+			ret = -1;
+	}
+	return op_end(db, ret);
+}
+
+int
+db_health_foreach(struct db *db, int64_t backend_id, int n,
+    int (*cb)(const struct db_health_event *, void *), void *arg)
+{
+	struct db_health_event ev;
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if ((st = stmt_get(db, S_HEALTH_LAST)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, backend_id);
+	sqlite3_bind_int(st, 2, n > 0 ? n : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ev.backend_id = sqlite3_column_int64(st, 0);
+		ev.time_us = sqlite3_column_int64(st, 1);
+		ev.ok = sqlite3_column_int(st, 2);
+		ev.from_state = (const char *)sqlite3_column_text(st, 3);
+		ev.to_state = (const char *)sqlite3_column_text(st, 4);
+		ev.rtt_us = sqlite3_column_int(st, 5);
+		ev.detail = col_str(st, 6);
+		if ((ret = cb(&ev, arg)) != 0) {
+			stmt_done(st);
+			return ret;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	stmt_done(st);
+	return 0;
+}
+
+int
+db_health_prune(struct db *db, int keep)
+{
+	sqlite3_stmt *st;
+
+	if (keep < 0)
+		return db_err(db, "bad health retention %d", keep);
+	if ((st = stmt_get(db, S_HEALTH_PRUNE)) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, keep);
+	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+}

@@ -1,0 +1,1062 @@
+/*
+ * health: the health checks and the health history (see health.h).
+ *
+ * Everything here runs on the main thread's event base, which also owns
+ * the database connection and the configuration; the workers only read
+ * b->health and b->admin.  This file is the only writer of b->health,
+ * b->check_rtt_us and b->checks_failed.
+ *
+ * Each backend of the current snapshot has one struct hcheck, which holds
+ * a reference to it: a periodic timer, the check query built once (with
+ * ldns) from the backend's settings, and at most one check in flight, so
+ * checks never overlap; a tick that finds a check still running marks the
+ * next one due as soon as it ends.  A check is a fresh non-blocking TCP
+ * connection (length framing, closed after the answer) or a connected UDP
+ * socket, with a random ID per check.  It is good when an answer with our
+ * ID and question arrives within the timeout (and, when configured, with
+ * the expected rcode).  Consecutive results drive the state machine:
+ * unknown -> up on the first good check, unknown or up -> down after `fall`
+ * bad ones, down -> up after `rise` good ones.
+ *
+ * Whatever ends a check (answer, error, timeout, the backend disabled or
+ * removed) ends it through the event loop, never inside the call that
+ * started or stopped it, so a readd's done() is always called "later" and
+ * an hcheck is never freed under a callback that is using it: removed ones
+ * wait on a dying list until their timeout event reaps them.
+ *
+ * Every check result and every state change is an event row.  Rows are
+ * buffered and written once a second in one transaction, never while an
+ * operator holds an explicit transaction on the same connection.  When the
+ * database cannot take them (disk full) they are kept and retried; the
+ * buffer is bounded, and plain check rows go before transitions do.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <ldns/ldns.h>
+
+#include "backend.h"
+#include "dnsmsg.h"
+#include "health.h"
+#include "log.h"
+#include "util.h"
+
+#define FLUSH_INTERVAL_MS	1000
+#define PRUNE_INTERVAL_US	(60 * 1000000ULL)
+#define FAIL_LOG_INTERVAL_US	(60 * 1000000ULL)
+/* Rows kept while the database does not take them.  Past EVBUF_CAP plain
+ * check rows are dropped; transitions still go in up to EVBUF_HARD_CAP,
+ * a ceiling only a long outage with flapping backends reaches, where even
+ * they give way so the daemon's memory stays bounded. */
+#define EVBUF_CAP		10000
+#define EVBUF_HARD_CAP		(10 * EVBUF_CAP)
+#define DETAIL_MAX		96
+#define STATE_MAX		16
+/* The check query: header, a name of at most 255 octets, type, class. */
+#define CHECK_WIRE_MAX		(DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4)
+/* Enough for the header and question of any answer we accept. */
+#define UDP_RECV_MAX		4096
+#define INTERVAL_MIN_MS		10
+#define INTERVAL_MAX_MS		(24 * 3600 * 1000)
+#define TIMEOUT_MAX_MS		(3600 * 1000)
+
+struct hevent {
+	int64_t		 backend_id;
+	int64_t		 time_us;
+	int		 ok;
+	int		 rtt_us;
+	int		 transition;	/* from and to are set; kept longest */
+	char		 from[STATE_MAX];
+	char		 to[STATE_MAX];
+	char		 detail[DETAIL_MAX];
+};
+
+/* One `backend readd` request: answered once per backend, then once with
+ * b NULL.  cb is NULL once its client has left. */
+struct readd {
+	TAILQ_ENTRY(readd)	 entry;
+	health_done_cb		 cb;
+	void			*arg;
+	int			 pending;
+};
+
+struct hcheck {
+	TAILQ_ENTRY(hcheck)	 entry;
+	struct health		*h;
+	struct backend		*b;		/* referenced */
+	struct event		*timer;		/* next periodic check */
+	struct event		*tmo;		/* timeout; also ends a check "later" */
+	int			 interval_ms;	/* what the timer runs at */
+
+	/* The check query, built from these settings. */
+	int			 built;
+	char			 qname[DB_QNAME_MAX];
+	int			 qtype;
+	int			 qclass;
+	uint8_t			 wire[CHECK_WIRE_MAX];
+	size_t			 wirelen;
+	struct dns_query	 q;
+
+	/* The check in flight. */
+	int			 running;
+	int			 due;		/* a tick came while running */
+	int			 failed;	/* ended early with fail[] */
+	int			 aborted;	/* disabled under it: no result */
+	int			 tcp;
+	uint16_t		 id;
+	uint64_t		 start_us;
+	int			 fd;		/* UDP */
+	struct event		*rev;		/* UDP */
+	struct bufferevent	*bev;		/* TCP */
+	const char		*soft_err;	/* UDP: a stray seen, still waiting */
+	char			 fail[DETAIL_MAX];
+
+	int			 idle;		/* disabled: not checked */
+	int			 dying;		/* gone from the snapshot */
+	int			 seen;		/* health_sync bookkeeping */
+	int			 nbad, ngood;	/* in a row */
+
+	struct readd		**waiters;
+	int			 nwaiters, capwaiters;
+};
+
+TAILQ_HEAD(hcheck_list, hcheck);
+
+struct health {
+	struct event_base	*base;
+	struct db		*db;
+	struct hcheck_list	 checks;	/* the current snapshot's */
+	struct hcheck_list	 dying;		/* removed, waiting to be reaped */
+	TAILQ_HEAD(, readd)	 readds;
+	struct event		*flush_ev;
+
+	struct hevent		*ev;
+	size_t			 nev, capev;
+	unsigned long		 dropped;	/* rows lost since last said */
+
+	int			 have_config;
+	int			 retention;
+	uint64_t		 last_prune_us;
+	int			 failing;	/* last write failed */
+	uint64_t		 last_fail_log_us;
+	unsigned long		 fail_count;	/* failed writes since last said */
+};
+
+static void	check_start(struct hcheck *);
+static void	check_finish(struct hcheck *, int, int, const char *);
+
+/*
+ * Event rows.
+ */
+
+/* Free room among the oldest plain check rows: a tenth of the cap at a
+ * time, so a full buffer costs one pass per EVBUF_CAP / 10 rows. */
+static void
+ev_make_room(struct health *h)
+{
+	size_t i, j, want = EVBUF_CAP / 10, n = 0;
+
+	for (i = j = 0; i < h->nev; i++) {
+		if (n < want && !h->ev[i].transition) {
+			n++;
+			continue;
+		}
+		if (i != j)
+			h->ev[j] = h->ev[i];
+		j++;
+	}
+	h->nev = j;
+	h->dropped += n;
+}
+
+static void
+ev_push(struct health *h, const struct backend *b, int ok, const char *from,
+    const char *to, int rtt_us, const char *detail)
+{
+	struct hevent *e;
+	int transition = from != NULL && to != NULL;
+
+	if (h->nev >= EVBUF_CAP)
+		ev_make_room(h);
+	if (h->nev >= EVBUF_CAP && !transition) {
+		h->dropped++;
+		return;
+	}
+	if (h->nev >= EVBUF_HARD_CAP) {
+		memmove(h->ev, h->ev + 1, (h->nev - 1) * sizeof(*h->ev));
+		h->nev--;
+		h->dropped++;
+	}
+	if (h->nev == h->capev) {
+		h->capev = h->capev ? h->capev * 2 : 64;
+		if (h->capev > EVBUF_HARD_CAP)
+			h->capev = EVBUF_HARD_CAP;
+		h->ev = xrealloc(h->ev, h->capev * sizeof(*h->ev));
+	}
+	e = &h->ev[h->nev++];
+	memset(e, 0, sizeof(*e));
+	e->backend_id = b->id;
+	e->time_us = wall_us();
+	e->ok = ok != 0;
+	e->rtt_us = rtt_us < 0 ? -1 : rtt_us;
+	e->transition = transition;
+	if (transition) {
+		snprintf(e->from, sizeof(e->from), "%s", from);
+		snprintf(e->to, sizeof(e->to), "%s", to);
+	}
+	snprintf(e->detail, sizeof(e->detail), "%s", detail ? detail : "");
+}
+
+/* The backend is gone from the snapshot, hence maybe from the database:
+ * its rows would fail the foreign key and with it every batch after. */
+static void
+ev_purge(struct health *h, int64_t backend_id)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < h->nev; i++) {
+		if (h->ev[i].backend_id == backend_id)
+			continue;
+		if (i != j)
+			h->ev[j] = h->ev[i];
+		j++;
+	}
+	h->nev = j;
+}
+
+/* Say at most once a minute that writing fails, with how often. */
+static void
+flush_failed(struct health *h, const char *what, const char *why)
+{
+	uint64_t now = now_us();
+
+	h->failing = 1;
+	h->fail_count++;
+	if (h->last_fail_log_us != 0 &&
+	    now - h->last_fail_log_us < FAIL_LOG_INTERVAL_US)
+		return;
+	h->last_fail_log_us = now;
+	log_warnx("health: cannot %s: %s (%lu failure%s; %zu rows kept, "
+	    "%lu dropped)", what, why, h->fail_count,
+	    h->fail_count == 1 ? "" : "s", h->nev, h->dropped);
+	h->fail_count = 0;
+	h->dropped = 0;
+}
+
+void
+health_flush(struct health *h)
+{
+	struct db_health_event *rows;
+	char why[256];
+	size_t i, n;
+	uint64_t now;
+
+	if (h == NULL || db_in_transaction(h->db))
+		return;
+	if ((n = h->nev) > 0) {
+		rows = xcalloc(n, sizeof(*rows));
+		for (i = 0; i < n; i++) {
+			rows[i].backend_id = h->ev[i].backend_id;
+			rows[i].time_us = h->ev[i].time_us;
+			rows[i].ok = h->ev[i].ok;
+			rows[i].from_state = h->ev[i].transition ?
+			    h->ev[i].from : NULL;
+			rows[i].to_state = h->ev[i].transition ?
+			    h->ev[i].to : NULL;
+			rows[i].rtt_us = h->ev[i].rtt_us;
+			rows[i].detail = h->ev[i].detail;
+		}
+		if (db_begin(h->db) == -1 ||
+		    db_health_add(h->db, rows, n) == -1 ||
+		    db_commit(h->db) == -1) {
+			snprintf(why, sizeof(why), "%s", db_errmsg(h->db));
+			db_rollback(h->db);
+			free(rows);
+			flush_failed(h, "write health events", why);
+			return;
+		}
+		free(rows);
+		h->nev = 0;
+		if (h->failing)
+			log_info("health: events written again (%lu rows "
+			    "dropped meanwhile)", h->dropped);
+		else if (h->dropped > 0)
+			log_warnx("health: %lu event rows dropped", h->dropped);
+		h->failing = 0;
+		h->fail_count = 0;
+		h->dropped = 0;
+	}
+	now = now_us();
+	if (h->have_config && now - h->last_prune_us >= PRUNE_INTERVAL_US) {
+		if (db_health_prune(h->db, h->retention) == -1) {
+			flush_failed(h, "prune health events", db_errmsg(h->db));
+			return;
+		}
+		h->last_prune_us = now;
+	}
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	health_flush(arg);
+}
+
+/*
+ * State.
+ */
+
+static void
+set_health(struct hcheck *hc, int to, int ok, int rtt_us, const char *reason)
+{
+	struct backend *b = hc->b;
+	int from = atomic_load(&b->health);
+
+	if (from == to)
+		return;
+	atomic_store(&b->health, to);
+	ev_push(hc->h, b, ok, health_state_str(from), health_state_str(to),
+	    rtt_us, reason);
+	if (to == HEALTH_DOWN)
+		log_warnx("backend %s (%s) is down: %s", b->name, b->addr_text,
+		    reason);
+	else if (to == HEALTH_UP)
+		log_info("backend %s (%s) is up: %s", b->name, b->addr_text,
+		    reason);
+	else
+		log_info("backend %s (%s) health is unknown: %s", b->name,
+		    b->addr_text, reason);
+}
+
+/* Answer every readd waiting on this check.  The list is taken first: a
+ * callback may start another readd of the same backend. */
+static void
+waiters_done(struct hcheck *hc, int ok, const char *detail)
+{
+	struct health *h = hc->h;
+	struct readd **w = hc->waiters, *r;
+	int i, n = hc->nwaiters;
+
+	hc->waiters = NULL;
+	hc->nwaiters = hc->capwaiters = 0;
+	for (i = 0; i < n; i++) {
+		r = w[i];
+		if (r->cb != NULL)
+			r->cb(r->arg, hc->b, ok, detail);
+		if (--r->pending == 0) {
+			if (r->cb != NULL)
+				r->cb(r->arg, NULL, 0, NULL);
+			TAILQ_REMOVE(&h->readds, r, entry);
+			free(r);
+		}
+	}
+	free(w);
+}
+
+static void
+waiter_add(struct hcheck *hc, struct readd *r)
+{
+	if (hc->nwaiters == hc->capwaiters) {
+		hc->capwaiters = hc->capwaiters ? hc->capwaiters * 2 : 4;
+		hc->waiters = xrealloc(hc->waiters,
+		    hc->capwaiters * sizeof(*hc->waiters));
+	}
+	hc->waiters[hc->nwaiters++] = r;
+	r->pending++;
+}
+
+/*
+ * The check query.
+ */
+
+static int
+query_build(struct hcheck *hc)
+{
+	const struct db_backend *c = &hc->b->conf;
+	ldns_rdf *name;
+	ldns_pkt *pkt;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	int ret = -1;
+
+	hc->built = 0;
+	snprintf(hc->qname, sizeof(hc->qname), "%s", c->check_qname);
+	hc->qtype = c->check_qtype;
+	hc->qclass = c->check_qclass;
+	if ((name = ldns_dname_new_frm_str(hc->qname)) == NULL)
+		return -1;
+	if ((pkt = ldns_pkt_query_new(name, (ldns_rr_type)hc->qtype,
+	    (ldns_rr_class)hc->qclass, 0)) == NULL) {
+		ldns_rdf_deep_free(name);
+		return -1;
+	}
+	if (ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK &&
+	    len <= sizeof(hc->wire) &&
+	    dns_parse_query(wire, len, &hc->q) == DNS_OK) {
+		memcpy(hc->wire, wire, len);
+		hc->wirelen = len;
+		hc->built = 1;
+		ret = 0;
+	}
+	free(wire);
+	ldns_pkt_free(pkt);
+	return ret;
+}
+
+static int
+query_stale(const struct hcheck *hc)
+{
+	const struct db_backend *c = &hc->b->conf;
+
+	return !hc->built || hc->qtype != c->check_qtype ||
+	    hc->qclass != c->check_qclass ||
+	    strcmp(hc->qname, c->check_qname) != 0;
+}
+
+static const char *
+rcode_name(int rcode, char *buf, size_t len)
+{
+	ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, rcode);
+
+	if (t != NULL && t->name != NULL)
+		return t->name;
+	snprintf(buf, len, "RCODE%d", rcode);
+	return buf;
+}
+
+/*
+ * One check.
+ */
+
+static int
+clamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static void
+timer_arm(struct hcheck *hc)
+{
+	struct timeval tv;
+
+	hc->interval_ms = clamp(hc->b->conf.interval_ms, INTERVAL_MIN_MS,
+	    INTERVAL_MAX_MS);
+	tv.tv_sec = hc->interval_ms / 1000;
+	tv.tv_usec = (hc->interval_ms % 1000) * 1000;
+	evtimer_add(hc->timer, &tv);
+}
+
+/* Close the check's sockets; the timeout event is left to the caller. */
+static void
+io_close(struct hcheck *hc)
+{
+	if (hc->bev != NULL) {
+		bufferevent_free(hc->bev);
+		hc->bev = NULL;
+	}
+	if (hc->rev != NULL) {
+		event_free(hc->rev);
+		hc->rev = NULL;
+	}
+	if (hc->fd != -1) {
+		close(hc->fd);
+		hc->fd = -1;
+	}
+}
+
+/* End the check from the event loop, on the next turn. */
+static void
+end_later(struct hcheck *hc)
+{
+	struct timeval zero = { 0, 0 };
+
+	io_close(hc);
+	evtimer_add(hc->tmo, &zero);
+}
+
+static void
+fail_later(struct hcheck *hc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fail_later(struct hcheck *hc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(hc->fail, sizeof(hc->fail), fmt, ap);
+	va_end(ap);
+	hc->failed = 1;
+	end_later(hc);
+}
+
+/* Stop the check in flight without a result: its backend is disabled or
+ * gone, and saying "down" about it would be a lie. */
+static void
+abort_check(struct hcheck *hc, const char *why)
+{
+	snprintf(hc->fail, sizeof(hc->fail), "%s", why);
+	hc->aborted = 1;
+	end_later(hc);
+}
+
+static const char *
+errno_detail(int e, const char *op, char *buf, size_t len)
+{
+	switch (e) {
+	case ECONNREFUSED:
+		return "connection refused";
+	case ECONNRESET:
+		return "connection reset";
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+		return "unreachable";
+	default:
+		snprintf(buf, len, "%s: %s", op, strerror(e));
+		return buf;
+	}
+}
+
+/* An answer with our ID and question came: judge its rcode. */
+static void
+check_answer(struct hcheck *hc, const uint8_t *msg)
+{
+	char buf[DETAIL_MAX], nbuf[16];
+	int rtt, rcode, want = hc->b->conf.check_rcode;
+	const char *rname;
+
+	rtt = (int)(now_us() - hc->start_us);
+	rcode = DNS_RCODE(msg[2] << 8 | msg[3]);
+	rname = rcode_name(rcode, nbuf, sizeof(nbuf));
+	if (want >= 0 && rcode != want) {
+		snprintf(buf, sizeof(buf), "rcode %s", rname);
+		check_finish(hc, 0, rtt, buf);
+	} else
+		check_finish(hc, 1, rtt, rname);
+}
+
+static void
+udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hcheck *hc = arg;
+	uint8_t buf[UDP_RECV_MAX];
+	char ebuf[DETAIL_MAX];
+	ssize_t n;
+
+	(void)what;
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return;
+			check_finish(hc, 0, -1, errno_detail(errno, "recv",
+			    ebuf, sizeof(ebuf)));
+			return;
+		}
+		if ((size_t)n > sizeof(buf))
+			n = sizeof(buf);
+		/* A stray on our connected socket is dropped and the check
+		 * keeps waiting, as queries do; the timeout then says why. */
+		if (dns_answer_matches(buf, (size_t)n, hc->id, &hc->q) != 0) {
+			hc->soft_err = "wrong answer";
+			continue;
+		}
+		check_answer(hc, buf);
+		return;
+	}
+}
+
+static int
+udp_start(struct hcheck *hc, const uint8_t *msg, size_t len)
+{
+	struct backend *b = hc->b;
+	char ebuf[DETAIL_MAX];
+
+	hc->fd = socket(b->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (hc->fd == -1) {
+		fail_later(hc, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(hc->fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 ||
+	    send(hc->fd, msg, len, 0) == -1) {
+		fail_later(hc, "%s", errno_detail(errno, "send", ebuf,
+		    sizeof(ebuf)));
+		return -1;
+	}
+	hc->rev = event_new(hc->h->base, hc->fd, EV_READ | EV_PERSIST,
+	    udp_read_cb, hc);
+	if (hc->rev == NULL || event_add(hc->rev, NULL) == -1) {
+		fail_later(hc, "cannot watch socket");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct hcheck *hc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t lenbuf[2];
+	uint8_t *msg;
+	size_t n;
+
+	if (evbuffer_copyout(in, lenbuf, 2) != 2)
+		return;
+	n = (size_t)lenbuf[0] << 8 | lenbuf[1];
+	if (evbuffer_get_length(in) < n + 2)
+		return;
+	msg = evbuffer_pullup(in, (ev_ssize_t)(n + 2));
+	/* One query per connection: whatever comes back is the answer. */
+	if (msg == NULL || dns_answer_matches(msg + 2, n, hc->id, &hc->q) != 0)
+		check_finish(hc, 0, (int)(now_us() - hc->start_us),
+		    "wrong answer");
+	else
+		check_answer(hc, msg + 2);
+}
+
+static void
+tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct hcheck *hc = arg;
+	char ebuf[DETAIL_MAX];
+	int e = EVUTIL_SOCKET_ERROR();
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (what & BEV_EVENT_EOF)
+		check_finish(hc, 0, -1, "connection closed");
+	else if (what & BEV_EVENT_ERROR)
+		check_finish(hc, 0, -1, errno_detail(e,
+		    (what & BEV_EVENT_READING) ? "read" : "connect",
+		    ebuf, sizeof(ebuf)));
+}
+
+static int
+tcp_start(struct hcheck *hc, const uint8_t *msg, size_t len)
+{
+	struct backend *b = hc->b;
+	uint8_t framed[2 + CHECK_WIRE_MAX];
+	char ebuf[DETAIL_MAX];
+	int fd;
+
+	fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		fail_later(hc, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Connect here rather than in libevent: a refusal on loopback comes
+	 * at once, and here errno still says what it was. */
+	if (connect(fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
+	    errno != EINPROGRESS) {
+		fail_later(hc, "%s", errno_detail(errno, "connect", ebuf,
+		    sizeof(ebuf)));
+		close(fd);
+		return -1;
+	}
+	if ((hc->bev = bufferevent_socket_new(hc->h->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		fail_later(hc, "cannot watch socket");
+		return -1;
+	}
+	framed[0] = len >> 8;
+	framed[1] = len & 0xff;
+	memcpy(framed + 2, msg, len);
+	bufferevent_setcb(hc->bev, tcp_read_cb, NULL, tcp_event_cb, hc);
+	if (bufferevent_write(hc->bev, framed, len + 2) == -1 ||
+	    bufferevent_socket_connect(hc->bev, NULL, 0) == -1 ||
+	    bufferevent_enable(hc->bev, EV_READ | EV_WRITE) == -1) {
+		fail_later(hc, "cannot watch socket");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+check_start(struct hcheck *hc)
+{
+	const struct db_backend *c = &hc->b->conf;
+	uint8_t msg[CHECK_WIRE_MAX];
+	struct timeval tv;
+	int tmo;
+
+	hc->running = 1;
+	hc->due = 0;
+	hc->failed = 0;
+	hc->aborted = 0;
+	hc->soft_err = NULL;
+	hc->start_us = now_us();
+	hc->tcp = c->check_tcp != 0;
+	tmo = clamp(c->timeout_ms, 1, TIMEOUT_MAX_MS);
+	tv.tv_sec = tmo / 1000;
+	tv.tv_usec = (tmo % 1000) * 1000;
+	evtimer_add(hc->tmo, &tv);
+
+	if (query_stale(hc) && query_build(hc) == -1) {
+		/* The store validates the name; this is a broken invariant
+		 * seen per check, so it shows in the history, not as a
+		 * flood in the log. */
+		fail_later(hc, "bad check query");
+		return;
+	}
+	hc->id = (uint16_t)arc4random();
+	memcpy(msg, hc->wire, hc->wirelen);
+	dns_set_id(msg, hc->id);
+	if (hc->tcp)
+		tcp_start(hc, msg, hc->wirelen);
+	else
+		udp_start(hc, msg, hc->wirelen);
+}
+
+/* The check ended with a result: count it, move the state, answer readd. */
+static void
+check_finish(struct hcheck *hc, int ok, int rtt_us, const char *detail)
+{
+	struct backend *b = hc->b;
+	char reason[DETAIL_MAX + 64], done[DETAIL_MAX + 32];
+	int cur, fall, rise;
+
+	io_close(hc);
+	evtimer_del(hc->tmo);
+	hc->running = 0;
+	hc->failed = 0;
+
+	atomic_store(&b->check_rtt_us, ok ? rtt_us : -1);
+	if (!ok)
+		atomic_fetch_add_explicit(&b->checks_failed, 1,
+		    memory_order_relaxed);
+	ev_push(hc->h, b, ok, NULL, NULL, rtt_us, detail);
+	log_debug("backend %s (%s) check %s: %s, %d us", b->name,
+	    b->addr_text, ok ? "good" : "bad", detail, rtt_us);
+
+	fall = b->conf.fall > 0 ? b->conf.fall : 1;
+	rise = b->conf.rise > 0 ? b->conf.rise : 1;
+	cur = atomic_load(&b->health);
+	if (ok) {
+		hc->ngood++;
+		hc->nbad = 0;
+		snprintf(done, sizeof(done), "%s in %d us", detail, rtt_us);
+		if (hc->nwaiters > 0 && cur != HEALTH_UP) {
+			snprintf(reason, sizeof(reason), "readd, %s", done);
+			set_health(hc, HEALTH_UP, 1, rtt_us, reason);
+		} else if (cur == HEALTH_UNKNOWN) {
+			snprintf(reason, sizeof(reason), "%s (first check)",
+			    done);
+			set_health(hc, HEALTH_UP, 1, rtt_us, reason);
+		} else if (cur == HEALTH_DOWN && hc->ngood >= rise) {
+			snprintf(reason, sizeof(reason), "%s (%d success%s)",
+			    done, hc->ngood, hc->ngood == 1 ? "" : "es");
+			set_health(hc, HEALTH_UP, 1, rtt_us, reason);
+		}
+	} else {
+		hc->nbad++;
+		hc->ngood = 0;
+		snprintf(done, sizeof(done), "%s", detail);
+		if (cur != HEALTH_DOWN && hc->nbad >= fall) {
+			snprintf(reason, sizeof(reason), "%s (%d failure%s)",
+			    detail, hc->nbad, hc->nbad == 1 ? "" : "s");
+			set_health(hc, HEALTH_DOWN, 0, rtt_us, reason);
+		}
+	}
+	if (hc->nwaiters > 0)
+		waiters_done(hc, ok, done);
+	/* A callback may have started a check, or health_sync() may have
+	 * removed or disabled this backend meanwhile. */
+	if (hc->due && !hc->running && !hc->idle && !hc->dying)
+		check_start(hc);
+}
+
+static void
+hcheck_free(struct hcheck *hc)
+{
+	io_close(hc);
+	event_free(hc->timer);
+	event_free(hc->tmo);
+	free(hc->waiters);
+	backend_unref(hc->b);
+	free(hc);
+}
+
+/* The check's timeout, and every early end (see end_later). */
+static void
+tmo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hcheck *hc = arg;
+	struct health *h = hc->h;
+
+	(void)fd;
+	(void)what;
+	if (hc->dying) {
+		hc->running = 0;
+		io_close(hc);
+		if (hc->nwaiters > 0)
+			waiters_done(hc, 0, "backend removed");
+		TAILQ_REMOVE(&h->dying, hc, entry);
+		hcheck_free(hc);
+		return;
+	}
+	if (hc->aborted) {
+		hc->running = 0;
+		hc->aborted = 0;
+		/* Enabled again before the abort came through: the readds
+		 * waiting ride on the fresh check instead of failing. */
+		if (!hc->idle)
+			check_start(hc);
+		else if (hc->nwaiters > 0)
+			waiters_done(hc, 0, hc->fail);
+		return;
+	}
+	if (!hc->running)
+		return;
+	if (hc->failed)
+		check_finish(hc, 0, -1, hc->fail);
+	else
+		check_finish(hc, 0, -1, hc->soft_err ? hc->soft_err :
+		    "timeout");
+}
+
+/* Disabled: no checks, and its health means nothing until enabled. */
+static void
+go_idle(struct hcheck *hc)
+{
+	if (hc->idle)
+		return;
+	hc->idle = 1;
+	hc->due = 0;
+	hc->nbad = hc->ngood = 0;
+	if (hc->running && !hc->aborted)
+		abort_check(hc, "backend disabled");
+	set_health(hc, HEALTH_UNKNOWN, 1, -1, "disabled");
+}
+
+/* A timer tick, or a backend seen (again) for the first time: check now.
+ * The timer keeps ticking while disabled so an enable made without a
+ * health_sync() is still noticed. */
+static void
+check_tick(struct hcheck *hc)
+{
+	timer_arm(hc);
+	if (atomic_load(&hc->b->admin) == DB_ADMIN_DISABLED) {
+		go_idle(hc);
+		return;
+	}
+	if (hc->idle) {
+		hc->idle = 0;
+		hc->nbad = hc->ngood = 0;
+	}
+	if (hc->running)
+		hc->due = 1;
+	else
+		check_start(hc);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	check_tick(arg);
+}
+
+static struct hcheck *
+hcheck_new(struct health *h, struct backend *b)
+{
+	struct hcheck *hc;
+
+	hc = xcalloc(1, sizeof(*hc));
+	hc->h = h;
+	hc->b = b;
+	backend_ref(b);
+	hc->fd = -1;
+	if ((hc->timer = evtimer_new(h->base, timer_cb, hc)) == NULL ||
+	    (hc->tmo = evtimer_new(h->base, tmo_cb, hc)) == NULL)
+		fatalx("health: cannot create timers");
+	return hc;
+}
+
+static struct hcheck *
+hcheck_find(struct health *h, const struct backend *b)
+{
+	struct hcheck *hc;
+
+	TAILQ_FOREACH(hc, &h->checks, entry)
+		if (hc->b == b)
+			return hc;
+	return NULL;
+}
+
+/*
+ * Interface.
+ */
+
+struct health *
+health_new(struct event_base *base, struct db *db)
+{
+	struct health *h;
+	struct timeval tv = { FLUSH_INTERVAL_MS / 1000,
+	    (FLUSH_INTERVAL_MS % 1000) * 1000 };
+
+	h = xcalloc(1, sizeof(*h));
+	h->base = base;
+	h->db = db;
+	TAILQ_INIT(&h->checks);
+	TAILQ_INIT(&h->dying);
+	TAILQ_INIT(&h->readds);
+	h->last_prune_us = now_us();
+	if ((h->flush_ev = event_new(base, -1, EV_PERSIST, flush_cb, h)) ==
+	    NULL || event_add(h->flush_ev, &tv) == -1)
+		fatalx("health: cannot create the flush timer");
+	return h;
+}
+
+void
+health_sync(struct health *h, const struct config *c)
+{
+	struct hcheck *hc, *next;
+	struct backend *b;
+	struct timeval zero = { 0, 0 };
+	int i, j, keep_rows;
+
+	h->have_config = 1;
+	h->retention = c->set.health_retention;
+	TAILQ_FOREACH(hc, &h->checks, entry)
+		hc->seen = 0;
+	for (i = 0; i < c->nbackends; i++) {
+		b = c->backends[i];
+		if ((hc = hcheck_find(h, b)) == NULL) {
+			hc = hcheck_new(h, b);
+			TAILQ_INSERT_TAIL(&h->checks, hc, entry);
+			hc->seen = 1;
+			check_tick(hc);
+			continue;
+		}
+		hc->seen = 1;
+		if (atomic_load(&b->admin) == DB_ADMIN_DISABLED)
+			go_idle(hc);
+		else if (hc->idle)
+			check_tick(hc);
+		else if (hc->interval_ms != clamp(b->conf.interval_ms,
+		    INTERVAL_MIN_MS, INTERVAL_MAX_MS))
+			timer_arm(hc);
+		/* A changed query is rebuilt when the next check starts:
+		 * the one in flight still matches answers against the old. */
+	}
+	for (hc = TAILQ_FIRST(&h->checks); hc != NULL; hc = next) {
+		next = TAILQ_NEXT(hc, entry);
+		if (hc->seen)
+			continue;
+		TAILQ_REMOVE(&h->checks, hc, entry);
+		TAILQ_INSERT_TAIL(&h->dying, hc, entry);
+		hc->dying = 1;
+		evtimer_del(hc->timer);
+		io_close(hc);
+		evtimer_add(hc->tmo, &zero);
+		/* Same id with a new address is a new struct backend but
+		 * the same row: keep its history. */
+		keep_rows = 0;
+		for (j = 0; j < c->nbackends; j++)
+			if (c->backends[j]->id == hc->b->id)
+				keep_rows = 1;
+		if (!keep_rows)
+			ev_purge(h, hc->b->id);
+	}
+}
+
+int
+health_readd(struct health *h, struct backend *b, health_done_cb cb,
+    void *arg)
+{
+	struct hcheck *hc;
+	struct readd *r;
+
+	r = xcalloc(1, sizeof(*r));
+	r->cb = cb;
+	r->arg = arg;
+	TAILQ_INSERT_TAIL(&h->readds, r, entry);
+	TAILQ_FOREACH(hc, &h->checks, entry) {
+		if (b != NULL ? hc->b != b :
+		    atomic_load(&hc->b->health) == HEALTH_UP)
+			continue;
+		if (hc->idle ||
+		    atomic_load(&hc->b->admin) == DB_ADMIN_DISABLED)
+			continue;
+		waiter_add(hc, r);
+		/* A check in flight answers this readd too; otherwise one
+		 * starts now and the regular one moves to an interval on. */
+		if (!hc->running) {
+			timer_arm(hc);
+			check_start(hc);
+		}
+	}
+	if (r->pending == 0) {
+		TAILQ_REMOVE(&h->readds, r, entry);
+		free(r);
+		return 0;
+	}
+	return r->pending;
+}
+
+void
+health_cancel(struct health *h, void *arg)
+{
+	struct readd *r;
+
+	TAILQ_FOREACH(r, &h->readds, entry)
+		if (r->arg == arg)
+			r->cb = NULL;
+}
+
+void
+health_note(struct health *h, struct backend *b, const char *from,
+    const char *to, const char *reason)
+{
+	ev_push(h, b, 1, from, to, -1, reason);
+	log_info("backend %s (%s) is %s (was %s): %s", b->name, b->addr_text,
+	    to, from, reason);
+}
+
+void
+health_free(struct health *h)
+{
+	struct hcheck *hc;
+	struct readd *r;
+
+	if (h == NULL)
+		return;
+	/* Pending done() calls are dropped: their clients go too. */
+	while ((hc = TAILQ_FIRST(&h->checks)) != NULL) {
+		TAILQ_REMOVE(&h->checks, hc, entry);
+		hcheck_free(hc);
+	}
+	while ((hc = TAILQ_FIRST(&h->dying)) != NULL) {
+		TAILQ_REMOVE(&h->dying, hc, entry);
+		hcheck_free(hc);
+	}
+	while ((r = TAILQ_FIRST(&h->readds)) != NULL) {
+		TAILQ_REMOVE(&h->readds, r, entry);
+		free(r);
+	}
+	event_free(h->flush_ev);
+	health_flush(h);
+	if (h->nev > 0)
+		log_warnx("health: %zu event rows not written", h->nev);
+	free(h->ev);
+	free(h);
+}

@@ -1,0 +1,524 @@
+/*
+ * query: one query's life on a worker (see query.h).
+ *
+ * A query that needs a backend takes a slot: the client's bytes, who to
+ * answer, which snapshot routed it, which backends were tried.  It is sent
+ * with a fresh random ID; the (socket, ID) pair maps back to the slot.  An
+ * answer is accepted only on the socket the query went out on (connected:
+ * the kernel already checked address and port), with that ID, QR set and
+ * the same question; anything else is counted and dropped, and the query
+ * keeps waiting.  On timeout or a refused connection it is tried once more
+ * on another member (setting retries), then answered SERVFAIL.
+ *
+ * Nothing here allocates per query once the slot pool has grown to the
+ * peak load.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "query.h"
+#include "trace.h"
+#include "util.h"
+
+#define SLOT_CHUNK	1024
+
+/* ---- (serial, ID) map: linear probing, backward-shift deletion ---- */
+
+static inline uint64_t
+idkey(uint32_t serial, uint16_t id)
+{
+	/* 0 marks an empty cell; serials start at 1. */
+	return (uint64_t)serial << 16 | id;
+}
+
+static inline uint32_t
+idhash(struct worker *w, uint64_t k)
+{
+	k *= 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(k >> 40) & w->idmask;
+}
+
+static int
+idmap_find(struct worker *w, uint64_t k, uint32_t *pos)
+{
+	uint32_t i = idhash(w, k);
+
+	while (w->idkeys[i] != 0) {
+		if (w->idkeys[i] == k) {
+			*pos = i;
+			return 1;
+		}
+		i = (i + 1) & w->idmask;
+	}
+	*pos = i;
+	return 0;
+}
+
+static void
+idmap_del(struct worker *w, uint32_t i)
+{
+	uint32_t j = i, h;
+
+	w->idkeys[i] = 0;
+	for (;;) {
+		j = (j + 1) & w->idmask;
+		if (w->idkeys[j] == 0)
+			return;
+		h = idhash(w, w->idkeys[j]);
+		/* Move j back to i unless its home lies cyclically in (i, j]. */
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			w->idkeys[i] = w->idkeys[j];
+			w->idvals[i] = w->idvals[j];
+			w->idkeys[j] = 0;
+			i = j;
+		}
+	}
+}
+
+/* ---- slots ---- */
+
+static struct qslot *
+slot_by_idx(struct worker *w, uint32_t idx)
+{
+	return &w->chunks[idx / SLOT_CHUNK][idx % SLOT_CHUNK];
+}
+
+static struct cfg_hold *
+hold_of(struct worker *w, struct config *c)
+{
+	int i;
+
+	for (i = w->nholds - 1; i >= 0; i--)
+		if (w->holds[i].cfg == c)
+			return &w->holds[i];
+	fatalx("query slot from an unknown snapshot");
+}
+
+void
+query_release_holds(struct worker *w)
+{
+	int i, j;
+
+	for (i = 0, j = 0; i < w->nholds; i++) {
+		if (i < w->nholds - 1 && w->holds[i].inflight == 0)
+			config_unref(w->holds[i].cfg);
+		else
+			w->holds[j++] = w->holds[i];
+	}
+	w->nholds = j;
+}
+
+static struct qslot *
+slot_alloc(struct worker *w)
+{
+	struct qslot *s;
+	int i;
+
+	if (w->nout >= w->cfg->set.max_outstanding)
+		return NULL;
+	if (w->free == NULL) {
+		/* The idmap is sized for 2^16 + slack per worker at 25% load. */
+		if ((long)w->nchunks * SLOT_CHUNK >= (long)(w->idmask + 1) / 4)
+			return NULL;
+		w->chunks = xrealloc(w->chunks, (w->nchunks + 1) * sizeof(*w->chunks));
+		s = xcalloc(SLOT_CHUNK, sizeof(*s));
+		w->chunks[w->nchunks] = s;
+		for (i = SLOT_CHUNK - 1; i >= 0; i--) {
+			s[i].idx = (uint32_t)(w->nchunks * SLOT_CHUNK + i);
+			s[i].free_next = w->free;
+			w->free = &s[i];
+		}
+		w->nchunks++;
+	}
+	s = w->free;
+	w->free = s->free_next;
+	s->used = 1;
+	s->cfg = w->cfg;
+	w->holds[w->nholds - 1].inflight++;
+	w->nout++;
+	return s;
+}
+
+static void
+tlist_del(struct worker *w, struct qslot *s)
+{
+	if (s->tprev)
+		s->tprev->tnext = s->tnext;
+	else if (w->thead == s)
+		w->thead = s->tnext;
+	if (s->tnext)
+		s->tnext->tprev = s->tprev;
+	else if (w->ttail == s)
+		w->ttail = s->tprev;
+	s->tnext = s->tprev = NULL;
+}
+
+static void
+tlist_add(struct worker *w, struct qslot *s)
+{
+	s->tnext = NULL;
+	s->tprev = w->ttail;
+	if (w->ttail)
+		w->ttail->tnext = s;
+	else
+		w->thead = s;
+	w->ttail = s;
+}
+
+/* Take the slot off its backend: ID map, bconn list, counters. */
+static void
+slot_unsend(struct worker *w, struct qslot *s)
+{
+	struct bconn *bc = s->bc;
+	uint32_t pos;
+
+	if (bc == NULL)
+		return;
+	if (idmap_find(w, idkey(s->serial, s->up_id), &pos))
+		idmap_del(w, pos);
+	if (s->bprev)
+		s->bprev->bnext = s->bnext;
+	else
+		bc->out = s->bnext;
+	if (s->bnext)
+		s->bnext->bprev = s->bprev;
+	s->bnext = s->bprev = NULL;
+	bc->nout--;
+	atomic_fetch_sub_explicit(&bc->b->outstanding, 1, memory_order_relaxed);
+	tlist_del(w, s);
+	s->bc = NULL;
+}
+
+static void
+slot_free(struct worker *w, struct qslot *s)
+{
+	struct cfg_hold *h;
+
+	slot_unsend(w, s);
+	if (s->pkt != s->inl)
+		free(s->pkt);
+	s->pkt = NULL;
+	if (s->tc != NULL)
+		tclient_query_done(s->tc);
+	s->tc = NULL;
+	h = hold_of(w, s->cfg);
+	h->inflight--;
+	if (h->inflight == 0 && h != &w->holds[w->nholds - 1])
+		query_release_holds(w);
+	s->used = 0;
+	s->free_next = w->free;
+	w->free = s;
+	w->nout--;
+}
+
+/* ---- answering the client ---- */
+
+static void
+answer_rcode(struct worker *w, const uint8_t *pkt, size_t len,
+    const struct dns_query *q, int rcode, int lfd, const struct sockaddr *sa,
+    socklen_t salen, struct tclient *tc)
+{
+	uint8_t out[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
+	size_t n;
+
+	n = dns_make_answer(out, sizeof(out), pkt, len, q, rcode);
+	if (n == 0)
+		return;
+	if (rcode == DNS_RCODE_SERVFAIL)
+		STAT_INC(&w->st, servfail);
+	else if (rcode == DNS_RCODE_FORMERR)
+		STAT_INC(&w->st, formerr);
+	stats_count_rcode(&w->st, rcode);
+	if (client_send_direct(w, lfd, sa, salen, tc, out, n) == 0)
+		STAT_INC(&w->st, answers);
+}
+
+static void
+slot_answer_rcode(struct worker *w, struct qslot *s, int rcode)
+{
+	answer_rcode(w, s->pkt, s->len, &s->q, rcode, s->lfd,
+	    (struct sockaddr *)&s->client, s->clientlen, s->tc);
+}
+
+/* ---- forwarding ---- */
+
+static int
+slot_send(struct worker *w, struct qslot *s, struct backend *b, uint64_t now)
+{
+	struct bconn *bc;
+	uint32_t pos, serial;
+	uint16_t id;
+	int tcp, tries;
+
+	if ((bc = bconn_get(w, b)) == NULL)
+		return -1;
+	if (bc->nout >= w->cfg->set.max_outstanding_backend) {
+		STAT_INC(&w->st, overload);
+		return -1;
+	}
+	tcp = s->client_tcp || b->transport == DB_TRANSPORT_TCP;
+	/* A fresh random ID, unique on the socket it goes out on.  The
+	 * socket is chosen inside the send, so draw for the socket after. */
+	for (tries = 0; tries < 16; tries++) {
+		id = (uint16_t)arc4random();
+		dns_set_id(s->pkt, id);
+		if ((tcp ? bconn_send_tcp(bc, s->pkt, s->len, &serial) :
+		    bconn_send_udp(bc, s->pkt, s->len, &serial)) == -1) {
+			STAT_INC(&w->st, send_errors);
+			return -1;
+		}
+		if (!idmap_find(w, idkey(serial, id), &pos))
+			break;
+		/* That ID is in use on that socket: the copy just sent will be
+		 * answered as unexpected; send again with another. */
+	}
+	if (tries == 16)
+		return -1;
+	w->idkeys[pos] = idkey(serial, id);
+	w->idvals[pos] = s->idx;
+	s->serial = serial;
+	s->up_id = id;
+	s->via_tcp = tcp;
+	s->bc = bc;
+	s->bprev = NULL;
+	s->bnext = bc->out;
+	if (bc->out)
+		bc->out->bprev = s;
+	bc->out = s;
+	bc->nout++;
+	s->sent_us = now;
+	s->deadline_us = now + (uint64_t)s->cfg->set.query_timeout_ms * 1000;
+	tlist_add(w, s);
+	if (s->ntried < MAX_TRIES)
+		s->tried[s->ntried++] = b;
+	atomic_fetch_add_explicit(&b->outstanding, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&b->queries, 1, memory_order_relaxed);
+	STAT_INC(&w->st, forwarded);
+	return 0;
+}
+
+/* Send to a member of the slot's pool not tried yet; -1 when none is left
+ * or the retries are used up. */
+static int
+slot_forward(struct worker *w, struct qslot *s, uint64_t now)
+{
+	struct backend *b;
+	int budget = s->cfg->set.retries + 1;
+
+	while (s->ntried < budget && s->ntried < MAX_TRIES) {
+		b = pool_pick(s->pool, s->tried, s->ntried,
+		    s->cfg->set.all_down_try);
+		if (b == NULL)
+			return -1;
+		if (s->ntried > 0)
+			STAT_INC(&w->st, retries);
+		if (slot_send(w, s, b, now) == 0)
+			return 0;
+		/* Could not send at all: count it as tried and go on. */
+		atomic_fetch_add_explicit(&b->failures, 1, memory_order_relaxed);
+		if (s->ntried < MAX_TRIES)
+			s->tried[s->ntried++] = b;
+	}
+	return -1;
+}
+
+static void
+slot_fail(struct worker *w, struct qslot *s, int outcome)
+{
+	slot_answer_rcode(w, s, DNS_RCODE_SERVFAIL);
+	trace_query_done(w, s, outcome, DNS_RCODE_SERVFAIL, 0, now_us());
+	slot_free(w, s);
+}
+
+/* The try on s->bc failed (timeout, refused, closed): next member or fail. */
+static void
+slot_retry(struct worker *w, struct qslot *s, uint64_t now, int outcome)
+{
+	struct backend *b = s->bc != NULL ? s->bc->b : NULL;
+
+	if (b != NULL)
+		atomic_fetch_add_explicit(&b->failures, 1, memory_order_relaxed);
+	slot_unsend(w, s);
+	if (slot_forward(w, s, now) == -1)
+		slot_fail(w, s, outcome);
+}
+
+void
+query_client(struct worker *w, const uint8_t *pkt, size_t len, int lfd,
+    const struct sockaddr *sa, socklen_t salen, struct tclient *tc)
+{
+	struct config *c = w->cfg;
+	struct dns_query q;
+	const struct croute *r = NULL;
+	struct qslot *s;
+	enum dns_err e;
+	int idx, limited, action;
+	uint64_t now;
+
+	q.question_end = 0;
+	e = dns_parse_query(pkt, len, &q);
+	if (e != DNS_OK) {
+		STAT_INC(&w->st, malformed);
+		trace_early(w, sa, tc != NULL, pkt, len, &q, TRACE_MALFORMED, e);
+		/* Never answer what claims to be an answer: that is how
+		 * two servers are made to ping-pong forever. */
+		if (len >= DNS_HDR_LEN && e != DNS_E_QR)
+			answer_rcode(w, pkt, len, &q, DNS_RCODE_FORMERR, lfd,
+			    sa, salen, tc);
+		return;
+	}
+	if (DNS_OPCODE(q.flags) != DNS_OPCODE_QUERY) {
+		STAT_INC(&w->st, notimp);
+		answer_rcode(w, pkt, len, &q, DNS_RCODE_NOTIMP, lfd, sa, salen, tc);
+		return;
+	}
+	if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
+		STAT_INC(&w->st, refused_xfr);
+		trace_early(w, sa, tc != NULL, pkt, len, &q, TRACE_XFR, 0);
+		answer_rcode(w, pkt, len, &q, DNS_RCODE_REFUSED, lfd, sa, salen, tc);
+		return;
+	}
+	idx = route_match(w->rm, c->rt, q.qname, q.qname_len, q.qtype, &limited);
+	if (limited)
+		STAT_INC(&w->st, match_limit);
+	if (idx < 0) {
+		STAT_INC(&w->st, noroute);
+		action = c->set.default_action;
+	} else {
+		r = &c->routes[idx];
+		atomic_fetch_add_explicit(&r->hits->hits, 1, memory_order_relaxed);
+		action = r->action;
+	}
+	switch (action) {
+	case DB_ACTION_POOL:
+		break;
+	case DB_ACTION_DROP:
+		STAT_INC(&w->st, dropped);
+		trace_early(w, sa, tc != NULL, pkt, len, &q, TRACE_ROUTE_ANSWER,
+		    idx < 0 ? -1 : (int)r->id);
+		return;
+	default:
+		STAT_INC(&w->st, action_answers);
+		trace_early(w, sa, tc != NULL, pkt, len, &q,
+		    idx < 0 ? TRACE_NOROUTE : TRACE_ROUTE_ANSWER,
+		    idx < 0 ? -1 : (int)r->id);
+		answer_rcode(w, pkt, len, &q,
+		    action == DB_ACTION_REFUSE ? DNS_RCODE_REFUSED :
+		    action == DB_ACTION_NXDOMAIN ? DNS_RCODE_NXDOMAIN :
+		    DNS_RCODE_SERVFAIL, lfd, sa, salen, tc);
+		return;
+	}
+	if ((s = slot_alloc(w)) == NULL) {
+		STAT_INC(&w->st, overload);
+		answer_rcode(w, pkt, len, &q, DNS_RCODE_SERVFAIL, lfd, sa, salen, tc);
+		return;
+	}
+	now = now_us();
+	s->start_us = now;
+	s->route_idx = idx;
+	s->pool = r->pool;
+	s->ntried = 0;
+	s->bc = NULL;
+	s->client_tcp = tc != NULL;
+	s->lfd = lfd;
+	s->tc = tc;
+	if (tc != NULL)
+		tc->inflight++;
+	memcpy(&s->client, sa, salen);
+	s->clientlen = salen;
+	s->q = q;
+	s->len = (uint16_t)len;
+	s->pkt = len <= sizeof(s->inl) ? s->inl : xmalloc(len);
+	memcpy(s->pkt, pkt, len);
+	if (slot_forward(w, s, now) == -1) {
+		STAT_INC(&w->st, all_down);
+		slot_fail(w, s, TRACE_POOL_DOWN);
+	}
+}
+
+void
+query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
+    const uint8_t *pkt, size_t len)
+{
+	struct qslot *s;
+	uint32_t pos;
+	uint64_t now;
+	unsigned rtt;
+	int rcode;
+
+	if (len < DNS_HDR_LEN ||
+	    !idmap_find(w, idkey(serial, dns_get_id(pkt)), &pos)) {
+		STAT_INC(&w->st, unexpected);
+		return;
+	}
+	s = slot_by_idx(w, w->idvals[pos]);
+	if (s->bc != bc || dns_answer_matches(pkt, len, s->up_id, &s->q) != 0) {
+		/* Right socket and ID but not our question: someone guessed
+		 * the ID, or the backend is confused.  Keep waiting. */
+		STAT_INC(&w->st, spoofed);
+		return;
+	}
+	now = now_us();
+	rtt = (unsigned)(now - s->sent_us);
+	backend_record_rtt(bc->b, rtt);
+	atomic_fetch_add_explicit(&bc->b->answers, 1, memory_order_relaxed);
+	rcode = DNS_RCODE(pkt[2] << 8 | pkt[3]);
+	/* Relay the backend's bytes with the client's ID. */
+	memcpy(w->txbuf, pkt, len);
+	dns_set_id(w->txbuf, s->q.id);
+	if (w->txbuf[2] & 0x02)
+		STAT_INC(&w->st, truncated);
+	if (!s->client_tcp && len > 512 &&
+	    len > (size_t)(s->q.has_opt ? s->q.edns_udp_size : 512)) {
+		/* Only a TCP backend can send this: too big for the client's
+		 * UDP; tell it to come back over TCP. */
+		len = dns_make_answer(w->txbuf, sizeof(w->txbuf), s->pkt, s->len,
+		    &s->q, rcode);
+		dns_set_id(w->txbuf, s->q.id);
+		w->txbuf[2] |= 0x02;
+		STAT_INC(&w->st, truncated);
+	}
+	stats_count_rcode(&w->st, rcode);
+	if (client_send(w, s, w->txbuf, len) == 0)
+		STAT_INC(&w->st, answers);
+	trace_query_done(w, s, TRACE_OK, rcode,
+	    (int)(pkt[6] << 8 | pkt[7]), now);
+	slot_free(w, s);
+}
+
+void
+query_timeouts(struct worker *w, uint64_t now)
+{
+	struct qslot *s;
+
+	/* The FIFO is in send order; with one timeout per snapshot it is
+	 * nearly in deadline order, and a late one waits one tick more. */
+	while ((s = w->thead) != NULL && s->deadline_us <= now) {
+		STAT_INC(&w->st, timeouts);
+		slot_retry(w, s, now, TRACE_TIMEOUT);
+	}
+}
+
+void
+query_bconn_failed(struct worker *w, struct bconn *bc, int tcp_only)
+{
+	struct qslot *s, *next, *failed = NULL;
+	uint64_t now = now_us();
+
+	/* Collect first: retrying may add slots to this very list. */
+	for (s = bc->out; s != NULL; s = next) {
+		next = s->bnext;
+		if (tcp_only && !s->via_tcp)
+			continue;
+		if (!tcp_only && s->via_tcp)
+			continue;
+		s->free_next = failed;
+		failed = s;
+	}
+	while ((s = failed) != NULL) {
+		failed = s->free_next;
+		s->free_next = NULL;
+		slot_retry(w, s, now, TRACE_REFUSED);
+	}
+}

@@ -1,0 +1,37 @@
+/*
+ * query: one query's life on a worker: parse, route, pick a backend,
+ * forward with a fresh ID, match the answer, retry or fail, answer the
+ * client.  Called from worker.c's socket callbacks.
+ */
+#ifndef QUERY_H
+#define QUERY_H
+
+#include "worker.h"
+
+/* A query from a client (UDP when tc is NULL). */
+void	query_client(struct worker *, const uint8_t *pkt, size_t len, int lfd,
+	    const struct sockaddr *sa, socklen_t salen, struct tclient *tc);
+/* A message from a backend on the socket with this serial. */
+void	query_backend_msg(struct worker *, struct bconn *, uint32_t serial,
+	    const uint8_t *pkt, size_t len);
+/* Expire queries past their deadline. */
+void	query_timeouts(struct worker *, uint64_t now);
+/* Every query outstanding on bc (on its TCP connection only, when
+ * tcp_only) failed at once: refused, reset, closed. */
+void	query_bconn_failed(struct worker *, struct bconn *, int tcp_only);
+/* The snapshot s is no longer current: drop the worker's hold on it when
+ * nothing in flight uses it. */
+void	query_release_holds(struct worker *);
+
+/* worker.c, for query.c: sockets to backends. */
+struct bconn	*bconn_get(struct worker *, struct backend *);
+int		 bconn_send_udp(struct bconn *, const uint8_t *, size_t, uint32_t *serial);
+int		 bconn_send_tcp(struct bconn *, const uint8_t *, size_t, uint32_t *serial);
+void		 bconn_maybe_free(struct bconn *);
+/* Send an answer to a client; 0 or -1. */
+int		 client_send(struct worker *, struct qslot *, const uint8_t *, size_t);
+int		 client_send_direct(struct worker *, int lfd, const struct sockaddr *,
+		    socklen_t, struct tclient *, const uint8_t *, size_t);
+void		 tclient_query_done(struct tclient *);
+
+#endif

@@ -1,0 +1,338 @@
+/*
+ * route: compile, cache and match regex routes (see route.h).
+ *
+ * Invariants: a route_table and the patterns it points to are never
+ * changed after route_table_new(); a pattern's compiled code is freed only
+ * when no table references it (atomic refcount, since the last table may be
+ * released by a worker thread).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <pcre2.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "route.h"
+#include "log.h"
+#include "util.h"
+
+struct route_pat {
+	atomic_int		 refcnt;	/* tables + 1 for the cache */
+	char			*text;
+	uint64_t		 hash;
+	pcre2_code		*code;
+	struct route_pat	*next;		/* cache chain */
+};
+
+#define CACHE_BUCKETS	16384
+
+struct route_cache {
+	struct route_pat	*b[CACHE_BUCKETS];
+};
+
+/* Decision cache: names up to DC_NAME_MAX bytes, direct-mapped. */
+#define DC_SIZE		16384
+#define DC_NAME_MAX	86
+
+struct dc_entry {
+	uint64_t	gen;
+	uint32_t	hash;
+	uint16_t	qtype;
+	uint8_t		len;
+	int32_t		idx;
+	char		name[DC_NAME_MAX];
+};
+
+struct route_matcher {
+	pcre2_match_data	*md;
+	pcre2_match_context	*mctx;
+	uint32_t		 limit;
+	struct dc_entry		*dc;
+};
+
+static atomic_ullong table_gen;
+
+static uint64_t
+hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n--) {
+		h ^= (unsigned char)*s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static void
+pcre_msg(int code, char *buf, size_t len)
+{
+	if (pcre2_get_error_message(code, (PCRE2_UCHAR *)buf, len) < 0)
+		snprintf(buf, len, "PCRE2 error %d", code);
+}
+
+static pcre2_code *
+compile(const char *pattern, char *err, size_t errlen)
+{
+	pcre2_code *code;
+	PCRE2_SIZE off;
+	int ec;
+	char msg[256];
+
+	code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0,
+	    &ec, &off, NULL);
+	if (code == NULL) {
+		pcre_msg(ec, msg, sizeof(msg));
+		snprintf(err, errlen, "bad regex: %s at offset %zu", msg,
+		    (size_t)off);
+		return NULL;
+	}
+	/* JIT is an optimisation: without it (no JIT support, out of exec
+	 * memory) the interpreter gives the same answers. */
+	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	return code;
+}
+
+int
+route_check_pattern(const char *pattern, uint32_t match_limit, char *err,
+    size_t errlen)
+{
+	/* Inputs that make backtracking patterns explode: long runs of one
+	 * character with a mismatch at the end, in the shapes names take. */
+	static const char *probe_chars = "a0-.x";
+	pcre2_code *code;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	char probe[256];
+	int rc = 0, i;
+
+	if (strlen(pattern) > 4096) {
+		snprintf(err, errlen, "bad regex: longer than 4096 bytes");
+		return -1;
+	}
+	if ((code = compile(pattern, err, errlen)) == NULL)
+		return -1;
+	md = pcre2_match_data_create(1, NULL);
+	mctx = pcre2_match_context_create(NULL);
+	if (md == NULL || mctx == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+		goto done;
+	}
+	pcre2_set_match_limit(mctx, match_limit);
+	pcre2_set_depth_limit(mctx, match_limit);
+	for (i = 0; probe_chars[i] != '\0' && rc == 0; i++) {
+		int r;
+
+		memset(probe, probe_chars[i], 250);
+		probe[250] = '!';
+		probe[251] = '\0';
+		r = pcre2_match(code, (PCRE2_SPTR)probe, 251, 0, 0, md, mctx);
+		if (r == PCRE2_ERROR_MATCHLIMIT || r == PCRE2_ERROR_DEPTHLIMIT ||
+		    r == PCRE2_ERROR_JIT_STACKLIMIT) {
+			snprintf(err, errlen, "regex refused: it can take "
+			    "exponential time (hit the match limit of %u on a "
+			    "250-byte probe name)", match_limit);
+			rc = -1;
+		}
+	}
+done:
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(mctx);
+	pcre2_code_free(code);
+	return rc;
+}
+
+struct route_cache *
+route_cache_new(void)
+{
+	return xcalloc(1, sizeof(struct route_cache));
+}
+
+static void
+pat_unref(struct route_pat *p)
+{
+	if (atomic_fetch_sub(&p->refcnt, 1) == 1) {
+		pcre2_code_free(p->code);
+		free(p->text);
+		free(p);
+	}
+}
+
+void
+route_cache_gc(struct route_cache *c)
+{
+	struct route_pat **pp, *p;
+	size_t i;
+
+	for (i = 0; i < CACHE_BUCKETS; i++) {
+		pp = &c->b[i];
+		while ((p = *pp) != NULL) {
+			if (atomic_load(&p->refcnt) == 1) {
+				*pp = p->next;
+				pat_unref(p);
+			} else
+				pp = &p->next;
+		}
+	}
+}
+
+void
+route_cache_free(struct route_cache *c)
+{
+	struct route_pat *p, *n;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CACHE_BUCKETS; i++)
+		for (p = c->b[i]; p != NULL; p = n) {
+			n = p->next;
+			pat_unref(p);
+		}
+	free(c);
+}
+
+static struct route_pat *
+cache_get(struct route_cache *c, const char *text, char *err, size_t errlen)
+{
+	uint64_t h = hash_bytes(text, strlen(text));
+	struct route_pat *p;
+	pcre2_code *code;
+
+	for (p = c->b[h % CACHE_BUCKETS]; p != NULL; p = p->next)
+		if (p->hash == h && strcmp(p->text, text) == 0) {
+			atomic_fetch_add(&p->refcnt, 1);
+			return p;
+		}
+	if ((code = compile(text, err, errlen)) == NULL)
+		return NULL;
+	p = xcalloc(1, sizeof(*p));
+	atomic_init(&p->refcnt, 2);	/* the cache and the caller */
+	p->text = xstrdup(text);
+	p->hash = h;
+	p->code = code;
+	p->next = c->b[h % CACHE_BUCKETS];
+	c->b[h % CACHE_BUCKETS] = p;
+	return p;
+}
+
+struct route_table *
+route_table_new(struct route_cache *c, const char *const *patterns,
+    const uint16_t *qtypes, int n, uint32_t match_limit, char *err,
+    size_t errlen)
+{
+	struct route_table *t;
+	int i;
+
+	t = xcalloc(1, sizeof(*t));
+	t->gen = atomic_fetch_add(&table_gen, 1) + 1;
+	t->pats = xcalloc(n, sizeof(*t->pats));
+	t->qtypes = xcalloc(n, sizeof(*t->qtypes));
+	t->match_limit = match_limit;
+	for (i = 0; i < n; i++) {
+		if ((t->pats[i] = cache_get(c, patterns[i], err, errlen)) == NULL) {
+			route_table_free(t);
+			return NULL;
+		}
+		t->n = i + 1;
+		t->qtypes[i] = qtypes[i];
+		if (qtypes[i] != 0)
+			t->any_qtype = 1;
+	}
+	return t;
+}
+
+void
+route_table_free(struct route_table *t)
+{
+	int i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++)
+		pat_unref(t->pats[i]);
+	free(t->pats);
+	free(t->qtypes);
+	free(t);
+}
+
+struct route_matcher *
+route_matcher_new(void)
+{
+	struct route_matcher *m = xcalloc(1, sizeof(*m));
+
+	m->md = pcre2_match_data_create(1, NULL);
+	m->mctx = pcre2_match_context_create(NULL);
+	if (m->md == NULL || m->mctx == NULL)
+		fatalx("pcre2: out of memory");
+	m->dc = xcalloc(DC_SIZE, sizeof(*m->dc));
+	return m;
+}
+
+void
+route_matcher_free(struct route_matcher *m)
+{
+	if (m == NULL)
+		return;
+	pcre2_match_data_free(m->md);
+	pcre2_match_context_free(m->mctx);
+	free(m->dc);
+	free(m);
+}
+
+static int
+match_linear(struct route_matcher *m, const struct route_table *t,
+    const char *name, size_t len, uint16_t qtype, int *limited)
+{
+	int i, r;
+
+	if (m->limit != t->match_limit) {
+		m->limit = t->match_limit;
+		pcre2_set_match_limit(m->mctx, m->limit);
+		pcre2_set_depth_limit(m->mctx, m->limit);
+	}
+	for (i = 0; i < t->n; i++) {
+		if (t->qtypes[i] != 0 && t->qtypes[i] != qtype)
+			continue;
+		r = pcre2_match(t->pats[i]->code, (PCRE2_SPTR)name, len, 0, 0,
+		    m->md, m->mctx);
+		if (r >= 0)
+			return i;
+		if (r != PCRE2_ERROR_NOMATCH)
+			*limited = 1;
+	}
+	return -1;
+}
+
+int
+route_match(struct route_matcher *m, const struct route_table *t,
+    const char *name, size_t len, uint16_t qtype, int *limited)
+{
+	struct dc_entry *e;
+	uint16_t qt = t->any_qtype ? qtype : 0;
+	uint64_t h;
+	int idx;
+
+	*limited = 0;
+	if (len >= DC_NAME_MAX)
+		return match_linear(m, t, name, len, qtype, limited);
+	h = hash_bytes(name, len) ^ ((uint64_t)qt * 0x9e3779b97f4a7c15ULL);
+	e = &m->dc[h % DC_SIZE];
+	if (e->gen == t->gen && e->hash == (uint32_t)h && e->qtype == qt &&
+	    e->len == len && memcmp(e->name, name, len) == 0)
+		return e->idx;
+	idx = match_linear(m, t, name, len, qtype, limited);
+	/* A limited result is not cached: it depends on the limit. */
+	if (!*limited) {
+		e->gen = t->gen;
+		e->hash = (uint32_t)h;
+		e->qtype = qt;
+		e->len = (uint8_t)len;
+		e->idx = idx;
+		memcpy(e->name, name, len);
+	}
+	return idx;
+}

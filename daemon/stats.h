@@ -1,0 +1,68 @@
+/*
+ * stats: the query-path counters.  Each worker owns one struct stats and is
+ * its only writer, so an increment is a plain load and store (relaxed
+ * atomics, no lock prefix); the main thread sums the workers' copies when
+ * asked.  Names are the ones `show stats` and the metrics endpoint print.
+ */
+#ifndef STATS_H
+#define STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define STATS_FIELDS(X)							\
+	X(queries_udp, "queries-udp", "queries received over UDP")	\
+	X(queries_tcp, "queries-tcp", "queries received over TCP")	\
+	X(answers, "answers", "answers sent to clients")		\
+	X(malformed, "malformed", "malformed queries (FORMERR or dropped)") \
+	X(noroute, "noroute", "queries no route matched")		\
+	X(refused_xfr, "refused-xfr", "AXFR/IXFR refused")		\
+	X(notimp, "notimp", "opcodes other than QUERY answered NOTIMP")	\
+	X(action_answers, "route-answers", "answered by a refuse/nxdomain/servfail route") \
+	X(dropped, "dropped", "queries dropped by a drop route or action") \
+	X(all_down, "pool-down", "queries whose pool had no usable member") \
+	X(overload, "overload", "queries refused at the outstanding limit") \
+	X(forwarded, "forwarded", "queries sent to backends (with retries)") \
+	X(retries, "retries", "queries retried on another member")	\
+	X(timeouts, "timeouts", "backend timeouts")			\
+	X(servfail, "servfail", "SERVFAIL answers made by the router")	\
+	X(formerr, "formerr", "FORMERR answers made by the router")	\
+	X(spoofed, "spoofed", "backend answers dropped: wrong question, QR clear, malformed") \
+	X(unexpected, "unexpected", "backend answers with no matching query (late, wrong ID)") \
+	X(send_errors, "send-errors", "failed sends to backends or clients") \
+	X(match_limit, "match-limit", "regex matches stopped by the match limit") \
+	X(tcp_accepted, "tcp-accepted", "client TCP connections accepted") \
+	X(tcp_rejected, "tcp-rejected", "client TCP connections refused at a limit") \
+	X(tcp_timeouts, "tcp-idle-closed", "client TCP connections closed idle") \
+	X(truncated, "truncated", "answers relayed with TC set")	\
+	X(rcode_noerror, "rcode-noerror", "answers with NOERROR")	\
+	X(rcode_nxdomain, "rcode-nxdomain", "answers with NXDOMAIN")	\
+	X(rcode_servfail, "rcode-servfail", "answers with SERVFAIL")	\
+	X(rcode_refused, "rcode-refused", "answers with REFUSED")	\
+	X(rcode_formerr, "rcode-formerr", "answers with FORMERR")	\
+	X(rcode_other, "rcode-other", "answers with another rcode")
+
+struct stats {
+#define X(f, n, h) atomic_ulong f;
+	STATS_FIELDS(X)
+#undef X
+};
+
+#define STAT_INC(s, f) STAT_ADD(s, f, 1)
+#define STAT_ADD(s, f, v) atomic_store_explicit(&(s)->f,		\
+	atomic_load_explicit(&(s)->f, memory_order_relaxed) + (v),	\
+	memory_order_relaxed)
+
+struct stat_desc {
+	const char	*name;
+	const char	*help;
+	size_t		 off;
+};
+extern const struct stat_desc stat_descs[];
+extern const int stat_ndescs;
+
+/* Add every counter of src into the plain array out (stat_ndescs long). */
+void	stats_sum(const struct stats *src, uint64_t *out);
+void	stats_count_rcode(struct stats *, int rcode);
+
+#endif

@@ -1,0 +1,768 @@
+/*
+ * worker: the sockets of one DNS-serving thread (see worker.h): client UDP
+ * and TCP listeners, client TCP connections, the UDP sockets and the
+ * pipelined TCP connection to each backend, the config handover and the
+ * orderly stop.  What a query does is in query.c.
+ *
+ * Invariants: every fd and event here belongs to this worker's base and is
+ * touched by this thread only; a tclient or bconn is freed only when no
+ * query slot points to it (inflight / nout reach zero).
+ */
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/thread.h>
+
+#include "log.h"
+#include "query.h"
+#include "util.h"
+#include "worker.h"
+
+#define IDMAP_BITS	18
+#define TCP_PER_ADDR_BUCKETS 4096
+#define TCP_OUT_MAX	(1024 * 1024)
+
+static struct log_limit ll_sock;
+
+static void	udp_read_cb(evutil_socket_t, short, void *);
+static void	accept_cb(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	accept_error_cb(struct evconnlistener *, void *);
+static void	cfg_cb(evutil_socket_t, short, void *);
+static void	timer_cb(evutil_socket_t, short, void *);
+static void	stop_cb(evutil_socket_t, short, void *);
+static void	resume_accept_cb(evutil_socket_t, short, void *);
+
+static int
+udp_socket(const struct listen_addr *la)
+{
+	int fd, on = 1, sz = 4 * 1024 * 1024;
+
+	fd = socket(la->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		fatal("socket");
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		fatal("SO_REUSEPORT");
+	if (la->ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (bind(fd, (const struct sockaddr *)&la->ss, la->sslen) == -1)
+		fatal("bind udp %s", la->text);
+	return fd;
+}
+
+struct worker *
+worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg)
+{
+	struct worker *w;
+	struct timeval tv = { 0, 10000 };
+	int i;
+
+	w = xcalloc(1, sizeof(*w));
+	w->idx = idx;
+	if ((w->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	pthread_mutex_init(&w->mtx, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	config_ref(cfg);
+	w->cfg = cfg;
+	w->holds = xcalloc(1, sizeof(*w->holds));
+	w->holds[0].cfg = cfg;
+	w->nholds = 1;
+	w->next_serial = 1;
+	w->ev_cfg = event_new(w->base, -1, 0, cfg_cb, w);
+	w->ev_stop = event_new(w->base, -1, 0, stop_cb, w);
+	w->ev_timer = event_new(w->base, -1, EV_PERSIST, timer_cb, w);
+	w->ev_accept_resume = evtimer_new(w->base, resume_accept_cb, w);
+	event_add(w->ev_timer, &tv);
+	w->idmask = (1u << IDMAP_BITS) - 1;
+	w->idkeys = xcalloc(w->idmask + 1, sizeof(*w->idkeys));
+	w->idvals = xcalloc(w->idmask + 1, sizeof(*w->idvals));
+	w->rm = route_matcher_new();
+	w->rxbuf = xmalloc((size_t)UDP_BATCH * 65536);
+	w->tcp_per_addr = xcalloc(TCP_PER_ADDR_BUCKETS, sizeof(*w->tcp_per_addr));
+
+	w->udp = xcalloc(nla, sizeof(*w->udp));
+	w->tcpl = xcalloc(nla, sizeof(*w->tcpl));
+	for (i = 0; i < nla; i++) {
+		w->udp[i].fd = udp_socket(&la[i]);
+		w->udp[i].ev = event_new(w->base, w->udp[i].fd,
+		    EV_READ | EV_PERSIST, udp_read_cb, w);
+		event_add(w->udp[i].ev, NULL);
+		w->nudp++;
+		w->tcpl[i] = evconnlistener_new_bind(w->base, accept_cb, w,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+		    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 256,
+		    (const struct sockaddr *)&la[i].ss, la[i].sslen);
+		if (w->tcpl[i] == NULL)
+			fatal("bind tcp %s", la[i].text);
+		evconnlistener_set_error_cb(w->tcpl[i], accept_error_cb);
+		w->ntcpl++;
+	}
+	return w;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+void
+worker_start(struct worker *w)
+{
+	if (pthread_create(&w->thr, NULL, worker_main, w) != 0)
+		fatalx("pthread_create failed");
+}
+
+/* ---- client UDP ---- */
+
+static void
+udp_read_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	int i, n, round;
+
+	(void)ev;
+	/* A few batches per wakeup, then let the other sockets in. */
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < UDP_BATCH; i++) {
+			iov[i].iov_base = w->rxbuf + (size_t)i * UDP_CLIENT_MAX;
+			iov[i].iov_len = UDP_CLIENT_MAX;
+			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n == -1 && errno != EAGAIN && errno != EINTR &&
+			    log_allow(&ll_sock))
+				log_warn("recvmmsg");
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			STAT_INC(&w->st, queries_udp);
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				STAT_INC(&w->st, malformed);
+				continue;
+			}
+			query_client(w, iov[i].iov_base, msgs[i].msg_len, fd,
+			    (struct sockaddr *)&from[i],
+			    msgs[i].msg_hdr.msg_namelen, NULL);
+		}
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+/* ---- client TCP ---- */
+
+static unsigned
+addr_bucket(const struct sockaddr *sa)
+{
+	const uint8_t *p;
+	size_t n;
+	unsigned h = 2166136261u;
+
+	if (sa->sa_family == AF_INET6) {
+		/* A /64 is one client: it is what one host can spread over. */
+		p = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		n = 8;
+	} else {
+		p = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		n = 4;
+	}
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h % TCP_PER_ADDR_BUCKETS;
+}
+
+static void
+tclient_free(struct tclient *tc)
+{
+	struct worker *w = tc->w;
+	unsigned bk = addr_bucket((struct sockaddr *)&tc->addr);
+
+	if (w->tcp_per_addr[bk] > 0)
+		w->tcp_per_addr[bk]--;
+	w->ntcp--;
+	free(tc);
+}
+
+static void
+tclient_close(struct tclient *tc)
+{
+	if (tc->closed)
+		return;
+	bufferevent_free(tc->bev);
+	tc->bev = NULL;
+	tc->closed = 1;
+	if (tc->inflight == 0)
+		tclient_free(tc);
+}
+
+void
+tclient_query_done(struct tclient *tc)
+{
+	tc->inflight--;
+	if (tc->closed) {
+		if (tc->inflight == 0)
+			tclient_free(tc);
+		return;
+	}
+	if (tc->paused && tc->inflight < TCP_CONN_MAX_INFLIGHT / 2) {
+		tc->paused = 0;
+		bufferevent_enable(tc->bev, EV_READ);
+	}
+}
+
+static void
+tclient_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct tclient *tc = arg;
+	struct worker *w = tc->w;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t hdr[2];
+	size_t avail, l;
+
+	while (!tc->closed) {
+		avail = evbuffer_get_length(in);
+		if (avail < 2)
+			return;
+		evbuffer_copyout(in, hdr, 2);
+		l = (size_t)hdr[0] << 8 | hdr[1];
+		if (avail < l + 2)
+			return;
+		if (tc->inflight >= TCP_CONN_MAX_INFLIGHT) {
+			tc->paused = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		evbuffer_drain(in, 2);
+		evbuffer_remove(in, w->txbuf, l);
+		STAT_INC(&w->st, queries_tcp);
+		/* query_client may answer at once, and that may close tc. */
+		query_client(w, w->txbuf, l, -1, (struct sockaddr *)&tc->addr,
+		    tc->addrlen, tc);
+	}
+}
+
+static void
+tclient_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	(void)arg;
+}
+
+static void
+tclient_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tclient *tc = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		STAT_INC(&tc->w->st, tcp_timeouts);
+	tclient_close(tc);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct worker *w = arg;
+	struct tclient *tc;
+	struct timeval tv;
+	unsigned bk = addr_bucket(sa);
+	int on = 1;
+
+	(void)l;
+	if (w->stopping || w->ntcp >= w->cfg->set.tcp_max_clients ||
+	    w->tcp_per_addr[bk] >= w->cfg->set.tcp_max_per_client) {
+		STAT_INC(&w->st, tcp_rejected);
+		close(fd);
+		return;
+	}
+	STAT_INC(&w->st, tcp_accepted);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	tc = xcalloc(1, sizeof(*tc));
+	tc->w = w;
+	memcpy(&tc->addr, sa, (size_t)salen);
+	tc->addrlen = (socklen_t)salen;
+	tc->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (tc->bev == NULL) {
+		close(fd);
+		free(tc);
+		return;
+	}
+	w->ntcp++;
+	w->tcp_per_addr[bk]++;
+	bufferevent_setcb(tc->bev, tclient_read_cb, tclient_write_cb,
+	    tclient_event_cb, tc);
+	tv.tv_sec = w->cfg->set.tcp_idle_s;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(tc->bev, &tv, &tv);
+	bufferevent_enable(tc->bev, EV_READ | EV_WRITE);
+}
+
+/* Out of descriptors (or another accept error): stop accepting for a
+ * moment instead of spinning on a listener that stays readable. */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { 0, 200000 };
+	int i;
+
+	(void)l;
+	if (log_allow(&ll_sock))
+		log_warn("accept");
+	for (i = 0; i < w->ntcpl; i++)
+		evconnlistener_disable(w->tcpl[i]);
+	evtimer_add(w->ev_accept_resume, &tv);
+}
+
+static void
+resume_accept_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	int i;
+
+	(void)fd;
+	(void)ev;
+	if (w->stopping)
+		return;
+	for (i = 0; i < w->ntcpl; i++)
+		evconnlistener_enable(w->tcpl[i]);
+}
+
+int
+client_send_direct(struct worker *w, int lfd, const struct sockaddr *sa,
+    socklen_t salen, struct tclient *tc, const uint8_t *pkt, size_t len)
+{
+	uint8_t hdr[2];
+	struct evbuffer *out;
+
+	if (tc == NULL) {
+		if (sendto(lfd, pkt, len, 0, sa, salen) == -1) {
+			STAT_INC(&w->st, send_errors);
+			return -1;
+		}
+		return 0;
+	}
+	if (tc->closed)
+		return -1;
+	out = bufferevent_get_output(tc->bev);
+	/* A client that does not read its answers is cut off. */
+	if (evbuffer_get_length(out) > TCP_OUT_MAX) {
+		STAT_INC(&w->st, send_errors);
+		tclient_close(tc);
+		return -1;
+	}
+	hdr[0] = len >> 8;
+	hdr[1] = len & 0xff;
+	evbuffer_add(out, hdr, 2);
+	evbuffer_add(out, pkt, len);
+	return 0;
+}
+
+int
+client_send(struct worker *w, struct qslot *s, const uint8_t *pkt, size_t len)
+{
+	return client_send_direct(w, s->lfd, (struct sockaddr *)&s->client,
+	    s->clientlen, s->tc, pkt, len);
+}
+
+/* ---- backends ---- */
+
+static void up_udp_cb(evutil_socket_t, short, void *);
+static void up_tcp_read_cb(struct bufferevent *, void *);
+static void up_tcp_event_cb(struct bufferevent *, short, void *);
+
+static int
+config_has_backend(const struct config *c, const struct backend *b)
+{
+	int i;
+
+	for (i = 0; i < c->nbackends; i++)
+		if (c->backends[i] == b)
+			return 1;
+	return 0;
+}
+
+struct bconn *
+bconn_get(struct worker *w, struct backend *b)
+{
+	struct bconn *bc = b->wstate[w->idx];
+	int i, fd;
+
+	if (bc != NULL)
+		return bc->retired ? NULL : bc;
+	if (!config_has_backend(w->cfg, b))
+		return NULL;
+	bc = xcalloc(1, sizeof(*bc));
+	bc->w = w;
+	bc->b = b;
+	backend_ref(b);
+	for (i = 0; i < UP_UDP_SOCKS; i++) {
+		bc->udp[i].bc = bc;
+		bc->udp[i].fd = -1;
+		fd = socket(b->addr.ss_family,
+		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			if (log_allow(&ll_sock))
+				log_warn("socket for backend %s", b->name);
+			continue;
+		}
+		/* connect() lets the kernel drop datagrams from any other
+		 * address or port, and picks a random source port. */
+		if (connect(fd, (struct sockaddr *)&b->addr, b->addrlen) == -1) {
+			close(fd);
+			continue;
+		}
+		bc->udp[i].fd = fd;
+		bc->udp[i].serial = w->next_serial++;
+		bc->udp[i].ev = event_new(w->base, fd, EV_READ | EV_PERSIST,
+		    up_udp_cb, &bc->udp[i]);
+		event_add(bc->udp[i].ev, NULL);
+	}
+	bc->next = w->bconns;
+	w->bconns = bc;
+	b->wstate[w->idx] = bc;
+	return bc;
+}
+
+static void
+bconn_close_tcp(struct bconn *bc)
+{
+	if (bc->tcp != NULL) {
+		bufferevent_free(bc->tcp);
+		bc->tcp = NULL;
+		bc->tcp_up = 0;
+	}
+}
+
+void
+bconn_maybe_free(struct bconn *bc)
+{
+	struct worker *w = bc->w;
+	struct bconn **pp;
+	int i;
+
+	if (!bc->retired || bc->nout > 0)
+		return;
+	for (pp = &w->bconns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == bc) {
+			*pp = bc->next;
+			break;
+		}
+	for (i = 0; i < UP_UDP_SOCKS; i++)
+		if (bc->udp[i].fd != -1) {
+			event_free(bc->udp[i].ev);
+			close(bc->udp[i].fd);
+		}
+	bconn_close_tcp(bc);
+	bc->b->wstate[w->idx] = NULL;
+	backend_unref(bc->b);
+	free(bc);
+}
+
+int
+bconn_send_udp(struct bconn *bc, const uint8_t *pkt, size_t len,
+    uint32_t *serial)
+{
+	int i, k;
+
+	for (k = 0; k < UP_UDP_SOCKS; k++) {
+		i = bc->udp_rr++ % UP_UDP_SOCKS;
+		if (bc->udp[i].fd == -1)
+			continue;
+		if (send(bc->udp[i].fd, pkt, len, 0) == -1)
+			return -1;
+		*serial = bc->udp[i].serial;
+		return 0;
+	}
+	return -1;
+}
+
+int
+bconn_send_tcp(struct bconn *bc, const uint8_t *pkt, size_t len,
+    uint32_t *serial)
+{
+	struct worker *w = bc->w;
+	uint8_t hdr[2];
+
+	if (bc->tcp == NULL) {
+		bc->tcp = bufferevent_socket_new(w->base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (bc->tcp == NULL)
+			return -1;
+		bufferevent_setcb(bc->tcp, up_tcp_read_cb, NULL,
+		    up_tcp_event_cb, bc);
+		if (bufferevent_socket_connect(bc->tcp,
+		    (struct sockaddr *)&bc->b->addr, (int)bc->b->addrlen) == -1) {
+			bconn_close_tcp(bc);
+			return -1;
+		}
+		bufferevent_enable(bc->tcp, EV_READ | EV_WRITE);
+		bc->tcp_serial = w->next_serial++;
+	}
+	hdr[0] = len >> 8;
+	hdr[1] = len & 0xff;
+	bufferevent_write(bc->tcp, hdr, 2);
+	bufferevent_write(bc->tcp, pkt, len);
+	*serial = bc->tcp_serial;
+	return 0;
+}
+
+static void
+up_udp_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct usock *us = arg;
+	struct bconn *bc = us->bc;
+	struct worker *w = bc->w;
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	int i, n, round;
+
+	(void)ev;
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < UDP_BATCH; i++) {
+			iov[i].iov_base = w->rxbuf + (size_t)i * 65536;
+			iov[i].iov_len = 65536;
+			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n == -1) {
+			if (errno == ECONNREFUSED) {
+				/* ICMP port unreachable: nobody listens there;
+				 * do not wait for the timeouts. */
+				query_bconn_failed(w, bc, 0);
+			}
+			return;
+		}
+		for (i = 0; i < n; i++)
+			query_backend_msg(w, bc, us->serial, iov[i].iov_base,
+			    msgs[i].msg_len);
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+static void
+up_tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct bconn *bc = arg;
+	struct worker *w = bc->w;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t hdr[2];
+	size_t avail, l;
+	uint32_t serial = bc->tcp_serial;
+
+	for (;;) {
+		avail = evbuffer_get_length(in);
+		if (avail < 2)
+			return;
+		evbuffer_copyout(in, hdr, 2);
+		l = (size_t)hdr[0] << 8 | hdr[1];
+		if (avail < l + 2)
+			return;
+		evbuffer_drain(in, 2);
+		evbuffer_remove(in, w->txbuf, l);
+		query_backend_msg(w, bc, serial, w->txbuf, l);
+		/* The connection may have been closed under us. */
+		if (bc->tcp != bev)
+			return;
+	}
+}
+
+static void
+up_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct bconn *bc = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		int on = 1;
+
+		bc->tcp_up = 1;
+		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
+		    TCP_NODELAY, &on, sizeof(on));
+		return;
+	}
+	/* EOF (the backend closed an idle connection), reset, refused:
+	 * what was in flight on it will not be answered. */
+	bconn_close_tcp(bc);
+	query_bconn_failed(bc->w, bc, 1);
+}
+
+/* ---- config handover and stop ---- */
+
+void
+worker_set_config(struct worker *w, struct config *c)
+{
+	struct timespec ts;
+	uint64_t want;
+
+	config_ref(c);
+	pthread_mutex_lock(&w->mtx);
+	if (w->pending != NULL)
+		config_unref(w->pending);
+	w->pending = c;
+	want = ++w->swaps_asked;
+	pthread_mutex_unlock(&w->mtx);
+	event_active(w->ev_cfg, EV_READ, 0);
+	pthread_mutex_lock(&w->mtx);
+	while (w->swaps_done < want) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 2;
+		if (pthread_cond_timedwait(&w->cond, &w->mtx, &ts) != 0) {
+			log_warnx("worker %d slow to take the new config", w->idx);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->mtx);
+}
+
+static void
+cfg_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	struct config *c;
+	struct bconn *bc, *next;
+	uint64_t done;
+
+	(void)fd;
+	(void)ev;
+	pthread_mutex_lock(&w->mtx);
+	c = w->pending;
+	w->pending = NULL;
+	done = w->swaps_asked;
+	pthread_mutex_unlock(&w->mtx);
+	if (c != NULL) {
+		w->cfg = c;
+		w->holds = xrealloc(w->holds, (w->nholds + 1) * sizeof(*w->holds));
+		w->holds[w->nholds].cfg = c;
+		w->holds[w->nholds].inflight = 0;
+		w->nholds++;
+		query_release_holds(w);
+		for (bc = w->bconns; bc != NULL; bc = next) {
+			next = bc->next;
+			if (!config_has_backend(c, bc->b)) {
+				bc->retired = 1;
+				bconn_maybe_free(bc);
+			}
+		}
+	}
+	pthread_mutex_lock(&w->mtx);
+	w->swaps_done = done;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mtx);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)ev;
+	struct bconn *bc, *next;
+
+	if (w->nout > 0)
+		query_timeouts(w, now_us());
+	/* Retired backends go once their last query is done; never from
+	 * inside a callback of their own sockets. */
+	for (bc = w->bconns; bc != NULL; bc = next) {
+		next = bc->next;
+		bconn_maybe_free(bc);
+	}
+	if (w->stopping && w->nout == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void
+stop_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker *w = arg;
+	int i;
+
+	(void)fd;
+	(void)ev;
+	w->stopping = 1;
+	for (i = 0; i < w->nudp; i++) {
+		event_free(w->udp[i].ev);
+		close(w->udp[i].fd);
+	}
+	w->nudp = 0;
+	for (i = 0; i < w->ntcpl; i++)
+		evconnlistener_free(w->tcpl[i]);
+	w->ntcpl = 0;
+	if (w->nout == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+void
+worker_stop(struct worker *w)
+{
+	event_active(w->ev_stop, EV_READ, 0);
+	pthread_join(w->thr, NULL);
+}
+
+void
+worker_free(struct worker *w)
+{
+	struct bconn *bc, *next;
+	int i;
+
+	if (w == NULL)
+		return;
+	for (bc = w->bconns; bc != NULL; bc = next) {
+		next = bc->next;
+		bc->retired = 1;
+		bc->nout = 0;
+		bconn_maybe_free(bc);
+	}
+	for (i = 0; i < w->nchunks; i++)
+		free(w->chunks[i]);
+	free(w->chunks);
+	for (i = 0; i < w->nholds; i++)
+		config_unref(w->holds[i].cfg);
+	free(w->holds);
+	if (w->pending != NULL)
+		config_unref(w->pending);
+	event_free(w->ev_cfg);
+	event_free(w->ev_stop);
+	event_free(w->ev_timer);
+	event_free(w->ev_accept_resume);
+	event_base_free(w->base);
+	route_matcher_free(w->rm);
+	free(w->idkeys);
+	free(w->idvals);
+	free(w->rxbuf);
+	free(w->tcp_per_addr);
+	free(w->udp);
+	free(w->tcpl);
+	pthread_mutex_destroy(&w->mtx);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}

@@ -1,0 +1,176 @@
+/*
+ * worker: one DNS-serving thread.  Each worker has its own event base, its
+ * own listening sockets (SO_REUSEPORT: the kernel spreads clients), its own
+ * sockets to every backend, its own query slots and counters.  Nothing on
+ * the query path is shared with another thread but the read-only config
+ * snapshot and the backends' atomics.
+ *
+ * The main thread talks to a worker only through worker_set_config(),
+ * which hands over a new snapshot and returns once the worker serves from
+ * it, so a change is visible to the very next query.
+ */
+#ifndef WORKER_H
+#define WORKER_H
+
+#include <sys/socket.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "config.h"
+#include "dnsmsg.h"
+#include "stats.h"
+
+#define UDP_BATCH	32
+#define UDP_CLIENT_MAX	4096	/* larger client datagrams are malformed here */
+#define UP_UDP_SOCKS	4	/* UDP sockets per backend per worker */
+#define TCP_CONN_MAX_INFLIGHT 256
+#define MAX_TRIES	4
+
+struct worker;
+struct qslot;
+
+/* One client TCP connection. */
+struct tclient {
+	struct worker		*w;
+	struct bufferevent	*bev;
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	int			 inflight;
+	int			 closed;	/* bev freed; waiting for inflight */
+	int			 paused;	/* reading stopped at the in-flight cap */
+};
+
+/* One worker's connection state to one backend. */
+struct usock {
+	struct bconn	*bc;
+	int		 fd;
+	uint32_t	 serial;
+	struct event	*ev;
+};
+
+struct bconn {
+	struct worker		*w;
+	struct backend		*b;
+	struct bconn		*next;		/* worker's list */
+	struct usock		 udp[UP_UDP_SOCKS];
+	unsigned		 udp_rr;
+	struct bufferevent	*tcp;
+	uint32_t		 tcp_serial;
+	int			 tcp_up;
+	struct qslot		*out;		/* outstanding queries (list) */
+	long			 nout;
+	int			 retired;
+};
+
+/* One query in flight. */
+struct qslot {
+	uint32_t		 idx;
+	int			 used;
+	struct qslot		*tnext, *tprev;	/* worker timeout FIFO */
+	struct qslot		*bnext, *bprev;	/* bconn outstanding list */
+	struct qslot		*free_next;
+	struct config		*cfg;		/* snapshot it was routed with */
+	uint64_t		 start_us;
+	uint64_t		 sent_us;
+	uint64_t		 deadline_us;
+	int			 route_idx;
+	struct pool		*pool;
+	struct bconn		*bc;
+	struct backend		*tried[MAX_TRIES];
+	int			 ntried;
+	uint32_t		 serial;	/* socket the query went out on */
+	uint16_t		 up_id;
+	int			 via_tcp;
+	/* The client. */
+	int			 client_tcp;
+	int			 lfd;		/* UDP listener it came in on */
+	struct sockaddr_storage	 client;
+	socklen_t		 clientlen;
+	struct tclient		*tc;
+	/* The query, bytes as received. */
+	struct dns_query	 q;
+	uint16_t		 len;
+	uint8_t			*pkt;
+	uint8_t			 inl[512];
+};
+
+struct listener_udp {
+	int		 fd;
+	struct event	*ev;
+};
+
+struct cfg_hold {
+	struct config	*cfg;
+	long		 inflight;
+};
+
+struct worker {
+	int			 idx;
+	pthread_t		 thr;
+	struct event_base	*base;
+
+	/* Config handover. */
+	struct config		*cfg;
+	struct event		*ev_cfg;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	struct config		*pending;
+	uint64_t		 swaps_asked, swaps_done;
+	struct cfg_hold		*holds;		/* snapshots with queries in flight */
+	int			 nholds;	/* holds[nholds - 1] is the current one */
+	int			 stopping;
+	struct event		*ev_stop;
+
+	struct listener_udp	*udp;
+	int			 nudp;
+	struct evconnlistener	**tcpl;
+	int			 ntcpl;
+	struct event		*ev_accept_resume;
+
+	struct bconn		*bconns;
+	uint32_t		 next_serial;
+
+	/* Query slots: allocated in chunks, reused through a free list. */
+	struct qslot		**chunks;
+	int			 nchunks;
+	struct qslot		*free;
+	long			 nout;
+	struct qslot		*thead, *ttail;	/* timeout FIFO */
+	struct event		*ev_timer;
+
+	/* (serial, ID) -> slot index. */
+	uint64_t		*idkeys;
+	uint32_t		*idvals;
+	uint32_t		 idmask;
+
+	struct route_matcher	*rm;
+	struct stats		 st;
+	int			 ntcp;
+	uint16_t		*tcp_per_addr;	/* connections per hashed client address */
+
+	/* recvmmsg buffers. */
+	uint8_t			*rxbuf;		/* UDP_BATCH * 65536 */
+	uint8_t			 txbuf[65536 + 2];
+};
+
+struct listen_addr {
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 text[64];
+};
+
+/* Create a worker with its sockets bound (before privileges are dropped). */
+struct worker	*worker_new(int idx, const struct listen_addr *la, int nla,
+		    struct config *cfg);
+void		 worker_start(struct worker *);
+/* Hand over a new snapshot and wait until the worker serves from it. */
+void		 worker_set_config(struct worker *, struct config *);
+/* Stop taking queries, finish in-flight ones, exit the thread; join. */
+void		 worker_stop(struct worker *);
+void		 worker_free(struct worker *);
+
+#endif

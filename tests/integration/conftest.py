@@ -1,0 +1,200 @@
+"""Fixtures for the integration tests: per-test directories and loopback
+addresses, NSD, the misbehaving responder and dnsrouted, all started here and
+stopped by PID at the end of the test.  When a test fails, the logs of what
+it started are attached to the report.
+
+Environment: DNSROUTE_BUILDDIR (where daemon/dnsrouted, ctl/dnsroutectl and
+tests/responder/misbehave are), DNSROUTE_SRCDIR, DNSROUTE_KEEP=1 to keep the
+scratch directory even when everything passed, DNSROUTE_TEST_TIMEOUT
+(seconds per test, default 90).
+"""
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import dnsroute_test as dt  # noqa: E402
+
+needs_router = pytest.mark.skipif(not dt.have_router(),
+                                  reason='dnsrouted/dnsroutectl not built in %s' % dt.BUILDDIR)
+needs_nsd = pytest.mark.skipif(not dt.have_nsd(), reason='nsd not installed')
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'router: needs dnsrouted and dnsroutectl')
+    config.addinivalue_line('markers', 'nsd: needs NSD')
+
+
+class _Session:
+    root = None
+    failed = False
+    counter = 0
+
+
+_S = _Session()
+
+
+def _session_root():
+    if _S.root is None:
+        # Short: the control socket path must fit in sun_path.
+        _S.root = tempfile.mkdtemp(prefix='dnsroute-it-')
+    return _S.root
+
+
+def pytest_sessionfinish(session, exitstatus):
+    dt._kill_leftovers()
+    if _S.root is None:
+        return
+    if _S.failed or exitstatus not in (0, 5) or os.environ.get('DNSROUTE_KEEP'):
+        sys.stderr.write('\nintegration scratch kept in %s\n' % _S.root)
+    else:
+        shutil.rmtree(_S.root, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, 'rep_' + rep.when, rep)
+    if rep.failed:
+        _S.failed = True
+        for title, path in getattr(item, '_dnsroute_logs', []):
+            text = dt.read_text(path, tail=150)
+            if text:
+                rep.sections.append((title, text))
+
+
+def _attach_log(request, title, path):
+    logs = getattr(request.node, '_dnsroute_logs', None)
+    if logs is None:
+        logs = []
+        request.node._dnsroute_logs = logs
+    logs.append((title, path))
+
+
+class _Alarm(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _per_test_timeout():
+    """No single test may hang the suite."""
+    limit = int(os.environ.get('DNSROUTE_TEST_TIMEOUT', '90'))
+
+    def on_alarm(signum, frame):
+        raise _Alarm('test exceeded %d s (DNSROUTE_TEST_TIMEOUT)' % limit)
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(limit)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture(scope='session')
+def allocator():
+    return dt.AddrAllocator()
+
+
+@pytest.fixture
+def alloc(allocator):
+    """alloc() -> (host, port): a fresh 127.0.0.x address and free port."""
+    return allocator.alloc
+
+
+@pytest.fixture
+def workdir(request):
+    """A fresh, short directory for this test (kept after a failed run)."""
+    _S.counter += 1
+    d = os.path.join(_session_root(), 't%03d' % _S.counter)
+    os.makedirs(d)
+    with open(os.path.join(d, 'TEST'), 'w') as f:
+        f.write(request.node.nodeid + '\n')
+    return d
+
+
+@pytest.fixture
+def nsd_factory(request, workdir, alloc):
+    """start_nsd(name, zones={origin: text}, identity=name) -> running Nsd."""
+    if not dt.have_nsd():
+        pytest.skip('nsd not installed')
+    started = []
+
+    def start_nsd(name, zones, identity=None):
+        host, port = alloc()
+        n = dt.Nsd(workdir, name, host, port, zones, identity)
+        _attach_log(request, 'nsd %s log' % name, n.log)
+        started.append(n)
+        return n.start()
+    yield start_nsd
+    for n in started:
+        n.stop()
+
+
+@pytest.fixture
+def misbehave_factory(request, workdir, alloc):
+    """start_misbehave(mode, delay_ms=None, all_classes=False) -> Misbehave."""
+    binary = dt.misbehave_binary(_session_root())
+    if binary is None:
+        pytest.skip('misbehave responder neither built nor buildable')
+    started = []
+
+    def start_misbehave(mode, delay_ms=None, all_classes=False):
+        host, port = alloc()
+        m = dt.Misbehave(binary, workdir, host, port, mode, delay_ms, all_classes)
+        _attach_log(request, 'misbehave %s log' % mode, m.log)
+        started.append(m)
+        return m.start()
+    yield start_misbehave
+    errors = []
+    for m in started:
+        try:
+            m.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    assert not errors, '\n'.join(errors)
+
+
+@pytest.fixture
+def router_factory(request, workdir, alloc):
+    """start_router(extra_args=()) -> running Router (own subdirectory).
+    At teardown each must exit 0 on SIGTERM with no sanitizer reports."""
+    if not dt.have_router():
+        pytest.skip('dnsrouted/dnsroutectl not built in %s' % dt.BUILDDIR)
+    started = []
+
+    def start_router(extra_args=()):
+        host, port = alloc()
+        d = os.path.join(workdir, 'r%d' % len(started))
+        os.makedirs(d)
+        r = dt.Router(d, host, port, extra_args)
+        _attach_log(request, 'dnsrouted log (%s)' % d, r.log)
+        started.append(r)
+        return r.start()
+    yield start_router
+    errors = []
+    for r in started:
+        try:
+            r.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    assert not errors, '\n'.join(errors)
+
+
+@pytest.fixture
+def router(router_factory):
+    return router_factory()
+
+
+@pytest.fixture
+def seed(router_factory, nsd_factory):
+    """The seed article's setup, configured and with both backends up."""
+    r = router_factory()
+    ns_ab = nsd_factory('ns-ab', {'example.': dt.example_zone('ab', 'ns-ab')})
+    ns_cd = nsd_factory('ns-cd', {'example.': dt.example_zone('cd', 'ns-cd')})
+    return dt.Seed(r, ns_ab, ns_cd).configure()

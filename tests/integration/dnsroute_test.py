@@ -1,0 +1,758 @@
+"""dnsroute_test: what the integration tests drive and look at.
+
+Real processes on loopback: NSD instances serving generated zones, the
+misbehaving responder, and dnsrouted itself, each in a per-test directory
+with its own 127.0.0.x address and port.  Everything started here is
+recorded by PID and stopped by PID; nothing is ever killed by name.
+
+Waiting is always wait_for(predicate, deadline): poll until true or fail
+with what was being waited for.  There are no bare sleeps.
+"""
+
+import atexit
+import collections
+import json as jsonlib
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.environ.get('DNSROUTE_SRCDIR') or os.path.dirname(os.path.dirname(HERE))
+
+
+def _guess_builddir():
+    for d in (SRCDIR, os.path.join(SRCDIR, 'build')):
+        if os.path.exists(os.path.join(d, 'daemon', 'dnsrouted')):
+            return d
+    return SRCDIR
+
+
+BUILDDIR = os.environ.get('DNSROUTE_BUILDDIR') or _guess_builddir()
+DNSROUTED = os.path.join(BUILDDIR, 'daemon', 'dnsrouted')
+DNSROUTECTL = os.path.join(BUILDDIR, 'ctl', 'dnsroutectl')
+MISBEHAVE_SRC = os.path.join(SRCDIR, 'tests', 'responder', 'misbehave.c')
+NSD = shutil.which('nsd') or '/usr/sbin/nsd'
+
+START_DEADLINE = 10.0
+STOP_DEADLINE = 5.0
+SANITIZER_RE = re.compile(r'(Address|Leak|Thread|Memory|UndefinedBehavior)Sanitizer'
+                          r'|runtime error')
+
+
+def is_exe(path):
+    return bool(path) and os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def have_router():
+    return is_exe(DNSROUTED) and is_exe(DNSROUTECTL)
+
+
+def have_nsd():
+    return is_exe(NSD)
+
+
+# --------------------------------------------------------------------------
+# Waiting
+
+
+class WaitTimeout(AssertionError):
+    pass
+
+
+def wait_for(predicate, deadline=10.0, interval=0.05, what=None, ignore=()):
+    """Poll predicate() until it returns a true value, which is returned.
+    Exceptions listed in ignore count as "not yet".  Fails after deadline
+    seconds, saying what was awaited and the last value seen."""
+    end = time.monotonic() + deadline
+    last = None
+    while True:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except ignore as e:  # noqa: PERF203
+            last = e
+        if time.monotonic() >= end:
+            raise WaitTimeout('timed out after %.1fs waiting for %s (last: %r)'
+                              % (deadline, what or getattr(predicate, '__name__', 'it'),
+                                 last))
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------
+# Processes: every one we start is remembered and stopped by PID.
+
+_live = {}
+
+
+def _spawn(argv, logpath, env=None):
+    log = open(logpath, 'ab')
+    try:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, env=env,
+                             start_new_session=True)
+    finally:
+        log.close()
+    _live[p.pid] = p
+    return p
+
+
+def _reap(p, sig, deadline):
+    """Send sig to p (one we started) and wait; returns the exit status or
+    None when it did not exit in time."""
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, sig)
+        except ProcessLookupError:
+            pass
+    try:
+        rc = p.wait(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        return None
+    _live.pop(p.pid, None)
+    return rc
+
+
+def _kill_hard(p):
+    """SIGKILL p and the process group it leads (NSD forks helpers)."""
+    for target in (lambda: os.killpg(p.pid, signal.SIGKILL),
+                   lambda: os.kill(p.pid, signal.SIGKILL)):
+        try:
+            target()
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    _live.pop(p.pid, None)
+
+
+@atexit.register
+def _kill_leftovers():
+    for p in list(_live.values()):
+        _kill_hard(p)
+
+
+def read_text(path, tail=None):
+    try:
+        with open(path, 'rb') as f:
+            data = f.read().decode('utf-8', 'replace')
+    except OSError:
+        return ''
+    if tail is not None:
+        lines = data.splitlines()
+        if len(lines) > tail:
+            data = '\n'.join(['... (%d lines before)' % (len(lines) - tail)]
+                             + lines[-tail:])
+    return data
+
+
+# --------------------------------------------------------------------------
+# Addresses: a fresh 127.0.0.x and port for everything, checked free.
+
+class AddrAllocator:
+    """Hands out (host, port) pairs on 127.0.0.2-254, a new one each time.
+    Ports stay below the kernel's ephemeral range so the router's own
+    outgoing sockets never take one.  A pair is handed out only when both
+    UDP and TCP can bind it, so leftovers of an earlier run do no harm."""
+
+    PORT_LO, PORT_HI = 10000, 32000
+
+    def __init__(self, seed=None):
+        rnd = random.Random(seed if seed is not None else os.getpid() ^ int(time.time()))
+        self._host = rnd.randrange(2, 255)
+        self._port = rnd.randrange(self.PORT_LO, self.PORT_HI)
+
+    @staticmethod
+    def is_free(host, port):
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind((host, port))
+            except OSError:
+                return False
+            finally:
+                s.close()
+        return True
+
+    def alloc(self):
+        for _ in range(5000):
+            host, port = '127.0.0.%d' % self._host, self._port
+            self._host = self._host + 1 if self._host < 254 else 2
+            self._port = self._port + 1 if self._port < self.PORT_HI else self.PORT_LO
+            if self.is_free(host, port):
+                return host, port
+        raise RuntimeError('no free loopback address/port')
+
+
+def endpoint(host, port):
+    return '[%s]:%d' % (host, port) if ':' in host else '%s:%d' % (host, port)
+
+
+# --------------------------------------------------------------------------
+# Zones
+
+LETTER_NET = {'a': 1, 'b': 2, 'c': 3, 'd': 4}
+SOA_SERIAL = 2024010101
+
+
+def names(letters, count=50):
+    """['a1.example.', ..., 'b50.example.'] for letters 'ab'."""
+    return ['%s%d.example.' % (l, i) for l in letters for i in range(1, count + 1)]
+
+
+def expected_a(name):
+    label = name.split('.')[0]
+    return '10.%d.0.%d' % (LETTER_NET[label[0]], int(label[1:]))
+
+
+def expected_txt(name):
+    return 'txt-' + name.split('.')[0]
+
+
+def example_zone(letters, apex_txt, count=50):
+    """The slice of example. holding names starting with letters, with the
+    apex (identical SOA and NS everywhere, apex TXT telling servers apart)."""
+    lines = [
+        '$ORIGIN example.',
+        '$TTL 300',
+        '@ IN SOA ns1.example. hostmaster.example. %d 3600 600 86400 300' % SOA_SERIAL,
+        '@ IN NS ns1.example.',
+        '@ IN TXT "%s"' % apex_txt,
+        'ns1 IN A 127.0.0.1',
+    ]
+    for n in names(letters, count):
+        label = n.split('.')[0]
+        lines.append('%s IN A %s' % (label, expected_a(n)))
+        lines.append('%s IN TXT "%s"' % (label, expected_txt(n)))
+    return '\n'.join(lines) + '\n'
+
+
+# --------------------------------------------------------------------------
+# DNS helpers
+
+def make_query(name, rdtype='A', rdclass='IN', qid=None):
+    q = dns.message.make_query(name, rdtype, rdclass)
+    if qid is not None:
+        q.id = qid
+    return q
+
+
+def query(host, port, name, rdtype='A', tcp=False, timeout=3.0, rdclass='IN',
+          sock=None):
+    """One query with dnspython; returns the dns.message.Message.  Raises
+    dns.exception.Timeout when nothing (acceptable) came back."""
+    q = make_query(name, rdtype, rdclass)
+    if tcp:
+        return dns.query.tcp(q, host, port=port, timeout=timeout, sock=sock)
+    return dns.query.udp(q, host, port=port, timeout=timeout, sock=sock)
+
+
+def txt_values(msg):
+    out = []
+    for rrset in msg.answer:
+        if rrset.rdtype == dns.rdatatype.TXT:
+            for rd in rrset:
+                out.append(b''.join(rd.strings).decode('ascii', 'replace'))
+    return out
+
+
+def a_values(msg):
+    return sorted(rd.address for rrset in msg.answer
+                  if rrset.rdtype == dns.rdatatype.A for rd in rrset)
+
+
+def rcode_text(msg):
+    return dns.rcode.to_text(msg.rcode())
+
+
+def raw_udp(host, port, data, timeout=1.0):
+    """Send bytes as one datagram; return the first datagram back or None."""
+    s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET,
+                      socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.connect((host, port))
+        s.send(data)
+        try:
+            return s.recv(65535)
+        except (socket.timeout, ConnectionRefusedError):
+            return None
+    finally:
+        s.close()
+
+
+def recv_exact(s, n):
+    buf = b''
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError('connection closed after %d of %d bytes' % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def tcp_pipeline(host, port, msgs, timeout=10.0, chunk=None):
+    """Write every message (dns.message.Message) framed back to back on one
+    TCP connection before reading anything, then read as many answers.
+    chunk=N writes the stream N bytes at a time (frames split across
+    segments).  Returns {id: answer Message}."""
+    stream = b''.join(struct.pack('!H', len(w)) + w for w in (m.to_wire() for m in msgs))
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if chunk:
+            for i in range(0, len(stream), chunk):
+                s.sendall(stream[i:i + chunk])
+        else:
+            s.sendall(stream)
+        answers = {}
+        end = time.monotonic() + timeout
+        while len(answers) < len(msgs):
+            s.settimeout(max(0.1, end - time.monotonic()))
+            (n,) = struct.unpack('!H', recv_exact(s, 2))
+            a = dns.message.from_wire(recv_exact(s, n))
+            answers[a.id] = a
+        return answers
+    finally:
+        s.close()
+
+
+# --------------------------------------------------------------------------
+# NSD
+
+NSD_CONF = '''server:
+    ip-address: {host}@{port}
+    port: {port}
+    username: ""
+    chroot: ""
+    pidfile: "{dir}/nsd.pid"
+    zonesdir: "{dir}"
+    database: ""
+    xfrdfile: "{dir}/xfrd.state"
+    zonelistfile: "{dir}/zone.list"
+    verbosity: 1
+    server-count: 1
+    tcp-count: 128
+    tcp-timeout: 60
+    do-ip4: yes
+    do-ip6: {ip6}
+    hide-identity: no
+    identity: "{identity}"
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+    refuse-any: no
+remote-control:
+    control-enable: no
+'''
+
+
+class Nsd:
+    """One NSD on host:port serving zones {origin: zone text}.  Answers
+    id.server. CH TXT with its identity (the router's health check)."""
+
+    def __init__(self, workdir, name, host, port, zones, identity=None):
+        self.name = name
+        self.host, self.port = host, port
+        self.identity = identity or name
+        self.dir = os.path.join(workdir, 'nsd-' + name)
+        self.log = os.path.join(self.dir, 'nsd.log')
+        self.conf = os.path.join(self.dir, 'nsd.conf')
+        self.zones = dict(zones)
+        self.proc = None
+        os.makedirs(self.dir, exist_ok=True)
+        conf = NSD_CONF.format(host=host, port=port, dir=self.dir,
+                               identity=self.identity,
+                               ip6='yes' if ':' in host else 'no')
+        for i, (origin, text) in enumerate(sorted(self.zones.items())):
+            zf = 'zone%d.zone' % i
+            with open(os.path.join(self.dir, zf), 'w') as f:
+                f.write(text)
+            conf += 'zone:\n    name: "%s"\n    zonefile: "%s"\n' % (origin, zf)
+        with open(self.conf, 'w') as f:
+            f.write(conf)
+
+    @property
+    def endpoint(self):
+        return endpoint(self.host, self.port)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        assert not self.running(), 'nsd %s already running' % self.name
+        with open(self.log, 'a') as f:
+            f.write('=== test harness: starting nsd %s\n' % self.name)
+        self.proc = _spawn([NSD, '-d', '-c', self.conf], self.log)
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, deadline=START_DEADLINE):
+        origin = sorted(self.zones)[0]
+
+        def answers_soa():
+            if not self.running():
+                raise AssertionError('nsd %s exited (%s) during start-up:\n%s'
+                                     % (self.name, self.proc.returncode,
+                                        read_text(self.log, 40)))
+            try:
+                r = query(self.host, self.port, origin, 'SOA', timeout=0.3)
+            except (dns.exception.Timeout, OSError):
+                return False
+            return r.rcode() == dns.rcode.NOERROR and len(r.answer) > 0
+        wait_for(answers_soa, deadline, what='nsd %s to answer SOA' % self.name)
+
+    def stop(self):
+        """SIGTERM and wait (NSD also ends its helpers); SIGKILL the group
+        when it does not go."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None and _reap(self.proc, signal.SIGTERM, STOP_DEADLINE) is None:
+            _kill_hard(self.proc)
+        else:
+            _kill_hard(self.proc)  # helpers left in its group, if any
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+
+# --------------------------------------------------------------------------
+# The misbehaving responder
+
+_misbehave_bin = None
+
+
+def misbehave_binary(scratch):
+    """BUILDDIR's misbehave, or one compiled from source into scratch."""
+    global _misbehave_bin
+    if _misbehave_bin:
+        return _misbehave_bin
+    built = os.path.join(BUILDDIR, 'tests', 'responder', 'misbehave')
+    if is_exe(built):
+        _misbehave_bin = built
+        return built
+    cc = shutil.which(os.environ.get('CC', 'cc')) or shutil.which('gcc')
+    if cc is None or not os.path.exists(MISBEHAVE_SRC):
+        return None
+    out = os.path.join(scratch, 'misbehave')
+    r = subprocess.run([cc, '-std=c11', '-D_GNU_SOURCE', '-O1', '-o', out, MISBEHAVE_SRC],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    _misbehave_bin = out
+    return out
+
+
+class Misbehave:
+    def __init__(self, binary, workdir, host, port, mode, delay_ms=None,
+                 all_classes=False):
+        self.binary = binary
+        self.host, self.port, self.mode = host, port, mode
+        self.dir = os.path.join(workdir, 'misbehave-%s-%d' % (mode, port))
+        os.makedirs(self.dir, exist_ok=True)
+        self.pidfile = os.path.join(self.dir, 'pid')
+        self.log = os.path.join(self.dir, 'log')
+        self.argv = [binary, '-l', endpoint(host, port), '-m', mode, '-p', self.pidfile]
+        if delay_ms is not None:
+            self.argv += ['-d', str(int(delay_ms))]
+        if all_classes:
+            self.argv.append('-a')
+        self.proc = None
+
+    @property
+    def endpoint(self):
+        return endpoint(self.host, self.port)
+
+    def start(self):
+        self.proc = _spawn(self.argv, self.log)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError('misbehave exited %s: %s'
+                                     % (self.proc.returncode, read_text(self.log)))
+            return os.path.exists(self.pidfile)
+        wait_for(ready, START_DEADLINE, what='misbehave %s pidfile' % self.mode)
+        return self
+
+    def stop(self):
+        if self.proc is None:
+            return
+        rc = _reap(self.proc, signal.SIGTERM, STOP_DEADLINE)
+        if rc is None:
+            _kill_hard(self.proc)
+        self.proc = None
+        assert rc == 0, 'misbehave -m %s ended with %r: %s' % (self.mode, rc, read_text(self.log))
+
+
+# --------------------------------------------------------------------------
+# The router
+
+class CtlResult(collections.namedtuple('CtlResult', 'rc stdout stderr')):
+    """(rc, stdout, stderr) of one dnsroutectl run; .path is the batch file
+    when one was written, .argv what was run."""
+    path = None
+    argv = None
+
+    def describe(self):
+        return 'dnsroutectl %s -> rc %s\nstdout:\n%s\nstderr:\n%s' % (
+            ' '.join(self.argv or ()), self.rc, self.stdout, self.stderr)
+
+
+class Router:
+    """dnsrouted on host:port with its control socket, database and log in
+    dir.  start() waits until `show settings` works; stop() insists on a
+    clean exit."""
+
+    def __init__(self, workdir, host, port, extra_args=()):
+        self.dir = workdir
+        self.host, self.port = host, port
+        self.sock = os.path.join(workdir, 'ctl.sock')
+        self.db = os.path.join(workdir, 'dnsroute.db')
+        self.log = os.path.join(workdir, 'dnsrouted.log')
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.starts = 0
+        self._nbatch = 0
+
+    @property
+    def endpoint(self):
+        return endpoint(self.host, self.port)
+
+    def argv(self):
+        return [DNSROUTED, '-f', '-l', self.endpoint, '-s', self.sock, '-d', self.db] \
+            + self.extra_args
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        assert not self.running(), 'dnsrouted already running'
+        self.starts += 1
+        with open(self.log, 'a') as f:
+            f.write('=== test harness: start %d: %s\n' % (self.starts, ' '.join(self.argv())))
+        self.proc = _spawn(self.argv(), self.log)
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, deadline=START_DEADLINE):
+        def ready():
+            if not self.running():
+                raise AssertionError('dnsrouted exited with %s during start-up:\n%s'
+                                     % (self.proc.returncode, read_text(self.log, 60)))
+            return self.ctl('show settings', timeout=2).rc == 0
+        wait_for(ready, deadline, interval=0.05, what='dnsroutectl show settings',
+                 ignore=(subprocess.TimeoutExpired,))
+
+    def kill9(self):
+        assert self.running(), 'dnsrouted is not running'
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=STOP_DEADLINE)
+        _live.pop(self.proc.pid, None)
+        with open(self.log, 'a') as f:
+            f.write('=== test harness: killed with SIGKILL\n')
+        self.proc = None
+
+    def restart(self):
+        """kill -9 and start again on the same database."""
+        self.kill9()
+        return self.start()
+
+    def sanitizer_lines(self):
+        return [l for l in read_text(self.log).splitlines() if SANITIZER_RE.search(l)]
+
+    def stop(self):
+        """SIGTERM; the daemon must exit 0 within 5 s with a clean log."""
+        if self.proc is None:
+            return
+        p = self.proc
+        self.proc = None
+        rc = _reap(p, signal.SIGTERM, STOP_DEADLINE)
+        if rc is None:
+            _kill_hard(p)
+        bad = self.sanitizer_lines()
+        problems = []
+        if rc is None:
+            problems.append('dnsrouted did not exit within %gs of SIGTERM' % STOP_DEADLINE)
+        elif rc != 0:
+            problems.append('dnsrouted exited with status %s after SIGTERM' % rc)
+        if bad:
+            problems.append('sanitizer reports in the log:\n  ' + '\n  '.join(bad[:20]))
+        if problems:
+            raise AssertionError('\n'.join(problems) + '\n--- dnsrouted log (tail):\n'
+                                 + read_text(self.log, 80))
+
+    # ---- control
+
+    def ctl(self, cmd=None, json=False, stdin=None, args=(), timeout=15, sock=None):
+        """Run dnsroutectl: cmd is one command (-c) or a list of lines
+        (written to a file, -f); with neither, commands come from stdin.
+        Returns CtlResult (rc, stdout, stderr)."""
+        argv = [DNSROUTECTL, '-s', sock or self.sock]
+        if json:
+            argv.append('--json')
+        path = None
+        if isinstance(cmd, (list, tuple)):
+            self._nbatch += 1
+            path = os.path.join(self.dir, 'batch%d.cmd' % self._nbatch)
+            with open(path, 'w') as f:
+                f.write(''.join(l + '\n' for l in cmd))
+            argv += ['-f', path]
+        elif cmd is not None:
+            argv += ['-c', cmd]
+        argv += list(args)
+        p = subprocess.run(argv, input=stdin if stdin is not None else '',
+                           capture_output=True, text=True, timeout=timeout)
+        r = CtlResult(p.returncode, p.stdout, p.stderr)
+        r.path, r.argv = path, argv
+        return r
+
+    def ok(self, cmd):
+        """Run a command that must succeed; returns its stdout."""
+        r = self.ctl(cmd)
+        assert r.rc == 0, r.describe()
+        return r.stdout
+
+    def json(self, cmd):
+        """The parsed --json document of cmd (whatever its outcome)."""
+        r = self.ctl(cmd, json=True)
+        try:
+            doc = jsonlib.loads(r.stdout)
+        except ValueError as e:
+            raise AssertionError('not one JSON document (%s): %s' % (e, r.describe()))
+        doc['_rc'] = r.rc
+        return doc
+
+    def rows(self, cmd):
+        doc = self.json(cmd)
+        assert doc.get('ok') is True and doc['_rc'] == 0, 'command failed: %r' % doc
+        return doc['rows']
+
+    def backends(self):
+        return {r['name']: r for r in self.rows('show backends')}
+
+    def routes(self):
+        return sorted(self.rows('show routes'), key=lambda r: int(r['position']))
+
+    def pools(self):
+        return {r['name']: r for r in self.rows('show pools')}
+
+    def stats(self):
+        return {r['counter']: int(r['value']) for r in self.rows('show stats')}
+
+    def stat(self, name):
+        s = self.stats()
+        assert name in s, 'no counter %r in show stats: %s' % (name, sorted(s))
+        return s[name]
+
+    def settings(self):
+        out = {}
+        for r in self.rows('show settings'):
+            key = r.get('name', r.get('setting'))
+            out[key] = r.get('value')
+        return out
+
+    def route_test(self, qname, qtype=None):
+        rows = self.rows('route test %s%s' % (qname, ' ' + qtype if qtype else ''))
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    def wait_health(self, name, state='up', deadline=10.0):
+        def reached():
+            b = self.backends().get(name)
+            return b is not None and b['health'] == state
+        wait_for(reached, deadline, what='backend %s health %s' % (name, state))
+
+    # ---- DNS
+
+    def query(self, name, rdtype='A', tcp=False, timeout=3.0, rdclass='IN', sock=None):
+        return query(self.host, self.port, name, rdtype, tcp=tcp, timeout=timeout,
+                     rdclass=rdclass, sock=sock)
+
+    def raw_udp(self, data, timeout=1.0):
+        return raw_udp(self.host, self.port, data, timeout)
+
+    def udp_socket(self):
+        """A UDP socket to reuse for a series of queries (one client
+        address/port, so one worker sees them all)."""
+        s = socket.socket(socket.AF_INET6 if ':' in self.host else socket.AF_INET,
+                          socket.SOCK_DGRAM)
+        s.bind((self.host if ':' in self.host else '127.0.0.1', 0))
+        return s
+
+
+# --------------------------------------------------------------------------
+# Setups shared by several test files
+
+BACKEND_FAST = 'interval 0.2 timeout 500 fall 2 rise 1'
+
+SEED_ROUTES = [
+    r"route add '^[ab][^.]*\.example\.$' pool ab",
+    r"route add '^[cd][^.]*\.example\.$' pool cd",
+    r"route add '^example\.$' pool apex",
+]
+
+
+class Seed:
+    """The seed article: ns-ab serves a*/b* and the apex, ns-cd c*/d* and the
+    apex; routes send each half to its server and the apex to both."""
+
+    def __init__(self, router, ns_ab, ns_cd):
+        self.router, self.ns_ab, self.ns_cd = router, ns_ab, ns_cd
+
+    def configure(self):
+        r = self.router
+        for cmd in ['pool add ab', 'pool add cd', 'pool add apex',
+                    'backend add ns-ab %s pool ab pool apex %s' % (self.ns_ab.endpoint, BACKEND_FAST),
+                    'backend add ns-cd %s pool cd pool apex %s' % (self.ns_cd.endpoint, BACKEND_FAST)] \
+                + SEED_ROUTES:
+            r.ok(cmd)
+        self.wait_up()
+        return self
+
+    def wait_up(self):
+        self.router.wait_health('ns-ab', 'up')
+        self.router.wait_health('ns-cd', 'up')
+
+    def route_ids(self):
+        """{pattern: id} of the current routes."""
+        return {r['pattern']: r['id'] for r in self.router.rows('show routes')}
+
+
+def check_name(router, name, tcp=False, sock=None):
+    """Assert that name's A and TXT come back right through the router."""
+    r = router.query(name, 'TXT', tcp=tcp, sock=sock)
+    assert rcode_text(r) == 'NOERROR' and txt_values(r) == [expected_txt(name)], \
+        '%s TXT over %s: %s' % (name, 'TCP' if tcp else 'UDP', r)
+    r = router.query(name, 'A', tcp=tcp, sock=sock)
+    assert rcode_text(r) == 'NOERROR' and a_values(r) == [expected_a(name)], \
+        '%s A over %s: %s' % (name, 'TCP' if tcp else 'UDP', r)
+
+
+def csv_set(s):
+    """'a, b,c' -> {'a', 'b', 'c'}."""
+    return {x.strip() for x in (s or '').split(',') if x.strip()}
+
+
+def timed(fn, *a, **kw):
+    """(result, seconds) of fn(*a, **kw)."""
+    t = time.monotonic()
+    res = fn(*a, **kw)
+    return res, time.monotonic() - t

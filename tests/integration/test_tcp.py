@@ -1,0 +1,78 @@
+"""TCP clients: many queries per connection, pipelined and answered out of
+order as RFC 7766 allows, each matched back to its query by ID; TCP clients
+are served over TCP by the backends."""
+
+import socket
+import threading
+
+import dns.query
+
+import dnsroute_test as dt
+
+
+def pipelined_names():
+    return [n for l in 'abcd' for n in dt.names(l, 25)]
+
+
+def check_answers(msgs, answers):
+    assert len(answers) == len(msgs), 'got %d of %d answers' % (len(answers), len(msgs))
+    for q in msgs:
+        a = answers[q.id]
+        name = str(q.question[0].name)
+        assert str(a.question[0].name) == name, (name, a)
+        assert dt.rcode_text(a) == 'NOERROR', (name, a)
+        assert dt.txt_values(a) == [dt.expected_txt(name)], (name, a)
+
+
+def make_msgs(names, base=0x2000):
+    return [dt.make_query(n, 'TXT', qid=base + i) for i, n in enumerate(names)]
+
+
+def test_100_pipelined_queries_on_one_connection(seed):
+    r = seed.router
+    before = r.stats()
+    msgs = make_msgs(pipelined_names())
+    assert len(msgs) == 100
+    check_answers(msgs, dt.tcp_pipeline(r.host, r.port, msgs, timeout=15))
+    after = r.stats()
+    assert after['queries-tcp'] - before['queries-tcp'] == 100
+
+
+def test_pipelined_frames_split_across_segments(seed):
+    r = seed.router
+    msgs = make_msgs(pipelined_names()[::5], base=0x3000)
+    check_answers(msgs, dt.tcp_pipeline(r.host, r.port, msgs, timeout=15, chunk=7))
+
+
+def test_sequential_queries_on_one_connection(seed):
+    r = seed.router
+    s = socket.create_connection((r.host, r.port), timeout=5)
+    try:
+        for name in ('a1.example.', 'c2.example.', 'b3.example.', 'd4.example.', 'example.'):
+            q = dt.make_query(name, 'TXT')
+            a = dns.query.tcp(q, r.host, port=r.port, timeout=5, sock=s)
+            if name == 'example.':
+                assert dt.txt_values(a)[0] in ('ns-ab', 'ns-cd')
+            else:
+                assert dt.txt_values(a) == [dt.expected_txt(name)], a
+    finally:
+        s.close()
+
+
+def test_concurrent_connections(seed):
+    r = seed.router
+    names = pipelined_names()
+    errors = []
+
+    def client(k):
+        try:
+            msgs = make_msgs(names[k::8], base=0x4000 + 100 * k)
+            check_answers(msgs, dt.tcp_pipeline(r.host, r.port, msgs, timeout=15))
+        except Exception as e:  # reported below
+            errors.append('client %d: %r' % (k, e))
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors

@@ -1,0 +1,703 @@
+/*
+ * test_dnsmsg: table-driven tests of the wire parser.  Packets are written
+ * by hand (hex strings, or a tiny builder for the long names) so that the
+ * test does not share a line of code, or a bug, with the parser; ldns is
+ * the fuzzer's business.  Every message handed to the parser sits in a heap
+ * buffer of exactly its length, so a sanitizer build catches any overread.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnsmsg.h"
+#include "unit.h"
+#include "util.h"
+
+struct pkt {
+	uint8_t	b[4096];
+	size_t	len;
+};
+
+/* Header fields as hex: ID abcd, then flags and the four counts. */
+#define HDR(fl, qd, an, ns, ar)	"abcd" fl qd an ns ar
+#define Q_WWW	"03777777076578616d706c6503636f6d00" "00010001"
+#define Q_WWW_UC "03575757074578416d706c6503434f4d00" "00010001"
+/* OPT: root owner, type 41, UDP 4096, DO set, no rdata. */
+#define OPT	"00" "0029" "1000" "00008000" "0000"
+/* A record owned by a pointer to the question name at offset 12. */
+#define RR_A	"c00c" "0001" "0001" "00000e10" "0004" "7f000001"
+
+static void
+p_hex(struct pkt *p, const char *h)
+{
+	unsigned int v;
+
+	for (; *h != '\0'; h++) {
+		if (*h == ' ')
+			continue;
+		if (sscanf(h, "%2x", &v) != 1 || p->len >= sizeof(p->b))
+			abort();
+		p->b[p->len++] = v;
+		h++;
+	}
+}
+
+static void
+p_bytes(struct pkt *p, const void *d, size_t n)
+{
+	if (p->len + n > sizeof(p->b))
+		abort();
+	memcpy(p->b + p->len, d, n);
+	p->len += n;
+}
+
+static void
+p_u16(struct pkt *p, unsigned int v)
+{
+	uint8_t b[2] = { v >> 8, v & 0xff };
+
+	p_bytes(p, b, 2);
+}
+
+/* A label of n copies of c. */
+static void
+p_label(struct pkt *p, int n, char c)
+{
+	uint8_t b[256];
+
+	b[0] = n;
+	memset(b + 1, c, n);
+	p_bytes(p, b, n + 1);
+}
+
+/* Parse from an exact-size heap copy so that ASan sees any overread. */
+static enum dns_err
+parse(const uint8_t *b, size_t len, struct dns_query *q)
+{
+	uint8_t *m = malloc(len ? len : 1);
+	enum dns_err e;
+
+	if (m == NULL)
+		abort();
+	memcpy(m, b, len);
+	e = dns_parse_query(m, len, q);
+	free(m);
+	return e;
+}
+
+static int
+matches(const uint8_t *b, size_t len, uint16_t id, const struct dns_query *q)
+{
+	uint8_t *m = malloc(len ? len : 1);
+	int r;
+
+	if (m == NULL)
+		abort();
+	memcpy(m, b, len);
+	r = dns_answer_matches(m, len, id, q);
+	free(m);
+	return r;
+}
+
+static const struct parse_case {
+	const char	*desc;
+	const char	*hex;
+	enum dns_err	 err;
+	const char	*qname;		/* expected once the question parsed */
+	uint16_t	 question_end;
+	int		 has_opt;
+} parse_cases[] = {
+	{ "plain query", HDR("0100", "0001", "0000", "0000", "0000") Q_WWW,
+	    DNS_OK, "www.example.com.", 33, 0 },
+	{ "query with OPT", HDR("0100", "0001", "0000", "0000", "0001")
+	    Q_WWW OPT, DNS_OK, "www.example.com.", 33, 1 },
+	{ "uppercase lowered", HDR("0100", "0001", "0000", "0000", "0000")
+	    Q_WWW_UC, DNS_OK, "www.example.com.", 33, 0 },
+	{ "dot in label", HDR("0000", "0001", "0000", "0000", "0000")
+	    "03612e6203636f6d00" "00010001", DNS_OK, "a\\046b.com.", 25, 0 },
+	{ "space", HDR("0000", "0001", "0000", "0000", "0000")
+	    "0361206200" "00010001", DNS_OK, "a\\032b.", 21, 0 },
+	{ "0xff", HDR("0000", "0001", "0000", "0000", "0000")
+	    "01ff00" "00010001", DNS_OK, "\\255.", 19, 0 },
+	{ "backslash", HDR("0000", "0001", "0000", "0000", "0000")
+	    "015c00" "00010001", DNS_OK, "\\092.", 19, 0 },
+	{ "control and punctuation", HDR("0000", "0001", "0000", "0000", "0000")
+	    "0400217f2200" "00010001", DNS_OK, "\\000\\033\\127\\034.", 22, 0 },
+	{ "kept characters", HDR("0000", "0001", "0000", "0000", "0000")
+	    "075f7372762d782a" "0130" "0139" "00" "00210001", DNS_OK,
+	    "_srv-x*.0.9.", 29, 0 },
+	{ "root", HDR("0000", "0001", "0000", "0000", "0000") "00" "00020001",
+	    DNS_OK, ".", 17, 0 },
+	{ "QR set", HDR("8100", "0001", "0000", "0000", "0000") Q_WWW,
+	    DNS_E_QR, "", 0, 0 },
+	{ "TC set", HDR("0300", "0001", "0000", "0000", "0000") Q_WWW,
+	    DNS_E_TC, "", 0, 0 },
+	{ "QR before TC", HDR("8300", "0001", "0000", "0000", "0000") Q_WWW,
+	    DNS_E_QR, "", 0, 0 },
+	{ "QDCOUNT 0", HDR("0100", "0000", "0000", "0000", "0000"),
+	    DNS_E_QDCOUNT, "", 0, 0 },
+	{ "QDCOUNT 2", HDR("0100", "0002", "0000", "0000", "0000") Q_WWW Q_WWW,
+	    DNS_E_QDCOUNT, "", 0, 0 },
+	{ "header only", HDR("0100", "0001", "0000", "0000", "0000"),
+	    DNS_E_SHORT, "", 0, 0 },
+	{ "label past end", HDR("0100", "0001", "0000", "0000", "0000")
+	    "056162", DNS_E_SHORT, "", 0, 0 },
+	{ "no qtype", HDR("0100", "0001", "0000", "0000", "0000") "00" "000100",
+	    DNS_E_SHORT, "", 0, 0 },
+	{ "label type 0x40", HDR("0100", "0001", "0000", "0000", "0000")
+	    "4061" "00010001", DNS_E_LABEL, "", 0, 0 },
+	{ "label type 0x80", HDR("0100", "0001", "0000", "0000", "0000")
+	    "8061" "00010001", DNS_E_LABEL, "", 0, 0 },
+	{ "question loop a -> a", HDR("0100", "0001", "0000", "0000", "0000")
+	    "0161c00c" "00010001", DNS_E_POINTER, "", 0, 0 },
+	{ "question pointer to self", HDR("0100", "0001", "0000", "0000", "0000")
+	    "c00c" "00010001", DNS_E_POINTER, "", 0, 0 },
+	{ "question pointer into header", HDR("0100", "0001", "0000", "0000",
+	    "0000") "c002" "00010001", DNS_E_POINTER, "", 0, 0 },
+	{ "question forward pointer", HDR("0100", "0001", "0000", "0000", "0000")
+	    "c00e016100" "00010001", DNS_E_POINTER, "", 0, 0 },
+	{ "pointer cut", HDR("0100", "0001", "0000", "0000", "0000") "0161c0",
+	    DNS_E_SHORT, "", 0, 0 },
+	{ "answer compressed", HDR("0100", "0001", "0001", "0000", "0000")
+	    Q_WWW RR_A, DNS_OK, "www.example.com.", 33, 0 },
+	{ "answer pointer mid-name", HDR("0100", "0001", "0001", "0000", "0000")
+	    Q_WWW "c010" "0001" "0001" "00000000" "0000", DNS_OK,
+	    "www.example.com.", 33, 0 },
+	{ "two-hop chain", HDR("0100", "0001", "0002", "0000", "0000") Q_WWW
+	    "03666f6fc010" "0010" "0001" "00000000" "0000"
+	    "c021" "0010" "0001" "00000000" "0000", DNS_OK,
+	    "www.example.com.", 33, 0 },
+	{ "answer loop a -> a", HDR("0100", "0001", "0001", "0000", "0000") Q_WWW
+	    "0161c021" "0001" "0001" "00000000" "0000", DNS_E_POINTER,
+	    "www.example.com.", 33, 0 },
+	{ "answer pointer to self", HDR("0100", "0001", "0001", "0000", "0000")
+	    Q_WWW "c021" "0001" "0001" "00000000" "0000", DNS_E_POINTER,
+	    "www.example.com.", 33, 0 },
+	{ "answer forward pointer", HDR("0100", "0001", "0001", "0000", "0000")
+	    Q_WWW "c023" "00" "0001" "0001" "00000000" "0000", DNS_E_POINTER,
+	    "www.example.com.", 33, 0 },
+	{ "answer pointer into header", HDR("0100", "0001", "0001", "0000",
+	    "0000") Q_WWW "c004" "0001" "0001" "00000000" "0000",
+	    DNS_E_POINTER, "www.example.com.", 33, 0 },
+	{ "answer pointer out of range", HDR("0100", "0001", "0001", "0000",
+	    "0000") Q_WWW "ffff" "0001" "0001" "00000000" "0000",
+	    DNS_E_POINTER, "www.example.com.", 33, 0 },
+	{ "rdata past end", HDR("0100", "0001", "0001", "0000", "0000") Q_WWW
+	    "c00c" "0001" "0001" "00000e10" "0005" "7f000001", DNS_E_SHORT,
+	    "www.example.com.", 33, 0 },
+	{ "fixed part cut", HDR("0100", "0001", "0001", "0000", "0000") Q_WWW
+	    "c00c" "0001" "0001" "00000e10" "00", DNS_E_SHORT,
+	    "www.example.com.", 33, 0 },
+	{ "counts lie", HDR("0100", "0001", "ffff", "ffff", "ffff") Q_WWW RR_A,
+	    DNS_E_SHORT, "www.example.com.", 33, 0 },
+	{ "trailing byte", HDR("0100", "0001", "0000", "0000", "0000")
+	    Q_WWW "00", DNS_E_TRAILING, "www.example.com.", 33, 0 },
+	{ "trailing after OPT", HDR("0100", "0001", "0000", "0000", "0001")
+	    Q_WWW OPT "ff", DNS_E_TRAILING, "www.example.com.", 33, 1 },
+	{ "OPT in answer", HDR("0100", "0001", "0001", "0000", "0000")
+	    Q_WWW OPT, DNS_E_OPT, "www.example.com.", 33, 0 },
+	{ "OPT in authority", HDR("0100", "0001", "0000", "0001", "0000")
+	    Q_WWW OPT, DNS_E_OPT, "www.example.com.", 33, 0 },
+	{ "two OPTs", HDR("0100", "0001", "0000", "0000", "0002")
+	    Q_WWW OPT OPT, DNS_E_OPT, "www.example.com.", 33, 1 },
+	{ "OPT non-root owner", HDR("0100", "0001", "0000", "0000", "0001")
+	    Q_WWW "016100" "0029" "1000" "00000000" "0000", DNS_E_OPT,
+	    "www.example.com.", 33, 0 },
+	{ "OPT after TSIG-like RR", HDR("0100", "0001", "0000", "0000", "0002")
+	    Q_WWW RR_A OPT, DNS_OK, "www.example.com.", 33, 1 },
+	{ "UPDATE with prereq", HDR("2800", "0001", "0001", "0001", "0000")
+	    "076578616d706c6503636f6d00" "00060001"
+	    "03777777c00c" "00ff" "00ff" "00000000" "0000"
+	    "03777777c00c" "0001" "0001" "00000e10" "0004" "7f000001",
+	    DNS_OK, "example.com.", 29, 0 },
+};
+
+static void
+test_parse_table(void)
+{
+	struct pkt p;
+	struct dns_query q;
+	enum dns_err e;
+	size_t i;
+
+	for (i = 0; i < NELEMS(parse_cases); i++) {
+		const struct parse_case *c = &parse_cases[i];
+
+		memset(&p, 0, sizeof(p));
+		p_hex(&p, c->hex);
+		memset(&q, 0xa5, sizeof(q));
+		e = parse(p.b, p.len, &q);
+		CHECKF(e == c->err, "%s: got %s, want %s", c->desc,
+		    dns_err_str(e), dns_err_str(c->err));
+		CHECKF(q.id == 0xabcd, "%s: id %04x", c->desc, q.id);
+		CHECKF(q.question_end == c->question_end, "%s: question_end %u",
+		    c->desc, q.question_end);
+		CHECKF(strcmp(q.qname, c->qname) == 0, "%s: qname '%s'",
+		    c->desc, q.qname);
+		CHECKF(q.qname_len == strlen(q.qname), "%s: qname_len",
+		    c->desc);
+		CHECKF(q.has_opt == c->has_opt, "%s: has_opt %d", c->desc,
+		    q.has_opt);
+	}
+}
+
+static void
+test_fields(void)
+{
+	struct pkt p = { .len = 0 };
+	struct dns_query q;
+	static const uint8_t wire[] = "\3www\7example\3com";
+
+	p_hex(&p, HDR("0100", "0001", "0000", "0000", "0001") Q_WWW_UC OPT);
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	CHECK(q.flags == 0x0100);
+	CHECK(q.qtype == DNS_TYPE_A && q.qclass == DNS_CLASS_IN);
+	CHECK(q.ancount == 0 && q.nscount == 0 && q.arcount == 1);
+	CHECK(q.has_opt == 1 && q.edns_udp_size == 4096 && q.do_bit == 1);
+	CHECK(q.qname_wire_len == sizeof(wire));
+	CHECK(memcmp(q.qname_wire, wire, sizeof(wire)) == 0);
+
+	/* Same with DO clear and other TTL bits set: only 0x8000 is DO. */
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0001", "0000", "0000", "0001") Q_WWW
+	    "00" "0029" "04d0" "ffff7fff" "0000");
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	CHECK(q.has_opt == 1 && q.edns_udp_size == 1232 && q.do_bit == 0);
+
+	/* Without OPT, the EDNS fields are reset even from a dirty struct. */
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0001", "0000", "0000", "0000") Q_WWW);
+	memset(&q, 0xff, sizeof(q));
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	CHECK(q.has_opt == 0 && q.edns_udp_size == 0 && q.do_bit == 0);
+	CHECK(q.ancount == 0 && q.nscount == 0 && q.arcount == 0);
+
+	/* id and flags as soon as the bytes are there. */
+	memset(&q, 0xff, sizeof(q));
+	CHECK(parse(p.b, 1, &q) == DNS_E_SHORT && q.id == 0 && q.flags == 0);
+	CHECK(parse(p.b, 3, &q) == DNS_E_SHORT && q.id == 0xabcd &&
+	    q.flags == 0);
+	CHECK(parse(p.b, 11, &q) == DNS_E_SHORT && q.flags == 0x0100);
+	CHECK(q.question_end == 0 && q.qname[0] == '\0');
+}
+
+/* A query for a name of labels of the given lengths. */
+static void
+build_long(struct pkt *p, const int *labels, int n)
+{
+	int i;
+
+	p->len = 0;
+	p_hex(p, HDR("0100", "0001", "0000", "0000", "0000"));
+	for (i = 0; i < n; i++)
+		p_label(p, labels[i], 'a' + i);
+	p_hex(p, "00" "00010001");
+}
+
+static void
+test_lengths(void)
+{
+	static const int l63[] = { 63 }, l64[] = { 64 };
+	static const int n255[] = { 63, 63, 63, 61 }, n256[] = { 63, 63, 63, 62 };
+	static const int many[] = {
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	};
+	struct pkt p;
+	struct dns_query q;
+	char want[DNS_MAX_TEXT_NAME];
+	uint8_t wire[DNS_MAX_WIRE_NAME];
+	int i;
+
+	build_long(&p, l63, 1);
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	CHECK(q.qname_wire_len == 65 && q.qname_len == 64);
+	build_long(&p, l64, 1);
+	CHECK(parse(p.b, p.len, &q) == DNS_E_LABEL);
+
+	build_long(&p, n255, 4);
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	CHECK(q.qname_wire_len == 255 && q.qname_len == 254);
+	CHECK(dns_text_to_wire(q.qname, wire, sizeof(wire)) == 255);
+	CHECK(memcmp(wire, q.qname_wire, 255) == 0);
+	build_long(&p, n256, 4);
+	CHECK(parse(p.b, p.len, &q) == DNS_E_NAMELEN);
+
+	/* 127 one-octet labels: 254 + root = 255, the most labels allowed. */
+	build_long(&p, many, 127);
+	CHECK(parse(p.b, p.len, &q) == DNS_OK && q.qname_wire_len == 255);
+	/* 127 labels of 0xff, all escaped: the longest text name. */
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0001", "0000", "0000", "0000"));
+	for (i = 0; i < 127; i++)
+		p_label(&p, 1, (char)0xff);
+	p_hex(&p, "00" "00010001");
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	for (i = 0; i < 127; i++)
+		memcpy(want + i * 5, "\\255.", 5);
+	want[127 * 5] = '\0';
+	CHECK(q.qname_len == 127 * 5 && strcmp(q.qname, want) == 0);
+
+	/* Long through compression: the limit counts the expanded name. */
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0001", "0001", "0000", "0000"));
+	p_label(&p, 63, 'a');
+	p_label(&p, 63, 'b');
+	p_label(&p, 63, 'c');
+	p_hex(&p, "00" "00010001");
+	p_label(&p, 61, 'x');
+	p_hex(&p, "c00c" "0001" "0001" "00000000" "0000");
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0001", "0001", "0000", "0000"));
+	p_label(&p, 63, 'a');
+	p_label(&p, 63, 'b');
+	p_label(&p, 63, 'c');
+	p_hex(&p, "00" "00010001");
+	p_label(&p, 62, 'x');
+	p_hex(&p, "c00c" "0001" "0001" "00000000" "0000");
+	CHECK(parse(p.b, p.len, &q) == DNS_E_NAMELEN);
+}
+
+/*
+ * Pointer chains: TXT rdata holds a root octet and k pointers, each to the
+ * one before; a second RR's owner points at the last.  That is 1 + k hops
+ * with targets strictly decreasing, legal until the hop limit (128).
+ */
+static enum dns_err
+chain(int k)
+{
+	struct pkt p = { .len = 0 };
+	struct dns_query q;
+	int j;
+
+	p_hex(&p, HDR("0100", "0001", "0002", "0000", "0000") Q_WWW
+	    "c00c" "0010" "0001" "00000000");
+	p_u16(&p, 1 + 2 * k);
+	p_hex(&p, "00");			/* offset 45 */
+	for (j = 0; j < k; j++)
+		p_u16(&p, 0xc000 | (j == 0 ? 45 : 46 + 2 * (j - 1)));
+	p_u16(&p, 0xc000 | (46 + 2 * (k - 1)));
+	p_hex(&p, "0001" "0001" "00000000" "0000");
+	return parse(p.b, p.len, &q);
+}
+
+static void
+test_hops(void)
+{
+	CHECK(chain(1) == DNS_OK);
+	CHECK(chain(127) == DNS_OK);
+	CHECK(chain(128) == DNS_E_POINTER);
+	CHECK(chain(1000) == DNS_E_POINTER);
+}
+
+/* Every strict prefix of a rich valid query fails cleanly with "short". */
+static void
+test_truncation(void)
+{
+	struct pkt p = { .len = 0 };
+	struct dns_query q;
+	uint8_t out[512];
+	char text[DNS_MAX_TEXT_NAME];
+	size_t n, bad = 0;
+
+	p_hex(&p, HDR("0100", "0001", "0001", "0001", "0002") Q_WWW RR_A
+	    "03666f6fc010" "0002" "0001" "00000e10" "0002" "c00c" RR_A OPT);
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	for (n = 0; n < p.len; n++) {
+		uint8_t *m = malloc(n ? n : 1);
+
+		memcpy(m, p.b, n);
+		if (dns_parse_query(m, n, &q) != DNS_E_SHORT)
+			bad++;
+		/* The rest must cope with the same cut messages. */
+		(void)dns_answer_matches(m, n, 0xabcd, &q);
+		(void)dns_make_answer(out, sizeof(out), m, n, &q, 1);
+		(void)dns_name_to_text(m, n, DNS_HDR_LEN, text, sizeof(text));
+		free(m);
+	}
+	CHECKF(bad == 0, "%zu prefixes did not fail with short", bad);
+}
+
+static const struct match_case {
+	const char	*desc;
+	const char	*hex;
+	uint16_t	 id;
+	int		 want;
+} match_cases[] = {
+	{ "answer", HDR("8180", "0001", "0001", "0000", "0000") Q_WWW RR_A,
+	    0xabcd, 0 },
+	{ "question only", HDR("8180", "0001", "0000", "0000", "0000") Q_WWW,
+	    0xabcd, 0 },
+	{ "truncated answer", HDR("8380", "0001", "0000", "0000", "0000")
+	    Q_WWW, 0xabcd, 0 },
+	{ "other case", HDR("8180", "0001", "0000", "0000", "0000") Q_WWW_UC,
+	    0xabcd, 0 },
+	{ "rest not walked", HDR("8180", "0001", "0005", "0000", "0000")
+	    Q_WWW "ff", 0xabcd, 0 },
+	{ "wrong id", HDR("8180", "0001", "0001", "0000", "0000") Q_WWW RR_A,
+	    0xabce, -1 },
+	{ "QR clear", HDR("0180", "0001", "0001", "0000", "0000") Q_WWW RR_A,
+	    0xabcd, -1 },
+	{ "QDCOUNT 0", HDR("8181", "0000", "0000", "0000", "0000"),
+	    0xabcd, -1 },
+	{ "QDCOUNT 2", HDR("8180", "0002", "0000", "0000", "0000") Q_WWW Q_WWW,
+	    0xabcd, -1 },
+	{ "other name", HDR("8180", "0001", "0000", "0000", "0000")
+	    "03777777076578616d706c6503636f6e00" "00010001", 0xabcd, -1 },
+	{ "longer name", HDR("8180", "0001", "0000", "0000", "0000")
+	    "03777777076578616d706c6503636f6d017800" "00010001", 0xabcd, -1 },
+	{ "parent name", HDR("8180", "0001", "0000", "0000", "0000")
+	    "076578616d706c6503636f6d00" "00010001", 0xabcd, -1 },
+	{ "other type", HDR("8180", "0001", "0000", "0000", "0000")
+	    "03777777076578616d706c6503636f6d00" "001c0001", 0xabcd, -1 },
+	{ "other class", HDR("8180", "0001", "0000", "0000", "0000")
+	    "03777777076578616d706c6503636f6d00" "00010003", 0xabcd, -1 },
+	{ "pointer loop", HDR("8180", "0001", "0000", "0000", "0000")
+	    "0161c00c" "00010001", 0xabcd, -1 },
+	{ "bad label", HDR("8180", "0001", "0000", "0000", "0000")
+	    "4161" "00010001", 0xabcd, -1 },
+	{ "short", "abcd81", 0xabcd, -1 },
+};
+
+static void
+test_answer_matches(void)
+{
+	struct pkt p = { .len = 0 }, a;
+	struct dns_query q, none;
+	size_t i, n, bad = 0;
+
+	p_hex(&p, HDR("0100", "0001", "0000", "0000", "0001") Q_WWW OPT);
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	for (i = 0; i < NELEMS(match_cases); i++) {
+		const struct match_case *c = &match_cases[i];
+
+		a.len = 0;
+		p_hex(&a, c->hex);
+		CHECKF(matches(a.b, a.len, c->id, &q) == c->want, "%s",
+		    c->desc);
+	}
+
+	/* Every cut inside the question fails. */
+	a.len = 0;
+	p_hex(&a, HDR("8180", "0001", "0000", "0000", "0000") Q_WWW);
+	for (n = 0; n < a.len; n++)
+		if (matches(a.b, n, 0xabcd, &q) != -1)
+			bad++;
+	CHECK(bad == 0);
+	CHECK(matches(a.b, a.len, 0xabcd, &q) == 0);
+
+	/* A query whose question did not parse matches nothing. */
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0002", "0000", "0000", "0000") Q_WWW Q_WWW);
+	CHECK(parse(p.b, p.len, &none) == DNS_E_QDCOUNT);
+	CHECK(matches(a.b, a.len, 0xabcd, &none) == -1);
+}
+
+static void
+test_make_answer(void)
+{
+	struct pkt p = { .len = 0 };
+	struct dns_query q, q2;
+	uint8_t out[512];
+	size_t n;
+
+	/* AA, RA, AD, CD set in the query are not echoed; RD is. */
+	p_hex(&p, HDR("05b0", "0001", "0000", "0000", "0001") Q_WWW_UC OPT);
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	n = dns_make_answer(out, sizeof(out), p.b, p.len, &q,
+	    DNS_RCODE_REFUSED);
+	CHECK(n == 33);
+	CHECK(dns_get_id(out) == 0xabcd);
+	CHECK(out[2] == 0x81 && out[3] == 0x05);
+	CHECK(memcmp(out + 4, "\0\1\0\0\0\0\0\0", 8) == 0);
+	/* The question goes back as the client wrote it (0x20 survives). */
+	CHECK(memcmp(out + 12, p.b + 12, n - 12) == 0);
+	CHECK(dns_answer_matches(out, n, 0xabcd, &q) == 0);
+	CHECK(dns_answer_matches(out, n, 0xabce, &q) == -1);
+	out[2] &= ~0x80;
+	CHECK(dns_parse_query(out, n, &q2) == DNS_OK);
+	CHECK(strcmp(q2.qname, "www.example.com.") == 0 && !q2.has_opt);
+	CHECK(DNS_RCODE(q2.flags) == DNS_RCODE_REFUSED);
+
+	/* Too small a buffer, too short a message. */
+	CHECK(dns_make_answer(out, 32, p.b, p.len, &q, 2) == 0);
+	CHECK(dns_make_answer(out, 33, p.b, p.len, &q, 2) == 33);
+	CHECK(dns_make_answer(out, sizeof(out), p.b, 11, &q, 2) == 0);
+
+	/* NOTIFY: opcode copied, RD clear stays clear. */
+	p.len = 0;
+	p_hex(&p, HDR("2400", "0001", "0000", "0000", "0000") Q_WWW);
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	n = dns_make_answer(out, sizeof(out), p.b, p.len, &q,
+	    DNS_RCODE_NOTIMP);
+	CHECK(n == 33 && out[2] == 0xa0 && out[3] == 0x04);
+
+	/* The question did not parse: header only, QDCOUNT 0, ID echoed. */
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0002", "0000", "0000", "0000") Q_WWW Q_WWW);
+	CHECK(parse(p.b, p.len, &q) == DNS_E_QDCOUNT);
+	n = dns_make_answer(out, sizeof(out), p.b, p.len, &q,
+	    DNS_RCODE_FORMERR);
+	CHECK(n == 12 && dns_get_id(out) == 0xabcd);
+	CHECK(out[2] == 0x81 && out[3] == 0x01);
+	CHECK(memcmp(out + 4, "\0\0\0\0\0\0\0\0", 8) == 0);
+
+	/* TC on a query: FORMERR without TC. */
+	p.len = 0;
+	p_hex(&p, HDR("0300", "0001", "0000", "0000", "0000") Q_WWW);
+	CHECK(parse(p.b, p.len, &q) == DNS_E_TC);
+	n = dns_make_answer(out, sizeof(out), p.b, p.len, &q,
+	    DNS_RCODE_FORMERR);
+	CHECK(n == 12 && out[2] == 0x81 && out[3] == 0x01);
+
+	/* Bad OPT after a good question: the question is echoed. */
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0001", "0001", "0000", "0000") Q_WWW OPT);
+	CHECK(parse(p.b, p.len, &q) == DNS_E_OPT);
+	n = dns_make_answer(out, sizeof(out), p.b, p.len, &q,
+	    DNS_RCODE_FORMERR);
+	CHECK(n == 33 && out[5] == 1 && out[7] == 0);
+	CHECK(dns_answer_matches(out, n, 0xabcd, &q) == 0);
+}
+
+static const struct text_case {
+	const char	*in;
+	const char	*wire_hex;	/* NULL: invalid */
+	const char	*text;		/* canonical presentation */
+} text_cases[] = {
+	{ ".", "00", "." },
+	{ "www.example.com", "03777777076578616d706c6503636f6d00",
+	    "www.example.com." },
+	{ "Www.Example.COM.", "03777777076578616d706c6503636f6d00",
+	    "www.example.com." },
+	{ "a\\.b.c.", "03612e620163" "00", "a\\046b.c." },
+	{ "a\\032b", "0361206200", "a\\032b." },
+	{ "a b", "0361206200", "a\\032b." },
+	{ "\\255", "01ff00", "\\255." },
+	{ "\\000", "010000", "\\000." },
+	{ "a\\\\b", "03615c6200", "a\\092b." },
+	{ "\\065\\B", "02616200", "ab." },
+	{ "_sip._tcp.*", "045f736970045f746370012a00", "_sip._tcp.*." },
+	{ "x\\..", "02782e00", "x\\046." },
+	{ "", NULL, NULL },
+	{ "..", NULL, NULL },
+	{ ".a", NULL, NULL },
+	{ "a..b", NULL, NULL },
+	{ "a\\", NULL, NULL },
+	{ "\\256", NULL, NULL },
+	{ "\\1", NULL, NULL },
+	{ "\\12x", NULL, NULL },
+	{ "0123456789012345678901234567890123456789012345678901234567890123",
+	    NULL, NULL },
+};
+
+static void
+test_text(void)
+{
+	struct pkt want, msg;
+	uint8_t wire[DNS_MAX_WIRE_NAME], wire2[DNS_MAX_WIRE_NAME];
+	char text[DNS_MAX_TEXT_NAME], name[300];
+	size_t i;
+	int n, m;
+
+	for (i = 0; i < NELEMS(text_cases); i++) {
+		const struct text_case *c = &text_cases[i];
+
+		n = dns_text_to_wire(c->in, wire, sizeof(wire));
+		if (c->wire_hex == NULL) {
+			CHECKF(n == -1, "'%s': %d", c->in, n);
+			continue;
+		}
+		want.len = 0;
+		p_hex(&want, c->wire_hex);
+		CHECKF(n == (int)want.len && memcmp(wire, want.b, n) == 0,
+		    "'%s': wire", c->in);
+		/* Back to text through a message, then to wire again. */
+		msg.len = 0;
+		p_hex(&msg, HDR("0100", "0001", "0000", "0000", "0000"));
+		p_bytes(&msg, wire, n);
+		m = dns_name_to_text(msg.b, msg.len, 12, text, sizeof(text));
+		CHECKF(m == (int)strlen(c->text) && strcmp(text, c->text) == 0,
+		    "'%s': text '%s'", c->in, m < 0 ? "" : text);
+		CHECK(dns_text_to_wire(text, wire2, sizeof(wire2)) == n);
+		CHECK(memcmp(wire, wire2, n) == 0);
+	}
+
+	/* 63-octet label, 255-octet names, and one over. */
+	memset(name, 'a', 63);
+	name[63] = '\0';
+	CHECK(dns_text_to_wire(name, wire, sizeof(wire)) == 65);
+	for (i = 0; i < 253; i++)
+		name[i] = i % 2 ? '.' : 'a';
+	name[253] = '\0';		/* 127 labels "a": 255 octets */
+	CHECK(dns_text_to_wire(name, wire, sizeof(wire)) == 255);
+	name[253] = '.';
+	name[254] = '\0';
+	CHECK(dns_text_to_wire(name, wire, sizeof(wire)) == 255);
+	name[253] = 'a';		/* the last label becomes "aa" */
+	CHECK(dns_text_to_wire(name, wire, sizeof(wire)) == -1);
+
+	/* Output buffers too small. */
+	CHECK(dns_text_to_wire("a", wire, 2) == -1);
+	CHECK(dns_text_to_wire("a", wire, 3) == 3);
+	CHECK(dns_text_to_wire(".", wire, 0) == -1);
+	msg.len = 0;
+	p_hex(&msg, HDR("0100", "0001", "0000", "0000", "0000") Q_WWW);
+	CHECK(dns_name_to_text(msg.b, msg.len, 12, text, 16) == -1);
+	CHECK(dns_name_to_text(msg.b, msg.len, 12, text, 17) == 16);
+	CHECK(dns_name_to_text(msg.b, msg.len, 28, text, 1) == -1);
+	CHECK(dns_name_to_text(msg.b, msg.len, 28, text, 2) == 1);
+	CHECK(strcmp(text, ".") == 0);
+	/* Compressed names, offsets out of range, loops. */
+	msg.len = 0;
+	p_hex(&msg, HDR("0100", "0001", "0001", "0000", "0000") Q_WWW
+	    "03666f6fc010" "0001" "0001" "00000000" "0000" "c021");
+	CHECK(dns_name_to_text(msg.b, msg.len, 33, text, sizeof(text)) == 16);
+	CHECK(strcmp(text, "foo.example.com.") == 0);
+	CHECK(dns_name_to_text(msg.b, msg.len, msg.len - 2, text,
+	    sizeof(text)) == 16);
+	CHECK(dns_name_to_text(msg.b, msg.len, 16, text, sizeof(text)) == 12);
+	CHECK(dns_name_to_text(msg.b, msg.len, msg.len, text,
+	    sizeof(text)) == -1);
+	/* Offset 38 is inside a pointer: a 16-octet label running off the end. */
+	CHECK(dns_name_to_text(msg.b, msg.len, 38, text, sizeof(text)) == -1);
+	CHECK(dns_name_to_text(msg.b, 12, 12, text, sizeof(text)) == -1);
+}
+
+static void
+test_err_str(void)
+{
+	static const char *const want[DNS_E_MAX] = {
+		"ok", "short", "qr-set", "tc-set", "qdcount", "bad-label",
+		"name-too-long", "bad-pointer", "bad-opt", "trailing-bytes",
+	};
+	int i;
+
+	for (i = 0; i < DNS_E_MAX; i++)
+		CHECK(strcmp(dns_err_str(i), want[i]) == 0);
+	CHECK(dns_err_str(DNS_E_MAX) != NULL);
+	CHECK(dns_err_str((enum dns_err)-1) != NULL);
+}
+
+int
+main(void)
+{
+	test_parse_table();
+	test_fields();
+	test_lengths();
+	test_hops();
+	test_truncation();
+	test_answer_matches();
+	test_make_answer();
+	test_text();
+	test_err_str();
+	UNIT_DONE("dnsmsg");
+}
