@@ -390,6 +390,8 @@ roundtrip(struct ctl *ctl, const char *cmd, const char *where, int flags)
 		if (code == -2) {
 			snprintf(err, sizeof(err), "interrupted");
 			drop(ctl, err, sizeof(err));
+			if (ctl->tty)
+				putchar('\n');	/* after the echoed ^C */
 			if (!(flags & CTL_X_SILENT)) {
 				if (!render)
 					o->begin(ctl, cmd);

@@ -122,6 +122,7 @@ static void
 hist_append(struct shell *sh, const char *line)
 {
 	const unsigned char *p;
+	struct stat st;
 	FILE *fp;
 	int fd;
 
@@ -134,7 +135,7 @@ hist_append(struct shell *sh, const char *line)
 		close(fd);
 		return;
 	}
-	if (ftell(fp) == 0)
+	if (fstat(fd, &st) == 0 && st.st_size == 0)
 		fputs(HIST_COOKIE, fp);
 	for (p = (const unsigned char *)line; *p != '\0'; p++) {
 		if (*p == '\\')
@@ -186,9 +187,20 @@ cand_list(struct cands *c, const char *const *list, const char *prefix,
 }
 
 static int
+all_digits(const char *s)
+{
+	return *s != '\0' && s[strspn(s, "0123456789")] == '\0';
+}
+
+/* Route ids in numeric order, everything else in byte order. */
+static int
 cand_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+
+	if (all_digits(x) && all_digits(y) && strlen(x) != strlen(y))
+		return strlen(x) < strlen(y) ? -1 : 1;
+	return strcmp(x, y);
 }
 
 static void
@@ -412,6 +424,7 @@ static void
 show_list(struct cands *c)
 {
 	struct winsize ws;
+	const char *p;
 	size_t i, w = 0, cols, rows, r, k;
 
 	for (i = 0; i < c->n; i++)
@@ -427,10 +440,10 @@ show_list(struct cands *c)
 	for (r = 0; r < rows; r++) {
 		for (k = 0; k < cols && r + k * rows < c->n; k++) {
 			i = r + k * rows;
+			for (p = c->v[i]; *p != '\0'; p++)
+				putchar((unsigned char)*p < ' ' ? '?' : *p);
 			if (k + 1 < cols && i + rows < c->n)
-				printf("%-*s", (int)w, c->v[i]);
-			else
-				fputs(c->v[i], stdout);
+				printf("%*s", (int)(w - strlen(c->v[i])), "");
 		}
 		putchar('\n');
 	}
@@ -621,9 +634,11 @@ shell_run(struct ctl *ctl)
 		free(buf);
 		if (st == CTL_ST_QUIT)
 			break;
-		if (st == CTL_ST_INTR && ctl_connect(ctl, err,
-		    sizeof(err)) == -1)
-			fprintf(stderr, "dnsroutectl: %s\n", err);
+		if (st == CTL_ST_INTR) {
+			ctl_sigint = 0;
+			if (ctl_connect(ctl, err, sizeof(err)) == -1)
+				fprintf(stderr, "dnsroutectl: %s\n", err);
+		}
 	}
 	el_end(sh.el);
 	history(sh.hist, &ev, H_CLEAR);

@@ -178,7 +178,15 @@ run_mutating(struct cmd_ctx *x, cmd_handler h, int argc, char **argv)
 			rc = cmd_dberr(x);
 	}
 	if (rc != 0) {
-		db_rollback_savepoint(dr->db);
+		if (db_rollback_savepoint(dr->db) == -1 && !implicit) {
+			/* SQLite gave up the whole transaction (full disk). */
+			db_rollback(dr->db);
+			s->in_txn = 0;
+			txn_owner = NULL;
+			log_warnx("transaction of pid %ld rolled back: %s",
+			    (long)s->pid, db_errmsg(dr->db));
+			return;
+		}
 		if (implicit) {
 			db_rollback(dr->db);
 			/* Refused changes are audited too, in their own

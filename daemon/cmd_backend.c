@@ -201,12 +201,8 @@ bad:
 		reply_err(x->r, CTL_ERR_SYNTAX, "bad value \"%s\" for %s", val, o);
 		return -1;
 	}
-	if (b->timeout_ms >= b->interval_ms) {
-		reply_err(x->r, CTL_ERR_SYNTAX, "check timeout (%d ms) must be "
-		    "shorter than the interval (%d ms)", b->timeout_ms,
-		    b->interval_ms);
-		return -1;
-	}
+	/* A timeout longer than the interval is allowed: checks never
+	 * overlap, so the next one waits for the answer or the timeout. */
 	return 0;
 }
 

@@ -69,7 +69,7 @@ enum stmt {
 	S_POOL_NAME,
 	S_MEMBER_ADD, S_MEMBER_DEL, S_MEMBER_DEL_BACKEND, S_MEMBER_ALL,
 	S_ROUTE_LAST, S_ROUTE_ADD, S_ROUTE_POS, S_ROUTE_DEL, S_ROUTE_SETPOS,
-	S_ROUTE_SHIFT_UP, S_ROUTE_SHIFT_DOWN, S_ROUTE_COUNT, S_ROUTE_ALL,
+	S_ROUTE_SHIFT_UP, S_ROUTE_SHIFT_DOWN, S_ROUTE_ALL,
 	S_ROUTE_USING_POOL,
 	S_SETTING_GET, S_SETTING_SET, S_SETTING_ALL,
 	S_AUDIT_ADD, S_AUDIT_LAST,
@@ -93,7 +93,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_OP_RELEASE] = "RELEASE dbop",
 	[S_OP_ROLLBACK_TO] = "ROLLBACK TO dbop",
 
-	/* ?1 is the id (update only); ?2.. the columns in BACKEND_COLS order. */
+	/* ?1 is the id (update only), ?2.. the columns as in BACKEND_COLS. */
 	[S_BACKEND_ADD] = "INSERT INTO backend (name, addr, transport, weight, "
 	    "admin, check_qname, check_qtype, check_qclass, check_tcp, "
 	    "check_rcode, interval_ms, timeout_ms, fall, rise) VALUES "
@@ -104,12 +104,14 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "check_rcode = ?11, interval_ms = ?12, timeout_ms = ?13, "
 	    "fall = ?14, rise = ?15 WHERE id = ?1",
 	[S_BACKEND_DEL] = "DELETE FROM backend WHERE id = ?1",
-	[S_BACKEND_GET] = "SELECT " BACKEND_COLS " FROM backend WHERE name = ?1",
+	[S_BACKEND_GET] = "SELECT " BACKEND_COLS " FROM backend "
+	    "WHERE name = ?1",
 	[S_BACKEND_ALL] = "SELECT " BACKEND_COLS " FROM backend ORDER BY name",
 	[S_BACKEND_EXISTS] = "SELECT id FROM backend WHERE id = ?1",
 
 	[S_POOL_ADD] = "INSERT INTO pool (name, policy) VALUES (?2, ?3)",
-	[S_POOL_UPDATE] = "UPDATE pool SET name = ?2, policy = ?3 WHERE id = ?1",
+	[S_POOL_UPDATE] = "UPDATE pool SET name = ?2, policy = ?3 "
+	    "WHERE id = ?1",
 	[S_POOL_DEL] = "DELETE FROM pool WHERE id = ?1",
 	[S_POOL_GET] = "SELECT id, name, policy FROM pool WHERE name = ?1",
 	[S_POOL_ALL] = "SELECT id, name, policy FROM pool ORDER BY name",
@@ -119,13 +121,15 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 	[S_MEMBER_DEL] = "DELETE FROM pool_member "
 	    "WHERE pool_id = ?1 AND backend_id = ?2",
-	[S_MEMBER_DEL_BACKEND] = "DELETE FROM pool_member WHERE backend_id = ?1",
+	[S_MEMBER_DEL_BACKEND] = "DELETE FROM pool_member "
+	    "WHERE backend_id = ?1",
 	[S_MEMBER_ALL] = "SELECT m.pool_id, m.backend_id FROM pool_member AS m "
 	    "JOIN pool AS p ON p.id = m.pool_id "
 	    "JOIN backend AS b ON b.id = m.backend_id ORDER BY p.name, b.name",
 
 	/* Positions are 1..N, so the last one is the count; max() is one
-	 * index probe where count() would walk the table. */
+	 * index probe where count(*) would walk a whole index, and the
+	 * command layer asks before every route add. */
 	[S_ROUTE_LAST] = "SELECT coalesce(max(position), 0) FROM route",
 	[S_ROUTE_ADD] = "INSERT INTO route (position, pattern, qtype, action, "
 	    "pool_id, comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -136,7 +140,6 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "WHERE position >= ?1 AND position <= ?2",
 	[S_ROUTE_SHIFT_DOWN] = "UPDATE route SET position = position - 1 "
 	    "WHERE position >= ?1 AND position <= ?2",
-	[S_ROUTE_COUNT] = "SELECT count(*) FROM route",
 	[S_ROUTE_ALL] = "SELECT r.id, r.position, r.pattern, r.qtype, "
 	    "r.action, r.pool_id, p.name, r.comment FROM route AS r "
 	    "LEFT JOIN pool AS p ON p.id = r.pool_id ORDER BY r.position",
@@ -186,7 +189,7 @@ static const char *const action_words[] = {
 struct db {
 	sqlite3		*h;
 	sqlite3_stmt	*st[S__COUNT];
-	int		 lockfd;		/* flock'ed PATH-lock; -1 for :memory: */
+	int		 lockfd;	/* on PATH-lock; -1 for :memory: */
 	char		*path;
 	char		 err[512];
 };
@@ -213,7 +216,8 @@ stmt_get(struct db *db, enum stmt id)
 	sqlite3_stmt *st = db->st[id];
 
 	if (sqlite3_stmt_busy(st)) {
-		db_err(db, "internal error: nested use of \"%s\"", stmt_sql[id]);
+		db_err(db, "internal error: nested use of \"%s\"",
+		    stmt_sql[id]);
 		return NULL;
 	}
 	return st;
@@ -271,6 +275,45 @@ stmt_int64(struct db *db, sqlite3_stmt *st, int64_t *out)
 	}
 	stmt_fail(db, st, rc);
 	return -1;
+}
+
+/* The callers' callbacks, one member per row type. */
+union row_cb {
+	int	(*backend)(const struct db_backend *, void *);
+	int	(*pool)(const struct db_pool *, void *);
+	int	(*member)(int64_t, int64_t, void *);
+	int	(*route)(const struct db_route *, void *);
+	int	(*setting)(const char *, const char *, void *);
+	int	(*audit)(const struct db_audit *, void *);
+	int	(*health)(const struct db_health_event *, void *);
+};
+
+/* Decode the current row of a statement and pass it to the callback. */
+typedef int (*row_fn)(struct db *, sqlite3_stmt *, union row_cb, void *);
+
+/*
+ * Every foreach: step st and hand each row to fn.  A non-zero return (the
+ * callback's, or -1 for a row that cannot be decoded) stops the iteration
+ * and is what foreach returns.  The statement is reset either way, so the
+ * next call starts from the top.
+ */
+static int
+each_row(struct db *db, sqlite3_stmt *st, row_fn fn, union row_cb cb,
+    void *arg)
+{
+	int rc, ret;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((ret = fn(db, st, cb, arg)) != 0) {
+			stmt_done(st);
+			return ret;
+		}
+	if (rc != SQLITE_DONE) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	stmt_done(st);
+	return 0;
 }
 
 static int
@@ -355,12 +398,14 @@ op_begin(struct db *db)
 	return simple(db, S_OP_SAVEPOINT);
 }
 
+/* End it after the call's statements returned ret (0 or -1): keep their
+ * work or undo it, and keep the message of the statement that failed. */
 static int
-op_end(struct db *db, int ok)
+op_end(struct db *db, int ret)
 {
 	char saved[sizeof(db->err)];
 
-	if (ok == 0)
+	if (ret == 0)
 		return simple(db, S_OP_RELEASE);
 	memcpy(saved, db->err, sizeof(saved));
 	if (!sqlite3_get_autocommit(db->h)) {
@@ -368,7 +413,7 @@ op_end(struct db *db, int ok)
 		simple(db, S_OP_RELEASE);
 	}
 	memcpy(db->err, saved, sizeof(saved));
-	return ok;
+	return ret;
 }
 
 /*
@@ -415,7 +460,7 @@ lock_take(struct db *db, char *err, size_t errlen)
 	}
 	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(db->lockfd, 0) == -1 ||
-	    pwrite(db->lockfd, buf, len, 0) != len) {
+	    pwrite(db->lockfd, buf, (size_t)len, 0) != len) {
 		snprintf(err, errlen, "cannot write lock file %s: %s", lpath,
 		    strerror(errno));
 		return -1;
@@ -523,7 +568,8 @@ migrate(struct db *db, char *err, size_t errlen)
 		return -1;
 	}
 	fresh = version == 0 && tables == 0;
-	if (!fresh && (appid != DB_APPLICATION_ID || version < DB_SCHEMA_BASE)) {
+	if (!fresh &&
+	    (appid != DB_APPLICATION_ID || version < DB_SCHEMA_BASE)) {
 		snprintf(err, errlen, "database %s is not a dnsroute database",
 		    db->path);
 		return -1;
@@ -551,7 +597,7 @@ migrate(struct db *db, char *err, size_t errlen)
 			fatalx("sql/schema.sql sets user_version %ld, not %d",
 			    version, DB_SCHEMA_BASE);
 	}
-	for (i = version - DB_SCHEMA_BASE; i < db_migrations_len; i++) {
+	for (i = (int)version - DB_SCHEMA_BASE; i < db_migrations_len; i++) {
 		target = db_migrations[i].version;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %ld",
 		    target);
@@ -895,32 +941,26 @@ db_backend_get(struct db *db, const char *name, struct db_backend *out)
 	return ret;
 }
 
+static int
+backend_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+{
+	struct db_backend b;
+
+	if (backend_row(db, st, &b) == -1)
+		return -1;
+	return cb.backend(&b, arg);
+}
+
 int
 db_backend_foreach(struct db *db,
     int (*cb)(const struct db_backend *, void *), void *arg)
 {
-	struct db_backend b;
+	union row_cb u = { .backend = cb };
 	sqlite3_stmt *st;
-	int rc, ret;
 
 	if ((st = stmt_get(db, S_BACKEND_ALL)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (backend_row(db, st, &b) == -1)
-			ret = -1;
-		else
-			ret = cb(&b, arg);
-		if (ret != 0) {
-			stmt_done(st);
-			return ret;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		stmt_fail(db, st, rc);
-		return -1;
-	}
-	stmt_done(st);
-	return 0;
+	return each_row(db, st, backend_emit, u, arg);
 }
 
 /*
@@ -1076,32 +1116,26 @@ db_pool_get(struct db *db, const char *name, struct db_pool *out)
 	return ret;
 }
 
+static int
+pool_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+{
+	struct db_pool p;
+
+	if (pool_row(db, st, &p) == -1)
+		return -1;
+	return cb.pool(&p, arg);
+}
+
 int
 db_pool_foreach(struct db *db, int (*cb)(const struct db_pool *, void *),
     void *arg)
 {
-	struct db_pool p;
+	union row_cb u = { .pool = cb };
 	sqlite3_stmt *st;
-	int rc, ret;
 
 	if ((st = stmt_get(db, S_POOL_ALL)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (pool_row(db, st, &p) == -1)
-			ret = -1;
-		else
-			ret = cb(&p, arg);
-		if (ret != 0) {
-			stmt_done(st);
-			return ret;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		stmt_fail(db, st, rc);
-		return -1;
-	}
-	stmt_done(st);
-	return 0;
+	return each_row(db, st, pool_emit, u, arg);
 }
 
 /*
@@ -1168,29 +1202,24 @@ db_member_del_backend(struct db *db, int64_t backend_id)
 	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
+static int
+member_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+{
+	(void)db;
+	return cb.member(sqlite3_column_int64(st, 0),
+	    sqlite3_column_int64(st, 1), arg);
+}
+
 int
 db_member_foreach(struct db *db,
     int (*cb)(int64_t pool_id, int64_t backend_id, void *), void *arg)
 {
+	union row_cb u = { .member = cb };
 	sqlite3_stmt *st;
-	int rc, ret;
 
 	if ((st = stmt_get(db, S_MEMBER_ALL)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = cb(sqlite3_column_int64(st, 0),
-		    sqlite3_column_int64(st, 1), arg);
-		if (ret != 0) {
-			stmt_done(st);
-			return ret;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		stmt_fail(db, st, rc);
-		return -1;
-	}
-	stmt_done(st);
-	return 0;
+	return each_row(db, st, member_emit, u, arg);
 }
 
 /*
@@ -1361,7 +1390,7 @@ db_route_count(struct db *db, int *count)
 	sqlite3_stmt *st;
 	int64_t n;
 
-	if ((st = stmt_get(db, S_ROUTE_COUNT)) == NULL)
+	if ((st = stmt_get(db, S_ROUTE_LAST)) == NULL)
 		return -1;
 	if (stmt_int64(db, st, &n) != 0)
 		return -1;
@@ -1369,43 +1398,36 @@ db_route_count(struct db *db, int *count)
 	return 0;
 }
 
+static int
+route_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+{
+	struct db_route r;
+
+	memset(&r, 0, sizeof(r));
+	r.id = sqlite3_column_int64(st, 0);
+	r.position = sqlite3_column_int(st, 1);
+	r.pattern = col_str(st, 2);
+	r.qtype = sqlite3_column_int(st, 3);
+	r.action = word_enum(action_words, NELEMS(action_words), st, 4);
+	r.pool_id = sqlite3_column_int64(st, 5);
+	col_copy(r.pool_name, sizeof(r.pool_name), st, 6);
+	r.comment = col_str(st, 7);
+	if (r.action == -1)
+		return db_err(db, "route %" PRId64 ": unknown action in the "
+		    "database", r.id);
+	return cb.route(&r, arg);
+}
+
 int
 db_route_foreach(struct db *db, int (*cb)(const struct db_route *, void *),
     void *arg)
 {
-	struct db_route r;
+	union row_cb u = { .route = cb };
 	sqlite3_stmt *st;
-	int rc, ret;
 
 	if ((st = stmt_get(db, S_ROUTE_ALL)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&r, 0, sizeof(r));
-		r.id = sqlite3_column_int64(st, 0);
-		r.position = sqlite3_column_int(st, 1);
-		r.pattern = col_str(st, 2);
-		r.qtype = sqlite3_column_int(st, 3);
-		r.action = word_enum(action_words, NELEMS(action_words), st,
-		    4);
-		r.pool_id = sqlite3_column_int64(st, 5);
-		col_copy(r.pool_name, sizeof(r.pool_name), st, 6);
-		r.comment = col_str(st, 7);
-		if (r.action == -1)
-			ret = db_err(db, "route %" PRId64 ": unknown action in "
-			    "the database", r.id);
-		else
-			ret = cb(&r, arg);
-		if (ret != 0) {
-			stmt_done(st);
-			return ret;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		stmt_fail(db, st, rc);
-		return -1;
-	}
-	stmt_done(st);
-	return 0;
+	return each_row(db, st, route_emit, u, arg);
 }
 
 int
@@ -1468,28 +1490,23 @@ db_setting_set(struct db *db, const char *key, const char *val)
 	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
+static int
+setting_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+{
+	(void)db;
+	return cb.setting(col_str(st, 0), col_str(st, 1), arg);
+}
+
 int
 db_setting_foreach(struct db *db,
     int (*cb)(const char *key, const char *val, void *), void *arg)
 {
+	union row_cb u = { .setting = cb };
 	sqlite3_stmt *st;
-	int rc, ret;
 
 	if ((st = stmt_get(db, S_SETTING_ALL)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = cb(col_str(st, 0), col_str(st, 1), arg);
-		if (ret != 0) {
-			stmt_done(st);
-			return ret;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		stmt_fail(db, st, rc);
-		return -1;
-	}
-	stmt_done(st);
-	return 0;
+	return each_row(db, st, setting_emit, u, arg);
 }
 
 /*
@@ -1511,34 +1528,31 @@ db_audit_add(struct db *db, const struct db_audit *a)
 	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
+static int
+audit_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+{
+	struct db_audit a;
+
+	(void)db;
+	a.time_us = sqlite3_column_int64(st, 0);
+	a.uid = (long)sqlite3_column_int64(st, 1);
+	a.pid = (long)sqlite3_column_int64(st, 2);
+	a.command = col_str(st, 3);
+	a.outcome = col_str(st, 4);
+	return cb.audit(&a, arg);
+}
+
 int
 db_audit_foreach(struct db *db, int n,
     int (*cb)(const struct db_audit *, void *), void *arg)
 {
-	struct db_audit a;
+	union row_cb u = { .audit = cb };
 	sqlite3_stmt *st;
-	int rc, ret;
 
 	if ((st = stmt_get(db, S_AUDIT_LAST)) == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, n > 0 ? n : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		a.time_us = sqlite3_column_int64(st, 0);
-		a.uid = (long)sqlite3_column_int64(st, 1);
-		a.pid = (long)sqlite3_column_int64(st, 2);
-		a.command = col_str(st, 3);
-		a.outcome = col_str(st, 4);
-		if ((ret = cb(&a, arg)) != 0) {
-			stmt_done(st);
-			return ret;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		stmt_fail(db, st, rc);
-		return -1;
-	}
-	stmt_done(st);
-	return 0;
+	return each_row(db, st, audit_emit, u, arg);
 }
 
 /*
@@ -1580,37 +1594,34 @@ db_health_add(struct db *db, const struct db_health_event *ev, size_t n)
 	return op_end(db, ret);
 }
 
+static int
+health_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+{
+	struct db_health_event ev;
+
+	(void)db;
+	ev.backend_id = sqlite3_column_int64(st, 0);
+	ev.time_us = sqlite3_column_int64(st, 1);
+	ev.ok = sqlite3_column_int(st, 2);
+	ev.from_state = (const char *)sqlite3_column_text(st, 3);
+	ev.to_state = (const char *)sqlite3_column_text(st, 4);
+	ev.rtt_us = sqlite3_column_int(st, 5);
+	ev.detail = col_str(st, 6);
+	return cb.health(&ev, arg);
+}
+
 int
 db_health_foreach(struct db *db, int64_t backend_id, int n,
     int (*cb)(const struct db_health_event *, void *), void *arg)
 {
-	struct db_health_event ev;
+	union row_cb u = { .health = cb };
 	sqlite3_stmt *st;
-	int rc, ret;
 
 	if ((st = stmt_get(db, S_HEALTH_LAST)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, backend_id);
 	sqlite3_bind_int(st, 2, n > 0 ? n : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ev.backend_id = sqlite3_column_int64(st, 0);
-		ev.time_us = sqlite3_column_int64(st, 1);
-		ev.ok = sqlite3_column_int(st, 2);
-		ev.from_state = (const char *)sqlite3_column_text(st, 3);
-		ev.to_state = (const char *)sqlite3_column_text(st, 4);
-		ev.rtt_us = sqlite3_column_int(st, 5);
-		ev.detail = col_str(st, 6);
-		if ((ret = cb(&ev, arg)) != 0) {
-			stmt_done(st);
-			return ret;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		stmt_fail(db, st, rc);
-		return -1;
-	}
-	stmt_done(st);
-	return 0;
+	return each_row(db, st, health_emit, u, arg);
 }
 
 int

@@ -256,9 +256,14 @@ main(int argc, char *argv[])
 	config_apply(dr->cfg, NULL);
 
 	if (!foreground) {
+		/* SQLite connections and their locks must not cross a fork:
+		 * errors were shown above, now open again in the child. */
+		db_close(dr->db);
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		log_init("dnsrouted", 1, verbose);
+		if ((dr->db = db_open(dbpath, err, sizeof(err))) == NULL)
+			fatalx("%s", err);
 	}
 	if ((dr->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");

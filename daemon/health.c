@@ -288,10 +288,10 @@ health_flush(struct health *h)
 		free(rows);
 		h->nev = 0;
 		if (h->failing)
-			log_info("health: events written again (%lu rows "
-			    "dropped meanwhile)", h->dropped);
-		else if (h->dropped > 0)
-			log_warnx("health: %lu event rows dropped", h->dropped);
+			log_info("health: events written again (%zu rows)", n);
+		if (h->dropped > 0)
+			log_warnx("health: %lu event rows were dropped while "
+			    "they could not be written", h->dropped);
 		h->failing = 0;
 		h->fail_count = 0;
 		h->dropped = 0;
@@ -455,6 +455,23 @@ timer_arm(struct hcheck *hc)
 	    INTERVAL_MAX_MS);
 	tv.tv_sec = hc->interval_ms / 1000;
 	tv.tv_usec = (hc->interval_ms % 1000) * 1000;
+	evtimer_add(hc->timer, &tv);
+}
+
+/* After the first check of a newly seen backend, the next comes at a
+ * random point of the second half of the interval: backends seen together
+ * (all of them at start-up) are not all checked in the same instant ever
+ * after, and no wait gets longer than `interval`. */
+static void
+timer_spread(struct hcheck *hc)
+{
+	struct timeval tv;
+	int ms;
+
+	ms = hc->interval_ms / 2 + (int)arc4random_uniform(
+	    (uint32_t)(hc->interval_ms - hc->interval_ms / 2) + 1);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(hc->timer, &tv);
 }
 
@@ -945,6 +962,7 @@ health_sync(struct health *h, const struct config *c)
 			TAILQ_INSERT_TAIL(&h->checks, hc, entry);
 			hc->seen = 1;
 			check_tick(hc);
+			timer_spread(hc);
 			continue;
 		}
 		hc->seen = 1;

@@ -237,6 +237,9 @@ answer_rcode(struct worker *w, const uint8_t *pkt, size_t len,
 static void
 slot_answer_rcode(struct worker *w, struct qslot *s, int rcode)
 {
+	/* The stored bytes carry the last upstream ID; answer with the
+	 * client's. */
+	dns_set_id(s->pkt, s->q.id);
 	answer_rcode(w, s->pkt, s->len, &s->q, rcode, s->lfd,
 	    (struct sockaddr *)&s->client, s->clientlen, s->tc);
 }
@@ -473,9 +476,9 @@ query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
 	    len > (size_t)(s->q.has_opt ? s->q.edns_udp_size : 512)) {
 		/* Only a TCP backend can send this: too big for the client's
 		 * UDP; tell it to come back over TCP. */
+		dns_set_id(s->pkt, s->q.id);
 		len = dns_make_answer(w->txbuf, sizeof(w->txbuf), s->pkt, s->len,
 		    &s->q, rcode);
-		dns_set_id(w->txbuf, s->q.id);
 		w->txbuf[2] |= 0x02;
 		STAT_INC(&w->st, truncated);
 	}

@@ -15,7 +15,7 @@
 #	const struct db_migration db_migrations[];	/* + { 0, NULL } */
 #	const int db_migrations_len;
 #
-# POSIX sh, sed and tr only.
+# POSIX sh, sed, awk and tr only.
 set -eu
 LC_ALL=C
 export LC_ALL
@@ -34,7 +34,7 @@ dir=$1
 # so is '?', so "??=" in an SQL comment cannot become a trigraph under
 # -std=c11.
 literal() {
-	tr -d '\r' < "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
+	tr -d '\r' < "$1" | awk 1 | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
 	    -e 's/?/\\?/g' -e 's/^/	"/' -e 's/$/\\n"/'
 	echo '	""'
 }
@@ -71,8 +71,8 @@ for f in "$dir"/migrations/*.sql; do
 		;;
 	esac
 	num=$(echo "$base" | sed -e 's/-.*//' -e 's/^0*//')
-	[ "${num:-0}" = "$expect" ] ||
-	    die "$f: expected migration $(printf '%04d' "$expect") next"
+	[ "${num:-0}" = "$expect" ] || die "$f: expected migration" \
+	    "$(printf '%04d' "$expect") next (no gaps, no repeats)"
 	echo "	{ $num,"
 	literal "$f"
 	echo '	},'

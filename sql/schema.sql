@@ -103,7 +103,7 @@ CREATE TABLE setting (
 -- Every change, with who asked and what came of it.  Ordered by id.
 CREATE TABLE audit (
 	id		INTEGER PRIMARY KEY,
-	time_us		INTEGER NOT NULL,	-- wall clock, microseconds since the epoch
+	time_us		INTEGER NOT NULL,	-- wall clock, usec since epoch
 	uid		INTEGER NOT NULL,
 	pid		INTEGER NOT NULL,
 	command		TEXT NOT NULL,
@@ -120,7 +120,7 @@ CREATE TABLE health_event (
 			    REFERENCES backend (id) ON DELETE CASCADE,
 	time_us		INTEGER NOT NULL,
 	ok		INTEGER NOT NULL CHECK (ok IN (0, 1)),
-	from_state	TEXT,			-- both NULL for a plain check row
+	from_state	TEXT,		-- both NULL for a plain check row
 	to_state	TEXT,
 	rtt_us		INTEGER NOT NULL DEFAULT -1 CHECK (rtt_us >= -1),
 	detail		TEXT NOT NULL DEFAULT '',

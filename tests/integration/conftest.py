@@ -64,6 +64,8 @@ def pytest_runtest_makereport(item, call):
     setattr(item, 'rep_' + rep.when, rep)
     if rep.failed:
         _S.failed = True
+    # A teardown failure of the router already carries its log.
+    if rep.failed and rep.when != 'teardown':
         for title, path in getattr(item, '_dnsroute_logs', []):
             text = dt.read_text(path, tail=150)
             if text:
@@ -157,7 +159,8 @@ def misbehave_factory(request, workdir, alloc):
             m.stop()
         except AssertionError as e:
             errors.append(str(e))
-    assert not errors, '\n'.join(errors)
+    if errors:
+        pytest.fail('\n'.join(errors), pytrace=False)
 
 
 @pytest.fixture
@@ -183,7 +186,8 @@ def router_factory(request, workdir, alloc):
             r.stop()
         except AssertionError as e:
             errors.append(str(e))
-    assert not errors, '\n'.join(errors)
+    if errors:
+        pytest.fail('\n'.join(errors), pytrace=False)
 
 
 @pytest.fixture

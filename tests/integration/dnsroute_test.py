@@ -701,7 +701,7 @@ class Router:
 # --------------------------------------------------------------------------
 # Setups shared by several test files
 
-BACKEND_FAST = 'interval 0.2 timeout 500 fall 2 rise 1'
+BACKEND_FAST = 'interval 0.25 timeout 200 fall 2 rise 1'
 
 SEED_ROUTES = [
     r"route add '^[ab][^.]*\.example\.$' pool ab",
@@ -744,6 +744,19 @@ def check_name(router, name, tcp=False, sock=None):
     r = router.query(name, 'A', tcp=tcp, sock=sock)
     assert rcode_text(r) == 'NOERROR' and a_values(r) == [expected_a(name)], \
         '%s A over %s: %s' % (name, 'TCP' if tcp else 'UDP', r)
+
+
+def spoof_count(stats):
+    """Answers dropped because they did not belong to the query sent (wrong
+    ID, question or QR bit): `spoofed`, plus `unexpected` where the daemon
+    counts answers to IDs it is not waiting for separately."""
+    return sum(v for k, v in stats.items()
+               if k in ('spoofed', 'unexpected') or 'mismatch' in k)
+
+
+def counter_diff(before, after):
+    """The counters that moved, for assertion messages."""
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
 
 
 def csv_set(s):

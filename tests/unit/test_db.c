@@ -243,7 +243,8 @@ pragma_long(const char *path, const char *pragma)
 	long v = -1;
 
 	snprintf(sql, sizeof(sql), "PRAGMA %s", pragma);
-	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK &&
 	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			v = (long)sqlite3_column_int64(st, 0);
@@ -337,7 +338,8 @@ test_create_reopen(void)
 		CHECK(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st,
 		    NULL) == SQLITE_OK);
 		CHECK(sqlite3_step(st) == SQLITE_ROW &&
-		    strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0);
+		    strcmp((const char *)sqlite3_column_text(st, 0),
+		    "wal") == 0);
 		sqlite3_finalize(st);
 		sqlite3_close(h);
 	}
@@ -676,13 +678,13 @@ test_routes(void)
 	pool = add_pool(db, "ab");
 	ida = add_route(db, "a", 0, pool);
 	idb = add_route(db, "b", 0, 0);
-	add_route(db, "c", 99, 0);			/* past the end: appends */
+	add_route(db, "c", 99, 0);		/* past the end: appends */
 	routes_expect(db, "a b c", __LINE__);
 	add_route(db, "x", 1, 0);			/* insert at the head */
 	routes_expect(db, "x a b c", __LINE__);
 	add_route(db, "y", 3, 0);
 	routes_expect(db, "x a y b c", __LINE__);
-	add_route(db, "z", 5, 0);			/* at N: before the last */
+	add_route(db, "z", 5, 0);		/* at N: before the last */
 	routes_expect(db, "x a y b z c", __LINE__);
 	memset(&r, 0, sizeof(r));
 	r.pattern = "bad";
@@ -758,7 +760,8 @@ test_routes(void)
 	CHECK(db_route_move(db, r.id, 0) == 0);
 	CHECK(db_route_foreach(db, route_full_cb, &f) == 0);
 	CHECK(strcmp(f.pattern, odd) == 0);
-	CHECK(strcmp(f.comment, "comment \"quoted\" \\ \xe2\x9c\x93 \x01") == 0);
+	CHECK(strcmp(f.comment,
+	    "comment \"quoted\" \\ \xe2\x9c\x93 \x01") == 0);
 	CHECK(f.qtype == 28 && f.action == DB_ACTION_NXDOMAIN &&
 	    f.pool_id == 0 && f.pool_name[0] == '\0');
 	db_close(db);
@@ -957,7 +960,7 @@ test_savepoints(void)
 	CHECK(db_setting_set(db, "k", "v") == 0);
 	CHECK(db_begin(db) == -1);		/* no nesting */
 	CHECK(db_rollback(db) == 0 && !db_in_transaction(db));
-	CHECK(db_rollback(db) == 0);		/* nothing to do: not an error */
+	CHECK(db_rollback(db) == 0);	/* nothing to do: not an error */
 	CHECK(db_backend_get(db, "gone", &b) == 1);
 	routes_expect(db, "r1", __LINE__);
 	{
@@ -1009,7 +1012,9 @@ test_foreach_stop(void)
  * and the connection are its own and die with it. */
 struct crash {
 	const char	*path;
-	int		 how;	/* 0 _exit mid-transaction, 1 SIGKILL mid, 2 commit then SIGKILL */
+	/* 0: _exit mid-transaction, 1: SIGKILL mid-transaction,
+	 * 2: commit, then SIGKILL */
+	int		 how;
 };
 
 static void

@@ -1,0 +1,105 @@
+/*
+ * test_route: compile checks, first-match order, qtype filters, the
+ * decision cache across table generations, and the match limit.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "route.h"
+#include "unit.h"
+
+static int
+match(struct route_matcher *m, struct route_table *t, const char *name,
+    int qtype, int *limited)
+{
+	return route_match(m, t, name, strlen(name), (uint16_t)qtype, limited);
+}
+
+int
+main(void)
+{
+	struct route_cache *c = route_cache_new();
+	struct route_matcher *m = route_matcher_new();
+	struct route_table *t, *t2;
+	const char *pats[] = { "^[ab][^.]*\\.example\\.$", "^[cd]", "^example\\.$", "." };
+	uint16_t qt[] = { 0, 0, 0, 0 };
+	const char *pats2[] = { "^example\\.$", "^[ab]" };
+	uint16_t qt2[] = { 16, 0 };
+	char err[256];
+	int limited, i;
+
+	/* Compile errors carry PCRE2's message and the offset. */
+	CHECK(route_check_pattern("^[ab", 10000, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "missing terminating ]") != NULL, "%s", err);
+	CHECKF(strstr(err, "offset 4") != NULL, "%s", err);
+	CHECK(route_check_pattern("(", 10000, err, sizeof(err)) == -1);
+	CHECK(route_check_pattern("^www\\.", 10000, err, sizeof(err)) == 0);
+	/* A pattern that backtracks exponentially is refused at add. */
+	CHECKF(route_check_pattern("^(a+)+$", 10000, err, sizeof(err)) == -1,
+	    "(a+)+$ accepted");
+	CHECKF(strstr(err, "exponential") != NULL, "%s", err);
+	CHECK(route_check_pattern("^(\\w+\\.)*example\\.$", 10000, err,
+	    sizeof(err)) == 0);
+
+	t = route_table_new(c, pats, qt, 4, 10000, err, sizeof(err));
+	CHECK(t != NULL);
+	/* First match wins, and the cache gives the same answer twice. */
+	for (i = 0; i < 2; i++) {
+		CHECK(match(m, t, "a1.example.", 1, &limited) == 0);
+		CHECK(match(m, t, "bee.example.", 1, &limited) == 0);
+		CHECK(match(m, t, "c1.example.", 1, &limited) == 1);
+		CHECK(match(m, t, "example.", 6, &limited) == 2);
+		CHECK(match(m, t, "zzz.", 1, &limited) == 3);
+		CHECK(match(m, t, ".", 1, &limited) == 3);
+		CHECK(limited == 0);
+	}
+	/* A new table is seen at once, even for cached names. */
+	t2 = route_table_new(c, pats2, qt2, 2, 10000, err, sizeof(err));
+	CHECK(t2 != NULL);
+	CHECK(t2->gen != t->gen);
+	CHECK(match(m, t2, "a1.example.", 1, &limited) == 1);
+	CHECK(match(m, t2, "c1.example.", 1, &limited) == -1);
+	/* qtype filter: the apex route only for TXT. */
+	CHECK(match(m, t2, "example.", 16, &limited) == 0);
+	CHECK(match(m, t2, "example.", 1, &limited) == -1);
+	CHECK(match(m, t2, "example.", 16, &limited) == 0);
+	/* Old table still valid (workers may hold it). */
+	CHECK(match(m, t, "c1.example.", 1, &limited) == 1);
+	route_table_free(t);
+	route_cache_gc(c);
+	CHECK(match(m, t2, "b.example.", 1, &limited) == 1);
+
+	/* A bad pattern fails the whole table. */
+	{
+		const char *bad[] = { "^ok", "^[x" };
+		uint16_t bq[] = { 0, 0 };
+
+		CHECK(route_table_new(c, bad, bq, 2, 10000, err, sizeof(err)) == NULL);
+	}
+	/* Long names bypass the cache but still match. */
+	{
+		char longname[200];
+
+		memset(longname, 'a', 150);
+		strcpy(longname + 150, ".example.");
+		CHECK(match(m, t2, longname, 1, &limited) == 1);
+	}
+	/* The match limit stops a slow pattern and says so. */
+	{
+		const char *slow[] = { "^(a|aa)+$", "." };
+		uint16_t sq[] = { 0, 0 };
+		char name[64];
+
+		t = route_table_new(c, slow, sq, 2, 1000, err, sizeof(err));
+		CHECK(t != NULL);
+		memset(name, 'a', 40);
+		strcpy(name + 40, "!");
+		CHECK(match(m, t, name, 1, &limited) == 1);
+		CHECK(limited == 1);
+		route_table_free(t);
+	}
+	route_table_free(t2);
+	route_matcher_free(m);
+	route_cache_free(c);
+	UNIT_DONE("route");
+}
