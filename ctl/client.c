@@ -546,13 +546,15 @@ help_detail(struct ctl *ctl, int render, const struct cmd_spec *cs)
 	int first = 1;
 
 	/* The usage's own continuation lines are indented for column 0. */
-	do {
+	for (;;) {
 		nl = strchr(p, '\n');
 		help_text(ctl, render, "%s%.*s", first ? "usage: " : "       ",
 		    nl ? (int)(nl - p) : (int)strlen(p), p);
+		if (nl == NULL)
+			break;
 		first = 0;
 		p = nl + 1;
-	} while (nl != NULL);
+	}
 	help_text(ctl, render, "%s", cs->help);
 	help_text(ctl, render, "example: %s", cs->example);
 	if (cs->id == CMD_SET) {

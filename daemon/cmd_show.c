@@ -562,21 +562,3 @@ cmd_help(struct cmd_ctx *x, int argc, char **argv)
 	reply_textf(x->r, "example: %s", c->example);
 	return 0;
 }
-
-int
-cmd_show_recent(struct cmd_ctx *x, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	reply_err(x->r, CTL_ERR_RUNTIME, "show recent is not implemented yet");
-	return -1;
-}
-
-int
-cmd_trace(struct cmd_ctx *x, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	reply_err(x->r, CTL_ERR_RUNTIME, "trace is not implemented yet");
-	return -1;
-}

@@ -26,6 +26,8 @@
 #include "control.h"
 #include "dnsrouted.h"
 #include "log.h"
+#include "metrics.h"
+#include "trace.h"
 #include "util.h"
 
 #ifndef DNSROUTE_SOCKET_DEFAULT
@@ -52,6 +54,7 @@ usage(void)
 	    "  -g  group that may use the control socket (mode 0660)\n"
 	    "  -t  worker threads (default 1, at most %d)\n"
 	    "  -p  write the pid to PIDFILE\n"
+	    "  -m  serve Prometheus metrics over HTTP on ADDR:PORT (off by default)\n"
 	    "  -v  more logging (repeat for debug)\n",
 	    DNSROUTE_SOCKET_DEFAULT, DNSROUTE_DB_DEFAULT, MAX_WORKERS);
 	exit(2);
@@ -226,8 +229,6 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	if (metrics != NULL)
-		fatalx("-m: the metrics endpoint is not implemented yet");
 	if (nla == 0) {
 		addr_parse("127.0.0.1:53", 53, &la[0].ss, &la[0].sslen, err,
 		    sizeof(err));
@@ -278,6 +279,10 @@ main(int argc, char *argv[])
 
 	dr->health = health_new(dr->base, dr->db);
 	health_sync(dr->health, dr->cfg);
+	trace_init(dr->base);
+	if (metrics != NULL && (dr->metrics = metrics_new(dr->base, metrics,
+	    err, sizeof(err))) == NULL)
+		fatalx("-m %s: %s", metrics, err);
 	for (i = 0; i < dr->nworkers; i++)
 		worker_start(dr->workers[i]);
 
@@ -303,6 +308,8 @@ main(int argc, char *argv[])
 		worker_stop(dr->workers[i]);
 	health_free(dr->health);
 	dr->health = NULL;
+	metrics_free(dr->metrics);
+	trace_shutdown();
 	control_free(dr->control);
 	for (i = 0; i < dr->nworkers; i++)
 		worker_free(dr->workers[i]);

@@ -22,6 +22,7 @@ struct dnsrouted {
 	int			 nworkers;
 	struct health		*health;
 	struct control		*control;
+	struct metrics		*metrics;
 	int64_t			 started_us;
 	uint64_t		 generation;	/* snapshots published */
 };

@@ -95,7 +95,7 @@ struct hcheck {
 	struct health		*h;
 	struct backend		*b;		/* referenced */
 	struct event		*timer;		/* next periodic check */
-	struct event		*tmo;		/* timeout; also ends a check "later" */
+	struct event		*tmo;		/* timeout; early ends */
 	int			 interval_ms;	/* what the timer runs at */
 
 	/* The check query, built from these settings. */
@@ -111,14 +111,14 @@ struct hcheck {
 	int			 running;
 	int			 due;		/* a tick came while running */
 	int			 failed;	/* ended early with fail[] */
-	int			 aborted;	/* disabled under it: no result */
+	int			 aborted;	/* disabled: no result */
 	int			 tcp;
 	uint16_t		 id;
 	uint64_t		 start_us;
 	int			 fd;		/* UDP */
 	struct event		*rev;		/* UDP */
 	struct bufferevent	*bev;		/* TCP */
-	const char		*soft_err;	/* UDP: a stray seen, still waiting */
+	const char		*soft_err;	/* UDP: a stray came */
 	char			 fail[DETAIL_MAX];
 
 	int			 idle;		/* disabled: not checked */
@@ -136,7 +136,7 @@ struct health {
 	struct event_base	*base;
 	struct db		*db;
 	struct hcheck_list	 checks;	/* the current snapshot's */
-	struct hcheck_list	 dying;		/* removed, waiting to be reaped */
+	struct hcheck_list	 dying;		/* removed, to be reaped */
 	TAILQ_HEAD(, readd)	 readds;
 	struct event		*flush_ev;
 
@@ -149,7 +149,7 @@ struct health {
 	uint64_t		 last_prune_us;
 	int			 failing;	/* last write failed */
 	uint64_t		 last_fail_log_us;
-	unsigned long		 fail_count;	/* failed writes since last said */
+	unsigned long		 fail_count;	/* since last said */
 };
 
 static void	check_start(struct hcheck *);
@@ -299,7 +299,8 @@ health_flush(struct health *h)
 	now = now_us();
 	if (h->have_config && now - h->last_prune_us >= PRUNE_INTERVAL_US) {
 		if (db_health_prune(h->db, h->retention) == -1) {
-			flush_failed(h, "prune health events", db_errmsg(h->db));
+			flush_failed(h, "prune health events",
+			    db_errmsg(h->db));
 			return;
 		}
 		h->last_prune_us = now;
@@ -1045,7 +1046,16 @@ void
 health_note(struct health *h, struct backend *b, const char *from,
     const char *to, const char *reason)
 {
-	ev_push(h, b, 1, from, to, -1, reason);
+	struct hcheck *hc;
+	int known = !h->have_config;
+
+	/* A row for a backend the snapshot no longer has may name a deleted
+	 * row, and would fail the foreign key and every batch after it. */
+	TAILQ_FOREACH(hc, &h->checks, entry)
+		if (hc->b->id == b->id)
+			known = 1;
+	if (known)
+		ev_push(h, b, 1, from, to, -1, reason);
 	log_info("backend %s (%s) is %s (was %s): %s", b->name, b->addr_text,
 	    to, from, reason);
 }

@@ -2,6 +2,8 @@
  * trace: live query traces (see trace.h).  Not written yet beyond the
  * hooks: with no tracer, nothing is emitted.
  */
+#include "cmd.h"
+#include "ctlproto.h"
 #include "trace.h"
 
 atomic_int trace_active;
@@ -20,4 +22,33 @@ trace_emit_early(struct worker *w, const struct sockaddr *sa, int tcp,
 {
 	(void)w; (void)sa; (void)tcp; (void)pkt; (void)len; (void)q;
 	(void)outcome; (void)detail;
+}
+
+void
+trace_init(struct event_base *base)
+{
+	(void)base;
+}
+
+void
+trace_shutdown(void)
+{
+}
+
+int
+cmd_show_recent(struct cmd_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	reply_err(x->r, CTL_ERR_RUNTIME, "show recent is not implemented yet");
+	return -1;
+}
+
+int
+cmd_trace(struct cmd_ctx *x, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	reply_err(x->r, CTL_ERR_RUNTIME, "trace is not implemented yet");
+	return -1;
 }

@@ -23,6 +23,11 @@ enum trace_outcome {
 
 extern atomic_int trace_active;
 
+/* Main thread: start and stop the machinery that drains the workers'
+ * trace buffers into the subscribed control clients. */
+void	trace_init(struct event_base *);
+void	trace_shutdown(void);
+
 void	trace_emit_slot(struct worker *, const struct qslot *, int outcome,
 	    int rcode, int ancount, uint64_t now);
 void	trace_emit_early(struct worker *, const struct sockaddr *, int tcp,
