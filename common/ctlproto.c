@@ -91,7 +91,8 @@ ctl_unescape(char *field)
 			r += 2;
 			break;
 		default:
-			if (is_digit(r[1]) && is_digit(r[2]) && is_digit(r[3])) {
+			if (is_digit(r[1]) && is_digit(r[2]) &&
+			    is_digit(r[3])) {
 				int v = (r[1] - '0') * 100 + (r[2] - '0') * 10 +
 				    (r[3] - '0');
 

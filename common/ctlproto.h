@@ -33,6 +33,10 @@
 
 #define CTL_CODE_IS_ERROR(c)	((c) >= 8000)
 
+/* A field that is exactly backslash-N has no value (JSON null, "-" in a
+ * table).  ctl_escape() never produces it: it writes a backslash as \\. */
+#define CTL_NULL_FIELD		"\\N"
+
 /* Escape src (srclen bytes) into dst as one field: returns the length
  * written (excluding NUL), or -1 if dst is too small.  dst is always
  * NUL-terminated when dstlen > 0. */

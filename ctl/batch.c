@@ -51,7 +51,7 @@ batch_run(struct ctl *ctl, FILE *fp, const char *name, int dry_run)
 			start = lineno;
 		p = line;
 		if (cmdlen > 0)
-			p += strspn(p, " \t");	/* indented continuation */
+			p += strspn(p, " \t");	/* the indentation */
 		more = chop(line);
 		l = strlen(p);
 		cmd = xrealloc(cmd, cmdlen + l + 1);

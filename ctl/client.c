@@ -27,7 +27,7 @@
 #include "util.h"
 #include "ctl.h"
 
-#define CLIENT_LINE_LIMIT	(1024 * 1024)	/* longest reply line taken */
+#define CLIENT_LINE_LIMIT	(1024 * 1024)	/* longest reply line */
 #define CLIENT_GREET_MS		5000
 
 struct ctl_conn {
@@ -268,7 +268,8 @@ client_idle_ok(struct ctl_conn *c)
 	return 1;
 }
 
-/* Split a row into unescaped fields, in place. */
+/* Split a row into unescaped fields, in place.  (Text, notices and final
+ * messages are escaped the same way, as one field.) */
 static int
 split_fields(char *text)
 {
@@ -287,10 +288,16 @@ split_fields(char *text)
 		p = tab + 1;
 	}
 	fieldv[n] = NULL;
-	for (i = 0; i < n; i++)
-		ctl_unescape(fieldv[i]);
+	for (i = 0; i < n; i++) {
+		if (strcmp(fieldv[i], CTL_NULL_FIELD) == 0)
+			fieldv[i] = ctl_null;
+		else
+			ctl_unescape(fieldv[i]);
+	}
 	return n;
 }
+
+char ctl_null[] = "-";
 
 /* One non-final reply line to the renderer. */
 static void
@@ -313,10 +320,12 @@ emit(struct ctl *ctl, int code, char *text)
 		o->trace(ctl, fieldv, n);
 		break;
 	case CTL_NOTICE:
+		ctl_unescape(text);
 		o->notice(ctl, text);
 		break;
 	default:
 		/* CTL_TEXT, and codes newer than this client. */
+		ctl_unescape(text);
 		o->text(ctl, text);
 		break;
 	}
@@ -408,6 +417,7 @@ roundtrip(struct ctl *ctl, const char *cmd, const char *where, int flags)
 				emit(ctl, code, text);
 			continue;
 		}
+		ctl_unescape(text);
 		if (CTL_CODE_IS_ERROR(code)) {
 			if (!(flags & CTL_X_SILENT)) {
 				if (!render)

@@ -23,9 +23,11 @@ usage(int status)
 	FILE *fp = status == 0 ? stdout : stderr;
 
 	fprintf(fp,
-	    "usage: dnsroutectl [-qV] [--json] [-s socket] [-c command | command ...]\n"
+	    "usage: dnsroutectl [-qV] [--json] [-s socket] "
+	    "[-c command | command ...]\n"
 	    "       dnsroutectl [-q] [--json] [-s socket] [--dry-run] -f file\n"
-	    "  -s, --socket PATH   control socket (default $DNSROUTECTL_SOCKET or\n"
+	    "  -s, --socket PATH   control socket (default "
+	    "$DNSROUTECTL_SOCKET or\n"
 	    "                      " DNSROUTE_SOCKET_DEFAULT ")\n"
 	    "  -c, --command CMD   run one command\n"
 	    "  -f, --file FILE     run FILE (- for stdin) as one transaction\n"
@@ -33,7 +35,8 @@ usage(int status)
 	    "      --json          one JSON document per command\n"
 	    "  -q, --quiet         no ok messages or notices\n"
 	    "  -V, --version       print the version\n"
-	    "  -h, --help          this help; \"dnsroutectl help\" lists commands\n");
+	    "  -h, --help          this help; \"dnsroutectl help\" lists "
+	    "commands\n");
 	exit(status);
 }
 
@@ -134,7 +137,8 @@ main(int argc, char *argv[])
 	}
 	if (replace) {
 		if (file == NULL) {
-			fprintf(stderr, "dnsroutectl: --replace needs -f FILE\n");
+			fprintf(stderr, "dnsroutectl: --replace needs "
+			    "-f FILE\n");
 			return 2;
 		}
 		fprintf(stderr, "dnsroutectl: --replace is not implemented "

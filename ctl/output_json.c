@@ -28,10 +28,10 @@ struct jbuf {
 
 static struct {
 	char		*cmd;
-	char	       **key;		/* current column names, '#' dropped */
+	char	       **key;		/* current columns, '#' dropped */
 	int		*num;
 	int		 nkey;
-	char	       **all;		/* every column seen, in order */
+	char	       **all;		/* every column seen */
 	int		 nall;
 	struct jbuf	 rows, text, notices;
 } js;
@@ -169,7 +169,9 @@ jb_object(struct jbuf *b, char **f, int n)
 			jb_str(b, name);
 		}
 		jb_add(b, ":", 1);
-		if (i < js.nkey && js.num[i]) {
+		if (f[i] == ctl_null)
+			jb_puts(b, "null");
+		else if (i < js.nkey && js.num[i]) {
 			if (strcmp(f[i], "-") == 0 || f[i][0] == '\0')
 				jb_puts(b, "null");
 			else if (!jb_int(b, f[i]))

@@ -33,7 +33,8 @@
 #include "ctl.h"
 
 #define HIST_MAX	1000
-#define HIST_COOKIE	"_HiStOrY_V2_\n"	/* libedit's history file format */
+/* The first line of a libedit history file. */
+#define HIST_COOKIE	"_HiStOrY_V2_\n"
 #define NAMES_TTL_US	2000000
 #define FETCH_MS	1000
 #define MAX_KINDS	8
@@ -640,6 +641,9 @@ shell_run(struct ctl *ctl)
 				fprintf(stderr, "dnsroutectl: %s\n", err);
 		}
 	}
+	if (ctl->in_txn)
+		fprintf(stderr, "dnsroutectl: leaving with a transaction "
+		    "open: it is dropped, nothing in it was applied\n");
 	el_end(sh.el);
 	history(sh.hist, &ev, H_CLEAR);
 	history_end(sh.hist);

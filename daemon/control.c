@@ -120,7 +120,12 @@ reply_field_int(struct reply *r, long long v)
 void
 reply_field_null(struct reply *r)
 {
-	reply_field(r, "-");
+	if (!r->infield) {
+		line_start(r, CTL_ROW);
+		r->infield = 1;
+	} else
+		evbuffer_add(r->out, "\t", 1);
+	evbuffer_add(r->out, CTL_NULL_FIELD, strlen(CTL_NULL_FIELD));
 }
 
 void

@@ -63,8 +63,7 @@ usage(void)
 static void
 note_admin(struct backend *b, int from, int to)
 {
-	log_info("backend %s (%s) is now %s (was %s)", b->name, b->addr_text,
-	    admin_state_str(to), admin_state_str(from));
+	/* health_note logs it and keeps it in the history. */
 	health_note(dr->health, b, admin_state_str(from), admin_state_str(to),
 	    "operator");
 }

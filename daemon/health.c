@@ -297,7 +297,8 @@ health_flush(struct health *h)
 		h->dropped = 0;
 	}
 	now = now_us();
-	if (h->have_config && now - h->last_prune_us >= PRUNE_INTERVAL_US) {
+	if (h->have_config && h->retention > 0 &&
+	    now - h->last_prune_us >= PRUNE_INTERVAL_US) {
 		if (db_health_prune(h->db, h->retention) == -1) {
 			flush_failed(h, "prune health events",
 			    db_errmsg(h->db));

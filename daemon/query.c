@@ -250,6 +250,7 @@ static int
 slot_send(struct worker *w, struct qslot *s, struct backend *b, uint64_t now)
 {
 	struct bconn *bc;
+	struct usock *us = NULL;
 	uint32_t pos, serial;
 	uint16_t id;
 	int tcp, tries;
@@ -261,23 +262,32 @@ slot_send(struct worker *w, struct qslot *s, struct backend *b, uint64_t now)
 		return -1;
 	}
 	tcp = s->client_tcp || b->transport == DB_TRANSPORT_TCP;
-	/* A fresh random ID, unique on the socket it goes out on.  The
-	 * socket is chosen inside the send, so draw for the socket after. */
+	if (tcp)
+		serial = bconn_tcp(bc);
+	else if ((us = bconn_udp(bc)) != NULL)
+		serial = us->serial;
+	else
+		serial = 0;
+	if (serial == 0) {
+		STAT_INC(&w->st, send_errors);
+		return -1;
+	}
+	/* A fresh random ID, unique on the socket it goes out on. */
 	for (tries = 0; tries < 16; tries++) {
-		id = (uint16_t)arc4random();
-		dns_set_id(s->pkt, id);
-		if ((tcp ? bconn_send_tcp(bc, s->pkt, s->len, &serial) :
-		    bconn_send_udp(bc, s->pkt, s->len, &serial)) == -1) {
-			STAT_INC(&w->st, send_errors);
-			return -1;
-		}
+		id = worker_random16(w);
 		if (!idmap_find(w, idkey(serial, id), &pos))
 			break;
-		/* That ID is in use on that socket: the copy just sent will be
-		 * answered as unexpected; send again with another. */
 	}
 	if (tries == 16)
 		return -1;
+	dns_set_id(s->pkt, id);
+	if (tcp) {
+		if (bconn_send_tcp(bc, s->pkt, s->len) == -1) {
+			STAT_INC(&w->st, send_errors);
+			return -1;
+		}
+	} else
+		txq_add(w, us->fd, s->pkt, s->len, NULL, 0);
 	w->idkeys[pos] = idkey(serial, id);
 	w->idvals[pos] = s->idx;
 	s->serial = serial;
@@ -442,13 +452,14 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len, int lfd,
 
 void
 query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
-    const uint8_t *pkt, size_t len)
+    uint8_t *pkt, size_t len, int stable)
 {
+	uint8_t tc_answer[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
 	struct qslot *s;
 	uint32_t pos;
 	uint64_t now;
 	unsigned rtt;
-	int rcode;
+	int rcode, ancount;
 
 	if (len < DNS_HDR_LEN ||
 	    !idmap_find(w, idkey(serial, dns_get_id(pkt)), &pos)) {
@@ -467,26 +478,27 @@ query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
 	backend_record_rtt(bc->b, rtt);
 	atomic_fetch_add_explicit(&bc->b->answers, 1, memory_order_relaxed);
 	rcode = DNS_RCODE(pkt[2] << 8 | pkt[3]);
+	ancount = pkt[6] << 8 | pkt[7];
 	/* Relay the backend's bytes with the client's ID. */
-	memcpy(w->txbuf, pkt, len);
-	dns_set_id(w->txbuf, s->q.id);
-	if (w->txbuf[2] & 0x02)
+	dns_set_id(pkt, s->q.id);
+	if (pkt[2] & 0x02)
 		STAT_INC(&w->st, truncated);
 	if (!s->client_tcp && len > 512 &&
 	    len > (size_t)(s->q.has_opt ? s->q.edns_udp_size : 512)) {
 		/* Only a TCP backend can send this: too big for the client's
 		 * UDP; tell it to come back over TCP. */
 		dns_set_id(s->pkt, s->q.id);
-		len = dns_make_answer(w->txbuf, sizeof(w->txbuf), s->pkt, s->len,
-		    &s->q, rcode);
-		w->txbuf[2] |= 0x02;
+		len = dns_make_answer(tc_answer, sizeof(tc_answer), s->pkt,
+		    s->len, &s->q, rcode);
+		tc_answer[2] |= 0x02;
+		pkt = tc_answer;
+		stable = 0;
 		STAT_INC(&w->st, truncated);
 	}
 	stats_count_rcode(&w->st, rcode);
-	if (client_send(w, s, w->txbuf, len) == 0)
+	if (client_send(w, s, pkt, len, stable) == 0)
 		STAT_INC(&w->st, answers);
-	trace_query_done(w, s, TRACE_OK, rcode,
-	    (int)(pkt[6] << 8 | pkt[7]), now);
+	trace_query_done(w, s, TRACE_OK, rcode, ancount, now);
 	slot_free(w, s);
 }
 

@@ -13,7 +13,7 @@ void	query_client(struct worker *, const uint8_t *pkt, size_t len, int lfd,
 	    const struct sockaddr *sa, socklen_t salen, struct tclient *tc);
 /* A message from a backend on the socket with this serial. */
 void	query_backend_msg(struct worker *, struct bconn *, uint32_t serial,
-	    const uint8_t *pkt, size_t len);
+	    uint8_t *pkt, size_t len, int stable);
 /* Expire queries past their deadline. */
 void	query_timeouts(struct worker *, uint64_t now);
 /* Every query outstanding on bc (on its TCP connection only, when
@@ -25,11 +25,22 @@ void	query_release_holds(struct worker *);
 
 /* worker.c, for query.c: sockets to backends. */
 struct bconn	*bconn_get(struct worker *, struct backend *);
-int		 bconn_send_udp(struct bconn *, const uint8_t *, size_t, uint32_t *serial);
-int		 bconn_send_tcp(struct bconn *, const uint8_t *, size_t, uint32_t *serial);
+/* The UDP socket the next query goes out on, or NULL. */
+struct usock	*bconn_udp(struct bconn *);
+/* The TCP connection's serial, connecting if needed; 0 on failure. */
+uint32_t	 bconn_tcp(struct bconn *);
+int		 bconn_send_tcp(struct bconn *, const uint8_t *, size_t);
 void		 bconn_maybe_free(struct bconn *);
-/* Send an answer to a client; 0 or -1. */
-int		 client_send(struct worker *, struct qslot *, const uint8_t *, size_t);
+/* Queue a datagram; it goes out at txq_flush() (end of the callback), so
+ * buf must stay valid until then.  to may be NULL (connected socket). */
+void		 txq_add(struct worker *, int fd, const void *buf, size_t len,
+		    const struct sockaddr *to, socklen_t tolen);
+void		 txq_flush(struct worker *);
+uint16_t	 worker_random16(struct worker *);
+/* Send an answer to a client; 0 or -1.  stable: buf stays valid until
+ * the next txq_flush(), so a UDP answer can be batched. */
+int		 client_send(struct worker *, struct qslot *, const uint8_t *,
+		    size_t, int stable);
 int		 client_send_direct(struct worker *, int lfd, const struct sockaddr *,
 		    socklen_t, struct tclient *, const uint8_t *, size_t);
 void		 tclient_query_done(struct tclient *);

@@ -8,6 +8,7 @@
  * touched by this thread only; a tclient or bconn is freed only when no
  * query slot points to it (inflight / nout reach zero).
  */
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
@@ -168,6 +169,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 			    (struct sockaddr *)&from[i],
 			    msgs[i].msg_hdr.msg_namelen, NULL);
 		}
+		txq_flush(w);
 		if (n < UDP_BATCH)
 			return;
 	}
@@ -257,10 +259,10 @@ tclient_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		evbuffer_drain(in, 2);
-		evbuffer_remove(in, w->txbuf, l);
+		evbuffer_remove(in, w->tcpbuf, l);
 		STAT_INC(&w->st, queries_tcp);
 		/* query_client may answer at once, and that may close tc. */
-		query_client(w, w->txbuf, l, -1, (struct sockaddr *)&tc->addr,
+		query_client(w, w->tcpbuf, l, -1, (struct sockaddr *)&tc->addr,
 		    tc->addrlen, tc);
 	}
 }
@@ -353,6 +355,84 @@ resume_accept_cb(evutil_socket_t fd, short ev, void *arg)
 		evconnlistener_enable(w->tcpl[i]);
 }
 
+void
+txq_add(struct worker *w, int fd, const void *buf, size_t len,
+    const struct sockaddr *to, socklen_t tolen)
+{
+	int i;
+
+	if (w->txn == TXQ_MAX)
+		txq_flush(w);
+	i = w->txn++;
+	w->txfd[i] = fd;
+	w->txiov[i].iov_base = (void *)(uintptr_t)buf;
+	w->txiov[i].iov_len = len;
+	memset(&w->txm[i], 0, sizeof(w->txm[i]));
+	w->txm[i].msg_hdr.msg_iov = &w->txiov[i];
+	w->txm[i].msg_hdr.msg_iovlen = 1;
+	if (to != NULL) {
+		memcpy(&w->txaddr[i], to, tolen);
+		w->txm[i].msg_hdr.msg_name = &w->txaddr[i];
+		w->txm[i].msg_hdr.msg_namelen = tolen;
+	}
+}
+
+/* One sendmmsg per run of datagrams for the same socket.  The queue is
+ * sorted by socket first (stable, it is short), so a batch of queries to
+ * two backends costs two system calls, not one per query. */
+void
+txq_flush(struct worker *w)
+{
+	struct mmsghdr m;
+	int i, j, n = w->txn, fd, r, start;
+
+	if (n == 0)
+		return;
+	for (i = 1; i < n; i++) {
+		fd = w->txfd[i];
+		m = w->txm[i];
+		for (j = i; j > 0 && w->txfd[j - 1] > fd; j--) {
+			w->txfd[j] = w->txfd[j - 1];
+			w->txm[j] = w->txm[j - 1];
+		}
+		w->txfd[j] = fd;
+		w->txm[j] = m;
+	}
+	for (start = 0; start < n; start = i) {
+		for (i = start; i < n && w->txfd[i] == w->txfd[start]; i++)
+			;
+		j = start;
+		while (j < i) {
+			r = sendmmsg(w->txfd[start], &w->txm[j], (unsigned)(i - j),
+			    MSG_DONTWAIT);
+			if (r <= 0) {
+				/* The kernel refused the rest (buffer full,
+				 * ICMP error pending): those queries time out
+				 * and retry, those answers are lost. */
+				STAT_ADD(&w->st, send_errors, i - j);
+				if (log_allow(&ll_sock))
+					log_warn("sendmmsg");
+				break;
+			}
+			j += r;
+		}
+	}
+	w->txn = 0;
+}
+
+uint16_t
+worker_random16(struct worker *w)
+{
+	/* glibc's arc4random is a system call per use; getrandom() output
+	 * in bulk is as unpredictable at a 2048th of the cost. */
+	if (w->rndpos == 0) {
+		if (getrandom(w->rnd, sizeof(w->rnd), 0) != (ssize_t)sizeof(w->rnd))
+			fatal("getrandom");
+		w->rndpos = (int)NELEMS(w->rnd);
+	}
+	return w->rnd[--w->rndpos];
+}
+
 int
 client_send_direct(struct worker *w, int lfd, const struct sockaddr *sa,
     socklen_t salen, struct tclient *tc, const uint8_t *pkt, size_t len)
@@ -384,8 +464,14 @@ client_send_direct(struct worker *w, int lfd, const struct sockaddr *sa,
 }
 
 int
-client_send(struct worker *w, struct qslot *s, const uint8_t *pkt, size_t len)
+client_send(struct worker *w, struct qslot *s, const uint8_t *pkt, size_t len,
+    int stable)
 {
+	if (stable && s->tc == NULL) {
+		txq_add(w, s->lfd, pkt, len, (struct sockaddr *)&s->client,
+		    s->clientlen);
+		return 0;
+	}
 	return client_send_direct(w, s->lfd, (struct sockaddr *)&s->client,
 	    s->clientlen, s->tc, pkt, len);
 }
@@ -484,54 +570,54 @@ bconn_maybe_free(struct bconn *bc)
 	free(bc);
 }
 
-int
-bconn_send_udp(struct bconn *bc, const uint8_t *pkt, size_t len,
-    uint32_t *serial)
+struct usock *
+bconn_udp(struct bconn *bc)
 {
 	int i, k;
 
 	for (k = 0; k < UP_UDP_SOCKS; k++) {
 		i = bc->udp_rr++ % UP_UDP_SOCKS;
-		if (bc->udp[i].fd == -1)
-			continue;
-		if (send(bc->udp[i].fd, pkt, len, 0) == -1)
-			return -1;
-		*serial = bc->udp[i].serial;
+		if (bc->udp[i].fd != -1)
+			return &bc->udp[i];
+	}
+	return NULL;
+}
+
+uint32_t
+bconn_tcp(struct bconn *bc)
+{
+	struct worker *w = bc->w;
+
+	if (bc->tcp != NULL)
+		return bc->tcp_serial;
+	bc->tcp = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bc->tcp == NULL)
+		return 0;
+	bufferevent_setcb(bc->tcp, up_tcp_read_cb, NULL, up_tcp_event_cb, bc);
+	if (bufferevent_socket_connect(bc->tcp, (struct sockaddr *)&bc->b->addr,
+	    (int)bc->b->addrlen) == -1) {
+		bconn_close_tcp(bc);
 		return 0;
 	}
-	return -1;
+	bufferevent_enable(bc->tcp, EV_READ | EV_WRITE);
+	bc->tcp_serial = w->next_serial++;
+	return bc->tcp_serial;
 }
 
 int
-bconn_send_tcp(struct bconn *bc, const uint8_t *pkt, size_t len,
-    uint32_t *serial)
+bconn_send_tcp(struct bconn *bc, const uint8_t *pkt, size_t len)
 {
-	struct worker *w = bc->w;
 	uint8_t hdr[2];
 
-	if (bc->tcp == NULL) {
-		bc->tcp = bufferevent_socket_new(w->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE);
-		if (bc->tcp == NULL)
-			return -1;
-		bufferevent_setcb(bc->tcp, up_tcp_read_cb, NULL,
-		    up_tcp_event_cb, bc);
-		if (bufferevent_socket_connect(bc->tcp,
-		    (struct sockaddr *)&bc->b->addr, (int)bc->b->addrlen) == -1) {
-			bconn_close_tcp(bc);
-			return -1;
-		}
-		bufferevent_enable(bc->tcp, EV_READ | EV_WRITE);
-		bc->tcp_serial = w->next_serial++;
-	}
+	if (bc->tcp == NULL)
+		return -1;
 	hdr[0] = len >> 8;
 	hdr[1] = len & 0xff;
-	bufferevent_write(bc->tcp, hdr, 2);
-	bufferevent_write(bc->tcp, pkt, len);
-	*serial = bc->tcp_serial;
+	if (bufferevent_write(bc->tcp, hdr, 2) == -1 ||
+	    bufferevent_write(bc->tcp, pkt, len) == -1)
+		return -1;
 	return 0;
 }
-
 static void
 up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -557,12 +643,15 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 				/* ICMP port unreachable: nobody listens there;
 				 * do not wait for the timeouts. */
 				query_bconn_failed(w, bc, 0);
+				txq_flush(w);
 			}
 			return;
 		}
 		for (i = 0; i < n; i++)
 			query_backend_msg(w, bc, us->serial, iov[i].iov_base,
-			    msgs[i].msg_len);
+			    msgs[i].msg_len, 1);
+		/* Before the next recvmmsg reuses the buffers. */
+		txq_flush(w);
 		if (n < UDP_BATCH)
 			return;
 	}
@@ -587,8 +676,8 @@ up_tcp_read_cb(struct bufferevent *bev, void *arg)
 		if (avail < l + 2)
 			return;
 		evbuffer_drain(in, 2);
-		evbuffer_remove(in, w->txbuf, l);
-		query_backend_msg(w, bc, serial, w->txbuf, l);
+		evbuffer_remove(in, w->tcpbuf, l);
+		query_backend_msg(w, bc, serial, w->tcpbuf, l, 0);
 		/* The connection may have been closed under us. */
 		if (bc->tcp != bev)
 			return;
@@ -613,6 +702,7 @@ up_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	 * what was in flight on it will not be answered. */
 	bconn_close_tcp(bc);
 	query_bconn_failed(bc->w, bc, 1);
+	txq_flush(bc->w);
 }
 
 /* ---- config handover and stop ---- */
@@ -679,6 +769,18 @@ cfg_cb(evutil_socket_t fd, short ev, void *arg)
 	pthread_mutex_unlock(&w->mtx);
 }
 
+/* Once nothing is in flight, give TCP answers a moment to drain. */
+static void
+worker_exit_if_idle(struct worker *w)
+{
+	struct timeval tv = { 0, 200000 };
+
+	if (w->nout == 0 && !w->exiting) {
+		w->exiting = 1;
+		event_base_loopexit(w->base, &tv);
+	}
+}
+
 static void
 timer_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -688,18 +790,22 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	struct bconn *bc, *next;
 
-	if (w->nout > 0)
+	if (w->nout > 0) {
 		query_timeouts(w, now_us());
+		txq_flush(w);
+	}
 	/* Retired backends go once their last query is done; never from
 	 * inside a callback of their own sockets. */
 	for (bc = w->bconns; bc != NULL; bc = next) {
 		next = bc->next;
 		bconn_maybe_free(bc);
 	}
-	if (w->stopping && w->nout == 0)
-		event_base_loopexit(w->base, NULL);
+	if (w->stopping)
+		worker_exit_if_idle(w);
 }
 
+/* Stop reading queries; the listening sockets stay open until the
+ * worker is freed, since in-flight answers go out through them. */
 static void
 stop_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -709,16 +815,11 @@ stop_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	w->stopping = 1;
-	for (i = 0; i < w->nudp; i++) {
-		event_free(w->udp[i].ev);
-		close(w->udp[i].fd);
-	}
-	w->nudp = 0;
+	for (i = 0; i < w->nudp; i++)
+		event_del(w->udp[i].ev);
 	for (i = 0; i < w->ntcpl; i++)
-		evconnlistener_free(w->tcpl[i]);
-	w->ntcpl = 0;
-	if (w->nout == 0)
-		event_base_loopexit(w->base, NULL);
+		evconnlistener_disable(w->tcpl[i]);
+	worker_exit_if_idle(w);
 }
 
 void
@@ -742,6 +843,12 @@ worker_free(struct worker *w)
 		bc->nout = 0;
 		bconn_maybe_free(bc);
 	}
+	for (i = 0; i < w->nudp; i++) {
+		event_free(w->udp[i].ev);
+		close(w->udp[i].fd);
+	}
+	for (i = 0; i < w->ntcpl; i++)
+		evconnlistener_free(w->tcpl[i]);
 	for (i = 0; i < w->nchunks; i++)
 		free(w->chunks[i]);
 	free(w->chunks);

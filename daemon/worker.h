@@ -29,6 +29,7 @@
 #define UP_UDP_SOCKS	4	/* UDP sockets per backend per worker */
 #define TCP_CONN_MAX_INFLIGHT 256
 #define MAX_TRIES	4
+#define TXQ_MAX		64
 
 struct worker;
 struct qslot;
@@ -123,6 +124,7 @@ struct worker {
 	struct cfg_hold		*holds;		/* snapshots with queries in flight */
 	int			 nholds;	/* holds[nholds - 1] is the current one */
 	int			 stopping;
+	int			 exiting;
 	struct event		*ev_stop;
 
 	struct listener_udp	*udp;
@@ -154,7 +156,18 @@ struct worker {
 
 	/* recvmmsg buffers. */
 	uint8_t			*rxbuf;		/* UDP_BATCH * 65536 */
-	uint8_t			 txbuf[65536 + 2];
+	uint8_t			 tcpbuf[65536];	/* one TCP message being handled */
+
+	/* Datagrams waiting for one sendmmsg per socket (txq_flush). */
+	int			 txn;
+	int			 txfd[TXQ_MAX];
+	struct mmsghdr		 txm[TXQ_MAX];
+	struct iovec		 txiov[TXQ_MAX];
+	struct sockaddr_storage	 txaddr[TXQ_MAX];
+
+	/* Random IDs: getrandom() output, used two bytes at a time. */
+	uint16_t		 rnd[2048];
+	int			 rndpos;
 };
 
 struct listen_addr {

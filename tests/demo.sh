@@ -68,7 +68,7 @@ trap 'exit 130' INT TERM
 if [ -t 1 ]; then
 	B=$(printf '\033[1m') G=$(printf '\033[32m') N=$(printf '\033[0m')
 else
-	B= G= N=
+	B='' G='' N=''
 fi
 
 say() {
@@ -79,7 +79,7 @@ say() {
 # Show a command as typed, then run it.
 run() {
 	printf '%s%% %s%s\n' "$B" "$*" "$N"
-	eval "$@"
+	eval "$*"
 }
 
 ctl() {

@@ -165,20 +165,21 @@ def misbehave_factory(request, workdir, alloc):
 
 @pytest.fixture
 def router_factory(request, workdir, alloc):
-    """start_router(extra_args=()) -> running Router (own subdirectory).
+    """start_router(extra_args=(), db=None, start=True) -> running Router
+    (own subdirectory; db: another router's database).
     At teardown each must exit 0 on SIGTERM with no sanitizer reports."""
     if not dt.have_router():
         pytest.skip('dnsrouted/dnsroutectl not built in %s' % dt.BUILDDIR)
     started = []
 
-    def start_router(extra_args=()):
+    def start_router(extra_args=(), db=None, start=True):
         host, port = alloc()
         d = os.path.join(workdir, 'r%d' % len(started))
         os.makedirs(d)
-        r = dt.Router(d, host, port, extra_args)
+        r = dt.Router(d, host, port, extra_args, db=db)
         _attach_log(request, 'dnsrouted log (%s)' % d, r.log)
         started.append(r)
-        return r.start()
+        return r.start() if start else r
     yield start_router
     errors = []
     for r in started:

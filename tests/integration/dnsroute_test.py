@@ -20,7 +20,6 @@ import signal
 import socket
 import struct
 import subprocess
-import tempfile
 import time
 
 import dns.exception
@@ -185,6 +184,23 @@ class AddrAllocator:
             s = socket.socket(socket.AF_INET, kind)
             try:
                 s.bind((host, port))
+            except OSError:
+                return False
+            finally:
+                s.close()
+        return True
+
+    @staticmethod
+    def is_released(host, port):
+        """Has whoever had host:port let go of it?  Unlike is_free, a TCP
+        connection lingering in TIME_WAIT does not count."""
+        for kind, reuse in ((socket.SOCK_DGRAM, 0), (socket.SOCK_STREAM, 1)):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, reuse)
+                s.bind((host, port))
+                if kind == socket.SOCK_STREAM:
+                    s.listen(1)
             except OSError:
                 return False
             finally:
@@ -423,11 +439,13 @@ class Nsd:
         when it does not go."""
         if self.proc is None:
             return
-        if self.proc.poll() is None and _reap(self.proc, signal.SIGTERM, STOP_DEADLINE) is None:
-            _kill_hard(self.proc)
-        else:
-            _kill_hard(self.proc)  # helpers left in its group, if any
+        if self.proc.poll() is None:
+            _reap(self.proc, signal.SIGTERM, STOP_DEADLINE)
+        _kill_hard(self.proc)       # and any helper left in its group
         self.proc = None
+        if ':' not in self.host:
+            wait_for(lambda: AddrAllocator.is_released(self.host, self.port), STOP_DEADLINE,
+                     what='nsd %s to release %s' % (self.name, self.endpoint))
 
     def restart(self):
         self.stop()
@@ -521,11 +539,11 @@ class Router:
     dir.  start() waits until `show settings` works; stop() insists on a
     clean exit."""
 
-    def __init__(self, workdir, host, port, extra_args=()):
+    def __init__(self, workdir, host, port, extra_args=(), db=None):
         self.dir = workdir
         self.host, self.port = host, port
         self.sock = os.path.join(workdir, 'ctl.sock')
-        self.db = os.path.join(workdir, 'dnsroute.db')
+        self.db = db or os.path.join(workdir, 'dnsroute.db')
         self.log = os.path.join(workdir, 'dnsrouted.log')
         self.extra_args = list(extra_args)
         self.proc = None
@@ -578,13 +596,21 @@ class Router:
     def sanitizer_lines(self):
         return [l for l in read_text(self.log).splitlines() if SANITIZER_RE.search(l)]
 
-    def stop(self):
-        """SIGTERM; the daemon must exit 0 within 5 s with a clean log."""
+    def stop(self, sig=signal.SIGTERM):
+        """SIGTERM (sig=None: it was sent already); the daemon must exit 0
+        within 5 s with a clean log."""
         if self.proc is None:
             return
         p = self.proc
         self.proc = None
-        rc = _reap(p, signal.SIGTERM, STOP_DEADLINE)
+        if sig is None:
+            try:
+                rc = p.wait(timeout=STOP_DEADLINE)
+                _live.pop(p.pid, None)
+            except subprocess.TimeoutExpired:
+                rc = None
+        else:
+            rc = _reap(p, sig, STOP_DEADLINE)
         if rc is None:
             _kill_hard(p)
         bad = self.sanitizer_lines()
@@ -695,6 +721,7 @@ class Router:
         s = socket.socket(socket.AF_INET6 if ':' in self.host else socket.AF_INET,
                           socket.SOCK_DGRAM)
         s.bind((self.host if ':' in self.host else '127.0.0.1', 0))
+        s.setblocking(False)        # as dns.query.udp(sock=) wants it
         return s
 
 

@@ -5,7 +5,6 @@ retry on another member, count what it dropped, and follow health."""
 
 import collections
 import socket
-import time
 
 import dns.message
 import pytest

@@ -18,7 +18,7 @@ static const struct {
 	const char	*line;
 	int		 id;		/* NONE: no match */
 	int		 nwords;
-	const char	*err;		/* start of the message when NONE */
+	const char	*err;		/* the message starts so */
 } lookup_cases[] = {
 	{ "show routes", CMD_SHOW_ROUTES, 2, NULL },
 	{ "sh ro", CMD_SHOW_ROUTES, 2, NULL },
@@ -124,8 +124,8 @@ test_lookup(void)
 			CHECKF(c != NULL && (int)c->id == lookup_cases[i].id,
 			    "\"%s\": %s", lookup_cases[i].line,
 			    c ? c->words : err);
-			CHECKF(nw == lookup_cases[i].nwords, "\"%s\": nwords %d",
-			    lookup_cases[i].line, nw);
+			CHECKF(nw == lookup_cases[i].nwords,
+			    "\"%s\": nwords %d", lookup_cases[i].line, nw);
 		}
 		tok_free(&t);
 	}

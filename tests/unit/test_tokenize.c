@@ -39,7 +39,8 @@ static const struct {
 	{ "''#x", 1, W("#x") },
 	{ "\"it's\"", 1, W("it's") },
 	{ "'a\"b'", 1, W("a\"b") },
-	{ "comment 'caf\xc3\xa9 \xc2\xb5s'", 1, W("comment", "caf\xc3\xa9 \xc2\xb5s") },
+	{ "comment 'caf\xc3\xa9 \xc2\xb5s'", 1,
+	  W("comment", "caf\xc3\xa9 \xc2\xb5s") },
 	{ "a\001b", 1, W("a\001b") },
 	{ "route add 'abc", 0, W(NULL) },
 	{ "\"abc", 0, W(NULL) },
@@ -85,7 +86,8 @@ static const struct {
 	int		 more;
 	const char	*text;
 } parse_cases[] = {
-	{ "0001 dnsrouted 0.1.0 protocol 1", 1, 0, "dnsrouted 0.1.0 protocol 1" },
+	{ "0001 dnsrouted 0.1.0 protocol 1", 1, 0,
+	  "dnsrouted 0.1.0 protocol 1" },
 	{ "1001-a\tb", 1001, 1, "a\tb" },
 	{ "0000 ", 0, 0, "" },
 	{ "0000", 0, 0, "" },

@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""report.py: the numbers of the dnsroute benchmark (standard library only).
+
+    report.py p99 FILE        99th percentile (µs) of the per-query latencies that
+                              `dnsperf -v` printed to FILE ('> RCODE NAME TYPE SECONDS')
+    report.py table RAWDIR    the results table, from RAWDIR/meta, RAWDIR/runs.tsv,
+                              RAWDIR/config.tsv and the dnsperf outputs beside them
+
+runs.tsv, one line a dnsperf run, tab-separated:
+    scenario proto routes threads target load file cpu_ticks rss_kb p99_us
+(target: nsd | dnsrouted | dnsdist; load: max | 10k; cpu_ticks and rss_kb of the
+router process, '-' for nsd; p99_us '-' when not measured).
+"""
+import math
+import os
+import re
+import sys
+
+
+def p99(path):
+    lat = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            if not line.startswith("> "):
+                continue
+            parts = line.split()
+            if len(parts) < 5 or parts[1] == "T":
+                continue
+            try:
+                lat.append(float(parts[-1]))
+            except ValueError:
+                pass
+    if not lat:
+        return "-"
+    lat.sort()
+    k = max(0, math.ceil(0.99 * len(lat)) - 1)   # nearest rank
+    return "%.0f" % (lat[k] * 1e6)
+
+
+def parse_dnsperf(path):
+    r = {"completed": 0, "lost": None, "qps": None, "avg": None}
+    try:
+        text = open(path, errors="replace").read()
+    except OSError:
+        return r
+    m = re.search(r"Queries completed:\s+(\d+)", text)
+    if m:
+        r["completed"] = int(m.group(1))
+    m = re.search(r"Queries lost:\s+(\d+)", text)
+    if m:
+        r["lost"] = int(m.group(1))
+    m = re.search(r"Queries per second:\s+([\d.]+)", text)
+    if m:
+        r["qps"] = float(m.group(1))
+    # The first "Average Latency" is the queries'; over TCP a second one is
+    # the connections'.
+    m = re.search(r"Average Latency \(s\):\s+([\d.]+)", text)
+    if m:
+        r["avg"] = float(m.group(1)) * 1e6
+    return r
+
+
+def read_kv(path):
+    d = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                line = line.rstrip("\n")
+                if "\t" in line:
+                    k, v = line.split("\t", 1)
+                    d[k] = v
+    return d
+
+
+def num(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "-"
+    return "%.2f" % (a / b)
+
+
+def fmt(x, spec):
+    return "-" if x is None else spec % x
+
+
+def table(raw):
+    meta = read_kv(os.path.join(raw, "meta"))
+    clk = float(meta.get("clk_tck", "100"))
+    rows = []
+    with open(os.path.join(raw, "runs.tsv")) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if len(p) < 10:
+                continue
+            scen, proto, routes, threads, target, load, path, ticks, rss, p99us = p[:10]
+            d = parse_dnsperf(os.path.join(raw, path))
+            t = num(ticks)
+            d["cpu"] = (t * 1e6 / clk / d["completed"]) if (t is not None and d["completed"]) else None
+            d["rss"] = num(rss) / 1024 if num(rss) is not None else None
+            d["p99"] = num(p99us)
+            d.update(scen=scen, target=target, load=load)
+            rows.append(d)
+    by = {(r["scen"], r["load"], r["target"]): r for r in rows}
+
+    cols = [("scenario", 16, "<"), ("target", 9, "<"), ("load", 4, "<"),
+            ("qps", 7, ">"), ("avg_us", 7, ">"), ("p99_us", 7, ">"), ("lost", 6, ">"),
+            ("cpu_us/q", 8, ">"), ("rss_MiB", 7, ">"),
+            ("|", 1, "<"),
+            ("qps/dd", 6, ">"), ("avg/dd", 6, ">"), ("p99/dd", 6, ">"), ("cpu/dd", 6, ">"), ("rss/dd", 6, ">"),
+            ("|", 1, "<"),
+            ("qps/nsd", 7, ">"), ("avg/nsd", 7, ">"), ("p99/nsd", 7, ">"), ("+avg_us", 7, ">")]
+
+    def line(vals):
+        return " ".join(("%" + ("-" if a == "<" else "") + str(w) + "s") % v
+                        for (n, w, a), v in zip(cols, vals)).rstrip()
+
+    out = [line([c[0] for c in cols]), line(["-" * c[1] for c in cols])]
+    last_scen = None
+    for r in rows:
+        if last_scen is not None and r["scen"] != last_scen:
+            out.append("")
+        last_scen = r["scen"]
+        dd = by.get((r["scen"], r["load"], "dnsdist"))
+        ns = by.get((r["scen"], r["load"], "nsd"))
+        vals = [r["scen"], r["target"], r["load"],
+                fmt(r["qps"], "%.0f"), fmt(r["avg"], "%.0f"), fmt(r["p99"], "%.0f"),
+                fmt(r["lost"], "%d"), fmt(r["cpu"], "%.2f"), fmt(r["rss"], "%.1f"), "|"]
+        if r["target"] == "dnsrouted" and dd:
+            vals += [ratio(r["qps"], dd["qps"]), ratio(r["avg"], dd["avg"]), ratio(r["p99"], dd["p99"]),
+                     ratio(r["cpu"], dd["cpu"]), ratio(r["rss"], dd["rss"])]
+        else:
+            vals += ["-"] * 5
+        vals.append("|")
+        if r["target"] != "nsd" and ns:
+            vals += [ratio(r["qps"], ns["qps"]), ratio(r["avg"], ns["avg"]), ratio(r["p99"], ns["p99"]),
+                     "-" if r["avg"] is None or ns["avg"] is None else "%+.0f" % (r["avg"] - ns["avg"])]
+        else:
+            vals += ["-"] * 4
+        out.append(line(vals))
+    return "\n".join(out)
+
+
+def config(raw):
+    c = read_kv(os.path.join(raw, "config.tsv"))
+    if not c:
+        return ""
+    out = []
+    routes = sorted({int(k.split(".")[1]) for k in c if k.startswith("apply.")})
+    if routes:
+        out.append("%-8s %14s %16s %16s %13s %12s" % ("routes", "batch_apply_s", "dnsrouted_rss_MiB",
+                                                        "dnsrouted_ready_s", "dnsdist_rss_MiB", "dnsdist_ready_s"))
+        for n in routes:
+            def g(k, spec, div=1.0):
+                v = num(c.get("%s.%d" % (k, n)))
+                return "-" if v is None else spec % (v / div)
+            out.append("%-8d %14s %16s %16s %13s %12s" % (
+                n, g("apply", "%.3f"), g("rss_idle", "%.1f", 1024), g("ready", "%.2f"),
+                g("dd_rss_idle", "%.1f", 1024), g("dd_ready", "%.2f")))
+        out.append("  (batch_apply_s: wall time of `dnsroutectl -f` of 'backend add' + N+1 routes on a fresh store;")
+        out.append("   *_ready_s: start to first answered query, after the routes are in the store / config;")
+        out.append("   *_rss: VmRSS idle after start-up, before any load)")
+    if "big.apply" in c:
+        def g(k, spec, div=1.0):
+            v = num(c.get(k))
+            return "-" if v is None else spec % (v / div)
+        out.append("")
+        out.append("10,000 routes + 100 backends (one batch on a fresh store, all backends in pool main, at the NSD address):")
+        out.append("  batch apply %s s; backends up %s/100; RSS idle %s MiB; after a %s s UDP max load %s MiB (%s qps, %s lost)" % (
+            g("big.apply", "%.3f"), c.get("big.up", "-"), g("big.rss_idle", "%.1f", 1024), c.get("big.secs", "-"),
+            g("big.rss_load", "%.1f", 1024), g("big.qps", "%.0f"), c.get("big.lost", "-")))
+    return "\n".join(out)
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "p99":
+        print(p99(argv[2]))
+    elif len(argv) >= 3 and argv[1] == "table":
+        print(table(argv[2]))
+    elif len(argv) >= 3 and argv[1] == "config":
+        print(config(argv[2]))
+    else:
+        sys.exit("usage: report.py p99 FILE | table RAWDIR | config RAWDIR")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
