@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "route.h"
+#include "route_index.h"
 #include "log.h"
 #include "util.h"
 
@@ -45,7 +46,12 @@ struct dc_entry {
 	char		name[DC_NAME_MAX];
 };
 
+/* Tables shorter than this are scanned: the prefilter would cost more. */
+#define INDEX_MIN_ROUTES 8
+#define CAND_MAX	4096
+
 struct route_matcher {
+	int			 cand[CAND_MAX];
 	pcre2_match_data	*md;
 	pcre2_match_context	*mctx;
 	uint32_t		 limit;
@@ -242,6 +248,8 @@ route_table_new(struct route_cache *c, const char *const *patterns,
 		if (qtypes[i] != 0)
 			t->any_qtype = 1;
 	}
+	if (n >= INDEX_MIN_ROUTES)
+		t->ix = route_index_build(patterns, n);
 	return t;
 }
 
@@ -254,6 +262,7 @@ route_table_free(struct route_table *t)
 		return;
 	for (i = 0; i < t->n; i++)
 		pat_unref(t->pats[i]);
+	route_index_free(t->ix);
 	free(t->pats);
 	free(t->qtypes);
 	free(t);
@@ -283,27 +292,44 @@ route_matcher_free(struct route_matcher *m)
 	free(m);
 }
 
+static inline int
+try_route(struct route_matcher *m, const struct route_table *t, int i,
+    const char *name, size_t len, uint16_t qtype, int *limited)
+{
+	int r;
+
+	if (t->qtypes[i] != 0 && t->qtypes[i] != qtype)
+		return 0;
+	r = pcre2_match(t->pats[i]->code, (PCRE2_SPTR)name, len, 0, 0,
+	    m->md, m->mctx);
+	if (r >= 0)
+		return 1;
+	if (r != PCRE2_ERROR_NOMATCH)
+		*limited = 1;
+	return 0;
+}
+
 static int
 match_linear(struct route_matcher *m, const struct route_table *t,
     const char *name, size_t len, uint16_t qtype, int *limited)
 {
-	int i, r;
+	int i, n;
 
 	if (m->limit != t->match_limit) {
 		m->limit = t->match_limit;
 		pcre2_set_match_limit(m->mctx, m->limit);
 		pcre2_set_depth_limit(m->mctx, m->limit);
 	}
-	for (i = 0; i < t->n; i++) {
-		if (t->qtypes[i] != 0 && t->qtypes[i] != qtype)
-			continue;
-		r = pcre2_match(t->pats[i]->code, (PCRE2_SPTR)name, len, 0, 0,
-		    m->md, m->mctx);
-		if (r >= 0)
-			return i;
-		if (r != PCRE2_ERROR_NOMATCH)
-			*limited = 1;
+	if (t->ix != NULL &&
+	    (n = route_index_candidates(t->ix, name, len, m->cand, CAND_MAX)) >= 0) {
+		for (i = 0; i < n; i++)
+			if (try_route(m, t, m->cand[i], name, len, qtype, limited))
+				return m->cand[i];
+		return -1;
 	}
+	for (i = 0; i < t->n; i++)
+		if (try_route(m, t, i, name, len, qtype, limited))
+			return i;
 	return -1;
 }
 

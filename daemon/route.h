@@ -27,6 +27,7 @@ struct route_table {
 	uint16_t		*qtypes;	/* n; 0 = any */
 	int			 any_qtype;	/* some route filters on qtype */
 	uint32_t		 match_limit;
+	struct route_index	*ix;		/* prefilter; NULL for short tables */
 };
 
 /* Compile-check a pattern for `route add`: 0, or -1 with PCRE2's message

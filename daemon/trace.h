@@ -1,12 +1,18 @@
 /*
- * trace: live query traces and the recent-queries ring.  The query path
- * calls the inline hooks below; when nobody traces they cost one
- * predictable branch on a relaxed load.
+ * trace: what happened to each query, for `show recent` and live `trace`.
+ *
+ * Every query a worker finishes with (answered, failed, refused, dropped)
+ * becomes one fixed-size record in that worker's ring, always: that is
+ * what `show recent` reads.  A `trace` reads the same rings from the main
+ * thread on a timer while it runs, so tracing adds nothing to the query
+ * path and a slow tracer cannot reach a worker: the ring overwrites its
+ * oldest records, and a reader that falls behind counts what it lost.
+ * The query path never allocates, locks or waits here.
  */
 #ifndef TRACE_H
 #define TRACE_H
 
-#include <stdatomic.h>
+#include <stdint.h>
 
 #include "worker.h"
 
@@ -19,38 +25,28 @@ enum trace_outcome {
 	TRACE_POOL_DOWN,	/* no usable member */
 	TRACE_TIMEOUT,		/* every try timed out */
 	TRACE_REFUSED,		/* connection refused/closed on every try */
+	TRACE_NOTIMP,		/* opcode other than QUERY */
+	TRACE_OVERLOAD,		/* at the outstanding limit: SERVFAIL */
+	TRACE_SPOOFED,		/* an answer was dropped; the query waits on */
+	TRACE__COUNT
 };
 
-extern atomic_int trace_active;
-
-/* Main thread: start and stop the machinery that drains the workers'
- * trace buffers into the subscribed control clients. */
+/* Main thread: the rings (before worker_start) and the drain timer. */
 void	trace_init(struct event_base *);
 void	trace_shutdown(void);
+/* The control client left: end its trace without a word (from
+ * cmd_session_end; the connection is being freed). */
+void	trace_cancel(struct ctl_conn *);
 
-void	trace_emit_slot(struct worker *, const struct qslot *, int outcome,
+/* Workers: record a query that had a slot (route, backend, tries,
+ * latency from s->start_us to now). */
+void	trace_query_done(struct worker *, const struct qslot *, int outcome,
 	    int rcode, int ancount, uint64_t now);
-void	trace_emit_early(struct worker *, const struct sockaddr *, int tcp,
-	    const uint8_t *pkt, size_t len, const struct dns_query *, int outcome,
-	    int detail);
-
-static inline void
-trace_query_done(struct worker *w, const struct qslot *s, int outcome,
-    int rcode, int ancount, uint64_t now)
-{
-	if (__builtin_expect(atomic_load_explicit(&trace_active,
-	    memory_order_relaxed), 0))
-		trace_emit_slot(w, s, outcome, rcode, ancount, now);
-}
-
-static inline void
-trace_early(struct worker *w, const struct sockaddr *sa, int tcp,
-    const uint8_t *pkt, size_t len, const struct dns_query *q, int outcome,
-    int detail)
-{
-	if (__builtin_expect(atomic_load_explicit(&trace_active,
-	    memory_order_relaxed), 0))
-		trace_emit_early(w, sa, tcp, pkt, len, q, outcome, detail);
-}
+/* Workers: record a query answered or dropped without a slot.  q may
+ * hold a partial parse (question_end == 0: no question); detail is the
+ * route id (-1: none) or, for TRACE_MALFORMED, the enum dns_err; rcode
+ * is what the client got, -1 for nothing. */
+void	trace_early(struct worker *, const struct sockaddr *, int tcp,
+	    const struct dns_query *, int outcome, int detail, int rcode);
 
 #endif

@@ -192,6 +192,7 @@ printf '%s%% dnsrouted -f -l %s:%s -s %s -d %s%s\n' "$B" $ROUTER $ROUTER_PORT "$
 pid_of[dnsrouted]=$!
 wait_until 10 "dnsrouted to start" "$DNSROUTECTL" -s "$SOCK" -c 'show settings'
 
+say "Below, dnsroutectl is short for: dnsroutectl -s $SOCK"
 say "Pools, backends (health-checked with id.server. CH TXT over TCP, every second here), and a route per half and one for the apex."
 ctl -c "'pool add ab'"
 ctl -c "'pool add cd'"

@@ -88,7 +88,8 @@ def probe(addr, port, qname):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1.0)
     try:
-        s.sendto(q, (addr, int(port)))
+        s.connect((addr, int(port)))   # so a closed port fails at once
+        s.send(q)
         a = s.recv(4096)
     except OSError:
         return 1

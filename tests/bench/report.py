@@ -3,8 +3,10 @@
 
     report.py p99 FILE        99th percentile (µs) of the per-query latencies that
                               `dnsperf -v` printed to FILE ('> RCODE NAME TYPE SECONDS')
-    report.py table RAWDIR    the results table, from RAWDIR/meta, RAWDIR/runs.tsv,
-                              RAWDIR/config.tsv and the dnsperf outputs beside them
+    report.py table RAWDIR    the results table, from RAWDIR/meta, RAWDIR/runs.tsv
+                              and the dnsperf outputs beside them
+    report.py config RAWDIR   the configuration figures (RAWDIR/config.tsv)
+    report.py targets RAWDIR  the targets of issue 6 against this run
 
 runs.tsv, one line a dnsperf run, tab-separated:
     scenario proto routes threads target load file cpu_ticks rss_kb p99_us
@@ -89,7 +91,7 @@ def fmt(x, spec):
     return "-" if x is None else spec % x
 
 
-def table(raw):
+def load_rows(raw):
     meta = read_kv(os.path.join(raw, "meta"))
     clk = float(meta.get("clk_tck", "100"))
     rows = []
@@ -104,9 +106,15 @@ def table(raw):
             d["cpu"] = (t * 1e6 / clk / d["completed"]) if (t is not None and d["completed"]) else None
             d["rss"] = num(rss) / 1024 if num(rss) is not None else None
             d["p99"] = num(p99us)
-            d.update(scen=scen, target=target, load=load)
+            d.update(scen=scen, target=target, load=load, proto=proto,
+                     routes=int(routes), threads=int(threads))
             rows.append(d)
     by = {(r["scen"], r["load"], r["target"]): r for r in rows}
+    return rows, by
+
+
+def table(raw):
+    rows, by = load_rows(raw)
 
     cols = [("scenario", 16, "<"), ("target", 9, "<"), ("load", 4, "<"),
             ("qps", 7, ">"), ("avg_us", 7, ">"), ("p99_us", 7, ">"), ("lost", 6, ">"),
@@ -177,6 +185,67 @@ def config(raw):
     return "\n".join(out)
 
 
+def targets(raw):
+    """The targets of issue 6, checked against this run's figures."""
+    rows, by = load_rows(raw)
+    c = read_kv(os.path.join(raw, "config.tsv"))
+    out = []
+
+    def check(ok, text):
+        out.append("  [%s] %s" % ("-" if ok is None else ("ok" if ok else "MISS"), text))
+
+    def get(proto, routes, threads, target, load):
+        return by.get(("%s-r%d-t%d" % (proto, routes, threads), load, target))
+
+    r = get("udp", 1, 1, "dnsrouted", "max")
+    n = get("udp", 1, 1, "nsd", "max")
+    if r:
+        check(None if r["cpu"] is None else r["cpu"] <= 4,
+              "UDP, 1 route, 1 worker: router CPU %s us/query (target <= 4; dnsdist ~12.5)" % fmt(r["cpu"], "%.2f"))
+    if r and n and r["qps"] and n["qps"]:
+        check(r["qps"] >= 0.9 * n["qps"],
+              "UDP, 1 route, 1 worker: %.0f qps = %.0f%% of NSD direct %.0f (target >= 90%%)"
+              % (r["qps"], 100 * r["qps"] / n["qps"], n["qps"]))
+    for proto in ("udp", "tcp"):
+        for threads in (1, 2):
+            base = get(proto, 1, threads, "dnsrouted", "max")
+            if not base or not base["qps"]:
+                continue
+            for routes in sorted({x["routes"] for x in rows if x["routes"] > 1}):
+                x = get(proto, routes, threads, "dnsrouted", "max")
+                if x and x["qps"] is not None:
+                    check(x["qps"] >= 0.9 * base["qps"],
+                          "%s, %d routes, %d worker(s): %.0f qps = %.0f%% of the 1-route %.0f (target >= 90%%)"
+                          % (proto.upper(), routes, threads, x["qps"], 100 * x["qps"] / base["qps"], base["qps"]))
+    for x in rows:
+        if x["proto"] == "tcp" and x["target"] == "dnsrouted" and x["load"] == "max":
+            check(None if x["cpu"] is None else x["cpu"] <= 12,
+                  "TCP, %d routes, %d worker(s): router CPU %s us/query (target <= 12; dnsdist ~40)"
+                  % (x["routes"], x["threads"], fmt(x["cpu"], "%.2f")))
+    for x in rows:
+        if x["target"] == "dnsrouted" and x["load"] == "10k":
+            n = by.get((x["scen"], "10k", "nsd"))
+            if n and x["avg"] is not None and n["avg"] is not None:
+                check(x["avg"] - n["avg"] <= 10,
+                      "%s at 10k qps: added average latency %+.0f us over direct (target <= 10)"
+                      % (x["scen"], x["avg"] - n["avg"]))
+    rss = [num(c.get(k)) for k in ("big.rss_idle", "big.rss_load") if num(c.get(k)) is not None]
+    if rss:
+        check(max(rss) / 1024 <= 64, "RSS with 10,000 routes and 100 backends: %.1f MiB (target <= 64)"
+              % (max(rss) / 1024))
+    for k, what in (("apply.10000", "10,000-route batch"), ("big.apply", "10,000 routes + 100 backends batch")):
+        if num(c.get(k)) is not None:
+            check(num(c[k]) < 2, "%s applied in %.3f s (target < 2)" % (what, num(c[k])))
+    for proto in ("udp", "tcp"):
+        for routes in sorted({x["routes"] for x in rows}):
+            a = get(proto, routes, 1, "dnsrouted", "max")
+            b = get(proto, routes, 2, "dnsrouted", "max")
+            if a and b and a["qps"] and b["qps"]:
+                check(None, "%s, %d routes: -t 2 / -t 1 = %.2f x qps, %s x CPU/query"
+                      % (proto.upper(), routes, b["qps"] / a["qps"], ratio(b["cpu"], a["cpu"])))
+    return "\n".join(out)
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "p99":
         print(p99(argv[2]))
@@ -184,8 +253,10 @@ def main(argv):
         print(table(argv[2]))
     elif len(argv) >= 3 and argv[1] == "config":
         print(config(argv[2]))
+    elif len(argv) >= 3 and argv[1] == "targets":
+        print(targets(argv[2]))
     else:
-        sys.exit("usage: report.py p99 FILE | table RAWDIR | config RAWDIR")
+        sys.exit("usage: report.py p99 FILE | table|config|targets RAWDIR")
 
 
 if __name__ == "__main__":

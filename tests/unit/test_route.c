@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "route.h"
+#include "route_index.h"
 #include "unit.h"
 
 static int
@@ -99,6 +100,72 @@ main(void)
 		route_table_free(t);
 	}
 	route_table_free(t2);
+
+	/* The prefilter files each pattern under the right literal. */
+	{
+		static const struct { const char *pat, kind, *lit; } cls[] = {
+			{ "^www\\.", 'p', "www." },
+			{ "^ab*c", 'p', "a" },
+			{ "^a{2}b", 'a', "" },
+			{ "\\.example\\.$", 's', ".example." },
+			{ "^[ab]\\.example\\.$", 's', ".example." },
+			{ "^r00001\\.bench\\.$", 'p', "r00001.bench." },
+			{ "^a|b", 'a', "" },
+			{ "(?i)^www", 'a', "" },
+			{ "www", 'a', "" },
+			{ "^\\d+x", 'a', "" },
+			{ "x+$", 'a', "" },
+			{ "[$]$", 'a', "" },
+			{ "^a\\$", 'p', "a$" },
+			{ "^.", 'a', "" },
+		};
+		char lit[256];
+		size_t k;
+
+		for (k = 0; k < sizeof(cls) / sizeof(cls[0]); k++) {
+			char kind = route_index_classify(cls[k].pat, lit, sizeof(lit));
+
+			CHECKF(kind == cls[k].kind && strcmp(lit, cls[k].lit) == 0,
+			    "%s: %c \"%s\"", cls[k].pat, kind, lit);
+		}
+	}
+
+	/* Differential: with the prefilter, the first match is the one a
+	 * plain scan finds, for every name. */
+	{
+		static const char *dpats[] = {
+			"^www\\.", "\\.example\\.$", "^a[0-9]+\\.example\\.$",
+			"^mail", "^mail\\.other\\.$", "org\\.$", "^(a|b)", "^b+c",
+			"x", "^c1\\.", "\\.$", "^r00001\\.bench\\.$", "^wwx",
+			"^w", "com\\.$", "^[^.]*\\.net\\.$",
+		};
+		static const char *names[] = {
+			"www.example.", "a1.example.", "mail.other.", "mail.org.",
+			"bbc.example.", "bc.", "xyz.", "c1.example.", "r00001.bench.",
+			"r00002.bench.", "wwx.com.", "w.", ".", "foo.net.",
+			"a.b.net.", "zzz.org.", "ab.", "abc\\046.com.",
+		};
+		int np = sizeof(dpats) / sizeof(dpats[0]), k, j, want, got;
+		uint16_t q0[16] = { 0 };
+		struct route_table *one[16], *all;
+
+		all = route_table_new(c, dpats, q0, np, 10000, err, sizeof(err));
+		CHECK(all != NULL && all->ix != NULL);
+		for (k = 0; k < np; k++)
+			one[k] = route_table_new(c, &dpats[k], q0, 1, 10000, err,
+			    sizeof(err));
+		for (j = 0; j < (int)(sizeof(names) / sizeof(names[0])); j++) {
+			want = -1;
+			for (k = 0; k < np && want < 0; k++)
+				if (match(m, one[k], names[j], 1, &limited) == 0)
+					want = k;
+			got = match(m, all, names[j], 1, &limited);
+			CHECKF(got == want, "%s: got %d want %d", names[j], got, want);
+		}
+		for (k = 0; k < np; k++)
+			route_table_free(one[k]);
+		route_table_free(all);
+	}
 	route_matcher_free(m);
 	route_cache_free(c);
 	UNIT_DONE("route");

@@ -1,0 +1,311 @@
+/*
+ * route_index: literal prefix/suffix prefilter (see route_index.h).
+ *
+ * Invariants: immutable once built; a route can only match a name that
+ * carries its filed literal, so leaving the other routes out never changes
+ * which route matches first.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "route_index.h"
+#include "util.h"
+
+#define LIT_MAX		255
+
+struct entry {
+	uint64_t	 hash;
+	char		 kind;		/* 'p' or 's'; 0 = empty */
+	uint16_t	 len;
+	char		*lit;
+	int		*idx;		/* route indices, ascending */
+	int		 n, cap;
+};
+
+struct route_index {
+	struct entry	*tab;
+	uint32_t	 mask;
+	int		*always;	/* ascending */
+	int		 nalways;
+	uint16_t	 plens[LIT_MAX + 1], slens[LIT_MAX + 1];
+	int		 nplens, nslens;
+};
+
+struct atom {
+	char	c;
+	int	literal;
+};
+
+/* Split a pattern into atoms; 0, or -1 when it has constructs the
+ * analysis does not follow. */
+static int
+atomize(const char *p, struct atom *a, int *na, int *anch_start,
+    int *anch_end, int max)
+{
+	size_t i = 0, n = strlen(p);
+	int k = 0;
+
+	*anch_start = *anch_end = 0;
+	if (strchr(p, '|') != NULL || strstr(p, "(?") != NULL ||
+	    strstr(p, "\\Q") != NULL || strstr(p, "\\E") != NULL)
+		return -1;
+	if (n > 0 && p[0] == '^') {
+		*anch_start = 1;
+		i = 1;
+	}
+	while (i < n) {
+		char c = p[i];
+
+		if (k >= max)
+			return -1;
+		if (c == '\\') {
+			char e = p[i + 1];
+
+			if (e == '\0')
+				return -1;
+			/* \. \- \/ and friends are the character itself;
+			 * \d \w \x41 \1 ... are classes or codes. */
+			if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
+			    (e >= '0' && e <= '9'))
+				a[k++] = (struct atom){ 0, 0 };
+			else
+				a[k++] = (struct atom){ e, 1 };
+			i += 2;
+		} else if (c == '[') {
+			/* A class: skip to its end (a ] first is literal). */
+			size_t j = i + 1;
+
+			if (p[j] == '^')
+				j++;
+			if (p[j] == ']')
+				j++;
+			while (j < n && p[j] != ']') {
+				if (p[j] == '\\' && j + 1 < n)
+					j++;
+				else if (p[j] == '[' && p[j + 1] == ':')
+					return -1;
+				j++;
+			}
+			if (j >= n)
+				return -1;
+			a[k++] = (struct atom){ 0, 0 };
+			i = j + 1;
+		} else if (c == '*' || c == '+' || c == '?' || c == '{') {
+			/* A quantifier makes the atom before it optional or
+			 * repeated: no longer one fixed character. */
+			if (k > 0)
+				a[k - 1].literal = 0;
+			if (c == '{') {
+				while (i < n && p[i] != '}')
+					i++;
+			}
+			i++;
+			a[k++] = (struct atom){ 0, 0 };
+		} else if (c == '$' && i == n - 1) {
+			*anch_end = 1;
+			i++;
+		} else if (c == '.' || c == '(' || c == ')' || c == '^' ||
+		    c == '$') {
+			a[k++] = (struct atom){ 0, 0 };
+			i++;
+		} else {
+			a[k++] = (struct atom){ c, 1 };
+			i++;
+		}
+	}
+	*na = k;
+	return 0;
+}
+
+char
+route_index_classify(const char *pattern, char *lit, size_t litlen)
+{
+	struct atom a[512];
+	int na, as, ae, i, j, l = 0;
+
+	lit[0] = '\0';
+	if (atomize(pattern, a, &na, &as, &ae, 512) == -1)
+		return 'a';
+	if (as) {
+		for (i = 0; i < na && a[i].literal && l < LIT_MAX &&
+		    (size_t)l + 1 < litlen; i++)
+			lit[l++] = a[i].c;
+		lit[l] = '\0';
+		if (l > 0)
+			return 'p';
+	}
+	if (ae) {
+		for (i = na - 1; i >= 0 && a[i].literal && na - i <= LIT_MAX &&
+		    (size_t)(na - i) < litlen; i--)
+			;
+		for (j = i + 1, l = 0; j < na; j++)
+			lit[l++] = a[j].c;
+		lit[l] = '\0';
+		if (l > 0)
+			return 's';
+	}
+	return 'a';
+}
+
+static uint64_t
+hash_lit(char kind, const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)kind;
+
+	while (n--) {
+		h ^= (unsigned char)*s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h ^ (h >> 31);
+}
+
+static struct entry *
+lookup(const struct route_index *ix, char kind, const char *s, size_t n,
+    uint64_t h)
+{
+	uint32_t i = (uint32_t)h & ix->mask;
+
+	while (ix->tab[i].kind != 0) {
+		struct entry *e = &ix->tab[i];
+
+		if (e->hash == h && e->kind == kind && e->len == n &&
+		    memcmp(e->lit, s, n) == 0)
+			return e;
+		i = (i + 1) & ix->mask;
+	}
+	return &ix->tab[i];
+}
+
+static void
+add_len(uint16_t *lens, int *n, uint16_t l)
+{
+	int i;
+
+	for (i = 0; i < *n; i++)
+		if (lens[i] == l)
+			return;
+	lens[(*n)++] = l;
+}
+
+struct route_index *
+route_index_build(const char *const *patterns, int n)
+{
+	struct route_index *ix = xcalloc(1, sizeof(*ix));
+	struct entry *e;
+	char lit[LIT_MAX + 1], kind;
+	uint32_t size = 16;
+	uint64_t h;
+	size_t l;
+	int i;
+
+	while (size < (uint32_t)n * 2 + 16)
+		size <<= 1;
+	ix->tab = xcalloc(size, sizeof(*ix->tab));
+	ix->mask = size - 1;
+	ix->always = xcalloc(n, sizeof(int));
+	for (i = 0; i < n; i++) {
+		kind = route_index_classify(patterns[i], lit, sizeof(lit));
+		if (kind == 'a') {
+			ix->always[ix->nalways++] = i;
+			continue;
+		}
+		l = strlen(lit);
+		h = hash_lit(kind, lit, l);
+		e = lookup(ix, kind, lit, l, h);
+		if (e->kind == 0) {
+			e->kind = kind;
+			e->hash = h;
+			e->len = (uint16_t)l;
+			e->lit = xmalloc(l + 1);
+			memcpy(e->lit, lit, l + 1);
+			add_len(kind == 'p' ? ix->plens : ix->slens,
+			    kind == 'p' ? &ix->nplens : &ix->nslens, (uint16_t)l);
+		}
+		if (e->n == e->cap) {
+			e->cap = e->cap ? e->cap * 2 : 2;
+			e->idx = xrealloc(e->idx, e->cap * sizeof(int));
+		}
+		e->idx[e->n++] = i;
+	}
+	return ix;
+}
+
+void
+route_index_free(struct route_index *ix)
+{
+	uint32_t i;
+
+	if (ix == NULL)
+		return;
+	for (i = 0; i <= ix->mask; i++) {
+		free(ix->tab[i].lit);
+		free(ix->tab[i].idx);
+	}
+	free(ix->tab);
+	free(ix->always);
+	free(ix);
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+append(int *out, int n, int cap, const int *src, int k)
+{
+	if (n + k > cap)
+		return -1;
+	memcpy(out + n, src, k * sizeof(int));
+	return n + k;
+}
+
+int
+route_index_candidates(const struct route_index *ix, const char *name,
+    size_t len, int *out, int cap)
+{
+	const struct entry *e;
+	int n = 0, lists = 0, i, k;
+
+	for (i = 0; i < ix->nplens; i++) {
+		size_t l = ix->plens[i];
+
+		if (l > len)
+			continue;
+		e = lookup(ix, 'p', name, l, hash_lit('p', name, l));
+		if (e->kind != 0) {
+			if ((n = append(out, n, cap, e->idx, e->n)) < 0)
+				return -1;
+			lists++;
+		}
+	}
+	for (i = 0; i < ix->nslens; i++) {
+		size_t l = ix->slens[i];
+
+		if (l > len)
+			continue;
+		e = lookup(ix, 's', name + len - l, l,
+		    hash_lit('s', name + len - l, l));
+		if (e->kind != 0) {
+			if ((n = append(out, n, cap, e->idx, e->n)) < 0)
+				return -1;
+			lists++;
+		}
+	}
+	if (ix->nalways > 0) {
+		if ((n = append(out, n, cap, ix->always, ix->nalways)) < 0)
+			return -1;
+		lists++;
+	}
+	/* Each list is ascending; a route is in one list only. */
+	if (lists > 1)
+		qsort(out, n, sizeof(int), cmp_int);
+	for (i = 1, k = n > 0 ? 1 : 0; i < n; i++)
+		if (out[i] != out[k - 1])
+			out[k++] = out[i];
+	return k;
+}

@@ -1,0 +1,35 @@
+/*
+ * route_index: a prefilter that keeps routing cost flat as routes grow.
+ *
+ * Most routes name a literal the query name must start or end with
+ * ("^www\.", "\.example\.$").  Each route is filed under its anchored
+ * literal prefix, else its anchored literal suffix, else in a list of
+ * routes that must always be tried.  For a name, the candidates are the
+ * routes filed under one of the name's own prefixes or suffixes (one hash
+ * lookup per distinct literal length in the table) plus the always list;
+ * only they are given to PCRE2, in route order, so the first match is the
+ * same as a linear scan's.  The analysis is conservative: a pattern it does
+ * not fully understand (alternation, inline options, \Q..\E) goes to the
+ * always list.
+ */
+#ifndef ROUTE_INDEX_H
+#define ROUTE_INDEX_H
+
+#include <stddef.h>
+
+struct route_index;
+
+struct route_index *route_index_build(const char *const *patterns, int n);
+void		    route_index_free(struct route_index *);
+
+/* Candidate route indices for name, ascending and unique, into out (cap
+ * entries).  Returns the count, or -1 when they do not fit (the caller
+ * then scans every route). */
+int		    route_index_candidates(const struct route_index *,
+		    const char *name, size_t len, int *out, int cap);
+
+/* For tests: the literal a pattern is filed under.  kind: 'p' prefix,
+ * 's' suffix, 'a' always. */
+char		    route_index_classify(const char *pattern, char *lit, size_t litlen);
+
+#endif

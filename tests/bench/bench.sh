@@ -1,0 +1,408 @@
+#!/bin/bash
+# bench.sh BUILDDIR: the dnsroute benchmark (make bench; issue 6).
+#
+# Starts NSD on loopback with a generated zone bench. (BENCH_NAMES A records,
+# default 10,000) and, for each scenario, runs the same bounded dnsperf load
+# against NSD directly, through dnsrouted, and through dnsdist (when
+# /usr/bin/dnsdist exists; the same routes as RegexRule -> PoolAction, no
+# packet cache).  Two loads per target: maximum throughput and a fixed
+# 10,000 qps for latency.  Then it prints one table and writes it, with the
+# configuration figures, to BUILDDIR/tests/out/bench.txt (raw dnsperf outputs
+# in BUILDDIR/tests/out/bench-raw/).
+#
+# Scenario NAME = PROTO-rROUTES-tTHREADS: PROTO udp|tcp is the clients'
+# transport (dnsperf -m), ROUTES the number of non-matching regex routes
+# before the matching one ('^rNNNNN\.bench\.$' ..., then '\.bench\.$'),
+# THREADS dnsrouted's -t (dnsdist gets as many reuseport UDP listeners).
+#
+# Environment:
+#   BENCH_SECONDS=N     length of each dnsperf run (default 10; 3 in quick mode)
+#   BENCH_QUICK=1       fewer scenarios and 3 s runs
+#   BENCH_SCENARIOS="udp:1:1 tcp:10000:2 ..."   PROTO:ROUTES:THREADS, overrides
+#   BENCH_NAMES=N       names in the zone and the query file (default 10000, >= 10000
+#                       unless you mean it)
+#   BENCH_DNSDIST=0     leave dnsdist out
+#   BENCH_BIG=0         skip the 10,000 routes + 100 backends measurement
+#   BENCH_NET=127.61.0  the /24 on loopback: NSD .1, dnsrouted .2, dnsdist .3
+#   BENCH_PORT=5301     NSD's port; dnsrouted +1, dnsdist +2
+#   BENCH_MAX_FLAGS, BENCH_LAT_FLAGS   dnsperf flags of the two loads (defaults below)
+#
+# Everything started here is stopped on exit, by PID.  Nothing runs unbounded:
+# every dnsperf run has -l and an outer timeout.
+set -eu
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BUILDDIR" >&2
+	exit 2
+fi
+BUILDDIR=$(cd "$1" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+GEN="$PY $HERE/gen.py"
+REPORT="$PY $HERE/report.py"
+DNSROUTED=$BUILDDIR/daemon/dnsrouted
+DNSROUTECTL=$BUILDDIR/ctl/dnsroutectl
+NSD=$(command -v nsd || echo /usr/sbin/nsd)
+DNSPERF=$(command -v dnsperf || echo /usr/bin/dnsperf)
+DNSDIST=/usr/bin/dnsdist
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then SECS=${BENCH_SECONDS:-3}; else SECS=${BENCH_SECONDS:-10}; fi
+NAMES=${BENCH_NAMES:-10000}
+NET=${BENCH_NET:-127.61.0}
+PORT=${BENCH_PORT:-5301}
+NSD_ADDR=$NET.1 NSD_PORT=$PORT
+R_ADDR=$NET.2 R_PORT=$((PORT + 1))
+DD_ADDR=$NET.3 DD_PORT=$((PORT + 2))
+# Maximum throughput: 8 clients (8 UDP sockets, so SO_REUSEPORT can spread
+# them over workers; 8 TCP connections), up to 500 queries outstanding.
+MAX_FLAGS=${BENCH_MAX_FLAGS:--c 8 -q 500 -t 2}
+# Latency: the same clients paced at 10,000 qps; -v prints every query's
+# latency, from which the p99 is taken.
+LAT_FLAGS=${BENCH_LAT_FLAGS:--c 8 -q 500 -t 2 -Q 10000}
+USE_DNSDIST=${BENCH_DNSDIST:-1}
+[ -x "$DNSDIST" ] || USE_DNSDIST=0
+BIG=${BENCH_BIG:-1}
+
+if [ -n "${BENCH_SCENARIOS:-}" ]; then
+	SCENARIOS=$BENCH_SCENARIOS
+elif [ "$QUICK" = 1 ]; then
+	SCENARIOS="udp:1:1 tcp:1:1 udp:1:2 udp:100:1 udp:10000:1 tcp:10000:1"
+else
+	SCENARIOS=
+	for r in 1 100 1000 10000; do
+		for t in 1 2; do
+			for p in udp tcp; do
+				SCENARIOS="$SCENARIOS $p:$r:$t"
+			done
+		done
+	done
+fi
+
+for exe in "$DNSROUTED" "$DNSROUTECTL" "$NSD" "$DNSPERF" "$PY"; do
+	[ -x "$exe" ] || { echo "bench: $exe is missing (make first? apt-get install nsd dnsperf?)" >&2; exit 1; }
+done
+
+OUT=$BUILDDIR/tests/out
+RAW=$OUT/bench-raw
+mkdir -p "$OUT"
+rm -rf "$RAW"
+mkdir -p "$RAW"
+D=$(mktemp -d "${TMPDIR:-/tmp}/dnsroute-bench-XXXXXX")
+SOCK=$D/ctl.sock
+START=$(date +%s)
+
+declare -A pid_of=()
+
+stop_pid() {
+	local pid=$1
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+stop() {	# stop NAME
+	if [ -n "${pid_of[$1]:-}" ]; then
+		stop_pid "${pid_of[$1]}"
+		unset "pid_of[$1]"
+	fi
+}
+
+cleanup() {
+	local rc=$? name
+	trap - EXIT INT TERM
+	for name in "${!pid_of[@]}"; do
+		stop_pid "${pid_of[$name]}"
+	done
+	if [ $rc -ne 0 ]; then
+		echo "bench failed (exit $rc); logs kept in $D" >&2
+		tail -n 20 "$D"/*.log >&2 2>/dev/null || true
+	else
+		rm -rf "$D"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() {
+	printf '[bench %4ds] %s\n' $(( $(date +%s) - START )) "$*" >&2
+}
+
+now() { date +%s.%N; }
+elapsed() { echo "$(now) $1" | awk '{ printf "%.3f", $1 - $2 }'; }
+
+# wait_until SECONDS WHAT COMMAND...: poll until COMMAND succeeds.
+wait_until() {
+	local deadline=$(( $(date +%s) + $1 )) what=$2
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		if [ "$(date +%s)" -ge $deadline ]; then
+			echo "bench: timed out waiting for $what" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+answers() { $GEN probe "$1" "$2" n00001.bench.; }
+
+# utime + stime of a process (all its threads), in clock ticks.
+cpu_ticks() {
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+ctl() { "$DNSROUTECTL" -s "$SOCK" "$@"; }
+
+# backends_up: how many backends report health up.
+backends_up() {
+	ctl --json -c 'show backends' | $PY -c '
+import json, sys
+print(sum(1 for r in json.load(sys.stdin)["rows"] if r["health"] == "up"))'
+}
+all_up() {	# all_up N
+	[ "$(backends_up)" = "$1" ]
+}
+
+conf() {	# conf KEY VALUE: a configuration figure for the report
+	printf '%s\t%s\n' "$1" "$2" >>"$RAW/config.tsv"
+}
+
+# ---- NSD
+
+start_nsd() {
+	local dir=$D/nsd
+	mkdir -p "$dir"
+	cp "$D/bench.zone" "$dir/bench.zone"
+	cat >"$dir/nsd.conf" <<-EOF
+	server:
+	    ip-address: $NSD_ADDR@$NSD_PORT
+	    port: $NSD_PORT
+	    username: ""
+	    chroot: ""
+	    pidfile: "$dir/nsd.pid"
+	    zonesdir: "$dir"
+	    database: ""
+	    xfrdfile: "$dir/xfrd.state"
+	    zonelistfile: "$dir/zone.list"
+	    verbosity: 1
+	    server-count: 1
+	    do-ip6: no
+	    hide-identity: no
+	    identity: "bench-nsd"
+	    rrl-ratelimit: 0
+	    tcp-count: 1000
+	remote-control:
+	    control-enable: no
+	zone:
+	    name: "bench."
+	    zonefile: "bench.zone"
+	EOF
+	"$NSD" -d -c "$dir/nsd.conf" >>"$D/nsd.log" 2>&1 &
+	pid_of[nsd]=$!
+	wait_until 30 "NSD to answer on $NSD_ADDR:$NSD_PORT" answers "$NSD_ADDR" "$NSD_PORT"
+}
+
+# ---- dnsrouted
+
+start_router() {	# start_router THREADS DBDIR; sets ROUTER_T0 (start time)
+	ROUTER_T0=$(now)
+	"$DNSROUTED" -f -l "$R_ADDR:$R_PORT" -s "$SOCK" -d "$2/dnsroute.db" -t "$1" >>"$D/dnsrouted.log" 2>&1 &
+	pid_of[dnsrouted]=$!
+	wait_until 30 "dnsrouted to start" ctl -c 'show settings'
+}
+
+# apply_routes ROUTES DBDIR: a fresh store, then one batch of 'backend add' and
+# the routes; prints the batch's wall time.
+apply_routes() {
+	local n=$1 batch=$D/routes-$1.batch t0 t
+	{
+		echo "backend add ns1 $NSD_ADDR:$NSD_PORT pool main interval 1 timeout 500"
+		cat "$D/routes-$n.only"
+	} >"$batch"
+	t0=$(now)
+	ctl -q -f "$batch" >>"$D/dnsroutectl.log" 2>&1
+	t=$(elapsed "$t0")
+	echo "$t"
+}
+
+# ---- dnsdist
+
+start_dnsdist() {	# start_dnsdist ROUTES LISTENERS; sets DD_READY (seconds to the first answer)
+	local cfg=$D/dnsdist-$1-$2.conf t0
+	$GEN dnsdist "$1" "$DD_ADDR:$DD_PORT" "$NSD_ADDR:$NSD_PORT" "$2" "$cfg"
+	t0=$(now)
+	"$DNSDIST" --supervised --disable-syslog -C "$cfg" >>"$D/dnsdist.log" 2>&1 </dev/null &
+	pid_of[dnsdist]=$!
+	wait_until 120 "dnsdist to answer" answers "$DD_ADDR" "$DD_PORT"
+	DD_READY=$(elapsed "$t0")
+}
+
+# ---- one dnsperf run
+
+# run_load SCENARIO PROTO ROUTES THREADS TARGET LOAD ADDR PORT PID
+run_load() {
+	local scen=$1 proto=$2 routes=$3 threads=$4 target=$5 load=$6 addr=$7 port=$8 pid=$9
+	local f=$scen.$target.$load.txt flags c0=- c1=- ticks=- rss=- p99=-
+	if [ "$load" = max ]; then flags=$MAX_FLAGS; else flags="$LAT_FLAGS -v"; fi
+	[ -z "$pid" ] || c0=$(cpu_ticks "$pid")
+	# shellcheck disable=SC2086
+	timeout -k 5 $((SECS + 30)) "$DNSPERF" -m "$proto" -s "$addr" -p "$port" -d "$D/queries.txt" \
+		-l "$SECS" $flags >"$RAW/$f" 2>&1 || echo "(dnsperf exit $?)" >>"$RAW/$f"
+	if [ -n "$pid" ]; then
+		c1=$(cpu_ticks "$pid")
+		ticks=$((c1 - c0))
+		rss=$(rss_kb "$pid")
+	fi
+	if [ "$load" != max ]; then
+		p99=$($REPORT p99 "$RAW/$f")
+		grep -v '^> ' "$RAW/$f" >"$RAW/$f.tmp" || true
+		mv "$RAW/$f.tmp" "$RAW/$f"
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$proto" "$routes" "$threads" \
+		"$target" "$load" "$f" "$ticks" "$rss" "$p99" >>"$RAW/runs.tsv"
+	log "$scen $target $load: $(grep -E 'Queries per second' "$RAW/$f" | awk '{print $4}') qps, p99 $p99 us"
+}
+
+# ---- generate
+
+log "generating zone bench. ($NAMES names), queries, routes"
+$GEN zone "$NAMES" "$D/bench.zone"
+$GEN queries "$NAMES" "$D/queries.txt"
+ROUTE_COUNTS=$(for s in $SCENARIOS; do echo "$s" | cut -d: -f2; done | sort -n -u)
+for n in $ROUTE_COUNTS 10000; do
+	[ -f "$D/routes-$n.only" ] || $GEN routes "$n" main "$D/routes-$n.only"
+done
+
+{
+	printf 'clk_tck\t%s\n' "$(getconf CLK_TCK)"
+} >"$RAW/meta"
+: >"$RAW/runs.tsv"
+: >"$RAW/config.tsv"
+
+HEADER=$(cat <<-EOF
+	dnsroute benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -sr); $(nproc) cores; load average at start $(cut -d' ' -f1-3 /proc/loadavg))
+	dnsrouted: $DNSROUTED ($("$DNSROUTED" -V 2>&1 | head -1))
+	NSD $("$NSD" -v 2>&1 | head -1 | awk '{print $NF}') on $NSD_ADDR:$NSD_PORT (server-count 1, rrl off); $("$DNSPERF" -h 2>&1 | grep -i '^version' | head -1 | sed 's/Version/dnsperf/')$( [ "$USE_DNSDIST" = 1 ] && echo "; $("$DNSDIST" --version 2>&1 | head -1 | awk '{print $1, $2}') (RegexRule -> PoolAction, no packet cache, reuseport UDP listener per router thread, its own TCP workers)")
+	zone bench.: $NAMES A names n00001..; query file: those names, random order, type A, replayed in a loop.
+	Routes: N x '^rNNNNN\.bench\.\$' (no match), then '\.bench\.\$' -> pool main (one backend, the NSD).
+	Loads, each $SECS s: max = dnsperf $MAX_FLAGS ; 10k = dnsperf $LAT_FLAGS (-v)
+	CPU: dnsperf, NSD and the router share the same $(nproc) cores, so qps is the rig's, not the router's alone.
+	  cpu_us/q = utime+stime delta of the router process (all threads; /proc/PID/stat, CLK_TCK $(getconf CLK_TCK)) over the run / answered queries.
+	  rss = VmRSS of the router after the run. p99 = nearest rank over the per-query latencies of dnsperf -v,
+	  measured on the 10k runs only (on max runs latency is queueing in dnsperf's -q window).
+	Ratios: x/dd = dnsrouted / dnsdist, x/nsd = via router / NSD direct, in the same scenario and load; +avg_us = avg - NSD's avg.
+	EOF
+)
+
+# ---- run
+
+start_nsd
+log "NSD up on $NSD_ADDR:$NSD_PORT"
+
+for n in $ROUTE_COUNTS; do
+	db=$D/db-$n
+	rm -rf "$db"
+	mkdir -p "$db"
+	first=1
+	thread_counts=$(for s in $SCENARIOS; do
+		[ "$(echo "$s" | cut -d: -f2)" = "$n" ] && echo "$s" | cut -d: -f3
+	done | sort -n -u)
+	for t in $thread_counts; do
+		if [ $first = 1 ]; then
+			# Apply the routes on a fresh store, then restart on it: the
+			# restart's time to the first answer is reported as ready.
+			start_router "$t" "$db"
+			a=$(apply_routes "$n" "$db")
+			conf "apply.$n" "$a"
+			log "$n routes: batch applied in $a s"
+			stop dnsrouted
+		fi
+		start_router "$t" "$db"
+		wait_until 30 "dnsrouted to answer" answers "$R_ADDR" "$R_PORT"
+		if [ $first = 1 ]; then
+			conf "ready.$n" "$(elapsed "$ROUTER_T0")"
+			conf "rss_idle.$n" "$(rss_kb "${pid_of[dnsrouted]}")"
+		fi
+		wait_until 30 "backend ns1 up" all_up 1
+		dd_pid=
+		if [ "$USE_DNSDIST" = 1 ]; then
+			start_dnsdist "$n" "$t"
+			r=$DD_READY
+			dd_pid=${pid_of[dnsdist]}
+			if [ $first = 1 ]; then
+				conf "dd_ready.$n" "$r"
+				conf "dd_rss_idle.$n" "$(rss_kb "$dd_pid")"
+			fi
+			log "dnsdist with $n rules answering after $r s"
+		fi
+		first=0
+		for s in $SCENARIOS; do
+			p=$(echo "$s" | cut -d: -f1)
+			[ "$(echo "$s" | cut -d: -f2)" = "$n" ] && [ "$(echo "$s" | cut -d: -f3)" = "$t" ] || continue
+			scen=$p-r$n-t$t
+			for load in max 10k; do
+				run_load "$scen" "$p" "$n" "$t" nsd "$load" "$NSD_ADDR" "$NSD_PORT" ""
+				run_load "$scen" "$p" "$n" "$t" dnsrouted "$load" "$R_ADDR" "$R_PORT" "${pid_of[dnsrouted]}"
+				if [ -n "$dd_pid" ]; then
+					run_load "$scen" "$p" "$n" "$t" dnsdist "$load" "$DD_ADDR" "$DD_PORT" "$dd_pid"
+				fi
+			done
+		done
+		stop dnsdist
+		stop dnsrouted
+	done
+done
+
+# ---- 10,000 routes and 100 backends
+
+if [ "$BIG" = 1 ]; then
+	db=$D/db-big
+	mkdir -p "$db"
+	start_router 1 "$db"
+	$GEN backends 100 1 "$NSD_ADDR:$NSD_PORT" main "$D/big.batch"
+	sed -i 's/interval 5/interval 1/' "$D/big.batch"
+	cat "$D/routes-10000.only" >>"$D/big.batch"
+	t0=$(now)
+	ctl -q -f "$D/big.batch" >>"$D/dnsroutectl.log" 2>&1
+	a=$(elapsed "$t0")
+	conf big.apply "$a"
+	log "10,000 routes + 100 backends: batch applied in $a s"
+	wait_until 60 "100 backends up" all_up 100 || true
+	conf big.up "$(backends_up)"
+	conf big.rss_idle "$(rss_kb "${pid_of[dnsrouted]}")"
+	f=big.dnsrouted.max.txt
+	# shellcheck disable=SC2086
+	timeout -k 5 $((SECS + 30)) "$DNSPERF" -s "$R_ADDR" -p "$R_PORT" -d "$D/queries.txt" -l "$SECS" $MAX_FLAGS \
+		>"$RAW/$f" 2>&1 || true
+	conf big.rss_load "$(rss_kb "${pid_of[dnsrouted]}")"
+	conf big.secs "$SECS"
+	conf big.qps "$(awk '/Queries per second/ {print $4}' "$RAW/$f")"
+	conf big.lost "$(awk '/Queries lost/ {print $3}' "$RAW/$f")"
+	stop dnsrouted
+fi
+
+stop nsd
+TOTAL=$(( $(date +%s) - START ))
+{
+	echo "$HEADER"
+	echo
+	$REPORT table "$RAW"
+	echo
+	echo "Configuration:"
+	$REPORT config "$RAW"
+	echo
+	echo "Targets of issue 6 (ok / MISS; - = reported only; all from this run, one sample each, noisy machine):"
+	$REPORT targets "$RAW"
+	echo
+	echo "Total benchmark time: ${TOTAL} s ($( [ "$QUICK" = 1 ] && echo "quick mode, " )$SECS s per run)."
+} >"$OUT/bench.txt"
+cat "$OUT/bench.txt"
+echo "(written to $OUT/bench.txt; raw dnsperf outputs in $RAW)" >&2
