@@ -83,10 +83,12 @@ const struct cmd_spec cmd_table[] = {
 	{ CMD_SHOW_AUDIT, "show audit", "show audit [last N]",
 	  "who changed what, and when", "show audit last 10", 0, "", "last=<n>" },
 	{ CMD_SHOW_RECENT, "show recent", "show recent [N] [REGEX]",
-	  "the last queries answered", "show recent 20 example", 0, "<n> <regex>", "" },
+	  "the last N queries done (default 20, at most 4096), or the last N "
+	  "whose name matches REGEX", "show recent 20 example", 0, "<n> <regex>", "" },
 	{ CMD_TRACE, "trace",
-	  "trace [REGEX] [client ADDR] [backend NAME] [limit N] [seconds S]",
-	  "stream a line per query as it completes", "trace '^www' limit 10",
+	  "trace [REGEX] [client ADDR[:PORT]] [backend NAME] [limit N] [seconds S]",
+	  "stream a line per matching query as it completes, until N lines, "
+	  "S seconds or Ctrl-C", "trace '^www' limit 10",
 	  CMD_F_STREAM, "<regex>", "client=<addr> backend=<backend> limit=<n> seconds=<n>" },
 	{ CMD_SET, "set", "set SETTING VALUE", "change a setting",
 	  "set default-action refuse", CMD_F_MUTATES, "<setting> <new>", "" },
@@ -200,6 +202,16 @@ cmd_lookup(int argc, char *const argv[], int *nwords, char *err,
 			nfound++;
 	}
 	if (found == NULL) {
+		int exact;
+
+		/* "show" alone: say what is missing, not that it is unknown. */
+		for (i = 0; i < cmd_table_len; i++)
+			if (nwords_of(cmd_table[i].words) > argc &&
+			    word_matches(cmd_table[i].words, 0, argv[0], &exact)) {
+				snprintf(err, errlen, "incomplete command \"%s\"; "
+				    "try help %s", argv[0], argv[0]);
+				return NULL;
+			}
 		snprintf(err, errlen, "unknown command \"%s\"; try help", argv[0]);
 		return NULL;
 	}

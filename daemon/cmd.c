@@ -21,6 +21,7 @@
 #include "dnsrouted.h"
 #include "log.h"
 #include "tokenize.h"
+#include "trace.h"
 #include "util.h"
 
 static struct cmd_session *txn_owner;
@@ -311,6 +312,8 @@ cmd_session_end(struct cmd_session *s)
 	}
 	if (txn_owner == s)
 		txn_owner = NULL;
-	health_cancel(dr->health, s->conn);
-	/* trace subscriptions are dropped by trace.c through the conn */
+	if (dr->health != NULL)
+		health_cancel(dr->health, s->conn);
+	if (s->stream)
+		trace_cancel(s->conn);
 }

@@ -414,6 +414,10 @@ cmd_backend_readd(struct cmd_ctx *x, int argc, char **argv)
 
 	if (argc != 1)
 		return cmd_usage(x);
+	if (dr->health == NULL) {
+		reply_err(x->r, CTL_ERR_RUNTIME, "health checks are not running");
+		return -1;
+	}
 	if (strcmp(argv[0], "all") != 0 &&
 	    (b = config_backend(dr->cfg, argv[0])) == NULL) {
 		reply_err(x->r, CTL_ERR_RUNTIME, "backend \"%s\" does not exist"

@@ -161,6 +161,43 @@ cmd_show_pools(struct cmd_ctx *x, int argc, char **argv)
 	return 0;
 }
 
+/* Per backend, as more counter rows ("backend:NAME:queries"): queries,
+ * answers, failures, and latency percentiles from the histogram (the
+ * upper bound, in µs, of the bucket the percentile falls in; no rows
+ * before the first answer). */
+static void
+backend_stats(struct cmd_ctx *x)
+{
+	static const struct { const char *what; double p; } pct[] = {
+		{ "latency-p50-us", 50 }, { "latency-p90-us", 90 },
+		{ "latency-p99-us", 99 } };
+	struct config *c = dr->cfg;
+	struct backend *b;
+	size_t k;
+	long v;
+	int i;
+
+	for (i = 0; i < c->nbackends; i++) {
+		b = c->backends[i];
+		reply_fieldf(x->r, "backend:%s:queries", b->name);
+		reply_field_int(x->r, (long long)atomic_load(&b->queries));
+		reply_end_row(x->r);
+		reply_fieldf(x->r, "backend:%s:answers", b->name);
+		reply_field_int(x->r, (long long)atomic_load(&b->answers));
+		reply_end_row(x->r);
+		reply_fieldf(x->r, "backend:%s:failures", b->name);
+		reply_field_int(x->r, (long long)atomic_load(&b->failures));
+		reply_end_row(x->r);
+		for (k = 0; k < NELEMS(pct); k++) {
+			if ((v = backend_percentile(b, pct[k].p)) < 0)
+				break;
+			reply_fieldf(x->r, "backend:%s:%s", b->name, pct[k].what);
+			reply_field_int(x->r, v);
+			reply_end_row(x->r);
+		}
+	}
+}
+
 int
 cmd_show_stats(struct cmd_ctx *x, int argc, char **argv)
 {
@@ -189,6 +226,7 @@ cmd_show_stats(struct cmd_ctx *x, int argc, char **argv)
 	reply_field_int(x->r, (wall_us() - dr->started_us) / 1000000);
 	reply_end_row(x->r);
 	free(sum);
+	backend_stats(x);
 	return 0;
 }
 

@@ -38,7 +38,6 @@
 #endif
 #define MAX_LISTEN		16
 
-struct dnsrouted *dr;
 
 static void
 usage(void)
@@ -58,31 +57,6 @@ usage(void)
 	    "  -v  more logging (repeat for debug)\n",
 	    DNSROUTE_SOCKET_DEFAULT, DNSROUTE_DB_DEFAULT, MAX_WORKERS);
 	exit(2);
-}
-
-static void
-note_admin(struct backend *b, int from, int to)
-{
-	/* health_note logs it and keeps it in the history. */
-	health_note(dr->health, b, admin_state_str(from), admin_state_str(to),
-	    "operator");
-}
-
-void
-dr_publish(struct config *c)
-{
-	struct config *old = dr->cfg;
-	int i;
-
-	config_apply(c, dr->health != NULL ? note_admin : NULL);
-	dr->cfg = c;
-	dr->generation++;
-	for (i = 0; i < dr->nworkers; i++)
-		worker_set_config(dr->workers[i], c);
-	if (dr->health != NULL)
-		health_sync(dr->health, c);
-	config_unref(old);
-	route_cache_gc(dr->rc);
 }
 
 /* systemd's readiness protocol, without libsystemd: one datagram. */

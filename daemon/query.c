@@ -366,14 +366,15 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len, int lfd,
 	const struct croute *r = NULL;
 	struct qslot *s;
 	enum dns_err e;
-	int idx, limited, action;
+	int idx, limited, action, rcode;
 	uint64_t now;
 
 	q.question_end = 0;
 	e = dns_parse_query(pkt, len, &q);
 	if (e != DNS_OK) {
 		STAT_INC(&w->st, malformed);
-		trace_early(w, sa, tc != NULL, pkt, len, &q, TRACE_MALFORMED, e);
+		trace_early(w, sa, tc != NULL, &q, TRACE_MALFORMED, e,
+		    len >= DNS_HDR_LEN && e != DNS_E_QR ? DNS_RCODE_FORMERR : -1);
 		/* Never answer what claims to be an answer: that is how
 		 * two servers are made to ping-pong forever. */
 		if (len >= DNS_HDR_LEN && e != DNS_E_QR)
@@ -383,12 +384,15 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len, int lfd,
 	}
 	if (DNS_OPCODE(q.flags) != DNS_OPCODE_QUERY) {
 		STAT_INC(&w->st, notimp);
+		trace_early(w, sa, tc != NULL, &q, TRACE_NOTIMP, -1,
+		    DNS_RCODE_NOTIMP);
 		answer_rcode(w, pkt, len, &q, DNS_RCODE_NOTIMP, lfd, sa, salen, tc);
 		return;
 	}
 	if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
 		STAT_INC(&w->st, refused_xfr);
-		trace_early(w, sa, tc != NULL, pkt, len, &q, TRACE_XFR, 0);
+		trace_early(w, sa, tc != NULL, &q, TRACE_XFR, -1,
+		    DNS_RCODE_REFUSED);
 		answer_rcode(w, pkt, len, &q, DNS_RCODE_REFUSED, lfd, sa, salen, tc);
 		return;
 	}
@@ -408,22 +412,25 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len, int lfd,
 		break;
 	case DB_ACTION_DROP:
 		STAT_INC(&w->st, dropped);
-		trace_early(w, sa, tc != NULL, pkt, len, &q, TRACE_ROUTE_ANSWER,
-		    idx < 0 ? -1 : (int)r->id);
+		trace_early(w, sa, tc != NULL, &q,
+		    idx < 0 ? TRACE_NOROUTE : TRACE_ROUTE_ANSWER,
+		    idx < 0 ? -1 : (int)r->id, -1);
 		return;
 	default:
 		STAT_INC(&w->st, action_answers);
-		trace_early(w, sa, tc != NULL, pkt, len, &q,
-		    idx < 0 ? TRACE_NOROUTE : TRACE_ROUTE_ANSWER,
-		    idx < 0 ? -1 : (int)r->id);
-		answer_rcode(w, pkt, len, &q,
-		    action == DB_ACTION_REFUSE ? DNS_RCODE_REFUSED :
+		rcode = action == DB_ACTION_REFUSE ? DNS_RCODE_REFUSED :
 		    action == DB_ACTION_NXDOMAIN ? DNS_RCODE_NXDOMAIN :
-		    DNS_RCODE_SERVFAIL, lfd, sa, salen, tc);
+		    DNS_RCODE_SERVFAIL;
+		trace_early(w, sa, tc != NULL, &q,
+		    idx < 0 ? TRACE_NOROUTE : TRACE_ROUTE_ANSWER,
+		    idx < 0 ? -1 : (int)r->id, rcode);
+		answer_rcode(w, pkt, len, &q, rcode, lfd, sa, salen, tc);
 		return;
 	}
 	if ((s = slot_alloc(w)) == NULL) {
 		STAT_INC(&w->st, overload);
+		trace_early(w, sa, tc != NULL, &q, TRACE_OVERLOAD, (int)r->id,
+		    DNS_RCODE_SERVFAIL);
 		answer_rcode(w, pkt, len, &q, DNS_RCODE_SERVFAIL, lfd, sa, salen, tc);
 		return;
 	}
@@ -471,6 +478,8 @@ query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
 		/* Right socket and ID but not our question: someone guessed
 		 * the ID, or the backend is confused.  Keep waiting. */
 		STAT_INC(&w->st, spoofed);
+		trace_query_done(w, s, TRACE_SPOOFED, DNS_RCODE(pkt[3]), 0,
+		    now_us());
 		return;
 	}
 	now = now_us();

@@ -1,54 +1,937 @@
 /*
- * trace: live query traces (see trace.h).  Not written yet beyond the
- * hooks: with no tracer, nothing is emitted.
+ * trace: the per-worker query rings, `show recent` and live `trace` (see
+ * trace.h).
+ *
+ * Each worker owns one ring of TRING_SLOTS fixed-size records and is its
+ * only writer; the main thread is the only reader.  A slot is a sequence
+ * lock: its seq is odd while the worker writes it and 2n + 2 once it holds
+ * record n, and the reader keeps a copy only when seq, read before and
+ * after the copy, names the record it wanted.  Every shared word is a
+ * relaxed atomic (a plain move on x86), so the worker never waits, never
+ * learns whether anyone reads, and a reader that is too slow just finds
+ * newer records where it looked: it counts those as missed.
+ *
+ * Tracers, one per control client running `trace`, are fed from the rings
+ * every TRACE_TICK_MS while there are any: the records since the last
+ * tick, merged across workers in completion order, each formatted once
+ * and appended to the output of every tracer whose filters it passes.
+ * A tracer whose client holds more than TRACE_OUT_HIWAT unread bytes
+ * loses lines, counted; the count is shown in a notice every second and
+ * in the final line.  The control connection reads no request while its
+ * trace runs (reply_async_begin); the trace ends at its limit or time
+ * with a final line, or silently when its client leaves (trace_cancel).
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+
 #include "cmd.h"
 #include "ctlproto.h"
+#include "dnsrouted.h"
+#include "log.h"
 #include "trace.h"
+#include "util.h"
 
-atomic_int trace_active;
+#define TRING_SLOTS	4096		/* records per worker; a power of two */
+#define TRACE_TICK_MS	10
+#define TRACE_OUT_HIWAT	(1024 * 1024)
+#define TRACE_MAX	32		/* traces at once */
+#define TRACE_NOTICE_US	1000000
+#define RECENT_DEFAULT	20
+#define RECENT_MAX	TRING_SLOTS
+
+#define COLUMNS "time\tclient\ttransport\tname\ttype\troute#\tbackend\ttries#" \
+	"\trcode\tanswers#\tlatency_us#\toutcome"
+
+/* One query, as a worker leaves it.  No padding: every byte up to the end
+ * of the name is written, and only so many words are copied. */
+struct trec {
+	uint64_t	mono_us;	/* when it was done (now_us) */
+	int64_t		route_id;	/* -1: none */
+	int64_t		backend_id;	/* 0: none */
+	uint32_t	latency_us;
+	uint16_t	qtype;
+	uint16_t	ancount;
+	uint16_t	port;
+	uint8_t		family;		/* 4, 6; 0: unknown */
+	uint8_t		tcp;
+	uint8_t		outcome;	/* enum trace_outcome */
+	int8_t		rcode;		/* -1: nothing sent */
+	uint8_t		tries;
+	uint8_t		detail;		/* enum dns_err of a malformed query */
+	uint8_t		addr[16];
+	uint8_t		namelen;	/* wire length; 0: no question */
+	uint8_t		name[DNS_MAX_WIRE_NAME];
+};
+
+#define TREC_WORDS	(sizeof(struct trec) / 8)
+#define TREC_HDR_WORDS	((offsetof(struct trec, namelen) + 8) / 8)
+
+_Static_assert(sizeof(struct trec) % 8 == 0, "trec is whole words");
+_Static_assert(offsetof(struct trec, name) ==
+    offsetof(struct trec, namelen) + 1, "trec has no padding");
+
+union trec_u {
+	struct trec	r;
+	uint64_t	w[TREC_WORDS];
+};
+
+struct tslot {
+	_Atomic uint64_t	seq;
+	_Atomic uint64_t	w[TREC_WORDS];
+};
+
+struct tring {
+	alignas(64) _Atomic uint64_t head;	/* records written */
+	uint64_t		next;		/* the worker's copy of head */
+	alignas(64) struct tslot slot[TRING_SLOTS];
+};
+
+struct tracer {
+	struct tracer		*next;
+	struct ctl_conn		*conn;
+	struct cmd_session	*sess;
+	struct route_table	*re;		/* NULL: every name */
+	char			*pattern;
+	struct sockaddr_storage	 client;
+	int			 have_client;
+	char			 backend[DB_NAME_MAX];	/* "": any */
+	unsigned long		 limit;		/* 0: none */
+	uint64_t		 deadline_us;	/* 0: none */
+	uint64_t		 next_notice_us;
+	unsigned long		 lines, missed, missed_told;
+	int			 done;
+};
+
+static struct tring		*rings[MAX_WORKERS];
+static uint64_t			 cursor[MAX_WORKERS];	/* next record to trace */
+static struct tracer		*tracers;
+static int			 ntracers;
+static struct event		*tick;
+static struct route_matcher	*matcher;
+
+/* ---- the worker side ---- */
+
+static inline void
+ring_put(struct tring *r, union trec_u *u)
+{
+	uint64_t n = r->next++;
+	struct tslot *s = &r->slot[n & (TRING_SLOTS - 1)];
+	size_t end = offsetof(struct trec, name) + u->r.namelen;
+	size_t i, nw = (end + 7) / 8;
+
+	/* The tail of the last word: no stale stack bytes in a record. */
+	memset((char *)u + end, 0, nw * 8 - end);
+	atomic_store_explicit(&s->seq, 2 * n + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (i = 0; i < nw; i++)
+		atomic_store_explicit(&s->w[i], u->w[i], memory_order_relaxed);
+	atomic_store_explicit(&s->seq, 2 * n + 2, memory_order_release);
+	atomic_store_explicit(&r->head, n + 1, memory_order_release);
+}
+
+static inline void
+rec_client(struct trec *t, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		t->family = 4;
+		t->port = ntohs(in->sin_port);
+		memcpy(t->addr, &in->sin_addr, 4);
+		memset(t->addr + 4, 0, 12);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		t->family = 6;
+		t->port = ntohs(in6->sin6_port);
+		memcpy(t->addr, &in6->sin6_addr, 16);
+	} else {
+		t->family = 0;
+		t->port = 0;
+		memset(t->addr, 0, 16);
+	}
+}
+
+static inline void
+rec_question(struct trec *t, const struct dns_query *q)
+{
+	if (q->question_end != 0 && q->qname_wire_len <= DNS_MAX_WIRE_NAME) {
+		t->qtype = q->qtype;
+		t->namelen = (uint8_t)q->qname_wire_len;
+		memcpy(t->name, q->qname_wire, q->qname_wire_len);
+	} else {
+		t->qtype = 0;
+		t->namelen = 0;
+	}
+}
 
 void
-trace_emit_slot(struct worker *w, const struct qslot *s, int outcome,
+trace_query_done(struct worker *w, const struct qslot *s, int outcome,
     int rcode, int ancount, uint64_t now)
 {
-	(void)w; (void)s; (void)outcome; (void)rcode; (void)ancount; (void)now;
+	struct tring *r = rings[w->idx];
+	const struct backend *b;
+	union trec_u u;
+	uint64_t lat;
+
+	if (r == NULL)
+		return;
+	b = s->ntried > 0 ? s->tried[s->ntried - 1] : NULL;
+	lat = now > s->start_us ? now - s->start_us : 0;
+	u.r.mono_us = now;
+	u.r.route_id = s->route_idx >= 0 ? s->cfg->routes[s->route_idx].id : -1;
+	u.r.backend_id = b != NULL ? b->id : 0;
+	u.r.latency_us = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
+	u.r.ancount = (uint16_t)ancount;
+	u.r.tcp = (uint8_t)s->client_tcp;
+	u.r.outcome = (uint8_t)outcome;
+	u.r.rcode = (int8_t)rcode;
+	u.r.tries = (uint8_t)s->ntried;
+	u.r.detail = 0;
+	rec_client(&u.r, (const struct sockaddr *)&s->client);
+	rec_question(&u.r, &s->q);
+	ring_put(r, &u);
 }
 
 void
-trace_emit_early(struct worker *w, const struct sockaddr *sa, int tcp,
-    const uint8_t *pkt, size_t len, const struct dns_query *q, int outcome,
-    int detail)
+trace_early(struct worker *w, const struct sockaddr *sa, int tcp,
+    const struct dns_query *q, int outcome, int detail, int rcode)
 {
-	(void)w; (void)sa; (void)tcp; (void)pkt; (void)len; (void)q;
-	(void)outcome; (void)detail;
+	struct tring *r = rings[w->idx];
+	union trec_u u;
+
+	if (r == NULL)
+		return;
+	u.r.mono_us = now_us();
+	u.r.route_id = outcome == TRACE_MALFORMED ? -1 : detail;
+	u.r.backend_id = 0;
+	u.r.latency_us = 0;
+	u.r.ancount = 0;
+	u.r.tcp = (uint8_t)tcp;
+	u.r.outcome = (uint8_t)outcome;
+	u.r.rcode = (int8_t)rcode;
+	u.r.tries = 0;
+	u.r.detail = outcome == TRACE_MALFORMED ? (uint8_t)detail : 0;
+	rec_client(&u.r, sa);
+	rec_question(&u.r, q);
+	ring_put(r, &u);
 }
+
+/* ---- reading the rings (main thread) ---- */
+
+/* Copy record n of r: 0, or -1 when its slot holds another record (it was
+ * overwritten, or is being written). */
+static int
+ring_get(struct tring *r, uint64_t n, union trec_u *out)
+{
+	struct tslot *s = &r->slot[n & (TRING_SLOTS - 1)];
+	uint64_t want = 2 * n + 2;
+	size_t i, nw;
+
+	if (atomic_load_explicit(&s->seq, memory_order_acquire) != want)
+		return -1;
+	for (i = 0; i < TREC_HDR_WORDS; i++)
+		out->w[i] = atomic_load_explicit(&s->w[i], memory_order_relaxed);
+	nw = (offsetof(struct trec, name) + out->r.namelen + 7) / 8;
+	for (; i < nw; i++)
+		out->w[i] = atomic_load_explicit(&s->w[i], memory_order_relaxed);
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != want)
+		return -1;
+	return 0;
+}
+
+static uint64_t
+ring_head(int i)
+{
+	return atomic_load_explicit(&rings[i]->head, memory_order_acquire);
+}
+
+/* ---- formatting ---- */
+
+enum { F_TIME, F_CLIENT, F_TRANSPORT, F_NAME, F_TYPE, F_ROUTE, F_BACKEND,
+	F_TRIES, F_RCODE, F_ANSWERS, F_LATENCY, F_OUTCOME, F__COUNT };
+
+struct tfields {
+	const char	*f[F__COUNT];	/* NULL: no value */
+	char		 time[64];
+	char		 client[64];
+	char		 type[16];
+	char		 route[24];
+	char		 backend[DB_NAME_MAX + 24];
+	char		 tries[8];
+	char		 rcode[16];
+	char		 answers[8];
+	char		 latency[16];
+	char		 outcome[48];
+};
+
+/* The presentation name of t into buf; its length, or -1 when t has no
+ * question. */
+static int
+rec_name(const struct trec *t, char *buf, size_t len)
+{
+	if (t->namelen == 0)
+		return -1;
+	return dns_name_to_text(t->name, t->namelen, 0, buf, len);
+}
+
+static const char *
+rcode_name(int rc, char *buf, size_t len)
+{
+	static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL",
+	    "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET",
+	    "NOTAUTH", "NOTZONE" };
+
+	if (rc >= 0 && (size_t)rc < NELEMS(names))
+		return names[rc];
+	snprintf(buf, len, "RCODE%d", rc);
+	return buf;
+}
+
+/* qtype_str() but for the meta types ldns has no descriptor for. */
+static const char *
+type_name(int t, char *buf, size_t len)
+{
+	static const char *const meta[] = { "TKEY", "TSIG", "IXFR", "AXFR",
+	    "MAILB", "MAILA", "ANY" };
+
+	if (t >= 249 && t <= 255)
+		return meta[t - 249];
+	return qtype_str(t, buf, len);
+}
+
+static const char *
+outcome_name(const struct trec *t, char *buf, size_t len)
+{
+	switch (t->outcome) {
+	case TRACE_OK:
+		return "ok";
+	case TRACE_MALFORMED:
+		snprintf(buf, len, "malformed:%s",
+		    t->detail < DNS_E_MAX ? dns_err_str(t->detail) : "?");
+		return buf;
+	case TRACE_XFR:
+		return "xfr-refused";
+	case TRACE_NOROUTE:
+		return t->rcode < 0 ? "noroute-dropped" : "noroute";
+	case TRACE_ROUTE_ANSWER:
+		return t->rcode < 0 ? "route-dropped" : "route-answer";
+	case TRACE_POOL_DOWN:
+		return "pool-down";
+	case TRACE_TIMEOUT:
+		return "timeout";
+	case TRACE_REFUSED:
+		return "backend-refused";
+	case TRACE_NOTIMP:
+		return "notimp";
+	case TRACE_OVERLOAD:
+		return "overload";
+	case TRACE_SPOOFED:
+		return "spoofed-answer-dropped";
+	default:
+		return "?";
+	}
+}
+
+/* The name of backend id in the current snapshot. */
+static const char *
+backend_name(int64_t id, char *buf, size_t len)
+{
+	struct config *c = dr->cfg;
+	int i;
+
+	for (i = 0; i < c->nbackends; i++)
+		if (c->backends[i]->id == id)
+			return c->backends[i]->name;
+	snprintf(buf, len, "#%lld", (long long)id);	/* deleted since */
+	return buf;
+}
+
+static void
+rec_fields(const struct trec *t, int64_t wall_off, const char *name,
+    struct tfields *tf)
+{
+	struct sockaddr_storage ss;
+	int64_t wall = (int64_t)t->mono_us + wall_off;
+	time_t sec = (time_t)(wall / 1000000);
+	struct tm tm;
+	char b[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(tf->time, sizeof(tf->time), "%s.%06dZ", b,
+	    (int)(wall % 1000000));
+	tf->f[F_TIME] = tf->time;
+
+	memset(&ss, 0, sizeof(ss));
+	if (t->family == 4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(t->port);
+		memcpy(&in->sin_addr, t->addr, 4);
+		tf->f[F_CLIENT] = addr_fmt((struct sockaddr *)&ss, tf->client,
+		    sizeof(tf->client));
+	} else if (t->family == 6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(t->port);
+		memcpy(&in6->sin6_addr, t->addr, 16);
+		tf->f[F_CLIENT] = addr_fmt((struct sockaddr *)&ss, tf->client,
+		    sizeof(tf->client));
+	} else
+		tf->f[F_CLIENT] = NULL;
+	tf->f[F_TRANSPORT] = t->tcp ? "tcp" : "udp";
+	tf->f[F_NAME] = name;
+	tf->f[F_TYPE] = name != NULL ? type_name(t->qtype, tf->type,
+	    sizeof(tf->type)) : NULL;
+	if (t->route_id >= 0) {
+		snprintf(tf->route, sizeof(tf->route), "%lld",
+		    (long long)t->route_id);
+		tf->f[F_ROUTE] = tf->route;
+	} else
+		tf->f[F_ROUTE] = NULL;
+	tf->f[F_BACKEND] = t->backend_id != 0 ? backend_name(t->backend_id,
+	    tf->backend, sizeof(tf->backend)) : NULL;
+	snprintf(tf->tries, sizeof(tf->tries), "%u", t->tries);
+	tf->f[F_TRIES] = tf->tries;
+	tf->f[F_RCODE] = t->rcode >= 0 ? rcode_name(t->rcode, tf->rcode,
+	    sizeof(tf->rcode)) : NULL;
+	snprintf(tf->answers, sizeof(tf->answers), "%u", t->ancount);
+	tf->f[F_ANSWERS] = tf->answers;
+	snprintf(tf->latency, sizeof(tf->latency), "%u", t->latency_us);
+	tf->f[F_LATENCY] = tf->latency;
+	tf->f[F_OUTCOME] = outcome_name(t, tf->outcome, sizeof(tf->outcome));
+}
+
+/* "1003-" and the escaped fields, tab-separated, into buf; its length. */
+static size_t
+trace_line(const struct tfields *tf, char *buf, size_t len)
+{
+	size_t n;
+	int i, k;
+
+	n = (size_t)snprintf(buf, len, "%04d-", CTL_TRACE);
+	for (i = 0; i < F__COUNT; i++) {
+		if (i > 0)
+			buf[n++] = '\t';
+		if (tf->f[i] == NULL) {
+			memcpy(buf + n, CTL_NULL_FIELD, strlen(CTL_NULL_FIELD));
+			n += strlen(CTL_NULL_FIELD);
+			continue;
+		}
+		/* Leave room for the tabs, nulls and newline still to come. */
+		k = ctl_escape(tf->f[i], strlen(tf->f[i]), buf + n,
+		    len - n - 4 * (F__COUNT - i));
+		if (k < 0)
+			k = 0;
+		n += (size_t)k;
+	}
+	buf[n++] = '\n';
+	return n;
+}
+
+static int
+name_matches(struct route_table *re, const char *name, int namelen)
+{
+	int limited;
+
+	if (re == NULL)
+		return 1;
+	if (name == NULL)
+		return 0;
+	return route_match(matcher, re, name, (size_t)namelen, 0, &limited) == 0;
+}
+
+/* ---- tracers ---- */
+
+static void	tick_cb(evutil_socket_t, short, void *);
+
+static void
+tracer_free(struct tracer *t)
+{
+	if (t == NULL)
+		return;
+	route_table_free(t->re);
+	free(t->pattern);
+	free(t);
+}
+
+static void
+tracer_unlink(struct tracer *t)
+{
+	struct tracer **pp;
+
+	for (pp = &tracers; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			ntracers--;
+			break;
+		}
+	if (ntracers == 0 && tick != NULL)
+		evtimer_del(tick);
+}
+
+static void
+tracer_link(struct tracer *t)
+{
+	struct timeval tv = { 0, TRACE_TICK_MS * 1000 };
+	int i;
+
+	if (ntracers == 0) {
+		/* Only what completes from now on. */
+		for (i = 0; i < dr->nworkers; i++)
+			if (rings[i] != NULL)
+				cursor[i] = ring_head(i);
+		evtimer_add(tick, &tv);
+	}
+	t->next = tracers;
+	tracers = t;
+	ntracers++;
+}
+
+/* The trace is over: the final line, then the connection takes requests
+ * again (which may run another command, even another trace). */
+static void
+tracer_finish(struct tracer *t, const char *why)
+{
+	struct ctl_conn *c = t->conn;
+	struct reply *r = ctl_conn_reply(c);
+
+	tracer_unlink(t);
+	reply_ok(r, "trace ended (%s): %lu line%s, %lu missed", why, t->lines,
+	    t->lines == 1 ? "" : "s", t->missed);
+	log_debug("trace by pid %ld ended (%s): %lu lines, %lu missed",
+	    (long)t->sess->pid, why, t->lines, t->missed);
+	t->sess->stream = 0;
+	tracer_free(t);
+	reply_async_done(c);
+}
+
+void
+trace_cancel(struct ctl_conn *c)
+{
+	struct tracer *t;
+
+	for (t = tracers; t != NULL; t = t->next)
+		if (t->conn == c) {
+			tracer_unlink(t);
+			log_debug("trace by pid %ld ended: client left; %lu "
+			    "lines, %lu missed", (long)t->sess->pid, t->lines,
+			    t->missed);
+			tracer_free(t);
+			return;
+		}
+}
+
+static int
+client_matches(const struct tracer *t, const struct trec *r)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&t->client;
+
+	if (!t->have_client)
+		return 1;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		return r->family == 4 && memcmp(r->addr, &in->sin_addr, 4) == 0 &&
+		    (in->sin_port == 0 || ntohs(in->sin_port) == r->port);
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		return r->family == 6 &&
+		    memcmp(r->addr, &in6->sin6_addr, 16) == 0 &&
+		    (in6->sin6_port == 0 || ntohs(in6->sin6_port) == r->port);
+	}
+	return 0;
+}
+
+/* One record to every tracer that wants it. */
+static void
+dispatch(const struct trec *r, int64_t wall_off)
+{
+	struct tracer *t;
+	struct tfields tf;
+	struct evbuffer *out;
+	char name[DNS_MAX_TEXT_NAME], bname[DB_NAME_MAX + 24];
+	char line[2 * DNS_MAX_TEXT_NAME + 1024];
+	const char *bn = NULL;
+	size_t len = 0;
+	int namelen = -2;
+
+	for (t = tracers; t != NULL; t = t->next) {
+		if (t->done)
+			continue;
+		if (!client_matches(t, r))
+			continue;
+		if (t->backend[0] != '\0') {
+			if (r->backend_id == 0)
+				continue;
+			if (bn == NULL)
+				bn = backend_name(r->backend_id, bname,
+				    sizeof(bname));
+			if (strcmp(bn, t->backend) != 0)
+				continue;
+		}
+		if (namelen == -2)
+			namelen = rec_name(r, name, sizeof(name));
+		if (!name_matches(t->re, namelen >= 0 ? name : NULL, namelen))
+			continue;
+		out = ctl_conn_reply(t->conn)->out;
+		if (evbuffer_get_length(out) > TRACE_OUT_HIWAT) {
+			t->missed++;
+			continue;
+		}
+		if (len == 0) {
+			rec_fields(r, wall_off, namelen >= 0 ? name : NULL, &tf);
+			len = trace_line(&tf, line, sizeof(line));
+		}
+		evbuffer_add(out, line, len);
+		t->lines++;
+		if (t->limit != 0 && t->lines >= t->limit)
+			t->done = 1;
+	}
+}
+
+struct src {
+	uint64_t	next, end;
+	int		have;
+	union trec_u	u;
+};
+
+/* Feed the tracers everything completed since the last tick, merged
+ * across workers by completion time. */
+static void
+drain(void)
+{
+	static struct src src[MAX_WORKERS];
+	int64_t wall_off = wall_us() - (int64_t)now_us();
+	unsigned long lost = 0;
+	struct tracer *t;
+	int i, best;
+
+	for (i = 0; i < dr->nworkers; i++) {
+		src[i].have = 0;
+		if (rings[i] == NULL) {
+			src[i].next = src[i].end = 0;
+			continue;
+		}
+		src[i].end = ring_head(i);
+		src[i].next = cursor[i];
+		if (src[i].end - src[i].next > TRING_SLOTS) {
+			lost += src[i].end - src[i].next - TRING_SLOTS;
+			src[i].next = src[i].end - TRING_SLOTS;
+		}
+	}
+	for (;;) {
+		best = -1;
+		for (i = 0; i < dr->nworkers; i++) {
+			while (!src[i].have && src[i].next < src[i].end) {
+				if (ring_get(rings[i], src[i].next++, &src[i].u) == 0)
+					src[i].have = 1;
+				else
+					lost++;
+			}
+			if (src[i].have && (best == -1 ||
+			    src[i].u.r.mono_us < src[best].u.r.mono_us))
+				best = i;
+		}
+		if (best == -1)
+			break;
+		dispatch(&src[best].u.r, wall_off);
+		src[best].have = 0;
+	}
+	for (i = 0; i < dr->nworkers; i++)
+		cursor[i] = src[i].end;
+	if (lost > 0)
+		for (t = tracers; t != NULL; t = t->next)
+			t->missed += lost;
+}
+
+static void
+tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval tv = { 0, TRACE_TICK_MS * 1000 };
+	struct tracer *t;
+	struct reply *r;
+	uint64_t now;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	drain();
+	now = now_us();
+	for (t = tracers; t != NULL; t = t->next) {
+		if (t->deadline_us != 0 && now >= t->deadline_us && !t->done)
+			t->done = 2;
+		if (t->done || t->missed == t->missed_told ||
+		    now < t->next_notice_us)
+			continue;
+		r = ctl_conn_reply(t->conn);
+		if (evbuffer_get_length(r->out) > TRACE_OUT_HIWAT)
+			continue;
+		reply_notice(r, "%lu trace line%s missed so far (the client "
+		    "read too slowly or the trace fell behind)", t->missed,
+		    t->missed == 1 ? "" : "s");
+		t->missed_told = t->missed;
+		t->next_notice_us = now + TRACE_NOTICE_US;
+	}
+	/* Finishing may run the client's next command: one at a time, from
+	 * the top, as the list may have changed. */
+	for (;;) {
+		for (t = tracers; t != NULL && !t->done; t = t->next)
+			;
+		if (t == NULL)
+			break;
+		tracer_finish(t, t->done == 2 ? "time is up" : "limit reached");
+	}
+	if (ntracers > 0 && !evtimer_pending(tick, NULL))
+		evtimer_add(tick, &tv);
+}
+
+/* ---- set-up ---- */
 
 void
 trace_init(struct event_base *base)
 {
-	(void)base;
+	int i;
+
+	for (i = 0; i < dr->nworkers; i++) {
+		rings[i] = aligned_alloc(64, sizeof(struct tring));
+		if (rings[i] == NULL)
+			fatal("trace ring");
+		memset(rings[i], 0, sizeof(struct tring));
+	}
+	tick = evtimer_new(base, tick_cb, NULL);
+	if (tick == NULL)
+		fatalx("evtimer_new failed");
+	matcher = route_matcher_new();
 }
 
 void
 trace_shutdown(void)
 {
+	struct tracer *t;
+	int i;
+
+	/* The clients are cut off by control_free() right after. */
+	while ((t = tracers) != NULL) {
+		tracer_unlink(t);
+		t->sess->stream = 0;
+		tracer_free(t);
+	}
+	if (tick != NULL)
+		event_free(tick);
+	tick = NULL;
+	route_matcher_free(matcher);
+	matcher = NULL;
+	for (i = 0; i < MAX_WORKERS; i++) {
+		free(rings[i]);
+		rings[i] = NULL;
+	}
 }
 
-int
-cmd_show_recent(struct cmd_ctx *x, int argc, char **argv)
+/* ---- commands ---- */
+
+/* Compile a name filter; NULL with the error replied. */
+static struct route_table *
+filter_compile(struct cmd_ctx *x, const char *pattern)
 {
-	(void)argc;
-	(void)argv;
-	reply_err(x->r, CTL_ERR_RUNTIME, "show recent is not implemented yet");
-	return -1;
+	struct route_table *t;
+	uint16_t any = 0;
+	char err[512];
+
+	if (route_check_pattern(pattern, dr->cfg->set.match_limit, err,
+	    sizeof(err)) == -1 || (t = route_table_new(dr->rc, &pattern, &any,
+	    1, dr->cfg->set.match_limit, err, sizeof(err))) == NULL) {
+		reply_err(x->r, CTL_ERR_RUNTIME, "%s", err);
+		return NULL;
+	}
+	if (matcher == NULL)
+		matcher = route_matcher_new();
+	return t;
+}
+
+static int
+is_trace_keyword(const char *s)
+{
+	return strcmp(s, "client") == 0 || strcmp(s, "backend") == 0 ||
+	    strcmp(s, "limit") == 0 || strcmp(s, "seconds") == 0;
 }
 
 int
 cmd_trace(struct cmd_ctx *x, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	reply_err(x->r, CTL_ERR_RUNTIME, "trace is not implemented yet");
-	return -1;
+	struct tracer *t;
+	socklen_t sl;
+	char err[256];
+	long v;
+	int i = 0;
+
+	if (rings[0] == NULL) {
+		reply_err(x->r, CTL_ERR_RUNTIME, "tracing is not running");
+		return -1;
+	}
+	if (ntracers >= TRACE_MAX) {
+		reply_err(x->r, CTL_ERR_RUNTIME, "too many traces at once (%d)",
+		    TRACE_MAX);
+		return -1;
+	}
+	t = xcalloc(1, sizeof(*t));
+	if (argc > 0 && !is_trace_keyword(argv[0])) {
+		t->pattern = xstrdup(argv[0]);
+		i = 1;
+	}
+	for (; i < argc; i += 2) {
+		if (!is_trace_keyword(argv[i]) || i + 1 >= argc) {
+			tracer_free(t);
+			return cmd_usage(x);
+		}
+		if (strcmp(argv[i], "client") == 0) {
+			if (addr_parse(argv[i + 1], 0, &t->client, &sl, err,
+			    sizeof(err)) == -1) {
+				reply_err(x->r, CTL_ERR_SYNTAX, "client: %s", err);
+				tracer_free(t);
+				return -1;
+			}
+			t->have_client = 1;
+		} else if (strcmp(argv[i], "backend") == 0) {
+			if (config_backend(dr->cfg, argv[i + 1]) == NULL) {
+				reply_err(x->r, CTL_ERR_RUNTIME, "no backend "
+				    "\"%s\"", argv[i + 1]);
+				tracer_free(t);
+				return -1;
+			}
+			snprintf(t->backend, sizeof(t->backend), "%s", argv[i + 1]);
+		} else if (strcmp(argv[i], "limit") == 0) {
+			if (parse_int(argv[i + 1], 1, 1000000000L, &v) == -1) {
+				reply_err(x->r, CTL_ERR_SYNTAX, "limit: a number "
+				    "of lines from 1 to 1000000000");
+				tracer_free(t);
+				return -1;
+			}
+			t->limit = (unsigned long)v;
+		} else {
+			if (parse_int(argv[i + 1], 1, 7 * 86400L, &v) == -1) {
+				reply_err(x->r, CTL_ERR_SYNTAX, "seconds: a "
+				    "number from 1 to 604800");
+				tracer_free(t);
+				return -1;
+			}
+			t->deadline_us = now_us() + (uint64_t)v * 1000000;
+		}
+	}
+	if (t->pattern != NULL && (t->re = filter_compile(x, t->pattern)) == NULL) {
+		tracer_free(t);
+		return -1;
+	}
+	t->conn = x->sess->conn;
+	t->sess = x->sess;
+	t->next_notice_us = now_us() + TRACE_NOTICE_US;
+	reply_columns(x->r, COLUMNS);
+	reply_async_begin(x->r);
+	x->sess->stream = 1;
+	tracer_link(t);
+	log_debug("trace by pid %ld started: %s", (long)x->sess->pid, x->line);
+	return 0;
+}
+
+static int
+rec_cmp(const void *a, const void *b)
+{
+	const struct trec *x = a, *y = b;
+
+	return x->mono_us < y->mono_us ? -1 : x->mono_us > y->mono_us;
+}
+
+static int
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int
+cmd_show_recent(struct cmd_ctx *x, int argc, char **argv)
+{
+	struct route_table *re = NULL;
+	struct trec *recs;
+	struct tfields tf;
+	union trec_u u;
+	char name[DNS_MAX_TEXT_NAME];
+	int64_t wall_off;
+	uint64_t h, n, low;
+	long want = RECENT_DEFAULT;
+	size_t nrecs = 0, got, i, k;
+	int w, ai = 0, namelen;
+
+	if (argc > 2)
+		return cmd_usage(x);
+	if (argc > 0 && all_digits(argv[0])) {
+		if (parse_int(argv[0], 1, RECENT_MAX, &want) == -1) {
+			reply_err(x->r, CTL_ERR_SYNTAX, "show recent: N from 1 "
+			    "to %d", RECENT_MAX);
+			return -1;
+		}
+		ai = 1;
+	}
+	if (ai < argc) {
+		if ((re = filter_compile(x, argv[ai])) == NULL)
+			return -1;
+		ai++;
+	}
+	if (ai < argc) {
+		route_table_free(re);
+		return cmd_usage(x);
+	}
+	recs = xcalloc((size_t)want * (dr->nworkers > 0 ? dr->nworkers : 1),
+	    sizeof(*recs));
+	/* The newest `want` matches of each worker, then the newest of all. */
+	for (w = 0; w < dr->nworkers; w++) {
+		if (rings[w] == NULL)
+			continue;
+		h = ring_head(w);
+		low = h > TRING_SLOTS ? h - TRING_SLOTS : 0;
+		for (got = 0, n = h; n > low && got < (size_t)want; n--) {
+			if (ring_get(rings[w], n - 1, &u) == -1)
+				continue;
+			namelen = rec_name(&u.r, name, sizeof(name));
+			if (!name_matches(re, namelen >= 0 ? name : NULL, namelen))
+				continue;
+			recs[nrecs++] = u.r;
+			got++;
+		}
+	}
+	route_table_free(re);
+	qsort(recs, nrecs, sizeof(*recs), rec_cmp);
+	wall_off = wall_us() - (int64_t)now_us();
+	reply_columns(x->r, COLUMNS);
+	for (i = nrecs > (size_t)want ? nrecs - (size_t)want : 0; i < nrecs; i++) {
+		namelen = rec_name(&recs[i], name, sizeof(name));
+		rec_fields(&recs[i], wall_off, namelen >= 0 ? name : NULL, &tf);
+		for (k = 0; k < F__COUNT; k++) {
+			if (tf.f[k] != NULL)
+				reply_field(x->r, tf.f[k]);
+			else
+				reply_field_null(x->r);
+		}
+		reply_end_row(x->r);
+	}
+	free(recs);
+	return 0;
 }

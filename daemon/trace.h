@@ -16,6 +16,8 @@
 
 #include "worker.h"
 
+struct ctl_conn;
+
 enum trace_outcome {
 	TRACE_OK = 0,		/* answered by a backend */
 	TRACE_MALFORMED,	/* detail: enum dns_err */
@@ -44,7 +46,7 @@ void	trace_query_done(struct worker *, const struct qslot *, int outcome,
 	    int rcode, int ancount, uint64_t now);
 /* Workers: record a query answered or dropped without a slot.  q may
  * hold a partial parse (question_end == 0: no question); detail is the
- * route id (-1: none) or, for TRACE_MALFORMED, the enum dns_err; rcode
+ * enum dns_err for TRACE_MALFORMED, else the route id (-1: none); rcode
  * is what the client got, -1 for nothing. */
 void	trace_early(struct worker *, const struct sockaddr *, int tcp,
 	    const struct dns_query *, int outcome, int detail, int rcode);

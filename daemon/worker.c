@@ -233,6 +233,10 @@ tclient_query_done(struct tclient *tc)
 	if (tc->paused && tc->inflight < TCP_CONN_MAX_INFLIGHT / 2) {
 		tc->paused = 0;
 		bufferevent_enable(tc->bev, EV_READ);
+		/* Queries already read wait in the input buffer; no new data
+		 * may come to wake us, so look at them (from the loop). */
+		bufferevent_trigger(tc->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	}
 }
 
@@ -245,26 +249,28 @@ tclient_read_cb(struct bufferevent *bev, void *arg)
 	uint8_t hdr[2];
 	size_t avail, l;
 
+	/* Hold tc while we work: an answer given at once may close it. */
+	tc->inflight++;
 	while (!tc->closed) {
 		avail = evbuffer_get_length(in);
 		if (avail < 2)
-			return;
+			break;
 		evbuffer_copyout(in, hdr, 2);
 		l = (size_t)hdr[0] << 8 | hdr[1];
 		if (avail < l + 2)
-			return;
-		if (tc->inflight >= TCP_CONN_MAX_INFLIGHT) {
+			break;
+		if (tc->inflight > TCP_CONN_MAX_INFLIGHT) {
 			tc->paused = 1;
 			bufferevent_disable(bev, EV_READ);
-			return;
+			break;
 		}
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, w->tcpbuf, l);
 		STAT_INC(&w->st, queries_tcp);
-		/* query_client may answer at once, and that may close tc. */
 		query_client(w, w->tcpbuf, l, -1, (struct sockaddr *)&tc->addr,
 		    tc->addrlen, tc);
 	}
+	tclient_query_done(tc);
 }
 
 static void
