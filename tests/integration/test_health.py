@@ -1,0 +1,576 @@
+"""Backend lifecycle (issue 3), end to end with real NSD backends: health
+checks take a killed server out under load and put it back by themselves
+when it returns; `backend readd` brings one back at once; `drain` lets the
+queries in flight finish while no new ones go; `disable` stops checks and
+queries; `show health` keeps the history; admin states survive a restart
+and health is checked again at start-up.
+
+The checks here run fast (`interval 0.2 timeout 200 fall 2 rise 2`); where a
+test must show that only an operator's command can explain a change, the
+interval is 60 s, longer than the test.  Loads are dnsperf runs bounded in
+time and rate.  Figures measured on the way (time to down, time to up, the
+failed share under load, the drain) are printed (pytest -s) and written to
+figures.txt in the test's directory.
+"""
+
+import calendar
+import collections
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+import dnsroute_test as dt
+
+INTERVAL = 0.2
+TIMEOUT_MS = 200
+FALL = 2
+RISE = 2
+FAST = 'interval %g timeout %d fall %d rise %d' % (INTERVAL, TIMEOUT_MS, FALL, RISE)
+# Longer than any test: nothing but an operator's command (or a start-up)
+# can explain a check between two periodic ones.
+SLOW = 'interval 60 timeout %d fall 1 rise %d' % (TIMEOUT_MS, RISE)
+# Scheduling slack on a busy two-core machine, added to every bound.
+MARGIN = 1.0
+FAIL_SHARE_MAX = 0.005
+
+ROUTE = r"route add '(^|\.)example\.$' pool p"
+LOAD_NAMES = ['example. TXT', 'example. SOA'] + \
+    ['%s %s' % (n, t) for n in dt.names('abcd', 25) for t in ('A', 'TXT')]
+
+needs_dnsperf = pytest.mark.skipif(shutil.which('dnsperf') is None,
+                                   reason='dnsperf not installed')
+
+
+# --------------------------------------------------------------------------
+# Helpers
+
+
+def figure(workdir, text):
+    """Report a measured figure: on stdout (pytest -s) and in figures.txt."""
+    print('\n[figure] ' + text)
+    with open(os.path.join(workdir, 'figures.txt'), 'a') as f:
+        f.write(text + '\n')
+
+
+def full_zone_nsd(nsd_factory, name):
+    """An NSD serving every name of example. (a-d), its apex TXT = name."""
+    return nsd_factory(name, {'example.': dt.example_zone('abcd', name)})
+
+
+def setup_pool(router, members, opts=FAST):
+    """Pool p of the (name, endpoint) members, every example. name routed
+    to it."""
+    router.ok('pool add p')
+    for name, ep in members:
+        router.ok('backend add %s %s pool p %s' % (name, ep, opts))
+    router.ok(ROUTE)
+
+
+def crash(ns):
+    """SIGKILL an NSD as a crash would: its process group, by the PID its
+    fixture started; then wait until its address is free for a restart."""
+    dt._kill_hard(ns.proc)
+    ns.proc = None
+    dt.wait_for(lambda: dt.AddrAllocator.is_released(ns.host, ns.port), 5,
+                what='nsd %s to release %s' % (ns.name, ns.endpoint))
+
+
+def wait_state(router, name, health, deadline, since=None):
+    """Wait until backend name has the health state; returns the seconds
+    from since (time.monotonic()) to the first poll that saw it."""
+    t0 = since if since is not None else time.monotonic()
+    router.wait_health(name, health, deadline=deadline)
+    return time.monotonic() - t0
+
+
+def counter(router, name, field='queries'):
+    return router.backends()[name][field]
+
+
+def apex_answers(router, n):
+    """Ask the apex TXT n times from one client socket: which servers
+    answered (NSD's apex TXT is its name)."""
+    seen = collections.Counter()
+    s = router.udp_socket()
+    try:
+        for _ in range(n):
+            a = router.query('example.', 'TXT', sock=s)
+            assert dt.rcode_text(a) == 'NOERROR', a
+            seen.update(dt.txt_values(a))
+    finally:
+        s.close()
+    return seen
+
+
+def health_rows(router, name, last=1000):
+    return router.rows('show health %s last %d' % (name, last))
+
+
+def transitions(rows):
+    return [(r['from'], r['to'], r['detail']) for r in rows if r['from'] not in (None, '-')]
+
+
+def row_epoch(row):
+    """'2024-01-01T00:00:00.123Z' -> seconds since the epoch."""
+    m = re.match(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z$', row['time'])
+    assert m, row
+    return calendar.timegm(time.strptime(m.group(1), '%Y-%m-%dT%H:%M:%S')) + \
+        int(m.group(2)) / 1000.0
+
+
+def readd(router, what):
+    """`backend readd WHAT` -> (CtlResult, {backend: (result, detail)}, seconds)."""
+    r, took = dt.timed(router.ctl, 'backend readd %s' % what)
+    rows = {}
+    for line in r.stdout.splitlines():
+        f = line.split('\t')
+        if len(f) == 3:
+            rows[f[0]] = (f[1], f[2])
+    return r, rows, took
+
+
+class Dnsperf:
+    """One dnsperf run against the router, bounded by -l (then at most -t
+    for the last answers); its output is parsed when it ends."""
+
+    def __init__(self, workdir, router, seconds, qps, outstanding=1000, timeout=4,
+                 names=LOAD_NAMES):
+        self.seconds, self.timeout = seconds, timeout
+        n = len([f for f in os.listdir(workdir) if f.startswith('dnsperf')])
+        self.data = os.path.join(workdir, 'dnsperf%d.in' % n)
+        self.out = os.path.join(workdir, 'dnsperf%d.out' % n)
+        with open(self.data, 'w') as f:
+            f.write(''.join(l + '\n' for l in names))
+        self.argv = ['dnsperf', '-s', router.host, '-p', str(router.port), '-d', self.data,
+                     '-l', str(seconds), '-Q', str(qps), '-q', str(outstanding),
+                     '-t', str(timeout), '-c', '4']
+        self.proc = dt._spawn(self.argv, self.out)
+        self.started = time.monotonic()
+        self.result = None
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def wait(self):
+        """Wait for the end (bounded) and parse: {'sent', 'completed', 'lost',
+        'rcodes': {RCODE: n}}."""
+        if self.result is not None:
+            return self.result
+        try:
+            rc = self.proc.wait(timeout=self.seconds + self.timeout + 15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError('dnsperf did not end in time:\n' + dt.read_text(self.out, 40))
+        dt._live.pop(self.proc.pid, None)
+        text = dt.read_text(self.out)
+        assert rc == 0, 'dnsperf exited %s:\n%s' % (rc, dt.read_text(self.out, 40))
+        res = {}
+        for key in ('sent', 'completed', 'lost'):
+            m = re.search(r'Queries %s:\s+(\d+)' % key, text)
+            assert m, 'no "Queries %s" in dnsperf output:\n%s' % (key, text[-2000:])
+            res[key] = int(m.group(1))
+        m = re.search(r'Response codes:[ \t]*(.*)', text)
+        res['rcodes'] = {k: int(v) for k, v in re.findall(r'([A-Z]+) (\d+) \(', m.group(1))} \
+            if m else {}
+        self.result = res
+        return res
+
+    def kill(self):
+        if self.proc.poll() is None:
+            dt._kill_hard(self.proc)
+
+
+@pytest.fixture
+def dnsperf(workdir, router):
+    """start(seconds, qps, ...) -> a running Dnsperf against the router;
+    whatever is still running at the end is killed by its PID."""
+    runs = []
+
+    def start(seconds, qps, **kw):
+        d = Dnsperf(workdir, router, seconds, qps, **kw)
+        runs.append(d)
+        return d
+    yield start
+    for d in runs:
+        d.kill()
+
+
+def failed_share(res):
+    bad = res['lost'] + res['rcodes'].get('SERVFAIL', 0)
+    return bad, bad / float(max(res['sent'], 1))
+
+
+# --------------------------------------------------------------------------
+# 1. A backend killed under load: down in time, few failures, back by itself
+
+
+@needs_dnsperf
+def test_killed_backend_goes_down_under_load_and_comes_back_by_itself(
+        router, nsd_factory, dnsperf, workdir):
+    ns1 = full_zone_nsd(nsd_factory, 'ns1')
+    ns2 = full_zone_nsd(nsd_factory, 'ns2')
+    setup_pool(router, [('ns1', ns1.endpoint), ('ns2', ns2.endpoint)])
+    router.wait_health('ns1', 'up')
+    router.wait_health('ns2', 'up')
+
+    load = dnsperf(seconds=9, qps=3000)
+    # The load flows through both members.
+    dt.wait_for(lambda: all(b['queries'] >= 300 for b in router.backends().values()), 5,
+                what='both members to take queries')
+
+    t_kill = time.monotonic()
+    crash(ns2)
+    to_down = wait_state(router, 'ns2', 'down', 10, since=t_kill)
+    down_bound = FALL * INTERVAL + TIMEOUT_MS / 1000.0
+    figure(workdir, 'time to down: %.3f s (bound fall x interval + timeout = %.1f s, + %.1f s margin)'
+           % (to_down, down_bound, MARGIN))
+    assert to_down <= down_bound + MARGIN, to_down
+    row = router.backends()['ns2']
+    assert row['admin'] == 'enabled', row
+    assert int(router.pools()['p']['up']) == 1
+
+    # Down: no more queries for it, while the survivor keeps taking them.
+    q_down = counter(router, 'ns2')
+    q1 = counter(router, 'ns1')
+    dt.wait_for(lambda: counter(router, 'ns1') >= q1 + 500, 5,
+                what='the survivor to take the load')
+    assert counter(router, 'ns2') == q_down
+    assert load.running(), 'the load ended too early to show recovery under it'
+
+    # Back by itself, nobody touching the router.
+    ns2.start()
+    t_ready = time.monotonic()
+    to_up = wait_state(router, 'ns2', 'up', 10, since=t_ready)
+    up_bound = RISE * INTERVAL
+    figure(workdir, 'time to up: %.3f s after NSD answers again (bound rise x interval = %.1f s, '
+           '+ %.1f s margin)' % (to_up, up_bound, MARGIN))
+    assert to_up <= up_bound + MARGIN, to_up
+    assert load.running(), 'the load ended before the backend came back'
+    dt.wait_for(lambda: counter(router, 'ns2') >= q_down + 300, 5,
+                what='ns2 to take queries again')
+
+    res = load.wait()
+    bad, share = failed_share(res)
+    figure(workdir, 'under load: %d sent, %d completed, %d lost, rcodes %s: failed share %.4f%% '
+           '(%d of %d)' % (res['sent'], res['completed'], res['lost'], res['rcodes'],
+                           share * 100, bad, res['sent']))
+    assert res['sent'] >= 3000 * 9 * 0.5, res
+    assert share < FAIL_SHARE_MAX, res
+    # Nobody touched it: the audit has only the set-up.
+    audited = [a['command'] for a in router.rows('show audit last 100')]
+    assert not any('readd' in c or 'enable' in c for c in audited), audited
+
+
+# --------------------------------------------------------------------------
+# 2. backend readd
+
+
+def test_readd_brings_a_recovered_backend_back_at_once(router, nsd_factory):
+    ns1 = full_zone_nsd(nsd_factory, 'ns1')
+    ns2 = full_zone_nsd(nsd_factory, 'ns2')
+    crash(ns2)
+    # fall 1 and a 60 s interval: a new backend is checked at once, and
+    # after that only a readd checks it during this test.
+    t0 = time.monotonic()
+    setup_pool(router, [('ns1', ns1.endpoint), ('ns2', ns2.endpoint)], opts=SLOW)
+    router.wait_health('ns1', 'up', deadline=MARGIN + 1)
+    router.wait_health('ns2', 'down', deadline=MARGIN + 1)
+    assert time.monotonic() - t0 < 2 + MARGIN
+
+    # Still dead: readd fails, exit 1, with the reason; still down.
+    r, rows, _ = readd(router, 'ns2')
+    assert r.rc == 1, r.describe()
+    assert rows.get('ns2', ('',))[0] == 'failed' and 'refused' in rows['ns2'][1], r.describe()
+    assert 'readd failed for 1 backend' in r.stdout + r.stderr, r.describe()
+    assert router.backends()['ns2']['health'] == 'down'
+
+    # Back, but nothing checks it: down, and no queries for it.
+    ns2.start()
+    assert apex_answers(router, 10) == {'ns1': 10}
+    row = router.backends()['ns2']
+    assert row['health'] == 'down' and row['queries'] == 0, row
+
+    r, rows, took = readd(router, 'ns2')
+    assert r.rc == 0, r.describe()
+    assert rows.get('ns2', ('',))[0] == 'up', r.describe()
+    assert took < MARGIN, took
+    # At once: up when the command returns, and serving.
+    assert router.backends()['ns2']['health'] == 'up'
+    assert apex_answers(router, 10) == {'ns1': 5, 'ns2': 5}
+    assert counter(router, 'ns2') == 5
+    trans = transitions(health_rows(router, 'ns2'))
+    assert [t[:2] for t in trans] == [('unknown', 'down'), ('down', 'up')], trans
+    assert trans[1][2].startswith('readd'), trans
+
+    # `readd all` with nothing failed checks nothing.
+    r, rows, _ = readd(router, 'all')
+    assert r.rc == 0 and rows == {} and 'no backend needed a readd' in r.stdout + r.stderr, \
+        r.describe()
+
+    # Both die; a readd of each finds out (fall 1) and fails.
+    crash(ns1)
+    crash(ns2)
+    for name in ('ns1', 'ns2'):
+        r, rows, _ = readd(router, name)
+        assert r.rc == 1 and rows[name][0] == 'failed', r.describe()
+    assert {n: b['health'] for n, b in router.backends().items()} == \
+        {'ns1': 'down', 'ns2': 'down'}
+    r, rows, _ = readd(router, 'all')
+    assert r.rc == 1, r.describe()
+    assert {n: v[0] for n, v in rows.items()} == {'ns1': 'failed', 'ns2': 'failed'}, r.describe()
+    assert 'readd failed for 2 backends' in r.stdout + r.stderr, r.describe()
+
+    # One back: `readd all` brings it and says the other failed.
+    ns1.start()
+    r, rows, _ = readd(router, 'all')
+    assert r.rc == 1, r.describe()
+    assert {n: v[0] for n, v in rows.items()} == {'ns1': 'up', 'ns2': 'failed'}, r.describe()
+    assert {n: b['health'] for n, b in router.backends().items()} == \
+        {'ns1': 'up', 'ns2': 'down'}
+
+    # The other back: only the failed one is checked.
+    ns2.start()
+    r, rows, took = readd(router, 'all')
+    assert r.rc == 0, r.describe()
+    assert {n: v[0] for n, v in rows.items()} == {'ns2': 'up'}, r.describe()
+    assert took < MARGIN, took
+    assert apex_answers(router, 10) == {'ns1': 5, 'ns2': 5}
+
+    # Names that are not backends.
+    r = router.ctl('backend readd nosuch')
+    assert r.rc == 1 and 'does not exist' in r.stdout + r.stderr, r.describe()
+
+
+# --------------------------------------------------------------------------
+# 3. drain under load
+
+
+@needs_dnsperf
+def test_drain_under_load_finishes_in_flight_and_loses_nothing(
+        router, nsd_factory, misbehave_factory, dnsperf, workdir):
+    ns = full_zone_nsd(nsd_factory, 'ns1')
+    slow = misbehave_factory('delay', delay_ms=300)
+    setup_pool(router, [('ns1', ns.endpoint), ('slow', slow.endpoint)])
+    router.wait_health('ns1', 'up')
+    router.wait_health('slow', 'up')
+
+    load = dnsperf(seconds=8, qps=1000, outstanding=3000)
+    # Half the load waits 300 ms on the slow member: visibly in flight.
+    dt.wait_for(lambda: counter(router, 'slow', 'outstanding') >= 50, 5,
+                what='queries in flight on the slow member')
+
+    router.ok('backend drain slow')
+    t_drain = time.monotonic()
+    series = []
+
+    def drained():
+        b = router.backends()['slow']
+        series.append(b['outstanding'])
+        return b['outstanding'] == 0
+    dt.wait_for(drained, 0.3 + MARGIN + 1, interval=0.02,
+                what='the drained backend to finish its queries in flight')
+    to_zero = time.monotonic() - t_drain
+    figure(workdir, 'drain: outstanding on the drained backend %s -> 0 in %.3f s (answer delay 0.3 s)'
+           % (' -> '.join(str(v) for v in series[:8]) + (' ...' if len(series) > 8 else ''),
+              to_zero))
+    assert series[0] > 0, series
+    assert all(a >= b for a, b in zip(series, series[1:])), 'not counting down: %s' % series
+    assert to_zero <= 0.3 + MARGIN, to_zero
+
+    b = router.backends()['slow']
+    assert b['admin'] == 'drained' and b['health'] == 'up', b
+    q_drained = b['queries']
+    # Every query it had was answered, none failed.
+    assert b['answers'] == q_drained and b['failures'] == 0, b
+    q1 = counter(router, 'ns1')
+    dt.wait_for(lambda: counter(router, 'ns1') >= q1 + 1000, 6,
+                what='the other member to take the whole load')
+    assert counter(router, 'slow') == q_drained
+    assert load.running(), 'the load ended before undrain'
+
+    router.ok('backend undrain slow')
+    assert router.backends()['slow']['admin'] == 'enabled'
+    dt.wait_for(lambda: counter(router, 'slow') >= q_drained + 100, 5,
+                what='the undrained backend to take queries again')
+
+    res = load.wait()
+    figure(workdir, 'drain under load: %d sent, %d completed, %d lost, rcodes %s'
+           % (res['sent'], res['completed'], res['lost'], res['rcodes']))
+    assert res['lost'] == 0, res
+    assert res['sent'] == res['completed'] and set(res['rcodes']) == {'NOERROR'}, res
+    assert res['sent'] >= 1000 * 8 * 0.5, res
+
+
+# --------------------------------------------------------------------------
+# 4. show health
+
+
+def test_show_health_lists_transitions_and_checks(router, nsd_factory):
+    ns1 = full_zone_nsd(nsd_factory, 'ns1')
+    ns2 = full_zone_nsd(nsd_factory, 'ns2')
+    setup_pool(router, [('ns1', ns1.endpoint), ('ns2', ns2.endpoint)])
+    router.wait_health('ns2', 'up')
+    crash(ns2)
+    router.wait_health('ns2', 'down', deadline=FALL * INTERVAL + TIMEOUT_MS / 1000.0 + MARGIN)
+    ns2.start()
+    router.wait_health('ns2', 'up', deadline=RISE * INTERVAL + MARGIN)
+    # Stop the history growing: disabling is the last thing in it.
+    router.ok('backend disable ns2')
+
+    rows = health_rows(router, 'ns2')
+    assert [k for k in rows[0]] == ['time', 'check', 'from', 'to', 'rtt_us', 'detail'], rows[0]
+    times = [row_epoch(r) for r in rows]
+    assert times == sorted(times), 'not oldest first'
+    assert abs(times[-1] - time.time()) < 60, rows[-1]
+
+    trans = transitions(rows)
+    assert [t[:2] for t in trans] == [('unknown', 'up'), ('up', 'down'), ('down', 'up'),
+                                      ('up', 'unknown'), ('enabled', 'disabled')], trans
+    assert 'first check' in trans[0][2], trans
+    assert 'refused' in trans[1][2] and '%d failures' % FALL in trans[1][2], trans
+    assert '%d successes' % RISE in trans[2][2], trans
+    assert trans[3][2] == 'disabled' and trans[4][2] == 'operator', trans
+    by_kind = {(r['from'], r['to']): r for r in rows}
+    assert by_kind[('up', 'down')]['check'] == 'fail'
+    assert by_kind[('down', 'up')]['check'] == 'ok' and by_kind[('down', 'up')]['rtt_us'] > 0
+
+    # Check rows between: failures with the reason, successes with a round trip.
+    checks = [r for r in rows if r['from'] in (None, '-')]
+    fails = [r for r in checks if r['check'] == 'fail']
+    oks = [r for r in checks if r['check'] == 'ok']
+    assert len(fails) >= FALL and all('refused' in r['detail'] for r in fails), fails
+    assert all(r['rtt_us'] is None for r in fails), fails
+    assert len(oks) >= RISE and all(r['rtt_us'] > 0 and r['detail'] == 'NOERROR' for r in oks), oks
+    i_down = rows.index(by_kind[('up', 'down')])
+    i_up = rows.index(by_kind[('down', 'up')])
+    between = rows[i_down + 1:i_up]
+    assert sum(r['check'] == 'ok' for r in between) == RISE - 1, between
+
+    # last N: the newest N, oldest first.
+    for n in (1, 3):
+        assert health_rows(router, 'ns2', n) == rows[-n:]
+    assert len(router.rows('show health ns2')) == min(20, len(rows))
+    for bad in ('last 0', 'last x', 'last', 'first 3'):
+        r = router.ctl('show health ns2 %s' % bad)
+        assert r.rc != 0, r.describe()
+    r = router.ctl('show health nosuch')
+    assert r.rc == 1 and 'does not exist' in r.stdout + r.stderr, r.describe()
+
+    # A log line for every transition.
+    log = dt.read_text(router.log)
+    assert re.search(r'backend ns2 \(%s\) is down: connection refused' % re.escape(ns2.endpoint),
+                     log), log[-3000:]
+    assert len(re.findall(r'backend ns2 \([^)]*\) is up: ', log)) >= 2, log[-3000:]
+
+
+# --------------------------------------------------------------------------
+# 5. Admin states across restarts; health checked again at start-up
+
+
+@pytest.mark.parametrize('how', ['kill9', 'sigterm'])
+def test_admin_states_survive_restart_and_health_is_rechecked(router, nsd_factory, how):
+    nss = {n: full_zone_nsd(nsd_factory, n)
+           for n in ('ns-up', 'ns-down', 'ns-drained', 'ns-disabled')}
+    router.ok('pool add p')
+    # ns-up: a 60 s interval, so only a check at start-up can find it up
+    # again within this test.
+    router.ok('backend add ns-up %s pool p %s' % (nss['ns-up'].endpoint, SLOW))
+    for n in ('ns-down', 'ns-drained', 'ns-disabled'):
+        router.ok('backend add %s %s pool p %s' % (n, nss[n].endpoint, FAST))
+    router.ok(ROUTE)
+    for n in nss:
+        router.wait_health(n, 'up')
+    router.ok('backend drain ns-drained')
+    router.ok('backend disable ns-disabled')
+    crash(nss['ns-down'])
+    router.wait_health('ns-down', 'down')
+    disabled_rows = len(health_rows(router, 'ns-disabled'))
+
+    t_restart = time.time()
+    if how == 'kill9':
+        router.kill9()
+    else:
+        router.stop()
+    router.start()
+    t_ready = time.monotonic()
+
+    b = router.backends()
+    assert {n: b[n]['admin'] for n in b} == {'ns-up': 'enabled', 'ns-down': 'enabled',
+                                             'ns-drained': 'drained',
+                                             'ns-disabled': 'disabled'}, b
+    assert b['ns-disabled']['health'] == 'unknown', b
+    # Checked at once at start-up: up well before its 60 s interval.
+    to_up = wait_state(router, 'ns-up', 'up', 2 + MARGIN, since=t_ready)
+    assert to_up <= 2 + MARGIN
+    router.wait_health('ns-down', 'down',
+                       deadline=FALL * INTERVAL + TIMEOUT_MS / 1000.0 + MARGIN)
+    router.wait_health('ns-drained', 'up', deadline=INTERVAL + MARGIN)
+
+    # The history says each started from unknown at this start.
+    for n, to in (('ns-up', 'up'), ('ns-down', 'down'), ('ns-drained', 'up')):
+        new = [r for r in health_rows(router, n) if row_epoch(r) >= t_restart - 0.5]
+        trans = transitions(new)
+        assert trans and trans[0][:2] == ('unknown', to), (n, new)
+
+    # Only the enabled, up member serves.
+    assert apex_answers(router, 8) == {'ns-up': 8}
+    b = router.backends()
+    assert b['ns-drained']['queries'] == 0 and b['ns-disabled']['queries'] == 0, b
+    assert b['ns-down']['queries'] == 0, b
+    # The disabled one was never checked.
+    assert len(health_rows(router, 'ns-disabled')) == disabled_rows
+    assert router.backends()['ns-disabled']['health'] == 'unknown'
+
+
+# --------------------------------------------------------------------------
+# 6. disable / enable
+
+
+def test_disabled_backend_gets_no_checks_and_no_queries(router, nsd_factory):
+    ns1 = full_zone_nsd(nsd_factory, 'ns1')
+    ns2 = full_zone_nsd(nsd_factory, 'ns2')
+    setup_pool(router, [('ns1', ns1.endpoint), ('ns2', ns2.endpoint)])
+    router.wait_health('ns1', 'up')
+    router.wait_health('ns2', 'up')
+    assert apex_answers(router, 4) == {'ns1': 2, 'ns2': 2}
+
+    router.ok('backend disable ns2')
+    b = router.backends()['ns2']
+    assert b['admin'] == 'disabled' and b['health'] == 'unknown', b
+    n_rows = len(health_rows(router, 'ns2'))
+    q0 = b['queries']
+    # Ten check intervals of queries: none reaches it, no check either.
+    end = time.monotonic() + 10 * INTERVAL
+    seen = collections.Counter()
+    while time.monotonic() < end:
+        seen += apex_answers(router, 5)
+    assert set(seen) == {'ns1'}, seen
+    assert len(health_rows(router, 'ns2')) == n_rows
+    b = router.backends()['ns2']
+    assert b['queries'] == q0 and b['health'] == 'unknown', b
+    assert int(router.pools()['p']['up']) == 1
+
+    # What does not apply to a disabled backend says so.
+    for cmd, why in (('backend readd ns2', 'enable it instead'),
+                     ('backend drain ns2', 'enable it first'),
+                     ('backend undrain ns2', 'not drained')):
+        r = router.ctl(cmd)
+        assert r.rc == 1 and why in r.stdout + r.stderr, r.describe()
+
+    # enable: checked at once, serving again.
+    t0 = time.monotonic()
+    router.ok('backend enable ns2')
+    to_up = wait_state(router, 'ns2', 'up', INTERVAL + MARGIN, since=t0)
+    assert to_up <= INTERVAL + MARGIN
+    assert apex_answers(router, 4) == {'ns1': 2, 'ns2': 2}
+    assert counter(router, 'ns2') == q0 + 2
+    trans = transitions(health_rows(router, 'ns2'))
+    assert [t[:2] for t in trans[-3:]] == [('enabled', 'disabled'), ('disabled', 'enabled'),
+                                           ('unknown', 'up')] or \
+        [t[:2] for t in trans[-4:]] == [('up', 'unknown'), ('enabled', 'disabled'),
+                                        ('disabled', 'enabled'), ('unknown', 'up')], trans
