@@ -76,3 +76,18 @@ def test_concurrent_connections(seed):
     for t in threads:
         t.join(30)
     assert not errors, errors
+
+
+def test_pipeline_deeper_than_the_in_flight_cap(seed):
+    """More queries than one connection may have in flight (256): the
+    router stops reading, then resumes from what it already buffered, and
+    every query is answered."""
+    r = seed.router
+    names = pipelined_names() * 6
+    msgs = [dt.make_query(n, 'TXT', qid=0x4000 + i) for i, n in enumerate(names)]
+    assert len(msgs) == 600
+    answers = dt.tcp_pipeline(r.host, r.port, msgs, timeout=30)
+    assert len(answers) == 600, 'got %d of 600 answers' % len(answers)
+    for q in msgs:
+        name = str(q.question[0].name)
+        assert dt.txt_values(answers[q.id]) == [dt.expected_txt(name)], name
