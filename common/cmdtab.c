@@ -8,13 +8,14 @@
 #include "cmdtab.h"
 
 #define BACKEND_OPTS "pool=<pool> weight=<n> transport=udp|tcp check=<qname> " \
+	"check-transport=udp|tcp " \
 	"interval=<n> timeout=<n> fall=<n> rise=<n> rcode=<rcode>"
 
 const struct cmd_spec cmd_table[] = {
 	{ CMD_BACKEND_ADD, "backend add",
 	  "backend add NAME ADDR[:PORT] [pool POOL]... [weight N] [transport udp|tcp]\n"
-	  "            [check QNAME [QTYPE [CLASS]]] [interval SEC] [timeout MS] [fall N] [rise N]\n"
-	  "            [rcode RCODE|any]",
+	  "            [check QNAME [QTYPE [CLASS]]] [check-transport udp|tcp] [interval SEC]\n"
+	  "            [timeout MS] [fall N] [rise N] [rcode RCODE|any]",
 	  "add a backend nameserver, optionally as a member of pools",
 	  "backend add ns-ab 127.0.0.1:5301 pool ab pool apex",
 	  CMD_F_MUTATES, "<new> <addr>", BACKEND_OPTS },

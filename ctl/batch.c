@@ -1,11 +1,12 @@
 /*
  * batch: a file (-f FILE, or commands on stdin) applied as one transaction.
- * Blank lines and comments are skipped; a line ending in '\' continues on
- * the next (a comment line never does).  "begin" goes out before the first
- * command the daemon must see, so a file of help alone needs no daemon.
- * On the first error the transaction is aborted, the error is printed as
- * "FILE:LINE: text" (the line a command starts on) and nothing is applied.
- * At the end: commit, or abort for --dry-run.
+ * batch_next() is the one reader of batch files (replace.c uses it too):
+ * blank lines and comments are skipped by the execute path; a line ending
+ * in '\' continues on the next (a comment line never does).  "begin" goes
+ * out before the first command the daemon must see, so a file of help
+ * alone needs no daemon.  On the first error the transaction is aborted,
+ * the error is printed as "FILE:LINE: text" (the line a command starts
+ * on) and nothing is applied.  At the end: commit, or abort for --dry-run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,52 +36,83 @@ chop(char *line)
 	return 1;
 }
 
+void
+batch_init(struct batch_reader *br, FILE *fp)
+{
+	memset(br, 0, sizeof(*br));
+	br->fp = fp;
+}
+
+void
+batch_free(struct batch_reader *br)
+{
+	free(br->line);
+	free(br->cmd);
+	br->line = br->cmd = NULL;
+}
+
+int
+batch_next(struct batch_reader *br, char **cmd, unsigned *start)
+{
+	size_t l;
+	char *p;
+	int more;
+
+	br->cmdlen = 0;
+	while (getline(&br->line, &br->cap, br->fp) != -1) {
+		br->lineno++;
+		if (br->cmdlen == 0)
+			br->start = br->lineno;
+		p = br->line;
+		if (br->cmdlen > 0)
+			p += strspn(p, " \t");	/* the indentation */
+		more = chop(br->line);
+		l = strlen(p);
+		br->cmd = xrealloc(br->cmd, br->cmdlen + l + 1);
+		memcpy(br->cmd + br->cmdlen, p, l + 1);
+		br->cmdlen += l;
+		if (more)
+			continue;
+		*cmd = br->cmd;
+		*start = br->start;
+		return 1;
+	}
+	if (ferror(br->fp))
+		return -1;
+	if (br->cmdlen > 0) {
+		/* The last line ended in '\'. */
+		*cmd = br->cmd;
+		*start = br->start;
+		return 1;
+	}
+	return 0;
+}
+
 int
 batch_run(struct ctl *ctl, FILE *fp, const char *name, int dry_run)
 {
-	char *line = NULL, *cmd = NULL, *p, where[1100], msg[128];
-	size_t cap = 0, cmdlen = 0, l;
-	unsigned lineno = 0, start = 0;
-	int st = CTL_ST_OK, more = 0;
+	struct batch_reader br;
+	char *cmd, where[1100], msg[128];
+	unsigned start;
+	int st = CTL_ST_OK, r;
 
 	ctl->autobegin = 1;
 	ctl->nsent = 0;
-	while (getline(&line, &cap, fp) != -1) {
-		lineno++;
-		if (cmdlen == 0)
-			start = lineno;
-		p = line;
-		if (cmdlen > 0)
-			p += strspn(p, " \t");	/* the indentation */
-		more = chop(line);
-		l = strlen(p);
-		cmd = xrealloc(cmd, cmdlen + l + 1);
-		memcpy(cmd + cmdlen, p, l + 1);
-		cmdlen += l;
-		if (more)
-			continue;
+	batch_init(&br, fp);
+	while ((r = batch_next(&br, &cmd, &start)) == 1) {
 		snprintf(where, sizeof(where), "%s:%u", name, start);
 		st = ctl_exec(ctl, cmd, where, CTL_X_BATCH);
-		cmdlen = 0;
 		if (st == CTL_ST_EMPTY)
 			st = CTL_ST_OK;
 		if (st != CTL_ST_OK)
 			break;
 	}
-	if (st == CTL_ST_OK && ferror(fp)) {
+	if (r == -1 && st == CTL_ST_OK) {
 		snprintf(msg, sizeof(msg), "read error");
 		ctl_local_reply(ctl, "", CTL_CODE_CLIENT, msg, name);
 		st = CTL_ST_FAIL;
 	}
-	if (st == CTL_ST_OK && cmdlen > 0) {
-		/* The last line ended in '\'. */
-		snprintf(where, sizeof(where), "%s:%u", name, start);
-		st = ctl_exec(ctl, cmd, where, CTL_X_BATCH);
-		if (st == CTL_ST_EMPTY)
-			st = CTL_ST_OK;
-	}
-	free(line);
-	free(cmd);
+	batch_free(&br);
 	ctl->autobegin = 0;
 	if (st == CTL_ST_QUIT)
 		st = CTL_ST_OK;

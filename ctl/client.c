@@ -11,9 +11,12 @@
  * next command is refused rather than applied outside it.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,17 +47,45 @@ volatile sig_atomic_t ctl_sigint;
 static char	**fieldv;	/* split_fields() result, reused */
 static int	  fieldcap;
 
-static const char *
-connect_hint(int e)
+/* Why connect(2) failed, in words an operator can act on. */
+static void
+connect_hint(const char *path, int e, char *out, size_t outlen)
 {
+	struct passwd *pw;
+	struct group *gr;
+	struct stat st;
+	char owner[64], group[64];
+
+	out[0] = '\0';
 	switch (e) {
 	case ENOENT:
 	case ECONNREFUSED:
-		return " (is dnsrouted running?)";
+		snprintf(out, outlen, " (is dnsrouted running?)");
+		break;
 	case EACCES:
-		return " (is the socket's group one of yours?)";
+	case EPERM:
+		if (stat(path, &st) == -1) {
+			snprintf(out, outlen, " (a directory on the way is "
+			    "closed to uid %ld)", (long)getuid());
+			break;
+		}
+		if ((pw = getpwuid(st.st_uid)) != NULL)
+			snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+		else
+			snprintf(owner, sizeof(owner), "%ld",
+			    (long)st.st_uid);
+		if ((gr = getgrgid(st.st_gid)) != NULL)
+			snprintf(group, sizeof(group), "%s", gr->gr_name);
+		else
+			snprintf(group, sizeof(group), "%ld",
+			    (long)st.st_gid);
+		snprintf(out, outlen, " (the socket is mode %04o, owner %s, "
+		    "group %s: uid %ld is neither; dnsrouted -g GROUP names "
+		    "the group that may use it)", (unsigned)(st.st_mode & 0777),
+		    owner, group, (long)getuid());
+		break;
 	default:
-		return "";
+		break;
 	}
 }
 
@@ -64,7 +95,7 @@ client_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 	struct sockaddr_un sun;
 	struct ctl_conn *c;
 	const char *p;
-	char *line, why[256];
+	char *line, why[256], hint[512];
 	int fd, code, more;
 	long proto;
 
@@ -82,8 +113,9 @@ client_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		int e = errno;
 
+		connect_hint(path, e, hint, sizeof(hint));
 		snprintf(err, errlen, "cannot connect to %s: %s%s", path,
-		    strerror(e), connect_hint(e));
+		    e == EACCES ? "permission denied" : strerror(e), hint);
 		close(fd);
 		return NULL;
 	}
@@ -99,6 +131,13 @@ client_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 	}
 	if (code == -2) {
 		snprintf(err, errlen, "%s: interrupted", path);
+		goto fail;
+	}
+	if (CTL_CODE_IS_ERROR(code) && !more) {
+		/* Refused at accept: not allowed, or too many clients. */
+		ctl_unescape(line);
+		snprintf(err, errlen, "%s: dnsrouted refused the connection: "
+		    "%s", path, line);
 		goto fail;
 	}
 	p = strstr(line, " protocol ");
@@ -576,6 +615,22 @@ help_detail(struct ctl *ctl, int render, const struct cmd_spec *cs)
 	}
 }
 
+static void
+help_group_entry(struct ctl *ctl, int render, const struct cmd_spec *cs)
+{
+	const char *p = cs->usage, *nl;
+
+	for (;;) {
+		nl = strchr(p, '\n');
+		help_text(ctl, render, "%.*s", nl ? (int)(nl - p) :
+		    (int)strlen(p), p);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	help_text(ctl, render, "    %s", cs->help);
+}
+
 /* help [COMMAND...]: from cmd_table, without the daemon. */
 static int
 local_help(struct ctl *ctl, const char *cmd, int argc, char **argv,
@@ -617,13 +672,18 @@ local_help(struct ctl *ctl, const char *cmd, int argc, char **argv,
 		ctl->out->begin(ctl, cmd);
 	if (cs != NULL)
 		help_detail(ctl, render, cs);
-	else {
-		if (argc == 0)
-			help_text(ctl, render, "commands (any word may be "
-			    "abbreviated; help COMMAND explains one):");
+	else if (argc == 0) {
+		help_text(ctl, render, "commands (any word may be "
+		    "abbreviated; help COMMAND explains one):");
 		for (i = 0; i < (size_t)nmatch; i++)
 			help_text(ctl, render, "  %-16s %s", match[i]->words,
 			    match[i]->help);
+	} else {
+		/* A group ("help route"): each one's usage and purpose. */
+		for (i = 0; i < (size_t)nmatch; i++)
+			help_group_entry(ctl, render, match[i]);
+		help_text(ctl, render, "(help %s explains one, with an "
+		    "example)", match[0]->words);
 	}
 	if (render)
 		ctl->out->done(ctl, CTL_OK, "", where);

@@ -7,7 +7,8 @@
  * else and feeds each reply line to the chosen ctl_output.  output.c
  * (text) and output_json.c (--json) are the two renderers; nothing else
  * writes a reply to stdout.  batch.c turns a file into one transaction;
- * shell.c is the libedit front end and the only libedit user.
+ * replace.c makes the state equal to a file (--replace); shell.c is the
+ * libedit front end and the only libedit user.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -124,8 +125,27 @@ int	ctl_cmd_nwords(const struct cmd_spec *);
 int	ctl_cmd_word(const struct cmd_spec *, int n, char *out, size_t outlen);
 int	ctl_cmd_abbrev(const struct cmd_spec *, int n, const char *w);
 
+/*
+ * batch.c: the one reader of batch files.  batch_next() gives the next
+ * command with its continuation lines joined: 1 with *cmd (owned by the
+ * reader, valid until the next call) and *start (the line it starts on),
+ * 0 at the end, -1 on a read error.
+ */
+struct batch_reader {
+	FILE		*fp;
+	char		*line, *cmd;
+	size_t		 cap, cmdlen;
+	unsigned	 lineno, start;
+};
+void	batch_init(struct batch_reader *, FILE *);
+int	batch_next(struct batch_reader *, char **cmd, unsigned *start);
+void	batch_free(struct batch_reader *);
+
 /* batch.c: run fp (called name in messages) as one transaction. */
 int	batch_run(struct ctl *, FILE *fp, const char *name, int dry_run);
+
+/* replace.c: make the daemon's state equal to fp, in one transaction. */
+int	replace_run(struct ctl *, FILE *fp, const char *name, int dry_run);
 
 /* shell.c: the interactive shell; returns an exit status. */
 int	shell_run(struct ctl *);

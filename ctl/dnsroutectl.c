@@ -25,13 +25,17 @@ usage(int status)
 	fprintf(fp,
 	    "usage: dnsroutectl [-qV] [--json] [-s socket] "
 	    "[-c command | command ...]\n"
-	    "       dnsroutectl [-q] [--json] [-s socket] [--dry-run] -f file\n"
+	    "       dnsroutectl [-q] [--json] [-s socket] [--dry-run] "
+	    "[--replace] -f file\n"
 	    "  -s, --socket PATH   control socket (default "
 	    "$DNSROUTECTL_SOCKET or\n"
 	    "                      " DNSROUTE_SOCKET_DEFAULT ")\n"
 	    "  -c, --command CMD   run one command\n"
 	    "  -f, --file FILE     run FILE (- for stdin) as one transaction\n"
 	    "      --dry-run       with -f: check every command, then abort\n"
+	    "      --replace       with -f: make the state equal to FILE, "
+	    "sending\n"
+	    "                      only the differences; prints them\n"
 	    "      --json          one JSON document per command\n"
 	    "  -q, --quiet         no ok messages or notices\n"
 	    "  -V, --version       print the version\n"
@@ -135,14 +139,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "dnsroutectl: -c and -f exclude each other\n");
 		return 2;
 	}
-	if (replace) {
-		if (file == NULL) {
-			fprintf(stderr, "dnsroutectl: --replace needs "
-			    "-f FILE\n");
-			return 2;
-		}
-		fprintf(stderr, "dnsroutectl: --replace is not implemented "
-		    "yet\n");
+	if (replace && file == NULL) {
+		fprintf(stderr, "dnsroutectl: --replace needs -f FILE\n");
 		return 2;
 	}
 	if (dry_run && (cmd != NULL || (file == NULL && isatty(0)))) {
@@ -163,10 +161,12 @@ main(int argc, char *argv[])
 			log_warn("%s", file);
 			return 2;
 		}
-		st = batch_run(&ctl, fp, file, dry_run);
+		st = replace ? replace_run(&ctl, fp, file, dry_run) :
+		    batch_run(&ctl, fp, file, dry_run);
 		fclose(fp);
 	} else if (file != NULL || !isatty(0))
-		st = batch_run(&ctl, stdin, "stdin", dry_run);
+		st = replace ? replace_run(&ctl, stdin, "stdin", dry_run) :
+		    batch_run(&ctl, stdin, "stdin", dry_run);
 	else
 		st = shell_run(&ctl);
 	ctl_disconnect(&ctl);

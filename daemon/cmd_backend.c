@@ -82,7 +82,8 @@ static int
 is_backend_opt(const char *s)
 {
 	static const char *const opts[] = { "pool", "weight", "transport",
-	    "check", "interval", "timeout", "fall", "rise", "rcode", "addr" };
+	    "check", "check-transport", "interval", "timeout", "fall", "rise",
+	    "rcode", "addr" };
 	size_t i;
 
 	for (i = 0; i < NELEMS(opts); i++)
@@ -91,7 +92,7 @@ is_backend_opt(const char *s)
 	return 0;
 }
 
-#define MAX_POOLS_PER_CMD 32
+#define MAX_POOLS_PER_CMD 64	/* what export can write back */
 
 struct backend_opts {
 	const char	*pools[MAX_POOLS_PER_CMD];
@@ -164,6 +165,13 @@ parse_backend_opts(struct cmd_ctx *x, int argc, char **argv,
 					i++;
 				}
 			}
+		} else if (strcmp(o, "check-transport") == 0) {
+			if (strcmp(val, "udp") == 0)
+				b->check_tcp = 0;
+			else if (strcmp(val, "tcp") == 0)
+				b->check_tcp = 1;
+			else
+				goto bad;
 		} else if (strcmp(o, "interval") == 0) {
 			if (parse_duration_ms(val, 1, 50, 3600000, &v) == -1)
 				goto bad;

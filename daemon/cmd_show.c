@@ -462,7 +462,7 @@ static int
 export_backend(const struct db_backend *b, void *arg)
 {
 	struct export_ctx *e = arg;
-	const char *w[64];
+	const char *w[4 + 2 * 64 + 24];
 	char weight[16], interval[32], timeout[32], fall[16], rise[16],
 	    qtype[32], rcode[16];
 	int n = 0, i;
@@ -475,7 +475,7 @@ export_backend(const struct db_backend *b, void *arg)
 	w[n++] = "add";
 	w[n++] = b->name;
 	w[n++] = b->addr;
-	for (i = 0; i < e->npools && n < 40; i++) {
+	for (i = 0; i < e->npools; i++) {
 		w[n++] = "pool";
 		w[n++] = e->pools[i];
 	}
@@ -494,6 +494,8 @@ export_backend(const struct db_backend *b, void *arg)
 	w[n++] = qtype_str(b->check_qtype, qtype, sizeof(qtype));
 	w[n++] = b->check_qclass == DNS_CLASS_CH ? "CH" :
 	    b->check_qclass == DNS_CLASS_IN ? "IN" : "HS";
+	w[n++] = "check-transport";
+	w[n++] = b->check_tcp ? "tcp" : "udp";
 	w[n++] = "interval";
 	w[n++] = interval;
 	w[n++] = "timeout";

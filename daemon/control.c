@@ -30,8 +30,13 @@
 #include "util.h"
 
 #define CTL_MAX_CLIENTS		64
-#define CTL_OUT_HIWAT		(64 * 1024 * 1024)	/* one huge export at most */
+/* Requests are read only while less than this is unread by the client:
+ * one reply (an export) may pass it, a client that sends and never reads
+ * holds no more than this plus one reply. */
+#define CTL_OUT_HIWAT		(1024 * 1024)
 #define CTL_IDLE_SECONDS	3600
+/* A client that takes nothing of a pending reply for this long is cut off. */
+#define CTL_WRITE_SECONDS	60
 
 struct ctl_conn {
 	struct control		*ctl;
@@ -382,6 +387,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
 	struct timeval tv = { CTL_IDLE_SECONDS, 0 };
+	struct timeval wtv = { CTL_WRITE_SECONDS, 0 };
 	char msg[256];
 	int len, refuse = 0;
 
@@ -423,7 +429,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	ctl->conns = c;
 	ctl->nconns++;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_set_timeouts(c->bev, &tv, &wtv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
 	    "%04d dnsrouted %s protocol %d\n", CTL_GREETING, DNSROUTE_VERSION,

@@ -146,6 +146,7 @@ struct health {
 
 	int			 have_config;
 	int			 retention;
+	int			 prune_now;	/* at the next flush */
 	uint64_t		 last_prune_us;
 	int			 failing;	/* last write failed */
 	uint64_t		 last_fail_log_us;
@@ -297,14 +298,15 @@ health_flush(struct health *h)
 		h->dropped = 0;
 	}
 	now = now_us();
-	if (h->have_config && h->retention > 0 &&
-	    now - h->last_prune_us >= PRUNE_INTERVAL_US) {
+	if (h->have_config && h->retention > 0 && (h->prune_now ||
+	    now - h->last_prune_us >= PRUNE_INTERVAL_US)) {
 		if (db_health_prune(h->db, h->retention) == -1) {
 			flush_failed(h, "prune health events",
 			    db_errmsg(h->db));
 			return;
 		}
 		h->last_prune_us = now;
+		h->prune_now = 0;
 	}
 }
 
@@ -953,6 +955,11 @@ health_sync(struct health *h, const struct config *c)
 	struct timeval zero = { 0, 0 };
 	int i, j, keep_rows;
 
+	/* Prune at the first flush (a daemon restarted often must not let
+	 * the table grow either) and at the next after a new retention, so
+	 * an operator lowering it sees it take effect at once. */
+	if (!h->have_config || h->retention != c->set.health_retention)
+		h->prune_now = 1;
 	h->have_config = 1;
 	h->retention = c->set.health_retention;
 	TAILQ_FOREACH(hc, &h->checks, entry)

@@ -214,10 +214,19 @@ slot_free(struct worker *w, struct qslot *s)
 
 /* ---- answering the client ---- */
 
+void
+slot_client(const struct qslot *s, struct client *cl)
+{
+	cl->sa = (const struct sockaddr *)&s->client;
+	cl->salen = s->clientlen;
+	cl->lfd = s->lfd;
+	cl->tc = s->tc;
+	cl->dst = s->dst.family != 0 ? &s->dst : NULL;
+}
+
 static void
 answer_rcode(struct worker *w, const uint8_t *pkt, size_t len,
-    const struct dns_query *q, int rcode, int lfd, const struct sockaddr *sa,
-    socklen_t salen, struct tclient *tc)
+    const struct dns_query *q, int rcode, const struct client *cl)
 {
 	uint8_t out[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
 	size_t n;
@@ -230,7 +239,7 @@ answer_rcode(struct worker *w, const uint8_t *pkt, size_t len,
 	else if (rcode == DNS_RCODE_FORMERR)
 		STAT_INC(&w->st, formerr);
 	stats_count_rcode(&w->st, rcode);
-	if (client_send_direct(w, lfd, sa, salen, tc, out, n) == 0)
+	if (client_send_direct(w, cl, out, n) == 0)
 		STAT_INC(&w->st, answers);
 }
 
@@ -239,9 +248,11 @@ slot_answer_rcode(struct worker *w, struct qslot *s, int rcode)
 {
 	/* The stored bytes carry the last upstream ID; answer with the
 	 * client's. */
+	struct client cl;
+
 	dns_set_id(s->pkt, s->q.id);
-	answer_rcode(w, s->pkt, s->len, &s->q, rcode, s->lfd,
-	    (struct sockaddr *)&s->client, s->clientlen, s->tc);
+	slot_client(s, &cl);
+	answer_rcode(w, s->pkt, s->len, &s->q, rcode, &cl);
 }
 
 /* ---- forwarding ---- */
@@ -287,7 +298,7 @@ slot_send(struct worker *w, struct qslot *s, struct backend *b, uint64_t now)
 			return -1;
 		}
 	} else
-		txq_add(w, us->fd, s->pkt, s->len, NULL, 0);
+		txq_add(w, us->fd, s->pkt, s->len, NULL, 0, NULL);
 	w->idkeys[pos] = idkey(serial, id);
 	w->idvals[pos] = s->idx;
 	s->serial = serial;
@@ -358,9 +369,11 @@ slot_retry(struct worker *w, struct qslot *s, uint64_t now, int outcome)
 }
 
 void
-query_client(struct worker *w, const uint8_t *pkt, size_t len, int lfd,
-    const struct sockaddr *sa, socklen_t salen, struct tclient *tc)
+query_client(struct worker *w, const uint8_t *pkt, size_t len,
+    const struct client *cl)
 {
+	const struct sockaddr *sa = cl->sa;
+	struct tclient *tc = cl->tc;
 	struct config *c = w->cfg;
 	struct dns_query q;
 	const struct croute *r = NULL;
@@ -378,22 +391,21 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len, int lfd,
 		/* Never answer what claims to be an answer: that is how
 		 * two servers are made to ping-pong forever. */
 		if (len >= DNS_HDR_LEN && e != DNS_E_QR)
-			answer_rcode(w, pkt, len, &q, DNS_RCODE_FORMERR, lfd,
-			    sa, salen, tc);
+			answer_rcode(w, pkt, len, &q, DNS_RCODE_FORMERR, cl);
 		return;
 	}
 	if (DNS_OPCODE(q.flags) != DNS_OPCODE_QUERY) {
 		STAT_INC(&w->st, notimp);
 		trace_early(w, sa, tc != NULL, &q, TRACE_NOTIMP, -1,
 		    DNS_RCODE_NOTIMP);
-		answer_rcode(w, pkt, len, &q, DNS_RCODE_NOTIMP, lfd, sa, salen, tc);
+		answer_rcode(w, pkt, len, &q, DNS_RCODE_NOTIMP, cl);
 		return;
 	}
 	if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
 		STAT_INC(&w->st, refused_xfr);
 		trace_early(w, sa, tc != NULL, &q, TRACE_XFR, -1,
 		    DNS_RCODE_REFUSED);
-		answer_rcode(w, pkt, len, &q, DNS_RCODE_REFUSED, lfd, sa, salen, tc);
+		answer_rcode(w, pkt, len, &q, DNS_RCODE_REFUSED, cl);
 		return;
 	}
 	idx = route_match(w->rm, c->rt, q.qname, q.qname_len, q.qtype, &limited);
@@ -424,14 +436,14 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len, int lfd,
 		trace_early(w, sa, tc != NULL, &q,
 		    idx < 0 ? TRACE_NOROUTE : TRACE_ROUTE_ANSWER,
 		    idx < 0 ? -1 : (int)r->id, rcode);
-		answer_rcode(w, pkt, len, &q, rcode, lfd, sa, salen, tc);
+		answer_rcode(w, pkt, len, &q, rcode, cl);
 		return;
 	}
 	if ((s = slot_alloc(w)) == NULL) {
 		STAT_INC(&w->st, overload);
 		trace_early(w, sa, tc != NULL, &q, TRACE_OVERLOAD, (int)r->id,
 		    DNS_RCODE_SERVFAIL);
-		answer_rcode(w, pkt, len, &q, DNS_RCODE_SERVFAIL, lfd, sa, salen, tc);
+		answer_rcode(w, pkt, len, &q, DNS_RCODE_SERVFAIL, cl);
 		return;
 	}
 	now = now_us();
@@ -441,12 +453,16 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len, int lfd,
 	s->ntried = 0;
 	s->bc = NULL;
 	s->client_tcp = tc != NULL;
-	s->lfd = lfd;
+	s->lfd = cl->lfd;
+	if (cl->dst != NULL)
+		s->dst = *cl->dst;
+	else
+		s->dst.family = 0;
 	s->tc = tc;
 	if (tc != NULL)
 		tc->inflight++;
-	memcpy(&s->client, sa, salen);
-	s->clientlen = salen;
+	memcpy(&s->client, sa, cl->salen);
+	s->clientlen = cl->salen;
 	s->q = q;
 	s->len = (uint16_t)len;
 	s->pkt = len <= sizeof(s->inl) ? s->inl : xmalloc(len);

@@ -9,8 +9,8 @@
 #include "worker.h"
 
 /* A query from a client (UDP when tc is NULL). */
-void	query_client(struct worker *, const uint8_t *pkt, size_t len, int lfd,
-	    const struct sockaddr *sa, socklen_t salen, struct tclient *tc);
+void	query_client(struct worker *, const uint8_t *pkt, size_t len,
+	    const struct client *);
 /* A message from a backend on the socket with this serial. */
 void	query_backend_msg(struct worker *, struct bconn *, uint32_t serial,
 	    uint8_t *pkt, size_t len, int stable);
@@ -34,15 +34,18 @@ void		 bconn_maybe_free(struct bconn *);
 /* Queue a datagram; it goes out at txq_flush() (end of the callback), so
  * buf must stay valid until then.  to may be NULL (connected socket). */
 void		 txq_add(struct worker *, int fd, const void *buf, size_t len,
-		    const struct sockaddr *to, socklen_t tolen);
+		    const struct sockaddr *to, socklen_t tolen,
+		    const struct udp_dst *from);
 void		 txq_flush(struct worker *);
 uint16_t	 worker_random16(struct worker *);
 /* Send an answer to a client; 0 or -1.  stable: buf stays valid until
  * the next txq_flush(), so a UDP answer can be batched. */
 int		 client_send(struct worker *, struct qslot *, const uint8_t *,
 		    size_t, int stable);
-int		 client_send_direct(struct worker *, int lfd, const struct sockaddr *,
-		    socklen_t, struct tclient *, const uint8_t *, size_t);
+int		 client_send_direct(struct worker *, const struct client *,
+		    const uint8_t *, size_t);
 void		 tclient_query_done(struct tclient *);
+/* The client of a slot, for the send functions. */
+void		 slot_client(const struct qslot *, struct client *);
 
 #endif

@@ -654,9 +654,11 @@ drain(void)
 	}
 	for (i = 0; i < dr->nworkers; i++)
 		cursor[i] = src[i].end;
+	/* Overwritten before they were read: they may have matched. */
 	if (lost > 0)
 		for (t = tracers; t != NULL; t = t->next)
-			t->missed += lost;
+			if (!t->done)
+				t->missed += lost;
 }
 
 static void
@@ -779,7 +781,7 @@ cmd_trace(struct cmd_ctx *x, int argc, char **argv)
 	long v;
 	int i = 0;
 
-	if (rings[0] == NULL) {
+	if (rings[0] == NULL || x->sess->conn == NULL) {
 		reply_err(x->r, CTL_ERR_RUNTIME, "tracing is not running");
 		return -1;
 	}

@@ -44,6 +44,15 @@ static void	stop_cb(evutil_socket_t, short, void *);
 static void	resume_accept_cb(evutil_socket_t, short, void *);
 
 static int
+is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr ==
+		    htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static int
 udp_socket(const struct listen_addr *la)
 {
 	int fd, on = 1, sz = 4 * 1024 * 1024;
@@ -57,9 +66,81 @@ udp_socket(const struct listen_addr *la)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	/* On a wildcard address, learn where each query was sent so the
+	 * answer leaves from that address, not from whatever the routing
+	 * table prefers. */
+	if (is_wildcard(&la->ss) && (la->ss.ss_family == AF_INET ?
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) :
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on))) == -1)
+		fatal("pktinfo on %s", la->text);
 	if (bind(fd, (const struct sockaddr *)&la->ss, la->sslen) == -1)
 		fatal("bind udp %s", la->text);
 	return fd;
+}
+
+/* Read the destination of a datagram from its IP_PKTINFO. */
+static int
+msg_dst(struct msghdr *mh, struct udp_dst *d)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			d->family = AF_INET;
+			d->ifindex = pi.ipi_ifindex;
+			d->a.v4 = pi.ipi_addr;
+			return 0;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			d->family = AF_INET6;
+			d->ifindex = (int)pi.ipi6_ifindex;
+			d->a.v6 = pi.ipi6_addr;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Put the source address of an answer into a control message. */
+static socklen_t
+dst_cmsg(const struct udp_dst *d, void *buf, size_t len)
+{
+	struct msghdr mh;
+	struct cmsghdr *c;
+
+	memset(buf, 0, len);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_control = buf;
+	mh.msg_controllen = len;
+	c = CMSG_FIRSTHDR(&mh);
+	if (d->family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = d->a.v4;
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi6_addr = d->a.v6;
+		pi.ipi6_ifindex = (unsigned)d->ifindex;
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
 }
 
 struct worker *
@@ -96,9 +177,11 @@ worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg)
 	w->udp = xcalloc(nla, sizeof(*w->udp));
 	w->tcpl = xcalloc(nla, sizeof(*w->tcpl));
 	for (i = 0; i < nla; i++) {
+		w->udp[i].w = w;
 		w->udp[i].fd = udp_socket(&la[i]);
+		w->udp[i].wildcard = is_wildcard(&la[i].ss);
 		w->udp[i].ev = event_new(w->base, w->udp[i].fd,
-		    EV_READ | EV_PERSIST, udp_read_cb, w);
+		    EV_READ | EV_PERSIST, udp_read_cb, &w->udp[i]);
 		event_add(w->udp[i].ev, NULL);
 		w->nudp++;
 		w->tcpl[i] = evconnlistener_new_bind(w->base, accept_cb, w,
@@ -134,10 +217,14 @@ worker_start(struct worker *w)
 static void
 udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct worker *w = arg;
+	struct listener_udp *lu = arg;
+	struct worker *w = lu->w;
 	struct mmsghdr msgs[UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
 	struct sockaddr_storage from[UDP_BATCH];
+	uint64_t ctl[UDP_BATCH][TXQ_CTL_LEN / 8];
+	struct udp_dst dst;
+	struct client cl;
 	int i, n, round;
 
 	(void)ev;
@@ -151,6 +238,10 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 			msgs[i].msg_hdr.msg_iovlen = 1;
 			msgs[i].msg_hdr.msg_name = &from[i];
 			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			if (lu->wildcard) {
+				msgs[i].msg_hdr.msg_control = ctl[i];
+				msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
+			}
 		}
 		n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
@@ -165,9 +256,13 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 				STAT_INC(&w->st, malformed);
 				continue;
 			}
-			query_client(w, iov[i].iov_base, msgs[i].msg_len, fd,
-			    (struct sockaddr *)&from[i],
-			    msgs[i].msg_hdr.msg_namelen, NULL);
+			cl.sa = (struct sockaddr *)&from[i];
+			cl.salen = msgs[i].msg_hdr.msg_namelen;
+			cl.lfd = fd;
+			cl.tc = NULL;
+			cl.dst = lu->wildcard &&
+			    msg_dst(&msgs[i].msg_hdr, &dst) == 0 ? &dst : NULL;
+			query_client(w, iov[i].iov_base, msgs[i].msg_len, &cl);
 		}
 		txq_flush(w);
 		if (n < UDP_BATCH)
@@ -246,6 +341,7 @@ tclient_read_cb(struct bufferevent *bev, void *arg)
 	struct tclient *tc = arg;
 	struct worker *w = tc->w;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct client cl;
 	uint8_t hdr[2];
 	size_t avail, l;
 
@@ -267,8 +363,12 @@ tclient_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, w->tcpbuf, l);
 		STAT_INC(&w->st, queries_tcp);
-		query_client(w, w->tcpbuf, l, -1, (struct sockaddr *)&tc->addr,
-		    tc->addrlen, tc);
+		cl.sa = (struct sockaddr *)&tc->addr;
+		cl.salen = tc->addrlen;
+		cl.lfd = -1;
+		cl.tc = tc;
+		cl.dst = NULL;
+		query_client(w, w->tcpbuf, l, &cl);
 	}
 	tclient_query_done(tc);
 }
@@ -363,7 +463,7 @@ resume_accept_cb(evutil_socket_t fd, short ev, void *arg)
 
 void
 txq_add(struct worker *w, int fd, const void *buf, size_t len,
-    const struct sockaddr *to, socklen_t tolen)
+    const struct sockaddr *to, socklen_t tolen, const struct udp_dst *from)
 {
 	int i;
 
@@ -380,6 +480,11 @@ txq_add(struct worker *w, int fd, const void *buf, size_t len,
 		memcpy(&w->txaddr[i], to, tolen);
 		w->txm[i].msg_hdr.msg_name = &w->txaddr[i];
 		w->txm[i].msg_hdr.msg_namelen = tolen;
+	}
+	if (from != NULL) {
+		w->txm[i].msg_hdr.msg_control = w->txctl[i];
+		w->txm[i].msg_hdr.msg_controllen = dst_cmsg(from, w->txctl[i],
+		    sizeof(w->txctl[i]));
 	}
 }
 
@@ -440,14 +545,29 @@ worker_random16(struct worker *w)
 }
 
 int
-client_send_direct(struct worker *w, int lfd, const struct sockaddr *sa,
-    socklen_t salen, struct tclient *tc, const uint8_t *pkt, size_t len)
+client_send_direct(struct worker *w, const struct client *cl,
+    const uint8_t *pkt, size_t len)
 {
+	struct tclient *tc = cl->tc;
+	uint64_t ctl[TXQ_CTL_LEN / 8];
+	struct iovec iov;
+	struct msghdr mh;
 	uint8_t hdr[2];
 	struct evbuffer *out;
 
 	if (tc == NULL) {
-		if (sendto(lfd, pkt, len, 0, sa, salen) == -1) {
+		iov.iov_base = (void *)(uintptr_t)pkt;
+		iov.iov_len = len;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = (void *)(uintptr_t)cl->sa;
+		mh.msg_namelen = cl->salen;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (cl->dst != NULL) {
+			mh.msg_control = ctl;
+			mh.msg_controllen = dst_cmsg(cl->dst, ctl, sizeof(ctl));
+		}
+		if (sendmsg(cl->lfd, &mh, 0) == -1) {
 			STAT_INC(&w->st, send_errors);
 			return -1;
 		}
@@ -473,13 +593,15 @@ int
 client_send(struct worker *w, struct qslot *s, const uint8_t *pkt, size_t len,
     int stable)
 {
+	struct client cl;
+
 	if (stable && s->tc == NULL) {
 		txq_add(w, s->lfd, pkt, len, (struct sockaddr *)&s->client,
-		    s->clientlen);
+		    s->clientlen, s->dst.family != 0 ? &s->dst : NULL);
 		return 0;
 	}
-	return client_send_direct(w, s->lfd, (struct sockaddr *)&s->client,
-	    s->clientlen, s->tc, pkt, len);
+	slot_client(s, &cl);
+	return client_send_direct(w, &cl, pkt, len);
 }
 
 /* ---- backends ---- */

@@ -13,6 +13,7 @@
 #define WORKER_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -33,6 +34,27 @@
 
 struct worker;
 struct qslot;
+struct tclient;
+
+/* Where a UDP query was sent, when the listener is a wildcard address:
+ * the answer must leave from that very address. */
+struct udp_dst {
+	int		family;		/* 0: not known (specific listener) */
+	int		ifindex;
+	union {
+		struct in_addr	v4;
+		struct in6_addr	v6;
+	}		a;
+};
+
+/* Who asked and how to answer them. */
+struct client {
+	const struct sockaddr	*sa;
+	socklen_t		 salen;
+	int			 lfd;		/* UDP listener; -1 over TCP */
+	struct tclient		*tc;		/* TCP connection, or NULL */
+	const struct udp_dst	*dst;		/* NULL unless a wildcard listener */
+};
 
 /* One client TCP connection. */
 struct tclient {
@@ -89,6 +111,7 @@ struct qslot {
 	/* The client. */
 	int			 client_tcp;
 	int			 lfd;		/* UDP listener it came in on */
+	struct udp_dst		 dst;		/* its destination (wildcard listener) */
 	struct sockaddr_storage	 client;
 	socklen_t		 clientlen;
 	struct tclient		*tc;
@@ -100,9 +123,13 @@ struct qslot {
 };
 
 struct listener_udp {
+	struct worker	*w;
 	int		 fd;
+	int		 wildcard;	/* 0.0.0.0 or ::: learn each query's destination */
 	struct event	*ev;
 };
+
+#define TXQ_CTL_LEN	64	/* >= CMSG_SPACE(sizeof(struct in6_pktinfo)) */
 
 struct cfg_hold {
 	struct config	*cfg;
@@ -164,6 +191,7 @@ struct worker {
 	struct mmsghdr		 txm[TXQ_MAX];
 	struct iovec		 txiov[TXQ_MAX];
 	struct sockaddr_storage	 txaddr[TXQ_MAX];
+	uint64_t		 txctl[TXQ_MAX][TXQ_CTL_LEN / 8];
 
 	/* Random IDs: getrandom() output, used two bytes at a time. */
 	uint16_t		 rnd[2048];

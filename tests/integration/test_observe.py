@@ -337,7 +337,7 @@ def test_a_stalled_trace_reader_does_not_stop_answers(seed):
         t0 = time.monotonic()
         # Long names make long lines: far more than the 1 MiB the daemon
         # buffers for a trace client, plus what the socket holds.
-        names = ['a%s%05d.example.' % ('x' * 60, i) for i in range(20000)]
+        names = ['a%s%05d.example.' % ('x' * 57, i) for i in range(20000)]
         answered = blast(r, names)
         took = time.monotonic() - t0
         assert answered == len(names), (answered, len(names))
@@ -378,8 +378,8 @@ def test_show_recent_finds_a_name_sent_earlier(router_factory, nsd_factory):
     assert [x['name'] for x in recent(r, '3')] == ['c27.example.', 'c28.example.',
                                                    'c29.example.']
     assert recent(r, r"'^nothing-like-this\.'") == []
-    assert r.ctl('show recent 0').rc == 1
-    assert r.ctl("show recent '^[a'").rc == 1
+    assert r.ctl('show recent 0').rc != 0
+    assert r.ctl("show recent '^[a'").rc != 0
 
 
 # --------------------------------------------------------------------------
@@ -481,7 +481,9 @@ def test_metrics_pass_promtool(router_factory, nsd_factory, alloc):
     assert m['dnsroute_backend_latency_seconds_count{backend="ns-ab"}'] >= 2
     assert m['dnsroute_backend_latency_seconds_bucket{backend="ns-ab",le="+Inf"}'] >= 2
     assert m['dnsroute_noroute_total'] == 2
-    assert any(k.startswith('dnsroute_route_hits_total{') and 'weird\\"\\\\\\\\name' in k
+    weird = r'^weird\"\\name\.$'
+    label = weird.replace('\\', '\\\\').replace('"', '\\"')
+    assert any(k.startswith('dnsroute_route_hits_total{') and 'pattern="%s"' % label in k
                for k in m), [k for k in m if 'weird' in k]
     # show stats has the per-backend percentiles.
     st = r.stats()
@@ -490,6 +492,7 @@ def test_metrics_pass_promtool(router_factory, nsd_factory, alloc):
     # Only /metrics, only GET.
     status, _ = scrape('http://%s:%d/other' % (mhost, mport))
     assert status == 404
-    p = subprocess.run(['curl', '-sS', '-o', os.devnull, '-w', '%{http_code}', '-X', 'POST',
-                        '--data', 'x', url], capture_output=True, text=True, timeout=10)
-    assert p.stdout in ('405', '501'), p.stdout
+    for extra in (['-X', 'POST'], ['-X', 'POST', '--data', 'x=1']):
+        p = subprocess.run(['curl', '-sS', '-o', os.devnull, '-w', '%{http_code}', url]
+                           + extra, capture_output=True, text=True, timeout=10)
+        assert p.stdout in ('405', '413', '501'), (extra, p.stdout)

@@ -1,0 +1,353 @@
+"""dnsroutectl batches and `-f FILE --replace`: export prints what rebuilds
+the state, --replace of that export changes nothing, --replace of another
+file makes the state equal to it in one transaction with the fewest
+changes (kept routes keep their ids and hit counters), errors name
+FILE:LINE and leave everything as it was, and --json output is one JSON
+document per command that jq reads."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import dnsroute_test as dt
+
+JQ = shutil.which('jq')
+
+
+def state_lines(b1, b2, b3):
+    """A state with something of everything: settings, pools of every
+    policy, backends with every option and admin state, routes with qtype,
+    comments, quoting, a '#' and two identical routes."""
+    return [
+        'set default-action refuse',
+        'set retries 2',
+        'set all-down-try-anyway yes',
+        'pool add web policy first',
+        'pool add apex',
+        'pool add spare policy least-outstanding',
+        'pool add heavy policy weighted',
+        'backend add ns-a %s pool web pool apex weight 3 transport tcp '
+        'check health.example. A IN interval 0.5 timeout 300 fall 4 rise 3 '
+        'rcode NOERROR' % b1,
+        'backend add ns-b %s pool web pool heavy' % b2,
+        'backend add ns-c %s pool apex interval 200ms check-transport udp' % b3,
+        'backend drain ns-b',
+        'backend disable ns-c',
+        r"route add '^[ab][^.]*\.example\.$' pool web comment 'a-b half'",
+        r"route add '^example\.$' qtype TXT pool apex",
+        r"route add '^gone\.example\.$' nxdomain comment 'it''s gone'",
+        r'''route add "^sp ace\\.$" refuse comment "say \"hi\""''',
+        r"route add '#hash' drop",
+        r"route add '^dup\.example\.$' refuse",
+        r"route add '^dup\.example\.$' refuse",
+        r"route add '^café\.example\.$' qtype 28 servfail comment 'café ✓'",
+        r"route add '^no\.example\.$' qtype AAAA refuse",
+    ]
+
+
+def addrs(alloc, n=3):
+    """Backend addresses nobody answers on (health checks just fail)."""
+    return [dt.endpoint(*alloc()) for _ in range(n)]
+
+
+def export_of(r):
+    out = r.ok('export')
+    return [l for l in out.splitlines() if not l.startswith('#')]
+
+
+def write(r, name, lines):
+    path = os.path.join(r.dir, name)
+    with open(path, 'w') as f:
+        f.write(''.join(l + '\n' for l in lines))
+    return path
+
+
+def replace(r, path, *extra, json_out=False):
+    argv = [dt.DNSROUTECTL, '-s', r.sock] + (['--json'] if json_out else []) \
+        + ['-f', path, '--replace'] + list(extra)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    res = dt.CtlResult(p.returncode, p.stdout, p.stderr)
+    res.path, res.argv = path, argv
+    return res
+
+
+def audit_count(r):
+    return len(r.rows('show audit last 1000000'))
+
+
+def route_view(r):
+    return [(x['id'], x['pattern'], x['qtype'], x['action'], x['pool'],
+             x['comment'], x['hits']) for x in r.routes()]
+
+
+def snapshot(r):
+    return {'export': export_of(r), 'routes': route_view(r)}
+
+
+def test_export_then_replace_of_it_changes_nothing(router_factory, alloc):
+    r = router_factory()
+    res = r.ctl(state_lines(*addrs(alloc)))
+    assert res.rc == 0, res.describe()
+    # Hits on a route, to see that they survive.
+    for _ in range(3):
+        assert dt.rcode_text(r.query('gone.example.')) == 'NXDOMAIN'
+    before = snapshot(r)
+    gone = [x for x in r.routes() if x['pattern'] == r'^gone\.example\.$'][0]
+    assert gone['hits'] == 3, gone
+    n_audit = audit_count(r)
+
+    path = write(r, 'exported.cmd', r.ok('export').splitlines())
+    res = replace(r, path)
+    assert res.rc == 0, res.describe()
+    assert 'no changes' in res.stdout, res.describe()
+    assert not re.search(r'^[-+~] ', res.stdout, re.M), res.describe()
+    assert snapshot(r) == before
+    assert audit_count(r) == n_audit, 'a no-op replace sent changes'
+
+    # The export rebuilds the same state on a fresh router...
+    r2 = router_factory()
+    res = r2.ctl(None, args=['-f', path])
+    assert res.rc == 0, res.describe()
+    assert export_of(r2) == before['export']
+    # ... where a replace with it is a no-op too, and so is the JSON one.
+    res = replace(r2, path, json_out=True)
+    assert res.rc == 0, res.describe()
+    doc = json.loads(res.stdout)
+    assert doc['ok'] is True and doc['rows'] == [] and 'no changes' in doc['message'], doc
+
+
+def test_replace_makes_the_state_equal_to_the_file(router_factory, alloc):
+    r = router_factory()
+    b1, b2, b3 = addrs(alloc)
+    b4 = dt.endpoint(*alloc())
+    assert r.ctl(state_lines(b1, b2, b3)).rc == 0
+    for _ in range(2):
+        dt.rcode_text(r.query('zzz.dup.example.'))
+        assert dt.rcode_text(r.query('gone.example.')) == 'NXDOMAIN'
+    old = {x['pattern']: x for x in r.routes()}
+
+    new = [
+        'set default-action nxdomain',                     # changed; retries back to 1
+        'set all-down-try-anyway yes',
+        'pool add web policy first',
+        'pool add apex policy first',                      # policy changed
+        'pool add heavy policy weighted',
+        'pool add fresh policy roundrobin',                # added; spare goes
+        'backend add ns-a %s pool web pool apex weight 5 transport tcp '
+        'check health.example. A IN interval 2 timeout 300 fall 4 rise 3 '
+        'rcode NOERROR' % b1,                               # weight, interval
+        'backend add ns-b %s pool web pool heavy' % b2,     # undrained
+        'backend add ns-d %s pool fresh pool apex' % b4,    # added (ns-c goes)
+        'backend drain ns-d',
+        r"route add '^no\.example\.$' qtype AAAA refuse",   # moved to the top
+        r"route add '^new1\.example\.$' pool fresh",        # added
+        r"route add '^[ab][^.]*\.example\.$' pool web comment 'a-b half'",
+        r"route add '^gone\.example\.$' nxdomain comment 'it''s gone'",
+        r"route add '^example\.$' qtype TXT pool apex comment 'apex TXT'",  # comment: replaced
+        r"route add '^dup\.example\.$' refuse",             # one of two kept
+        r"route add '#hash' drop",
+        r"route add '^new2\.example\.$' refuse at 2",       # 'at' is honoured
+    ]
+    path = write(r, 'new.cmd', new)
+    res = replace(r, path)
+    assert res.rc == 0, res.describe()
+    out = res.stdout
+    for want in ('~ set default-action nxdomain', '~ set retries 1',
+                 '+ pool add fresh policy roundrobin', '~ pool set apex policy first',
+                 '- pool del spare', '~ backend set ns-a weight 5 interval 2000ms',
+                 '~ backend undrain ns-b', '- backend del ns-c',
+                 '+ backend add ns-d %s pool fresh pool apex' % b4, '~ backend drain ns-d',
+                 r'+ route add ^new1\.example\.$ pool fresh',
+                 r'+ route add ^new2\.example\.$ refuse at 2',
+                 r"+ route add ^example\.$ qtype TXT pool apex comment 'apex TXT'"):
+        assert want in out, 'missing %r in:\n%s' % (want, res.describe())
+    assert re.search(r'^- route del %d \(\^example\\\.\$ qtype TXT pool apex\)$'
+                     % old[r'^example\.$']['id'], out, re.M), out
+    assert re.search(r"^- route del \d+ \('\^sp ace", out, re.M), out
+    assert re.search(r'^- route del \d+ \(\^dup', out, re.M), out
+    assert 'committed' in out and '; committed' in out.splitlines()[-1], out
+    # Nothing but the routes that must go was deleted and re-added.
+    assert len(re.findall(r'^- route del', out, re.M)) == 4, out
+    assert len(re.findall(r'^\+ route add', out, re.M)) == 3, out
+
+    # The state is what the file says: the same as the file applied to an
+    # empty router.
+    fresh = router_factory()
+    assert fresh.ctl(None, args=['-f', path]).rc == 0
+    assert export_of(r) == export_of(fresh)
+    assert [x['pattern'] for x in r.routes()] == [x['pattern'] for x in fresh.routes()]
+    # Kept routes kept their ids and counters.
+    now = {x['pattern']: x for x in r.routes()}
+    for pat in (r'^gone\.example\.$', r'^[ab][^.]*\.example\.$', '#hash', r'^no\.example\.$'):
+        assert now[pat]['id'] == old[pat]['id'], pat
+    assert now[r'^gone\.example\.$']['hits'] == 2
+    assert now[r'^example\.$']['id'] != old[r'^example\.$']['id']
+    assert r.backends()['ns-b']['admin'] == 'enabled'
+    assert r.backends()['ns-d']['admin'] == 'drained'
+    assert dt.rcode_text(r.query('new2.example.')) == 'REFUSED'
+    assert dt.rcode_text(r.query('nothing.example.')) == 'NXDOMAIN'
+
+    # And again: nothing to do.
+    res = replace(r, path)
+    assert res.rc == 0 and 'no changes' in res.stdout, res.describe()
+    # The empty file empties the state.
+    res = replace(r, write(r, 'empty.cmd', ['# nothing']))
+    assert res.rc == 0, res.describe()
+    assert export_of(r) == [] and r.routes() == [] and r.backends() == {}
+
+
+def test_replace_dry_run_prints_and_changes_nothing(router_factory, alloc):
+    r = router_factory()
+    assert r.ctl(state_lines(*addrs(alloc))).rc == 0
+    before = snapshot(r)
+    n_audit = audit_count(r)
+    path = write(r, 'small.cmd', ['pool add web', r"route add '^w\.$' pool web"])
+    res = replace(r, path, '--dry-run')
+    assert res.rc == 0, res.describe()
+    assert r"+ route add ^w\.$ pool web" in res.stdout, res.describe()
+    assert '- backend del ns-a' in res.stdout
+    assert 'dry run' in res.stdout and 'nothing applied' in res.stdout, res.describe()
+    assert snapshot(r) == before
+    assert audit_count(r) == n_audit
+    # A plain batch dry run too.
+    res = r.ctl(['pool add p9', r"route add '^p9\.$' pool p9"], args=['--dry-run'])
+    assert res.rc == 0 and 'dry run: 2 commands checked, nothing changed' in res.stdout, \
+        res.describe()
+    assert snapshot(r) == before
+
+
+@pytest.mark.parametrize('case', ['local', 'daemon', 'continued', 'route-id'])
+def test_replace_error_names_the_line_and_changes_nothing(router_factory, alloc, case):
+    r = router_factory()
+    assert r.ctl(state_lines(*addrs(alloc))).rc == 0
+    before = snapshot(r)
+    n_audit = audit_count(r)
+    lines = ['# a comment', '', 'pool add web', 'pool add p2']
+    if case == 'local':
+        lines += ['pool add web']                          # line 5: exists
+        line, msg = 5, 'pool "web" exists'
+    elif case == 'daemon':
+        lines += [r"route add '^ok\.$' pool web", r"route add '^[ab' pool p2"]
+        line, msg = 6, 'missing terminating ] for character class'
+    elif case == 'continued':
+        lines += ['backend add nb 127.0.0.1:5399 \\', '    pool web \\', '    weight 0']
+        line, msg = 5, 'bad value "0" for weight'
+    else:
+        lines += ['route del 1']
+        line, msg = 5, 'route ids'
+    path = write(r, 'bad.cmd', lines)
+    res = replace(r, path)
+    assert res.rc == 1, res.describe()
+    assert '%s:%d: ' % (path, line) in res.stderr and msg in res.stderr, res.describe()
+    assert snapshot(r) == before
+    assert audit_count(r) == n_audit
+    # JSON: one document, the error, with where.
+    res = replace(r, path, json_out=True)
+    assert res.rc == 1
+    doc = json.loads(res.stdout)
+    assert doc['ok'] is False and doc['where'] == '%s:%d' % (path, line) and msg in doc['error'], doc
+
+
+def test_replace_without_a_daemon_or_a_file(router):
+    path = write(router, 'x.cmd', ['pool add web'])
+    res = router.ctl(None, args=['-f', path, '--replace'],
+                     sock=os.path.join(router.dir, 'no-such.sock'))
+    assert res.rc == 2 and 'cannot connect' in res.stderr, res.describe()
+    res = router.ctl('show routes', args=['--replace'])
+    assert res.rc == 2 and '--replace needs -f' in res.stderr, res.describe()
+    res = router.ctl(None, args=['-f', os.path.join(router.dir, 'missing.cmd'), '--replace'])
+    assert res.rc == 2, res.describe()
+
+
+def jq(doc_text, *args):
+    p = subprocess.run([JQ] + list(args), input=doc_text, capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 0, 'jq %s failed (%s): %s\ninput:\n%s' % (
+        ' '.join(args), p.returncode, p.stderr, doc_text[:2000])
+    return p.stdout
+
+
+@pytest.mark.skipif(JQ is None, reason='jq not installed')
+def test_json_is_one_document_per_command_for_jq(router_factory, alloc):
+    r = router_factory()
+    b1, b2, b3 = addrs(alloc)
+    # One command: one document.
+    res = r.ctl('show settings', json=True)
+    assert res.rc == 0
+    assert jq(res.stdout, '-r', '.rows[] | select(.setting=="retries") | .value').strip() == '1'
+    # A batch: one document per command, then the commit's.
+    comment = 'tab\tand "quotes"'
+    batch = ['pool add web', 'backend add ns-a %s pool web weight 2' % b1,
+             "route add '^a\\.$' pool web comment '%s'" % comment]
+    res = r.ctl(batch, json=True)
+    assert res.rc == 0, res.describe()
+    docs = jq(res.stdout, '-c', '.').splitlines()
+    assert len(docs) == len(batch) + 1, res.stdout
+    assert jq(res.stdout, '-s', '-c', '[.[].ok] | all').strip() == 'true'
+    assert json.loads(docs[-1])['command'] == 'commit'
+    batch = ['show backends', 'route test a.', 'export', 'show pools']
+    res = r.ctl(batch, json=True)
+    assert res.rc == 0, res.describe()
+    docs = [json.loads(d) for d in jq(res.stdout, '-c', '.').splitlines()]
+    assert [d['command'] for d in docs] == batch + ['commit'], docs
+    assert docs[0]['rows'][0]['name'] == 'ns-a' and docs[0]['rows'][0]['weight'] == 2
+    assert docs[1]['rows'][0]['pool'] == 'web' and docs[1]['rows'][0]['route'] == 1
+    assert "route add ^a\\.$ pool web comment '%s'" % comment in docs[2]['text'], docs[2]
+    assert docs[3]['rows'] == [{'name': 'web', 'policy': 'roundrobin', 'members': 'ns-a',
+                                'up': 0}], docs[3]
+    # Numeric columns are numbers; the route's comment survives exactly.
+    routes = json.loads(r.ctl('show routes', json=True).stdout)['rows']
+    assert routes[0]['id'] == 1 and routes[0]['comment'] == 'tab\tand "quotes"'
+    # A failure is a document too, and the exit status says it.
+    res = r.ctl(['pool add p2', 'pool add web'], json=True)
+    assert res.rc == 1
+    doc = json.loads(jq(res.stdout, '-c', 'select(.ok == false)'))
+    assert doc['where'].endswith(':2') and 'exists' in doc['error'], doc
+    # --replace: one document with a row per change.
+    path = write(r, 'rep.cmd', ['pool add web', 'backend add ns-b %s pool web' % b2,
+                                r"route add '^b\.$' refuse"])
+    res = replace(r, path, json_out=True)
+    assert res.rc == 0, res.describe()
+    ops = jq(res.stdout, '-r', '.rows[] | .op + " " + .command').splitlines()
+    assert '- backend del ns-a' in ops and '+ backend add ns-b %s pool web' % b2 in ops, ops
+    assert any(o.startswith('- route del 1') for o in ops), ops
+    assert jq(res.stdout, '-r', '.message').startswith('4 changes: 2 added, 2 removed'), \
+        res.stdout
+
+
+def test_batch_comments_blank_lines_and_continuations(router_factory, alloc):
+    r = router_factory()
+    b1 = dt.endpoint(*alloc())
+    lines = [
+        '# a batch file',
+        '',
+        '   # an indented comment',
+        'pool add web \\',
+        '    policy first',
+        'backend add ns-a %s \\' % b1,
+        '\tpool web \\',
+        '\tweight 4',
+        '',
+        r"route add '^a\.$' \ ",       # a blank after the backslash: no continuation
+    ]
+    res = r.ctl(lines)
+    assert res.rc == 1, res.describe()
+    assert re.search(r':10: ', res.stderr), res.describe()
+    assert r.pools() == {}
+    lines[-1] = r"route add '^a\.$'" + ' \\'
+    lines.append('    pool web comment \\')
+    lines.append('    "continued # not a comment"')
+    res = r.ctl(lines)
+    assert res.rc == 0, res.describe()
+    assert r.pools()['web']['policy'] == 'first'
+    assert r.backends()['ns-a']['weight'] == 4
+    assert [(x['pattern'], x['comment']) for x in r.routes()] == \
+        [(r'^a\.$', 'continued # not a comment')]
+    # An error inside a continued command names its first line.
+    res = r.ctl(['pool add p2', 'backend add nb 127.0.0.1:5399 \\', '  weight 0'])
+    assert res.rc == 1 and re.search(r':2: bad value "0" for weight', res.stderr), res.describe()
+    assert 'p2' not in r.pools()
