@@ -68,9 +68,10 @@ static const char *const qtypes[] = {
 	"A", "AAAA", "ANY", "CAA", "CNAME", "DNSKEY", "DS", "HTTPS", "MX",
 	"NAPTR", "NS", "PTR", "SOA", "SRV", "SVCB", "TXT", NULL
 };
+/* As ldns names them, which is what the daemon accepts. */
 static const char *const rcodes[] = {
-	"noerror", "formerr", "servfail", "nxdomain", "notimp", "refused",
-	"any", NULL
+	"noerror", "formerr", "servfail", "nxdomain", "notimpl", "refused",
+	"yxdomain", "yxrrset", "nxrrset", "notauth", "notzone", "any", NULL
 };
 
 static void

@@ -277,9 +277,12 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		conn_free(c);
 		return;
 	}
-	/* Output drained below the mark: take requests again. */
-	if (!c->async)
+	/* Output drained: take requests again, starting with any that
+	 * arrived while we had stopped (no new data may come to wake us). */
+	if (!c->async && !(bufferevent_get_enabled(bev) & EV_READ)) {
 		bufferevent_enable(bev, EV_READ);
+		conn_read_cb(bev, c);
+	}
 }
 
 static void
@@ -430,6 +433,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	ctl->nconns++;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &tv, &wtv);
+	/* Read no more than two request lines ahead: a client that keeps
+	 * sending while a trace runs (and we read nothing) is not buffered
+	 * without end; an over-long line is still seen and refused. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * CTL_LINE_MAX + 2);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
 	    "%04d dnsrouted %s protocol %d\n", CTL_GREETING, DNSROUTE_VERSION,

@@ -245,6 +245,10 @@ main(int argc, char *argv[])
 	for (i = 0; i < dr->nworkers; i++)
 		dr->workers[i] = worker_new(i, la, nla, dr->cfg);
 	dr->control = control_new(dr->base, sockpath, gid, group != NULL);
+	/* Every socket is bound before privileges go. */
+	if (metrics != NULL && (dr->metrics = metrics_new(dr->base, metrics,
+	    err, sizeof(err))) == NULL)
+		fatalx("-m %s: %s", metrics, err);
 	if (pidfile != NULL)
 		write_pidfile(pidfile);
 	if (user != NULL)
@@ -253,9 +257,6 @@ main(int argc, char *argv[])
 	dr->health = health_new(dr->base, dr->db);
 	health_sync(dr->health, dr->cfg);
 	trace_init(dr->base);
-	if (metrics != NULL && (dr->metrics = metrics_new(dr->base, metrics,
-	    err, sizeof(err))) == NULL)
-		fatalx("-m %s: %s", metrics, err);
 	for (i = 0; i < dr->nworkers; i++)
 		worker_start(dr->workers[i]);
 

@@ -4,6 +4,7 @@ daemon), history kept across shells, `help route`, and Ctrl-C out of a
 running trace back to the prompt."""
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -131,7 +132,10 @@ def test_shell_history_survives_a_restart_of_the_shell(router, tmux):
     t.keys('C-d')                       # leave without adding to history
     dt.wait_for(lambda: not t.alive(), 10, what='the shell to leave on Ctrl-D')
     with open(hist) as f:
-        assert 'show pools' in f.read().splitlines()
+        # libedit's format: vis(3) octal escapes ("show\\040pools").
+        saved = [re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), l)
+                 for l in f.read().splitlines()]
+    assert 'show pools' in saved, saved
 
     t = tmux.shell(r, hist)
     assert 'show pools' not in t.screen()
