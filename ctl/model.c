@@ -9,15 +9,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "argparse.h"
 #include "cmdtab.h"
 #include "ctlproto.h"
 #include "dnsmsg.h"
+#include "dnsnames.h"
 #include "tokenize.h"
 #include "util.h"
 #include "model.h"
 
-#define NAME_MAX_LEN		64	/* pool and backend names, NUL included */
-#define MAX_POOLS_PER_CMD	32
+#define MAX_POOLS_PER_CMD	64	/* as the daemon: what export writes back */
 #define MAX_ROUTES		100000
 
 static const char *const admin_names[] = { "enabled", "drained", "disabled" };
@@ -27,43 +28,6 @@ const char *const model_actions[] = {
 static const char *const policy_names[] = {
 	"roundrobin", "weighted", "first", "least-outstanding", "race",
 	"fanout", NULL
-};
-
-/* The query types ldns names (and so the daemon prints); others are
- * TYPEn.  IXFR, AXFR, MAILB, MAILA and ANY parse but print as TYPEn. */
-static const struct qtype_name {
-	const char	*name;
-	int		 num;
-} qtype_names[] = {
-	{ "A", 1 }, { "NS", 2 }, { "MD", 3 }, { "MF", 4 }, { "CNAME", 5 },
-	{ "SOA", 6 }, { "MB", 7 }, { "MG", 8 }, { "MR", 9 }, { "NULL", 10 },
-	{ "WKS", 11 }, { "PTR", 12 }, { "HINFO", 13 }, { "MINFO", 14 },
-	{ "MX", 15 }, { "TXT", 16 }, { "RP", 17 }, { "AFSDB", 18 },
-	{ "X25", 19 }, { "ISDN", 20 }, { "RT", 21 }, { "NSAP", 22 },
-	{ "NSAP-PTR", 23 }, { "SIG", 24 }, { "KEY", 25 }, { "PX", 26 },
-	{ "GPOS", 27 }, { "AAAA", 28 }, { "LOC", 29 }, { "NXT", 30 },
-	{ "EID", 31 }, { "NIMLOC", 32 }, { "SRV", 33 }, { "ATMA", 34 },
-	{ "NAPTR", 35 }, { "KX", 36 }, { "CERT", 37 }, { "A6", 38 },
-	{ "DNAME", 39 }, { "SINK", 40 }, { "OPT", 41 }, { "APL", 42 },
-	{ "DS", 43 }, { "SSHFP", 44 }, { "IPSECKEY", 45 }, { "RRSIG", 46 },
-	{ "NSEC", 47 }, { "DNSKEY", 48 }, { "DHCID", 49 }, { "NSEC3", 50 },
-	{ "NSEC3PARAM", 51 }, { "TLSA", 52 }, { "SMIMEA", 53 }, { "HIP", 55 },
-	{ "TALINK", 58 }, { "CDS", 59 }, { "CDNSKEY", 60 },
-	{ "OPENPGPKEY", 61 }, { "CSYNC", 62 }, { "ZONEMD", 63 },
-	{ "SVCB", 64 }, { "HTTPS", 65 }, { "SPF", 99 }, { "NID", 104 },
-	{ "L32", 105 }, { "L64", 106 }, { "LP", 107 }, { "EUI48", 108 },
-	{ "EUI64", 109 }, { "TKEY", 249 }, { "TSIG", 250 }, { "URI", 256 },
-	{ "CAA", 257 }, { "DLV", 32769 },
-};
-static const struct qtype_name qtype_meta[] = {
-	{ "IXFR", 251 }, { "AXFR", 252 }, { "MAILB", 253 }, { "MAILA", 254 },
-	{ "ANY", 255 },
-};
-static const struct qtype_name rcode_names[] = {
-	{ "NOERROR", 0 }, { "FORMERR", 1 }, { "SERVFAIL", 2 },
-	{ "NXDOMAIN", 3 }, { "NOTIMPL", 4 }, { "REFUSED", 5 },
-	{ "YXDOMAIN", 6 }, { "YXRRSET", 7 }, { "NXRRSET", 8 },
-	{ "NOTAUTH", 9 }, { "NOTZONE", 10 },
 };
 
 static int
@@ -108,131 +72,10 @@ word_index(const char *const *list, const char *s)
 }
 
 static int
-parse_qtype(const char *s, int *out)
-{
-	long v;
-	size_t i;
-
-	if (parse_int(s, 1, 65535, &v) == 0) {
-		*out = (int)v;
-		return 0;
-	}
-	for (i = 0; i < NELEMS(qtype_names); i++)
-		if (strcasecmp(s, qtype_names[i].name) == 0) {
-			*out = qtype_names[i].num;
-			return 0;
-		}
-	for (i = 0; i < NELEMS(qtype_meta); i++)
-		if (strcasecmp(s, qtype_meta[i].name) == 0) {
-			*out = qtype_meta[i].num;
-			return 0;
-		}
-	if (strncasecmp(s, "TYPE", 4) == 0 &&
-	    parse_int(s + 4, 1, 65535, &v) == 0) {
-		*out = (int)v;
-		return 0;
-	}
-	return -1;
-}
-
-const char *
-model_qtype_str(int t, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < NELEMS(qtype_names); i++)
-		if (qtype_names[i].num == t)
-			return qtype_names[i].name;
-	snprintf(buf, len, "TYPE%d", t);
-	return buf;
-}
-
-static int
-parse_class(const char *s, int *out)
-{
-	if (strcasecmp(s, "IN") == 0)
-		*out = DNS_CLASS_IN;
-	else if (strcasecmp(s, "CH") == 0)
-		*out = DNS_CLASS_CH;
-	else if (strcasecmp(s, "HS") == 0)
-		*out = 4;
-	else
-		return -1;
-	return 0;
-}
-
-const char *
-model_class_str(int c)
-{
-	return c == DNS_CLASS_IN ? "IN" : c == DNS_CLASS_CH ? "CH" : "HS";
-}
-
-static int
-parse_rcode(const char *s, int *out)
-{
-	long v;
-	size_t i;
-
-	if (strcmp(s, "any") == 0) {
-		*out = -1;
-		return 0;
-	}
-	if (parse_int(s, 0, 15, &v) == 0) {
-		*out = (int)v;
-		return 0;
-	}
-	for (i = 0; i < NELEMS(rcode_names); i++)
-		if (strcasecmp(s, rcode_names[i].name) == 0) {
-			*out = rcode_names[i].num;
-			return 0;
-		}
-	return -1;
-}
-
-/* "5", "0.5", "1.5s", "200ms" -> milliseconds in [min, max]. */
-static int
-parse_duration_ms(const char *s, int sec_default, long min, long max,
-    long *out)
-{
-	char *end;
-	double v;
-
-	v = strtod(s, &end);
-	if (end == s || v < 0)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		;
-	else if (strcmp(end, "s") == 0)
-		v *= 1000;
-	else if (*end == '\0')
-		v *= sec_default ? 1000 : 1;
-	else
-		return -1;
-	if (v < min || v > max)
-		return -1;
-	*out = (long)v;
-	return 0;
-}
-
-static int
-valid_name(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n >= NAME_MAX_LEN || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
-		    s[i] != '_' && s[i] != '.')
-			return 0;
-	return 1;
-}
-
-static int
 bad_name(struct model_err *e, const char *what, const char *s)
 {
 	return perr(e, CTL_ERR_SYNTAX, "bad %s name \"%s\": use 1-%d letters, "
-	    "digits, '.', '_' or '-'", what, s, NAME_MAX_LEN - 1);
+	    "digits, '.', '_' or '-'", what, s, ARG_NAME_MAX - 1);
 }
 
 /* ---- the model ---- */
@@ -406,7 +249,7 @@ backend_opts(const struct cmd_spec *cs, struct model_backend *b, int argc,
 			*given = 1;
 			if (strcmp(val, "-") == 0)
 				continue;
-			if (!valid_name(val))
+			if (!arg_name_ok(val))
 				return bad_name(e, "pool", val);
 			if (*npools == MAX_POOLS_PER_CMD)
 				return perr(e, CTL_ERR_SYNTAX, "too many pools");
@@ -436,12 +279,12 @@ backend_opts(const struct cmd_spec *cs, struct model_backend *b, int argc,
 			b->qname = xstrdup(val);
 			/* Optional type and class follow the name. */
 			if (i + 1 < argc && !is_backend_opt(argv[i + 1]) &&
-			    parse_qtype(argv[i + 1], &t) == 0) {
+			    dnsname_type_parse(argv[i + 1], &t) == 0) {
 				b->qtype = t;
 				i++;
 				if (i + 1 < argc &&
 				    !is_backend_opt(argv[i + 1]) &&
-				    parse_class(argv[i + 1], &t) == 0) {
+				    dnsname_class_parse(argv[i + 1], &t) == 0) {
 					b->qclass = t;
 					i++;
 				}
@@ -454,11 +297,11 @@ backend_opts(const struct cmd_spec *cs, struct model_backend *b, int argc,
 			else
 				goto bad;
 		} else if (strcmp(o, "interval") == 0) {
-			if (parse_duration_ms(val, 1, 50, 3600000, &v) == -1)
+			if (arg_duration_ms(val, 1, 50, 3600000, &v) == -1)
 				goto bad;
 			b->interval_ms = v;
 		} else if (strcmp(o, "timeout") == 0) {
-			if (parse_duration_ms(val, 0, 10, 60000, &v) == -1)
+			if (arg_duration_ms(val, 0, 10, 60000, &v) == -1)
 				goto bad;
 			b->timeout_ms = v;
 		} else if (strcmp(o, "fall") == 0) {
@@ -470,7 +313,9 @@ backend_opts(const struct cmd_spec *cs, struct model_backend *b, int argc,
 				goto bad;
 			b->rise = (int)v;
 		} else if (strcmp(o, "rcode") == 0) {
-			if (parse_rcode(val, &t) == -1)
+			if (strcmp(val, "any") == 0)
+				t = -1;
+			else if (dnsname_rcode_parse(val, &t) == -1)
 				goto bad;
 			b->rcode = t;
 		} else {
@@ -503,7 +348,7 @@ m_backend_add(struct model *m, const struct cmd_spec *cs, int argc,
 
 	if (argc < 2)
 		return usage_err(e, cs);
-	if (!valid_name(argv[0]))
+	if (!arg_name_ok(argv[0]))
 		return bad_name(e, "backend", argv[0]);
 	if (addr_parse(argv[1], 53, &ss, &sl, err, sizeof(err)) == -1)
 		return perr(e, CTL_ERR_SYNTAX, "%s", err);
@@ -636,7 +481,7 @@ m_pool(struct model *m, const struct cmd_spec *cs, int argc, char **argv,
 	case CMD_POOL_ADD:
 		if (argc != 1 && argc != 3)
 			return usage_err(e, cs);
-		if (!valid_name(argv[0]))
+		if (!arg_name_ok(argv[0]))
 			return bad_name(e, "pool", argv[0]);
 		if (argc == 3 && strcmp(argv[1], "policy") != 0)
 			return usage_err(e, cs);
@@ -737,7 +582,7 @@ m_route_add(struct model *m, const struct cmd_spec *cs, int argc,
 		if (++i == argc)
 			return perr(e, CTL_ERR_SYNTAX, "%s needs a value", o);
 		if (strcmp(o, "qtype") == 0) {
-			if (parse_qtype(argv[i], &qtype) == -1)
+			if (dnsname_type_parse(argv[i], &qtype) == -1)
 				return perr(e, CTL_ERR_SYNTAX, "unknown qtype "
 				    "\"%s\"", argv[i]);
 		} else if (strcmp(o, "at") == 0) {

@@ -82,7 +82,5 @@ int			 model_backend_in(const struct model_backend *,
 			    const char *pool);
 /* Defaults as backend add gives them; the caller frees qname. */
 void			 model_backend_defaults(struct model_backend *);
-const char		*model_qtype_str(int, char *, size_t);
-const char		*model_class_str(int);
 
 #endif

@@ -32,6 +32,7 @@
 #include "tokenize.h"
 #include "util.h"
 #include "ctl.h"
+#include "dnsnames.h"
 #include "model.h"
 
 /* A change to send: "+ pool add web", with the FILE line it comes from
@@ -416,7 +417,7 @@ backend_diff_words(struct sb *b, const struct model_backend *c,
     const struct model_backend *t)
 {
 	struct model_backend d;
-	char qt[32];
+	char qt[32], qc[32];
 	int i, n = 0;
 
 	if (c == NULL) {
@@ -452,8 +453,8 @@ backend_diff_words(struct sb *b, const struct model_backend *c,
 	    c->qclass != t->qclass) {
 		sb_word(b, "check");
 		sb_word(b, t->qname);
-		sb_word(b, model_qtype_str(t->qtype, qt, sizeof(qt)));
-		sb_word(b, model_class_str(t->qclass));
+		sb_word(b, dnsname_type_str(t->qtype, qt, sizeof(qt)));
+		sb_word(b, dnsname_class_str(t->qclass, qc, sizeof(qc)));
 		n++;
 	}
 	if (c->check_tcp != t->check_tcp) {
@@ -564,7 +565,7 @@ route_words(struct sb *b, const struct model_route *r)
 	sb_word(b, r->pattern);
 	if (r->qtype != 0) {
 		sb_word(b, "qtype");
-		sb_word(b, model_qtype_str(r->qtype, qt, sizeof(qt)));
+		sb_word(b, dnsname_type_str(r->qtype, qt, sizeof(qt)));
 	}
 	sb_word(b, model_actions[r->action]);
 	if (r->pool != NULL)

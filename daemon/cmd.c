@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ldns/ldns.h>
-
 #include "cmd.h"
 #include "ctlproto.h"
 #include "dnsrouted.h"
@@ -75,40 +73,6 @@ cmd_dberr(struct cmd_ctx *x)
 {
 	reply_err(x->r, CTL_ERR_RUNTIME, "%s", db_errmsg(dr->db));
 	return -1;
-}
-
-int
-parse_qtype(const char *s, int *out)
-{
-	ldns_rr_type t;
-	long v;
-	char up[32];
-	size_t i;
-
-	if (parse_int(s, 1, 65535, &v) == 0) {
-		*out = (int)v;
-		return 0;
-	}
-	for (i = 0; s[i] != '\0' && i < sizeof(up) - 1; i++)
-		up[i] = (s[i] >= 'a' && s[i] <= 'z') ? s[i] - 32 : s[i];
-	up[i] = '\0';
-	t = ldns_get_rr_type_by_name(up);
-	if (t == 0)
-		return -1;
-	*out = (int)t;
-	return 0;
-}
-
-const char *
-qtype_str(int t, char *buf, size_t len)
-{
-	const ldns_rr_descriptor *d = ldns_rr_descript((uint16_t)t);
-
-	if (d != NULL && d->_name != NULL && (int)d->_type == t)
-		snprintf(buf, len, "%s", d->_name);
-	else
-		snprintf(buf, len, "TYPE%d", t);
-	return buf;
 }
 
 struct config *

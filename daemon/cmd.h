@@ -65,7 +65,5 @@ int	cmd_help(struct cmd_ctx *, int, char **);
 /* Shared helpers for handlers. */
 int	cmd_usage(struct cmd_ctx *);		/* 9000 with the usage; returns -1 */
 int	cmd_dberr(struct cmd_ctx *);		/* 8000 with db_errmsg; returns -1 */
-int	parse_qtype(const char *, int *);	/* "A", "TYPE65", "28" */
-const char *qtype_str(int, char *, size_t);
 
 #endif

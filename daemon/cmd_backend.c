@@ -10,72 +10,20 @@
 #include <string.h>
 #include <strings.h>
 
-#include <ldns/ldns.h>
-
+#include "argparse.h"
 #include "cmd.h"
 #include "ctlproto.h"
 #include "dnsmsg.h"
+#include "dnsnames.h"
 #include "dnsrouted.h"
 #include "util.h"
-
-static int
-valid_name(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n >= DB_NAME_MAX || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
-		    s[i] != '_' && s[i] != '.')
-			return 0;
-	return 1;
-}
 
 static int
 bad_name(struct cmd_ctx *x, const char *what, const char *s)
 {
 	reply_err(x->r, CTL_ERR_SYNTAX, "bad %s name \"%s\": use 1-%d letters, "
-	    "digits, '.', '_' or '-'", what, s, DB_NAME_MAX - 1);
+	    "digits, '.', '_' or '-'", what, s, ARG_NAME_MAX - 1);
 	return -1;
-}
-
-/* "5", "0.5", "1.5s", "200ms" -> milliseconds in [min, max]. */
-static int
-parse_duration_ms(const char *s, int sec_default, long min, long max, long *out)
-{
-	char *end;
-	double v;
-
-	v = strtod(s, &end);
-	if (end == s || v < 0)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		;
-	else if (strcmp(end, "s") == 0)
-		v *= 1000;
-	else if (*end == '\0')
-		v *= sec_default ? 1000 : 1;
-	else
-		return -1;
-	if (v < min || v > max)
-		return -1;
-	*out = (long)v;
-	return 0;
-}
-
-static int
-parse_class(const char *s, int *out)
-{
-	if (strcasecmp(s, "IN") == 0)
-		*out = DNS_CLASS_IN;
-	else if (strcasecmp(s, "CH") == 0)
-		*out = DNS_CLASS_CH;
-	else if (strcasecmp(s, "HS") == 0)
-		*out = 4;
-	else
-		return -1;
-	return 0;
 }
 
 static int
@@ -123,7 +71,7 @@ parse_backend_opts(struct cmd_ctx *x, int argc, char **argv,
 			po->pools_given = 1;
 			if (strcmp(val, "-") == 0)
 				continue;
-			if (!valid_name(val))
+			if (!arg_name_ok(val))
 				return bad_name(x, "pool", val);
 			if (po->npools == MAX_POOLS_PER_CMD) {
 				reply_err(x->r, CTL_ERR_SYNTAX, "too many pools");
@@ -156,11 +104,11 @@ parse_backend_opts(struct cmd_ctx *x, int argc, char **argv,
 			snprintf(b->check_qname, sizeof(b->check_qname), "%s", val);
 			/* Optional type and class follow the name. */
 			if (i + 1 < argc && !is_backend_opt(argv[i + 1]) &&
-			    parse_qtype(argv[i + 1], &t) == 0) {
+			    dnsname_type_parse(argv[i + 1], &t) == 0) {
 				b->check_qtype = t;
 				i++;
 				if (i + 1 < argc && !is_backend_opt(argv[i + 1]) &&
-				    parse_class(argv[i + 1], &t) == 0) {
+				    dnsname_class_parse(argv[i + 1], &t) == 0) {
 					b->check_qclass = t;
 					i++;
 				}
@@ -173,11 +121,11 @@ parse_backend_opts(struct cmd_ctx *x, int argc, char **argv,
 			else
 				goto bad;
 		} else if (strcmp(o, "interval") == 0) {
-			if (parse_duration_ms(val, 1, 50, 3600000, &v) == -1)
+			if (arg_duration_ms(val, 1, 50, 3600000, &v) == -1)
 				goto bad;
 			b->interval_ms = (int)v;
 		} else if (strcmp(o, "timeout") == 0) {
-			if (parse_duration_ms(val, 0, 10, 60000, &v) == -1)
+			if (arg_duration_ms(val, 0, 10, 60000, &v) == -1)
 				goto bad;
 			b->timeout_ms = (int)v;
 		} else if (strcmp(o, "fall") == 0) {
@@ -189,14 +137,10 @@ parse_backend_opts(struct cmd_ctx *x, int argc, char **argv,
 				goto bad;
 			b->rise = (int)v;
 		} else if (strcmp(o, "rcode") == 0) {
-			ldns_lookup_table *lt;
-
 			if (strcmp(val, "any") == 0)
 				b->check_rcode = -1;
-			else if (parse_int(val, 0, 15, &v) == 0)
-				b->check_rcode = (int)v;
-			else if ((lt = ldns_lookup_by_name(ldns_rcodes, val)) != NULL)
-				b->check_rcode = lt->id;
+			else if (dnsname_rcode_parse(val, &t) == 0)
+				b->check_rcode = t;
 			else
 				goto bad;
 		} else {
@@ -272,7 +216,7 @@ cmd_backend_add(struct cmd_ctx *x, int argc, char **argv)
 
 	if (argc < 2)
 		return cmd_usage(x);
-	if (!valid_name(argv[0]))
+	if (!arg_name_ok(argv[0]))
 		return bad_name(x, "backend", argv[0]);
 	backend_defaults(&b);
 	snprintf(b.name, sizeof(b.name), "%s", argv[0]);
@@ -457,7 +401,7 @@ cmd_pool_add(struct cmd_ctx *x, int argc, char **argv)
 
 	if (argc != 1 && argc != 3)
 		return cmd_usage(x);
-	if (!valid_name(argv[0]))
+	if (!arg_name_ok(argv[0]))
 		return bad_name(x, "pool", argv[0]);
 	memset(&p, 0, sizeof(p));
 	snprintf(p.name, sizeof(p.name), "%s", argv[0]);

@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "ctlproto.h"
 #include "dnsmsg.h"
+#include "dnsnames.h"
 #include "dnsrouted.h"
 #include "util.h"
 
@@ -70,7 +71,7 @@ cmd_route_add(struct cmd_ctx *x, int argc, char **argv)
 			return -1;
 		}
 		if (strcmp(o, "qtype") == 0) {
-			if (parse_qtype(argv[i], &r.qtype) == -1) {
+			if (dnsname_type_parse(argv[i], &r.qtype) == -1) {
 				reply_err(x->r, CTL_ERR_SYNTAX, "unknown qtype \"%s\"",
 				    argv[i]);
 				return -1;
@@ -212,7 +213,7 @@ cmd_route_test(struct cmd_ctx *x, int argc, char **argv)
 		reply_err(x->r, CTL_ERR_SYNTAX, "bad name \"%s\"", argv[0]);
 		return -1;
 	}
-	if (argc == 2 && parse_qtype(argv[1], &qtype) == -1) {
+	if (argc == 2 && dnsname_type_parse(argv[1], &qtype) == -1) {
 		reply_err(x->r, CTL_ERR_SYNTAX, "unknown qtype \"%s\"", argv[1]);
 		return -1;
 	}
@@ -221,7 +222,7 @@ cmd_route_test(struct cmd_ctx *x, int argc, char **argv)
 	idx = route_match(m, c->rt, name, (size_t)nl, (uint16_t)qtype, &limited);
 	reply_columns(x->r, "name\ttype\troute#\tpattern\taction\tpool\tbackend");
 	reply_field(x->r, name);
-	reply_field(x->r, qtype_str(qtype, tb, sizeof(tb)));
+	reply_field(x->r, dnsname_type_str(qtype, tb, sizeof(tb)));
 	if (idx < 0) {
 		reply_field_null(x->r);
 		reply_field_null(x->r);

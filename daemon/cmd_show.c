@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "ctlproto.h"
 #include "dnsmsg.h"
+#include "dnsnames.h"
 #include "dnsrouted.h"
 #include "stats.h"
 #include "tokenize.h"
@@ -51,7 +52,7 @@ cmd_show_routes(struct cmd_ctx *x, int argc, char **argv)
 		reply_field_int(x->r, r->id);
 		reply_field_int(x->r, r->position);
 		reply_field(x->r, r->pattern);
-		reply_field(x->r, r->qtype ? qtype_str(r->qtype, tb, sizeof(tb)) : "any");
+		reply_field(x->r, r->qtype ? dnsname_type_str(r->qtype, tb, sizeof(tb)) : "any");
 		reply_field(x->r, action_str(r->action));
 		reply_field(x->r, r->pool ? r->pool->name : "-");
 		reply_field_int(x->r, (long long)atomic_load(&r->hits->hits));
@@ -464,7 +465,7 @@ export_backend(const struct db_backend *b, void *arg)
 	struct export_ctx *e = arg;
 	const char *w[4 + 2 * 64 + 24];
 	char weight[16], interval[32], timeout[32], fall[16], rise[16],
-	    qtype[32], rcode[16];
+	    qtype[32], qclass[32], rcode[16];
 	int n = 0, i;
 
 	e->backend_id = b->id;
@@ -484,16 +485,14 @@ export_backend(const struct db_backend *b, void *arg)
 	snprintf(timeout, sizeof(timeout), "%d", b->timeout_ms);
 	snprintf(fall, sizeof(fall), "%d", b->fall);
 	snprintf(rise, sizeof(rise), "%d", b->rise);
-	snprintf(rcode, sizeof(rcode), "%d", b->check_rcode);
 	w[n++] = "weight";
 	w[n++] = weight;
 	w[n++] = "transport";
 	w[n++] = b->transport == DB_TRANSPORT_TCP ? "tcp" : "udp";
 	w[n++] = "check";
 	w[n++] = b->check_qname;
-	w[n++] = qtype_str(b->check_qtype, qtype, sizeof(qtype));
-	w[n++] = b->check_qclass == DNS_CLASS_CH ? "CH" :
-	    b->check_qclass == DNS_CLASS_IN ? "IN" : "HS";
+	w[n++] = dnsname_type_str(b->check_qtype, qtype, sizeof(qtype));
+	w[n++] = dnsname_class_str(b->check_qclass, qclass, sizeof(qclass));
 	w[n++] = "check-transport";
 	w[n++] = b->check_tcp ? "tcp" : "udp";
 	w[n++] = "interval";
@@ -505,7 +504,8 @@ export_backend(const struct db_backend *b, void *arg)
 	w[n++] = "rise";
 	w[n++] = rise;
 	w[n++] = "rcode";
-	w[n++] = b->check_rcode < 0 ? "any" : rcode;
+	w[n++] = b->check_rcode < 0 ? "any" :
+	    dnsname_rcode_str(b->check_rcode, rcode, sizeof(rcode));
 	emit(e->x, w, n);
 	if (b->admin != DB_ADMIN_ENABLED) {
 		const char *a[3] = { "backend",
@@ -527,7 +527,7 @@ export_route(const struct db_route *r, void *arg)
 	w[n++] = r->pattern;
 	if (r->qtype) {
 		w[n++] = "qtype";
-		w[n++] = qtype_str(r->qtype, qt, sizeof(qt));
+		w[n++] = dnsname_type_str(r->qtype, qt, sizeof(qt));
 	}
 	w[n++] = action_str(r->action);
 	if (r->action == DB_ACTION_POOL)

@@ -34,6 +34,7 @@
 
 #include "cmd.h"
 #include "ctlproto.h"
+#include "dnsnames.h"
 #include "dnsrouted.h"
 #include "log.h"
 #include "trace.h"
@@ -285,31 +286,6 @@ rec_name(const struct trec *t, char *buf, size_t len)
 }
 
 static const char *
-rcode_name(int rc, char *buf, size_t len)
-{
-	static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL",
-	    "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET",
-	    "NOTAUTH", "NOTZONE" };
-
-	if (rc >= 0 && (size_t)rc < NELEMS(names))
-		return names[rc];
-	snprintf(buf, len, "RCODE%d", rc);
-	return buf;
-}
-
-/* qtype_str() but for the meta types ldns has no descriptor for. */
-static const char *
-type_name(int t, char *buf, size_t len)
-{
-	static const char *const meta[] = { "TKEY", "TSIG", "IXFR", "AXFR",
-	    "MAILB", "MAILA", "ANY" };
-
-	if (t >= 249 && t <= 255)
-		return meta[t - 249];
-	return qtype_str(t, buf, len);
-}
-
-static const char *
 outcome_name(const struct trec *t, char *buf, size_t len)
 {
 	switch (t->outcome) {
@@ -393,7 +369,7 @@ rec_fields(const struct trec *t, int64_t wall_off, const char *name,
 		tf->f[F_CLIENT] = NULL;
 	tf->f[F_TRANSPORT] = t->tcp ? "tcp" : "udp";
 	tf->f[F_NAME] = name;
-	tf->f[F_TYPE] = name != NULL ? type_name(t->qtype, tf->type,
+	tf->f[F_TYPE] = name != NULL ? dnsname_type_str(t->qtype, tf->type,
 	    sizeof(tf->type)) : NULL;
 	if (t->route_id >= 0) {
 		snprintf(tf->route, sizeof(tf->route), "%lld",
@@ -405,7 +381,7 @@ rec_fields(const struct trec *t, int64_t wall_off, const char *name,
 	    tf->backend, sizeof(tf->backend)) : NULL;
 	snprintf(tf->tries, sizeof(tf->tries), "%u", t->tries);
 	tf->f[F_TRIES] = tf->tries;
-	tf->f[F_RCODE] = t->rcode >= 0 ? rcode_name(t->rcode, tf->rcode,
+	tf->f[F_RCODE] = t->rcode >= 0 ? dnsname_rcode_str(t->rcode, tf->rcode,
 	    sizeof(tf->rcode)) : NULL;
 	snprintf(tf->answers, sizeof(tf->answers), "%u", t->ancount);
 	tf->f[F_ANSWERS] = tf->answers;

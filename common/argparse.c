@@ -1,0 +1,46 @@
+/*
+ * argparse: shared argument forms (see argparse.h).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "argparse.h"
+
+int
+arg_name_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n >= ARG_NAME_MAX || s[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+int
+arg_duration_ms(const char *s, int seconds_default, long min, long max,
+    long *out)
+{
+	char *end;
+	double v;
+
+	v = strtod(s, &end);
+	if (end == s || !(v >= 0))
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		;
+	else if (strcmp(end, "s") == 0)
+		v *= 1000;
+	else if (*end == '\0')
+		v *= seconds_default ? 1000 : 1;
+	else
+		return -1;
+	if (v < min || v > max)
+		return -1;
+	*out = (long)v;
+	return 0;
+}
