@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -120,6 +121,36 @@ drop_privileges(const char *user, const char *dbpath)
 		fatal("cannot drop privileges to %s", user);
 	if (setuid(0) == 0)
 		fatalx("could regain root after dropping privileges");
+}
+
+/* The workers bind with SO_REUSEPORT, which would let a second router on
+ * the same address silently take half the queries; make sure nobody else
+ * listens there first. */
+static void
+probe_listen(const struct listen_addr *la)
+{
+	static const int types[2] = { SOCK_DGRAM, SOCK_STREAM };
+	int fd, i, on = 1;
+
+	for (i = 0; i < 2; i++) {
+		if ((fd = socket(la->ss.ss_family, types[i] | SOCK_CLOEXEC, 0)) == -1)
+			fatal("socket");
+		if (la->ss.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+			    sizeof(on));
+		/* TCP: connections of a previous run in TIME_WAIT are fine. */
+		if (types[i] == SOCK_STREAM)
+			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			    sizeof(on));
+		if (bind(fd, (const struct sockaddr *)&la->ss, la->sslen) == -1) {
+			if (errno == EADDRINUSE)
+				fatalx("%s (%s) is already in use: another DNS "
+				    "server or dnsrouted listens there", la->text,
+				    types[i] == SOCK_DGRAM ? "udp" : "tcp");
+			fatal("bind %s", la->text);
+		}
+		close(fd);
+	}
 }
 
 static void
@@ -242,6 +273,8 @@ main(int argc, char *argv[])
 	if ((dr->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	dr->nworkers = (int)nthreads;
+	for (i = 0; i < nla; i++)
+		probe_listen(&la[i]);
 	for (i = 0; i < dr->nworkers; i++)
 		dr->workers[i] = worker_new(i, la, nla, dr->cfg);
 	dr->control = control_new(dr->base, sockpath, gid, group != NULL);

@@ -50,3 +50,27 @@ def test_sigterm_finishes_queries_in_flight(router, misbehave_factory):
         s.close()
     assert a.id == q.id and dt.txt_values(a) == ['misbehave'], a
     router.stop(sig=None)
+
+
+def test_second_daemon_on_the_same_address_refuses(router_factory):
+    """SO_REUSEPORT would let a second router share the address and take
+    half the queries; it must refuse to start instead."""
+    first = router_factory()
+    first.ok('pool add p')
+    second = router_factory(start=False)
+    argv = second.argv()
+    i = argv.index('-l')
+    argv[i + 1] = '%s:%d' % (first.host, first.port)
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                         stdout=open(second.log, 'ab'), stderr=subprocess.STDOUT,
+                         start_new_session=True)
+    try:
+        rc = p.wait(timeout=dt.STOP_DEADLINE)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        raise AssertionError('a second dnsrouted on the same address kept running')
+    assert rc != 0
+    assert 'already in use' in dt.read_text(second.log)
+    # The first one still answers.
+    assert dt.rcode_text(first.query('zz.example.', 'A')) == 'SERVFAIL'
