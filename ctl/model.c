@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "argparse.h"
+#include "backend_opts.h"
 #include "cmdtab.h"
 #include "ctlproto.h"
 #include "dnsmsg.h"
@@ -18,7 +19,6 @@
 #include "util.h"
 #include "model.h"
 
-#define MAX_POOLS_PER_CMD	64	/* as the daemon: what export writes back */
 #define MAX_ROUTES		100000
 
 static const char *const admin_names[] = { "enabled", "drained", "disabled" };
@@ -195,144 +195,78 @@ backend_set_pools(struct model *m, struct model_backend *b, char **names, int n,
 	}
 }
 
+/* The backend settings the shared parser works on, to and from ours. */
+static void
+conf_to_model(const struct backend_conf *c, struct model_backend *b)
+{
+	snprintf(b->addr, sizeof(b->addr), "%s", c->addr);
+	b->weight = c->weight;
+	b->tcp = c->tcp;
+	free(b->qname);
+	b->qname = xstrdup(c->qname);
+	b->qtype = c->qtype;
+	b->qclass = c->qclass;
+	b->check_tcp = c->check_tcp;
+	b->rcode = c->rcode;
+	b->interval_ms = c->interval_ms;
+	b->timeout_ms = c->timeout_ms;
+	b->fall = c->fall;
+	b->rise = c->rise;
+}
+
+static void
+model_to_conf(const struct model_backend *b, struct backend_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->addr, sizeof(c->addr), "%s", b->addr);
+	c->weight = b->weight;
+	c->tcp = b->tcp;
+	snprintf(c->qname, sizeof(c->qname), "%s", b->qname);
+	c->qtype = b->qtype;
+	c->qclass = b->qclass;
+	c->check_tcp = b->check_tcp;
+	c->rcode = b->rcode;
+	c->interval_ms = b->interval_ms;
+	c->timeout_ms = b->timeout_ms;
+	c->fall = b->fall;
+	c->rise = b->rise;
+}
+
 void
 model_backend_defaults(struct model_backend *b)
 {
+	struct backend_conf c;
+
+	backend_conf_defaults(&c);
 	memset(b, 0, sizeof(*b));
-	b->weight = 1;
-	b->qname = xstrdup("id.server.");
-	b->qtype = DNS_TYPE_TXT;
-	b->qclass = DNS_CLASS_CH;
-	b->check_tcp = 1;
-	b->rcode = -1;
-	b->interval_ms = 5000;
-	b->timeout_ms = 1000;
-	b->fall = 3;
-	b->rise = 2;
+	conf_to_model(&c, b);
 	b->admin = MODEL_ENABLED;
 }
 
-static int
-is_backend_opt(const char *s)
-{
-	static const char *const opts[] = { "pool", "weight", "transport",
-	    "check", "check-transport", "interval", "timeout", "fall", "rise",
-	    "rcode", "addr", NULL };
-
-	return word_index(opts, s) != -1;
-}
-
 /* The options of backend add and set, into b; the pool list into pools
- * (pointers into argv).  As daemon/cmd_backend.c parse_backend_opts(): an
- * option added there must be added here, to backend_diff_words() and to
- * export, or an export no longer reads back (test_replace.py says so). */
+ * (pointers into argv).  The parsing is common/backend_opts.c, the
+ * daemon's own; an option added there must still be added to
+ * backend_diff_words() in replace.c and to export (test_replace.py). */
 static int
 backend_opts(const struct cmd_spec *cs, struct model_backend *b, int argc,
     char **argv, int allow_addr, char **pools, int *npools, int *given,
     struct model_err *e)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	uint8_t wire[DNS_MAX_WIRE_NAME];
-	char err[256];
-	long v;
-	int i, t;
+	struct backend_conf c;
+	struct backend_pools p;
+	char err[1400];
+	int i;
 
-	for (i = 0; i < argc; i++) {
-		const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] :
-		    NULL;
-
-		if (val == NULL)
-			return perr(e, CTL_ERR_SYNTAX, "%s needs a value", o);
-		i++;
-		if (strcmp(o, "pool") == 0) {
-			*given = 1;
-			if (strcmp(val, "-") == 0)
-				continue;
-			if (!arg_name_ok(val))
-				return bad_name(e, "pool", val);
-			if (*npools == MAX_POOLS_PER_CMD)
-				return perr(e, CTL_ERR_SYNTAX, "too many pools");
-			pools[(*npools)++] = argv[i];
-		} else if (strcmp(o, "addr") == 0 && allow_addr) {
-			if (addr_parse(val, 53, &ss, &sl, err,
-			    sizeof(err)) == -1)
-				return perr(e, CTL_ERR_SYNTAX, "%s", err);
-			addr_fmt((struct sockaddr *)&ss, b->addr,
-			    sizeof(b->addr));
-		} else if (strcmp(o, "weight") == 0) {
-			if (parse_int(val, 1, 1000, &v) == -1)
-				goto bad;
-			b->weight = (int)v;
-		} else if (strcmp(o, "transport") == 0) {
-			if (strcmp(val, "udp") == 0)
-				b->tcp = 0;
-			else if (strcmp(val, "tcp") == 0)
-				b->tcp = 1;
-			else
-				goto bad;
-		} else if (strcmp(o, "check") == 0) {
-			if (dns_text_to_wire(val, wire, sizeof(wire)) == -1 ||
-			    strlen(val) >= DNS_MAX_TEXT_NAME)
-				goto bad;
-			free(b->qname);
-			b->qname = xstrdup(val);
-			/* Optional type and class follow the name. */
-			if (i + 1 < argc && !is_backend_opt(argv[i + 1]) &&
-			    dnsname_type_parse(argv[i + 1], &t) == 0) {
-				b->qtype = t;
-				i++;
-				if (i + 1 < argc &&
-				    !is_backend_opt(argv[i + 1]) &&
-				    dnsname_class_parse(argv[i + 1], &t) == 0) {
-					b->qclass = t;
-					i++;
-				}
-			}
-		} else if (strcmp(o, "check-transport") == 0) {
-			if (strcmp(val, "udp") == 0)
-				b->check_tcp = 0;
-			else if (strcmp(val, "tcp") == 0)
-				b->check_tcp = 1;
-			else
-				goto bad;
-		} else if (strcmp(o, "interval") == 0) {
-			if (arg_duration_ms(val, 1, 50, 3600000, &v) == -1)
-				goto bad;
-			b->interval_ms = v;
-		} else if (strcmp(o, "timeout") == 0) {
-			if (arg_duration_ms(val, 0, 10, 60000, &v) == -1)
-				goto bad;
-			b->timeout_ms = v;
-		} else if (strcmp(o, "fall") == 0) {
-			if (parse_int(val, 1, 100, &v) == -1)
-				goto bad;
-			b->fall = (int)v;
-		} else if (strcmp(o, "rise") == 0) {
-			if (parse_int(val, 1, 100, &v) == -1)
-				goto bad;
-			b->rise = (int)v;
-		} else if (strcmp(o, "rcode") == 0) {
-			if (strcmp(val, "any") == 0)
-				t = -1;
-			else if (dnsname_rcode_parse(val, &t) == -1)
-				goto bad;
-			b->rcode = t;
-		} else {
-			char u[1024], *p;
-
-			snprintf(u, sizeof(u), "%s", cs->usage);
-			for (p = u; *p != '\0'; p++)
-				if (*p == '\n')
-					*p = ' ';
-			return perr(e, CTL_ERR_SYNTAX, "unknown option \"%s\"; "
-			    "usage: %s", o, u);
-		}
-		continue;
-bad:
-		return perr(e, CTL_ERR_SYNTAX, "bad value \"%s\" for %s", val,
-		    o);
-	}
+	memset(&p, 0, sizeof(p));
+	model_to_conf(b, &c);
+	if (backend_opts_parse(argc, argv, allow_addr, &c, &p, cs->usage, err,
+	    sizeof(err)) == -1)
+		return perr(e, CTL_ERR_SYNTAX, "%s", err);
+	conf_to_model(&c, b);
+	for (i = 0; i < p.n; i++)
+		pools[i] = (char *)(uintptr_t)p.name[i];
+	*npools = p.n;
+	*given = p.given;
 	return 0;
 }
 
@@ -341,19 +275,19 @@ m_backend_add(struct model *m, const struct cmd_spec *cs, int argc,
     char **argv, unsigned line, struct model_err *e)
 {
 	struct model_backend b;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char *pools[MAX_POOLS_PER_CMD], err[256];
+	char *pools[BACKEND_POOLS_MAX], err[256];
 	int npools = 0, given = 0;
 
 	if (argc < 2)
 		return usage_err(e, cs);
 	if (!arg_name_ok(argv[0]))
 		return bad_name(e, "backend", argv[0]);
-	if (addr_parse(argv[1], 53, &ss, &sl, err, sizeof(err)) == -1)
-		return perr(e, CTL_ERR_SYNTAX, "%s", err);
 	model_backend_defaults(&b);
-	addr_fmt((struct sockaddr *)&ss, b.addr, sizeof(b.addr));
+	if (backend_addr_norm(argv[1], b.addr, sizeof(b.addr), err,
+	    sizeof(err)) == -1) {
+		backend_clear(&b);
+		return perr(e, CTL_ERR_SYNTAX, "%s", err);
+	}
 	if (backend_opts(cs, &b, argc - 2, argv + 2, 0, pools, &npools,
 	    &given, e) == -1) {
 		backend_clear(&b);
@@ -378,7 +312,7 @@ m_backend_set(struct model *m, const struct cmd_spec *cs, int argc,
     char **argv, unsigned line, struct model_err *e)
 {
 	struct model_backend *b, nb;
-	char *pools[MAX_POOLS_PER_CMD];
+	char *pools[BACKEND_POOLS_MAX];
 	int npools = 0, given = 0;
 
 	if (argc < 3)

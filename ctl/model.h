@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "backend_opts.h"
+
 enum { MODEL_ENABLED, MODEL_DRAINED, MODEL_DISABLED };
 #define MODEL_ACT_POOL	0
 extern const char *const model_actions[];	/* "pool", "refuse", ... */
@@ -27,7 +29,7 @@ struct model_pool {
 
 struct model_backend {
 	char		 *name;
-	char		  addr[128];	/* as the daemon formats it */
+	char		  addr[BACKEND_ADDR_MAX];	/* as the daemon formats it */
 	char		**pools;	/* a set, in the order given */
 	int		  npools;
 	int		  weight;

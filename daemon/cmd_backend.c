@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "argparse.h"
+#include "backend_opts.h"
 #include "cmd.h"
 #include "ctlproto.h"
 #include "dnsmsg.h"
@@ -26,154 +27,74 @@ bad_name(struct cmd_ctx *x, const char *what, const char *s)
 	return -1;
 }
 
-static int
-is_backend_opt(const char *s)
+static void
+row_to_conf(const struct db_backend *b, struct backend_conf *c)
 {
-	static const char *const opts[] = { "pool", "weight", "transport",
-	    "check", "check-transport", "interval", "timeout", "fall", "rise",
-	    "rcode", "addr" };
-	size_t i;
-
-	for (i = 0; i < NELEMS(opts); i++)
-		if (strcmp(s, opts[i]) == 0)
-			return 1;
-	return 0;
+	snprintf(c->addr, sizeof(c->addr), "%s", b->addr);
+	c->weight = b->weight;
+	c->tcp = b->transport == DB_TRANSPORT_TCP;
+	snprintf(c->qname, sizeof(c->qname), "%s", b->check_qname);
+	c->qtype = b->check_qtype;
+	c->qclass = b->check_qclass;
+	c->check_tcp = b->check_tcp;
+	c->rcode = b->check_rcode;
+	c->interval_ms = b->interval_ms;
+	c->timeout_ms = b->timeout_ms;
+	c->fall = b->fall;
+	c->rise = b->rise;
 }
 
-#define MAX_POOLS_PER_CMD 64	/* what export can write back */
+static void
+conf_to_row(const struct backend_conf *c, struct db_backend *b)
+{
+	snprintf(b->addr, sizeof(b->addr), "%s", c->addr);
+	b->weight = c->weight;
+	b->transport = c->tcp ? DB_TRANSPORT_TCP : DB_TRANSPORT_UDP;
+	snprintf(b->check_qname, sizeof(b->check_qname), "%s", c->qname);
+	b->check_qtype = c->qtype;
+	b->check_qclass = c->qclass;
+	b->check_tcp = c->check_tcp;
+	b->check_rcode = c->rcode;
+	b->interval_ms = (int)c->interval_ms;
+	b->timeout_ms = (int)c->timeout_ms;
+	b->fall = c->fall;
+	b->rise = c->rise;
+}
 
-struct backend_opts {
-	const char	*pools[MAX_POOLS_PER_CMD];
-	int		 npools;
-	int		 pools_given;
-};
-
-/* Parse options into b (and the pool list).  allow_addr for `set`. */
+/* Options onto the row b, pools into po (shared with dnsroutectl). */
 static int
 parse_backend_opts(struct cmd_ctx *x, int argc, char **argv,
-    struct db_backend *b, struct backend_opts *po, int allow_addr)
+    struct db_backend *b, struct backend_pools *po, int allow_addr)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char err[256];
-	long v;
-	int i, t;
+	struct backend_conf c;
+	char err[1400];
 
-	for (i = 0; i < argc; i++) {
-		const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (val == NULL) {
-			reply_err(x->r, CTL_ERR_SYNTAX, "%s needs a value", o);
-			return -1;
-		}
-		i++;
-		if (strcmp(o, "pool") == 0) {
-			po->pools_given = 1;
-			if (strcmp(val, "-") == 0)
-				continue;
-			if (!arg_name_ok(val))
-				return bad_name(x, "pool", val);
-			if (po->npools == MAX_POOLS_PER_CMD) {
-				reply_err(x->r, CTL_ERR_SYNTAX, "too many pools");
-				return -1;
-			}
-			po->pools[po->npools++] = val;
-		} else if (strcmp(o, "addr") == 0 && allow_addr) {
-			if (addr_parse(val, 53, &ss, &sl, err, sizeof(err)) == -1) {
-				reply_err(x->r, CTL_ERR_SYNTAX, "%s", err);
-				return -1;
-			}
-			addr_fmt((struct sockaddr *)&ss, b->addr, sizeof(b->addr));
-		} else if (strcmp(o, "weight") == 0) {
-			if (parse_int(val, 1, 1000, &v) == -1)
-				goto bad;
-			b->weight = (int)v;
-		} else if (strcmp(o, "transport") == 0) {
-			if (strcmp(val, "udp") == 0)
-				b->transport = DB_TRANSPORT_UDP;
-			else if (strcmp(val, "tcp") == 0)
-				b->transport = DB_TRANSPORT_TCP;
-			else
-				goto bad;
-		} else if (strcmp(o, "check") == 0) {
-			uint8_t wire[DNS_MAX_WIRE_NAME];
-
-			if (dns_text_to_wire(val, wire, sizeof(wire)) == -1 ||
-			    strlen(val) >= sizeof(b->check_qname))
-				goto bad;
-			snprintf(b->check_qname, sizeof(b->check_qname), "%s", val);
-			/* Optional type and class follow the name. */
-			if (i + 1 < argc && !is_backend_opt(argv[i + 1]) &&
-			    dnsname_type_parse(argv[i + 1], &t) == 0) {
-				b->check_qtype = t;
-				i++;
-				if (i + 1 < argc && !is_backend_opt(argv[i + 1]) &&
-				    dnsname_class_parse(argv[i + 1], &t) == 0) {
-					b->check_qclass = t;
-					i++;
-				}
-			}
-		} else if (strcmp(o, "check-transport") == 0) {
-			if (strcmp(val, "udp") == 0)
-				b->check_tcp = 0;
-			else if (strcmp(val, "tcp") == 0)
-				b->check_tcp = 1;
-			else
-				goto bad;
-		} else if (strcmp(o, "interval") == 0) {
-			if (arg_duration_ms(val, 1, 50, 3600000, &v) == -1)
-				goto bad;
-			b->interval_ms = (int)v;
-		} else if (strcmp(o, "timeout") == 0) {
-			if (arg_duration_ms(val, 0, 10, 60000, &v) == -1)
-				goto bad;
-			b->timeout_ms = (int)v;
-		} else if (strcmp(o, "fall") == 0) {
-			if (parse_int(val, 1, 100, &v) == -1)
-				goto bad;
-			b->fall = (int)v;
-		} else if (strcmp(o, "rise") == 0) {
-			if (parse_int(val, 1, 100, &v) == -1)
-				goto bad;
-			b->rise = (int)v;
-		} else if (strcmp(o, "rcode") == 0) {
-			if (strcmp(val, "any") == 0)
-				b->check_rcode = -1;
-			else if (dnsname_rcode_parse(val, &t) == 0)
-				b->check_rcode = t;
-			else
-				goto bad;
-		} else {
-			reply_err(x->r, CTL_ERR_SYNTAX, "unknown option \"%s\"; "
-			    "usage: %s", o, x->spec->usage);
-			return -1;
-		}
-		continue;
-bad:
-		reply_err(x->r, CTL_ERR_SYNTAX, "bad value \"%s\" for %s", val, o);
+	row_to_conf(b, &c);
+	if (backend_opts_parse(argc, argv, allow_addr, &c, po, x->spec->usage,
+	    err, sizeof(err)) == -1) {
+		reply_err(x->r, CTL_ERR_SYNTAX, "%s", err);
 		return -1;
 	}
-	/* A timeout longer than the interval is allowed: checks never
-	 * overlap, so the next one waits for the answer or the timeout. */
+	conf_to_row(&c, b);
 	return 0;
 }
 
 /* Make b a member of exactly the listed pools, creating missing ones. */
 static int
-set_pools(struct cmd_ctx *x, int64_t backend_id, struct backend_opts *po)
+set_pools(struct cmd_ctx *x, int64_t backend_id, struct backend_pools *po)
 {
 	struct db_pool p;
 	int i, rc;
 
 	if (db_member_del_backend(dr->db, backend_id) == -1)
 		return cmd_dberr(x);
-	for (i = 0; i < po->npools; i++) {
-		rc = db_pool_get(dr->db, po->pools[i], &p);
+	for (i = 0; i < po->n; i++) {
+		rc = db_pool_get(dr->db, po->name[i], &p);
 		if (rc == -1)
 			return cmd_dberr(x);
 		if (rc == 1) {
 			memset(&p, 0, sizeof(p));
-			snprintf(p.name, sizeof(p.name), "%s", po->pools[i]);
+			snprintf(p.name, sizeof(p.name), "%s", po->name[i]);
 			p.policy = DB_POLICY_ROUNDROBIN;
 			if (db_pool_add(dr->db, &p) == -1)
 				return cmd_dberr(x);
@@ -189,28 +110,19 @@ set_pools(struct cmd_ctx *x, int64_t backend_id, struct backend_opts *po)
 static void
 backend_defaults(struct db_backend *b)
 {
+	struct backend_conf c;
+
 	memset(b, 0, sizeof(*b));
-	b->transport = DB_TRANSPORT_UDP;
-	b->weight = 1;
+	backend_conf_defaults(&c);
+	conf_to_row(&c, b);
 	b->admin = DB_ADMIN_ENABLED;
-	snprintf(b->check_qname, sizeof(b->check_qname), "id.server.");
-	b->check_qtype = DNS_TYPE_TXT;
-	b->check_qclass = DNS_CLASS_CH;
-	b->check_tcp = 1;
-	b->check_rcode = -1;
-	b->interval_ms = 5000;
-	b->timeout_ms = 1000;
-	b->fall = 3;
-	b->rise = 2;
 }
 
 int
 cmd_backend_add(struct cmd_ctx *x, int argc, char **argv)
 {
 	struct db_backend b;
-	struct backend_opts po;
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	struct backend_pools po;
 	char err[256];
 	int rc;
 
@@ -220,11 +132,11 @@ cmd_backend_add(struct cmd_ctx *x, int argc, char **argv)
 		return bad_name(x, "backend", argv[0]);
 	backend_defaults(&b);
 	snprintf(b.name, sizeof(b.name), "%s", argv[0]);
-	if (addr_parse(argv[1], 53, &ss, &sl, err, sizeof(err)) == -1) {
+	if (backend_addr_norm(argv[1], b.addr, sizeof(b.addr), err,
+	    sizeof(err)) == -1) {
 		reply_err(x->r, CTL_ERR_SYNTAX, "%s", err);
 		return -1;
 	}
-	addr_fmt((struct sockaddr *)&ss, b.addr, sizeof(b.addr));
 	memset(&po, 0, sizeof(po));
 	if (parse_backend_opts(x, argc - 2, argv + 2, &b, &po, 0) == -1)
 		return -1;
@@ -257,7 +169,7 @@ int
 cmd_backend_set(struct cmd_ctx *x, int argc, char **argv)
 {
 	struct db_backend b;
-	struct backend_opts po;
+	struct backend_pools po;
 
 	if (argc < 3)
 		return cmd_usage(x);
@@ -268,7 +180,7 @@ cmd_backend_set(struct cmd_ctx *x, int argc, char **argv)
 		return -1;
 	if (db_backend_update(dr->db, &b) == -1)
 		return cmd_dberr(x);
-	if (po.pools_given)
+	if (po.given)
 		return set_pools(x, b.id, &po);
 	return 0;
 }
