@@ -33,35 +33,9 @@ command -v dig >/dev/null || { echo "demo: dig is missing (apt-get install bind9
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/dnsroute-demo-XXXXXX")
 SOCK=$D/ctl.sock
-declare -A pid_of=()
-
-stop_pid() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-	local rc=$? name
-	trap - EXIT INT TERM
-	for name in "${!pid_of[@]}"; do
-		stop_pid "${pid_of[$name]}"
-	done
-	if [ $rc -ne 0 ]; then
-		echo "demo failed; logs kept in $D" >&2
-		tail -n 20 "$D"/*.log >&2 2>/dev/null || true
-	else
-		rm -rf "$D"
-	fi
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+PROCS_LABEL=demo
+# shellcheck source=lib/procs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/procs.sh"
 
 # ---- presentation
 
@@ -110,18 +84,6 @@ answers_soa() {	# answers_soa ADDR PORT
 	[ -n "$(command dig @"$1" -p "$2" +time=1 +tries=1 +short example. SOA 2>/dev/null)" ]
 }
 
-# wait_until SECONDS WHAT COMMAND...: poll until COMMAND succeeds.
-wait_until() {
-	local deadline=$(( $(date +%s) + $1 )) what=$2
-	shift 2
-	until "$@" >/dev/null 2>&1; do
-		if [ "$(date +%s)" -ge $deadline ]; then
-			echo "demo: timed out waiting for $what" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-}
 
 # ---- the zone, split in two
 
@@ -149,29 +111,7 @@ start_nsd() {	# start_nsd NAME ADDR PORT LETTERS
 	mkdir -p "$dir"
 	if [ ! -f "$dir/nsd.conf" ]; then
 		zone "$4" "$name" >"$dir/example.zone"
-		cat >"$dir/nsd.conf" <<-EOF
-		server:
-		    ip-address: $2@$3
-		    port: $3
-		    username: ""
-		    chroot: ""
-		    pidfile: "$dir/nsd.pid"
-		    zonesdir: "$dir"
-		    database: ""
-		    xfrdfile: "$dir/xfrd.state"
-		    zonelistfile: "$dir/zone.list"
-		    verbosity: 1
-		    server-count: 1
-		    do-ip6: no
-		    hide-identity: no
-		    identity: "$name"
-		    rrl-ratelimit: 0
-		remote-control:
-		    control-enable: no
-		zone:
-		    name: "example."
-		    zonefile: "example.zone"
-		EOF
+		nsd_conf "$dir" "$2" "$3" "$name" example. example.zone
 	fi
 	"$NSD" -d -c "$dir/nsd.conf" >>"$D/$name.log" 2>&1 &
 	pid_of[$name]=$!

@@ -92,42 +92,9 @@ D=$(mktemp -d "${TMPDIR:-/tmp}/dnsroute-bench-XXXXXX")
 SOCK=$D/ctl.sock
 START=$(date +%s)
 
-declare -A pid_of=()
-
-stop_pid() {
-	local pid=$1
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
-stop() {	# stop NAME
-	if [ -n "${pid_of[$1]:-}" ]; then
-		stop_pid "${pid_of[$1]}"
-		unset "pid_of[$1]"
-	fi
-}
-
-cleanup() {
-	local rc=$? name
-	trap - EXIT INT TERM
-	for name in "${!pid_of[@]}"; do
-		stop_pid "${pid_of[$name]}"
-	done
-	if [ $rc -ne 0 ]; then
-		echo "bench failed (exit $rc); logs kept in $D" >&2
-		tail -n 20 "$D"/*.log >&2 2>/dev/null || true
-	else
-		rm -rf "$D"
-	fi
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+PROCS_LABEL=bench
+# shellcheck source=../lib/procs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/procs.sh"
 
 log() {
 	printf '[bench %4ds] %s\n' $(( $(date +%s) - START )) "$*" >&2
@@ -136,18 +103,6 @@ log() {
 now() { date +%s.%N; }
 elapsed() { echo "$(now) $1" | awk '{ printf "%.3f", $1 - $2 }'; }
 
-# wait_until SECONDS WHAT COMMAND...: poll until COMMAND succeeds.
-wait_until() {
-	local deadline=$(( $(date +%s) + $1 )) what=$2
-	shift 2
-	until "$@" >/dev/null 2>&1; do
-		if [ "$(date +%s)" -ge $deadline ]; then
-			echo "bench: timed out waiting for $what" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
-}
 
 answers() { $GEN probe "$1" "$2" n00001.bench.; }
 
@@ -181,30 +136,7 @@ start_nsd() {
 	local dir=$D/nsd
 	mkdir -p "$dir"
 	cp "$D/bench.zone" "$dir/bench.zone"
-	cat >"$dir/nsd.conf" <<-EOF
-	server:
-	    ip-address: $NSD_ADDR@$NSD_PORT
-	    port: $NSD_PORT
-	    username: ""
-	    chroot: ""
-	    pidfile: "$dir/nsd.pid"
-	    zonesdir: "$dir"
-	    database: ""
-	    xfrdfile: "$dir/xfrd.state"
-	    zonelistfile: "$dir/zone.list"
-	    verbosity: 1
-	    server-count: 1
-	    do-ip6: no
-	    hide-identity: no
-	    identity: "bench-nsd"
-	    rrl-ratelimit: 0
-	    tcp-count: 1000
-	remote-control:
-	    control-enable: no
-	zone:
-	    name: "bench."
-	    zonefile: "bench.zone"
-	EOF
+	nsd_conf "$dir" "$NSD_ADDR" "$NSD_PORT" bench-nsd bench. bench.zone
 	"$NSD" -d -c "$dir/nsd.conf" >>"$D/nsd.log" 2>&1 &
 	pid_of[nsd]=$!
 	wait_until 30 "NSD to answer on $NSD_ADDR:$NSD_PORT" answers "$NSD_ADDR" "$NSD_PORT"
