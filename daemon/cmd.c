@@ -130,6 +130,8 @@ run_mutating(struct cmd_ctx *x, cmd_handler h, int argc, char **argv)
 		cmd_dberr(x);
 		return;
 	}
+	/* Handlers may say "route 7 added": not before it is committed. */
+	x->r->hold = 1;
 	if (db_savepoint(dr->db) == -1) {
 		cmd_dberr(x);
 		if (implicit)
@@ -137,6 +139,8 @@ run_mutating(struct cmd_ctx *x, cmd_handler h, int argc, char **argv)
 		return;
 	}
 	rc = h(x, argc, argv);
+	if (rc != 0)
+		x->r->hold = 0;
 	if (rc == 0) {
 		audit(s, x->line, "ok");
 		if (db_release(dr->db) == -1)
@@ -165,12 +169,12 @@ run_mutating(struct cmd_ctx *x, cmd_handler h, int argc, char **argv)
 		return;
 	}
 	if (implicit) {
+		x->r->hold = 0;
 		if (commit_and_publish(x->r) == -1)
 			return;
 	} else
 		s->changes++;
-	if (!x->r->final && !x->r->async)
-		reply_ok(x->r, "ok");
+	reply_release(x->r);
 }
 
 static void

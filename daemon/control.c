@@ -213,7 +213,22 @@ reply_ok(struct reply *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	if (r->hold) {
+		snprintf(r->heldmsg, sizeof(r->heldmsg), "%s", buf);
+		r->held = 1;
+		return;
+	}
 	reply_final(r, CTL_OK, buf);
+}
+
+void
+reply_release(struct reply *r)
+{
+	r->hold = 0;
+	if (r->held)
+		reply_final(r, CTL_OK, r->heldmsg);
+	else if (!r->async)
+		reply_final(r, CTL_OK, "ok");
 }
 
 void

@@ -24,6 +24,12 @@ struct reply {
 	int		 failed;	/* ... and it was an error */
 	int		 infield;	/* a row is open */
 	int		 async;		/* the handler answers later */
+	/* A change is not done until it is committed: while hold is set,
+	 * reply_ok() keeps its message for cmd.c to send after the commit
+	 * (or to drop, replying the commit's error instead). */
+	int		 hold;
+	int		 held;
+	char		 heldmsg[1024];
 	char		 errtext[512];	/* the error, for the audit */
 };
 
@@ -48,6 +54,8 @@ void	reply_textf(struct reply *, const char *, ...) __attribute__((format(printf
 void	reply_notice(struct reply *, const char *, ...) __attribute__((format(printf, 2, 3)));
 void	reply_ok(struct reply *, const char *, ...) __attribute__((format(printf, 2, 3)));
 void	reply_err(struct reply *, int code, const char *, ...) __attribute__((format(printf, 3, 4)));
+/* Send the message reply_ok() kept while r->hold was set ("ok" if none). */
+void	reply_release(struct reply *);
 
 /* Asynchronous commands (readd, trace): the connection reads no further
  * request until reply_async_done(). */
