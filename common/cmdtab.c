@@ -120,7 +120,7 @@ const struct setting_spec setting_table[] = {
 	{ "tcp-idle-timeout", "10", "seconds a client TCP connection may stay idle" },
 	{ "tcp-max-clients", "1000", "client TCP connections at once, per worker" },
 	{ "tcp-max-per-client", "32", "client TCP connections from one address, per worker" },
-	{ "health-retention", "1000", "health events kept per backend" },
+	{ "health-retention", "1000", "health check results kept per backend, and as many state changes" },
 	{ "match-limit", "10000", "PCRE2 match limit per route per query" },
 };
 const size_t setting_table_len = sizeof(setting_table) / sizeof(setting_table[0]);

@@ -148,7 +148,8 @@ int	db_audit_foreach(struct db *, int n, int (*cb)(const struct db_audit *, void
 
 /* Health events, written in batches by the caller (one transaction for the
  * array).  foreach gives the last n for one backend, oldest first.  prune
- * keeps the newest keep rows per backend. */
+ * keeps, per backend, the newest keep check results and, apart, the newest
+ * keep state changes. */
 int	db_health_add(struct db *, const struct db_health_event *ev, size_t n);
 int	db_health_foreach(struct db *, int64_t backend_id, int n,
 	    int (*cb)(const struct db_health_event *, void *), void *arg);

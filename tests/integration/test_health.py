@@ -655,6 +655,19 @@ def test_disabled_backend_gets_no_checks_and_no_queries(router, nsd_factory):
 # 7. The history is bounded
 
 
+def kept(rows, n):
+    """What a retention of n leaves: the newest n check results and,
+    apart, the newest n state changes, in their order."""
+    checks = [i for i, r in enumerate(rows) if r['from'] in (None, '-')]
+    trans = [i for i, r in enumerate(rows) if r['from'] not in (None, '-')]
+    keep = set(checks[-n:] + trans[-n:])
+    return [r for i, r in enumerate(rows) if i in keep]
+
+
+def check_rows(rows):
+    return [r for r in rows if r['from'] in (None, '-')]
+
+
 def test_health_history_is_bounded_by_the_retention_setting(router, nsd_factory):
     ns1 = full_zone_nsd(nsd_factory, 'ns1')
     ns2 = full_zone_nsd(nsd_factory, 'ns2')
@@ -667,21 +680,25 @@ def test_health_history_is_bounded_by_the_retention_setting(router, nsd_factory)
     before = health_rows(router, 'ns2')
     assert len(before) >= 15
 
+    want = kept(before, 10)
+    assert len(want) < len(before)
     router.ok('set health-retention 10')
     # Applied at once (the next flush), not at the next periodic prune.
-    dt.wait_for(lambda: len(health_rows(router, 'ns2')) == 10, 1 + MARGIN,
-                what='ns2 history pruned to 10 rows')
-    # The newest are kept: the last is the disable.
-    assert health_rows(router, 'ns2') == before[-10:]
+    dt.wait_for(lambda: len(health_rows(router, 'ns2')) == len(want), 1 + MARGIN,
+                what='ns2 history pruned to 10 checks and 10 changes')
+    # The newest are kept, state changes apart from checks: the first
+    # change (unknown -> up) survives the checks that came after it.
+    assert health_rows(router, 'ns2') == want
+    assert transitions(want)[0][:2] == ('unknown', 'up')
     # The one still checked stays bounded too: 10 after each prune, plus
     # what came since the last one (a second of checks at most).
     dt.wait_for(lambda: len(health_rows(router, 'ns1')) >= 20, 5,
                 what='ns1 to pass the retention between prunes')
     router.restart()
     # After a start-up: pruned at the first flush.
-    dt.wait_for(lambda: len(health_rows(router, 'ns1')) <= 10 + 2 / INTERVAL, 1 + MARGIN,
-                what='ns1 history pruned at start-up')
-    assert health_rows(router, 'ns2') == before[-10:]
+    dt.wait_for(lambda: len(check_rows(health_rows(router, 'ns1'))) <= 10 + 2 / INTERVAL,
+                1 + MARGIN, what='ns1 history pruned at start-up')
+    assert health_rows(router, 'ns2') == want
     r = router.ctl('set health-retention 5')
     assert r.rc != 0, r.describe()
 

@@ -904,14 +904,19 @@ test_health(void)
 	CHECK(health_count(db, b1) == 5);
 	ev[0].from_state = NULL;
 
+	/* Checks and state changes are kept apart: 2 of each. */
 	CHECK(db_health_prune(db, 2) == 0);
-	CHECK(health_count(db, b1) == 2 && health_count(db, b2) == 2);
+	CHECK(health_count(db, b1) == 3 && health_count(db, b2) == 2);
+	got[0] = '\0';
+	CHECK(db_health_foreach(db, b1, 0, health_cb, got) == 0);
+	CHECKF(strcmp(got, "102:0:->-:-1:timeout 103:1:down>up:303:NOERROR "
+	    "104:1:->-:304:NOERROR ") == 0, "%s", got);
+	CHECK(db_health_prune(db, 1) == 0);
+	CHECK(health_count(db, b1) == 2 && health_count(db, b2) == 1);
 	got[0] = '\0';
 	CHECK(db_health_foreach(db, b1, 0, health_cb, got) == 0);
 	CHECKF(strcmp(got, "103:1:down>up:303:NOERROR 104:1:->-:304:NOERROR ")
 	    == 0, "%s", got);
-	CHECK(db_health_prune(db, 1) == 0);
-	CHECK(health_count(db, b1) == 1 && health_count(db, b2) == 1);
 	CHECK(db_health_prune(db, -1) == -1);
 	CHECK(db_health_add(db, ev, 0) == 0);
 
