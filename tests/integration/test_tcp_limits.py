@@ -1,0 +1,83 @@
+"""Client TCP connections are bounded: per client address, in all, and in
+time (idle timeout), so a client cannot hold the router's descriptors."""
+
+import socket
+import struct
+import time
+
+import dnsroute_test as dt
+
+
+def connect(r):
+    s = socket.create_connection((r.host, r.port), timeout=5)
+    s.settimeout(5)
+    return s
+
+
+def closed_by_peer(s, deadline):
+    """True when the router closes s before the deadline (seconds)."""
+    s.settimeout(deadline)
+    try:
+        return s.recv(1) == b''
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def recv_exact(s, n):
+    data = b''
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        assert chunk, 'connection closed mid-answer'
+        data += chunk
+    return data
+
+
+def tcp_query(s, name):
+    """One framed query; returns the answer's bytes."""
+    wire = dt.make_query(name, 'A').to_wire()
+    s.sendall(struct.pack('!H', len(wire)) + wire)
+    return recv_exact(s, struct.unpack('!H', recv_exact(s, 2))[0])
+
+
+def test_connections_per_client_are_capped(router):
+    router.ok('set tcp-max-per-client 2')
+    before = router.stat('tcp-rejected')
+    a, b = connect(router), connect(router)
+    try:
+        c = connect(router)
+        try:
+            # The third is accepted by the kernel and closed at once.
+            assert closed_by_peer(c, 3), 'third connection from one client stayed open'
+        finally:
+            c.close()
+        # The first two still work (no route: SERVFAIL, but answered).
+        for s in (a, b):
+            assert len(tcp_query(s, 'zz.example.')) > 12
+    finally:
+        a.close()
+        b.close()
+    dt.wait_for(lambda: router.stat('tcp-rejected') == before + 1, 3,
+                what='the refused connection to be counted')
+    # Closing them frees the places.
+    d = connect(router)
+    try:
+        assert len(tcp_query(d, 'zz.example.')) > 12
+    finally:
+        d.close()
+
+
+def test_idle_connections_are_closed(router):
+    router.ok('set tcp-idle-timeout 1')
+    before = router.stat('tcp-idle-closed')
+    s = connect(router)
+    try:
+        assert len(tcp_query(s, 'zz.example.')) > 12
+        t0 = time.monotonic()
+        assert closed_by_peer(s, 5), 'an idle connection stayed open'
+        assert time.monotonic() - t0 < 4
+    finally:
+        s.close()
+    dt.wait_for(lambda: router.stat('tcp-idle-closed') == before + 1, 3,
+                what='the idle close to be counted')
