@@ -7,6 +7,7 @@
  * SIGTERM stops taking queries, lets in-flight ones finish, flushes the
  * health history and closes the store.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -153,6 +154,35 @@ probe_listen(const struct listen_addr *la)
 	}
 }
 
+/* Raise the descriptor limit as far as allowed, and give client TCP
+ * connections at most half of it (per worker), so that at the limit the
+ * router still has descriptors for backends, health checks, the store and
+ * the control socket. */
+static int
+fd_budget(int nworkers)
+{
+	struct rlimit rl;
+	long budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit");
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit NOFILE");
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	budget = rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
+	budget = (budget - 64) / (2 * nworkers);
+	if (budget < 8)
+		budget = 8;
+	if (budget > 1L << 20)
+		budget = 1L << 20;
+	log_debug("descriptor limit %ld: %ld client TCP connections per worker",
+	    (long)rl.rlim_cur, budget);
+	return (int)budget;
+}
+
 static void
 write_pidfile(const char *path)
 {
@@ -179,7 +209,7 @@ main(int argc, char *argv[])
 	struct event *ev_term, *ev_int, *ev_hup;
 	struct group *gr;
 	char err[512];
-	int ch, nla = 0, foreground = 0, verbose = LOG_LVL_INFO, i;
+	int ch, nla = 0, foreground = 0, verbose = LOG_LVL_INFO, i, tcp_budget;
 	long nthreads = 1;
 	gid_t gid = 0;
 
@@ -275,8 +305,9 @@ main(int argc, char *argv[])
 	dr->nworkers = (int)nthreads;
 	for (i = 0; i < nla; i++)
 		probe_listen(&la[i]);
+	tcp_budget = fd_budget(dr->nworkers);
 	for (i = 0; i < dr->nworkers; i++)
-		dr->workers[i] = worker_new(i, la, nla, dr->cfg);
+		dr->workers[i] = worker_new(i, la, nla, dr->cfg, tcp_budget);
 	dr->control = control_new(dr->base, sockpath, gid, group != NULL);
 	/* Every socket is bound before privileges go. */
 	if (metrics != NULL && (dr->metrics = metrics_new(dr->base, metrics,

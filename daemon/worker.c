@@ -144,7 +144,8 @@ dst_cmsg(const struct udp_dst *d, void *buf, size_t len)
 }
 
 struct worker *
-worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg)
+worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg,
+    int tcp_budget)
 {
 	struct worker *w;
 	struct timeval tv = { 0, 10000 };
@@ -152,6 +153,7 @@ worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg)
 
 	w = xcalloc(1, sizeof(*w));
 	w->idx = idx;
+	w->tcp_budget = tcp_budget;
 	if ((w->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	pthread_mutex_init(&w->mtx, NULL);
@@ -402,7 +404,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	int on = 1;
 
 	(void)l;
+	/* Client connections never take the descriptors that UDP, the
+	 * backends and the control socket need. */
 	if (w->stopping || w->ntcp >= w->cfg->set.tcp_max_clients ||
+	    w->ntcp >= w->tcp_budget ||
 	    w->tcp_per_addr[bk] >= w->cfg->set.tcp_max_per_client) {
 		STAT_INC(&w->st, tcp_rejected);
 		close(fd);

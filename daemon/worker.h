@@ -179,6 +179,7 @@ struct worker {
 	struct route_matcher	*rm;
 	struct stats		 st;
 	int			 ntcp;
+	int			 tcp_budget;	/* client connections the fd limit allows */
 	uint16_t		*tcp_per_addr;	/* connections per hashed client address */
 
 	/* recvmmsg buffers. */
@@ -206,7 +207,7 @@ struct listen_addr {
 
 /* Create a worker with its sockets bound (before privileges are dropped). */
 struct worker	*worker_new(int idx, const struct listen_addr *la, int nla,
-		    struct config *cfg);
+		    struct config *cfg, int tcp_budget);
 void		 worker_start(struct worker *);
 /* Hand over a new snapshot and wait until the worker serves from it. */
 void		 worker_set_config(struct worker *, struct config *);

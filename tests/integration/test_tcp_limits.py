@@ -81,3 +81,46 @@ def test_idle_connections_are_closed(router):
         s.close()
     dt.wait_for(lambda: router.stat('tcp-idle-closed') == before + 1, 3,
                 what='the idle close to be counted')
+
+
+def test_at_the_descriptor_limit_udp_and_control_keep_working(router_factory):
+    """With few descriptors (prlimit 160), client TCP connections get at
+    most half of them; the rest are refused at once, without spinning,
+    while UDP and the control socket go on being served."""
+    import shutil
+    import signal
+    import subprocess
+    if shutil.which('prlimit') is None:
+        import pytest
+        pytest.skip('prlimit (util-linux) not installed')
+    r = router_factory(start=False)
+    p = subprocess.Popen(['prlimit', '--nofile=160:160', '--'] + r.argv(),
+                         stdin=subprocess.DEVNULL, stdout=open(r.log, 'ab'),
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    conns = []
+    try:
+        dt.wait_for(lambda: r.ctl('show settings').rc == 0, 10,
+                    what='dnsrouted under prlimit to start')
+        r.ok('set tcp-max-per-client 1000')     # only the descriptors limit
+        before = r.stats()
+        for _ in range(80):
+            conns.append(connect(r))
+        # (160 - 64) / 2 = 48 are served; the others are closed at once.
+        dt.wait_for(lambda: r.stat('tcp-rejected') - before['tcp-rejected'] >= 80 - 48,
+                    5, what='the connections over the budget to be refused')
+        assert r.stat('tcp-accepted') - before['tcp-accepted'] == 48
+        assert dt.rcode_text(r.query('zz.example.', 'A')) == 'SERVFAIL'
+        assert r.ctl('show stats').rc == 0
+        # A served connection still answers.
+        assert len(tcp_query(conns[0], 'zz.example.')) > 12
+        # CPU stays low, measured over a second: not spinning.
+        ticks = open('/proc/%d/stat' % p.pid).read().split(')')[1].split()
+        t0 = int(ticks[11]) + int(ticks[12])
+        time.sleep(1)
+        ticks = open('/proc/%d/stat' % p.pid).read().split(')')[1].split()
+        assert int(ticks[11]) + int(ticks[12]) - t0 < 50, 'dnsrouted spins'
+    finally:
+        for s in conns:
+            s.close()
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=10) == 0
