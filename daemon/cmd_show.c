@@ -54,7 +54,10 @@ cmd_show_routes(struct cmd_ctx *x, int argc, char **argv)
 		reply_field(x->r, r->pattern);
 		reply_field(x->r, r->qtype ? dnsname_type_str(r->qtype, tb, sizeof(tb)) : "any");
 		reply_field(x->r, action_str(r->action));
-		reply_field(x->r, r->pool ? r->pool->name : "-");
+		if (r->pool != NULL)
+			reply_field(x->r, r->pool->name);
+		else
+			reply_field_null(x->r);
 		reply_field_int(x->r, (long long)atomic_load(&r->hits->hits));
 		reply_field(x->r, r->comment);
 		reply_end_row(x->r);
@@ -105,7 +108,10 @@ cmd_show_backends(struct cmd_ctx *x, int argc, char **argv)
 		reply_field(x->r, admin_state_str(atomic_load(&b->admin)));
 		reply_field(x->r, health_state_str(atomic_load(&b->health)));
 		pools_of(c, b, pools, sizeof(pools));
-		reply_field(x->r, pools[0] ? pools : "-");
+		if (pools[0] != '\0')
+			reply_field(x->r, pools);
+		else
+			reply_field_null(x->r);
 		reply_field_int(x->r, atomic_load(&b->outstanding));
 		reply_field_int(x->r, (long long)atomic_load(&b->queries));
 		reply_field_int(x->r, (long long)atomic_load(&b->answers));
@@ -155,7 +161,10 @@ cmd_show_pools(struct cmd_ctx *x, int argc, char **argv)
 		}
 		reply_field(x->r, p->name);
 		reply_field(x->r, policy_str(p->policy));
-		reply_field(x->r, p->n ? members : "-");
+		if (p->n > 0)
+			reply_field(x->r, members);
+		else
+			reply_field_null(x->r);
 		reply_field_int(x->r, up);
 		reply_end_row(x->r);
 	}
