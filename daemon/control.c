@@ -75,27 +75,42 @@ reply_columns(struct reply *r, const char *cols)
 	evbuffer_add_printf(r->out, "%s\n", cols);
 }
 
-void
-reply_fieldn(struct reply *r, const char *s, size_t n)
+/* Append s escaped (ctlproto.h): one field or one line's text, whatever
+ * bytes it holds. */
+static void
+add_escaped(struct evbuffer *out, const char *s, size_t n)
 {
 	char stackbuf[1024], *buf = stackbuf;
 	size_t cap = n * 4 + 1;
 	int len;
 
-	if (!r->infield) {
-		line_start(r, CTL_ROW);
-		r->infield = 1;
-	} else
-		evbuffer_add(r->out, "\t", 1);
 	if (cap > sizeof(stackbuf))
 		buf = xmalloc(cap);
 	else
 		cap = sizeof(stackbuf);
 	len = ctl_escape(s, n, buf, cap);
 	if (len > 0)
-		evbuffer_add(r->out, buf, (size_t)len);
+		evbuffer_add(out, buf, (size_t)len);
 	if (buf != stackbuf)
 		free(buf);
+}
+
+/* Open a row, or separate the next field of the open one. */
+static void
+field_start(struct reply *r)
+{
+	if (!r->infield) {
+		line_start(r, CTL_ROW);
+		r->infield = 1;
+	} else
+		evbuffer_add(r->out, "\t", 1);
+}
+
+void
+reply_fieldn(struct reply *r, const char *s, size_t n)
+{
+	field_start(r);
+	add_escaped(r->out, s, n);
 }
 
 void
@@ -125,11 +140,7 @@ reply_field_int(struct reply *r, long long v)
 void
 reply_field_null(struct reply *r)
 {
-	if (!r->infield) {
-		line_start(r, CTL_ROW);
-		r->infield = 1;
-	} else
-		evbuffer_add(r->out, "\t", 1);
+	field_start(r);
 	evbuffer_add(r->out, CTL_NULL_FIELD, strlen(CTL_NULL_FIELD));
 }
 
@@ -145,19 +156,10 @@ reply_end_row(struct reply *r)
 static void
 reply_line(struct reply *r, int code, const char *s)
 {
-	char stackbuf[1024], *buf = stackbuf;
-	size_t n = strlen(s), cap = n * 4 + 1;
-
 	reply_end_row(r);
-	if (cap > sizeof(stackbuf))
-		buf = xmalloc(cap);
-	else
-		cap = sizeof(stackbuf);
-	ctl_escape(s, n, buf, cap);
 	line_start(r, code);
-	evbuffer_add_printf(r->out, "%s\n", buf);
-	if (buf != stackbuf)
-		free(buf);
+	add_escaped(r->out, s, strlen(s));
+	evbuffer_add(r->out, "\n", 1);
 }
 
 void
@@ -193,14 +195,13 @@ reply_notice(struct reply *r, const char *fmt, ...)
 static void
 reply_final(struct reply *r, int code, const char *msg)
 {
-	char buf[2048];
-
 	if (r->final)
 		return;
 	reply_end_row(r);
 	/* The final text is one line whatever it contains. */
-	ctl_escape(msg, strlen(msg), buf, sizeof(buf));
-	evbuffer_add_printf(r->out, "%04d %s\n", code, buf);
+	evbuffer_add_printf(r->out, "%04d ", code);
+	add_escaped(r->out, msg, strlen(msg));
+	evbuffer_add(r->out, "\n", 1);
 	r->final = 1;
 }
 
