@@ -292,6 +292,33 @@ dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 	return DNS_OK;
 }
 
+void
+dns_query_copy(struct dns_query *dst, const struct dns_query *src)
+{
+	size_t wl = src->qname_wire_len, tl = (size_t)src->qname_len + 1;
+
+	dst->id = src->id;
+	dst->flags = src->flags;
+	dst->qtype = src->qtype;
+	dst->qclass = src->qclass;
+	dst->ancount = src->ancount;
+	dst->nscount = src->nscount;
+	dst->arcount = src->arcount;
+	dst->edns_udp_size = src->edns_udp_size;
+	dst->has_opt = src->has_opt;
+	dst->do_bit = src->do_bit;
+	dst->question_end = src->question_end;
+	dst->qname_wire_len = src->qname_wire_len;
+	dst->qname_len = src->qname_len;
+	/* Bounded by the arrays even if a caller hands in garbage lengths. */
+	if (wl > sizeof(dst->qname_wire))
+		wl = sizeof(dst->qname_wire);
+	if (tl > sizeof(dst->qname))
+		tl = sizeof(dst->qname);
+	memcpy(dst->qname_wire, src->qname_wire, wl);
+	memcpy(dst->qname, src->qname, tl);
+}
+
 const char *
 dns_err_str(enum dns_err e)
 {

@@ -44,8 +44,8 @@ idmap_find(struct worker *w, uint64_t k, uint32_t *pos)
 {
 	uint32_t i = idhash(w, k);
 
-	while (w->idkeys[i] != 0) {
-		if (w->idkeys[i] == k) {
+	while (w->idmap[i].key != 0) {
+		if (w->idmap[i].key == k) {
 			*pos = i;
 			return 1;
 		}
@@ -60,20 +60,52 @@ idmap_del(struct worker *w, uint32_t i)
 {
 	uint32_t j = i, h;
 
-	w->idkeys[i] = 0;
+	w->idmap[i].key = 0;
+	w->idcount--;
 	for (;;) {
 		j = (j + 1) & w->idmask;
-		if (w->idkeys[j] == 0)
+		if (w->idmap[j].key == 0)
 			return;
-		h = idhash(w, w->idkeys[j]);
+		h = idhash(w, w->idmap[j].key);
 		/* Move j back to i unless its home lies cyclically in (i, j]. */
 		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
-			w->idkeys[i] = w->idkeys[j];
-			w->idvals[i] = w->idvals[j];
-			w->idkeys[j] = 0;
+			w->idmap[i] = w->idmap[j];
+			w->idmap[j].key = 0;
 			i = j;
 		}
 	}
+}
+
+/* Make room for one more entry: double the table past 25% load.  Returns
+ * -1 when it is at its largest and full to that load. */
+static int
+idmap_reserve(struct worker *w)
+{
+	struct idcell *old = w->idmap;
+	uint32_t i, pos, n = w->idmask + 1;
+
+	if (w->idcount + 1 <= n / 4)
+		return 0;
+	if (n >= (1u << IDMAP_MAX_BITS))
+		return -1;
+	w->idmap = xcalloc((size_t)n * 2, sizeof(*w->idmap));
+	w->idmask = n * 2 - 1;
+	for (i = 0; i < n; i++) {
+		if (old[i].key == 0)
+			continue;
+		(void)idmap_find(w, old[i].key, &pos);
+		w->idmap[pos] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static void
+idmap_put(struct worker *w, uint32_t pos, uint64_t k, uint32_t val)
+{
+	w->idmap[pos].key = k;
+	w->idmap[pos].val = val;
+	w->idcount++;
 }
 
 /* ---- slots ---- */
@@ -118,8 +150,8 @@ slot_alloc(struct worker *w)
 	if (w->nout >= w->cfg->set.max_outstanding)
 		return NULL;
 	if (w->free == NULL) {
-		/* The idmap is sized for 2^16 + slack per worker at 25% load. */
-		if ((long)w->nchunks * SLOT_CHUNK >= (long)(w->idmask + 1) / 4)
+		/* The idmap holds 2^16 per worker at 25% load at most. */
+		if ((long)w->nchunks * SLOT_CHUNK >= (1L << IDMAP_MAX_BITS) / 4)
 			return NULL;
 		w->chunks = xrealloc(w->chunks, (w->nchunks + 1) * sizeof(*w->chunks));
 		s = xcalloc(SLOT_CHUNK, sizeof(*s));
@@ -283,6 +315,10 @@ slot_send(struct worker *w, struct qslot *s, struct backend *b, uint64_t now)
 		STAT_INC(&w->st, send_errors);
 		return -1;
 	}
+	if (idmap_reserve(w) == -1) {
+		STAT_INC(&w->st, overload);
+		return -1;
+	}
 	/* A fresh random ID, unique on the socket it goes out on. */
 	for (tries = 0; tries < 16; tries++) {
 		id = worker_random16(w);
@@ -299,8 +335,7 @@ slot_send(struct worker *w, struct qslot *s, struct backend *b, uint64_t now)
 		}
 	} else
 		txq_add(w, us->fd, s->pkt, s->len, NULL, 0, NULL);
-	w->idkeys[pos] = idkey(serial, id);
-	w->idvals[pos] = s->idx;
+	idmap_put(w, pos, idkey(serial, id), s->idx);
 	s->serial = serial;
 	s->up_id = id;
 	s->via_tcp = tcp;
@@ -463,7 +498,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		tc->inflight++;
 	memcpy(&s->client, sa, cl->salen);
 	s->clientlen = cl->salen;
-	s->q = q;
+	dns_query_copy(&s->q, &q);
 	s->len = (uint16_t)len;
 	s->pkt = len <= sizeof(s->inl) ? s->inl : xmalloc(len);
 	memcpy(s->pkt, pkt, len);
@@ -489,7 +524,7 @@ query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
 		STAT_INC(&w->st, unexpected);
 		return;
 	}
-	s = slot_by_idx(w, w->idvals[pos]);
+	s = slot_by_idx(w, w->idmap[pos].val);
 	if (s->bc != bc || dns_answer_matches(pkt, len, s->up_id, &s->q) != 0) {
 		/* Right socket and ID but not our question: someone guessed
 		 * the ID, or the backend is confused.  Keep waiting. */

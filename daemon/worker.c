@@ -28,7 +28,6 @@
 #include "util.h"
 #include "worker.h"
 
-#define IDMAP_BITS	18
 #define TCP_PER_ADDR_BUCKETS 4096
 #define TCP_OUT_MAX	(1024 * 1024)
 
@@ -52,10 +51,23 @@ is_wildcard(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
+/* Socket buffers big enough to ride out a burst.  As NSD and Unbound do,
+ * the FORCE variants first: they pass net.core.rmem_max/wmem_max (212992 on
+ * a stock kernel, about 170 datagrams) while the daemon still has the
+ * privilege; the plain ones, capped at the maximum, otherwise. */
+static void
+sock_buffers(int fd, int sz)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
 static int
 udp_socket(const struct listen_addr *la)
 {
-	int fd, on = 1, sz = 4 * 1024 * 1024;
+	int fd, on = 1;
 
 	fd = socket(la->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -64,8 +76,7 @@ udp_socket(const struct listen_addr *la)
 		fatal("SO_REUSEPORT");
 	if (la->ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	sock_buffers(fd, 4 * 1024 * 1024);
 	/* On a wildcard address, learn where each query was sent so the
 	 * answer leaves from that address, not from whatever the routing
 	 * table prefers. */
@@ -169,9 +180,8 @@ worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg,
 	w->ev_timer = event_new(w->base, -1, EV_PERSIST, timer_cb, w);
 	w->ev_accept_resume = evtimer_new(w->base, resume_accept_cb, w);
 	event_add(w->ev_timer, &tv);
-	w->idmask = (1u << IDMAP_BITS) - 1;
-	w->idkeys = xcalloc(w->idmask + 1, sizeof(*w->idkeys));
-	w->idvals = xcalloc(w->idmask + 1, sizeof(*w->idvals));
+	w->idmask = (1u << IDMAP_MIN_BITS) - 1;
+	w->idmap = xcalloc(w->idmask + 1, sizeof(*w->idmap));
 	w->rm = route_matcher_new();
 	w->rxbuf = xmalloc((size_t)UDP_BATCH * 65536);
 	w->tcp_per_addr = xcalloc(TCP_PER_ADDR_BUCKETS, sizeof(*w->tcp_per_addr));
@@ -502,6 +512,7 @@ txq_flush(struct worker *w)
 	struct mmsghdr m;
 	int i, j, n = w->txn, fd, r, start;
 
+	w->flushes++;
 	if (n == 0)
 		return;
 	for (i = 1; i < n; i++) {
@@ -656,6 +667,9 @@ bconn_get(struct worker *w, struct backend *b)
 			close(fd);
 			continue;
 		}
+		/* A burst of answers must not overflow the default buffer
+		 * while the worker is busy elsewhere. */
+		sock_buffers(fd, 1024 * 1024);
 		bc->udp[i].fd = fd;
 		bc->udp[i].serial = w->next_serial++;
 		bc->udp[i].ev = event_new(w->base, fd, EV_READ | EV_PERSIST,
@@ -703,13 +717,20 @@ bconn_maybe_free(struct bconn *bc)
 	free(bc);
 }
 
+/* The sockets take turns by batch, not by query: every query of one batch
+ * for this backend leaves on the same socket, so it costs one sendmmsg
+ * (and its answers come back together) instead of one per socket. */
 struct usock *
 bconn_udp(struct bconn *bc)
 {
 	int i, k;
 
+	if (bc->udp_flush != bc->w->flushes) {
+		bc->udp_flush = bc->w->flushes;
+		bc->udp_rr++;
+	}
 	for (k = 0; k < UP_UDP_SOCKS; k++) {
-		i = bc->udp_rr++ % UP_UDP_SOCKS;
+		i = (bc->udp_rr + k) % UP_UDP_SOCKS;
 		if (bc->udp[i].fd != -1)
 			return &bc->udp[i];
 	}
@@ -996,8 +1017,7 @@ worker_free(struct worker *w)
 	event_free(w->ev_accept_resume);
 	event_base_free(w->base);
 	route_matcher_free(w->rm);
-	free(w->idkeys);
-	free(w->idvals);
+	free(w->idmap);
 	free(w->rxbuf);
 	free(w->tcp_per_addr);
 	free(w->udp);

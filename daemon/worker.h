@@ -75,12 +75,21 @@ struct usock {
 	struct event	*ev;
 };
 
+#define IDMAP_MIN_BITS	12
+#define IDMAP_MAX_BITS	18	/* 2^16 slots per worker at 25% load */
+
+struct idcell {
+	uint64_t	key;		/* serial << 16 | ID; 0 = empty */
+	uint32_t	val;		/* slot index */
+};
+
 struct bconn {
 	struct worker		*w;
 	struct backend		*b;
 	struct bconn		*next;		/* worker's list */
 	struct usock		 udp[UP_UDP_SOCKS];
 	unsigned		 udp_rr;
+	uint64_t		 udp_flush;	/* w->flushes when udp_rr last moved */
 	struct bufferevent	*tcp;
 	uint32_t		 tcp_serial;
 	int			 tcp_up;
@@ -171,10 +180,13 @@ struct worker {
 	struct qslot		*thead, *ttail;	/* timeout FIFO */
 	struct event		*ev_timer;
 
-	/* (serial, ID) -> slot index. */
-	uint64_t		*idkeys;
-	uint32_t		*idvals;
+	/* (serial, ID) -> slot index, key and value side by side so that a
+	 * lookup touches one cache line.  It starts small and doubles at 25%
+	 * load up to IDMAP_MAX_BITS: a table sized for the worst case is
+	 * megabytes of random access, a cache miss on every query. */
+	struct idcell		*idmap;
 	uint32_t		 idmask;
+	uint32_t		 idcount;
 
 	struct route_matcher	*rm;
 	struct stats		 st;
@@ -188,6 +200,7 @@ struct worker {
 
 	/* Datagrams waiting for one sendmmsg per socket (txq_flush). */
 	int			 txn;
+	uint64_t		 flushes;	/* txq_flush calls so far */
 	int			 txfd[TXQ_MAX];
 	struct mmsghdr		 txm[TXQ_MAX];
 	struct iovec		 txiov[TXQ_MAX];
