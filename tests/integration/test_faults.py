@@ -5,6 +5,7 @@ retry on another member, count what it dropped, and follow health."""
 
 import collections
 import socket
+import time
 
 import dns.message
 import pytest
@@ -229,3 +230,47 @@ def test_drain_disable_enable(seed):
     r.restart()
     r.wait_health('ns-cd', 'up')
     assert r.backends()['ns-ab']['admin'] == 'drained'
+
+
+def test_thousands_outstanding_each_answer_to_its_query(router, misbehave_factory):
+    """3,000 queries in flight at once on one worker: the ID map grows
+    several times with entries live in it, and every answer must still go
+    to the query it belongs to."""
+    n = 3000
+    m = misbehave_factory('delay', delay_ms=1500)
+    router.ok('set max-outstanding-backend 10000')
+    setup_pool(router, [('slow', m.endpoint)], timeout_ms=8000, retries=0)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for opt in (33, socket.SO_RCVBUF):     # SO_RCVBUFFORCE when root
+            try:
+                s.setsockopt(socket.SOL_SOCKET, opt, 8 << 20)
+                break
+            except OSError:
+                pass
+        s.bind(('127.0.0.1', 0))
+        want = {}
+        for i in range(n):
+            q = dt.make_query('q%d.a.example.' % i, 'TXT', qid=i)
+            want[i] = q
+            s.sendto(q.to_wire(), (router.host, router.port))
+        # All of them wait in the router for the same 1.5 s.
+        dt.wait_for(lambda: int(router.backends()['slow']['outstanding']) >= n * 0.9,
+                    5.0, what='most queries outstanding at once')
+        got = {}
+        s.settimeout(0.5)
+        deadline = time.monotonic() + 20
+        while len(got) < n and time.monotonic() < deadline:
+            try:
+                a = dns.message.from_wire(s.recv(65535))
+            except socket.timeout:
+                continue
+            assert a.id in want and a.id not in got, a.id
+            assert a.question == want[a.id].question, (a.id, a.question)
+            assert dt.txt_values(a) == ['misbehave'], a
+            got[a.id] = a
+        assert len(got) == n, '%d of %d answered' % (len(got), n)
+    finally:
+        s.close()
+    dt.wait_for(lambda: int(router.backends()['slow']['outstanding']) == 0, 5.0,
+                what='nothing outstanding afterwards')

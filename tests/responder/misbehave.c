@@ -515,13 +515,18 @@ read_tcp(int i)
 static int
 open_socket(int type, const struct sockaddr_storage *ss, socklen_t len)
 {
-	int fd = socket(ss->ss_family, type, 0), on = 1;
+	int fd = socket(ss->ss_family, type, 0), on = 1, big = 8 * 1024 * 1024;
 
 	if (fd == -1) {
 		perror("misbehave: socket");
 		exit(1);
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/* Room for a test's burst of thousands of queries (FORCE passes
+	 * rmem_max when we are root). */
+	if (type == SOCK_DGRAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	if (ss->ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 	if (bind(fd, (const struct sockaddr *)ss, len) == -1) {
