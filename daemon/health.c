@@ -15,8 +15,9 @@
  * socket, with a random ID per check.  It is good when an answer with our
  * ID and question arrives within the timeout (and, when configured, with
  * the expected rcode).  Consecutive results drive the state machine:
- * unknown -> up on the first good check, unknown or up -> down after `fall`
- * bad ones, down -> up after `rise` good ones.
+ * unknown -> up or down on the first check (unknown gets no queries, so
+ * there is nothing to protect by waiting), up -> down after `fall` bad
+ * ones, down -> up after `rise` good ones.
  *
  * Whatever ends a check (answer, error, timeout, the backend disabled or
  * removed) ends it through the event loop, never inside the call that
@@ -790,7 +791,11 @@ check_finish(struct hcheck *hc, int ok, int rtt_us, const char *detail)
 		hc->nbad++;
 		hc->ngood = 0;
 		snprintf(done, sizeof(done), "%s", detail);
-		if (cur != HEALTH_DOWN && hc->nbad >= fall) {
+		if (cur == HEALTH_UNKNOWN) {
+			snprintf(reason, sizeof(reason), "%s (first check)",
+			    detail);
+			set_health(hc, HEALTH_DOWN, 0, rtt_us, reason);
+		} else if (cur != HEALTH_DOWN && hc->nbad >= fall) {
 			snprintf(reason, sizeof(reason), "%s (%d failure%s)",
 			    detail, hc->nbad, hc->nbad == 1 ? "" : "s");
 			set_health(hc, HEALTH_DOWN, 0, rtt_us, reason);

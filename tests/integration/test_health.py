@@ -732,3 +732,18 @@ def test_check_query_and_expected_rcode(router, nsd_factory, misbehave_factory):
     assert rows and all(r['check'] == 'ok' and r['detail'] == 'REFUSED' for r in rows), rows
     b = router.backends()
     assert b['default']['check_rtt_us'] > 0 and b['strict']['check_rtt_us'] is None, b
+
+
+def test_dead_at_start_is_down_after_the_first_check(router, alloc):
+    """A backend nobody listens on is shown down by its first check, not
+    after `fall` of them: with fall 3 every 60 s that would be two minutes
+    of 'unknown'."""
+    host, port = alloc()
+    t0 = time.monotonic()
+    router.ok('backend add dead %s pool p interval 60 timeout %d fall 3 rise 2'
+              % (dt.endpoint(host, port), TIMEOUT_MS))
+    took = wait_state(router, 'dead', 'down', TIMEOUT_MS / 1000.0 + MARGIN, since=t0)
+    assert took <= TIMEOUT_MS / 1000.0 + MARGIN, took
+    trans = transitions(health_rows(router, 'dead'))
+    assert [t[:2] for t in trans] == [('unknown', 'down')], trans
+    assert 'first check' in trans[0][2], trans
