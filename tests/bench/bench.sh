@@ -3,12 +3,21 @@
 #
 # Starts NSD on loopback with a generated zone bench. (BENCH_NAMES A records,
 # default 10,000) and, for each scenario, runs the same bounded dnsperf load
-# against NSD directly, through dnsrouted, and through dnsdist (when
-# /usr/bin/dnsdist exists; the same routes as RegexRule -> PoolAction, no
-# packet cache).  Two loads per target: maximum throughput and a fixed
-# 10,000 qps for latency.  Then it prints one table and writes it, with the
-# configuration figures, to BUILDDIR/tests/out/bench.txt (raw dnsperf outputs
-# in BUILDDIR/tests/out/bench-raw/).
+# against NSD directly, through the floor relay (UDP, THREADS 1 only),
+# through dnsrouted, and through dnsdist (when /usr/bin/dnsdist exists; the
+# same routes as RegexRule -> PoolAction, no packet cache).  Two loads per
+# target: maximum throughput and a fixed 10,000 qps for latency.  Then it
+# prints one table and writes it, with the configuration figures, to
+# BUILDDIR/tests/out/bench.txt (raw dnsperf outputs in
+# BUILDDIR/tests/out/bench-raw/).
+#
+# The floor relay (floor_relay.c) is the least a userspace UDP relay can do:
+# one thread, recvmmsg/sendmmsg, no parsing.  It has no routes and one
+# thread, so it runs in the UDP scenarios with THREADS 1, whatever the
+# routes; its row is what any relay costs on this machine, and the router's
+# figures are also given as ratios to it.  CPU per query is measured for
+# every target: the relay's process, and NSD's main process with its forked
+# children.
 #
 # Scenario NAME = PROTO-rROUTES-tTHREADS: PROTO udp|tcp is the clients'
 # transport (dnsperf -m), ROUTES the number of non-matching regex routes
@@ -23,8 +32,8 @@
 #                       unless you mean it)
 #   BENCH_DNSDIST=0     leave dnsdist out
 #   BENCH_BIG=0         skip the 10,000 routes + 100 backends measurement
-#   BENCH_NET=127.61.0  the /24 on loopback: NSD .1, dnsrouted .2, dnsdist .3
-#   BENCH_PORT=5301     NSD's port; dnsrouted +1, dnsdist +2
+#   BENCH_NET=127.61.0  the /24 on loopback: NSD .1, dnsrouted .2, dnsdist .3, floor .4
+#   BENCH_PORT=5301     NSD's port; dnsrouted +1, dnsdist +2, floor +3
 #   BENCH_MAX_FLAGS, BENCH_LAT_FLAGS   dnsperf flags of the two loads (defaults below)
 #
 # Everything started here is stopped on exit, by PID.  Nothing runs unbounded:
@@ -42,6 +51,7 @@ GEN="$PY $HERE/gen.py"
 REPORT="$PY $HERE/report.py"
 DNSROUTED=$BUILDDIR/daemon/dnsrouted
 DNSROUTECTL=$BUILDDIR/ctl/dnsroutectl
+FLOOR=$BUILDDIR/tests/bench/floor_relay
 NSD=$(command -v nsd || echo /usr/sbin/nsd)
 DNSPERF=$(command -v dnsperf || echo /usr/bin/dnsperf)
 DNSDIST=/usr/bin/dnsdist
@@ -54,6 +64,7 @@ PORT=${BENCH_PORT:-5301}
 NSD_ADDR=$NET.1 NSD_PORT=$PORT
 R_ADDR=$NET.2 R_PORT=$((PORT + 1))
 DD_ADDR=$NET.3 DD_PORT=$((PORT + 2))
+F_ADDR=$NET.4 F_PORT=$((PORT + 3))
 # Maximum throughput: 8 clients (8 UDP sockets, so SO_REUSEPORT can spread
 # them over workers; 8 TCP connections), up to 500 queries outstanding.
 MAX_FLAGS=${BENCH_MAX_FLAGS:--c 8 -q 500 -t 2}
@@ -79,8 +90,8 @@ else
 	done
 fi
 
-for exe in "$DNSROUTED" "$DNSROUTECTL" "$NSD" "$DNSPERF" "$PY"; do
-	[ -x "$exe" ] || { echo "bench: $exe is missing (make first? apt-get install nsd dnsperf?)" >&2; exit 1; }
+for exe in "$DNSROUTED" "$DNSROUTECTL" "$FLOOR" "$NSD" "$DNSPERF" "$PY"; do
+	[ -x "$exe" ] || { echo "bench: $exe is missing (make bench first? apt-get install nsd dnsperf?)" >&2; exit 1; }
 done
 
 OUT=$BUILDDIR/tests/out
@@ -106,9 +117,22 @@ elapsed() { echo "$(now) $1" | awk '{ printf "%.3f", $1 - $2 }'; }
 
 answers() { $GEN probe "$1" "$2" n00001.bench.; }
 
-# utime + stime of a process (all its threads), in clock ticks.
-cpu_ticks() {
-	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+# utime + stime of processes (all their threads), in clock ticks.
+cpu_ticks() {	# cpu_ticks PID...
+	local p
+	for p in "$@"; do
+		sed 's/^.*) //' "/proc/$p/stat"
+	done | awk '{ t += $12 + $13 } END { print t }'
+}
+# A process and all its descendants: NSD's main process forks xfrd and the
+# server child, which is the one that answers, a grandchild (NSD 4.6).
+tree_pids() {	# tree_pids PID
+	local c
+	echo "$1"
+	# shellcheck disable=SC2013 # pids, space-separated
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		tree_pids "$c"
+	done
 }
 rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
@@ -130,6 +154,15 @@ conf() {	# conf KEY VALUE: a configuration figure for the report
 	printf '%s\t%s\n' "$1" "$2" >>"$RAW/config.tsv"
 }
 
+# A leftover or someone else's server on our addresses would answer in our
+# servers' stead, and be measured instead of them.
+check_free() {	# check_free ADDR PORT
+	if answers "$1" "$2" >/dev/null 2>&1; then
+		echo "bench: something already answers on $1:$2 (set BENCH_NET or BENCH_PORT)" >&2
+		exit 1
+	fi
+}
+
 # ---- NSD
 
 start_nsd() {
@@ -140,6 +173,14 @@ start_nsd() {
 	"$NSD" -d -c "$dir/nsd.conf" >>"$D/nsd.log" 2>&1 &
 	pid_of[nsd]=$!
 	wait_until 30 "NSD to answer on $NSD_ADDR:$NSD_PORT" answers "$NSD_ADDR" "$NSD_PORT"
+}
+
+# ---- the floor relay
+
+start_floor() {
+	"$FLOOR" "$F_ADDR" "$F_PORT" "$NSD_ADDR" "$NSD_PORT" >>"$D/floor.log" 2>&1 &
+	pid_of[floor]=$!
+	wait_until 30 "the floor relay to answer" answers "$F_ADDR" "$F_PORT"
 }
 
 # ---- dnsrouted
@@ -179,19 +220,24 @@ start_dnsdist() {	# start_dnsdist ROUTES LISTENERS; sets DD_READY (seconds to th
 
 # ---- one dnsperf run
 
-# run_load SCENARIO PROTO ROUTES THREADS TARGET LOAD ADDR PORT PID
+# run_load SCENARIO PROTO ROUTES THREADS TARGET LOAD ADDR PORT PID [tree]
+# The CPU of PID over the run; with tree, of PID and its descendants (and no
+# RSS: which process's would it be?).
 run_load() {
-	local scen=$1 proto=$2 routes=$3 threads=$4 target=$5 load=$6 addr=$7 port=$8 pid=$9
-	local f=$scen.$target.$load.txt flags c0=- c1=- ticks=- rss=- p99=-
+	local scen=$1 proto=$2 routes=$3 threads=$4 target=$5 load=$6 addr=$7 port=$8 pid=$9 tree=${10:-}
+	local f=$scen.$target.$load.txt flags pids c0=- c1=- ticks=- rss=- p99=-
 	if [ "$load" = max ]; then flags=$MAX_FLAGS; else flags="$LAT_FLAGS -v"; fi
-	[ -z "$pid" ] || c0=$(cpu_ticks "$pid")
+	if [ -n "$tree" ]; then pids=$(tree_pids "$pid"); else pids=$pid; fi
+	# shellcheck disable=SC2086
+	[ -z "$pid" ] || c0=$(cpu_ticks $pids)
 	# shellcheck disable=SC2086
 	timeout -k 5 $((SECS + 30)) "$DNSPERF" -m "$proto" -s "$addr" -p "$port" -d "$D/queries.txt" \
 		-l "$SECS" $flags >"$RAW/$f" 2>&1 || echo "(dnsperf exit $?)" >>"$RAW/$f"
 	if [ -n "$pid" ]; then
-		c1=$(cpu_ticks "$pid")
+		# shellcheck disable=SC2086
+		c1=$(cpu_ticks $pids)
 		ticks=$((c1 - c0))
-		rss=$(rss_kb "$pid")
+		[ -n "$tree" ] || rss=$(rss_kb "$pid")
 	fi
 	if [ "$load" != max ]; then
 		p99=$($REPORT p99 "$RAW/$f")
@@ -204,6 +250,11 @@ run_load() {
 }
 
 # ---- generate
+
+check_free "$NSD_ADDR" "$NSD_PORT"
+check_free "$R_ADDR" "$R_PORT"
+check_free "$DD_ADDR" "$DD_PORT"
+check_free "$F_ADDR" "$F_PORT"
 
 log "generating zone bench. ($NAMES names), queries, routes"
 $GEN zone "$NAMES" "$D/bench.zone"
@@ -226,11 +277,14 @@ HEADER=$(cat <<-EOF
 	zone bench.: $NAMES A names n00001..; query file: those names, random order, type A, replayed in a loop.
 	Routes: N x '^rNNNNN\.bench\.\$' (no match), then '\.bench\.\$' -> pool main (one backend, the NSD).
 	Loads, each $SECS s: max = dnsperf $MAX_FLAGS ; 10k = dnsperf $LAT_FLAGS (-v)
-	CPU: dnsperf, NSD and the router share the same $(nproc) cores, so qps is the rig's, not the router's alone.
-	  cpu_us/q = utime+stime delta of the router process (all threads; /proc/PID/stat, CLK_TCK $(getconf CLK_TCK)) over the run / answered queries.
-	  rss = VmRSS of the router after the run. p99 = nearest rank over the per-query latencies of dnsperf -v,
+	floor = $FLOOR on $F_ADDR:$F_PORT: one thread, epoll, recvmmsg/sendmmsg 64 at a time, no parsing; the least any
+	  userspace UDP relay costs on this rig (UDP scenarios with -t 1 only).  x/fl = relay / floor, same scenario and load.
+	CPU: dnsperf, NSD and the relay share the same $(nproc) cores, so qps is the rig's, not the relay's alone.
+	  cpu_us/q = utime+stime delta over the run (all threads; /proc/PID/stat, CLK_TCK $(getconf CLK_TCK)) / answered queries,
+	  of the relay's process, or for nsd of its main process and its forked children.
+	  rss = VmRSS of the relay after the run. p99 = nearest rank over the per-query latencies of dnsperf -v,
 	  measured on the 10k runs only (on max runs latency is queueing in dnsperf's -q window).
-	Ratios: x/dd = dnsrouted / dnsdist, x/nsd = via router / NSD direct, in the same scenario and load; +avg_us = avg - NSD's avg.
+	Ratios: x/dd = dnsrouted / dnsdist, x/nsd = via relay / NSD direct, in the same scenario and load; +avg_us = avg - NSD's avg.
 	EOF
 )
 
@@ -238,6 +292,8 @@ HEADER=$(cat <<-EOF
 
 start_nsd
 log "NSD up on $NSD_ADDR:$NSD_PORT"
+start_floor
+log "floor relay up on $F_ADDR:$F_PORT"
 
 for n in $ROUTE_COUNTS; do
 	db=$D/db-$n
@@ -281,7 +337,10 @@ for n in $ROUTE_COUNTS; do
 			[ "$(echo "$s" | cut -d: -f2)" = "$n" ] && [ "$(echo "$s" | cut -d: -f3)" = "$t" ] || continue
 			scen=$p-r$n-t$t
 			for load in max 10k; do
-				run_load "$scen" "$p" "$n" "$t" nsd "$load" "$NSD_ADDR" "$NSD_PORT" ""
+				run_load "$scen" "$p" "$n" "$t" nsd "$load" "$NSD_ADDR" "$NSD_PORT" "${pid_of[nsd]}" tree
+				if [ "$p" = udp ] && [ "$t" = 1 ]; then
+					run_load "$scen" "$p" "$n" "$t" floor "$load" "$F_ADDR" "$F_PORT" "${pid_of[floor]}"
+				fi
 				run_load "$scen" "$p" "$n" "$t" dnsrouted "$load" "$R_ADDR" "$R_PORT" "${pid_of[dnsrouted]}"
 				if [ -n "$dd_pid" ]; then
 					run_load "$scen" "$p" "$n" "$t" dnsdist "$load" "$DD_ADDR" "$DD_PORT" "$dd_pid"
@@ -321,6 +380,7 @@ if [ "$BIG" = 1 ]; then
 	stop dnsrouted
 fi
 
+stop floor
 stop nsd
 TOTAL=$(( $(date +%s) - START ))
 {
