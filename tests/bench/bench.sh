@@ -25,7 +25,12 @@
 # THREADS dnsrouted's -t (dnsdist gets as many reuseport UDP listeners).
 #
 # Environment:
-#   BENCH_SECONDS=N     length of each dnsperf run (default 10; 3 in quick mode)
+#   BENCH_SECONDS=N     seconds of load per target, scenario and load (default 10; 3 in
+#                       quick mode), split over the rounds
+#   BENCH_ROUNDS=N      rounds (default 3): the targets of a scenario take turns, N short
+#                       runs each, the order reversed every other round, so that the
+#                       machine's drift falls on all of them alike; the table gives the
+#                       medians of qps, average and p99 latency, and CPU over all rounds
 #   BENCH_QUICK=1       fewer scenarios and 3 s runs
 #   BENCH_SCENARIOS="udp:1:1 tcp:10000:2 ..."   PROTO:ROUTES:THREADS, overrides
 #   BENCH_NAMES=N       names in the zone and the query file (default 10000, >= 10000
@@ -58,6 +63,10 @@ DNSDIST=/usr/bin/dnsdist
 
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then SECS=${BENCH_SECONDS:-3}; else SECS=${BENCH_SECONDS:-10}; fi
+if [ "$QUICK" = 1 ]; then ROUNDS=${BENCH_ROUNDS:-1}; else ROUNDS=${BENCH_ROUNDS:-3}; fi
+RUN_SECS=$(( (SECS + ROUNDS - 1) / ROUNDS ))
+[ "$RUN_SECS" -ge 2 ] || RUN_SECS=2
+ROUND=1
 NAMES=${BENCH_NAMES:-10000}
 NET=${BENCH_NET:-127.61.0}
 PORT=${BENCH_PORT:-5301}
@@ -225,14 +234,14 @@ start_dnsdist() {	# start_dnsdist ROUTES LISTENERS; sets DD_READY (seconds to th
 # RSS: which process's would it be?).
 run_load() {
 	local scen=$1 proto=$2 routes=$3 threads=$4 target=$5 load=$6 addr=$7 port=$8 pid=$9 tree=${10:-}
-	local f=$scen.$target.$load.txt flags pids c0=- c1=- ticks=- rss=- p99=-
+	local f=$scen.$target.$load.$ROUND.txt flags pids c0=- c1=- ticks=- rss=- p99=-
 	if [ "$load" = max ]; then flags=$MAX_FLAGS; else flags="$LAT_FLAGS -v"; fi
 	if [ -n "$tree" ]; then pids=$(tree_pids "$pid"); else pids=$pid; fi
 	# shellcheck disable=SC2086
 	[ -z "$pid" ] || c0=$(cpu_ticks $pids)
 	# shellcheck disable=SC2086
-	timeout -k 5 $((SECS + 30)) "$DNSPERF" -m "$proto" -s "$addr" -p "$port" -d "$D/queries.txt" \
-		-l "$SECS" $flags >"$RAW/$f" 2>&1 || echo "(dnsperf exit $?)" >>"$RAW/$f"
+	timeout -k 5 $((RUN_SECS + 30)) "$DNSPERF" -m "$proto" -s "$addr" -p "$port" -d "$D/queries.txt" \
+		-l "$RUN_SECS" $flags >"$RAW/$f" 2>&1 || echo "(dnsperf exit $?)" >>"$RAW/$f"
 	if [ -n "$pid" ]; then
 		# shellcheck disable=SC2086
 		c1=$(cpu_ticks $pids)
@@ -246,7 +255,7 @@ run_load() {
 	fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$proto" "$routes" "$threads" \
 		"$target" "$load" "$f" "$ticks" "$rss" "$p99" >>"$RAW/runs.tsv"
-	log "$scen $target $load: $(grep -E 'Queries per second' "$RAW/$f" | awk '{print $4}') qps, p99 $p99 us"
+	log "$scen $target $load round $ROUND: $(grep -E 'Queries per second' "$RAW/$f" | awk '{print $4}') qps, p99 $p99 us"
 }
 
 # ---- generate
@@ -276,7 +285,9 @@ HEADER=$(cat <<-EOF
 	NSD $("$NSD" -v 2>&1 | head -1 | awk '{print $NF}') on $NSD_ADDR:$NSD_PORT (server-count 1, rrl off); $("$DNSPERF" -h 2>&1 | grep -i '^version' | head -1 | sed 's/Version/dnsperf/')$( [ "$USE_DNSDIST" = 1 ] && echo "; $("$DNSDIST" --version 2>&1 | head -1 | awk '{print $1, $2}') (RegexRule -> PoolAction, no packet cache, reuseport UDP listener per router thread, its own TCP workers)")
 	zone bench.: $NAMES A names n00001..; query file: those names, random order, type A, replayed in a loop.
 	Routes: N x '^rNNNNN\.bench\.\$' (no match), then '\.bench\.\$' -> pool main (one backend, the NSD).
-	Loads, each $SECS s: max = dnsperf $MAX_FLAGS ; 10k = dnsperf $LAT_FLAGS (-v)
+	Loads: max = dnsperf $MAX_FLAGS ; 10k = dnsperf $LAT_FLAGS (-v)
+	  $ROUNDS round(s) of $RUN_SECS s per target and load, the targets taking turns (order reversed every other round);
+	  qps, avg and p99 are the medians over the rounds, lost the sum, cpu_us/q all rounds' CPU / all answered queries.
 	floor = $FLOOR on $F_ADDR:$F_PORT: one thread, epoll, recvmmsg/sendmmsg 64 at a time, no parsing; the least any
 	  userspace UDP relay costs on this rig (UDP scenarios with -t 1 only).  x/fl = relay / floor, same scenario and load.
 	CPU: dnsperf, NSD and the relay share the same $(nproc) cores, so qps is the rig's, not the relay's alone.
@@ -336,15 +347,22 @@ for n in $ROUTE_COUNTS; do
 			p=$(echo "$s" | cut -d: -f1)
 			[ "$(echo "$s" | cut -d: -f2)" = "$n" ] && [ "$(echo "$s" | cut -d: -f3)" = "$t" ] || continue
 			scen=$p-r$n-t$t
+			targets="nsd dnsrouted"
+			[ "$p" != udp ] || [ "$t" != 1 ] || targets="nsd floor dnsrouted"
+			[ -z "$dd_pid" ] || targets="$targets dnsdist"
 			for load in max 10k; do
-				run_load "$scen" "$p" "$n" "$t" nsd "$load" "$NSD_ADDR" "$NSD_PORT" "${pid_of[nsd]}" tree
-				if [ "$p" = udp ] && [ "$t" = 1 ]; then
-					run_load "$scen" "$p" "$n" "$t" floor "$load" "$F_ADDR" "$F_PORT" "${pid_of[floor]}"
-				fi
-				run_load "$scen" "$p" "$n" "$t" dnsrouted "$load" "$R_ADDR" "$R_PORT" "${pid_of[dnsrouted]}"
-				if [ -n "$dd_pid" ]; then
-					run_load "$scen" "$p" "$n" "$t" dnsdist "$load" "$DD_ADDR" "$DD_PORT" "$dd_pid"
-				fi
+				for ROUND in $(seq "$ROUNDS"); do
+					order=$targets
+					[ $((ROUND % 2)) = 1 ] || order=$(echo "$targets" | tr ' ' '\n' | tac | tr '\n' ' ')
+					for x in $order; do
+						case $x in
+						nsd)	run_load "$scen" "$p" "$n" "$t" nsd "$load" "$NSD_ADDR" "$NSD_PORT" "${pid_of[nsd]}" tree ;;
+						floor)	run_load "$scen" "$p" "$n" "$t" floor "$load" "$F_ADDR" "$F_PORT" "${pid_of[floor]}" ;;
+						dnsrouted) run_load "$scen" "$p" "$n" "$t" dnsrouted "$load" "$R_ADDR" "$R_PORT" "${pid_of[dnsrouted]}" ;;
+						dnsdist) run_load "$scen" "$p" "$n" "$t" dnsdist "$load" "$DD_ADDR" "$DD_PORT" "$dd_pid" ;;
+						esac
+					done
+				done
 			done
 		done
 		stop dnsdist
@@ -391,10 +409,10 @@ TOTAL=$(( $(date +%s) - START ))
 	echo "Configuration:"
 	$REPORT config "$RAW"
 	echo
-	echo "Targets of issue 6 (ok / MISS; - = reported only; all from this run, one sample each, noisy machine):"
+	echo "Targets of issue 6 (ok / MISS; - = reported only; all from this run: medians of $ROUNDS round(s) on a noisy machine):"
 	$REPORT targets "$RAW"
 	echo
-	echo "Total benchmark time: ${TOTAL} s ($( [ "$QUICK" = 1 ] && echo "quick mode, " )$SECS s per run)."
+	echo "Total benchmark time: ${TOTAL} s ($( [ "$QUICK" = 1 ] && echo "quick mode, " )$ROUNDS x $RUN_SECS s per target and load)."
 } >"$OUT/bench.txt"
 cat "$OUT/bench.txt"
 echo "(written to $OUT/bench.txt; raw dnsperf outputs in $RAW)" >&2

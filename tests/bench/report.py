@@ -114,10 +114,45 @@ def load_rows(raw):
             d["rss"] = num(rss) / 1024 if num(rss) is not None else None
             d["p99"] = num(p99us)
             d.update(scen=scen, target=target, load=load, proto=proto,
-                     routes=int(routes), threads=int(threads))
+                     routes=int(routes), threads=int(threads), ticks=t)
             rows.append(d)
+    # Rounds of the same target, scenario and load become one row.
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["scen"], r["load"], r["target"]), []).append(r)
+    rows = [merge(g) for g in groups.values()]
     by = {(r["scen"], r["load"], r["target"]): r for r in rows}
     return rows, by
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
+def merge(g):
+    """One row for the rounds g of a target: medians of qps and latency
+    (a round that a neighbour on the machine disturbed does not drag them),
+    the sum of lost, and CPU per query over all rounds together."""
+    if len(g) == 1:
+        return g[0]
+    d = dict(g[0])
+    d["qps"] = median(r["qps"] for r in g)
+    d["avg"] = median(r["avg"] for r in g)
+    d["p99"] = median(r["p99"] for r in g)
+    lost = [r["lost"] for r in g if r["lost"] is not None]
+    d["lost"] = sum(lost) if lost else None
+    d["completed"] = sum(r["completed"] for r in g)
+    ticks = [r["ticks"] for r in g]
+    if d["completed"] and all(t is not None for t in ticks):
+        d["cpu"] = sum(r["cpu"] * r["completed"] for r in g if r["completed"]) / d["completed"]
+    else:
+        d["cpu"] = None
+    d["rss"] = g[-1]["rss"]
+    return d
 
 
 def table(raw):
