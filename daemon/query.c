@@ -203,12 +203,16 @@ static void
 slot_unsend(struct worker *w, struct qslot *s)
 {
 	struct bconn *bc = s->bc;
+	struct utcp *ut;
 	uint32_t pos;
 
 	if (bc == NULL)
 		return;
 	if (idmap_find(w, idkey(s->serial, s->up_id), &pos))
 		idmap_del(w, pos);
+	/* Not found when its connection has been closed since. */
+	if (s->via_tcp && (ut = bconn_tcp_by_serial(bc, s->serial)) != NULL)
+		ut->nout--;
 	if (s->bprev)
 		s->bprev->bnext = s->bnext;
 	else
@@ -294,6 +298,7 @@ slot_send(struct worker *w, struct qslot *s, struct backend *b, uint64_t now)
 {
 	struct bconn *bc;
 	struct usock *us = NULL;
+	struct utcp *ut = NULL;
 	uint32_t pos, serial;
 	uint16_t id;
 	int tcp, tries;
@@ -306,7 +311,7 @@ slot_send(struct worker *w, struct qslot *s, struct backend *b, uint64_t now)
 	}
 	tcp = s->client_tcp || b->transport == DB_TRANSPORT_TCP;
 	if (tcp)
-		serial = bconn_tcp(bc);
+		serial = (ut = bconn_tcp(bc)) != NULL ? ut->serial : 0;
 	else if ((us = bconn_udp(bc)) != NULL)
 		serial = us->serial;
 	else
@@ -329,10 +334,11 @@ slot_send(struct worker *w, struct qslot *s, struct backend *b, uint64_t now)
 		return -1;
 	dns_set_id(s->pkt, id);
 	if (tcp) {
-		if (bconn_send_tcp(bc, s->pkt, s->len) == -1) {
+		if (bconn_send_tcp(ut, s->pkt, s->len) == -1) {
 			STAT_INC(&w->st, send_errors);
 			return -1;
 		}
+		ut->nout++;
 	} else
 		txq_add(w, us->fd, s->pkt, s->len, NULL, 0, NULL);
 	idmap_put(w, pos, idkey(serial, id), s->idx);
@@ -576,7 +582,7 @@ query_timeouts(struct worker *w, uint64_t now)
 }
 
 void
-query_bconn_failed(struct worker *w, struct bconn *bc, int tcp_only)
+query_bconn_failed(struct worker *w, struct bconn *bc, uint32_t tcp_serial)
 {
 	struct qslot *s, *next, *failed = NULL;
 	uint64_t now = now_us();
@@ -584,9 +590,9 @@ query_bconn_failed(struct worker *w, struct bconn *bc, int tcp_only)
 	/* Collect first: retrying may add slots to this very list. */
 	for (s = bc->out; s != NULL; s = next) {
 		next = s->bnext;
-		if (tcp_only && !s->via_tcp)
-			continue;
-		if (!tcp_only && s->via_tcp)
+		/* A TCP connection's queries, or (0) the UDP ones. */
+		if (tcp_serial != 0 ?
+		    !s->via_tcp || s->serial != tcp_serial : s->via_tcp)
 			continue;
 		s->free_next = failed;
 		failed = s;

@@ -18,7 +18,7 @@ void	query_backend_msg(struct worker *, struct bconn *, uint32_t serial,
 void	query_timeouts(struct worker *, uint64_t now);
 /* Every query outstanding on bc (on its TCP connection only, when
  * tcp_only) failed at once: refused, reset, closed. */
-void	query_bconn_failed(struct worker *, struct bconn *, int tcp_only);
+void	query_bconn_failed(struct worker *, struct bconn *, uint32_t tcp_serial);
 /* The snapshot s is no longer current: drop the worker's hold on it when
  * nothing in flight uses it. */
 void	query_release_holds(struct worker *);
@@ -28,8 +28,9 @@ struct bconn	*bconn_get(struct worker *, struct backend *);
 /* The UDP socket the next query goes out on, or NULL. */
 struct usock	*bconn_udp(struct bconn *);
 /* The TCP connection's serial, connecting if needed; 0 on failure. */
-uint32_t	 bconn_tcp(struct bconn *);
-int		 bconn_send_tcp(struct bconn *, const uint8_t *, size_t);
+struct utcp	*bconn_tcp(struct bconn *);
+struct utcp	*bconn_tcp_by_serial(struct bconn *, uint32_t);
+int		 bconn_send_tcp(struct utcp *, const uint8_t *, size_t);
 void		 bconn_maybe_free(struct bconn *);
 /* Queue a datagram; it goes out at txq_flush() (end of the callback), so
  * buf must stay valid until then.  to may be NULL (connected socket). */

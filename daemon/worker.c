@@ -683,13 +683,14 @@ bconn_get(struct worker *w, struct backend *b)
 }
 
 static void
-bconn_close_tcp(struct bconn *bc)
+bconn_close_tcp(struct utcp *t)
 {
-	if (bc->tcp != NULL) {
-		bufferevent_free(bc->tcp);
-		bc->tcp = NULL;
-		bc->tcp_up = 0;
+	if (t->bev != NULL) {
+		bufferevent_free(t->bev);
+		t->bev = NULL;
 	}
+	t->serial = 0;
+	t->nout = 0;
 }
 
 void
@@ -711,7 +712,8 @@ bconn_maybe_free(struct bconn *bc)
 			event_free(bc->udp[i].ev);
 			close(bc->udp[i].fd);
 		}
-	bconn_close_tcp(bc);
+	for (i = 0; i < UP_TCP_CONNS; i++)
+		bconn_close_tcp(&bc->tcp[i]);
 	bc->b->wstate[w->idx] = NULL;
 	backend_unref(bc->b);
 	free(bc);
@@ -737,41 +739,76 @@ bconn_udp(struct bconn *bc)
 	return NULL;
 }
 
-uint32_t
+/* The first open connection with fewer than UP_TCP_SPREAD queries in
+ * flight; else a new one when there is room; else the least loaded.  Filling
+ * them in order, not evenly, matters: a connection that carries a steady
+ * stream of queries acknowledges the answers at once, while one that sees a
+ * query now and then leaves the server's Nagle waiting for our delayed ACK
+ * (40 ms on Linux).  Spread evenly at 10k qps, that was 3.5 ms average. */
+struct utcp *
 bconn_tcp(struct bconn *bc)
 {
 	struct worker *w = bc->w;
+	struct utcp *best = NULL, *idle = NULL, *t;
+	int i;
 
-	if (bc->tcp != NULL)
-		return bc->tcp_serial;
-	bc->tcp = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (bc->tcp == NULL)
-		return 0;
-	bufferevent_setcb(bc->tcp, up_tcp_read_cb, NULL, up_tcp_event_cb, bc);
-	if (bufferevent_socket_connect(bc->tcp, (struct sockaddr *)&bc->b->addr,
-	    (int)bc->b->addrlen) == -1) {
-		bconn_close_tcp(bc);
-		return 0;
+	for (i = 0; i < UP_TCP_CONNS; i++) {
+		t = &bc->tcp[i];
+		if (t->bev == NULL) {
+			if (idle == NULL)
+				idle = t;
+			continue;
+		}
+		if (t->nout < UP_TCP_SPREAD)
+			return t;
+		if (best == NULL || t->nout < best->nout)
+			best = t;
 	}
-	bufferevent_enable(bc->tcp, EV_READ | EV_WRITE);
-	bc->tcp_serial = w->next_serial++;
-	return bc->tcp_serial;
+	if (idle == NULL)
+		return best;
+	t = idle;
+	t->bc = bc;
+	t->nout = 0;
+	t->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (t->bev == NULL)
+		return best;
+	bufferevent_setcb(t->bev, up_tcp_read_cb, NULL, up_tcp_event_cb, t);
+	if (bufferevent_socket_connect(t->bev, (struct sockaddr *)&bc->b->addr,
+	    (int)bc->b->addrlen) == -1) {
+		bconn_close_tcp(t);
+		return best;
+	}
+	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
+	t->serial = w->next_serial++;
+	return t;
+}
+
+struct utcp *
+bconn_tcp_by_serial(struct bconn *bc, uint32_t serial)
+{
+	int i;
+
+	for (i = 0; i < UP_TCP_CONNS; i++)
+		if (bc->tcp[i].bev != NULL && bc->tcp[i].serial == serial)
+			return &bc->tcp[i];
+	return NULL;
 }
 
 int
-bconn_send_tcp(struct bconn *bc, const uint8_t *pkt, size_t len)
+bconn_send_tcp(struct utcp *t, const uint8_t *pkt, size_t len)
 {
 	uint8_t hdr[2];
 
-	if (bc->tcp == NULL)
+	if (t->bev == NULL)
 		return -1;
 	hdr[0] = len >> 8;
 	hdr[1] = len & 0xff;
-	if (bufferevent_write(bc->tcp, hdr, 2) == -1 ||
-	    bufferevent_write(bc->tcp, pkt, len) == -1)
+	if (bufferevent_write(t->bev, hdr, 2) == -1 ||
+	    bufferevent_write(t->bev, pkt, len) == -1)
 		return -1;
 	return 0;
 }
+
 static void
 up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -796,7 +833,7 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 			if (errno == ECONNREFUSED) {
 				/* ICMP port unreachable: nobody listens there;
 				 * do not wait for the timeouts. */
-				query_bconn_failed(w, bc, 0);
+				query_bconn_failed(w, bc, 0);	/* UDP */
 				txq_flush(w);
 			}
 			return;
@@ -811,51 +848,68 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/* Acknowledge what we read now, not up to 40 ms later: with more answers
+ * to come, the server's Nagle holds the next one until this ACK (NSD does
+ * not set TCP_NODELAY), and a connection that is not also carrying a steady
+ * stream of queries has nothing to piggyback it on.  Linux leaves quick-ACK
+ * mode by itself, so it is asked for again after each read. */
+static void
+quickack(struct bufferevent *bev)
+{
+	int on = 1;
+
+	(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_QUICKACK,
+	    &on, sizeof(on));
+}
+
 static void
 up_tcp_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct bconn *bc = arg;
+	struct utcp *t = arg;
+	struct bconn *bc = t->bc;
 	struct worker *w = bc->w;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint8_t hdr[2];
 	size_t avail, l;
-	uint32_t serial = bc->tcp_serial;
+	uint32_t serial = t->serial;
 
 	for (;;) {
 		avail = evbuffer_get_length(in);
 		if (avail < 2)
-			return;
+			break;
 		evbuffer_copyout(in, hdr, 2);
 		l = (size_t)hdr[0] << 8 | hdr[1];
 		if (avail < l + 2)
-			return;
+			break;
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, w->tcpbuf, l);
 		query_backend_msg(w, bc, serial, w->tcpbuf, l, 0);
 		/* The connection may have been closed under us. */
-		if (bc->tcp != bev)
+		if (t->bev != bev)
 			return;
 	}
+	if (t->nout > 0)
+		quickack(bev);
 }
 
 static void
 up_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct bconn *bc = arg;
+	struct utcp *t = arg;
+	struct bconn *bc = t->bc;
+	uint32_t serial = t->serial;
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		int on = 1;
 
-		bc->tcp_up = 1;
 		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
 		    TCP_NODELAY, &on, sizeof(on));
 		return;
 	}
 	/* EOF (the backend closed an idle connection), reset, refused:
 	 * what was in flight on it will not be answered. */
-	bconn_close_tcp(bc);
-	query_bconn_failed(bc->w, bc, 1);
+	bconn_close_tcp(t);
+	query_bconn_failed(bc->w, bc, serial);
 	txq_flush(bc->w);
 }
 

@@ -28,6 +28,13 @@
 #define UDP_BATCH	32
 #define UDP_CLIENT_MAX	4096	/* larger client datagrams are malformed here */
 #define UP_UDP_SOCKS	4	/* UDP sockets per backend per worker */
+/* TCP to a backend: up to UP_TCP_CONNS connections per worker, another one
+ * opened only when every open one has UP_TCP_SPREAD queries in flight.  A
+ * server such as NSD answers one connection's queries one after the other,
+ * so a single pipelined connection would cap the backend far below what it
+ * serves to several clients. */
+#define UP_TCP_CONNS	4
+#define UP_TCP_SPREAD	16
 #define TCP_CONN_MAX_INFLIGHT 256
 #define MAX_TRIES	4
 #define TXQ_MAX		64
@@ -75,6 +82,13 @@ struct usock {
 	struct event	*ev;
 };
 
+struct utcp {
+	struct bconn		*bc;
+	struct bufferevent	*bev;		/* NULL: not open */
+	uint32_t		 serial;	/* 0 when not open */
+	long			 nout;		/* queries in flight on it */
+};
+
 #define IDMAP_MIN_BITS	12
 #define IDMAP_MAX_BITS	18	/* 2^16 slots per worker at 25% load */
 
@@ -90,9 +104,7 @@ struct bconn {
 	struct usock		 udp[UP_UDP_SOCKS];
 	unsigned		 udp_rr;
 	uint64_t		 udp_flush;	/* w->flushes when udp_rr last moved */
-	struct bufferevent	*tcp;
-	uint32_t		 tcp_serial;
-	int			 tcp_up;
+	struct utcp		 tcp[UP_TCP_CONNS];
 	struct qslot		*out;		/* outstanding queries (list) */
 	long			 nout;
 	int			 retired;

@@ -3,6 +3,7 @@ order as RFC 7766 allows, each matched back to its query by ID; TCP clients
 are served over TCP by the backends."""
 
 import socket
+import subprocess
 import threading
 
 import dns.query
@@ -91,3 +92,41 @@ def test_pipeline_deeper_than_the_in_flight_cap(seed):
     for q in msgs:
         name = str(q.question[0].name)
         assert dt.txt_values(answers[q.id]) == [dt.expected_txt(name)], name
+
+
+def established_to(host, port):
+    """TCP connections in state established towards host:port (ss)."""
+    out = subprocess.run(['ss', '-Htn', 'state', 'established', 'dst', '%s:%d' % (host, port)],
+                         capture_output=True, text=True, check=True).stdout
+    return len([l for l in out.splitlines() if l.strip()])
+
+
+def test_deep_pipeline_spreads_over_a_few_backend_connections(router, misbehave_factory):
+    """A server answers one connection's queries one after the other, so 64
+    queries that one client pipelines must not all queue on one connection
+    to the backend: the router opens another when each open one has 16 in
+    flight, up to 4, and every answer still goes to its own query."""
+    m = misbehave_factory('delay', delay_ms=1000)
+    router.ok('set query-timeout 5000')
+    router.ok('pool add p')
+    # UDP health checks: the only TCP connections to it are the router's.
+    router.ok('backend add slow %s pool p %s check-transport udp' % (m.endpoint, dt.BACKEND_FAST))
+    router.ok(r"route add '\.example\.$' pool p")
+    router.wait_health('slow', 'up')
+    msgs = [dt.make_query('q%d.a.example.' % i, 'TXT', qid=0x100 + i) for i in range(64)]
+    result = {}
+    th = threading.Thread(target=lambda: result.update(
+        answers=dt.tcp_pipeline(router.host, router.port, msgs, timeout=15)))
+    th.start()
+    seen = []
+    try:
+        dt.wait_for(lambda: seen.append(established_to(m.host, m.port)) or seen[-1] == 4, 5.0,
+                    what='4 connections to the backend')
+    finally:
+        th.join(20)
+    assert max(seen) == 4, seen
+    answers = result.get('answers', {})
+    assert len(answers) == 64, 'got %d of 64 answers' % len(answers)
+    for q in msgs:
+        a = answers[q.id]
+        assert a.question == q.question and dt.txt_values(a) == ['misbehave'], (q.id, a)
