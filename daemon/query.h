@@ -16,8 +16,8 @@ void	query_backend_msg(struct worker *, struct bconn *, uint32_t serial,
 	    uint8_t *pkt, size_t len, int stable);
 /* Expire queries past their deadline. */
 void	query_timeouts(struct worker *, uint64_t now);
-/* Every query outstanding on bc (on its TCP connection only, when
- * tcp_only) failed at once: refused, reset, closed. */
+/* Every query outstanding on bc over UDP (tcp_serial 0), or on the TCP
+ * connection with that serial, failed at once: refused, reset, closed. */
 void	query_bconn_failed(struct worker *, struct bconn *, uint32_t tcp_serial);
 /* The snapshot s is no longer current: drop the worker's hold on it when
  * nothing in flight uses it. */
@@ -27,7 +27,8 @@ void	query_release_holds(struct worker *);
 struct bconn	*bconn_get(struct worker *, struct backend *);
 /* The UDP socket the next query goes out on, or NULL. */
 struct usock	*bconn_udp(struct bconn *);
-/* The TCP connection's serial, connecting if needed; 0 on failure. */
+/* The TCP connection the next query goes out on, connecting one if
+ * needed (see worker.c); NULL when none is open and none can be. */
 struct utcp	*bconn_tcp(struct bconn *);
 struct utcp	*bconn_tcp_by_serial(struct bconn *, uint32_t);
 int		 bconn_send_tcp(struct utcp *, const uint8_t *, size_t);
