@@ -180,6 +180,7 @@ worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg,
 	w->ev_timer = event_new(w->base, -1, EV_PERSIST, timer_cb, w);
 	w->ev_accept_resume = evtimer_new(w->base, resume_accept_cb, w);
 	event_add(w->ev_timer, &tv);
+	tcpout_q_init(&w->tcpq, w->base);
 	w->idmask = (1u << IDMAP_MIN_BITS) - 1;
 	w->idmap = xcalloc(w->idmask + 1, sizeof(*w->idmap));
 	w->rm = route_matcher_new();
@@ -321,6 +322,7 @@ tclient_close(struct tclient *tc)
 {
 	if (tc->closed)
 		return;
+	tcpout_close(&tc->out);
 	bufferevent_free(tc->bev);
 	tc->bev = NULL;
 	tc->closed = 1;
@@ -388,8 +390,10 @@ tclient_read_cb(struct bufferevent *bev, void *arg)
 static void
 tclient_write_cb(struct bufferevent *bev, void *arg)
 {
+	struct tclient *tc = arg;
+
 	(void)bev;
-	(void)arg;
+	tcpout_drained(&tc->out);
 }
 
 static void
@@ -442,7 +446,9 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	tv.tv_sec = w->cfg->set.tcp_idle_s;
 	tv.tv_usec = 0;
 	bufferevent_set_timeouts(tc->bev, &tv, &tv);
-	bufferevent_enable(tc->bev, EV_READ | EV_WRITE);
+	/* Writing stays off but while a backlog drains: see tcpout.c. */
+	bufferevent_enable(tc->bev, EV_READ);
+	tcpout_open(&tc->out, &w->tcpq, tc->bev, 0);
 }
 
 /* Out of descriptors (or another accept error): stop accepting for a
@@ -568,8 +574,6 @@ client_send_direct(struct worker *w, const struct client *cl,
 	uint64_t ctl[TXQ_CTL_LEN / 8];
 	struct iovec iov;
 	struct msghdr mh;
-	uint8_t hdr[2];
-	struct evbuffer *out;
 
 	if (tc == NULL) {
 		iov.iov_base = (void *)(uintptr_t)pkt;
@@ -591,17 +595,13 @@ client_send_direct(struct worker *w, const struct client *cl,
 	}
 	if (tc->closed)
 		return -1;
-	out = bufferevent_get_output(tc->bev);
 	/* A client that does not read its answers is cut off. */
-	if (evbuffer_get_length(out) > TCP_OUT_MAX) {
+	if (tcpout_backlog(&tc->out) > TCP_OUT_MAX ||
+	    tcpout_msg(&tc->out, pkt, len) == -1) {
 		STAT_INC(&w->st, send_errors);
 		tclient_close(tc);
 		return -1;
 	}
-	hdr[0] = len >> 8;
-	hdr[1] = len & 0xff;
-	evbuffer_add(out, hdr, 2);
-	evbuffer_add(out, pkt, len);
 	return 0;
 }
 
@@ -624,6 +624,7 @@ client_send(struct worker *w, struct qslot *s, const uint8_t *pkt, size_t len,
 
 static void up_udp_cb(evutil_socket_t, short, void *);
 static void up_tcp_read_cb(struct bufferevent *, void *);
+static void up_tcp_write_cb(struct bufferevent *, void *);
 static void up_tcp_event_cb(struct bufferevent *, short, void *);
 
 static int
@@ -686,6 +687,7 @@ static void
 bconn_close_tcp(struct utcp *t)
 {
 	if (t->bev != NULL) {
+		tcpout_close(&t->out);
 		bufferevent_free(t->bev);
 		t->bev = NULL;
 	}
@@ -772,13 +774,15 @@ bconn_tcp(struct bconn *bc)
 	t->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (t->bev == NULL)
 		return best;
-	bufferevent_setcb(t->bev, up_tcp_read_cb, NULL, up_tcp_event_cb, t);
+	bufferevent_setcb(t->bev, up_tcp_read_cb, up_tcp_write_cb,
+	    up_tcp_event_cb, t);
+	tcpout_open(&t->out, &w->tcpq, t->bev, 1);
 	if (bufferevent_socket_connect(t->bev, (struct sockaddr *)&bc->b->addr,
 	    (int)bc->b->addrlen) == -1) {
 		bconn_close_tcp(t);
 		return best;
 	}
-	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(t->bev, EV_READ);
 	t->serial = w->next_serial++;
 	return t;
 }
@@ -797,16 +801,7 @@ bconn_tcp_by_serial(struct bconn *bc, uint32_t serial)
 int
 bconn_send_tcp(struct utcp *t, const uint8_t *pkt, size_t len)
 {
-	uint8_t hdr[2];
-
-	if (t->bev == NULL)
-		return -1;
-	hdr[0] = len >> 8;
-	hdr[1] = len & 0xff;
-	if (bufferevent_write(t->bev, hdr, 2) == -1 ||
-	    bufferevent_write(t->bev, pkt, len) == -1)
-		return -1;
-	return 0;
+	return tcpout_msg(&t->out, pkt, len);
 }
 
 static void
@@ -848,20 +843,6 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
-/* Acknowledge what we read now, not up to 40 ms later: with more answers
- * to come, the server's Nagle holds the next one until this ACK (NSD does
- * not set TCP_NODELAY), and a connection that is not also carrying a steady
- * stream of queries has nothing to piggyback it on.  Linux leaves quick-ACK
- * mode by itself, so it is asked for again after each read. */
-static void
-quickack(struct bufferevent *bev)
-{
-	int on = 1;
-
-	(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_QUICKACK,
-	    &on, sizeof(on));
-}
-
 static void
 up_tcp_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -888,8 +869,18 @@ up_tcp_read_cb(struct bufferevent *bev, void *arg)
 		if (t->bev != bev)
 			return;
 	}
+	/* More answers to come: see tcpout.c on ACKs. */
 	if (t->nout > 0)
-		quickack(bev);
+		tcpout_ack(&t->out);
+}
+
+static void
+up_tcp_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct utcp *t = arg;
+
+	(void)bev;
+	tcpout_drained(&t->out);
 }
 
 static void
@@ -904,6 +895,7 @@ up_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 
 		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
 		    TCP_NODELAY, &on, sizeof(on));
+		tcpout_connected(&t->out);
 		return;
 	}
 	/* EOF (the backend closed an idle connection), reset, refused:
@@ -1069,6 +1061,7 @@ worker_free(struct worker *w)
 	event_free(w->ev_stop);
 	event_free(w->ev_timer);
 	event_free(w->ev_accept_resume);
+	tcpout_q_free(&w->tcpq);
 	event_base_free(w->base);
 	route_matcher_free(w->rm);
 	free(w->idmap);

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "dnsmsg.h"
 #include "stats.h"
+#include "tcpout.h"
 
 #define UDP_BATCH	32
 #define UDP_CLIENT_MAX	4096	/* larger client datagrams are malformed here */
@@ -67,6 +68,7 @@ struct client {
 struct tclient {
 	struct worker		*w;
 	struct bufferevent	*bev;
+	struct tcpout		 out;		/* answers, written coalesced */
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
 	int			 inflight;
@@ -85,6 +87,7 @@ struct usock {
 struct utcp {
 	struct bconn		*bc;
 	struct bufferevent	*bev;		/* NULL: not open */
+	struct tcpout		 out;		/* queries, written coalesced */
 	uint32_t		 serial;	/* 0 when not open */
 	long			 nout;		/* queries in flight on it */
 };
@@ -203,6 +206,7 @@ struct worker {
 	struct route_matcher	*rm;
 	struct stats		 st;
 	int			 ntcp;
+	struct tcpout_q		 tcpq;		/* TCP output to write */
 	int			 tcp_budget;	/* client connections the fd limit allows */
 	uint16_t		*tcp_per_addr;	/* connections per hashed client address */
 

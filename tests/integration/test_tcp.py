@@ -3,6 +3,7 @@ order as RFC 7766 allows, each matched back to its query by ID; TCP clients
 are served over TCP by the backends."""
 
 import socket
+import struct
 import subprocess
 import threading
 
@@ -130,3 +131,50 @@ def test_deep_pipeline_spreads_over_a_few_backend_connections(router, misbehave_
     for q in msgs:
         a = answers[q.id]
         assert a.question == q.question and dt.txt_values(a) == ['misbehave'], (q.id, a)
+
+
+def send_queue(src_host, src_port, dst_host, dst_port):
+    """Bytes the kernel holds unsent or unacknowledged on the connection
+    from src to dst (ss's Send-Q), or None when there is none."""
+    out = subprocess.run(['ss', '-Htn', 'state', 'established', 'src', '%s:%d' % (src_host, src_port),
+                          'dst', '%s:%d' % (dst_host, dst_port)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    return int(out[1]) if len(out) >= 2 else None
+
+
+def test_client_that_reads_late_gets_every_answer_then_more(seed):
+    """2,000 pipelined queries from a client that reads nothing until the
+    router's writes to it back up: the answers wait in the router's socket
+    (past what the kernel takes, in the router itself: tests/unit/
+    test_tcpout.c), all of them arrive once the client reads, and the
+    connection then answers the next query at once."""
+    r = seed.router
+    names = pipelined_names()
+    msgs = [dt.make_query(names[i % len(names)], 'TXT', qid=0x4000 + i) for i in range(2000)]
+    stream = b''.join(struct.pack('!H', len(w)) + w for w in (m.to_wire() for m in msgs))
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(15)
+        s.connect((r.host, r.port))
+        s.sendall(stream)
+        me = s.getsockname()
+        # Back-pressure: the kernel holds answers it cannot deliver.
+        dt.wait_for(lambda: (send_queue(r.host, r.port, me[0], me[1]) or 0) > 0, 10.0,
+                    what="answers backed up towards the client")
+        answers = {}
+        while len(answers) < len(msgs):
+            (n,) = struct.unpack('!H', dt.recv_exact(s, 2))
+            a = dns.message.from_wire(dt.recv_exact(s, n))
+            assert a.id not in answers, a.id
+            answers[a.id] = a
+        check_answers(msgs, answers)
+        q = dt.make_query('b7.example.', 'TXT', qid=0x7777)
+        w = q.to_wire()
+        s.settimeout(3)
+        s.sendall(struct.pack('!H', len(w)) + w)
+        (n,) = struct.unpack('!H', dt.recv_exact(s, 2))
+        a = dns.message.from_wire(dt.recv_exact(s, n))
+        assert a.id == 0x7777 and dt.txt_values(a) == ['txt-b7'], a
+    finally:
+        s.close()
