@@ -3,7 +3,7 @@
 #
 # Starts NSD on loopback with a generated zone bench. (BENCH_NAMES A records,
 # default 10,000) and, for each scenario, runs the same bounded dnsperf load
-# against NSD directly, through the floor relay (UDP, THREADS 1 only),
+# against NSD directly, through the floor relay (THREADS 1 only),
 # through dnsrouted, and through dnsdist (when /usr/bin/dnsdist exists; the
 # same routes as RegexRule -> PoolAction, no packet cache).  Two loads per
 # target: maximum throughput and a fixed 10,000 qps for latency.  Then it
@@ -11,9 +11,10 @@
 # BUILDDIR/tests/out/bench.txt (raw dnsperf outputs in
 # BUILDDIR/tests/out/bench-raw/).
 #
-# The floor relay (floor_relay.c) is the least a userspace UDP relay can do:
-# one thread, recvmmsg/sendmmsg, no parsing.  It has no routes and one
-# thread, so it runs in the UDP scenarios with THREADS 1, whatever the
+# The floor relay (floor_relay.c) is the least a userspace relay can do:
+# one thread, no parsing; over UDP recvmmsg/sendmmsg, over TCP a byte pipe
+# with a backend connection per client connection.  It has no routes and
+# one thread, so it runs in the scenarios with THREADS 1, whatever the
 # routes; its row is what any relay costs on this machine, and the router's
 # figures are also given as ratios to it.  CPU per query is measured for
 # every target: the relay's process, and NSD's main process with its forked
@@ -288,8 +289,9 @@ HEADER=$(cat <<-EOF
 	Loads: max = dnsperf $MAX_FLAGS ; 10k = dnsperf $LAT_FLAGS (-v)
 	  $ROUNDS round(s) of $RUN_SECS s per target and load, the targets taking turns (order reversed every other round);
 	  qps, avg and p99 are the medians over the rounds, lost the sum, cpu_us/q all rounds' CPU / all answered queries.
-	floor = $FLOOR on $F_ADDR:$F_PORT: one thread, epoll, recvmmsg/sendmmsg 64 at a time, no parsing; the least any
-	  userspace UDP relay costs on this rig (UDP scenarios with -t 1 only).  x/fl = relay / floor, same scenario and load.
+	floor = $FLOOR on $F_ADDR:$F_PORT: one thread, epoll, no parsing; UDP: recvmmsg/sendmmsg 64 at a time; TCP: a byte
+	  pipe, one backend connection per client connection.  The least any userspace relay costs on this rig (-t 1
+	  scenarios only).  x/fl = relay / floor, same scenario and load.
 	CPU: dnsperf, NSD and the relay share the same $(nproc) cores, so qps is the rig's, not the relay's alone.
 	  cpu_us/q = utime+stime delta over the run (all threads; /proc/PID/stat, CLK_TCK $(getconf CLK_TCK)) / answered queries,
 	  of the relay's process, or for nsd of its main process and its forked children.
@@ -348,7 +350,7 @@ for n in $ROUTE_COUNTS; do
 			[ "$(echo "$s" | cut -d: -f2)" = "$n" ] && [ "$(echo "$s" | cut -d: -f3)" = "$t" ] || continue
 			scen=$p-r$n-t$t
 			targets="nsd dnsrouted"
-			[ "$p" != udp ] || [ "$t" != 1 ] || targets="nsd floor dnsrouted"
+			[ "$t" != 1 ] || targets="nsd floor dnsrouted"
 			[ -z "$dd_pid" ] || targets="$targets dnsdist"
 			for load in max 10k; do
 				for ROUND in $(seq "$ROUNDS"); do

@@ -1,5 +1,5 @@
 /*
- * floor_relay: the least a userspace UDP DNS relay can do, for the benchmark.
+ * floor_relay: the least a userspace DNS relay can do, for the benchmark.
  *
  *	floor_relay LISTEN_ADDR LISTEN_PORT BACKEND_ADDR BACKEND_PORT
  *
@@ -13,6 +13,14 @@
  * goes on unchanged in one sendmmsg; each answer goes, in one sendmmsg a
  * batch, to the address remembered for its ID.  Nothing is parsed or checked
  * beyond a length >= 2.
+ *
+ * Over TCP, on the same address and port, it is a pipe: each accepted
+ * connection gets a connection of its own to the backend, and bytes read on
+ * one side are written to the other, up to 64 KiB a read, nothing parsed,
+ * IDs unchanged (nothing is shared, so nothing can collide).  Reads are
+ * non-blocking; writes block until the kernel has taken everything, which
+ * keeps it short and is harmless on loopback with peers that read.  No
+ * TCP_QUICKACK: the least a relay does, not the best.
  *
  * The ID table is not safe against collisions or spoofing: one entry per
  * ID, so two queries in flight with the same ID send both answers to the
@@ -31,6 +39,7 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +62,17 @@ static struct iovec		rx_iov[BATCH], tx_iov[BATCH];
 static struct mmsghdr		rx[BATCH], tx[BATCH];
 
 static volatile sig_atomic_t	quit;
+
+/* What an epoll event is about. */
+enum kind { SRC_UDP, SRC_TCP_LISTEN, SRC_TCP_PIPE };
+struct src {
+	enum kind	 kind;
+	int		 fd;
+	struct src	*peer;		/* SRC_TCP_PIPE: the other side of the pipe */
+	struct src	*next;		/* on the list of pipes closed this round */
+};
+
+static unsigned char		tcpbuf[65536];
 
 static void
 on_signal(int sig)
@@ -174,15 +194,87 @@ relay(int fd, int lfd, int bfd)
 	} while (n == BATCH);
 }
 
+/* tcp_accept: take every waiting connection and pipe it to the backend. */
+static void
+tcp_accept(int ep, int tfd, const struct sockaddr_in6 *baddr, socklen_t blen)
+{
+	struct epoll_event ev;
+	struct src *c, *b;
+	int cfd, bfd, on = 1;
+
+	while ((cfd = accept4(tfd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+		bfd = socket(baddr->sin6_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (bfd == -1 || connect(bfd, (const struct sockaddr *)baddr, blen) == -1) {
+			perror("floor_relay: connect to the backend");
+			if (bfd != -1)
+				close(bfd);
+			close(cfd);
+			continue;
+		}
+		(void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		(void)setsockopt(bfd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		if ((c = calloc(1, sizeof(*c))) == NULL || (b = calloc(1, sizeof(*b))) == NULL) {
+			perror("floor_relay: calloc");
+			exit(1);
+		}
+		c->kind = b->kind = SRC_TCP_PIPE;
+		c->fd = cfd;
+		b->fd = bfd;
+		c->peer = b;
+		b->peer = c;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ev) == -1)
+			perror("floor_relay: epoll_ctl");
+		ev.data.ptr = b;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, bfd, &ev) == -1)
+			perror("floor_relay: epoll_ctl");
+	}
+}
+
+/* tcp_pipe: what one side has, to the other.  At EOF or an error both are
+ * closed and s goes on *dead, freed once no event of this round can still
+ * name either side. */
+static void
+tcp_pipe(struct src *s, struct src **dead)
+{
+	ssize_t n, w, off;
+
+	if (s->fd == -1)
+		return;
+	n = recv(s->fd, tcpbuf, sizeof(tcpbuf), MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	for (off = 0; n > 0 && off < n; off += w) {
+		w = send(s->peer->fd, tcpbuf + off, (size_t)(n - off), MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			w = 0;
+		else if (w <= 0)
+			n = -1;
+	}
+	if (n <= 0) {
+		/* Closing removes both from the epoll set. */
+		close(s->peer->fd);
+		close(s->fd);
+		s->fd = s->peer->fd = -1;
+		s->next = *dead;
+		*dead = s;
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct sockaddr_in6 laddr, baddr;
-	struct epoll_event ev, evs[2];
+	struct epoll_event ev, evs[64];
+	struct src lsrc = { SRC_UDP, -1, NULL, NULL }, bsrc = { SRC_UDP, -1, NULL, NULL };
+	struct src tsrc = { SRC_TCP_LISTEN, -1, NULL, NULL };
+	struct src *s, *closed;
 	struct sigaction sa;
 	sigset_t stop, orig;
 	socklen_t blen;
-	int lfd, bfd, ep, n, i;
+	int lfd, bfd, tfd, ep, n, i, on = 1;
 
 	if (argc != 5)
 		usage();
@@ -212,6 +304,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "floor_relay: connect %s port %s: %s\n", argv[3], argv[4], strerror(errno));
 		return 1;
 	}
+	tfd = socket(laddr.sin6_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (tfd == -1 || setsockopt(tfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(tfd, (struct sockaddr *)&laddr, client_len) == -1 || listen(tfd, 128) == -1) {
+		fprintf(stderr, "floor_relay: TCP on %s port %s: %s\n", argv[1], argv[2], strerror(errno));
+		return 1;
+	}
+	lsrc.fd = lfd;
+	bsrc.fd = bfd;
+	tsrc.fd = tfd;
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep == -1) {
 		perror("floor_relay: epoll_create1");
@@ -219,29 +320,45 @@ main(int argc, char *argv[])
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
-	ev.data.fd = lfd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) == -1) {
-		perror("floor_relay: epoll_ctl");
-		return 1;
-	}
-	ev.data.fd = bfd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, bfd, &ev) == -1) {
-		perror("floor_relay: epoll_ctl");
-		return 1;
+	for (s = &lsrc; s != NULL; s = s == &lsrc ? &bsrc : s == &bsrc ? &tsrc : NULL) {
+		ev.data.ptr = s;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev) == -1) {
+			perror("floor_relay: epoll_ctl");
+			return 1;
+		}
 	}
 
 	while (!quit) {
-		n = epoll_pwait(ep, evs, 2, -1, &orig);
+		n = epoll_pwait(ep, evs, 64, -1, &orig);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			perror("floor_relay: epoll_pwait");
 			return 1;
 		}
-		for (i = 0; i < n; i++)
-			relay(evs[i].data.fd, lfd, bfd);
+		closed = NULL;
+		for (i = 0; i < n; i++) {
+			s = evs[i].data.ptr;
+			switch (s->kind) {
+			case SRC_UDP:
+				relay(s->fd, lfd, bfd);
+				break;
+			case SRC_TCP_LISTEN:
+				tcp_accept(ep, tfd, &baddr, blen);
+				break;
+			case SRC_TCP_PIPE:
+				tcp_pipe(s, &closed);
+				break;
+			}
+		}
+		while ((s = closed) != NULL) {
+			closed = s->next;
+			free(s->peer);
+			free(s);
+		}
 	}
 	close(ep);
+	close(tfd);
 	close(bfd);
 	close(lfd);
 	return 0;
