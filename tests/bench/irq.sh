@@ -1,0 +1,138 @@
+#!/bin/bash
+# irq.sh BUILDDIR [TARGET]: userspace instructions per forwarded query, from
+# valgrind --tool=callgrind (make bench-irq).
+#
+# Wall-clock figures on a shared 2-core machine move by 10% from run to
+# run; callgrind's instruction counts do not (the same binary and load give
+# the same count within a few instructions per query), so this is the
+# number to compare before and after a change to the query path.
+#
+# TARGET: dnsrouted (default) or floor (tests/bench/floor_relay).  It
+# starts NSD with the bench zone, the target under callgrind, sends a
+# warm-up load (every name once: the slot pool, ID map and decision cache
+# grow to size),
+# zeroes the counters, sends IRQ_QUERIES queries at a paced rate over UDP
+# (IRQ_PROTO=tcp for TCP), dumps, and prints instructions per query: in
+# total, and the functions that take the most of it.  The timer ticks during
+# the load are counted too (a few instructions per query at 2,000 qps).
+#
+# Environment: IRQ_QUERIES (default 20000), IRQ_QPS (default 2000),
+# IRQ_ROUTES (non-matching routes before the matching one; default 0),
+# IRQ_PROTO udp|tcp, IRQ_TOP (functions listed, default 25),
+# BENCH_NET/BENCH_PORT as bench.sh (default here 127.61.1 and 5311).
+set -eu
+
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	echo "usage: $0 BUILDDIR [dnsrouted|floor]" >&2
+	exit 2
+fi
+BUILDDIR=$(cd "$1" && pwd)
+TARGET=${2:-dnsrouted}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+GEN="$PY $HERE/gen.py"
+NSD=$(command -v nsd || echo /usr/sbin/nsd)
+DNSPERF=$(command -v dnsperf || echo /usr/bin/dnsperf)
+QUERIES=${IRQ_QUERIES:-20000}
+QPS=${IRQ_QPS:-2000}
+ROUTES=${IRQ_ROUTES:-0}
+PROTO=${IRQ_PROTO:-udp}
+TOP=${IRQ_TOP:-25}
+NET=${BENCH_NET:-127.61.1}
+PORT=${BENCH_PORT:-5311}
+NSD_ADDR=$NET.1 R_ADDR=$NET.2 R_PORT=$((PORT + 1))
+
+for exe in "$NSD" "$DNSPERF" valgrind callgrind_control callgrind_annotate; do
+	command -v "$exe" >/dev/null || { echo "irq: $exe is missing" >&2; exit 1; }
+done
+case $TARGET in
+dnsrouted|floor) ;;
+*) echo "irq: target is dnsrouted or floor" >&2; exit 2 ;;
+esac
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/dnsroute-irq-XXXXXX")
+SOCK=$D/ctl.sock
+PROCS_LABEL=irq
+# shellcheck source=../lib/procs.sh
+. "$HERE/../lib/procs.sh"
+
+ctl() { "$BUILDDIR/ctl/dnsroutectl" -s "$SOCK" "$@"; }
+answers() { $GEN probe "$1" "$2" n00001.bench.; }
+backend_up() {
+	ctl --json -c 'show backends' | $PY -c '
+import json, sys
+sys.exit(0 if all(r["health"] == "up" for r in json.load(sys.stdin)["rows"]) else 1)'
+}
+# load N: N queries from the query file at QPS, bounded in time.
+load() {
+	local n=$1 secs
+	head -n "$n" "$D/queries.txt" >"$D/q-$n.txt"
+	secs=$(( n / QPS + 30 ))
+	timeout -k 5 $((secs + 10)) "$DNSPERF" -m "$PROTO" -s "$R_ADDR" -p "$R_PORT" \
+	    -d "$D/q-$n.txt" -n 1 -c 4 -Q "$QPS" -l "$secs" >"$D/dnsperf-$n.txt" 2>&1
+	awk '/Queries completed:/ { print $3 }' "$D/dnsperf-$n.txt"
+}
+
+# As in the benchmark: 10,000 names, replayed; the warm-up asks each once,
+# so the measured queries find their decisions cached, as in steady state.
+$GEN zone 10000 "$D/bench.zone"
+$GEN queries 10000 "$D/queries.txt"
+while [ "$(wc -l <"$D/queries.txt")" -lt "$QUERIES" ]; do
+	cat "$D/queries.txt" "$D/queries.txt" >"$D/q2.txt"
+	mv "$D/q2.txt" "$D/queries.txt"
+done
+mkdir -p "$D/nsd"
+cp "$D/bench.zone" "$D/nsd/bench.zone"
+nsd_conf "$D/nsd" "$NSD_ADDR" "$PORT" irq-nsd bench. bench.zone
+"$NSD" -d -c "$D/nsd/nsd.conf" >>"$D/nsd.log" 2>&1 &
+pid_of[nsd]=$!
+wait_until 30 "NSD to answer" answers "$NSD_ADDR" "$PORT"
+
+CG="valgrind --tool=callgrind --callgrind-out-file=$D/cg.out --dump-instr=no"
+if [ "$TARGET" = floor ]; then
+	$CG "$BUILDDIR/tests/bench/floor_relay" "$R_ADDR" "$R_PORT" "$NSD_ADDR" "$PORT" \
+	    >>"$D/target.log" 2>&1 &
+	pid_of[target]=$!
+else
+	$CG "$BUILDDIR/daemon/dnsrouted" -f -t 1 -l "$R_ADDR:$R_PORT" -s "$SOCK" \
+	    -d "$D/dnsroute.db" >>"$D/target.log" 2>&1 &
+	pid_of[target]=$!
+	wait_until 60 "dnsrouted to start" ctl -c 'show settings'
+	$GEN routes "$ROUTES" main "$D/routes.only"
+	{
+		echo "backend add ns1 $NSD_ADDR:$PORT pool main"
+		cat "$D/routes.only"
+	} >"$D/routes.batch"
+	ctl -q -f "$D/routes.batch"
+	wait_until 60 "the backend to be up" backend_up
+fi
+wait_until 60 "the target to answer" answers "$R_ADDR" "$R_PORT"
+
+warm=$(load 10000)
+callgrind_control -z "${pid_of[target]}" >/dev/null 2>&1
+done_q=$(load "$QUERIES")
+callgrind_control -d "${pid_of[target]}" >/dev/null 2>&1
+stop target
+[ "$done_q" -gt 0 ] || { echo "irq: no query answered" >&2; exit 1; }
+
+# The dump after the zeroing is part 1 (cg.out is the rest, at exit).
+out=$D/cg.out.1
+[ -s "$out" ] || { echo "irq: no callgrind dump" >&2; exit 1; }
+total=$(awk '/^summary:/ { print $2; exit }' "$out")
+printf 'irq: %s (%s %s routes), %s of %s queries answered (warm-up %s)\n' \
+    "$TARGET" "$PROTO" "$ROUTES" "$done_q" "$QUERIES" "$warm"
+awk -v t="$total" -v n="$done_q" 'BEGIN { printf "irq: %.0f instructions per query\n", t / n }'
+# Self cost of each function (--threshold=100: all of them, not just the
+# first 99%), per query; the first lines are the inclusive totals of the
+# thread's outer frames, skipped by taking only functions below 99%.
+callgrind_annotate --auto=no --threshold=100 --inclusive=no "$out" 2>/dev/null |
+    awk -v n="$done_q" -v t="$total" -v top="$TOP" '
+	/^ *[0-9,]+ \( *[0-9.]+%\) / && !/PROGRAM TOTALS/ {
+		v = $1; gsub(",", "", v); v += 0
+		if (v >= 0.99 * t || k++ >= top) next
+		# "N (P%)  file:function [object]" -> "function (object)"
+		fn = $0; sub(/^[^)]*\) +/, "", fn)
+		ob = fn; sub(/^.*\[/, "", ob); sub(/\].*$/, "", ob); sub(/^.*\//, "", ob)
+		sub(/ \[.*$/, "", fn); sub(/^[^ ]*:/, "", fn)
+		printf "%8.1f  %s (%s)\n", v / n, fn, ob
+	}'
