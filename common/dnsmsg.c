@@ -179,8 +179,8 @@ name_walk(const uint8_t *msg, size_t len, size_t *offp, uint8_t *wire,
  * Presentation form of a valid uncompressed wire name.  Returns the text
  * length, or -1 when out (outlen bytes, NUL included) is too small.
  */
-static int
-wire_to_text(const uint8_t *w, char *out, size_t outlen)
+int
+dns_wire_to_text(const uint8_t *w, char *out, size_t outlen)
 {
 	size_t i = 0, o = 0, end;
 	uint8_t c, n;
@@ -216,8 +216,23 @@ wire_to_text(const uint8_t *w, char *out, size_t outlen)
 	return (int)o;
 }
 
+static enum dns_err	parse_query(const uint8_t *, size_t, struct dns_query *,
+			    int);
+
 enum dns_err
 dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
+{
+	return parse_query(msg, len, q, 1);
+}
+
+enum dns_err
+dns_parse_query_wire(const uint8_t *msg, size_t len, struct dns_query *q)
+{
+	return parse_query(msg, len, q, 0);
+}
+
+static enum dns_err
+parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
 {
 	size_t off, wlen, rdlen;
 	unsigned int i, nrr, nansauth;
@@ -258,7 +273,9 @@ dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 	off += 4;
 	q->qname_wire_len = wlen;
 	/* Cannot fail: DNS_MAX_TEXT_NAME covers a 255-octet name all escaped. */
-	q->qname_len = wire_to_text(q->qname_wire, q->qname, sizeof(q->qname));
+	if (text)
+		q->qname_len = dns_wire_to_text(q->qname_wire, q->qname,
+		    sizeof(q->qname));
 	q->question_end = off;
 
 	/*
@@ -351,6 +368,19 @@ dns_answer_matches(const uint8_t *msg, size_t len, uint16_t id,
 	return 0;
 }
 
+int
+dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
+    const struct dns_query *q, const uint8_t *sent)
+{
+	size_t qe = q->question_end;
+
+	if (qe > DNS_HDR_LEN && len >= qe && get16(msg) == id &&
+	    (get16(msg + 2) & DNS_FLAG_QR) && get16(msg + 4) == 1 &&
+	    memcmp(msg + DNS_HDR_LEN, sent + DNS_HDR_LEN, qe - DNS_HDR_LEN) == 0)
+		return 0;
+	return dns_answer_matches(msg, len, id, q);
+}
+
 size_t
 dns_make_answer(uint8_t *out, size_t outlen, const uint8_t *msg,
     size_t len, const struct dns_query *q, int rcode)
@@ -386,7 +416,7 @@ dns_name_to_text(const uint8_t *msg, size_t len, size_t off, char *out,
 
 	if (off >= len || name_walk(msg, len, &off, wire, &wlen) != DNS_OK)
 		return -1;
-	return wire_to_text(wire, out, outlen);
+	return dns_wire_to_text(wire, out, outlen);
 }
 
 int

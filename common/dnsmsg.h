@@ -94,6 +94,10 @@ void dns_query_copy(struct dns_query *dst, const struct dns_query *src);
  * not acceptable.  On error *q holds whatever was parsed (id and flags are
  * valid whenever len >= DNS_HDR_LEN), so a FORMERR can echo the ID. */
 enum dns_err dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q);
+/* The same, without the presentation form: qname stays "" (the query path
+ * routes by qname_wire and makes text only when the decision cache misses). */
+enum dns_err dns_parse_query_wire(const uint8_t *msg, size_t len,
+    struct dns_query *q);
 
 /* Short text for an error code ("short", "qr-set", ...), for counters/logs. */
 const char *dns_err_str(enum dns_err e);
@@ -105,6 +109,12 @@ const char *dns_err_str(enum dns_err e);
  * Returns 0 when it matches, -1 otherwise. */
 int dns_answer_matches(const uint8_t *msg, size_t len, uint16_t id,
     const struct dns_query *q);
+/* The same, given the bytes of the query q was parsed from (sent): a
+ * backend echoes the question byte for byte, and then one memcmp decides
+ * (a query's question holds no compression pointer, so equal bytes are an
+ * equal question); otherwise the name is walked as above. */
+int dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
+    const struct dns_query *q, const uint8_t *sent);
 
 /* Write an answer with the given rcode to the query in msg (whose parse
  * filled q, possibly partially): header with the query's ID, QR=1, opcode
@@ -116,6 +126,11 @@ size_t dns_make_answer(uint8_t *out, size_t outlen, const uint8_t *msg,
 
 /* Escape a wire name (possibly compressed) at msg+off into presentation
  * form as above.  Returns the text length or -1 when the name is invalid. */
+/* Presentation form of a valid, uncompressed wire name (qname_wire).
+ * Returns the text length, or -1 when out (outlen, NUL included) is too
+ * small; DNS_MAX_TEXT_NAME is always enough. */
+int dns_wire_to_text(const uint8_t *wire, char *out, size_t outlen);
+
 int dns_name_to_text(const uint8_t *msg, size_t len, size_t off, char *out,
     size_t outlen);
 

@@ -424,7 +424,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	uint64_t now;
 
 	q.question_end = 0;
-	e = dns_parse_query(pkt, len, &q);
+	e = dns_parse_query_wire(pkt, len, &q);
 	if (e != DNS_OK) {
 		STAT_INC(&w->st, malformed);
 		trace_early(w, sa, tc != NULL, &q, TRACE_MALFORMED, e,
@@ -449,7 +449,8 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		answer_rcode(w, pkt, len, &q, DNS_RCODE_REFUSED, cl);
 		return;
 	}
-	idx = route_match(w->rm, c->rt, q.qname, q.qname_len, q.qtype, &limited);
+	idx = route_match_wire(w->rm, c->rt, q.qname_wire, q.qname_wire_len,
+	    q.qtype, &limited);
 	if (limited)
 		STAT_INC(&w->st, match_limit);
 	if (idx < 0) {
@@ -531,7 +532,8 @@ query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
 		return;
 	}
 	s = slot_by_idx(w, w->idmap[pos].val);
-	if (s->bc != bc || dns_answer_matches(pkt, len, s->up_id, &s->q) != 0) {
+	if (s->bc != bc || dns_answer_matches_sent(pkt, len, s->up_id, &s->q,
+	    s->pkt) != 0) {
 		/* Right socket and ID but not our question: someone guessed
 		 * the ID, or the backend is confused.  Keep waiting. */
 		STAT_INC(&w->st, spoofed);

@@ -17,6 +17,7 @@
 #include "route.h"
 #include "route_index.h"
 #include "log.h"
+#include "dnsmsg.h"
 #include "util.h"
 
 struct route_pat {
@@ -33,23 +34,37 @@ struct route_cache {
 	struct route_pat	*b[CACHE_BUCKETS];
 };
 
-/* Decision cache: names up to DC_NAME_MAX bytes, direct-mapped. */
-#define DC_SIZE		16384
-#define DC_ENTRY	128
-#define DC_NAME_MAX	(DC_ENTRY - 20)
-
-/* Two cache lines, aligned: the check and the first 44 bytes of the name
- * are in the first, so most lookups cost one miss, not the two or three of
- * an entry that straddles lines. */
-struct dc_entry {
-	uint64_t	gen;
+/*
+ * Decision cache, keyed by the lowercased wire name (and qtype, and the
+ * table's generation): a name seen before is routed without being turned
+ * into text or matched.  Two tables of two-way sets, one of 64-byte
+ * entries for names up to DC_SHORT wire octets (nearly all names) and one
+ * of 128-byte entries up to DC_LONG; longer names are matched each time.
+ * Direct-mapped, 10,000 names in 16,384 entries collided about half the
+ * time; two ways and twice the entries in the same memory keep that to a
+ * few percent.  A new entry goes into way 0 and pushes way 0 to way 1.
+ */
+struct dc_key {
+	uint64_t	gen;		/* 0: empty */
 	uint32_t	hash;
+	int32_t		idx;
 	uint16_t	qtype;
 	uint8_t		len;
-	int32_t		idx;
-	char		name[DC_NAME_MAX];
 };
-_Static_assert(sizeof(struct dc_entry) == DC_ENTRY, "dc_entry is two lines");
+#define DC_SHORT	(64 - sizeof(struct dc_key))	/* 40 */
+#define DC_LONG		(128 - sizeof(struct dc_key))	/* 104 */
+struct dc_short {
+	struct dc_key	k;
+	uint8_t		name[DC_SHORT];
+};
+struct dc_long {
+	struct dc_key	k;
+	uint8_t		name[DC_LONG];
+};
+_Static_assert(sizeof(struct dc_short) == 64, "dc_short is one line");
+_Static_assert(sizeof(struct dc_long) == 128, "dc_long is two lines");
+#define DC_SHORT_SETS	16384		/* x 2 ways x 64 bytes: 2 MiB */
+#define DC_LONG_SETS	2048		/* x 2 ways x 128 bytes: 512 KiB */
 
 /* Tables shorter than this are scanned: the prefilter would cost more. */
 #define INDEX_MIN_ROUTES 8
@@ -60,7 +75,8 @@ struct route_matcher {
 	pcre2_match_data	*md;
 	pcre2_match_context	*mctx;
 	uint32_t		 limit;
-	struct dc_entry		*dc;
+	struct dc_short		*dcs;		/* DC_SHORT_SETS * 2 */
+	struct dc_long		*dcl;		/* DC_LONG_SETS * 2 */
 };
 
 static atomic_ullong table_gen;
@@ -282,9 +298,13 @@ route_matcher_new(void)
 	m->mctx = pcre2_match_context_create(NULL);
 	if (m->md == NULL || m->mctx == NULL)
 		fatalx("pcre2: out of memory");
-	if (posix_memalign((void **)&m->dc, 64, DC_SIZE * sizeof(*m->dc)) != 0)
+	if (posix_memalign((void **)&m->dcs, 64,
+	    DC_SHORT_SETS * 2 * sizeof(*m->dcs)) != 0 ||
+	    posix_memalign((void **)&m->dcl, 64,
+	    DC_LONG_SETS * 2 * sizeof(*m->dcl)) != 0)
 		fatalx("decision cache: out of memory");
-	memset(m->dc, 0, DC_SIZE * sizeof(*m->dc));
+	memset(m->dcs, 0, DC_SHORT_SETS * 2 * sizeof(*m->dcs));
+	memset(m->dcl, 0, DC_LONG_SETS * 2 * sizeof(*m->dcl));
 	return m;
 }
 
@@ -295,7 +315,8 @@ route_matcher_free(struct route_matcher *m)
 		return;
 	pcre2_match_data_free(m->md);
 	pcre2_match_context_free(m->mctx);
-	free(m->dc);
+	free(m->dcs);
+	free(m->dcl);
 	free(m);
 }
 
@@ -344,28 +365,73 @@ int
 route_match(struct route_matcher *m, const struct route_table *t,
     const char *name, size_t len, uint16_t qtype, int *limited)
 {
-	struct dc_entry *e;
+	*limited = 0;
+	return match_linear(m, t, name, len, qtype, limited);
+}
+
+/* Way 0 and way 1 of a set: entries of esz bytes from set * 2. */
+static inline struct dc_key *
+dc_way(void *tab, size_t esz, uint32_t set, int way)
+{
+	return (struct dc_key *)((char *)tab + ((size_t)set * 2 + way) * esz);
+}
+
+static inline int
+dc_hit(const struct dc_key *k, const struct route_table *t, uint32_t h,
+    uint16_t qt, const uint8_t *wire, size_t wlen)
+{
+	return k->gen == t->gen && k->hash == h && k->qtype == qt &&
+	    k->len == wlen && memcmp(k + 1, wire, wlen) == 0;
+}
+
+int
+route_match_wire(struct route_matcher *m, const struct route_table *t,
+    const uint8_t *wire, size_t wlen, uint16_t qtype, int *limited)
+{
+	char name[DNS_MAX_TEXT_NAME];
+	struct dc_key *k0 = NULL, *k1 = NULL;
+	void *tab;
+	size_t esz = 0;
+	uint32_t set = 0;
 	uint16_t qt = t->any_qtype ? qtype : 0;
-	uint64_t h;
-	int idx;
+	uint64_t h = 0;
+	int idx, nl;
 
 	*limited = 0;
-	if (len >= DC_NAME_MAX)
-		return match_linear(m, t, name, len, qtype, limited);
-	h = hash_bytes(name, len) ^ ((uint64_t)qt * 0x9e3779b97f4a7c15ULL);
-	e = &m->dc[h % DC_SIZE];
-	if (e->gen == t->gen && e->hash == (uint32_t)h && e->qtype == qt &&
-	    e->len == len && memcmp(e->name, name, len) == 0)
-		return e->idx;
-	idx = match_linear(m, t, name, len, qtype, limited);
+	if (wlen <= DC_SHORT) {
+		tab = m->dcs;
+		esz = sizeof(struct dc_short);
+		set = DC_SHORT_SETS - 1;
+	} else if (wlen <= DC_LONG) {
+		tab = m->dcl;
+		esz = sizeof(struct dc_long);
+		set = DC_LONG_SETS - 1;
+	} else
+		tab = NULL;
+	if (tab != NULL) {
+		h = hash_bytes((const char *)wire, wlen) ^
+		    ((uint64_t)qt * 0x9e3779b97f4a7c15ULL);
+		set &= (uint32_t)(h >> 32);
+		k0 = dc_way(tab, esz, set, 0);
+		if (dc_hit(k0, t, (uint32_t)h, qt, wire, wlen))
+			return k0->idx;
+		k1 = dc_way(tab, esz, set, 1);
+		if (dc_hit(k1, t, (uint32_t)h, qt, wire, wlen))
+			return k1->idx;
+	}
+	if ((nl = dns_wire_to_text(wire, name, sizeof(name))) < 0)
+		return -1;
+	idx = match_linear(m, t, name, (size_t)nl, qtype, limited);
 	/* A limited result is not cached: it depends on the limit. */
-	if (!*limited) {
-		e->gen = t->gen;
-		e->hash = (uint32_t)h;
-		e->qtype = qt;
-		e->len = (uint8_t)len;
-		e->idx = idx;
-		memcpy(e->name, name, len);
+	if (tab != NULL && !*limited) {
+		if (k0->gen == t->gen)
+			memcpy(k1, k0, esz);
+		k0->gen = t->gen;
+		k0->hash = (uint32_t)h;
+		k0->qtype = qt;
+		k0->len = (uint8_t)wlen;
+		k0->idx = idx;
+		memcpy(k0 + 1, wire, wlen);
 	}
 	return idx;
 }

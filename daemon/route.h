@@ -6,8 +6,8 @@
  * next one.  Compiled patterns are shared between successive tables through
  * a cache keyed by pattern text, so a one-route edit of a 10,000-route table
  * compiles one pattern.  Each worker owns a matcher: PCRE2 match data with
- * match limits, and a decision cache keyed by (name, type) and the table's
- * generation, so a name seen before costs one hash lookup however many
+ * match limits, and a decision cache keyed by (wire name, type) and the
+ * table's generation, so a name seen before costs one hash lookup however many
  * routes there are, and a change is visible to the very next query.
  */
 #ifndef ROUTE_H
@@ -53,8 +53,13 @@ void			 route_matcher_free(struct route_matcher *);
 
 /* First route matching name (lowercase presentation with trailing dot) and
  * qtype: its index, or -1.  *limited is set when a pattern hit the PCRE2
- * match limit (counted as a non-match). */
+ * match limit (counted as a non-match).  Every pattern is tried: for the
+ * control commands and trace filters. */
 int	route_match(struct route_matcher *, const struct route_table *,
 	    const char *name, size_t len, uint16_t qtype, int *limited);
+/* The same for a lowercased, uncompressed wire name (as parsed from a
+ * query), through the matcher's decision cache: the query path. */
+int	route_match_wire(struct route_matcher *, const struct route_table *,
+	    const uint8_t *wire, size_t wlen, uint16_t qtype, int *limited);
 
 #endif

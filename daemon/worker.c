@@ -8,6 +8,7 @@
  * touched by this thread only; a tclient or bconn is freed only when no
  * query slot points to it (inflight / nout reach zero).
  */
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -37,9 +38,8 @@ static void	udp_read_cb(evutil_socket_t, short, void *);
 static void	accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	accept_error_cb(struct evconnlistener *, void *);
-static void	cfg_cb(evutil_socket_t, short, void *);
+static void	bell_cb(evutil_socket_t, short, void *);
 static void	timer_cb(evutil_socket_t, short, void *);
-static void	stop_cb(evutil_socket_t, short, void *);
 static void	resume_accept_cb(evutil_socket_t, short, void *);
 
 static int
@@ -154,19 +154,35 @@ dst_cmsg(const struct udp_dst *d, void *buf, size_t len)
 	}
 }
 
+/* What recvmmsg wrote back into a client datagram's header. */
+static inline void
+rx_reset(struct mmsghdr *m)
+{
+	m->msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+	m->msg_hdr.msg_controllen = TXQ_CTL_LEN;
+	m->msg_hdr.msg_flags = 0;
+	m->msg_len = 0;
+}
+
 struct worker *
 worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg,
     int tcp_budget)
 {
 	struct worker *w;
+	struct event_config *ecfg;
 	struct timeval tv = { 0, 10000 };
 	int i;
 
 	w = xcalloc(1, sizeof(*w));
 	w->idx = idx;
 	w->tcp_budget = tcp_budget;
-	if ((w->base = event_base_new()) == NULL)
+	if ((ecfg = event_config_new()) == NULL ||
+	    event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK) == -1 ||
+	    (w->base = event_base_new_with_config(ecfg)) == NULL)
 		fatalx("event_base_new failed");
+	event_config_free(ecfg);
+	if ((w->bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		fatal("eventfd");
 	pthread_mutex_init(&w->mtx, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	config_ref(cfg);
@@ -175,8 +191,8 @@ worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg,
 	w->holds[0].cfg = cfg;
 	w->nholds = 1;
 	w->next_serial = 1;
-	w->ev_cfg = event_new(w->base, -1, 0, cfg_cb, w);
-	w->ev_stop = event_new(w->base, -1, 0, stop_cb, w);
+	w->ev_bell = event_new(w->base, w->bell, EV_READ | EV_PERSIST, bell_cb, w);
+	event_add(w->ev_bell, NULL);
 	w->ev_timer = event_new(w->base, -1, EV_PERSIST, timer_cb, w);
 	w->ev_accept_resume = evtimer_new(w->base, resume_accept_cb, w);
 	event_add(w->ev_timer, &tv);
@@ -185,6 +201,19 @@ worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg,
 	w->idmap = xcalloc(w->idmask + 1, sizeof(*w->idmap));
 	w->rm = route_matcher_new();
 	w->rxbuf = xmalloc((size_t)UDP_BATCH * 65536);
+	for (i = 0; i < UDP_BATCH; i++) {
+		w->rxiov_cl[i].iov_base = w->rxbuf + (size_t)i * UDP_CLIENT_MAX;
+		w->rxiov_cl[i].iov_len = UDP_CLIENT_MAX;
+		w->rx_cl[i].msg_hdr.msg_iov = &w->rxiov_cl[i];
+		w->rx_cl[i].msg_hdr.msg_iovlen = 1;
+		w->rx_cl[i].msg_hdr.msg_name = &w->rxfrom[i];
+		w->rx_cl[i].msg_hdr.msg_control = w->rxctl[i];
+		rx_reset(&w->rx_cl[i]);
+		w->rxiov_up[i].iov_base = w->rxbuf + (size_t)i * 65536;
+		w->rxiov_up[i].iov_len = 65536;
+		w->rx_up[i].msg_hdr.msg_iov = &w->rxiov_up[i];
+		w->rx_up[i].msg_hdr.msg_iovlen = 1;
+	}
 	w->tcp_per_addr = xcalloc(TCP_PER_ADDR_BUCKETS, sizeof(*w->tcp_per_addr));
 
 	w->udp = xcalloc(nla, sizeof(*w->udp));
@@ -232,10 +261,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct listener_udp *lu = arg;
 	struct worker *w = lu->w;
-	struct mmsghdr msgs[UDP_BATCH];
-	struct iovec iov[UDP_BATCH];
-	struct sockaddr_storage from[UDP_BATCH];
-	uint64_t ctl[UDP_BATCH][TXQ_CTL_LEN / 8];
+	struct mmsghdr *m = w->rx_cl;
 	struct udp_dst dst;
 	struct client cl;
 	int i, n, round;
@@ -243,20 +269,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	/* A few batches per wakeup, then let the other sockets in. */
 	for (round = 0; round < 4; round++) {
-		for (i = 0; i < UDP_BATCH; i++) {
-			iov[i].iov_base = w->rxbuf + (size_t)i * UDP_CLIENT_MAX;
-			iov[i].iov_len = UDP_CLIENT_MAX;
-			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-			msgs[i].msg_hdr.msg_name = &from[i];
-			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			if (lu->wildcard) {
-				msgs[i].msg_hdr.msg_control = ctl[i];
-				msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
-			}
-		}
-		n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, m, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
 			if (n == -1 && errno != EAGAIN && errno != EINTR &&
 			    log_allow(&ll_sock))
@@ -265,19 +278,22 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 		}
 		for (i = 0; i < n; i++) {
 			STAT_INC(&w->st, queries_udp);
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			if (m[i].msg_hdr.msg_flags & MSG_TRUNC) {
 				STAT_INC(&w->st, malformed);
 				continue;
 			}
-			cl.sa = (struct sockaddr *)&from[i];
-			cl.salen = msgs[i].msg_hdr.msg_namelen;
+			cl.sa = (struct sockaddr *)&w->rxfrom[i];
+			cl.salen = m[i].msg_hdr.msg_namelen;
 			cl.lfd = fd;
 			cl.tc = NULL;
 			cl.dst = lu->wildcard &&
-			    msg_dst(&msgs[i].msg_hdr, &dst) == 0 ? &dst : NULL;
-			query_client(w, iov[i].iov_base, msgs[i].msg_len, &cl);
+			    msg_dst(&m[i].msg_hdr, &dst) == 0 ? &dst : NULL;
+			query_client(w, w->rxiov_cl[i].iov_base, m[i].msg_len,
+			    &cl);
 		}
 		txq_flush(w);
+		for (i = 0; i < n; i++)
+			rx_reset(&m[i]);
 		if (n < UDP_BATCH)
 			return;
 	}
@@ -810,20 +826,13 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 	struct usock *us = arg;
 	struct bconn *bc = us->bc;
 	struct worker *w = bc->w;
-	struct mmsghdr msgs[UDP_BATCH];
-	struct iovec iov[UDP_BATCH];
+	struct mmsghdr *m = w->rx_up;
 	int i, n, round;
 
 	(void)ev;
+	/* Connected sockets: no address, no control data to reset. */
 	for (round = 0; round < 4; round++) {
-		for (i = 0; i < UDP_BATCH; i++) {
-			iov[i].iov_base = w->rxbuf + (size_t)i * 65536;
-			iov[i].iov_len = 65536;
-			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
-		n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, m, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n == -1) {
 			if (errno == ECONNREFUSED) {
 				/* ICMP port unreachable: nobody listens there;
@@ -834,8 +843,8 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 			return;
 		}
 		for (i = 0; i < n; i++)
-			query_backend_msg(w, bc, us->serial, iov[i].iov_base,
-			    msgs[i].msg_len, 1);
+			query_backend_msg(w, bc, us->serial,
+			    w->rxiov_up[i].iov_base, m[i].msg_len, 1);
 		/* Before the next recvmmsg reuses the buffers. */
 		txq_flush(w);
 		if (n < UDP_BATCH)
@@ -907,6 +916,16 @@ up_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* ---- config handover and stop ---- */
 
+static void
+ring_bell(struct worker *w)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN only when the counter is full, which rings it too. */
+	if (write(w->bell, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		fatal("eventfd write");
+}
+
 void
 worker_set_config(struct worker *w, struct config *c)
 {
@@ -920,7 +939,7 @@ worker_set_config(struct worker *w, struct config *c)
 	w->pending = c;
 	want = ++w->swaps_asked;
 	pthread_mutex_unlock(&w->mtx);
-	event_active(w->ev_cfg, EV_READ, 0);
+	ring_bell(w);
 	pthread_mutex_lock(&w->mtx);
 	while (w->swaps_done < want) {
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -934,39 +953,54 @@ worker_set_config(struct worker *w, struct config *c)
 }
 
 static void
-cfg_cb(evutil_socket_t fd, short ev, void *arg)
+take_config(struct worker *w, struct config *c)
+{
+	struct bconn *bc, *next;
+
+	w->cfg = c;
+	w->holds = xrealloc(w->holds, (w->nholds + 1) * sizeof(*w->holds));
+	w->holds[w->nholds].cfg = c;
+	w->holds[w->nholds].inflight = 0;
+	w->nholds++;
+	query_release_holds(w);
+	for (bc = w->bconns; bc != NULL; bc = next) {
+		next = bc->next;
+		if (!config_has_backend(c, bc->b)) {
+			bc->retired = 1;
+			bconn_maybe_free(bc);
+		}
+	}
+}
+
+static void	worker_stopping(struct worker *);
+
+/* The main thread asked for something: a new config, or the stop. */
+static void
+bell_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct worker *w = arg;
 	struct config *c;
-	struct bconn *bc, *next;
-	uint64_t done;
+	uint64_t done, n;
+	int stop;
 
-	(void)fd;
 	(void)ev;
+	/* Reset the counter; EAGAIN: an earlier read took this ring too. */
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		fatal("eventfd read");
 	pthread_mutex_lock(&w->mtx);
 	c = w->pending;
 	w->pending = NULL;
 	done = w->swaps_asked;
+	stop = w->stop_asked;
 	pthread_mutex_unlock(&w->mtx);
-	if (c != NULL) {
-		w->cfg = c;
-		w->holds = xrealloc(w->holds, (w->nholds + 1) * sizeof(*w->holds));
-		w->holds[w->nholds].cfg = c;
-		w->holds[w->nholds].inflight = 0;
-		w->nholds++;
-		query_release_holds(w);
-		for (bc = w->bconns; bc != NULL; bc = next) {
-			next = bc->next;
-			if (!config_has_backend(c, bc->b)) {
-				bc->retired = 1;
-				bconn_maybe_free(bc);
-			}
-		}
-	}
+	if (c != NULL)
+		take_config(w, c);
 	pthread_mutex_lock(&w->mtx);
 	w->swaps_done = done;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->mtx);
+	if (stop && !w->stopping)
+		worker_stopping(w);
 }
 
 /* Once nothing is in flight, give TCP answers a moment to drain. */
@@ -1007,13 +1041,10 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 /* Stop reading queries; the listening sockets stay open until the
  * worker is freed, since in-flight answers go out through them. */
 static void
-stop_cb(evutil_socket_t fd, short ev, void *arg)
+worker_stopping(struct worker *w)
 {
-	struct worker *w = arg;
 	int i;
 
-	(void)fd;
-	(void)ev;
 	w->stopping = 1;
 	for (i = 0; i < w->nudp; i++)
 		event_del(w->udp[i].ev);
@@ -1025,7 +1056,10 @@ stop_cb(evutil_socket_t fd, short ev, void *arg)
 void
 worker_stop(struct worker *w)
 {
-	event_active(w->ev_stop, EV_READ, 0);
+	pthread_mutex_lock(&w->mtx);
+	w->stop_asked = 1;
+	pthread_mutex_unlock(&w->mtx);
+	ring_bell(w);
 	pthread_join(w->thr, NULL);
 }
 
@@ -1057,8 +1091,8 @@ worker_free(struct worker *w)
 	free(w->holds);
 	if (w->pending != NULL)
 		config_unref(w->pending);
-	event_free(w->ev_cfg);
-	event_free(w->ev_stop);
+	event_free(w->ev_bell);
+	close(w->bell);
 	event_free(w->ev_timer);
 	event_free(w->ev_accept_resume);
 	tcpout_q_free(&w->tcpq);

@@ -127,9 +127,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e = dns_parse_query(data, size, &q);
 	if ((unsigned int)e >= DNS_E_MAX || dns_err_str(e)[0] == '\0')
 		fail("bad error code", size);
+	/* The query path's parse: the same verdict and fields, no text. */
+	if (dns_parse_query_wire(data, size, &q2) != e ||
+	    q2.question_end != q.question_end || q2.id != q.id ||
+	    q2.flags != q.flags || q2.qtype != q.qtype ||
+	    q2.has_opt != q.has_opt || q2.edns_udp_size != q.edns_udp_size ||
+	    q2.qname_wire_len != q.qname_wire_len ||
+	    memcmp(q2.qname_wire, q.qname_wire, q.qname_wire_len) != 0 ||
+	    q2.qname_len != 0)
+		fail("dns_parse_query_wire differs from dns_parse_query", size);
 	if (e == DNS_OK && q.question_end == 0)
 		fail("DNS_OK without a question", size);
-	(void)dns_answer_matches(data, size, fixed.id, &fixed);
+	if (dns_answer_matches_sent(data, size, fixed.id, &fixed, fixed_msg) !=
+	    dns_answer_matches(data, size, fixed.id, &fixed))
+		fail("byte-compare match differs from the name walk", size);
 	if (dns_answer_matches(data, size, q.id, &q) != -1)
 		fail("a query matches as its own answer", size);
 	n = dns_make_answer(ans, sizeof(ans), data, size, &q,
@@ -154,6 +165,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (q2.question_end != 0 &&
 	    dns_answer_matches(data, size, q2.id, &q2) != 0)
 		fail("answer does not match its query", size);
+	if (q2.question_end != 0 &&
+	    dns_answer_matches_sent(data, size, q2.id, &q2, copy) != 0)
+		fail("answer does not match its query's bytes", size);
 	free(copy);
 	return 0;
 }

@@ -86,6 +86,10 @@ parse(const uint8_t *b, size_t len, struct dns_query *q)
 	return e;
 }
 
+/* The query's bytes, when set: matches() then also asks the byte-compare
+ * path (dns_answer_matches_sent), which must say the same. */
+static const uint8_t *sent_query;
+
 static int
 matches(const uint8_t *b, size_t len, uint16_t id, const struct dns_query *q)
 {
@@ -96,6 +100,9 @@ matches(const uint8_t *b, size_t len, uint16_t id, const struct dns_query *q)
 		abort();
 	memcpy(m, b, len);
 	r = dns_answer_matches(m, len, id, q);
+	if (sent_query != NULL)
+		CHECKF(dns_answer_matches_sent(m, len, id, q, sent_query) == r,
+		    "dns_answer_matches_sent differs (len %zu)", len);
 	free(m);
 	return r;
 }
@@ -476,6 +483,7 @@ test_answer_matches(void)
 
 	p_hex(&p, HDR("0100", "0001", "0000", "0000", "0001") Q_WWW OPT);
 	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	sent_query = p.b;
 	for (i = 0; i < NELEMS(match_cases); i++) {
 		const struct match_case *c = &match_cases[i];
 
@@ -493,6 +501,7 @@ test_answer_matches(void)
 			bad++;
 	CHECK(bad == 0);
 	CHECK(matches(a.b, a.len, 0xabcd, &q) == 0);
+	sent_query = NULL;
 
 	/* A query whose question did not parse matches nothing. */
 	p.len = 0;

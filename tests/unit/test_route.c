@@ -5,15 +5,28 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dnsmsg.h"
 #include "route.h"
 #include "route_index.h"
 #include "unit.h"
 
+/* The query path's answer (wire name, through the decision cache), which
+ * must be what trying every pattern on the text gives. */
 static int
 match(struct route_matcher *m, struct route_table *t, const char *name,
     int qtype, int *limited)
 {
-	return route_match(m, t, name, strlen(name), (uint16_t)qtype, limited);
+	uint8_t wire[DNS_MAX_WIRE_NAME];
+	int wl, want, got, lim;
+
+	want = route_match(m, t, name, strlen(name), (uint16_t)qtype, limited);
+	if ((wl = dns_text_to_wire(name, wire, sizeof(wire))) == -1)
+		return want;
+	got = route_match_wire(m, t, wire, (size_t)wl, (uint16_t)qtype, &lim);
+	CHECKF(got == want && lim == *limited,
+	    "%s: cached %d (limited %d), every pattern %d (limited %d)", name,
+	    got, lim, want, *limited);
+	return got;
 }
 
 int
@@ -77,13 +90,47 @@ main(void)
 
 		CHECK(route_table_new(c, bad, bq, 2, 10000, err, sizeof(err)) == NULL);
 	}
-	/* Long names bypass the cache but still match. */
-	{
-		char longname[200];
+	/* Names in the long-entry table, and names too long for either,
+	 * match all the same, twice (the second time from the cache). */
+	for (i = 0; i < 2; i++) {
+		char name[200];
 
-		memset(longname, 'a', 150);
-		strcpy(longname + 150, ".example.");
-		CHECK(match(m, t2, longname, 1, &limited) == 1);
+		memset(name, 'a', 60);
+		strcpy(name + 60, ".example.");
+		CHECK(match(m, t2, name, 1, &limited) == 1);
+		memset(name, 'a', 50);
+		name[50] = '.';
+		memset(name + 51, 'b', 50);
+		name[101] = '.';
+		memset(name + 102, 'a', 50);
+		strcpy(name + 152, ".example.");
+		CHECK(match(m, t2, name, 1, &limited) == 1);
+		name[0] = 'z';
+		CHECK(match(m, t2, name, 1, &limited) == -1);
+	}
+	/* Many names, so that sets fill and entries are pushed out, over two
+	 * tables that route them differently: every answer is checked
+	 * against the patterns by match(). */
+	{
+		const char *ends[] = { "1\\.", "[27]\\.", "^n0", "." };
+		const char *odd[] = { "[13579]\\.", "." };
+		uint16_t q4[] = { 0, 0, 0, 0 };
+		struct route_table *ta, *tb;
+		char name[64];
+		int round, k;
+
+		ta = route_table_new(c, ends, q4, 4, 10000, err, sizeof(err));
+		tb = route_table_new(c, odd, q4, 2, 10000, err, sizeof(err));
+		CHECK(ta != NULL && tb != NULL);
+		for (round = 0; round < 3; round++)
+			for (k = 0; k < 40000; k++) {
+				snprintf(name, sizeof(name), "n%05d.bench.", k);
+				(void)match(m, ta, name, 1, &limited);
+				if (k % 3 == 0)
+					(void)match(m, tb, name, 28, &limited);
+			}
+		route_table_free(ta);
+		route_table_free(tb);
 	}
 	/* The match limit stops a slow pattern and says so. */
 	{
