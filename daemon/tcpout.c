@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 
@@ -143,14 +144,22 @@ int
 tcpout_msg(struct tcpout *o, const uint8_t *pkt, size_t len)
 {
 	struct evbuffer *out;
-	uint8_t hdr[2];
+	struct evbuffer_iovec v;
+	uint8_t *b;
 
-	if (o->bev == NULL)
+	if (o->bev == NULL || len > 0xffff)
 		return -1;
 	out = bufferevent_get_output(o->bev);
-	hdr[0] = len >> 8;
-	hdr[1] = len & 0xff;
-	if (evbuffer_add(out, hdr, 2) == -1 || evbuffer_add(out, pkt, len) == -1)
+	/* Length and message in one piece: one change to the buffer, one run
+	 * of its callbacks, instead of two. */
+	if (evbuffer_reserve_space(out, (ev_ssize_t)len + 2, &v, 1) != 1)
+		return -1;
+	b = v.iov_base;
+	b[0] = len >> 8;
+	b[1] = len & 0xff;
+	memcpy(b + 2, pkt, len);
+	v.iov_len = len + 2;
+	if (evbuffer_commit_space(out, &v, 1) == -1)
 		return -1;
 	enqueue(o);
 	return 0;

@@ -365,6 +365,22 @@ tclient_query_done(struct tclient *tc)
 	}
 }
 
+/* Where the next whole message of a TCP stream starts in the linear bytes
+ * p[0..avail) from *off: its length (its bytes at p + *off + 2), or -1 when
+ * it has not all arrived. */
+static long
+tcp_next(const uint8_t *p, size_t avail, size_t off)
+{
+	size_t l;
+
+	if (avail - off < 2)
+		return -1;
+	l = (size_t)p[off] << 8 | p[off + 1];
+	return avail - off - 2 < l ? -1 : (long)l;
+}
+
+/* The input is made linear once and drained once per callback: per
+ * message copyout, drain and remove each ran the buffer's callbacks. */
 static void
 tclient_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -372,34 +388,34 @@ tclient_read_cb(struct bufferevent *bev, void *arg)
 	struct worker *w = tc->w;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct client cl;
-	uint8_t hdr[2];
-	size_t avail, l;
+	const uint8_t *p;
+	size_t avail, off = 0;
+	long l;
 
-	/* Hold tc while we work: an answer given at once may close it. */
+	avail = evbuffer_get_length(in);
+	if (avail < 2 || (p = evbuffer_pullup(in, (ssize_t)avail)) == NULL)
+		return;
+	/* Hold tc while we work: an answer given at once may close it (and
+	 * free the input with the bufferevent). */
 	tc->inflight++;
-	while (!tc->closed) {
-		avail = evbuffer_get_length(in);
-		if (avail < 2)
-			break;
-		evbuffer_copyout(in, hdr, 2);
-		l = (size_t)hdr[0] << 8 | hdr[1];
-		if (avail < l + 2)
-			break;
+	while (!tc->closed && (l = tcp_next(p, avail, off)) >= 0) {
 		if (tc->inflight > TCP_CONN_MAX_INFLIGHT) {
 			tc->paused = 1;
 			bufferevent_disable(bev, EV_READ);
 			break;
 		}
-		evbuffer_drain(in, 2);
-		evbuffer_remove(in, w->tcpbuf, l);
+		memcpy(w->tcpbuf, p + off + 2, (size_t)l);
+		off += 2 + (size_t)l;
 		STAT_INC(&w->st, queries_tcp);
 		cl.sa = (struct sockaddr *)&tc->addr;
 		cl.salen = tc->addrlen;
 		cl.lfd = -1;
 		cl.tc = tc;
 		cl.dst = NULL;
-		query_client(w, w->tcpbuf, l, &cl);
+		query_client(w, w->tcpbuf, (size_t)l, &cl);
 	}
+	if (!tc->closed && off > 0)
+		evbuffer_drain(in, off);
 	tclient_query_done(tc);
 }
 
@@ -859,25 +875,25 @@ up_tcp_read_cb(struct bufferevent *bev, void *arg)
 	struct bconn *bc = t->bc;
 	struct worker *w = bc->w;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	uint8_t hdr[2];
-	size_t avail, l;
+	const uint8_t *p;
+	size_t avail, off = 0;
 	uint32_t serial = t->serial;
+	long l;
 
-	for (;;) {
-		avail = evbuffer_get_length(in);
-		if (avail < 2)
-			break;
-		evbuffer_copyout(in, hdr, 2);
-		l = (size_t)hdr[0] << 8 | hdr[1];
-		if (avail < l + 2)
-			break;
-		evbuffer_drain(in, 2);
-		evbuffer_remove(in, w->tcpbuf, l);
-		query_backend_msg(w, bc, serial, w->tcpbuf, l, 0);
-		/* The connection may have been closed under us. */
+	avail = evbuffer_get_length(in);
+	if (avail < 2 || (p = evbuffer_pullup(in, (ssize_t)avail)) == NULL)
+		return;
+	while ((l = tcp_next(p, avail, off)) >= 0) {
+		memcpy(w->tcpbuf, p + off + 2, (size_t)l);
+		off += 2 + (size_t)l;
+		query_backend_msg(w, bc, serial, w->tcpbuf, (size_t)l, 0);
+		/* The connection may have been closed under us, and the
+		 * input freed with it. */
 		if (t->bev != bev)
 			return;
 	}
+	if (off > 0)
+		evbuffer_drain(in, off);
 	/* More answers to come: see tcpout.c on ACKs. */
 	if (t->nout > 0)
 		tcpout_ack(&t->out);
