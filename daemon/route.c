@@ -63,6 +63,10 @@ struct dc_long {
 };
 _Static_assert(sizeof(struct dc_short) == 64, "dc_short is one line");
 _Static_assert(sizeof(struct dc_long) == 128, "dc_long is two lines");
+_Static_assert(offsetof(struct dc_short, name) == sizeof(struct dc_key) &&
+    offsetof(struct dc_long, name) == sizeof(struct dc_key), "name after key");
+/* The name follows the key in both kinds of entry. */
+#define DC_NAME(k)	((uint8_t *)((k) + 1))
 #define DC_SHORT_SETS	16384		/* x 2 ways x 64 bytes: 2 MiB */
 #define DC_LONG_SETS	2048		/* x 2 ways x 128 bytes: 512 KiB */
 
@@ -381,7 +385,7 @@ dc_hit(const struct dc_key *k, const struct route_table *t, uint32_t h,
     uint16_t qt, const uint8_t *wire, size_t wlen)
 {
 	return k->gen == t->gen && k->hash == h && k->qtype == qt &&
-	    k->len == wlen && memcmp(k + 1, wire, wlen) == 0;
+	    k->len == wlen && memcmp(DC_NAME(k), wire, wlen) == 0;
 }
 
 int
@@ -431,7 +435,7 @@ route_match_wire(struct route_matcher *m, const struct route_table *t,
 		k0->qtype = qt;
 		k0->len = (uint8_t)wlen;
 		k0->idx = idx;
-		memcpy(k0 + 1, wire, wlen);
+		memcpy(DC_NAME(k0), wire, wlen);
 	}
 	return idx;
 }

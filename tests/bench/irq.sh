@@ -18,7 +18,8 @@
 #
 # Environment: IRQ_QUERIES (default 20000), IRQ_QPS (default 2000),
 # IRQ_ROUTES (non-matching routes before the matching one; default 0),
-# IRQ_PROTO udp|tcp, IRQ_TOP (functions listed, default 25),
+# IRQ_PROTO udp|tcp, IRQ_TOP (functions listed, default 25), IRQ_OUT=FILE
+# (keep the callgrind dump there, for callgrind_annotate --tree=caller),
 # BENCH_NET/BENCH_PORT as bench.sh (default here 127.61.1 and 5311).
 set -eu
 
@@ -119,6 +120,7 @@ stop target
 out=$D/cg.out.1
 [ -s "$out" ] || { echo "irq: no callgrind dump" >&2; exit 1; }
 total=$(awk '/^summary:/ { print $2; exit }' "$out")
+[ -z "${IRQ_OUT:-}" ] || cp "$out" "$IRQ_OUT"
 printf 'irq: %s (%s %s routes), %s of %s queries answered (warm-up %s)\n' \
     "$TARGET" "$PROTO" "$ROUTES" "$done_q" "$QUERIES" "$warm"
 awk -v t="$total" -v n="$done_q" 'BEGIN { printf "irq: %.0f instructions per query\n", t / n }'
