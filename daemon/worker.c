@@ -365,9 +365,9 @@ tclient_query_done(struct tclient *tc)
 	}
 }
 
-/* Where the next whole message of a TCP stream starts in the linear bytes
- * p[0..avail) from *off: its length (its bytes at p + *off + 2), or -1 when
- * it has not all arrived. */
+/* The next message of a TCP stream, in the linear bytes p[0..avail) at
+ * off: its length (its bytes start at p + off + 2), or -1 when it has not
+ * all arrived. */
 static long
 tcp_next(const uint8_t *p, size_t avail, size_t off)
 {
