@@ -348,14 +348,24 @@ int
 dns_answer_matches(const uint8_t *msg, size_t len, uint16_t id,
     const struct dns_query *q)
 {
-	uint8_t wire[DNS_MAX_WIRE_NAME];
-	size_t off = DNS_HDR_LEN, wlen;
+	return dns_answer_matches_sent(msg, len, id, q, NULL);
+}
 
-	if (len < DNS_HDR_LEN || q->question_end == 0)
+int
+dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
+    const struct dns_query *q, const uint8_t *sent)
+{
+	uint8_t wire[DNS_MAX_WIRE_NAME];
+	size_t off = DNS_HDR_LEN, wlen, qe = q->question_end;
+
+	if (len < DNS_HDR_LEN || qe == 0)
 		return -1;
 	if (!(get16(msg + 2) & DNS_FLAG_QR) || get16(msg) != id ||
 	    get16(msg + 4) != 1)
 		return -1;
+	if (sent != NULL && len >= qe &&
+	    memcmp(msg + DNS_HDR_LEN, sent + DNS_HDR_LEN, qe - DNS_HDR_LEN) == 0)
+		return 0;
 	if (name_walk(msg, len, &off, wire, &wlen) != DNS_OK)
 		return -1;
 	/* Both sides are lowercased, so this compares without case. */
@@ -366,19 +376,6 @@ dns_answer_matches(const uint8_t *msg, size_t len, uint16_t id,
 	if (get16(msg + off) != q->qtype || get16(msg + off + 2) != q->qclass)
 		return -1;
 	return 0;
-}
-
-int
-dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
-    const struct dns_query *q, const uint8_t *sent)
-{
-	size_t qe = q->question_end;
-
-	if (qe > DNS_HDR_LEN && len >= qe && get16(msg) == id &&
-	    (get16(msg + 2) & DNS_FLAG_QR) && get16(msg + 4) == 1 &&
-	    memcmp(msg + DNS_HDR_LEN, sent + DNS_HDR_LEN, qe - DNS_HDR_LEN) == 0)
-		return 0;
-	return dns_answer_matches(msg, len, id, q);
 }
 
 size_t

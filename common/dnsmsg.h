@@ -109,10 +109,10 @@ const char *dns_err_str(enum dns_err e);
  * Returns 0 when it matches, -1 otherwise. */
 int dns_answer_matches(const uint8_t *msg, size_t len, uint16_t id,
     const struct dns_query *q);
-/* The same, given the bytes of the query q was parsed from (sent): a
- * backend echoes the question byte for byte, and then one memcmp decides
- * (a query's question holds no compression pointer, so equal bytes are an
- * equal question); otherwise the name is walked as above. */
+/* The same, given the bytes of the query q was parsed from (sent, or
+ * NULL): a backend echoes the question byte for byte, and then one memcmp
+ * decides (a query's question holds no compression pointer, so equal bytes
+ * are an equal question); otherwise the name is walked as above. */
 int dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
     const struct dns_query *q, const uint8_t *sent);
 
