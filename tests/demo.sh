@@ -113,8 +113,7 @@ start_nsd() {	# start_nsd NAME ADDR PORT LETTERS
 		zone "$4" "$name" >"$dir/example.zone"
 		nsd_conf "$dir" "$2" "$3" "$name" example. example.zone
 	fi
-	"$NSD" -d -c "$dir/nsd.conf" >>"$D/$name.log" 2>&1 &
-	pid_of[$name]=$!
+	nsd_run "$name" "$dir"
 	wait_until 10 "$name to answer" answers_soa "$2" "$3"
 }
 

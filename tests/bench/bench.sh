@@ -180,8 +180,7 @@ start_nsd() {
 	mkdir -p "$dir"
 	cp "$D/bench.zone" "$dir/bench.zone"
 	nsd_conf "$dir" "$NSD_ADDR" "$NSD_PORT" bench-nsd bench. bench.zone
-	"$NSD" -d -c "$dir/nsd.conf" >>"$D/nsd.log" 2>&1 &
-	pid_of[nsd]=$!
+	nsd_run nsd "$dir"
 	wait_until 30 "NSD to answer on $NSD_ADDR:$NSD_PORT" answers "$NSD_ADDR" "$NSD_PORT"
 }
 

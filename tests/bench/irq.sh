@@ -85,8 +85,7 @@ done
 mkdir -p "$D/nsd"
 cp "$D/bench.zone" "$D/nsd/bench.zone"
 nsd_conf "$D/nsd" "$NSD_ADDR" "$PORT" irq-nsd bench. bench.zone
-"$NSD" -d -c "$D/nsd/nsd.conf" >>"$D/nsd.log" 2>&1 &
-pid_of[nsd]=$!
+nsd_run nsd "$D/nsd"
 wait_until 30 "NSD to answer" answers "$NSD_ADDR" "$PORT"
 
 CG="valgrind --tool=callgrind --callgrind-out-file=$D/cg.out --dump-instr=no"

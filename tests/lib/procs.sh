@@ -54,6 +54,13 @@ wait_until() {
 	done
 }
 
+# nsd_run NAME DIR: start the NSD of DIR/nsd.conf (see nsd_conf) in the
+# foreground, logging to $D/NAME.log, its PID in pid_of[NAME]; $NSD if set.
+nsd_run() {
+	"${NSD:-nsd}" -d -c "$2/nsd.conf" >>"$D/$1.log" 2>&1 &
+	pid_of[$1]=$!
+}
+
 # nsd_conf DIR ADDR PORT IDENTITY ZONE ZONEFILE: an NSD that runs as us
 # in the foreground, answers id.server (health checks) with IDENTITY and
 # does not rate-limit (its default of 200 qps would be the benchmark).
