@@ -122,6 +122,32 @@ parse_int(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+/* As NSD and Unbound do, the FORCE variants first: they pass
+ * net.core.rmem_max/wmem_max (212992 on a stock kernel, about 170
+ * datagrams) while the daemon still has the privilege.  The plain ones are
+ * capped at that maximum: on a passed socket whose owner forced a bigger
+ * buffer they could shrink it, so they are tried only when plain_ok. */
+void
+sock_buffers(int fd, int sz, int plain_ok)
+{
+	static const int opt[2][2] = {
+		{ SO_RCVBUF, SO_RCVBUFFORCE }, { SO_SNDBUF, SO_SNDBUFFORCE }
+	};
+	socklen_t len;
+	int i, cur;
+
+	for (i = 0; i < 2; i++) {
+		len = sizeof(cur);
+		/* Linux reports twice what was asked (its bookkeeping). */
+		if (getsockopt(fd, SOL_SOCKET, opt[i][0], &cur, &len) == 0 &&
+		    cur / 2 >= sz)
+			continue;
+		if (setsockopt(fd, SOL_SOCKET, opt[i][1], &sz, sizeof(sz)) == -1 &&
+		    plain_ok)
+			(void)setsockopt(fd, SOL_SOCKET, opt[i][0], &sz, sizeof(sz));
+	}
+}
+
 uint64_t
 now_us(void)
 {

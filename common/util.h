@@ -17,6 +17,11 @@ char	*addr_fmt(const struct sockaddr *sa, char *out, size_t outlen);
 /* Same address and port? */
 int	addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
+/* Socket buffers of at least sz bytes each way; never made smaller.
+ * plain_ok: without the privilege to pass the system's maximum, ask up to
+ * it (only for a socket this process made). */
+void	sock_buffers(int fd, int sz, int plain_ok);
+
 /* Parse a decimal integer in [min, max]; 0 or -1. */
 int	parse_int(const char *s, long min, long max, long *out);
 

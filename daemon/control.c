@@ -51,7 +51,7 @@ struct ctl_conn {
 struct control {
 	struct event_base	*base;
 	struct evconnlistener	*l;
-	char			*path;
+	char			*path;		/* ours to remove; NULL if passed */
 	gid_t			 gid;
 	int			 have_gid;
 	int			 nconns;
@@ -486,10 +486,9 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	event_base_once(ctl->base, -1, EV_TIMEOUT, resume_cb, ctl, &tv);
 }
 
-struct control *
-control_new(struct event_base *base, const char *path, gid_t gid, int have_gid)
+int
+control_listen(const char *path, gid_t gid, int have_gid)
 {
-	struct control *ctl;
 	struct sockaddr_un sun;
 	struct stat st;
 	mode_t old;
@@ -528,9 +527,18 @@ control_new(struct event_base *base, const char *path, gid_t gid, int have_gid)
 		fatal("chmod %s", path);
 	if (listen(fd, 16) == -1)
 		fatal("listen %s", path);
+	return fd;
+}
+
+struct control *
+control_new(struct event_base *base, int fd, const char *path, gid_t gid,
+    int have_gid)
+{
+	struct control *ctl;
+
 	ctl = xcalloc(1, sizeof(*ctl));
 	ctl->base = base;
-	ctl->path = xstrdup(path);
+	ctl->path = path != NULL ? xstrdup(path) : NULL;
 	ctl->gid = gid;
 	ctl->have_gid = have_gid;
 	ctl->l = evconnlistener_new(base, accept_cb, ctl,
@@ -547,7 +555,9 @@ control_close_listener(struct control *ctl)
 	if (ctl->l != NULL) {
 		evconnlistener_free(ctl->l);
 		ctl->l = NULL;
-		unlink(ctl->path);
+		/* A passed socket is its owner's to remove. */
+		if (ctl->path != NULL && unlink(ctl->path) == -1)
+			log_warn("unlink %s", ctl->path);
 	}
 }
 

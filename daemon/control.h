@@ -33,8 +33,13 @@ struct reply {
 	char		 errtext[512];	/* the error, for the audit */
 };
 
-struct control	*control_new(struct event_base *, const char *path, gid_t gid,
-		    int have_gid);
+/* Bind the control socket at path (mode 0660, group gid when have_gid);
+ * refuses (fatal) a path that is not a socket or a socket in use. */
+int		 control_listen(const char *path, gid_t gid, int have_gid);
+/* Serve the listening socket fd: one control_listen made (path: removed at
+ * close) or one passed by the service manager (path NULL). */
+struct control	*control_new(struct event_base *, int fd, const char *path,
+		    gid_t gid, int have_gid);
 void		 control_free(struct control *);
 /* Stop accepting (shutdown); existing clients stay until they leave. */
 void		 control_close_listener(struct control *);

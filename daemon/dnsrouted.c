@@ -1,11 +1,17 @@
 /*
  * dnsrouted: start-up, signals and shutdown.
  *
- * The main thread opens the store, builds the first snapshot, binds every
- * socket (so privileges can be dropped before any input is read), starts
- * the workers and then runs the control socket and the health checks.  A
- * SIGTERM stops taking queries, lets in-flight ones finish, flushes the
- * health history and closes the store.
+ * Start-up takes or binds every socket first (listen.c: so an address in
+ * use refuses the start before anything is written), then opens the store
+ * and builds the first snapshot, drops privileges, checks every stored
+ * backend once, and only then lets the workers read queries: a restarted
+ * daemon answers what waited in a passed socket's queue from backends it
+ * knows to be up, not with SERVFAIL for backends it has not checked yet.
+ * A start that is refused removes what it made (a new database, the pid
+ * file, the control socket).
+ *
+ * A SIGTERM stops every worker reading queries at once, lets the in-flight
+ * ones finish, flushes the health history and closes the store.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -27,6 +33,7 @@
 
 #include "control.h"
 #include "dnsrouted.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "trace.h"
@@ -38,17 +45,37 @@
 #ifndef DNSROUTE_DB_DEFAULT
 #define DNSROUTE_DB_DEFAULT	"/var/lib/dnsroute/dnsroute.db"
 #endif
+#define LISTEN_DEFAULT		"127.0.0.1:53"
 #define MAX_LISTEN		16
+/* How long the first checks of the stored backends may hold back the
+ * first query (a backend that does not answer takes its check timeout). */
+#define FIRST_CHECKS_MAX_US	(2 * 1000 * 1000)
 
+/* What this start made, for undo_start() to remove when it is refused. */
+static struct {
+	const char	*db;
+	int		 db_new[4];	/* DB_SUFFIXES that did not exist */
+	const char	*pidfile;
+	const char	*ctlpath;
+	int		 running;	/* start-up is over: the store stays */
+} made;
 
+static const char *const db_suffixes[4] = { "", "-wal", "-shm", "-lock" };
+
+static struct event	*ev_first;
+static uint64_t		 first_deadline;
+
+static void	usage(int) __attribute__((noreturn));
+
+/* -h: to standard output, exit 0; a usage error: to standard error, 2. */
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr,
+	fprintf(status == 0 ? stdout : stderr,
 	    "usage: dnsrouted [-fhVv] [-l ADDR:PORT]... [-s CONTROL] [-d DB] [-u USER]\n"
 	    "                 [-g GROUP] [-t THREADS] [-p PIDFILE] [-m METRICS_ADDR]\n"
 	    "  -f  stay in the foreground, log to stderr (for init systems)\n"
-	    "  -l  listen for DNS on ADDR:PORT, UDP and TCP (default 127.0.0.1:53)\n"
+	    "  -l  listen for DNS on ADDR:PORT, UDP and TCP (default %s)\n"
 	    "  -s  control socket (default %s)\n"
 	    "  -d  database (default %s)\n"
 	    "  -u  drop privileges to USER after binding\n"
@@ -56,9 +83,11 @@ usage(void)
 	    "  -t  worker threads (default 1, at most %d)\n"
 	    "  -p  write the pid to PIDFILE\n"
 	    "  -m  serve Prometheus metrics over HTTP on ADDR:PORT (off by default)\n"
-	    "  -v  more logging (repeat for debug)\n",
-	    DNSROUTE_SOCKET_DEFAULT, DNSROUTE_DB_DEFAULT, MAX_WORKERS);
-	exit(2);
+	    "  -v  more logging (repeat for debug)\n"
+	    "Sockets passed by systemd (LISTEN_FDS) are used as well; see dnsrouted(8).\n",
+	    LISTEN_DEFAULT, DNSROUTE_SOCKET_DEFAULT, DNSROUTE_DB_DEFAULT,
+	    MAX_WORKERS);
+	exit(status);
 }
 
 /* systemd's readiness protocol, without libsystemd: one datagram. */
@@ -86,6 +115,46 @@ sd_notify_msg(const char *msg)
 	close(fd);
 }
 
+/* At exit before start-up is over (fatal): remove the database files this
+ * start created, so a refused start leaves no new store behind.  The lock
+ * file goes last, while this process still holds the lock.  At any exit
+ * through fatal(): the pid file and the control socket we made. */
+static void
+undo_start(void)
+{
+	char path[4096];
+	int i;
+
+	if (made.pidfile != NULL)
+		(void)unlink(made.pidfile);
+	if (made.ctlpath != NULL)
+		(void)unlink(made.ctlpath);
+	if (made.running || made.db == NULL)
+		return;
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s%s", made.db, db_suffixes[i]);
+		if (made.db_new[i])
+			(void)unlink(path);
+	}
+}
+
+/* Note which database files exist before db_open() may create them. */
+static void
+note_db_files(const char *db)
+{
+	char path[4096];
+	struct stat st;
+	int i;
+
+	made.db = db;
+	if (strcmp(db, ":memory:") == 0)
+		return;
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s%s", db, db_suffixes[i]);
+		made.db_new[i] = lstat(path, &st) == -1 && errno == ENOENT;
+	}
+}
+
 static void
 signal_cb(evutil_socket_t sig, short ev, void *arg)
 {
@@ -101,57 +170,75 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopbreak(dr->base);
 }
 
-static void
-drop_privileges(const char *user, const char *dbpath)
+/* May user (after dropping privileges) remove an entry of this directory
+ * that it owns?  Its primary group is the only one it keeps. */
+static int
+dir_writable(const struct stat *st, const struct passwd *pw)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-lock" };
-	struct passwd *pw;
+	if (st->st_uid == pw->pw_uid)
+		return (st->st_mode & S_IWUSR) != 0;
+	if (st->st_gid == pw->pw_gid)
+		return (st->st_mode & S_IWGRP) != 0;
+	return (st->st_mode & S_IWOTH) != 0;
+}
+
+/* With -u, the pid file and the control socket are removed at exit by the
+ * user the daemon runs as by then, which takes write access to their
+ * directory.  As Debian daemons do, they live in a runtime directory of
+ * the daemon's own (/run/dnsroute): a missing one is made, owned by the
+ * user; one the user may not write is reported now, not at exit. */
+static void
+runtime_dir(const char *path, const struct passwd *pw)
+{
+	char dir[4096], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == -1) {
+		if (errno != ENOENT)
+			fatal("%s", dir);
+		if (mkdir(dir, 0755) == -1)
+			fatal("mkdir %s", dir);
+		if (chown(dir, pw->pw_uid, pw->pw_gid) == -1)
+			fatal("chown %s", dir);
+		return;
+	}
+	if (!dir_writable(&st, pw))
+		log_warnx("%s will be left behind at exit: %s is not writable "
+		    "by %s (install -d -o %s %s)", path, dir, pw->pw_name,
+		    pw->pw_name, dir);
+}
+
+static void
+drop_privileges(const struct passwd *pw, const char *dbpath)
+{
 	char path[4096];
 	size_t i;
 
-	if ((pw = getpwnam(user)) == NULL)
-		fatalx("unknown user %s", user);
-	/* The store stays writable for the user it now runs as. */
-	for (i = 0; i < NELEMS(suffixes); i++) {
-		snprintf(path, sizeof(path), "%s%s", dbpath, suffixes[i]);
+	/* The store stays writable for the user it now runs as, and what
+	 * it removes at exit is its own (a sticky /tmp wants that). */
+	for (i = 0; i < NELEMS(db_suffixes); i++) {
+		snprintf(path, sizeof(path), "%s%s", dbpath, db_suffixes[i]);
 		if (chown(path, pw->pw_uid, pw->pw_gid) == -1 && errno != ENOENT)
 			fatal("chown %s", path);
 	}
+	if (made.pidfile != NULL &&
+	    lchown(made.pidfile, pw->pw_uid, pw->pw_gid) == -1)
+		fatal("chown %s", made.pidfile);
+	if (made.ctlpath != NULL &&
+	    lchown(made.ctlpath, pw->pw_uid, (gid_t)-1) == -1)
+		fatal("chown %s", made.ctlpath);
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1)
-		fatal("cannot drop privileges to %s", user);
+		fatal("cannot drop privileges to %s", pw->pw_name);
 	if (setuid(0) == 0)
 		fatalx("could regain root after dropping privileges");
-}
-
-/* The workers bind with SO_REUSEPORT, which would let a second router on
- * the same address silently take half the queries; make sure nobody else
- * listens there first. */
-static void
-probe_listen(const struct listen_addr *la)
-{
-	static const int types[2] = { SOCK_DGRAM, SOCK_STREAM };
-	int fd, i, on = 1;
-
-	for (i = 0; i < 2; i++) {
-		if ((fd = socket(la->ss.ss_family, types[i] | SOCK_CLOEXEC, 0)) == -1)
-			fatal("socket");
-		if (la->ss.ss_family == AF_INET6)
-			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-			    sizeof(on));
-		/* TCP: connections of a previous run in TIME_WAIT are fine. */
-		if (types[i] == SOCK_STREAM)
-			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-			    sizeof(on));
-		if (bind(fd, (const struct sockaddr *)&la->ss, la->sslen) == -1) {
-			if (errno == EADDRINUSE)
-				fatalx("%s (%s) is already in use: another DNS "
-				    "server or dnsrouted listens there", la->text,
-				    types[i] == SOCK_DGRAM ? "udp" : "tcp");
-			fatal("bind %s", la->text);
-		}
-		close(fd);
-	}
 }
 
 /* Raise the descriptor limit as far as allowed, and give client TCP
@@ -190,9 +277,56 @@ write_pidfile(const char *path)
 
 	if ((f = fopen(path, "w")) == NULL)
 		fatal("%s", path);
+	made.pidfile = path;
 	fprintf(f, "%ld\n", (long)getpid());
 	if (fclose(f) == EOF)
 		fatal("%s", path);
+}
+
+/* The workers read queries from now on. */
+static void
+go_live(struct listeners *ls)
+{
+	int i;
+
+	for (i = 0; i < dr->nworkers; i++)
+		worker_start(dr->workers[i]);
+	made.running = 1;
+	log_info("dnsrouted %s ready: %d route%s, %d backend%s, %d worker%s, "
+	    "listening on %s%s", DNSROUTE_VERSION, dr->cfg->nroutes,
+	    dr->cfg->nroutes == 1 ? "" : "s", dr->cfg->nbackends,
+	    dr->cfg->nbackends == 1 ? "" : "s", dr->nworkers,
+	    dr->nworkers == 1 ? "" : "s", ls->socks[0].text,
+	    ls->nsocks > 1 ? " and more" : "");
+	sd_notify_msg("READY=1");
+}
+
+/* Has every stored backend that is checked had its first check? */
+static int
+first_checks_done(void)
+{
+	struct backend *b;
+	int i;
+
+	for (i = 0; i < dr->cfg->nbackends; i++) {
+		b = dr->cfg->backends[i];
+		if (atomic_load(&b->admin) != DB_ADMIN_DISABLED &&
+		    atomic_load(&b->health) == HEALTH_UNKNOWN)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+first_checks_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	if (!first_checks_done() && now_us() < first_deadline)
+		return;
+	event_free(ev_first);
+	ev_first = NULL;
+	go_live(arg);
 }
 
 int
@@ -207,9 +341,13 @@ main(int argc, char *argv[])
 	const char *sockpath = DNSROUTE_SOCKET_DEFAULT, *dbpath = DNSROUTE_DB_DEFAULT;
 	const char *user = NULL, *group = NULL, *pidfile = NULL, *metrics = NULL;
 	struct event *ev_term, *ev_int, *ev_hup;
+	struct timeval tick = { 0, 1000 };
+	struct listeners *ls;
+	struct passwd *pw, pwbuf;
 	struct group *gr;
 	char err[512];
 	int ch, nla = 0, foreground = 0, verbose = LOG_LVL_INFO, i, tcp_budget;
+	int ctl_fd;
 	long nthreads = 1;
 	gid_t gid = 0;
 
@@ -257,31 +395,49 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("dnsrouted %s\n", DNSROUTE_VERSION);
 			return 0;
+		case 'h':
+			usage(0);
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	if (optind != argc)
-		usage();
-	if (nla == 0) {
-		addr_parse("127.0.0.1:53", 53, &la[0].ss, &la[0].sslen, err,
-		    sizeof(err));
-		snprintf(la[0].text, sizeof(la[0].text), "127.0.0.1:53");
-		nla = 1;
-	}
+		usage(2);
 	if (group != NULL) {
 		if ((gr = getgrnam(group)) == NULL)
 			fatalx("unknown group %s", group);
 		gid = gr->gr_gid;
+	}
+	pw = NULL;
+	if (user != NULL) {
+		if ((pw = getpwnam(user)) == NULL)
+			fatalx("unknown user %s", user);
+		pwbuf = *pw;
+		pwbuf.pw_name = xstrdup(pw->pw_name);
+		pw = &pwbuf;
 	}
 	/* Errors before the fork go to the terminal that started us. */
 	log_init("dnsrouted", 0, verbose);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent without pthreads support");
+	atexit(undo_start);
 
 	dr = xcalloc(1, sizeof(*dr));
 	dr->started_us = wall_us();
+	dr->nworkers = (int)nthreads;
+	/* Sockets first: nothing is written when one is in use. */
+	ls = listen_open(la, nla, LISTEN_DEFAULT, dr->nworkers);
+	if ((ctl_fd = ls->control_fd) == -1) {
+		if (pw != NULL)
+			runtime_dir(sockpath, pw);
+		ctl_fd = control_listen(sockpath, gid, group != NULL);
+		made.ctlpath = sockpath;
+	}
+	if (pidfile != NULL && pw != NULL)
+		runtime_dir(pidfile, pw);
+
+	note_db_files(dbpath);
 	if ((dr->db = db_open(dbpath, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	dr->rc = route_cache_new();
@@ -302,27 +458,23 @@ main(int argc, char *argv[])
 	}
 	if ((dr->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	dr->nworkers = (int)nthreads;
-	for (i = 0; i < nla; i++)
-		probe_listen(&la[i]);
 	tcp_budget = fd_budget(dr->nworkers);
 	for (i = 0; i < dr->nworkers; i++)
-		dr->workers[i] = worker_new(i, la, nla, dr->cfg, tcp_budget);
-	dr->control = control_new(dr->base, sockpath, gid, group != NULL);
+		dr->workers[i] = worker_new(i, ls, dr->cfg, tcp_budget);
+	dr->control = control_new(dr->base, ctl_fd,
+	    ls->control_fd == -1 ? sockpath : NULL, gid, group != NULL);
 	/* Every socket is bound before privileges go. */
 	if (metrics != NULL && (dr->metrics = metrics_new(dr->base, metrics,
 	    err, sizeof(err))) == NULL)
 		fatalx("-m %s: %s", metrics, err);
 	if (pidfile != NULL)
 		write_pidfile(pidfile);
-	if (user != NULL)
-		drop_privileges(user, dbpath);
+	if (pw != NULL)
+		drop_privileges(pw, dbpath);
 
 	dr->health = health_new(dr->base, dr->db);
 	health_sync(dr->health, dr->cfg);
 	trace_init(dr->base);
-	for (i = 0; i < dr->nworkers; i++)
-		worker_start(dr->workers[i]);
 
 	ev_term = evsignal_new(dr->base, SIGTERM, signal_cb, NULL);
 	ev_int = evsignal_new(dr->base, SIGINT, signal_cb, NULL);
@@ -331,19 +483,26 @@ main(int argc, char *argv[])
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
 
-	log_info("dnsrouted %s ready: %d route%s, %d backend%s, %d worker%s, "
-	    "listening on %s%s", DNSROUTE_VERSION, dr->cfg->nroutes,
-	    dr->cfg->nroutes == 1 ? "" : "s", dr->cfg->nbackends,
-	    dr->cfg->nbackends == 1 ? "" : "s", dr->nworkers,
-	    dr->nworkers == 1 ? "" : "s", la[0].text, nla > 1 ? " and more" : "");
-	sd_notify_msg("READY=1");
+	if (first_checks_done())
+		go_live(ls);
+	else {
+		first_deadline = now_us() + FIRST_CHECKS_MAX_US;
+		ev_first = event_new(dr->base, -1, EV_PERSIST, first_checks_cb, ls);
+		event_add(ev_first, &tick);
+	}
 
 	event_base_dispatch(dr->base);
 
+	/* Every worker stops reading at once; then they finish. */
 	sd_notify_msg("STOPPING=1");
+	if (ev_first != NULL)
+		event_free(ev_first);
 	control_close_listener(dr->control);
+	made.ctlpath = NULL;
 	for (i = 0; i < dr->nworkers; i++)
 		worker_stop(dr->workers[i]);
+	for (i = 0; i < dr->nworkers; i++)
+		worker_join(dr->workers[i]);
 	health_free(dr->health);
 	dr->health = NULL;
 	metrics_free(dr->metrics);
@@ -351,6 +510,7 @@ main(int argc, char *argv[])
 	control_free(dr->control);
 	for (i = 0; i < dr->nworkers; i++)
 		worker_free(dr->workers[i]);
+	listen_free(ls);
 	config_unref(dr->cfg);
 	route_cache_free(dr->rc);
 	db_close(dr->db);
@@ -358,8 +518,11 @@ main(int argc, char *argv[])
 	event_free(ev_int);
 	event_free(ev_hup);
 	event_base_free(dr->base);
-	if (pidfile != NULL)
-		unlink(pidfile);
+	if (pidfile != NULL && unlink(pidfile) == -1)
+		log_warn("unlink %s", pidfile);
+	made.pidfile = NULL;
+	if (pw != NULL)
+		free(pw->pw_name);
 	free(dr);
 	log_info("stopped");
 	return 0;

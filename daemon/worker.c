@@ -9,11 +9,13 @@
  * query slot points to it (inflight / nout reach zero).
  */
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +33,10 @@
 
 #define TCP_PER_ADDR_BUCKETS 4096
 #define TCP_OUT_MAX	(1024 * 1024)
+/* Stopping: how long a client connection may take to acknowledge its last
+ * answers, and to get every query read on it answered at all. */
+#define STOP_LINGER_US	(1000 * 1000)
+#define STOP_TCP_MAX_US	(5 * 1000 * 1000)
 
 static struct log_limit ll_sock;
 
@@ -41,53 +47,6 @@ static void	accept_error_cb(struct evconnlistener *, void *);
 static void	bell_cb(evutil_socket_t, short, void *);
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	resume_accept_cb(evutil_socket_t, short, void *);
-
-static int
-is_wildcard(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr ==
-		    htonl(INADDR_ANY);
-	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-}
-
-/* Socket buffers big enough to ride out a burst.  As NSD and Unbound do,
- * the FORCE variants first: they pass net.core.rmem_max/wmem_max (212992 on
- * a stock kernel, about 170 datagrams) while the daemon still has the
- * privilege; the plain ones, capped at the maximum, otherwise. */
-static void
-sock_buffers(int fd, int sz)
-{
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) == -1)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) == -1)
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-}
-
-static int
-udp_socket(const struct listen_addr *la)
-{
-	int fd, on = 1;
-
-	fd = socket(la->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		fatal("socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
-		fatal("SO_REUSEPORT");
-	if (la->ss.ss_family == AF_INET6)
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-	sock_buffers(fd, 4 * 1024 * 1024);
-	/* On a wildcard address, learn where each query was sent so the
-	 * answer leaves from that address, not from whatever the routing
-	 * table prefers. */
-	if (is_wildcard(&la->ss) && (la->ss.ss_family == AF_INET ?
-	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) :
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on))) == -1)
-		fatal("pktinfo on %s", la->text);
-	if (bind(fd, (const struct sockaddr *)&la->ss, la->sslen) == -1)
-		fatal("bind udp %s", la->text);
-	return fd;
-}
 
 /* Read the destination of a datagram from its IP_PKTINFO. */
 static int
@@ -165,13 +124,13 @@ rx_reset(struct mmsghdr *m)
 }
 
 struct worker *
-worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg,
-    int tcp_budget)
+worker_new(int idx, struct listeners *ls, struct config *cfg, int tcp_budget)
 {
 	struct worker *w;
 	struct event_config *ecfg;
+	struct listener_udp *lu;
 	struct timeval tv = { 0, 10000 };
-	int i;
+	int i, fd;
 
 	w = xcalloc(1, sizeof(*w));
 	w->idx = idx;
@@ -216,23 +175,28 @@ worker_new(int idx, const struct listen_addr *la, int nla, struct config *cfg,
 	}
 	w->tcp_per_addr = xcalloc(TCP_PER_ADDR_BUCKETS, sizeof(*w->tcp_per_addr));
 
-	w->udp = xcalloc(nla, sizeof(*w->udp));
-	w->tcpl = xcalloc(nla, sizeof(*w->tcpl));
-	for (i = 0; i < nla; i++) {
-		w->udp[i].w = w;
-		w->udp[i].fd = udp_socket(&la[i]);
-		w->udp[i].wildcard = is_wildcard(&la[i].ss);
-		w->udp[i].ev = event_new(w->base, w->udp[i].fd,
-		    EV_READ | EV_PERSIST, udp_read_cb, &w->udp[i]);
-		event_add(w->udp[i].ev, NULL);
-		w->nudp++;
-		w->tcpl[i] = evconnlistener_new_bind(w->base, accept_cb, w,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-		    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 256,
-		    (const struct sockaddr *)&la[i].ss, la[i].sslen);
-		if (w->tcpl[i] == NULL)
-			fatal("bind tcp %s", la[i].text);
-		evconnlistener_set_error_cb(w->tcpl[i], accept_error_cb);
+	w->udp = xcalloc(ls->nsocks, sizeof(*w->udp));
+	w->tcpl = xcalloc(ls->nsocks, sizeof(*w->tcpl));
+	for (i = 0; i < ls->nsocks; i++) {
+		fd = listen_take(ls, i, idx);
+		if (ls->socks[i].type == SOCK_DGRAM) {
+			lu = &w->udp[w->nudp++];
+			lu->w = w;
+			lu->fd = fd;
+			lu->wildcard = ls->socks[i].wildcard;
+			lu->ev = event_new(w->base, fd, EV_READ | EV_PERSIST,
+			    udp_read_cb, lu);
+			event_add(lu->ev, NULL);
+			continue;
+		}
+		/* Bound and listening already (listen.c, or whoever passed
+		 * it): backlog -1 leaves it as it is. */
+		w->tcpl[w->ntcpl] = evconnlistener_new(w->base, accept_cb, w,
+		    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+		if (w->tcpl[w->ntcpl] == NULL)
+			fatalx("evconnlistener_new failed for %s",
+			    ls->socks[i].text);
+		evconnlistener_set_error_cb(w->tcpl[w->ntcpl], accept_error_cb);
 		w->ntcpl++;
 	}
 	return w;
@@ -252,6 +216,7 @@ worker_start(struct worker *w)
 {
 	if (pthread_create(&w->thr, NULL, worker_main, w) != 0)
 		fatalx("pthread_create failed");
+	w->started = 1;
 }
 
 /* ---- client UDP ---- */
@@ -329,6 +294,12 @@ tclient_free(struct tclient *tc)
 
 	if (w->tcp_per_addr[bk] > 0)
 		w->tcp_per_addr[bk]--;
+	if (tc->prev != NULL)
+		tc->prev->next = tc->next;
+	else
+		w->tclients = tc->next;
+	if (tc->next != NULL)
+		tc->next->prev = tc->prev;
 	w->ntcp--;
 	free(tc);
 }
@@ -357,7 +328,9 @@ tclient_query_done(struct tclient *tc)
 	}
 	if (tc->paused && tc->inflight < TCP_CONN_MAX_INFLIGHT / 2) {
 		tc->paused = 0;
-		bufferevent_enable(tc->bev, EV_READ);
+		/* Stopping: what was read is answered, nothing more read. */
+		if (!tc->w->stopping)
+			bufferevent_enable(tc->bev, EV_READ);
 		/* Queries already read wait in the input buffer; no new data
 		 * may come to wake us, so look at them (from the loop). */
 		bufferevent_trigger(tc->bev, EV_READ,
@@ -473,6 +446,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	w->ntcp++;
 	w->tcp_per_addr[bk]++;
+	tc->next = w->tclients;
+	if (tc->next != NULL)
+		tc->next->prev = tc;
+	w->tclients = tc;
 	bufferevent_setcb(tc->bev, tclient_read_cb, tclient_write_cb,
 	    tclient_event_cb, tc);
 	tv.tv_sec = w->cfg->set.tcp_idle_s;
@@ -702,7 +679,7 @@ bconn_get(struct worker *w, struct backend *b)
 		}
 		/* A burst of answers must not overflow the default buffer
 		 * while the worker is busy elsewhere. */
-		sock_buffers(fd, 1024 * 1024);
+		sock_buffers(fd, 1024 * 1024, 1);
 		bc->udp[i].fd = fd;
 		bc->udp[i].serial = w->next_serial++;
 		bc->udp[i].ev = event_new(w->base, fd, EV_READ | EV_PERSIST,
@@ -1019,15 +996,72 @@ bell_cb(evutil_socket_t fd, short ev, void *arg)
 		worker_stopping(w);
 }
 
-/* Once nothing is in flight, give TCP answers a moment to drain. */
+/* A complete query waits in tc's input (read, not yet handled). */
+static int
+tclient_query_buffered(struct tclient *tc)
+{
+	struct evbuffer *in = bufferevent_get_input(tc->bev);
+	size_t n = evbuffer_get_length(in);
+	uint8_t h[2];
+
+	if (n < 2 || evbuffer_copyout(in, h, 2) != 2)
+		return 0;
+	return n - 2 >= ((size_t)h[0] << 8 | h[1]);
+}
+
+/* Stopping: a client connection closes once every query read on it is
+ * answered and written.  First its FIN follows the last answer (shutdown),
+ * so the client learns at once that nothing more will be answered there
+ * and can ask again elsewhere (RFC 7766 6.2.4): the listening socket, when
+ * it outlives this process, queues its new connection for the next
+ * daemon.  The descriptor is closed once the client has acknowledged every
+ * byte (SIOCOUTQ): a close with queries unread resets the connection, and
+ * a reset throws away answers the kernel has not sent yet. */
+static void
+tclient_stop_step(struct tclient *tc, uint64_t now)
+{
+	struct worker *w = tc->w;
+	int fd, unacked;
+
+	if (tc->closed)
+		return;
+	fd = bufferevent_getfd(tc->bev);
+	if (now - w->stopping_us > STOP_TCP_MAX_US) {
+		tclient_close(tc);
+		return;
+	}
+	if (!tc->shut) {
+		if (tc->inflight > 0 || tcpout_backlog(&tc->out) > 0)
+			return;
+		if (tclient_query_buffered(tc)) {
+			bufferevent_trigger(tc->bev, EV_READ,
+			    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+			return;
+		}
+		(void)shutdown(fd, SHUT_WR);
+		tc->shut = 1;
+		tc->shut_us = now;
+	}
+	if (ioctl(fd, SIOCOUTQ, &unacked) == 0 && unacked > 0 &&
+	    now - tc->shut_us < STOP_LINGER_US)
+		return;
+	tclient_close(tc);
+}
+
+/* Once nothing is in flight and every client connection is closed. */
 static void
 worker_exit_if_idle(struct worker *w)
 {
-	struct timeval tv = { 0, 200000 };
+	struct tclient *tc, *next;
+	uint64_t now = now_us();
 
-	if (w->nout == 0 && !w->exiting) {
+	for (tc = w->tclients; tc != NULL; tc = next) {
+		next = tc->next;	/* tc may go */
+		tclient_stop_step(tc, now);
+	}
+	if (w->nout == 0 && w->ntcp == 0 && !w->exiting) {
 		w->exiting = 1;
-		event_base_loopexit(w->base, &tv);
+		event_base_loopexit(w->base, NULL);
 	}
 }
 
@@ -1054,29 +1088,46 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 		worker_exit_if_idle(w);
 }
 
-/* Stop reading queries; the listening sockets stay open until the
- * worker is freed, since in-flight answers go out through them. */
+/* Stop reading queries, from the listeners and from the client
+ * connections alike: a passed listening socket then queues what arrives
+ * for the next daemon.  The listening sockets stay open until the worker
+ * is freed, since in-flight answers go out through them. */
 static void
 worker_stopping(struct worker *w)
 {
+	struct tclient *tc;
 	int i;
 
 	w->stopping = 1;
+	w->stopping_us = now_us();
 	for (i = 0; i < w->nudp; i++)
 		event_del(w->udp[i].ev);
 	for (i = 0; i < w->ntcpl; i++)
 		evconnlistener_disable(w->tcpl[i]);
+	for (tc = w->tclients; tc != NULL; tc = tc->next)
+		if (!tc->closed)
+			bufferevent_disable(tc->bev, EV_READ);
 	worker_exit_if_idle(w);
 }
 
 void
 worker_stop(struct worker *w)
 {
+	if (!w->started)
+		return;
 	pthread_mutex_lock(&w->mtx);
 	w->stop_asked = 1;
 	pthread_mutex_unlock(&w->mtx);
 	ring_bell(w);
+}
+
+void
+worker_join(struct worker *w)
+{
+	if (!w->started)
+		return;
 	pthread_join(w->thr, NULL);
+	w->started = 0;
 }
 
 void

@@ -1,7 +1,9 @@
 /*
  * worker: one DNS-serving thread.  Each worker has its own event base, its
- * own listening sockets (SO_REUSEPORT: the kernel spreads clients), its own
- * sockets to every backend, its own query slots and counters.  Nothing on
+ * own descriptor of every listener (its own SO_REUSEPORT socket, or a dup
+ * of a socket passed by the service manager that every worker polls: see
+ * listen.c), its own sockets to every backend, its own query slots and
+ * counters.  Nothing on
  * the query path is shared with another thread but the read-only config
  * snapshot and the backends' atomics.
  *
@@ -23,6 +25,7 @@
 
 #include "config.h"
 #include "dnsmsg.h"
+#include "listen.h"
 #include "stats.h"
 #include "tcpout.h"
 
@@ -67,6 +70,7 @@ struct client {
 /* One client TCP connection. */
 struct tclient {
 	struct worker		*w;
+	struct tclient		*next, *prev;	/* worker's list */
 	struct bufferevent	*bev;
 	struct tcpout		 out;		/* answers, written coalesced */
 	struct sockaddr_storage	 addr;
@@ -74,6 +78,8 @@ struct tclient {
 	int			 inflight;
 	int			 closed;	/* bev freed; waiting for inflight */
 	int			 paused;	/* reading stopped at the in-flight cap */
+	int			 shut;		/* stopping: FIN sent after the last answer */
+	uint64_t		 shut_us;
 };
 
 /* One worker's connection state to one backend. */
@@ -179,7 +185,9 @@ struct worker {
 	int			 stop_asked;	/* under mtx */
 	struct cfg_hold		*holds;		/* snapshots with queries in flight */
 	int			 nholds;	/* holds[nholds - 1] is the current one */
-	int			 stopping;
+	int			 started;	/* the thread runs */
+	int			 stopping;	/* reads no more queries */
+	uint64_t		 stopping_us;
 	int			 exiting;
 
 	struct listener_udp	*udp;
@@ -209,6 +217,7 @@ struct worker {
 
 	struct route_matcher	*rm;
 	struct stats		 st;
+	struct tclient		*tclients;	/* open and closing connections */
 	int			 ntcp;
 	struct tcpout_q		 tcpq;		/* TCP output to write */
 	int			 tcp_budget;	/* client connections the fd limit allows */
@@ -240,20 +249,17 @@ struct worker {
 	int			 rndpos;
 };
 
-struct listen_addr {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	char			 text[64];
-};
-
-/* Create a worker with its sockets bound (before privileges are dropped). */
-struct worker	*worker_new(int idx, const struct listen_addr *la, int nla,
-		    struct config *cfg, int tcp_budget);
+/* Create a worker; it takes its descriptor of every listener in ls. */
+struct worker	*worker_new(int idx, struct listeners *ls, struct config *cfg,
+		    int tcp_budget);
 void		 worker_start(struct worker *);
 /* Hand over a new snapshot and wait until the worker serves from it. */
 void		 worker_set_config(struct worker *, struct config *);
-/* Stop taking queries, finish in-flight ones, exit the thread; join. */
+/* Stop reading queries at once (every listener and client connection);
+ * the thread answers what it has read, closes its client connections and
+ * exits.  worker_join waits for that. */
 void		 worker_stop(struct worker *);
+void		 worker_join(struct worker *);
 void		 worker_free(struct worker *);
 
 #endif

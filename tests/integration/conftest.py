@@ -163,20 +163,20 @@ def misbehave_factory(request, workdir, alloc):
         pytest.fail('\n'.join(errors), pytrace=False)
 
 
-@pytest.fixture
-def router_factory(request, workdir, alloc):
-    """start_router(extra_args=(), db=None, start=True) -> running Router
-    (own subdirectory; db: another router's database).
+def _routers(request, workdir, alloc, prefix, make):
+    """What router_factory and held_factory yield: start(extra_args=(),
+    start=True, endpoint=None, **options of make) -> a router made by
+    make(dir, host, port, extra_args, **options) in its own subdirectory.
     At teardown each must exit 0 on SIGTERM with no sanitizer reports."""
     if not dt.have_router():
         pytest.skip('dnsrouted/dnsroutectl not built in %s' % dt.BUILDDIR)
     started = []
 
-    def start_router(extra_args=(), db=None, start=True):
-        host, port = alloc()
-        d = os.path.join(workdir, 'r%d' % len(started))
+    def start_router(extra_args=(), start=True, endpoint=None, **kw):
+        host, port = endpoint or alloc()
+        d = os.path.join(workdir, '%s%d' % (prefix, len(started)))
         os.makedirs(d)
-        r = dt.Router(d, host, port, extra_args, db=db)
+        r = make(d, host, port, extra_args, **kw)
         _attach_log(request, 'dnsrouted log (%s)' % d, r.log)
         started.append(r)
         return r.start() if start else r
@@ -187,8 +187,27 @@ def router_factory(request, workdir, alloc):
             r.stop()
         except AssertionError as e:
             errors.append(str(e))
+        finally:
+            r.close()
     if errors:
         pytest.fail('\n'.join(errors), pytrace=False)
+
+
+@pytest.fixture
+def router_factory(request, workdir, alloc):
+    """start_router(extra_args=(), db=None, start=True) -> running Router
+    (own subdirectory; db: another router's database)."""
+    yield from _routers(request, workdir, alloc, 'r', dt.Router)
+
+
+@pytest.fixture
+def held_factory(request, workdir, alloc):
+    """start_held(extra_args=(), start=True, endpoint=None, **HeldRouter
+    options) -> HeldRouter: dnsrouted on sockets held by the test and
+    passed with LISTEN_FDS (as systemd's socket unit does), so it can be
+    stopped and restarted under load; the sockets are closed at the end."""
+    import held
+    yield from _routers(request, workdir, alloc, 'h', held.HeldRouter)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 
 import dns.exception
@@ -570,6 +571,9 @@ class Router:
         self.wait_ready()
         return self
 
+    def close(self):
+        """What outlives the daemon (nothing here; see held.HeldRouter)."""
+
     def wait_ready(self, deadline=START_DEADLINE):
         def ready():
             if not self.running():
@@ -796,3 +800,13 @@ def timed(fn, *a, **kw):
     t = time.monotonic()
     res = fn(*a, **kw)
     return res, time.monotonic() - t
+
+
+def let_others_reach(path):
+    """chmod 0755 path and the scratch directories above it (0700 from
+    mkdtemp), so that a daemon running as another user (-u) reaches what
+    it needs inside."""
+    d = path
+    while d.startswith(tempfile.gettempdir() + '/') and os.stat(d).st_uid == os.geteuid():
+        os.chmod(d, 0o755)
+        d = os.path.dirname(d)

@@ -1,11 +1,14 @@
 """The daemon's own life: one daemon per database, and SIGTERM finishes the
 queries in flight before a clean exit."""
 
+import os
+import pwd
 import signal
 import socket
 import subprocess
 
 import dns.message
+import pytest
 
 import dnsroute_test as dt
 
@@ -74,3 +77,56 @@ def test_second_daemon_on_the_same_address_refuses(router_factory):
     assert 'already in use' in dt.read_text(second.log)
     # The first one still answers.
     assert dt.rcode_text(first.query('zz.example.', 'A')) == 'SERVFAIL'
+
+
+def test_refused_starts_leave_nothing_behind(router, workdir, alloc):
+    """Whatever refuses a start (an address or socket in use, a bad flag,
+    a store directory that is not there, an unknown user, a metrics
+    address in use found after the store was made) leaves no database, lock
+    file, pid file or control socket behind, and says why."""
+    with open(os.path.join(workdir, 'afile'), 'w') as f:
+        f.write('not a directory\n')
+    cases = [
+        ('address in use', ['-l', router.endpoint], 'already in use'),
+        ('bad flag', ['-x'], 'usage'),
+        ('no store directory', ['-d', os.path.join(workdir, 'missing', 'db')], 'missing'),
+        ('store under a file', ['-d', os.path.join(workdir, 'afile', 'db')], 'afile'),
+        ('unknown user', ['-u', 'no-such-user-dnsroute'], 'unknown user'),
+        ('control socket in use', ['-s', router.sock], 'in use'),
+        ('metrics address in use', ['-m', router.endpoint], 'in use'),
+    ]
+    for i, (what, args, says) in enumerate(cases):
+        d = os.path.join(workdir, 'refused%d' % i)
+        os.makedirs(d)
+        host, port = alloc()
+        argv = [dt.DNSROUTED, '-f', '-l', dt.endpoint(host, port), '-s',
+                os.path.join(d, 'ctl.sock'), '-d', os.path.join(d, 'db'), '-p',
+                os.path.join(d, 'pid')] + args
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=dt.STOP_DEADLINE)
+        assert p.returncode in (1, 2), '%s: started anyway: %s' % (what, p)
+        assert says in p.stderr, '%s: %s' % (what, p.stderr)
+        assert os.listdir(d) == [], '%s left %s' % (what, os.listdir(d))
+    assert sorted(os.listdir(os.path.join(workdir))) == sorted(
+        ['TEST', 'afile', 'r0'] + ['refused%d' % i for i in range(len(cases))])
+    # The running one is untouched.
+    assert router.ctl('show settings').rc == 0
+
+
+def test_pid_file_where_the_dropped_user_cannot_remove_it_is_reported(
+        router_factory, workdir):
+    """-u with the pid file in a directory the user may not write: said
+    at start, with the fix, rather than found out at exit."""
+    if os.geteuid() != 0:
+        pytest.skip('needs root to drop privileges')
+    nobody = pwd.getpwnam('nobody')
+    dt.let_others_reach(workdir)
+    rootdir = os.path.join(workdir, 'rootdir')
+    os.makedirs(rootdir, mode=0o755)
+    pidfile = os.path.join(rootdir, 'dnsrouted.pid')
+    r = router_factory(['-u', 'nobody', '-p', pidfile], start=False)
+    os.chown(r.dir, nobody.pw_uid, nobody.pw_gid)
+    r.start()
+    assert ('%s will be left behind at exit: %s is not writable by nobody'
+            % (pidfile, rootdir)) in dt.read_text(r.log)
+    r.stop()
+    assert os.path.exists(pidfile)
