@@ -57,7 +57,7 @@ static struct {
 	int		 db_new[4];	/* DB_SUFFIXES that did not exist */
 	const char	*pidfile;
 	const char	*ctlpath;
-	int		 running;	/* start-up is over: the store stays */
+	int		 running;	/* nothing refuses the start now */
 } made;
 
 static const char *const db_suffixes[4] = { "", "-wal", "-shm", "-lock" };
@@ -115,10 +115,12 @@ sd_notify_msg(const char *msg)
 	close(fd);
 }
 
-/* At exit before start-up is over (fatal): remove the database files this
- * start created, so a refused start leaves no new store behind.  The lock
- * file goes last, while this process still holds the lock.  At any exit
- * through fatal(): the pid file and the control socket we made. */
+/* At exit before start-up is over (fatal): remove the database this start
+ * created, so a refused start leaves no new store behind; the lock file
+ * goes last, while this process still holds the lock.  A store that was
+ * there is left as it is: its -wal may hold pages a checkpoint has half
+ * copied.  At any exit through fatal(): the pid file and the control
+ * socket we made. */
 static void
 undo_start(void)
 {
@@ -129,7 +131,7 @@ undo_start(void)
 		(void)unlink(made.pidfile);
 	if (made.ctlpath != NULL)
 		(void)unlink(made.ctlpath);
-	if (made.running || made.db == NULL)
+	if (made.running || made.db == NULL || !made.db_new[0])
 		return;
 	for (i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s%s", made.db, db_suffixes[i]);
@@ -291,7 +293,6 @@ go_live(struct listeners *ls)
 
 	for (i = 0; i < dr->nworkers; i++)
 		worker_start(dr->workers[i]);
-	made.running = 1;
 	log_info("dnsrouted %s ready: %d route%s, %d backend%s, %d worker%s, "
 	    "listening on %s%s", DNSROUTE_VERSION, dr->cfg->nroutes,
 	    dr->cfg->nroutes == 1 ? "" : "s", dr->cfg->nbackends,
@@ -483,9 +484,12 @@ main(int argc, char *argv[])
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
 
+	/* Nothing refuses the start from here on: the store stays. */
+	made.running = 1;
 	if (first_checks_done())
 		go_live(ls);
 	else {
+		log_info("checking the stored backends before reading queries");
 		first_deadline = now_us() + FIRST_CHECKS_MAX_US;
 		ev_first = event_new(dr->base, -1, EV_PERSIST, first_checks_cb, ls);
 		event_add(ev_first, &tick);

@@ -85,7 +85,7 @@ passed_read(struct passed *p)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
 	const char *names = getenv("LISTEN_FDNAMES");
-	char namebuf[PASSED_MAX * 64], *save = NULL, *tok;
+	char namebuf[PASSED_MAX * 64], *rest, *tok;
 	long lpid, n = 0;
 	int i, listening;
 
@@ -104,16 +104,15 @@ passed_read(struct passed *p)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 
-	tok = n > 0 ? strtok_r(namebuf, ":", &save) : NULL;
+	rest = namebuf;
 	for (i = 0; i < n; i++) {
 		memset(&p[i], 0, sizeof(p[i]));
 		p[i].fd = SD_LISTEN_FDS_START + i;
-		/* Names are optional; fewer names than descriptors leaves the
-		 * rest unnamed, as systemd does. */
+		/* Names are optional; a missing or empty one is "unknown", as
+		 * systemd has it. */
+		tok = rest != NULL ? strsep(&rest, ":") : NULL;
 		snprintf(p[i].name, sizeof(p[i].name), "%s",
-		    tok != NULL ? tok : "unknown");
-		if (tok != NULL)
-			tok = strtok_r(NULL, ":", &save);
+		    tok != NULL && *tok != '\0' ? tok : "unknown");
 		if (fcntl(p[i].fd, F_SETFD, FD_CLOEXEC) == -1)
 			fatal("descriptor %d (%s) from LISTEN_FDS", p[i].fd,
 			    p[i].name);

@@ -3,9 +3,8 @@
  * own descriptor of every listener (its own SO_REUSEPORT socket, or a dup
  * of a socket passed by the service manager that every worker polls: see
  * listen.c), its own sockets to every backend, its own query slots and
- * counters.  Nothing on
- * the query path is shared with another thread but the read-only config
- * snapshot and the backends' atomics.
+ * counters.  Nothing on the query path is shared with another thread but
+ * the read-only config snapshot and the backends' atomics.
  *
  * The main thread talks to a worker only through worker_set_config(),
  * which hands over a new snapshot and returns once the worker serves from

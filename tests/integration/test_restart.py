@@ -158,6 +158,38 @@ def test_sigterm_after_dropping_privileges_removes_pid_file_and_socket(
     assert 'left behind' not in dt.read_text(r.log)
 
 
+def test_start_reads_queries_once_stored_backends_are_checked(
+        held_factory, nsd_factory, misbehave_factory):
+    """A restarted daemon decides every stored backend before it reads
+    the queries that waited for it: at READY=1 the one that answers is up
+    and the silent one down (its check timed out), not unknown, which
+    would have made every queued query SERVFAIL.  A SIGTERM while those
+    checks run stops it cleanly."""
+    r = held_factory()
+    ns = nsd_factory('ns-ab', {'example.': dt.example_zone('ab', 'ns-ab')})
+    m = misbehave_factory('drop', all_classes=True)
+    r.ok('pool add ab')
+    r.ok('backend add ns-ab %s pool ab %s' % (ns.endpoint, dt.BACKEND_FAST))
+    r.ok('backend add silent %s pool other timeout 1500' % m.endpoint)
+    r.ok(r"route add '^[ab][^.]*\.example\.$' pool ab")
+    r.wait_health('ns-ab', 'up')
+    r.restart_graceful(probe=query_wire('a1.example.'))
+    b = r.backends()
+    assert (b['ns-ab']['health'], b['silent']['health']) == ('up', 'down'), b
+    dt.check_name(r, 'b2.example.')
+
+    r.proc.send_signal(signal.SIGTERM)
+    assert r.proc.wait(timeout=dt.STOP_DEADLINE) == 0
+    dt._live.pop(r.proc.pid, None)
+    with open(r.log, 'ab') as log:
+        p = r.holder.spawn(r.argv(), stdout=log)
+    dt._live[p.pid] = p
+    r.proc = p
+    dt.wait_for(lambda: dt.read_text(r.log).count('checking the stored backends') == 2,
+                dt.START_DEADLINE, what='the second start to check its backends')
+    r.stop()        # exit 0 and a clean log, or it fails
+
+
 def dnsperf_run(r, seconds, restarts, first, every):
     """dnsperf against r for seconds while r restarts `restarts` times
     (the first after `first` s, then every `every` s); returns (dnsperf's
