@@ -1,6 +1,7 @@
 /*
- * util: addresses, numbers, clocks, and allocation that cannot fail
- * silently (an out-of-memory daemon cannot keep its promises; it stops).
+ * util: addresses, socket buffers, numbers, clocks, and allocation that
+ * cannot fail silently (an out-of-memory daemon cannot keep its promises;
+ * it stops).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -294,11 +294,11 @@ go_live(struct listeners *ls)
 	for (i = 0; i < dr->nworkers; i++)
 		worker_start(dr->workers[i]);
 	log_info("dnsrouted %s ready: %d route%s, %d backend%s, %d worker%s, "
-	    "listening on %s%s", DNSROUTE_VERSION, dr->cfg->nroutes,
-	    dr->cfg->nroutes == 1 ? "" : "s", dr->cfg->nbackends,
-	    dr->cfg->nbackends == 1 ? "" : "s", dr->nworkers,
-	    dr->nworkers == 1 ? "" : "s", ls->socks[0].text,
-	    ls->nsocks > 1 ? " and more" : "");
+	    "listening on %s%s (%d of %d sockets passed)", DNSROUTE_VERSION,
+	    dr->cfg->nroutes, dr->cfg->nroutes == 1 ? "" : "s",
+	    dr->cfg->nbackends, dr->cfg->nbackends == 1 ? "" : "s",
+	    dr->nworkers, dr->nworkers == 1 ? "" : "s", ls->socks[0].text,
+	    ls->nsocks > 1 ? " and more" : "", ls->npassed, ls->nsocks);
 	sd_notify_msg("READY=1");
 }
 

@@ -240,7 +240,6 @@ use_passed(struct listeners *ls, struct passed *p, int nworkers)
 
 	p->used = 1;
 	s->type = p->type;
-	s->inherited = 1;
 	s->wildcard = is_wildcard(&p->ss);
 	addr_fmt((struct sockaddr *)&p->ss, addr, sizeof(addr));
 	snprintf(s->text, sizeof(s->text), "%s/%s", addr, type_name(p->type));
@@ -256,7 +255,7 @@ use_passed(struct listeners *ls, struct passed *p, int nworkers)
 		if ((s->fd[i] = fcntl(p->fd, F_DUPFD_CLOEXEC,
 		    SD_LISTEN_FDS_START)) == -1)
 			fatal("dup of descriptor %d", p->fd);
-	ls->ninherited++;
+	ls->npassed++;
 	log_info("listening on %s (passed as descriptor %d, %s)", s->text,
 	    p->fd, p->name);
 }

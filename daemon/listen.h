@@ -25,7 +25,6 @@ struct listen_addr {
 struct lsock {
 	int	 type;			/* SOCK_DGRAM or SOCK_STREAM */
 	int	 wildcard;		/* 0.0.0.0 or ::, IP_PKTINFO is on */
-	int	 inherited;
 	char	 text[80];		/* "127.0.0.1:53/udp", for messages */
 	int	 fd[MAX_WORKERS];	/* -1 once a worker took it */
 };
@@ -33,7 +32,7 @@ struct lsock {
 struct listeners {
 	struct lsock	*socks;
 	int		 nsocks;
-	int		 ninherited;	/* DNS sockets among them that were passed */
+	int		 npassed;	/* DNS sockets among them that were passed */
 	int		 control_fd;	/* a control socket passed to us, or -1 */
 };
 
