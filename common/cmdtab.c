@@ -68,6 +68,24 @@ const struct cmd_spec cmd_table[] = {
 	{ CMD_ROUTE_TEST, "route test", "route test QNAME [QTYPE]",
 	  "say which route and backend a query would get, sending nothing",
 	  "route test www.example. A", 0, "<qname> <qtype>", "" },
+	{ CMD_ROUTE_LOOKUP, "route lookup", "route lookup NAME...",
+	  "route many names at once, as queries would be (also the pending "
+	  "routes of an open transaction): route, action, pool and its usable "
+	  "members per name, and a row per query type that a qtype route sends "
+	  "elsewhere",
+	  "route lookup www.example. mail.example.", 0, "<qname>", "" },
+	{ CMD_ZONE_SPLIT, "zone split",
+	  "zone split ZONEFILE DIR [origin NAME] [assume subtree]",
+	  "cut a zone file into one slice per pool (DIR/POOL.zone) by the "
+	  "routes, each slice with what it needs to answer alone",
+	  "zone split example.zone slices origin example.", CMD_F_CTLONLY,
+	  "<file> <file>", "origin=<qname> assume=subtree" },
+	{ CMD_ZONE_CHECK, "zone check",
+	  "zone check ZONEFILE [origin NAME] [query] [rate QPS] [timeout MS]",
+	  "prove every name of a zone is routed to a pool with a usable "
+	  "member; with query, that the member has it",
+	  "zone check example.zone query rate 2000", CMD_F_CTLONLY,
+	  "<file>", "origin=<qname> query rate=<n> timeout=<n>" },
 	{ CMD_SHOW_ROUTES, "show routes", "show routes",
 	  "list the routes in the order they are tried", "show routes", 0, "", "" },
 	{ CMD_SHOW_BACKENDS, "show backends", "show backends",

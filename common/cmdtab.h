@@ -14,6 +14,7 @@ enum cmd_id {
 	CMD_BACKEND_READD,
 	CMD_POOL_ADD, CMD_POOL_SET, CMD_POOL_DEL,
 	CMD_ROUTE_ADD, CMD_ROUTE_DEL, CMD_ROUTE_MOVE, CMD_ROUTE_TEST,
+	CMD_ROUTE_LOOKUP, CMD_ZONE_SPLIT, CMD_ZONE_CHECK,
 	CMD_SHOW_ROUTES, CMD_SHOW_BACKENDS, CMD_SHOW_POOLS, CMD_SHOW_STATS,
 	CMD_SHOW_SETTINGS, CMD_SHOW_HEALTH, CMD_SHOW_AUDIT, CMD_SHOW_RECENT,
 	CMD_TRACE, CMD_SET, CMD_EXPORT, CMD_HELP,
@@ -34,7 +35,7 @@ struct cmd_spec {
 	unsigned	 flags;
 	/* Completion: positional argument kinds after the words, e.g.
 	 * "<backend>" or "<new> <addr>"; kinds are <backend> <pool> <route>
-	 * <command> <setting> <qtype> <policy> <n> <new> <regex> <addr> <qname>. */
+	 * <command> <setting> <qtype> <policy> <n> <new> <regex> <addr> <qname> <file>. */
 	const char	*args;
 	/* Keywords: "pool=<pool> weight=<n> transport=udp|tcp refuse"; a
 	 * keyword without '=' takes no value. */

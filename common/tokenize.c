@@ -17,6 +17,9 @@
 #include "tokenize.h"
 #include "util.h"
 
+/* What argv points to when it owns nothing (failure, tok_free). */
+static char *tok_noargs[1];
+
 static int
 tok_blank(int c)
 {
@@ -29,9 +32,10 @@ tok_split(const char *line, struct tok_line *t, char *err, size_t errlen)
 {
 	size_t len = strlen(line), i = 0;
 	char *out;
-	int inword = 0;
+	int inword = 0, cap = 16;
 
 	memset(t, 0, sizeof(*t));
+	t->argv = xcalloc(cap + 1, sizeof(*t->argv));
 	/* A word never grows: each byte of output costs a byte of input,
 	 * plus one NUL per word. */
 	t->buf = out = xmalloc(2 * len + 2);
@@ -58,6 +62,11 @@ tok_split(const char *line, struct tok_line *t, char *err, size_t errlen)
 				    "too many words (at most %d)",
 				    TOK_MAX_WORDS);
 				goto fail;
+			}
+			if (t->argc == cap) {
+				cap *= 2;
+				t->argv = xrealloc(t->argv,
+				    (cap + 1) * sizeof(*t->argv));
 			}
 			t->argv[t->argc++] = out;
 			t->last_word_start = i;
@@ -96,10 +105,7 @@ open:
 	snprintf(err, errlen, "unterminated quote");
 	t->open_quote = 1;
 fail:
-	free(t->buf);
-	t->buf = NULL;
-	t->argc = 0;
-	t->argv[0] = NULL;
+	tok_free(t);
 	return -1;
 }
 
@@ -109,9 +115,11 @@ tok_free(struct tok_line *t)
 	if (t == NULL)
 		return;
 	free(t->buf);
+	if (t->argv != tok_noargs)
+		free(t->argv);
 	t->buf = NULL;
 	t->argc = 0;
-	t->argv[0] = NULL;
+	t->argv = tok_noargs;
 }
 
 int

@@ -13,11 +13,13 @@
 
 #include <stddef.h>
 
-#define TOK_MAX_WORDS	64
+/* A request line holds at most this many words (route lookup sends
+ * hundreds of names in one). */
+#define TOK_MAX_WORDS	8192
 
 struct tok_line {
 	int	 argc;
-	char	*argv[TOK_MAX_WORDS + 1];	/* NULL-terminated */
+	char	**argv;				/* NULL-terminated, never NULL */
 	char	*buf;				/* owns the words */
 	int	 open_quote;			/* set when the line ended inside quotes */
 	size_t	 last_word_start;		/* offset in the input of the last word (completion) */

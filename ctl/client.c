@@ -29,6 +29,7 @@
 #include "tokenize.h"
 #include "util.h"
 #include "ctl.h"
+#include "zone.h"
 
 #define CLIENT_LINE_LIMIT	(1024 * 1024)	/* longest reply line */
 #define CLIENT_GREET_MS		5000
@@ -478,9 +479,8 @@ failed:
 	return CTL_ST_FAIL;
 }
 
-static int
-remote(struct ctl *ctl, const char *cmd, const struct cmd_spec *cs,
-    const char *where, int flags)
+int
+ctl_attach(struct ctl *ctl, const char *cmd, const char *where, int flags)
 {
 	char err[512];
 	int st;
@@ -508,6 +508,17 @@ remote(struct ctl *ctl, const char *cmd, const struct cmd_spec *cs,
 			return st;
 		ctl->in_txn = 1;
 	}
+	return CTL_ST_OK;
+}
+
+static int
+remote(struct ctl *ctl, const char *cmd, const struct cmd_spec *cs,
+    const char *where, int flags)
+{
+	int st;
+
+	if ((st = ctl_attach(ctl, cmd, where, flags)) != CTL_ST_OK)
+		return st;
 	ctl->nsent++;
 	st = roundtrip(ctl, cmd, where, flags);
 	switch (cs->id) {
@@ -729,6 +740,9 @@ ctl_exec(struct ctl *ctl, const char *line, const char *where, int flags)
 	} else if ((cs = cmd_lookup(t.argc, t.argv, &nw, err,
 	    sizeof(err))) == NULL)
 		st = fail(ctl, cmd, CTL_ERR_SYNTAX, err, where, flags);
+	else if (cs->id == CMD_ZONE_SPLIT || cs->id == CMD_ZONE_CHECK)
+		st = zone_run(ctl, cmd, cs->id, t.argc - nw, t.argv + nw, where,
+		    flags);
 	else if (cs->flags & CMD_F_CTLONLY)
 		st = cs->id == CMD_QUIT ? CTL_ST_QUIT : CTL_ST_OK;
 	else if (cs->id == CMD_HELP)

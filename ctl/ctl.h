@@ -113,6 +113,9 @@ int		 client_read(struct ctl_conn *, int timeout_ms, int *more,
 #define CTL_X_BATCH	0x04
 int	ctl_exec(struct ctl *, const char *line, const char *where, int flags);
 int	ctl_connect(struct ctl *, char *err, size_t errlen);
+/* Make ctl->conn ready for a command of one's own (connected, and in the
+ * batch's transaction); a CTL_ST_* value, the failure rendered. */
+int	ctl_attach(struct ctl *, const char *cmd, const char *where, int flags);
 void	ctl_disconnect(struct ctl *);
 void	ctl_local_reply(struct ctl *, const char *cmd, int code,
 	    const char *msg, const char *where);

@@ -4,8 +4,11 @@
  *
  *   {"command":"...","ok":true,"message":"...","columns":[...],
  *    "rows":[{column:value,...}],"text":[...],"notices":[...]}
- *   {"command":"...","ok":false,"code":8000,"error":"..."[,"where":"F:L"]}
+ *   {"command":"...","ok":false,"code":8000,"error":"..."[,"where":"F:L"]
+ *    [,"columns":[...],"rows":[...]]}
  *
+ * (A failure carries rows when the command had found some before it
+ * failed: zone check's findings.)
  * code is null when the failure was on this side (no daemon, protocol
  * error).  Trace lines are streamed before it, one object per line (JSON
  * Lines).  Column names lose their '#'; the values of such numeric columns
@@ -285,12 +288,28 @@ json_notice(struct ctl *ctl, const char *line)
 	jb_list(&js.notices, line);
 }
 
+/* ,"columns":[...],"rows":[...] */
+static void
+jb_rows(struct jbuf *b)
+{
+	int i;
+
+	jb_puts(b, ",\"columns\":[");
+	for (i = 0; i < js.nall; i++) {
+		if (i > 0)
+			jb_add(b, ",", 1);
+		jb_str(b, js.all[i]);
+	}
+	jb_puts(b, "],\"rows\":[");
+	jb_add(b, js.rows.s ? js.rows.s : "", js.rows.len);
+	jb_puts(b, "]");
+}
+
 static void
 json_done(struct ctl *ctl, int code, const char *msg, const char *where)
 {
 	struct jbuf b = { NULL, 0, 0 };
 	char num[32];
-	int i;
 
 	(void)ctl;
 	jb_puts(&b, "{\"command\":");
@@ -298,15 +317,8 @@ json_done(struct ctl *ctl, int code, const char *msg, const char *where)
 	if (!CTL_CODE_IS_ERROR(code) && code != CTL_CODE_CLIENT) {
 		jb_puts(&b, ",\"ok\":true,\"message\":");
 		jb_str(&b, msg);
-		jb_puts(&b, ",\"columns\":[");
-		for (i = 0; i < js.nall; i++) {
-			if (i > 0)
-				jb_add(&b, ",", 1);
-			jb_str(&b, js.all[i]);
-		}
-		jb_puts(&b, "],\"rows\":[");
-		jb_add(&b, js.rows.s ? js.rows.s : "", js.rows.len);
-		jb_puts(&b, "],\"text\":[");
+		jb_rows(&b);
+		jb_puts(&b, ",\"text\":[");
 		jb_add(&b, js.text.s ? js.text.s : "", js.text.len);
 		jb_puts(&b, "],\"notices\":[");
 		jb_add(&b, js.notices.s ? js.notices.s : "", js.notices.len);
@@ -324,6 +336,8 @@ json_done(struct ctl *ctl, int code, const char *msg, const char *where)
 			jb_puts(&b, ",\"where\":");
 			jb_str(&b, where);
 		}
+		if (js.rows.len > 0)
+			jb_rows(&b);
 		jb_puts(&b, "}");
 		/* People read stderr; programs read the document. */
 		fprintf(stderr, "%s: %s\n", where ? where : "dnsroutectl",

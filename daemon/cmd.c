@@ -23,6 +23,7 @@
 #include "util.h"
 
 static struct cmd_session *txn_owner;
+static uint64_t txn_serial;	/* cmd_session.txn_serial values, never reused */
 
 static const cmd_handler handlers[CMD__COUNT] = {
 	[CMD_BACKEND_ADD] = cmd_backend_add,
@@ -40,6 +41,7 @@ static const cmd_handler handlers[CMD__COUNT] = {
 	[CMD_ROUTE_DEL] = cmd_route_del,
 	[CMD_ROUTE_MOVE] = cmd_route_move,
 	[CMD_ROUTE_TEST] = cmd_route_test,
+	[CMD_ROUTE_LOOKUP] = cmd_route_lookup,
 	[CMD_SHOW_ROUTES] = cmd_show_routes,
 	[CMD_SHOW_BACKENDS] = cmd_show_backends,
 	[CMD_SHOW_POOLS] = cmd_show_pools,
@@ -172,8 +174,10 @@ run_mutating(struct cmd_ctx *x, cmd_handler h, int argc, char **argv)
 		x->r->hold = 0;
 		if (commit_and_publish(x->r) == -1)
 			return;
-	} else
+	} else {
 		s->changes++;
+		s->txn_serial = ++txn_serial;
+	}
 	reply_release(x->r);
 }
 
@@ -195,6 +199,7 @@ run_txn_cmd(struct cmd_ctx *x)
 		}
 		s->in_txn = 1;
 		s->changes = 0;
+		s->txn_serial = ++txn_serial;
 		txn_owner = s;
 		reply_ok(x->r, "transaction open");
 		return;
@@ -249,8 +254,11 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line)
 		tok_free(&t);
 		return;
 	}
-	if (x.spec->flags & CMD_F_CTLONLY)
+	if (x.spec->id == CMD_QUIT)
 		reply_ok(r, "bye");
+	else if (x.spec->flags & CMD_F_CTLONLY)
+		reply_err(r, CTL_ERR_SYNTAX, "\"%s\" runs in dnsroutectl (it "
+		    "reads files there)", x.spec->words);
 	else if (x.spec->id == CMD_BEGIN || x.spec->id == CMD_COMMIT ||
 	    x.spec->id == CMD_ABORT) {
 		if (txn_owner != NULL && txn_owner != s)

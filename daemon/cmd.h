@@ -7,6 +7,7 @@
 #define CMD_H
 
 #include <sys/types.h>
+#include <stdint.h>
 
 #include "cmdtab.h"
 #include "control.h"
@@ -18,6 +19,7 @@ struct cmd_session {
 	pid_t		 pid;
 	int		 in_txn;
 	int		 changes;	/* commands applied in the open transaction */
+	uint64_t	 txn_serial;	/* new at begin and at every change in it */
 	int		 stream;	/* a trace is running */
 };
 
@@ -49,6 +51,7 @@ int	cmd_route_add(struct cmd_ctx *, int, char **);
 int	cmd_route_del(struct cmd_ctx *, int, char **);
 int	cmd_route_move(struct cmd_ctx *, int, char **);
 int	cmd_route_test(struct cmd_ctx *, int, char **);
+int	cmd_route_lookup(struct cmd_ctx *, int, char **);	/* cmd_zone.c */
 int	cmd_set(struct cmd_ctx *, int, char **);
 int	cmd_show_routes(struct cmd_ctx *, int, char **);
 int	cmd_show_backends(struct cmd_ctx *, int, char **);
