@@ -6,7 +6,9 @@
  * out before the first command the daemon must see, so a file of help
  * alone needs no daemon.  On the first error the transaction is aborted,
  * the error is printed as "FILE:LINE: text" (the line a command starts
- * on) and nothing is applied.  At the end: commit, or abort for --dry-run.
+ * on) and nothing is applied.  A command given with -c runs last, inside
+ * the same transaction (zone check against the routes the file makes).
+ * At the end: commit, or abort for --dry-run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +91,8 @@ batch_next(struct batch_reader *br, char **cmd, unsigned *start)
 }
 
 int
-batch_run(struct ctl *ctl, FILE *fp, const char *name, int dry_run)
+batch_run(struct ctl *ctl, FILE *fp, const char *name, const char *then,
+    int dry_run)
 {
 	struct batch_reader br;
 	char *cmd, where[1100], msg[128];
@@ -106,6 +109,11 @@ batch_run(struct ctl *ctl, FILE *fp, const char *name, int dry_run)
 			st = CTL_ST_OK;
 		if (st != CTL_ST_OK)
 			break;
+	}
+	if (r != -1 && st == CTL_ST_OK && then != NULL) {
+		st = ctl_exec(ctl, then, "-c", CTL_X_BATCH);
+		if (st == CTL_ST_EMPTY)
+			st = CTL_ST_OK;
 	}
 	if (r == -1 && st == CTL_ST_OK) {
 		snprintf(msg, sizeof(msg), "read error");

@@ -144,8 +144,10 @@ void	batch_init(struct batch_reader *, FILE *);
 int	batch_next(struct batch_reader *, char **cmd, unsigned *start);
 void	batch_free(struct batch_reader *);
 
-/* batch.c: run fp (called name in messages) as one transaction. */
-int	batch_run(struct ctl *, FILE *fp, const char *name, int dry_run);
+/* batch.c: run fp (called name in messages), then the command then (if
+ * not NULL), as one transaction. */
+int	batch_run(struct ctl *, FILE *fp, const char *name, const char *then,
+	    int dry_run);
 
 /* replace.c: make the daemon's state equal to fp, in one transaction. */
 int	replace_run(struct ctl *, FILE *fp, const char *name, int dry_run);

@@ -26,12 +26,13 @@ usage(int status)
 	    "usage: dnsroutectl [-qV] [--json] [-s socket] "
 	    "[-c command | command ...]\n"
 	    "       dnsroutectl [-q] [--json] [-s socket] [--dry-run] "
-	    "[--replace] -f file\n"
+	    "[--replace] -f file [-c command]\n"
 	    "  -s, --socket PATH   control socket (default "
 	    "$DNSROUTECTL_SOCKET or\n"
 	    "                      " DNSROUTE_SOCKET_DEFAULT ")\n"
 	    "  -c, --command CMD   run one command\n"
-	    "  -f, --file FILE     run FILE (- for stdin) as one transaction\n"
+	    "  -f, --file FILE     run FILE (- for stdin) as one transaction;\n"
+	    "                      with -c, the command runs last inside it\n"
 	    "      --dry-run       with -f: check every command, then abort\n"
 	    "      --replace       with -f: make the state equal to FILE, "
 	    "sending\n"
@@ -135,15 +136,17 @@ main(int argc, char *argv[])
 			usage(2);
 		cmd = joined = join_words(argc, argv);
 	}
-	if (cmd != NULL && file != NULL) {
-		fprintf(stderr, "dnsroutectl: -c and -f exclude each other\n");
+	if (cmd != NULL && file != NULL && (joined != NULL || replace)) {
+		fprintf(stderr, "dnsroutectl: -f takes -c, not words or "
+		    "--replace\n");
 		return 2;
 	}
 	if (replace && file == NULL) {
 		fprintf(stderr, "dnsroutectl: --replace needs -f FILE\n");
 		return 2;
 	}
-	if (dry_run && (cmd != NULL || (file == NULL && isatty(0)))) {
+	if (dry_run && ((cmd != NULL && file == NULL) ||
+	    (file == NULL && isatty(0)))) {
 		fprintf(stderr, "dnsroutectl: --dry-run needs -f FILE or "
 		    "commands on stdin\n");
 		return 2;
@@ -152,7 +155,7 @@ main(int argc, char *argv[])
 	ctl.out = json ? &output_json : &output_text;
 	ctl.tty = isatty(1);
 
-	if (cmd != NULL) {
+	if (cmd != NULL && file == NULL) {
 		st = ctl_exec(&ctl, cmd, NULL, 0);
 		if (st == CTL_ST_EMPTY || st == CTL_ST_QUIT)
 			st = CTL_ST_OK;
@@ -162,11 +165,11 @@ main(int argc, char *argv[])
 			return 2;
 		}
 		st = replace ? replace_run(&ctl, fp, file, dry_run) :
-		    batch_run(&ctl, fp, file, dry_run);
+		    batch_run(&ctl, fp, file, cmd, dry_run);
 		fclose(fp);
 	} else if (file != NULL || !isatty(0))
 		st = replace ? replace_run(&ctl, stdin, "stdin", dry_run) :
-		    batch_run(&ctl, stdin, "stdin", dry_run);
+		    batch_run(&ctl, stdin, "stdin", cmd, dry_run);
 	else
 		st = shell_run(&ctl);
 	ctl_disconnect(&ctl);

@@ -1,0 +1,189 @@
+"""zone split and zone check on a zone of 100,000 names: split by three
+routes into three slices, an NSD per slice behind the router, every name
+answered through the router (dnsperf over all of them: no NXDOMAIN), zone
+check query passes; then a route edited to a wrong character class, and
+zone check names exactly the names it loses and fails: inside begin in
+the shell, in a batch with --dry-run (nothing applied), and after the edit
+is committed.  The times go to BUILDDIR/tests/out/zone.txt."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import dnsroute_test as dt
+import zone_helpers as zh
+
+N = 100000
+LETTERS = 'abcdefghijklmnopqrstuvwxyz'
+
+ROUTES = [
+    r"route add '^[a-h][^.]*\.' pool p1",
+    r"route add '^[i-q][^.]*\.' pool p2",
+    r"route add '^[r-z][^.]*\.' pool p3",
+]
+# The same p2 route with a class one letter short: the q names are lost.
+WRONG = r"route add '^[i-p][^.]*\.' pool p2 at 2"
+
+
+def name_of(i):
+    return '%s%05d' % (LETTERS[i % 26], i)
+
+
+def write_zone(path):
+    with open(path, 'w') as f:
+        f.write('$ORIGIN example.\n$TTL 300\n'
+                '@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n'
+                '@ IN NS ns1\nns1 IN A 127.0.0.1\n')
+        for i in range(N):
+            f.write('%s IN A 10.%d.%d.%d\n' % (name_of(i), i >> 16, (i >> 8) & 255, i & 255))
+            if i % 10 == 0:
+                f.write('%s IN TXT "t%d"\n' % (name_of(i), i))
+
+
+def record(line):
+    print(line)
+    out = os.path.join(dt.BUILDDIR, 'tests', 'out')
+    if os.path.isdir(out):
+        with open(os.path.join(out, 'zone.txt'), 'a') as f:
+            f.write('%s %s\n' % (time.strftime('%Y-%m-%dT%H:%M:%S'), line))
+
+
+def dnsperf_all(workdir, router):
+    """Every name once through the router; returns (sent, {rcode: n}, lost)."""
+    data = os.path.join(workdir, 'names.in')
+    with open(data, 'w') as f:
+        f.write('example. SOA\n')
+        for i in range(N):
+            f.write('%s.example. A\n' % name_of(i))
+    argv = ['dnsperf', '-s', router.host, '-p', str(router.port), '-d', data,
+            '-n', '1', '-Q', '20000', '-c', '4', '-t', '5']
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    sent = int(re.search(r'Queries sent:\s+(\d+)', p.stdout).group(1))
+    lost = int(re.search(r'Queries lost:\s+(\d+)', p.stdout).group(1))
+    m = re.search(r'Response codes:[ \t]*(.*)', p.stdout)
+    rcodes = {k: int(v) for k, v in re.findall(r'([A-Z]+) (\d+) \(', m.group(1))}
+    qps = re.search(r'Queries per second:\s+([\d.]+)', p.stdout)
+    return sent, rcodes, lost, float(qps.group(1)) if qps else 0.0
+
+
+def lost_names(doc):
+    return {r['name'] for r in doc.get('rows', [])
+            if r.get('problem') in ('no route', 'no pool')}
+
+
+def q_names():
+    return {'%s.example.' % name_of(i) for i in range(N) if name_of(i)[0] == 'q'}
+
+
+@pytest.fixture
+def big(router_factory, nsd_factory, workdir):
+    if shutil.which('dnsperf') is None:
+        pytest.skip('dnsperf not installed')
+    r = router_factory()
+    zone = os.path.join(workdir, 'big.zone')
+    write_zone(zone)
+    zh.configure(r, ROUTES)
+    t = time.monotonic()
+    slices, doc = zh.split(r, zone, os.path.join(workdir, 'slices'))
+    record('zone split of %d names (%d records) into 3 slices: %.2f s'
+           % (N + 2, N + N // 10 + 3, time.monotonic() - t))
+    rows = {row['pool']: row for row in doc['rows']}
+    assert sorted(rows) == ['p1', 'p2', 'p3'], doc
+    # Each name in one slice, the apex and its name server in all three.
+    assert sum(int(row['names']) for row in rows.values()) == N + 2
+    assert sum(int(row['records']) for row in rows.values()) == N + N // 10 + 3 + 2 * 3
+    zh.serve(r, nsd_factory, slices)
+    return r, zone
+
+
+def test_100k_names_split_served_and_checked(big, workdir):
+    r, zone = big
+    sent, rcodes, lost, qps = dnsperf_all(workdir, r)
+    record('dnsperf over all %d names through the router: %s, %d lost, %.0f qps'
+           % (sent, rcodes, lost, qps))
+    assert sent == N + 1
+    assert rcodes == {'NOERROR': N + 1} and lost == 0, (rcodes, lost)
+
+    t = time.monotonic()
+    res = zh.ctl(r, 'zone check %s query rate 20000' % zone, json_out=True)
+    record('zone check query of %d names at 20,000 qps: %.2f s'
+           % (N + 2, time.monotonic() - t))
+    doc = json.loads(res.stdout)
+    assert res.rc == 0 and doc['ok'], res.describe()[-3000:]
+    assert 'every one of %d names' % (N + 2) in doc['message']
+
+
+def check_fails_naming(doc, rc, expected):
+    assert rc == 1 and doc['ok'] is False, doc.get('error')
+    got = lost_names(doc)
+    assert got == expected, 'lost %d names, expected %d; extra %s, missing %s' % (
+        len(got), len(expected), sorted(got - expected)[:5], sorted(expected - got)[:5])
+
+
+def test_wrong_class_found_before_and_after_commit(big, workdir):
+    r, zone = big
+    ids = {row['pattern']: row['id'] for row in r.rows('show routes')}
+    p2 = ids[r'^[i-q][^.]*\.']
+    edit = os.path.join(workdir, 'edit.cmd')
+    with open(edit, 'w') as f:
+        f.write('route del %s\n%s\n' % (p2, WRONG))
+    expected = q_names()
+    assert len(expected) == N // 26 + (1 if N % 26 > 16 else 0)
+
+    # The batch, checked against the zone before it is applied.
+    res = r.ctl(None, json=True, args=('-f', edit, '--dry-run', '-c',
+                                       'zone check %s' % zone), timeout=120)
+    docs = [json.loads(l) for l in res.stdout.splitlines() if l.startswith('{')]
+    check_fails_naming(docs[-1], res.rc, expected)
+    assert [row['pattern'] for row in r.routes()][1] == r'^[i-q][^.]*\.', 'dry run applied'
+
+    # The same batch with the check in it: refused, nothing applied.
+    with open(edit, 'a') as f:
+        f.write('zone check %s\n' % zone)
+    res = r.ctl(None, json=True, args=('-f', edit), timeout=120)
+    assert res.rc == 1, res.describe()
+    assert [row['pattern'] for row in r.routes()][1] == r'^[i-q][^.]*\.'
+
+    # Committed: the check names the same names.
+    r.ok('route del %s' % p2)
+    r.ok(WRONG)
+    res = zh.ctl(r, 'zone check %s' % zone, json_out=True)
+    check_fails_naming(json.loads(res.stdout), res.rc, expected)
+    # And the q names really are lost through the router.
+    a = r.query('%s.example.' % name_of(16), 'A')
+    assert dt.rcode_text(a) == 'SERVFAIL', a
+
+
+def test_wrong_class_found_inside_begin_in_the_shell(big, workdir):
+    from test_shell import Tmux, TMUX
+    if TMUX is None:
+        pytest.skip('tmux not installed')
+    r, zone = big
+    ids = {row['pattern']: row['id'] for row in r.rows('show routes')}
+    tm = Tmux(workdir)
+    try:
+        tm.shell(r, os.path.join(workdir, 'history'))
+        in_txn = tm.prompt[:-1] + ' [txn]>'
+        for line in ('begin', 'route del %s' % ids[r'^[i-q][^.]*\.'], WRONG):
+            tm.type(line)
+            tm.keys('Enter')
+            tm.wait_line(in_txn)
+        tm.type('zone check %s' % zone)
+        tm.keys('Enter')
+        lost = len(q_names())
+        tm.wait(lambda s: '%d of %d names reach no pool' % (lost, N + 2) in s,
+                'zone check to fail on the pending routes', deadline=60)
+        tm.type('abort')
+        tm.keys('Enter')
+        tm.wait(lambda s: 'aborted' in s, 'abort')
+    finally:
+        tm.close()
+    # Outside the transaction the routes are whole again.
+    res = zh.ctl(r, 'zone check %s' % zone)
+    assert res.rc == 0, res.describe()[-2000:]
