@@ -186,8 +186,10 @@ int		 zlookup_queue(void *zl, const char *name, uint32_t tag);
 int		 zlookup_flush(struct zlookup *);
 const char	*zlookup_error(const struct zlookup *);
 void		 zlookup_free(struct zlookup *);
-/* Split a row ("f1\tf2...") into unescaped fields in place; NULL fields
- * (\N) become NULL.  Returns the count, at most max. */
+/* zone_reply.c: the reply rows.  Split a row ("f1\tf2...") into
+ * unescaped fields in place; \N becomes NULL.  Returns the count, or
+ * max + 1 when there are more. */
+#define ZLOOKUP_COLUMNS	6	/* name qtype route# action pool members */
 int		 zlookup_fields(char *row, char **f, int max);
 /* Parse one reply row into r (pointing into f): 0, or -1. */
 int		 zlookup_parse(char **f, int n, char **name, struct zs_route *r);

@@ -17,14 +17,12 @@
 #include <string.h>
 
 #include "ctlproto.h"
-#include "dnsnames.h"
 #include "util.h"
 #include "ctl.h"
 #include "zone.h"
 
 #define LOOKUP_LINE	16000		/* < CTL_LINE_MAX */
 #define LOOKUP_WINDOW	4
-#define LOOKUP_COLUMNS	6
 #define MAX_ROWS	64		/* rows of one name */
 
 struct batch {
@@ -102,58 +100,6 @@ lost(struct zlookup *zl, const char *why)
 	return -1;
 }
 
-int
-zlookup_fields(char *row, char **f, int max)
-{
-	char *p = row, *tab;
-	int n = 0;
-
-	while (n < max) {
-		tab = strchr(p, '\t');
-		if (tab != NULL)
-			*tab = '\0';
-		if (strcmp(p, CTL_NULL_FIELD) == 0)
-			f[n++] = NULL;
-		else {
-			ctl_unescape(p);
-			f[n++] = p;
-		}
-		if (tab == NULL)
-			return n;
-		p = tab + 1;
-	}
-	return max + 1;		/* more fields than expected */
-}
-
-int
-zlookup_parse(char **f, int n, char **name, struct zs_route *r)
-{
-	long v;
-
-	if (n != LOOKUP_COLUMNS || f[0] == NULL || f[0][0] == '\0' ||
-	    f[3] == NULL || f[3][0] == '\0')
-		return -1;
-	*name = f[0];
-	r->qtype = 0;
-	if (f[1] != NULL && (dnsname_type_parse(f[1], &r->qtype) == -1 ||
-	    r->qtype == 0))
-		return -1;
-	r->route = -1;
-	if (f[2] != NULL) {
-		if (parse_int(f[2], 1, 0x7fffffffL, &v) == -1)
-			return -1;
-		r->route = v;
-	}
-	r->action = f[3];
-	r->pool = f[4];
-	r->members = f[5];
-	if ((r->pool != NULL) != (strcmp(r->action, "pool") == 0))
-		return -1;
-	if (r->pool == NULL && r->members != NULL)
-		return -1;
-	return 0;
-}
-
 /* The rows of one name, copied out of the read buffer. */
 struct group {
 	char		*name;
@@ -199,7 +145,7 @@ receive(struct zlookup *zl)
 	struct batch *b = &zl->b[zl->head];
 	struct group g;
 	struct zs_route r;
-	char err[256], *text, *f[LOOKUP_COLUMNS + 1], *name;
+	char err[256], *text, *f[ZLOOKUP_COLUMNS + 1], *name;
 	int code, more, n, k = 0;
 
 	memset(&g, 0, sizeof(g));
@@ -221,7 +167,7 @@ receive(struct zlookup *zl)
 		}
 		if (code != CTL_ROW)
 			continue;	/* columns, and lines newer than us */
-		n = zlookup_fields(text, f, LOOKUP_COLUMNS);
+		n = zlookup_fields(text, f, ZLOOKUP_COLUMNS);
 		if (zlookup_parse(f, n, &name, &r) == -1)
 			goto bad;
 		if (g.n > 0 && (strcmp(g.name, name) != 0 || r.qtype == 0)) {
