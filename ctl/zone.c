@@ -88,8 +88,12 @@ on_finding(void *arg, const struct zs_finding *f)
 {
 	struct zone_cmd *z = arg;
 
-	if (f->name == NULL)
+	if (f->name == NULL) {
+		/* Slices are cut before their servers exist. */
+		if (z->split)
+			return;
 		z->pools_down++;
+	}
 	finding_row(z, f->name, f->qtype, f->problem, f->route, f->action,
 	    f->pool, NULL, NULL);
 }

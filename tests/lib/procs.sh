@@ -62,8 +62,9 @@ nsd_run() {
 }
 
 # nsd_conf DIR ADDR PORT IDENTITY ZONE ZONEFILE: an NSD that runs as us
-# in the foreground, answers id.server (health checks) with IDENTITY and
-# does not rate-limit (its default of 200 qps would be the benchmark).
+# in the foreground, answers id.server (health checks) and NSID with
+# IDENTITY and does not rate-limit (its default of 200 qps would be the
+# benchmark).
 nsd_conf() {
 	cat >"$1/nsd.conf" <<-EOF
 	server:
@@ -81,6 +82,7 @@ nsd_conf() {
 	    do-ip6: no
 	    hide-identity: no
 	    identity: "$4"
+	    nsid: "ascii_$4"
 	    rrl-ratelimit: 0
 	    tcp-count: 1000
 	remote-control:
