@@ -418,7 +418,7 @@ candidates(struct shell *sh, struct cands *c, char **argv, int nprior,
 	if (nprior == 0)
 		return;
 	cs = cmd_lookup(nprior, argv, &nw, err, sizeof(err));
-	if (cs != NULL && !(cs->flags & CMD_F_CTLONLY))
+	if (cs != NULL)
 		cand_args(sh, c, cs, argv + nw, nprior - nw, prefix);
 }
 
