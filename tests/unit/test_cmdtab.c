@@ -58,6 +58,7 @@ static const struct {
 static const char *const kinds[] = {
 	"<backend>", "<pool>", "<route>", "<command>", "<setting>", "<qtype>",
 	"<policy>", "<n>", "<new>", "<regex>", "<addr>", "<qname>", "<rcode>",
+	"<file>",
 	NULL
 };
 
@@ -198,8 +199,9 @@ test_table(void)
 				    "%s: value of %.*s", c->words,
 				    (int)(e - p), p);
 		}
-		CHECKF(!(c->flags & CMD_F_CTLONLY) || c->id == CMD_QUIT,
-		    "%s: only quit is handled by the ctl", c->words);
+		CHECKF(!(c->flags & CMD_F_CTLONLY) || c->id == CMD_QUIT ||
+		    c->id == CMD_ZONE_SPLIT || c->id == CMD_ZONE_CHECK,
+		    "%s: only quit and zone are handled by the ctl", c->words);
 	}
 	for (n = 0; n < CMD__COUNT; n++)
 		CHECKF(seen[n] == 1, "id %d in the table once", n);
