@@ -355,20 +355,26 @@ plan_queries(struct zone_cmd *z, struct zslicer *zs, char *err, size_t errlen)
 /* ---- the walk */
 
 static int
-pass(struct zread *zr, struct zslicer *zs, int second, char *err,
-    size_t errlen)
+pass(struct zread *zr, const char *file, struct zslicer *zs, int second,
+    char *err, size_t errlen)
 {
 	char where[1100];
 	ldns_rr *rr;
 	int r;
 
 	while ((r = zread_next(zr, &rr, err, errlen)) == 1) {
+		if (ctl_sigint) {
+			ldns_rr_free(rr);
+			snprintf(err, errlen, "interrupted");
+			return -1;
+		}
 		if (second) {
 			if (zs_write(zs, rr, err, errlen) == -1)
 				return -1;
 			continue;
 		}
-		snprintf(where, sizeof(where), "line %u", zread_line(zr));
+		snprintf(where, sizeof(where), "%.1000s:%u", file,
+		    zread_line(zr));
 		r = zs_scan(zs, rr, where, err, errlen);
 		ldns_rr_free(rr);
 		if (r == -1)
@@ -471,7 +477,7 @@ walk(struct zone_cmd *z, char *msg, size_t msglen)
 	zs = zs_new(&ops, z->subtree);
 	zlookup_set_slicer(zl, zs);
 
-	if (pass(zr, zs, 0, err, sizeof(err)) == -1 ||
+	if (pass(zr, z->file, zs, 0, err, sizeof(err)) == -1 ||
 	    zs_scan_end(zs, err, sizeof(err)) == -1) {
 		if (zlookup_error(zl)[0] != '\0') {
 			snprintf(err, sizeof(err), "%s", zlookup_error(zl));
@@ -495,7 +501,7 @@ walk(struct zone_cmd *z, char *msg, size_t msglen)
 		goto out;
 	if (zread_rewind(zr, err, sizeof(err)) == -1 ||
 	    zs_begin_slices(zs) == -1 ||
-	    pass(zr, zs, 1, err, sizeof(err)) == -1 ||
+	    pass(zr, z->file, zs, 1, err, sizeof(err)) == -1 ||
 	    zs_write_end(zs, err, sizeof(err)) == -1) {
 		if (z->write_errno != 0)
 			snprintf(err, sizeof(err), "writing the slices: %s",

@@ -41,7 +41,7 @@ int		 zread_next(struct zread *, ldns_rr **rr, char *err,
 /* Start again from the top (the second pass).  -1 with err when the file
  * changed since it was opened. */
 int		 zread_rewind(struct zread *, char *err, size_t errlen);
-unsigned	 zread_line(const struct zread *);
+unsigned	 zread_line(const struct zread *);	/* of the last record */
 void		 zread_close(struct zread *);
 
 /* ---- zone_names.c */

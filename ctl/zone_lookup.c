@@ -68,6 +68,28 @@ batch_clear(struct batch *b)
 	b->n = 0;
 }
 
+/* Read and drop the replies still in flight (the walk stopped early), so
+ * that the connection, and a transaction on it, stay usable. */
+static void
+drain(struct zlookup *zl)
+{
+	char err[256], *text;
+	int code, more;
+
+	while (zl->count > 0 && zl->ctl->conn != NULL) {
+		do {
+			code = client_read(zl->ctl->conn, -1, &more, &text,
+			    err, sizeof(err));
+		} while (code >= 0 && more);
+		if (code < 0) {
+			ctl_disconnect(zl->ctl);
+			break;
+		}
+		zl->count--;
+	}
+	zl->count = 0;
+}
+
 void
 zlookup_free(struct zlookup *zl)
 {
@@ -75,6 +97,7 @@ zlookup_free(struct zlookup *zl)
 
 	if (zl == NULL)
 		return;
+	drain(zl);
 	for (i = 0; i <= LOOKUP_WINDOW; i++) {
 		batch_clear(&zl->b[i]);
 		free(zl->b[i].tags);
@@ -186,20 +209,23 @@ receive(struct zlookup *zl)
 		g.r[g.n].members = dup_or_null(r.members);
 		g.n++;
 	}
-	if (CTL_CODE_IS_ERROR(code)) {
-		ctl_unescape(text);
-		group_clear(&g);
-		snprintf(zl->err, sizeof(zl->err), "route lookup: %s", text);
-		zl->failed = 1;
-		return -1;
-	}
-	if (g.n > 0 && deliver(zl, b, k++, &g) == -1)
+	if (!CTL_CODE_IS_ERROR(code) && g.n > 0 &&
+	    deliver(zl, b, k++, &g) == -1)
 		goto fail;
-	if (k != b->n)
-		return lost(zl, "the reply has fewer names than asked");
+	/* This request's reply is read whole: the next one is in step. */
+	n = b->n;
 	batch_clear(b);
 	zl->head = (zl->head + 1) % (LOOKUP_WINDOW + 1);
 	zl->count--;
+	if (CTL_CODE_IS_ERROR(code)) {
+		ctl_unescape(text);
+		group_clear(&g);
+		snprintf(zl->err, sizeof(zl->err), "route lookup: %.480s", text);
+		zl->failed = 1;
+		return -1;
+	}
+	if (k != n)
+		return lost(zl, "the reply has fewer names than asked");
 	return 0;
 bad:
 	group_clear(&g);

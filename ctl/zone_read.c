@@ -21,7 +21,8 @@ struct zread {
 	char		*origin_text;	/* NULL: none given */
 	ldns_rdf	*origin, *prev;
 	uint32_t	 ttl;
-	int		 line;
+	int		 line;		/* where ldns reads next */
+	int		 last;		/* where the last record began */
 	struct stat	 st;
 };
 
@@ -81,6 +82,7 @@ zread_next(struct zread *z, ldns_rr **rr, char *err, size_t errlen)
 		    &z->prev, &z->line);
 		switch (s) {
 		case LDNS_STATUS_OK:
+			z->last = line;
 			return 1;
 		case LDNS_STATUS_SYNTAX_EMPTY:
 		case LDNS_STATUS_SYNTAX_TTL:
@@ -95,7 +97,7 @@ zread_next(struct zread *z, ldns_rr **rr, char *err, size_t errlen)
 		default:
 			if (feof(z->fp) && s == LDNS_STATUS_SYNTAX_ERR)
 				goto end;
-			snprintf(err, errlen, "%s:%d: %s", z->path, z->line,
+			snprintf(err, errlen, "%s:%d: %s", z->path, line,
 			    ldns_get_errorstr_by_id(s));
 			return -1;
 		}
@@ -127,7 +129,7 @@ zread_rewind(struct zread *z, char *err, size_t errlen)
 unsigned
 zread_line(const struct zread *z)
 {
-	return (unsigned)z->line;
+	return (unsigned)z->last;
 }
 
 void

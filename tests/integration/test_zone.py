@@ -187,3 +187,92 @@ def test_wrong_class_found_inside_begin_in_the_shell(big, workdir):
     # Outside the transaction the routes are whole again.
     res = zh.ctl(r, 'zone check %s' % zone)
     assert res.rc == 0, res.describe()[-2000:]
+
+
+# --------------------------------------------------------------------------
+# Bad input: a clear error naming the line, nothing written, and the
+# connection (and a batch's transaction) still in step.
+
+SMALL = '''$ORIGIN example.
+$TTL 300
+@ IN SOA ns1 hostmaster 1 3600 600 86400 300
+@ IN NS ns1
+ns1 IN A 127.0.0.1
+'''
+
+
+def small_zone(workdir, name, extra='', n=3000):
+    path = os.path.join(workdir, name)
+    with open(path, 'w') as f:
+        f.write(SMALL)
+        for i in range(n):
+            f.write('%s IN A 10.0.%d.%d\n' % (name_of(i), (i >> 8) & 255, i & 255))
+        f.write(extra)
+    return path
+
+
+def test_bad_zone_files(router, workdir):
+    r = router
+    zh.configure(r, ROUTES)
+    out = os.path.join(workdir, 'out')
+    cases = [
+        (small_zone(workdir, 'syntax.zone', 'a1 IN A 300.1.2.3\n'), 'syntax.zone:3006:'),
+        (small_zone(workdir, 'include.zone', '$INCLUDE other.zone\n'), '$INCLUDE is not supported'),
+        (small_zone(workdir, 'outside.zone', 'www.example.org. IN A 10.1.1.1\n'),
+         'www.example.org. is not in the zone example.'),
+        (small_zone(workdir, 'second.zone', 'x IN SOA ns1 h 1 2 3 4 5\n'),
+         'second.zone:3006: a second SOA'),
+        (os.path.join(workdir, 'missing.zone'), 'No such file'),
+    ]
+    with open(os.path.join(workdir, 'nosoa.zone'), 'w') as f:
+        f.write('$ORIGIN example.\nns1 IN A 127.0.0.1\n')
+    cases.append((os.path.join(workdir, 'nosoa.zone'), 'must start with its SOA'))
+    for path, msg in cases:
+        res = r.ctl('zone split %s %s' % (path, out))
+        assert res.rc == 1 and msg in res.stderr, (msg, res.describe())
+        assert not os.path.exists(out) or os.listdir(out) == [], os.listdir(out)
+        res = r.ctl('zone check %s' % path, json=True)
+        doc = json.loads(res.stdout)
+        assert res.rc == 1 and doc['ok'] is False and msg in doc['error'], res.describe()
+    res = r.ctl('zone split %s' % cases[0][0])
+    assert res.rc == 1 and 'usage: zone split ZONEFILE DIR' in res.stderr, res.describe()
+    res = r.ctl('zone check %s rate 0' % cases[0][0])
+    assert res.rc == 1 and 'bad rate' in res.stderr, res.describe()
+
+
+def test_zone_in_a_batch_keeps_the_transaction(router, workdir):
+    """A batch that splits and goes on is one transaction; one whose
+    zone file breaks half way (lookups in flight) is refused, names the
+    file's line, and leaves no transaction behind."""
+    r = router
+    for p in zh.POOLS:
+        r.ok('pool add %s' % p)
+    good = small_zone(workdir, 'good.zone')
+    bad = small_zone(workdir, 'bad.zone', 'zzz IN A not-an-address\n')
+    res = r.ctl(ROUTES + ['zone split %s %s' % (good, os.path.join(workdir, 'out')),
+                          "route add '^zz' refuse"])
+    assert res.rc == 0, res.describe()
+    assert len(r.routes()) == 4
+    res = r.ctl(["route add '^yy' refuse", 'zone split %s %s'
+                 % (bad, os.path.join(workdir, 'out2'))])
+    assert res.rc == 1 and 'bad.zone:3006:' in res.stderr, res.describe()
+    assert len(r.routes()) == 4, 'the batch was applied'
+    assert not os.path.exists(os.path.join(workdir, 'out2')) or \
+        os.listdir(os.path.join(workdir, 'out2')) == []
+    # No transaction was left open: another client may change things.
+    r.ok("route add '^ww' refuse")
+
+
+def test_zone_commands_are_the_ctls(router):
+    """Over the socket they are refused: the daemon reads no files."""
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(router.sock)
+    f = s.makefile('rwb')
+    assert f.readline().startswith(b'0001 ')
+    f.write(b'zone split /etc/passwd /tmp\n')
+    f.flush()
+    line = f.readline().decode()
+    s.close()
+    assert line.startswith('9000 ') and 'runs in dnsroutectl' in line, line
