@@ -19,6 +19,7 @@ import dnsroute_test as dt
 import zone_helpers as zh
 
 N = 100000
+HANG_BOUND = 10     # a hang, not a timing target
 LETTERS = 'abcdefghijklmnopqrstuvwxyz'
 
 ROUTES = [
@@ -110,13 +111,35 @@ def test_100k_names_split_served_and_checked(big, workdir):
     assert sent == N + 1
     assert rcodes == {'NOERROR': N + 1} and lost == 0, (rcodes, lost)
 
+    # While the check runs, the control socket serves other clients.
     t = time.monotonic()
-    res = zh.ctl(r, 'zone check %s query rate 20000' % zone, json_out=True)
-    record('zone check query of %d names at 20,000 qps: %.2f s'
-           % (N + 2, time.monotonic() - t))
-    doc = json.loads(res.stdout)
-    assert res.rc == 0 and doc['ok'], res.describe()[-3000:]
+    argv = [dt.DNSROUTECTL, '-s', r.sock, '--json', '-c',
+            'zone check %s query rate 20000' % zone]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    during, worst = 0, 0.0
+    try:
+        while True:
+            try:
+                p.wait(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            t1 = time.monotonic()
+            assert r.ctl('show stats', timeout=HANG_BOUND).rc == 0
+            if p.poll() is None:
+                during += 1
+                worst = max(worst, time.monotonic() - t1)
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    record('zone check query of %d names at 20,000 qps: %.2f s; meanwhile %d '
+           'show stats, the slowest %.3f s' % (N + 2, time.monotonic() - t, during, worst))
+    doc = json.loads(out)
+    assert p.returncode == 0 and doc['ok'], (out[-3000:], err)
     assert 'every one of %d names' % (N + 2) in doc['message']
+    assert during > 0
 
 
 def check_fails_naming(doc, rc, expected):
@@ -276,3 +299,56 @@ def test_zone_commands_are_the_ctls(router):
     line = f.readline().decode()
     s.close()
     assert line.startswith('9000 ') and 'runs in dnsroutectl' in line, line
+
+
+def test_check_query_names_what_backends_lack(router, nsd_factory, workdir):
+    """Each slice served where it should not be, or wrong: zone check query
+    names every name a backend does not answer as the zone says, with the
+    reason, and fails; served right, it passes (over TCP too)."""
+    r = router
+    zh.configure(r, ROUTES)
+    zone = small_zone(workdir, 'q.zone', n=300)
+    slices, doc = zh.split(r, zone, os.path.join(workdir, 'slices'))
+    # p1's server has p1's slice with one address changed; p2's has p1's
+    # slice (every p2 name NXDOMAIN); p3's serves another zone (REFUSED).
+    changed = name_of(26)                       # an a-name, in p1
+    wrong = slices['p1'].replace('%s.example.\t300\tIN\tA\t10.0.0.26'
+                                 % changed, '%s.example.\t300\tIN\tA\t10.9.9.9' % changed)
+    assert wrong != slices['p1']
+    n1 = nsd_factory('ns-p1', {'example.': wrong})
+    n2 = nsd_factory('ns-p2', {'example.': slices['p1']})
+    n3 = nsd_factory('ns-p3', {'other.': slices['p3'].replace('example.', 'other.')})
+    for pool, n, extra in (('p1', n1, ''), ('p2', n2, ' transport tcp'), ('p3', n3, '')):
+        r.ok('backend add ns-%s %s pool %s %s%s' % (pool, n.endpoint, pool,
+                                                 dt.BACKEND_FAST, extra))
+    for pool in ('p1', 'p2', 'p3'):
+        r.wait_health('ns-' + pool)
+    res = zh.ctl(r, 'zone check %s query rate 5000 timeout 500' % zone, json_out=True)
+    doc = json.loads(res.stdout)
+    assert res.rc == 1 and doc['ok'] is False, res.describe()
+    got = {}
+    for row in doc['rows']:
+        if row.get('problem') and row.get('name'):
+            got.setdefault(row['problem'], set()).add((row['name'], row['backend']))
+    p2 = {('%s.example.' % name_of(i), 'ns-p2') for i in range(300)
+          if name_of(i)[0] in 'ijklmnopq'}
+    # (ns1., routed to p2, is in p1's slice too: the apex's name server.)
+    p3 = {('%s.example.' % name_of(i), 'ns-p3') for i in range(300)
+          if name_of(i)[0] in 'rstuvwxyz'}
+    assert got.get('wrong-answer') == {('%s.example.' % changed, 'ns-p1')}, got
+    assert got.get('nxdomain') == p2, sorted(got.get('nxdomain', ()))[:5]
+    assert got.get('refused') == p3, sorted(got.get('refused', ()))[:5]
+    assert set(got) == {'wrong-answer', 'nxdomain', 'refused'}, set(got)
+
+    # The right slices: it passes, p2 over TCP.
+    for pool, n in (('p1', n1), ('p2', n2), ('p3', n3)):
+        n.stop()
+    n1 = nsd_factory('ns-p1b', {'example.': slices['p1']})
+    n2 = nsd_factory('ns-p2b', {'example.': slices['p2']})
+    n3 = nsd_factory('ns-p3b', {'example.': slices['p3']})
+    for pool, n in (('p1', n1), ('p2', n2), ('p3', n3)):
+        r.ok('backend set ns-%s addr %s' % (pool, n.endpoint))
+    for pool in ('p1', 'p2', 'p3'):
+        r.wait_health('ns-' + pool)
+    res = zh.ctl(r, 'zone check %s query rate 5000' % zone)
+    assert res.rc == 0, res.describe()
