@@ -47,6 +47,7 @@ struct zone_cmd {
 	char		*tmp[ZS_MAX_SLICES], *path[ZS_MAX_SLICES];
 	int		 write_errno;
 	/* check query */
+	struct zslicer	*zs;
 	struct zquery	*zq;
 	int		*members[ZS_MAX_SLICES];	/* zq backends, -1 ends */
 	char		**bnames, **baddrs;
@@ -104,7 +105,8 @@ on_query_fail(void *arg, const struct zq_fail *f)
 	struct zone_cmd *z = arg;
 
 	z->query_failures++;
-	finding_row(z, f->name, f->qtype, f->problem, -1, "pool", NULL,
+	finding_row(z, f->name, f->qtype, f->problem, -1, "pool",
+	    zs_slice(z->zs, f->slice) ? zs_slice(z->zs, f->slice)->pool : NULL,
 	    f->backend, f->detail);
 }
 
@@ -422,16 +424,16 @@ verdict(struct zone_cmd *z, struct zslicer *zs, const char *apex,
 			    zs_nslices(zs), z->dir);
 			return CTL_ST_REFUSED;
 		}
-		snprintf(msg, msglen, "%s: %llu names, %llu records in %d "
+		snprintf(msg, msglen, "%s: %llu names, %llu records read, %d "
 		    "slices in %s (%.1f s)", apex, names, recs, zs_nslices(zs),
 		    z->dir, secs);
 		return CTL_ST_OK;
 	}
 	if (un > 0 || z->pools_down > 0 || z->query_failures > 0) {
 		snprintf(msg, msglen, "%s: %llu of %llu names reach no pool, "
-		    "%llu pools have no usable member%s", apex,
+		    "%llu pools have no usable member", apex,
 		    (unsigned long long)un, names,
-		    (unsigned long long)z->pools_down, z->query ? "" : "");
+		    (unsigned long long)z->pools_down);
 		if (z->query) {
 			size_t l = strlen(msg);
 
@@ -474,7 +476,7 @@ walk(struct zone_cmd *z, char *msg, size_t msglen)
 	ops.arg = z;
 	ops.lookup = zlookup_queue;
 	ops.lookup_arg = zl = zlookup_new(z->ctl);
-	zs = zs_new(&ops, z->subtree);
+	z->zs = zs = zs_new(&ops, z->subtree);
 	zlookup_set_slicer(zl, zs);
 
 	if (pass(zr, z->file, zs, 0, err, sizeof(err)) == -1 ||
@@ -527,7 +529,10 @@ out:
 		st = verdict(z, zs, apex, now_us() - t0, msg, msglen);
 	}
 	zlookup_free(zl);
+	zq_free(z->zq);		/* it reports into zs */
+	z->zq = NULL;
 	zs_free(zs);
+	z->zs = NULL;
 	zread_close(zr);
 	return st;
 }

@@ -207,6 +207,7 @@ struct zq_fail {
 	const char	*backend;
 	const char	*problem;	/* nxdomain, nodata, refused, wrong-answer... */
 	const char	*detail;
+	int		 slice;		/* the probe's */
 };
 struct zquery	*zq_new(int rate, int timeout_ms,
 		    void (*fail)(void *, const struct zq_fail *), void *arg);

@@ -55,6 +55,7 @@ struct zq_slot {
 	uint64_t	 deadline;
 	enum zs_expect	 expect;
 	int		 qtype;
+	int		 slice;
 	uint8_t		 qname[DNS_MAX_WIRE_NAME];
 	size_t		 qlen;
 	uint8_t		 cut[DNS_MAX_WIRE_NAME];
@@ -146,6 +147,7 @@ report(struct zquery *q, struct zq_slot *s, const char *problem,
 	f.backend = q->b[s->b].name;
 	f.problem = problem;
 	f.detail = detail;
+	f.slice = s->slice;
 	q->fail(q->arg, &f);
 	slot_free(q, s);
 }
@@ -613,6 +615,7 @@ zq_submit(struct zquery *q, int bi, const struct zs_probe *p)
 	s->tcp = q->b[bi].tcp_only;
 	s->expect = p->expect;
 	s->qtype = p->qtype;
+	s->slice = p->slice;
 	s->qlen = p->ownerlen;
 	memcpy(s->qname, p->owner, p->ownerlen);
 	s->cutlen = p->cutlen;
