@@ -795,6 +795,15 @@ def csv_set(s):
     return {x.strip() for x in (s or '').split(',') if x.strip()}
 
 
+def record(line, name):
+    """Print a figure and keep it in BUILDDIR/tests/out/NAME, dated."""
+    print(line)
+    out = os.path.join(BUILDDIR, 'tests', 'out')
+    if os.path.isdir(out):
+        with open(os.path.join(out, name), 'a') as f:
+            f.write('%s %s\n' % (time.strftime('%Y-%m-%dT%H:%M:%S'), line))
+
+
 def timed(fn, *a, **kw):
     """(result, seconds) of fn(*a, **kw)."""
     t = time.monotonic()

@@ -45,12 +45,7 @@ def patterns_with(r, tag):
 
 
 def record(line):
-    """Print a figure and keep it in BUILDDIR/tests/out/bulk.txt."""
-    print(line)
-    out = os.path.join(dt.BUILDDIR, 'tests', 'out')
-    if os.path.isdir(out):
-        with open(os.path.join(out, 'bulk.txt'), 'a') as f:
-            f.write('%s %s\n' % (time.strftime('%Y-%m-%dT%H:%M:%S'), line))
+    dt.record(line, 'bulk.txt')
 
 
 def test_10k_routes_apply_in_one_transaction(router):

@@ -47,11 +47,7 @@ def write_zone(path):
 
 
 def record(line):
-    print(line)
-    out = os.path.join(dt.BUILDDIR, 'tests', 'out')
-    if os.path.isdir(out):
-        with open(os.path.join(out, 'zone.txt'), 'a') as f:
-            f.write('%s %s\n' % (time.strftime('%Y-%m-%dT%H:%M:%S'), line))
+    dt.record(line, 'zone.txt')
 
 
 def dnsperf_all(workdir, router):

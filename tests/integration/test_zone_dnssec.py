@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-import dnsroute_test as dt
 import zone_helpers as zh
 
 pytestmark = pytest.mark.skipif(not (zh.LDNS_SIGNZONE and zh.LDNS_KEYGEN and zh.DELV),
