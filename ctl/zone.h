@@ -8,8 +8,8 @@
  * zone_slice.c decides, record by record, which slices a record goes to
  * and what is missing where; it knows nothing of sockets or files, so the
  * unit test drives it with a fake router.  zone_lookup.c sends owner names
- * to dnsrouted (route lookup), pipelined, and parses the replies.
- * zone_query.c asks backends for names (zone check query).
+ * to dnsrouted (route lookup), pipelined; zone_reply.c parses the reply
+ * rows.  zone_query.c asks backends for names (zone check query).
  *
  * A slice is a pool that at least one name is routed to; at most
  * ZS_MAX_SLICES, kept in 64-bit masks.
