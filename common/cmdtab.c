@@ -104,6 +104,9 @@ const struct cmd_spec cmd_table[] = {
 	{ CMD_SHOW_RECENT, "show recent", "show recent [N] [REGEX]",
 	  "the last N queries done (default 20, at most 4096), or the last N "
 	  "whose name matches REGEX", "show recent 20 example", 0, "<n> <regex>", "" },
+	{ CMD_SHOW_FLEET, "show fleet", "show fleet",
+	  "etcd endpoints, registrations from etcd and the routers of the fleet",
+	  "show fleet", 0, "", "" },
 	{ CMD_TRACE, "trace",
 	  "trace [REGEX] [client ADDR[:PORT]] [backend NAME] [limit N] [seconds S]",
 	  "stream a line per matching query as it completes, until N lines, "

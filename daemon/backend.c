@@ -41,8 +41,10 @@ backend_ref(struct backend *b)
 void
 backend_unref(struct backend *b)
 {
-	if (b != NULL && atomic_fetch_sub(&b->refcnt, 1) == 1)
+	if (b != NULL && atomic_fetch_sub(&b->refcnt, 1) == 1) {
+		free(b->origin);
 		free(b);
+	}
 }
 
 /* Bucket i holds round trips up to lat_bucket_bound(i) µs: 16, 32, ...

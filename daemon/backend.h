@@ -34,6 +34,8 @@ struct backend {
 
 	/* Main thread only: the health-check settings (health.c). */
 	struct db_backend	 conf;
+	/* Registered through etcd: "etcd KEY"; NULL for the operator's. */
+	char			*origin;
 
 	/* Changed by the main thread, read by workers. */
 	atomic_int		 admin;		/* enum db_admin */

@@ -50,6 +50,7 @@ static const cmd_handler handlers[CMD__COUNT] = {
 	[CMD_SHOW_HEALTH] = cmd_show_health,
 	[CMD_SHOW_AUDIT] = cmd_show_audit,
 	[CMD_SHOW_RECENT] = cmd_show_recent,
+	[CMD_SHOW_FLEET] = cmd_show_fleet,
 	[CMD_TRACE] = cmd_trace,
 	[CMD_SET] = cmd_set,
 	[CMD_EXPORT] = cmd_export,

@@ -61,12 +61,19 @@ int	cmd_show_settings(struct cmd_ctx *, int, char **);
 int	cmd_show_health(struct cmd_ctx *, int, char **);
 int	cmd_show_audit(struct cmd_ctx *, int, char **);
 int	cmd_show_recent(struct cmd_ctx *, int, char **);
+int	cmd_show_fleet(struct cmd_ctx *, int, char **);
 int	cmd_trace(struct cmd_ctx *, int, char **);
 int	cmd_export(struct cmd_ctx *, int, char **);
 int	cmd_help(struct cmd_ctx *, int, char **);
 
+/* cmd_fleet.c: the fleet's rows in show stats and show settings. */
+void	cmd_fleet_stats(struct cmd_ctx *);
+void	cmd_fleet_settings(struct cmd_ctx *);
+
 /* Shared helpers for handlers. */
 int	cmd_usage(struct cmd_ctx *);		/* 9000 with the usage; returns -1 */
 int	cmd_dberr(struct cmd_ctx *);		/* 8000 with db_errmsg; returns -1 */
+/* "2026-12-06T14:03:01.123Z" */
+void	cmd_fmt_time(int64_t us, char *buf, size_t len);
 
 #endif

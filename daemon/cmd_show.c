@@ -26,6 +26,17 @@ pending_notice(struct cmd_ctx *x)
 		    x->sess->changes == 1 ? "" : "s");
 }
 
+/* Where a row comes from: nothing for the operator's own, "etcd KEY" for
+ * what was registered through etcd (not editable, not exported). */
+static void
+reply_origin(struct cmd_ctx *x, const char *origin)
+{
+	if (origin != NULL)
+		reply_field(x->r, origin);
+	else
+		reply_field_null(x->r);
+}
+
 static int
 no_args(struct cmd_ctx *x, int argc)
 {
@@ -45,7 +56,8 @@ cmd_show_routes(struct cmd_ctx *x, int argc, char **argv)
 	if (no_args(x, argc) == -1)
 		return -1;
 	pending_notice(x);
-	reply_columns(x->r, "id#\tposition#\tpattern\tqtype\taction\tpool\thits#\tcomment");
+	reply_columns(x->r, "id#\tposition#\tpattern\tqtype\taction\tpool\thits#"
+	    "\tcomment\torigin");
 	for (i = 0; i < c->nroutes; i++) {
 		const struct croute *r = &c->routes[i];
 
@@ -60,6 +72,7 @@ cmd_show_routes(struct cmd_ctx *x, int argc, char **argv)
 			reply_field_null(x->r);
 		reply_field_int(x->r, (long long)atomic_load(&r->hits->hits));
 		reply_field(x->r, r->comment);
+		reply_origin(x, r->origin);
 		reply_end_row(x->r);
 	}
 	return 0;
@@ -97,7 +110,7 @@ cmd_show_backends(struct cmd_ctx *x, int argc, char **argv)
 	pending_notice(x);
 	reply_columns(x->r, "name\taddress\ttransport\tweight#\tadmin\thealth\tpools"
 	    "\toutstanding#\tqueries#\tanswers#\tfailures#\trtt_us#\tlatency_us#"
-	    "\tcheck_rtt_us#");
+	    "\tcheck_rtt_us#\torigin");
 	for (i = 0; i < c->nbackends; i++) {
 		struct backend *b = c->backends[i];
 
@@ -128,6 +141,7 @@ cmd_show_backends(struct cmd_ctx *x, int argc, char **argv)
 			reply_field_int(x->r, crtt);
 		else
 			reply_field_null(x->r);
+		reply_origin(x, b->origin);
 		reply_end_row(x->r);
 	}
 	return 0;
@@ -145,7 +159,7 @@ cmd_show_pools(struct cmd_ctx *x, int argc, char **argv)
 	if (no_args(x, argc) == -1)
 		return -1;
 	pending_notice(x);
-	reply_columns(x->r, "name\tpolicy\tmembers\tup#");
+	reply_columns(x->r, "name\tpolicy\tmembers\tup#\torigin");
 	for (i = 0; i < c->npools; i++) {
 		struct pool *p = &c->pools[i];
 
@@ -166,6 +180,7 @@ cmd_show_pools(struct cmd_ctx *x, int argc, char **argv)
 		else
 			reply_field_null(x->r);
 		reply_field_int(x->r, up);
+		reply_origin(x, p->id < 0 ? "etcd" : NULL);
 		reply_end_row(x->r);
 	}
 	return 0;
@@ -235,6 +250,7 @@ cmd_show_stats(struct cmd_ctx *x, int argc, char **argv)
 	reply_field(x->r, "uptime-seconds");
 	reply_field_int(x->r, (wall_us() - dr->started_us) / 1000000);
 	reply_end_row(x->r);
+	cmd_fleet_stats(x);
 	free(sum);
 	backend_stats(x);
 	return 0;
@@ -281,12 +297,13 @@ cmd_show_settings(struct cmd_ctx *x, int argc, char **argv)
 		reply_field(x->r, setting_table[i].help);
 		reply_end_row(x->r);
 	}
+	cmd_fleet_settings(x);
 	free(sw);
 	return 0;
 }
 
-static void
-fmt_time(int64_t us, char *buf, size_t len)
+void
+cmd_fmt_time(int64_t us, char *buf, size_t len)
 {
 	time_t t = (time_t)(us / 1000000);
 	struct tm tm;
@@ -318,7 +335,7 @@ health_row(const struct db_health_event *e, void *arg)
 	struct cmd_ctx *x = arg;
 	char tb[48];
 
-	fmt_time(e->time_us, tb, sizeof(tb));
+	cmd_fmt_time(e->time_us, tb, sizeof(tb));
 	reply_field(x->r, tb);
 	reply_field(x->r, e->ok ? "ok" : "fail");
 	reply_field(x->r, e->from_state ? e->from_state : "-");
@@ -336,6 +353,7 @@ int
 cmd_show_health(struct cmd_ctx *x, int argc, char **argv)
 {
 	struct db_backend b;
+	struct backend *reg;
 	int n, rc;
 
 	if (argc < 1 || parse_last(x, argc - 1, argv + 1, &n) == -1)
@@ -343,6 +361,12 @@ cmd_show_health(struct cmd_ctx *x, int argc, char **argv)
 	rc = db_backend_get(dr->db, argv[0], &b);
 	if (rc == -1)
 		return cmd_dberr(x);
+	if (rc == 1 && (reg = config_backend(dr->cfg, argv[0])) != NULL &&
+	    reg->id < 0) {
+		/* Registered through etcd: its history is kept the same. */
+		b.id = reg->id;
+		rc = 0;
+	}
 	if (rc == 1) {
 		reply_err(x->r, CTL_ERR_RUNTIME, "backend \"%s\" does not exist",
 		    argv[0]);
@@ -362,7 +386,7 @@ audit_row(const struct db_audit *a, void *arg)
 	struct cmd_ctx *x = arg;
 	char tb[48];
 
-	fmt_time(a->time_us, tb, sizeof(tb));
+	cmd_fmt_time(a->time_us, tb, sizeof(tb));
 	reply_field(x->r, tb);
 	reply_field_int(x->r, a->uid);
 	reply_field_int(x->r, a->pid);
@@ -549,6 +573,20 @@ export_route(const struct db_route *r, void *arg)
 	return 0;
 }
 
+/* Registered routes are etcd's, not the operator's: say they exist, as a
+ * comment, so a reader of the export is not surprised by show routes. */
+static void
+export_registered_note(struct cmd_ctx *x)
+{
+	int i, n = 0;
+
+	for (i = 0; i < dr->cfg->nroutes; i++)
+		n += dr->cfg->routes[i].id < 0;
+	if (n > 0)
+		reply_textf(x->r, "# and %d route%s registered through etcd "
+		    "(show fleet), not exported", n, n == 1 ? "" : "s");
+}
+
 int
 cmd_export(struct cmd_ctx *x, int argc, char **argv)
 {
@@ -570,6 +608,8 @@ cmd_export(struct cmd_ctx *x, int argc, char **argv)
 		rc = db_backend_foreach(dr->db, export_backend, &e);
 	if (rc == 0)
 		rc = db_route_foreach(dr->db, export_route, x);
+	if (rc == 0)
+		export_registered_note(x);
 	free(e.pl);
 	if (rc != 0)
 		return cmd_dberr(x);

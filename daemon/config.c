@@ -12,6 +12,7 @@
 
 #include "cmdtab.h"
 #include "config.h"
+#include "dnsmsg.h"
 #include "log.h"
 #include "util.h"
 
@@ -144,6 +145,13 @@ settings_check(const char *key, const char *val, char *err, size_t errlen)
 	const struct setting_spec *sp = setting_lookup(key);
 	struct settings s;
 
+	if (sp == NULL && strcmp(key, "etcd") == 0) {
+		/* Shown with the settings, but a flag: it is how the router
+		 * reaches what it shares, so it cannot be one of those. */
+		snprintf(err, errlen, "etcd is set with dnsrouted -e, -E and "
+		    "-R, not with set");
+		return -1;
+	}
 	if (sp == NULL) {
 		snprintf(err, errlen, "unknown setting \"%s\"; see show settings", key);
 		return -1;
@@ -157,6 +165,16 @@ settings_check(const char *key, const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+/* A stored registration while the snapshot is built. */
+struct reg {
+	int64_t		 id;
+	char		*key;
+	char		 name[DB_NAME_MAX];
+	char		 addr[DB_ADDR_MAX];
+	char		*pattern;
+	int		 group;		/* index of its group's first reg */
+};
+
 /* Building state passed to the db callbacks. */
 struct build {
 	struct config		*c;
@@ -168,6 +186,8 @@ struct build {
 	char			*err;
 	size_t			 errlen;
 	int			 failed;
+	struct reg		*regs;		/* in route order */
+	int			 nregs, cap_regs;
 };
 
 static struct backend *
@@ -227,10 +247,11 @@ add_backend(const struct db_backend *row, void *arg)
 	return 0;
 }
 
-static int
-add_pool(const struct db_pool *row, void *arg)
+/* A pool at the end, without members.  Moves the pool array: nothing may
+ * point into it yet. */
+static struct pool *
+new_pool(struct build *bd, int64_t id, const char *name, int policy)
 {
-	struct build *bd = arg;
 	struct pool *p;
 
 	if (bd->c->npools == bd->cap_p) {
@@ -240,9 +261,16 @@ add_pool(const struct db_pool *row, void *arg)
 	}
 	p = &bd->c->pools[bd->c->npools++];
 	memset(p, 0, sizeof(*p));
-	p->id = row->id;
-	snprintf(p->name, sizeof(p->name), "%s", row->name);
-	p->policy = row->policy;
+	p->id = id;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->policy = policy;
+	return p;
+}
+
+static int
+add_pool(const struct db_pool *row, void *arg)
+{
+	new_pool(arg, row->id, row->name, row->policy);
 	return 0;
 }
 
@@ -271,10 +299,11 @@ old_hits(const struct config *old, int64_t id)
 	return r->hits;
 }
 
-static int
-add_route(const struct db_route *row, void *arg)
+/* A new route at the end, with the hit counter of the old route of the
+ * same id. */
+static struct croute *
+new_route(struct build *bd, int64_t id, const char *pattern)
 {
-	struct build *bd = arg;
 	struct croute *r;
 
 	if (bd->c->nroutes == bd->cap_r) {
@@ -284,9 +313,24 @@ add_route(const struct db_route *row, void *arg)
 	}
 	r = &bd->c->routes[bd->c->nroutes++];
 	memset(r, 0, sizeof(*r));
-	r->id = row->id;
+	r->id = id;
+	r->position = bd->c->nroutes;
+	r->pattern = xstrdup(pattern);
+	if ((r->hits = old_hits(bd->old, id)) == NULL) {
+		r->hits = xcalloc(1, sizeof(*r->hits));
+		atomic_init(&r->hits->refcnt, 1);
+	}
+	return r;
+}
+
+static int
+add_route(const struct db_route *row, void *arg)
+{
+	struct build *bd = arg;
+	struct croute *r;
+
+	r = new_route(bd, row->id, row->pattern);
 	r->position = row->position;
-	r->pattern = xstrdup(row->pattern);
 	r->qtype = row->qtype;
 	r->action = row->action;
 	r->comment = xstrdup(row->comment ? row->comment : "");
@@ -297,11 +341,145 @@ add_route(const struct db_route *row, void *arg)
 		bd->failed = 1;
 		return 1;
 	}
-	if ((r->hits = old_hits(bd->old, row->id)) == NULL) {
-		r->hits = xcalloc(1, sizeof(*r->hits));
-		atomic_init(&r->hits->refcnt, 1);
-	}
 	return 0;
+}
+
+/* ---- registrations ---- */
+
+/* A registered backend is checked as the seed checked its servers:
+ * id.server. CH TXT over TCP every 5 s (our defaults too). */
+static const struct db_backend reg_template = {
+	.transport = DB_TRANSPORT_UDP, .weight = 1, .admin = DB_ADMIN_ENABLED,
+	.check_qname = "id.server.", .check_qtype = DNS_TYPE_TXT,
+	.check_qclass = DNS_CLASS_CH,
+	.check_tcp = 1, .check_rcode = -1, .interval_ms = 5000,
+	.timeout_ms = 1000, .fall = 3, .rise = 2,
+};
+
+static int
+collect_reg(const struct db_registration *row, void *arg)
+{
+	struct build *bd = arg;
+	struct reg *g;
+
+	if (bd->nregs == bd->cap_regs) {
+		bd->cap_regs = bd->cap_regs ? bd->cap_regs * 2 : 16;
+		bd->regs = xrealloc(bd->regs, bd->cap_regs * sizeof(*bd->regs));
+	}
+	g = &bd->regs[bd->nregs++];
+	memset(g, 0, sizeof(*g));
+	g->id = row->id;
+	g->key = xstrdup(row->key);
+	memcpy(g->name, row->name, sizeof(g->name));
+	memcpy(g->addr, row->addr, sizeof(g->addr));
+	g->pattern = xstrdup(row->pattern);
+	return 0;
+}
+
+static int
+reg_by_pattern(const void *a, const void *b)
+{
+	const struct reg *x = *(const struct reg *const *)a;
+	const struct reg *y = *(const struct reg *const *)b;
+	int c = strcmp(x->pattern, y->pattern);
+
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+/* Each registration's backend; each group of registrations with the same
+ * pattern (its first registration leads it) a pool of their backends. */
+static void
+add_reg_pools(struct build *bd)
+{
+	struct db_backend row;
+	struct reg **by, *lead;
+	struct backend *b;
+	struct pool *p;
+	int i, k, n0 = bd->c->nbackends;
+
+	if (bd->nregs == 0)
+		return;
+	for (i = 0; i < bd->nregs; i++) {
+		row = reg_template;
+		row.id = -bd->regs[i].id;
+		memcpy(row.name, bd->regs[i].name, sizeof(row.name));
+		memcpy(row.addr, bd->regs[i].addr, sizeof(row.addr));
+		if (add_backend(&row, bd) != 0)
+			return;
+		b = bd->c->backends[bd->c->nbackends - 1];
+		if (b->origin == NULL) {
+			b->origin = xmalloc(strlen(bd->regs[i].key) + 6);
+			sprintf(b->origin, "etcd %s", bd->regs[i].key);
+		}
+	}
+	by = xcalloc(bd->nregs, sizeof(*by));
+	for (i = 0; i < bd->nregs; i++)
+		by[i] = &bd->regs[i];
+	qsort(by, bd->nregs, sizeof(*by), reg_by_pattern);
+	for (i = 0; i < bd->nregs; i = k) {
+		lead = by[i];
+		for (k = i; k < bd->nregs &&
+		    strcmp(by[k]->pattern, lead->pattern) == 0; k++)
+			by[k]->group = (int)(lead - bd->regs);
+	}
+	free(by);
+	/* Pools in route order: a group's first registration's. */
+	for (i = 0; i < bd->nregs; i++) {
+		if (bd->regs[i].group != i)
+			continue;
+		p = new_pool(bd, -bd->regs[i].id, bd->regs[i].name,
+		    DB_POLICY_ROUNDROBIN);
+		for (k = i; k < bd->nregs; k++)
+			if (bd->regs[k].group == i) {
+				p->members = xrealloc(p->members,
+				    (p->n + 1) * sizeof(*p->members));
+				p->members[p->n++] = bd->c->backends[n0 + k];
+			}
+	}
+}
+
+/* After the operator's routes: a route per group, named by its keys. */
+static void
+add_reg_routes(struct build *bd)
+{
+	struct croute *r;
+	size_t used, len;
+	int i, k, more;
+
+	for (i = 0; i < bd->nregs; i++) {
+		if (bd->regs[i].group != i)
+			continue;
+		r = new_route(bd, -bd->regs[i].id, bd->regs[i].pattern);
+		r->action = DB_ACTION_POOL;
+		r->pool = find_pool_id(bd->c, -bd->regs[i].id);
+		r->comment = xstrdup("");
+		len = 512;
+		r->origin = xmalloc(len);
+		used = (size_t)snprintf(r->origin, len, "etcd");
+		for (k = i, more = 0; k < bd->nregs; k++) {
+			if (bd->regs[k].group != i)
+				continue;
+			if (used + strlen(bd->regs[k].key) + 16 < len)
+				used += (size_t)snprintf(r->origin + used,
+				    len - used, " %s", bd->regs[k].key);
+			else
+				more++;
+		}
+		if (more > 0)
+			snprintf(r->origin + used, len - used, " +%d more", more);
+	}
+}
+
+static void
+free_regs(struct build *bd)
+{
+	int i;
+
+	for (i = 0; i < bd->nregs; i++) {
+		free(bd->regs[i].key);
+		free(bd->regs[i].pattern);
+	}
+	free(bd->regs);
 }
 
 static int
@@ -334,20 +512,28 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 	bd.err = err;
 	bd.errlen = errlen;
 	snprintf(err, errlen, "%s", "");
+	/* Registered pools go in before any route points into the pool
+	 * array, registered routes after the operator's. */
 	if (db_setting_foreach(db, add_setting, &bd) == -1 ||
 	    db_backend_foreach(db, add_backend, &bd) == -1 ||
 	    db_pool_foreach(db, add_pool, &bd) == -1 ||
 	    db_member_foreach(db, add_member, &bd) == -1 ||
+	    db_reg_foreach(db, collect_reg, &bd) == -1 ||
+	    (add_reg_pools(&bd), bd.failed) ||
 	    db_route_foreach(db, add_route, &bd) == -1) {
 		if (!bd.failed)
 			snprintf(err, errlen, "%s", db_errmsg(db));
+		free_regs(&bd);
 		config_unref(c);
 		return NULL;
 	}
 	if (bd.failed) {
+		free_regs(&bd);
 		config_unref(c);
 		return NULL;
 	}
+	add_reg_routes(&bd);
+	free_regs(&bd);
 	bd.pats = xcalloc(c->nroutes, sizeof(*bd.pats));
 	bd.qtypes = xcalloc(c->nroutes, sizeof(*bd.qtypes));
 	for (i = 0; i < c->nroutes; i++) {
@@ -397,6 +583,7 @@ config_unref(struct config *c)
 	for (i = 0; i < c->nroutes; i++) {
 		free(c->routes[i].pattern);
 		free(c->routes[i].comment);
+		free(c->routes[i].origin);
 		if (c->routes[i].hits != NULL &&
 		    atomic_fetch_sub(&c->routes[i].hits->refcnt, 1) == 1)
 			free(c->routes[i].hits);

@@ -5,6 +5,13 @@
  * a query sees the old snapshot or the new one, never a mix.  Reference
  * counted: the main thread holds the current one, each worker holds the one
  * it serves from until its queries from it are done.
+ *
+ * The store's registrations (nameservers registered through etcd) are
+ * merged in: each a backend "etcd:ID", each distinct regex a round-robin
+ * pool of the backends registered with it and a route to that pool, tried
+ * after every route of the operator's, in the order their first
+ * registration was made.  Their ids are minus a registration's id, so they
+ * never meet the operator's, and they carry an origin ("etcd KEY").
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -31,7 +38,7 @@ struct settings {
 };
 
 struct pool {
-	int64_t			 id;
+	int64_t			 id;		/* < 0: registered */
 	char			 name[DB_NAME_MAX];
 	int			 policy;	/* enum db_policy */
 	int			 n;
@@ -46,13 +53,14 @@ struct route_hits {
 };
 
 struct croute {
-	int64_t			 id;
+	int64_t			 id;		/* < 0: registered */
 	int			 position;
 	char			*pattern;
 	int			 qtype;
 	int			 action;
 	struct pool		*pool;
 	char			*comment;
+	char			*origin;	/* "etcd KEY..."; NULL: operator's */
 	struct route_hits	*hits;
 };
 

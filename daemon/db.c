@@ -35,6 +35,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -159,11 +160,13 @@ static const char *const stmt_sql[S__COUNT] = {
 
 	/* Events are batched off the query path, so a backend may have been
 	 * deleted since its event was queued: such events are dropped here
-	 * rather than fail the whole batch on the foreign key. */
+	 * rather than kept for nobody.  A registered backend's id is minus
+	 * its registration's. */
 	[S_HEALTH_ADD] = "INSERT INTO health_event (backend_id, time_us, ok, "
 	    "from_state, to_state, rtt_us, detail) "
 	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
-	    "WHERE EXISTS (SELECT 1 FROM backend WHERE id = ?1)",
+	    "WHERE EXISTS (SELECT 1 FROM backend WHERE id = ?1) "
+	    "OR EXISTS (SELECT 1 FROM registration WHERE id = -?1)",
 	[S_HEALTH_LAST] = "SELECT backend_id, time_us, ok, from_state, "
 	    "to_state, rtt_us, detail FROM (SELECT * FROM health_event "
 	    "WHERE backend_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
@@ -178,7 +181,8 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "(SELECT b.id, k.kind, (SELECT x.id FROM health_event AS x "
 	    "WHERE x.backend_id = b.id AND (x.to_state IS NULL) = k.kind "
 	    "ORDER BY x.id DESC LIMIT 1 OFFSET ?1) "
-	    "FROM backend AS b, (SELECT 0 AS kind UNION ALL SELECT 1) AS k) "
+	    "FROM (SELECT id FROM backend UNION ALL SELECT -id FROM "
+	    "registration) AS b, (SELECT 0 AS kind UNION ALL SELECT 1) AS k) "
 	    "DELETE FROM health_event WHERE id IN (SELECT e.id FROM cut "
 	    "JOIN health_event AS e ON e.backend_id = cut.bid AND "
 	    "(e.to_state IS NULL) = cut.kind AND e.id <= cut.id)",
@@ -196,16 +200,26 @@ static const char *const action_words[] = {
 struct db {
 	sqlite3		*h;
 	sqlite3_stmt	*st[S__COUNT];
+	struct db_reg	*reg;		/* db_reg.c's statements */
 	int		 lockfd;	/* on PATH-lock; -1 for :memory: */
 	char		*path;
 	char		 err[512];
 };
 
-static int	db_err(struct db *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
+sqlite3 *
+db_handle(struct db *db)
+{
+	return db->h;
+}
+
+struct db_reg **
+db_reg_slot(struct db *db)
+{
+	return &db->reg;
+}
 
 /* Record an error for db_errmsg; returns -1 for "return db_err(...)". */
-static int
+int
 db_err(struct db *db, const char *fmt, ...)
 {
 	va_list ap;
@@ -705,6 +719,8 @@ db_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (db_reg_prepare(db, err, errlen) == -1)
+		goto fail;
 	return db;
 
 fail:
@@ -721,6 +737,7 @@ db_close(struct db *db)
 		return;
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(db->st[i]);
+	db_reg_finalize(db);
 	/* Rolls back an open transaction and, as the last connection,
 	 * checkpoints and removes the WAL. */
 	sqlite3_close_v2(db->h);

@@ -86,6 +86,18 @@ struct db_audit {
 	const char	*outcome;		/* "ok" or the error text */
 };
 
+/* A nameserver registered through etcd (see sql/migrations/0002). */
+struct db_registration {
+	int64_t		id;
+	const char	*key;			/* valid during the callback only */
+	char		name[DB_NAME_MAX];	/* "etcd:ID" */
+	char		addr[DB_ADDR_MAX];	/* normalised, as for a backend */
+	const char	*pattern;		/* valid during the callback only */
+	int64_t		create_revision;
+	int64_t		mod_revision;
+	int64_t		lease;
+};
+
 struct db;
 
 /* Open (creating if needed) the database at path, take an exclusive lock so
@@ -154,5 +166,20 @@ int	db_health_add(struct db *, const struct db_health_event *ev, size_t n);
 int	db_health_foreach(struct db *, int64_t backend_id, int n,
 	    int (*cb)(const struct db_health_event *, void *), void *arg);
 int	db_health_prune(struct db *, int keep);
+
+/* Registrations, changed only by the etcd registry and always inside the
+ * caller's transaction.  put inserts or, for a key already there, updates
+ * (the id stays); del returns 1 when the key is not there; foreach goes in
+ * route order: create_revision, then key. */
+int	db_reg_put(struct db *, struct db_registration *r);	/* fills r->id */
+int	db_reg_del(struct db *, const char *key);
+int	db_reg_clear(struct db *, int *removed);
+int	db_reg_count(struct db *, int *count);
+int	db_reg_foreach(struct db *, int (*cb)(const struct db_registration *, void *), void *arg);
+
+/* The router's own state (never shared): text key/value; get returns 1
+ * when the key is unset. */
+int	db_state_get(struct db *, const char *key, char *val, size_t vallen);
+int	db_state_set(struct db *, const char *key, const char *val);
 
 #endif

@@ -33,9 +33,12 @@
 
 #include "control.h"
 #include "dnsrouted.h"
+#include "etcd.h"
+#include "fleet.h"
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "registry.h"
 #include "trace.h"
 #include "util.h"
 
@@ -74,6 +77,7 @@ usage(int status)
 	fprintf(status == 0 ? stdout : stderr,
 	    "usage: dnsrouted [-fhVv] [-l ADDR:PORT]... [-s CONTROL] [-d DB] [-u USER]\n"
 	    "                 [-g GROUP] [-t THREADS] [-p PIDFILE] [-m METRICS_ADDR]\n"
+	    "                 [-e ETCD_URL[,...] [-E FLEET_PREFIX] [-R REG_PREFIX|-]]\n"
 	    "  -f  stay in the foreground, log to stderr (for init systems)\n"
 	    "  -l  listen for DNS on ADDR:PORT, UDP and TCP (default %s)\n"
 	    "  -s  control socket (default %s)\n"
@@ -83,10 +87,13 @@ usage(int status)
 	    "  -t  worker threads (default 1, at most %d)\n"
 	    "  -p  write the pid to PIDFILE\n"
 	    "  -m  serve Prometheus metrics over HTTP on ADDR:PORT (off by default)\n"
+	    "  -e  join a fleet through etcd at these endpoints (http://HOST:PORT,...)\n"
+	    "  -E  the fleet's key prefix in etcd (default %s)\n"
+	    "  -R  serve nameservers registered under this prefix (default %s; - for none)\n"
 	    "  -v  more logging (repeat for debug)\n"
 	    "Sockets passed by systemd (LISTEN_FDS) are used as well; see dnsrouted(8).\n",
 	    LISTEN_DEFAULT, DNSROUTE_SOCKET_DEFAULT, DNSROUTE_DB_DEFAULT,
-	    MAX_WORKERS);
+	    MAX_WORKERS, FLEET_PREFIX_DEFAULT, REG_PREFIX_DEFAULT);
 	exit(status);
 }
 
@@ -272,6 +279,27 @@ fd_budget(int nworkers)
 	return (int)budget;
 }
 
+/* An etcd key prefix from the command line: not empty, no blanks, and
+ * ending in '/' (one is added), so "/dnsrouter" cannot take in
+ * "/dnsrouterX/...". */
+static char *
+key_prefix(const char *flag, const char *arg)
+{
+	size_t n = strlen(arg), i;
+	char *p;
+
+	if (n == 0 || n > 200)
+		fatalx("%s: a key prefix of 1-200 characters, like /dnsrouter/",
+		    flag);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)arg[i] <= ' ' || arg[i] == 0x7f)
+			fatalx("%s: no blanks or control characters in a key "
+			    "prefix", flag);
+	p = xmalloc(n + 2);
+	snprintf(p, n + 2, "%s%s", arg, arg[n - 1] == '/' ? "" : "/");
+	return p;
+}
+
 static void
 write_pidfile(const char *path)
 {
@@ -341,6 +369,9 @@ main(int argc, char *argv[])
 	struct listen_addr la[MAX_LISTEN];
 	const char *sockpath = DNSROUTE_SOCKET_DEFAULT, *dbpath = DNSROUTE_DB_DEFAULT;
 	const char *user = NULL, *group = NULL, *pidfile = NULL, *metrics = NULL;
+	const char *endpoints = NULL;
+	char *fleet_prefix = NULL, *reg_prefix = NULL;
+	int no_reg = 0;
 	struct event *ev_term, *ev_int, *ev_hup;
 	struct timeval tick = { 0, 1000 };
 	struct listeners *ls;
@@ -352,8 +383,8 @@ main(int argc, char *argv[])
 	long nthreads = 1;
 	gid_t gid = 0;
 
-	while ((ch = getopt_long(argc, argv, "fhVvl:s:d:u:g:t:p:m:", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fhVvl:s:d:u:g:t:p:m:e:E:R:",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			foreground = 1;
@@ -390,6 +421,19 @@ main(int argc, char *argv[])
 		case 'm':
 			metrics = optarg;
 			break;
+		case 'e':
+			endpoints = optarg;
+			break;
+		case 'E':
+			free(fleet_prefix);
+			fleet_prefix = key_prefix("-E", optarg);
+			break;
+		case 'R':
+			free(reg_prefix);
+			reg_prefix = NULL;
+			if ((no_reg = strcmp(optarg, "-") == 0) == 0)
+				reg_prefix = key_prefix("-R", optarg);
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -404,6 +448,17 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(2);
+	if (endpoints == NULL && (fleet_prefix != NULL || reg_prefix != NULL))
+		fatalx("-E and -R need etcd endpoints (-e)");
+	if (fleet_prefix == NULL)
+		fleet_prefix = xstrdup(FLEET_PREFIX_DEFAULT);
+	if (reg_prefix == NULL && !no_reg)
+		reg_prefix = xstrdup(REG_PREFIX_DEFAULT);
+	if (reg_prefix != NULL &&
+	    (strncmp(reg_prefix, fleet_prefix, strlen(fleet_prefix)) == 0 ||
+	    strncmp(fleet_prefix, reg_prefix, strlen(reg_prefix)) == 0))
+		fatalx("the fleet prefix %s and the registration prefix %s "
+		    "overlap", fleet_prefix, reg_prefix);
 	if (group != NULL) {
 		if ((gr = getgrnam(group)) == NULL)
 			fatalx("unknown group %s", group);
@@ -441,6 +496,11 @@ main(int argc, char *argv[])
 	note_db_files(dbpath);
 	if ((dr->db = db_open(dbpath, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	/* Registrations stored from an earlier run are served at once (etcd
+	 * may be away), unless the router no longer takes them from there. */
+	if (registry_prepare_store(dr->db, endpoints != NULL ? reg_prefix :
+	    NULL, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	dr->rc = route_cache_new();
 	if ((dr->cfg = config_build(dr->db, NULL, dr->rc, err, sizeof(err))) == NULL)
 		fatalx("cannot load the stored configuration from %s: %s",
@@ -476,6 +536,16 @@ main(int argc, char *argv[])
 	dr->health = health_new(dr->base, dr->db);
 	health_sync(dr->health, dr->cfg);
 	trace_init(dr->base);
+	if (endpoints != NULL) {
+		/* Names resolve now, before the loop: never inside it. */
+		if ((dr->etcd = etcd_new(dr->base, endpoints, err,
+		    sizeof(err))) == NULL)
+			fatalx("-e: %s", err);
+		if (reg_prefix != NULL)
+			dr->registry = registry_new(dr->base, dr->etcd,
+			    reg_prefix);
+		dr->fleet = fleet_new(dr->base, dr->etcd, fleet_prefix, ls);
+	}
 
 	ev_term = evsignal_new(dr->base, SIGTERM, signal_cb, NULL);
 	ev_int = evsignal_new(dr->base, SIGINT, signal_cb, NULL);
@@ -505,6 +575,16 @@ main(int argc, char *argv[])
 	made.ctlpath = NULL;
 	for (i = 0; i < dr->nworkers; i++)
 		worker_stop(dr->workers[i]);
+	/* While they finish: leave the fleet at once (revoke this router's
+	 * lease), then drop etcd, so nothing from it arrives while the rest
+	 * goes. */
+	fleet_leave(dr->fleet);
+	fleet_free(dr->fleet);
+	registry_free(dr->registry);
+	etcd_free(dr->etcd);
+	dr->fleet = NULL;
+	dr->registry = NULL;
+	dr->etcd = NULL;
 	for (i = 0; i < dr->nworkers; i++)
 		worker_join(dr->workers[i]);
 	health_free(dr->health);
@@ -527,6 +607,8 @@ main(int argc, char *argv[])
 	made.pidfile = NULL;
 	if (pw != NULL)
 		free(pw->pw_name);
+	free(fleet_prefix);
+	free(reg_prefix);
 	free(dr);
 	log_info("stopped");
 	return 0;

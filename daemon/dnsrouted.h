@@ -23,6 +23,9 @@ struct dnsrouted {
 	struct health		*health;
 	struct control		*control;
 	struct metrics		*metrics;
+	struct etcd		*etcd;		/* NULL without -e */
+	struct registry		*registry;	/* NULL without -e, or -R - */
+	struct fleet		*fleet;		/* NULL without -e */
 	int64_t			 started_us;
 	uint64_t		 generation;	/* snapshots published */
 };
