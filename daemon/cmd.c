@@ -78,6 +78,32 @@ cmd_dberr(struct cmd_ctx *x)
 	return -1;
 }
 
+int
+cmd_registered(struct cmd_ctx *x, const char *what, const char *name,
+    int64_t id)
+{
+	const struct config *c = dr->cfg;
+	const char *origin = NULL;
+	struct backend *b;
+	struct pool *p;
+	const struct croute *r;
+
+	if (strcmp(what, "backend") == 0 &&
+	    (b = config_backend(c, name)) != NULL && b->id < 0)
+		origin = b->origin;
+	else if (strcmp(what, "pool") == 0 &&
+	    (p = config_pool(c, name)) != NULL && p->id < 0)
+		origin = "etcd";
+	else if (strcmp(what, "route") == 0 && id < 0 &&
+	    (r = config_route(c, id)) != NULL)
+		origin = r->origin;
+	if (origin == NULL)
+		return 0;
+	reply_err(x->r, CTL_ERR_RUNTIME, "%s %s is registered through etcd "
+	    "(%s): change or delete the key there", what, name, origin);
+	return -1;
+}
+
 struct config *
 dr_build(char *err, size_t errlen)
 {

@@ -66,6 +66,11 @@ int	cmd_trace(struct cmd_ctx *, int, char **);
 int	cmd_export(struct cmd_ctx *, int, char **);
 int	cmd_help(struct cmd_ctx *, int, char **);
 
+/* Is name (or the route id) something registered through etcd?  Then say
+ * it cannot be changed here and return -1; else 0. */
+int	cmd_registered(struct cmd_ctx *, const char *what, const char *name,
+	    int64_t id);
+
 /* cmd_fleet.c: the fleet's rows in show stats and show settings. */
 void	cmd_fleet_stats(struct cmd_ctx *);
 void	cmd_fleet_settings(struct cmd_ctx *);

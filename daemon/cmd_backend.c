@@ -157,11 +157,13 @@ get_backend(struct cmd_ctx *x, const char *name, struct db_backend *b)
 
 	if (rc == -1)
 		return cmd_dberr(x);
-	if (rc == 1) {
+	if (rc == 1 && cmd_registered(x, "backend", name, 0) == 0) {
 		reply_err(x->r, CTL_ERR_RUNTIME, "backend \"%s\" does not exist",
 		    name);
 		return -1;
 	}
+	if (rc == 1)
+		return -1;
 	return 0;
 }
 
@@ -346,10 +348,12 @@ get_pool(struct cmd_ctx *x, const char *name, struct db_pool *p)
 
 	if (rc == -1)
 		return cmd_dberr(x);
-	if (rc == 1) {
+	if (rc == 1 && cmd_registered(x, "pool", name, 0) == 0) {
 		reply_err(x->r, CTL_ERR_RUNTIME, "pool \"%s\" does not exist", name);
 		return -1;
 	}
+	if (rc == 1)
+		return -1;
 	return 0;
 }
 

@@ -57,6 +57,9 @@ cmd_route_add(struct cmd_ctx *x, int argc, char **argv)
 			rc = db_pool_get(dr->db, argv[i], &p);
 			if (rc == -1)
 				return cmd_dberr(x);
+			if (rc == 1 && cmd_registered(x, "pool", argv[i],
+			    0) == -1)
+				return -1;
 			if (rc == 1) {
 				reply_err(x->r, CTL_ERR_RUNTIME, "pool \"%s\" does "
 				    "not exist (pool add %s, or backend add ... "
@@ -126,6 +129,9 @@ parse_route_id(struct cmd_ctx *x, const char *s, int64_t *id)
 {
 	long v;
 
+	if (parse_int(s, -0x7fffffffL, -1, &v) == 0 &&
+	    cmd_registered(x, "route", s, v) == -1)
+		return -1;
 	if (parse_int(s, 1, 0x7fffffffL, &v) == -1) {
 		reply_err(x->r, CTL_ERR_SYNTAX, "bad route id \"%s\"", s);
 		return -1;

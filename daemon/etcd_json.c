@@ -863,6 +863,8 @@ is_space(char c)
 static void
 stream_consume(struct etcd_stream *s, size_t n)
 {
+	if (n == 0)
+		return;
 	memmove(s->buf, s->buf + n, s->len - n);
 	s->len -= n;
 	s->scan -= n;
@@ -883,7 +885,8 @@ etcd_stream_feed(struct etcd_stream *s, const char *data, size_t len,
 		s->cap = need + STREAM_CHUNK;
 		s->buf = xrealloc(s->buf, s->cap);
 	}
-	memcpy(s->buf + s->len, data, len);
+	if (len > 0)
+		memcpy(s->buf + s->len, data, len);
 	s->len = need;
 
 	while (s->scan < s->len) {

@@ -25,8 +25,11 @@
 #include <event2/keyvalq_struct.h>
 
 #include "dnsrouted.h"
+#include "etcd.h"
+#include "fleet.h"
 #include "log.h"
 #include "metrics.h"
+#include "registry.h"
 #include "stats.h"
 #include "util.h"
 
@@ -269,6 +272,55 @@ put_routes(struct evbuffer *b, const struct config *c)
 }
 
 static void
+put_gauge(struct evbuffer *b, const char *name, const char *type,
+    const char *help, long long v)
+{
+	put_head(b, name, type, help);
+	evbuffer_add_printf(b, "%s %lld\n", name, v);
+}
+
+/* Only with etcd (-e): the client, the registrations, the fleet. */
+static void
+put_fleet(struct evbuffer *b)
+{
+	struct etcd_status st;
+	struct registry_status rs;
+
+	if (dr->etcd == NULL)
+		return;
+	etcd_status(dr->etcd, &st);
+	put_gauge(b, "dnsroute_etcd_connected", "gauge",
+	    "1 while an etcd endpoint answers", st.connected);
+	put_gauge(b, "dnsroute_etcd_revision", "gauge",
+	    "the highest etcd revision seen", st.revision);
+	put_gauge(b, "dnsroute_etcd_failovers_total", "counter",
+	    "moves to another etcd endpoint", (long long)st.failovers);
+	put_gauge(b, "dnsroute_etcd_requests_failed_total", "counter",
+	    "etcd requests that failed, any reason", (long long)st.failures);
+	if (dr->registry != NULL) {
+		registry_status(dr->registry, &rs);
+		put_gauge(b, "dnsroute_registrations", "gauge",
+		    "nameservers registered through etcd, in the snapshot",
+		    rs.registrations);
+		put_gauge(b, "dnsroute_registrations_revision", "gauge",
+		    "the etcd revision the registrations reflect", rs.revision);
+		put_head(b, "dnsroute_registrations_lag_seconds", "gauge",
+		    "how long the registrations may be behind etcd (0: live)");
+		evbuffer_add_printf(b, "dnsroute_registrations_lag_seconds "
+		    "%.3f\n", rs.lag_s);
+		put_gauge(b, "dnsroute_registrations_malformed", "gauge",
+		    "registration keys whose value is malformed now",
+		    rs.malformed);
+		put_gauge(b, "dnsroute_registrations_malformed_total",
+		    "counter", "malformed registration values seen",
+		    (long long)rs.malformed_total);
+	}
+	put_gauge(b, "dnsroute_fleet_routers", "gauge",
+	    "routers of the fleet seen in etcd, this one included",
+	    fleet_nrouters(dr->fleet));
+}
+
+static void
 request_cb(struct evhttp_request *req, void *arg)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -288,6 +340,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	put_counters(b);
 	put_backends(b, dr->cfg);
 	put_routes(b, dr->cfg);
+	put_fleet(b);
 	evhttp_add_header(hdr, "Content-Type",
 	    "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_add_header(hdr, "Cache-Control", "no-store");

@@ -13,7 +13,8 @@
 static int
 id_char(unsigned char c)
 {
-	return isalnum(c) || strchr("-_.:@+=/", c) != NULL;
+	/* strchr would find the NUL that ends the set. */
+	return isalnum(c) || (c != '\0' && strchr("-_.:@+=/", c) != NULL);
 }
 
 static int

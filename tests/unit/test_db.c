@@ -25,6 +25,7 @@
 #include "unit.h"
 
 extern const int db_migrations_len;	/* from the embedded schema */
+extern const char *const db_schema_sql;
 
 static char tmpdir[64];
 
@@ -928,6 +929,122 @@ test_health(void)
 	db_close(db);
 }
 
+static int
+reg_cb(const struct db_registration *r, void *arg)
+{
+	char *got = arg;
+
+	snprintf(got + strlen(got), 1024 - strlen(got), "%s=%s,%s@%lld ",
+	    r->name, r->addr, r->pattern, (long long)r->create_revision);
+	return 0;
+}
+
+static int64_t
+put_reg(struct db *db, const char *id, const char *pattern, int64_t crev,
+    int64_t mrev)
+{
+	struct db_registration r;
+	char key[64];
+
+	memset(&r, 0, sizeof(r));
+	snprintf(key, sizeof(key), "/dnsrouter/%s", id);
+	r.key = key;
+	snprintf(r.name, sizeof(r.name), "etcd:%s", id);
+	snprintf(r.addr, sizeof(r.addr), "127.0.0.1:53");
+	r.pattern = pattern;
+	r.create_revision = crev;
+	r.mod_revision = mrev;
+	CHECKF(db_reg_put(db, &r) == 0, "%s", db_errmsg(db));
+	return r.id;
+}
+
+/* Registrations from etcd: upsert by key keeping the id, route order,
+ * deletes, and the health history of a registered backend (id minus the
+ * registration's), which goes with the registration. */
+static void
+test_registrations(void)
+{
+	struct db *db = open_ok(dbpath("reg.db"));
+	struct db_health_event ev;
+	char got[1024], val[64];
+	int64_t a, b, a2;
+	int n;
+
+	CHECK(db_begin(db) == 0);
+	a = put_reg(db, "a", "^a", 20, 20);
+	b = put_reg(db, "b", "^b", 10, 10);
+	CHECK(a > 0 && b > a);
+	a2 = put_reg(db, "a", "^a2", 20, 25);
+	CHECK(a2 == a);
+	CHECK(db_commit(db) == 0);
+	got[0] = '\0';
+	CHECK(db_reg_foreach(db, reg_cb, got) == 0);
+	CHECKF(strcmp(got, "etcd:b=127.0.0.1:53,^b@10 "
+	    "etcd:a=127.0.0.1:53,^a2@20 ") == 0, "%s", got);
+	CHECK(db_reg_count(db, &n) == 0 && n == 2);
+
+	memset(&ev, 0, sizeof(ev));
+	ev.backend_id = -a;
+	ev.time_us = 1;
+	ev.ok = 1;
+	ev.detail = "NOERROR";
+	CHECKF(db_health_add(db, &ev, 1) == 0, "%s", db_errmsg(db));
+	CHECK(health_count(db, -a) == 1);
+	ev.backend_id = -(b + 100);	/* no such registration: dropped */
+	CHECK(db_health_add(db, &ev, 1) == 0);
+	CHECK(health_count(db, -(b + 100)) == 0);
+	CHECK(db_health_prune(db, 0) == 0);
+	CHECK(health_count(db, -a) == 0);
+	CHECK(db_health_add(db, &ev, 1) == 0);
+	ev.backend_id = -a;
+	CHECK(db_health_add(db, &ev, 1) == 0);
+	CHECK(db_reg_del(db, "/dnsrouter/a") == 0);
+	CHECK(health_count(db, -a) == 0);
+	CHECK(db_reg_del(db, "/dnsrouter/a") == 1);
+	CHECK(db_reg_clear(db, &n) == 0 && n == 1);
+	CHECK(db_reg_count(db, &n) == 0 && n == 0);
+
+	CHECK(db_state_get(db, "router-id", val, sizeof(val)) == 1);
+	CHECK(db_state_set(db, "router-id", "r1") == 0);
+	CHECK(db_state_set(db, "router-id", "r2") == 0);
+	CHECK(db_state_get(db, "router-id", val, sizeof(val)) == 0 &&
+	    strcmp(val, "r2") == 0);
+	db_close(db);
+}
+
+/* A store made by the first release (schema version 1, no migrations)
+ * takes the migrations at open and keeps every row, health history
+ * included, which still goes with its backend. */
+static void
+test_upgrade(void)
+{
+	const char *path = dbpath("v1.db");
+	struct db *db;
+	sqlite3 *h;
+	char *msg = NULL;
+	int64_t id;
+
+	CHECK(sqlite3_open(path, &h) == SQLITE_OK);
+	CHECKF(sqlite3_exec(h, db_schema_sql, NULL, NULL, &msg) == SQLITE_OK,
+	    "%s", msg ? msg : "");
+	sqlite3_free(msg);
+	CHECK(sqlite3_exec(h, "INSERT INTO backend (name, addr) VALUES "
+	    "('old', '127.0.0.1:53'); INSERT INTO health_event (backend_id, "
+	    "time_us, ok, detail) VALUES (1, 5, 1, 'NOERROR')", NULL, NULL,
+	    NULL) == SQLITE_OK);
+	sqlite3_close(h);
+	CHECK(pragma_long(path, "user_version") == 1);
+	db = open_ok(path);
+	CHECK(pragma_long(path, "user_version") == 1 + db_migrations_len);
+	id = add_backend(db, "new");
+	CHECK(id == 2);
+	CHECK(health_count(db, 1) == 1);
+	CHECK(db_backend_del(db, 1) == 0);
+	CHECK(health_count(db, 1) == 0);
+	CHECK(put_reg(db, "x", "^x", 1, 1) > 0);
+	db_close(db);
+}
+
 static void
 test_savepoints(void)
 {
@@ -1393,6 +1510,8 @@ main(void)
 	test_settings();
 	test_audit();
 	test_health();
+	test_registrations();
+	test_upgrade();
 	test_savepoints();
 	test_foreach_stop();
 	test_crash();
