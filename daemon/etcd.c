@@ -726,16 +726,18 @@ etcd_free(struct etcd *e)
 	if (e == NULL)
 		return;
 	etcd_watches_free(e);
-	if (e->inflight != NULL && e->inflight->hreq != NULL) {
-		/* Freeing the connection frees the request. */
+	/* Freeing the connection frees the request in flight on it, without
+	 * a callback. */
+	if (e->conn != NULL)
+		evhttp_connection_free(e->conn);
+	if (e->inflight != NULL) {
 		e->inflight->hreq = NULL;
+		req_free(e->inflight);
 	}
 	while ((r = TAILQ_FIRST(&e->queue)) != NULL)
 		req_free(r);
 	while ((r = TAILQ_FIRST(&e->done)) != NULL)
 		req_free(r);
-	if (e->conn != NULL)
-		evhttp_connection_free(e->conn);
 	free_dead(e);
 	free(e->dead);
 	event_free(e->kick);

@@ -139,6 +139,25 @@ def nsd_factory(request, workdir, alloc):
 
 
 @pytest.fixture
+def etcd_factory(request, workdir, alloc):
+    """start_etcd(members=1) -> a running dt.Etcd on loopback, each member
+    with its data in the test's directory; stopped by PID at the end."""
+    if not dt.have_etcd():
+        pytest.skip('etcd (etcd-server, etcd-client) not installed')
+    started = []
+
+    def start_etcd(members=1):
+        e = dt.Etcd(workdir, alloc, members)
+        for m in e.members:
+            _attach_log(request, 'etcd %s log' % m.name, m.log)
+        started.append(e)
+        return e.start()
+    yield start_etcd
+    for e in started:
+        e.stop()
+
+
+@pytest.fixture
 def misbehave_factory(request, workdir, alloc):
     """start_misbehave(mode, delay_ms=None, all_classes=False) -> Misbehave."""
     binary = dt.misbehave_binary(_session_root())

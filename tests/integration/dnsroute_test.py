@@ -47,6 +47,8 @@ DNSROUTED = os.path.join(BUILDDIR, 'daemon', 'dnsrouted')
 DNSROUTECTL = os.path.join(BUILDDIR, 'ctl', 'dnsroutectl')
 MISBEHAVE_SRC = os.path.join(SRCDIR, 'tests', 'responder', 'misbehave.c')
 NSD = shutil.which('nsd') or '/usr/sbin/nsd'
+ETCD = shutil.which('etcd') or '/usr/bin/etcd'
+ETCDCTL = shutil.which('etcdctl') or '/usr/bin/etcdctl'
 
 START_DEADLINE = 10.0
 STOP_DEADLINE = 5.0
@@ -64,6 +66,10 @@ def have_router():
 
 def have_nsd():
     return is_exe(NSD)
+
+
+def have_etcd():
+    return is_exe(ETCD) and is_exe(ETCDCTL)
 
 
 # --------------------------------------------------------------------------
@@ -454,6 +460,131 @@ class Nsd:
 
 
 # --------------------------------------------------------------------------
+# etcd
+
+class EtcdMember:
+    """One member of a test's etcd cluster: its own data directory, client
+    and peer URLs on loopback, started and stopped by PID."""
+
+    def __init__(self, cluster, name, client, peer):
+        self.cluster, self.name = cluster, name
+        self.client, self.peer = client, peer
+        self.dir = os.path.join(cluster.dir, name)
+        self.data = os.path.join(self.dir, 'data')
+        self.log = os.path.join(self.dir, 'etcd.log')
+        self.proc = None
+        self.started_once = False
+        os.makedirs(self.dir, exist_ok=True)
+
+    @property
+    def url(self):
+        return 'http://%s' % endpoint(*self.client)
+
+    @property
+    def peer_url(self):
+        return 'http://%s' % endpoint(*self.peer)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, wait=True):
+        assert not self.running(), 'etcd %s already running' % self.name
+        with open(self.log, 'a') as f:
+            f.write('=== test harness: starting etcd %s\n' % self.name)
+        argv = [ETCD, '--name', self.name, '--data-dir', self.data,
+                '--listen-client-urls', self.url, '--advertise-client-urls', self.url,
+                '--listen-peer-urls', self.peer_url,
+                '--initial-advertise-peer-urls', self.peer_url,
+                '--initial-cluster', self.cluster.initial_cluster(),
+                '--initial-cluster-token', self.cluster.token,
+                '--initial-cluster-state', 'new']
+        self.proc = _spawn(argv, self.log)
+        self.started_once = True
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, deadline=20.0):
+        def ready():
+            if not self.running():
+                raise AssertionError('etcd %s exited (%s) during start-up:\n%s'
+                                     % (self.name, self.proc.returncode,
+                                        read_text(self.log, 40)))
+            return self.cluster.ctl(['endpoint', 'health'], member=self,
+                                    check=False, timeout=2).returncode == 0
+        wait_for(ready, deadline, interval=0.1, what='etcd %s to be healthy' % self.name)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is None:
+            return
+        if _reap(self.proc, sig, STOP_DEADLINE) is None:
+            _kill_hard(self.proc)
+        self.proc = None
+        wait_for(lambda: AddrAllocator.is_released(*self.client), STOP_DEADLINE,
+                 what='etcd %s to release %s' % (self.name, self.url))
+
+
+class Etcd:
+    """A real etcd cluster of n members on loopback for one test."""
+
+    def __init__(self, workdir, alloc, n=1):
+        self.dir = os.path.join(workdir, 'etcd')
+        self.token = 'dnsroute-%d-%d' % (os.getpid(), random.randrange(1 << 30))
+        self.members = [EtcdMember(self, 'm%d' % i, alloc(), alloc()) for i in range(n)]
+
+    def initial_cluster(self):
+        return ','.join('%s=%s' % (m.name, m.peer_url) for m in self.members)
+
+    @property
+    def urls(self):
+        return ','.join(m.url for m in self.members)
+
+    def start(self):
+        for m in self.members:
+            m.start(wait=False)
+        for m in self.members:
+            m.wait_ready()
+        return self
+
+    def stop(self):
+        for m in self.members:
+            m.stop()
+
+    def ctl(self, args, member=None, check=True, timeout=10, stdin=None):
+        """etcdctl ARGS against member (default: every running member);
+        returns the CompletedProcess."""
+        members = [member] if member else [m for m in self.members if m.running()]
+        argv = [ETCDCTL, '--endpoints', ','.join(m.url for m in members),
+                '--command-timeout', '%ds' % max(1, int(timeout) - 1)] + list(args)
+        p = subprocess.run(argv, input=stdin, capture_output=True, text=True,
+                           timeout=timeout, env=dict(os.environ, ETCDCTL_API='3'))
+        if check:
+            assert p.returncode == 0, 'etcdctl %s -> %s\n%s%s' % (
+                ' '.join(args), p.returncode, p.stdout, p.stderr)
+        return p
+
+    def put(self, key, value, lease=None, member=None):
+        args = ['put'] + (['--lease=%x' % lease] if lease else []) + ['--', key, value]
+        self.ctl(args, member=member)
+
+    def delete(self, key, member=None):
+        self.ctl(['del', '--', key], member=member)
+
+    def lease_grant(self, ttl):
+        out = self.ctl(['lease', 'grant', str(ttl)]).stdout
+        m = re.search(r'lease ([0-9a-f]+) granted', out)
+        assert m, out
+        return int(m.group(1), 16)
+
+    def revision(self):
+        out = self.ctl(['endpoint', 'status', '-w', 'json']).stdout
+        return max(int(e['Status']['header']['revision']) for e in jsonlib.loads(out))
+
+    def compact(self, revision):
+        self.ctl(['compact', '--physical', str(revision)])
+
+
+# --------------------------------------------------------------------------
 # The misbehaving responder
 
 _misbehave_bin = None
@@ -727,6 +858,59 @@ class Router:
         s.bind((self.host if ':' in self.host else '127.0.0.1', 0))
         s.setblocking(False)        # as dns.query.udp(sock=) wants it
         return s
+
+
+# --------------------------------------------------------------------------
+# Load
+
+class Dnsperf:
+    """One dnsperf run against the router, bounded by -l (then at most -t
+    for the last answers); its output is parsed when it ends."""
+
+    def __init__(self, workdir, router, seconds, qps, names, outstanding=1000, timeout=4):
+        self.seconds, self.timeout = seconds, timeout
+        n = len([f for f in os.listdir(workdir) if f.startswith('dnsperf')])
+        self.data = os.path.join(workdir, 'dnsperf%d.in' % n)
+        self.out = os.path.join(workdir, 'dnsperf%d.out' % n)
+        with open(self.data, 'w') as f:
+            f.write(''.join(l + '\n' for l in names))
+        self.argv = ['dnsperf', '-s', router.host, '-p', str(router.port), '-d', self.data,
+                     '-l', str(seconds), '-Q', str(qps), '-q', str(outstanding),
+                     '-t', str(timeout), '-c', '4']
+        self.proc = _spawn(self.argv, self.out)
+        self.started = time.monotonic()
+        self.result = None
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def wait(self):
+        """Wait for the end (bounded) and parse: {'sent', 'completed', 'lost',
+        'rcodes': {RCODE: n}}."""
+        if self.result is not None:
+            return self.result
+        try:
+            rc = self.proc.wait(timeout=self.seconds + self.timeout + 15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError('dnsperf did not end in time:\n' + read_text(self.out, 40))
+        _live.pop(self.proc.pid, None)
+        text = read_text(self.out)
+        assert rc == 0, 'dnsperf exited %s:\n%s' % (rc, read_text(self.out, 40))
+        res = {}
+        for key in ('sent', 'completed', 'lost'):
+            m = re.search(r'Queries %s:\s+(\d+)' % key, text)
+            assert m, 'no "Queries %s" in dnsperf output:\n%s' % (key, text[-2000:])
+            res[key] = int(m.group(1))
+        m = re.search(r'Response codes:[ \t]*(.*)', text)
+        res['rcodes'] = {k: int(v) for k, v in re.findall(r'([A-Z]+) (\d+) \(', m.group(1))} \
+            if m else {}
+        self.result = res
+        return res
+
+    def kill(self):
+        if self.proc.poll() is None:
+            _kill_hard(self.proc)
 
 
 # --------------------------------------------------------------------------

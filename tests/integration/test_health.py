@@ -159,57 +159,6 @@ def readd(router, what):
     return r, rows, took
 
 
-class Dnsperf:
-    """One dnsperf run against the router, bounded by -l (then at most -t
-    for the last answers); its output is parsed when it ends."""
-
-    def __init__(self, workdir, router, seconds, qps, outstanding=1000, timeout=4,
-                 names=LOAD_NAMES):
-        self.seconds, self.timeout = seconds, timeout
-        n = len([f for f in os.listdir(workdir) if f.startswith('dnsperf')])
-        self.data = os.path.join(workdir, 'dnsperf%d.in' % n)
-        self.out = os.path.join(workdir, 'dnsperf%d.out' % n)
-        with open(self.data, 'w') as f:
-            f.write(''.join(l + '\n' for l in names))
-        self.argv = ['dnsperf', '-s', router.host, '-p', str(router.port), '-d', self.data,
-                     '-l', str(seconds), '-Q', str(qps), '-q', str(outstanding),
-                     '-t', str(timeout), '-c', '4']
-        self.proc = dt._spawn(self.argv, self.out)
-        self.started = time.monotonic()
-        self.result = None
-
-    def running(self):
-        return self.proc.poll() is None
-
-    def wait(self):
-        """Wait for the end (bounded) and parse: {'sent', 'completed', 'lost',
-        'rcodes': {RCODE: n}}."""
-        if self.result is not None:
-            return self.result
-        try:
-            rc = self.proc.wait(timeout=self.seconds + self.timeout + 15)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError('dnsperf did not end in time:\n' + dt.read_text(self.out, 40))
-        dt._live.pop(self.proc.pid, None)
-        text = dt.read_text(self.out)
-        assert rc == 0, 'dnsperf exited %s:\n%s' % (rc, dt.read_text(self.out, 40))
-        res = {}
-        for key in ('sent', 'completed', 'lost'):
-            m = re.search(r'Queries %s:\s+(\d+)' % key, text)
-            assert m, 'no "Queries %s" in dnsperf output:\n%s' % (key, text[-2000:])
-            res[key] = int(m.group(1))
-        m = re.search(r'Response codes:[ \t]*(.*)', text)
-        res['rcodes'] = {k: int(v) for k, v in re.findall(r'([A-Z]+) (\d+) \(', m.group(1))} \
-            if m else {}
-        self.result = res
-        return res
-
-    def kill(self):
-        if self.proc.poll() is None:
-            dt._kill_hard(self.proc)
-
-
 @pytest.fixture
 def dnsperf(workdir, router):
     """start(seconds, qps, ...) -> a running Dnsperf against the router;
@@ -217,7 +166,8 @@ def dnsperf(workdir, router):
     runs = []
 
     def start(seconds, qps, **kw):
-        d = Dnsperf(workdir, router, seconds, qps, **kw)
+        kw.setdefault('names', LOAD_NAMES)
+        d = dt.Dnsperf(workdir, router, seconds, qps, **kw)
         runs.append(d)
         return d
     yield start
