@@ -33,8 +33,9 @@ static const char *const rstmt_sql[R__COUNT] = {
 	    "mod_revision, lease FROM registration "
 	    "ORDER BY create_revision, key",
 	[R_STATE_GET] = "SELECT value FROM local_state WHERE key = ?1",
-	[R_STATE_SET] = "INSERT INTO local_state (key, value) VALUES (?1, ?2) "
-	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[R_STATE_SET] = "INSERT INTO local_state (key, value) "
+	    "VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET "
+	    "value = excluded.value",
 };
 
 struct db_reg {

@@ -517,6 +517,10 @@ req_complete(struct etcd *e, struct etcd_req *r)
 		if (r->why[0] != '\0')
 			snprintf(r->err, sizeof(r->err), "etcd %s: %s", r->url,
 			    r->why);
+		else if (e->state == ETCD_UP)
+			snprintf(r->err, sizeof(r->err), "etcd %s: not sent "
+			    "within %d ms, behind other requests",
+			    e->eps[e->cur].url, e->timeout_ms);
 		else
 			snprintf(r->err, sizeof(r->err), "etcd unreachable%s%s",
 			    e->last_error[0] ? ": " : "", e->last_error);
