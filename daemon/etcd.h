@@ -208,7 +208,8 @@ struct etcd_req	*etcd_lease_keepalive(struct etcd *, int64_t id, etcd_cb,
 		    void *arg);
 struct etcd_req	*etcd_lease_revoke(struct etcd *, int64_t id, etcd_cb,
 		    void *arg);
-/* Drop a request: its callback will not be called. */
+/* Drop a request: its callback will not be called.  Not from inside its
+ * own callback (the handle is gone then). */
 void		 etcd_req_cancel(struct etcd_req *);
 
 /*

@@ -48,7 +48,7 @@ struct pend {
 	char		*key;
 	char		 name[DB_NAME_MAX];
 	char		 addr[DB_ADDR_MAX];
-	char		*pattern;
+	char		*pattern;	/* NULL: keep what is stored */
 	int64_t		 create_revision, mod_revision, lease;
 };
 
@@ -203,11 +203,24 @@ static void
 take_value(struct registry *g, const struct etcd_kv *kv)
 {
 	struct reg_value v;
-	struct kentry *b;
+	struct kentry *b, *k;
 	struct pend *p;
 	char err[512];
 	uint32_t limit = dr->cfg != NULL ? dr->cfg->set.match_limit : 10000;
 
+	/* Read again after a reconnect: what is stored, or known to be
+	 * malformed, at this very revision needs no second look (a regex is
+	 * compiled and probed once, not at every reconnect). */
+	if ((k = ks_find(&g->known, kv->key)) != NULL &&
+	    k->mod == kv->mod_revision) {
+		pend_add(g, kv->key, 0)->mod_revision = kv->mod_revision;
+		return;
+	}
+	if ((b = ks_find(&g->bad, kv->key)) != NULL &&
+	    b->mod == kv->mod_revision) {
+		pend_add(g, kv->key, 1);
+		return;
+	}
 	if (reg_parse(g->prefix, kv->key, kv->keylen, kv->value, kv->vallen,
 	    &v, err, sizeof(err)) == 0 &&
 	    route_check_pattern(v.pattern, limit, err, sizeof(err)) == 0) {
@@ -222,9 +235,6 @@ take_value(struct registry *g, const struct etcd_kv *kv)
 		return;
 	}
 	pend_add(g, kv->key, 1);
-	b = ks_find(&g->bad, kv->key);
-	if (b != NULL && b->mod == kv->mod_revision)
-		return;		/* said already (a read after a reconnect) */
 	b = ks_set(&g->bad, kv->key, kv->mod_revision);
 	free(b->why);
 	b->why = xstrdup(err);
@@ -305,7 +315,7 @@ put_op(struct registry *g, const struct pend *p, int *added, int *changed)
 	struct db_registration row;
 	struct kentry *k = ks_find(&g->known, p->key);
 
-	if (k != NULL && k->mod == p->mod_revision)
+	if ((k != NULL && k->mod == p->mod_revision) || p->pattern == NULL)
 		return 0;		/* what the store has already */
 	memset(&row, 0, sizeof(row));
 	row.key = p->key;
