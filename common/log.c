@@ -43,17 +43,36 @@ log_level(void)
 static void vlog(int, const char *, va_list, int)
     __attribute__((format(printf, 2, 0)));
 
+/* Control bytes in a message (text from the network: an etcd key, an
+ * error etcd sent) become \DDD, so no message can forge a log line. */
+static void
+log_clean(const char *msg, char *out, size_t outlen)
+{
+	size_t i, n = 0;
+	unsigned char c;
+
+	for (i = 0; msg[i] != '\0' && n + 5 < outlen; i++) {
+		c = (unsigned char)msg[i];
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(out + n, outlen - n, "\\%03u", c);
+		else
+			out[n++] = (char)c;
+	}
+	out[n] = '\0';
+}
+
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
-	char msg[1024];
+	char raw[1024], msg[4096];
 	int saved = errno;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (with_errno) {
-		size_t l = strlen(msg);
-		snprintf(msg + l, sizeof(msg) - l, ": %s", strerror(saved));
+		size_t l = strlen(raw);
+		snprintf(raw + l, sizeof(raw) - l, ": %s", strerror(saved));
 	}
+	log_clean(raw, msg, sizeof(msg));
 	if (log_to_syslog)
 		syslog(pri, "%s", msg);
 	else
