@@ -171,6 +171,15 @@ def test_operator_routes_come_first(etcd_factory, router_factory, ns):
     assert [int(x['id']) > 0 for x in r.routes()] == [True, True, False]
     assert answers(r, 'xb.split.test.') == ('NOERROR', ['mine'])
     assert answers(r, 'xc.split.test.') == ('NOERROR', ['theirs'])
+    # --replace works on the operator's state alone: the export applied
+    # again changes nothing, one without routes leaves etcd's route be.
+    export = r.ok('export').splitlines()
+    res = r.ctl(export, args=['--replace'])
+    assert res.rc == 0 and 'no changes' in res.stdout, res.describe()
+    res = r.ctl([l for l in export if not l.startswith('route ')], args=['--replace'])
+    assert res.rc == 0, res.describe()
+    assert [int(x['id']) > 0 for x in r.routes()] == [False]
+    assert answers(r, 'xa.split.test.') == ('NOERROR', ['theirs'])
 
 
 def test_leased_key_expires_and_the_route_goes(etcd_factory, router_factory, ns):
