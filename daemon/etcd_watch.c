@@ -376,7 +376,7 @@ struct etcd_sync {
 	char				 last_error[512];
 };
 
-static void	sync_list(struct etcd_sync *, const char *from);
+static void	sync_list(struct etcd_sync *);
 
 static void
 sync_clear(struct etcd_sync *s)
@@ -435,6 +435,7 @@ sync_watch_cb(const struct etcd_watch_msg *m, void *arg)
 
 	switch (m->what) {
 	case ETCD_WATCH_CREATED:
+		s->last_error[0] = '\0';
 		break;
 	case ETCD_WATCH_EVENTS:
 		s->revision = m->events[m->nevents - 1].kv.mod_revision;
@@ -453,7 +454,7 @@ sync_watch_cb(const struct etcd_watch_msg *m, void *arg)
 		    "reading everything again", s->prefix,
 		    (long long)etcd_watch_next_revision(s->w));
 		s->listed = 0;
-		sync_list(s, "compacted");
+		sync_list(s);
 		break;
 	case ETCD_WATCH_CANCELED:
 		snprintf(s->last_error, sizeof(s->last_error), "watch: %s",
@@ -535,9 +536,8 @@ sync_page_cb(const struct etcd_resp *r, void *arg)
 }
 
 static void
-sync_list(struct etcd_sync *s, const char *from)
+sync_list(struct etcd_sync *s)
 {
-	(void)from;
 	if (s->req != NULL) {
 		etcd_req_cancel(s->req);
 		s->req = NULL;
@@ -555,7 +555,7 @@ sync_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	sync_list(arg, "retry");
+	sync_list(arg);
 }
 
 static void
@@ -570,9 +570,9 @@ sync_state_cb(void *arg, int what)
 			s->w = NULL;
 		}
 		s->listed = 0;
-		sync_list(s, "cluster changed");
+		sync_list(s);
 	} else if (what == 1 && !s->listed && s->req == NULL)
-		sync_list(s, "connected");
+		sync_list(s);
 	sync_note(s);
 }
 
@@ -591,7 +591,7 @@ etcd_sync_new(struct etcd *e, const char *prefix,
 	s->retry = evtimer_new(e->base, sync_retry_cb, s);
 	s->since_us = wall_us();
 	etcd_listen(e, sync_state_cb, s);
-	sync_list(s, "start");
+	sync_list(s);
 	return s;
 }
 
