@@ -173,6 +173,7 @@ struct reg {
 	char		 addr[DB_ADDR_MAX];
 	char		*pattern;
 	int		 group;		/* index of its group's first reg */
+	int		 run, nrun;	/* a group's first: its members in by[] */
 };
 
 /* Building state passed to the db callbacks. */
@@ -188,6 +189,8 @@ struct build {
 	int			 failed;
 	struct reg		*regs;		/* in route order */
 	int			 nregs, cap_regs;
+	struct reg		**by;		/* by pattern, then route order */
+	int			 ngroups;
 };
 
 static struct backend *
@@ -412,7 +415,8 @@ add_reg_pools(struct build *bd)
 			sprintf(b->origin, "etcd %s", bd->regs[i].key);
 		}
 	}
-	by = xcalloc(bd->nregs, sizeof(*by));
+	/* Sorted, a group is a run, its first registration first. */
+	by = bd->by = xcalloc(bd->nregs, sizeof(*by));
 	for (i = 0; i < bd->nregs; i++)
 		by[i] = &bd->regs[i];
 	qsort(by, bd->nregs, sizeof(*by), reg_by_pattern);
@@ -421,20 +425,20 @@ add_reg_pools(struct build *bd)
 		for (k = i; k < bd->nregs &&
 		    strcmp(by[k]->pattern, lead->pattern) == 0; k++)
 			by[k]->group = (int)(lead - bd->regs);
+		lead->run = i;
+		lead->nrun = k - i;
 	}
-	free(by);
 	/* Pools in route order: a group's first registration's. */
 	for (i = 0; i < bd->nregs; i++) {
-		if (bd->regs[i].group != i)
+		lead = &bd->regs[i];
+		if (lead->group != i)
 			continue;
-		p = new_pool(bd, -bd->regs[i].id, bd->regs[i].name,
-		    DB_POLICY_ROUNDROBIN);
-		for (k = i; k < bd->nregs; k++)
-			if (bd->regs[k].group == i) {
-				p->members = xrealloc(p->members,
-				    (p->n + 1) * sizeof(*p->members));
-				p->members[p->n++] = bd->c->backends[n0 + k];
-			}
+		p = new_pool(bd, -lead->id, lead->name, DB_POLICY_ROUNDROBIN);
+		bd->ngroups++;
+		p->members = xcalloc(lead->nrun, sizeof(*p->members));
+		for (k = lead->run; k < lead->run + lead->nrun; k++)
+			p->members[p->n++] =
+			    bd->c->backends[n0 + (by[k] - bd->regs)];
 	}
 }
 
@@ -442,26 +446,28 @@ add_reg_pools(struct build *bd)
 static void
 add_reg_routes(struct build *bd)
 {
+	const struct reg *lead, *g;
 	struct croute *r;
-	size_t used, len;
-	int i, k, more;
+	size_t used, len = 512;
+	int i, k, more, np = 0;
 
 	for (i = 0; i < bd->nregs; i++) {
-		if (bd->regs[i].group != i)
+		lead = &bd->regs[i];
+		if (lead->group != i)
 			continue;
-		r = new_route(bd, -bd->regs[i].id, bd->regs[i].pattern);
+		r = new_route(bd, -lead->id, lead->pattern);
 		r->action = DB_ACTION_POOL;
-		r->pool = find_pool_id(bd->c, -bd->regs[i].id);
+		/* The registered pools are after the operator's, in this
+		 * same order. */
+		r->pool = &bd->c->pools[bd->c->npools - bd->ngroups + np++];
 		r->comment = xstrdup("");
-		len = 512;
 		r->origin = xmalloc(len);
 		used = (size_t)snprintf(r->origin, len, "etcd");
-		for (k = i, more = 0; k < bd->nregs; k++) {
-			if (bd->regs[k].group != i)
-				continue;
-			if (used + strlen(bd->regs[k].key) + 16 < len)
+		for (k = lead->run, more = 0; k < lead->run + lead->nrun; k++) {
+			g = bd->by[k];
+			if (used + strlen(g->key) + 16 < len)
 				used += (size_t)snprintf(r->origin + used,
-				    len - used, " %s", bd->regs[k].key);
+				    len - used, " %s", g->key);
 			else
 				more++;
 		}
@@ -480,6 +486,7 @@ free_regs(struct build *bd)
 		free(bd->regs[i].pattern);
 	}
 	free(bd->regs);
+	free(bd->by);
 }
 
 static int
