@@ -1,8 +1,9 @@
 /*
- * db: the only SQLite user.  It owns the connection, the lock that keeps a
- * second daemon off the same file, the schema and its migrations, and every
- * statement, prepared once at open (SQLITE_PREPARE_PERSISTENT) and reset
- * after each use.
+ * db: the only SQLite user (with db_reg.c, which keeps the rows that come
+ * from etcd).  It owns the connection, the lock that keeps a second daemon
+ * off the same file, the schema and its migrations, and every statement,
+ * prepared once at open (SQLITE_PREPARE_PERSISTENT) and reset after each
+ * use.
  *
  * Durability: WAL with synchronous=FULL, so a commit has reached the disk
  * before db_commit returns; with NORMAL a power cut could lose commits

@@ -1,9 +1,10 @@
 /*
- * db: the only SQLite user.  It owns the connection, applies sql/schema.sql
- * and the numbered migrations at open (PRAGMA user_version), keeps every
- * statement prepared once, and offers typed calls for the rows the daemon
- * keeps: backends, pools and their members, routes, settings, audit and
- * health events.  WAL mode.  The caller drives transactions: one command or
+ * db: the only SQLite user (db.c, db_reg.c).  It owns the connection,
+ * applies sql/schema.sql and the numbered migrations at open (PRAGMA
+ * user_version), keeps every statement prepared once, and offers typed
+ * calls for the rows the daemon keeps: backends, pools and their members,
+ * routes, settings, audit and health events, and what comes from etcd
+ * (registrations, the router's own state).  WAL mode.  The caller drives transactions: one command or
  * one batch is one transaction, and every command inside an explicit
  * transaction runs inside a savepoint so a failed command leaves nothing.
  *

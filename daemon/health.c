@@ -220,7 +220,8 @@ ev_push(struct health *h, const struct backend *b, int ok, const char *from,
 }
 
 /* The backend is gone from the snapshot, hence maybe from the database:
- * its rows would fail the foreign key and with it every batch after. */
+ * its rows belong to nobody (the insert drops such rows; a backend is
+ * either a backend row or, registered through etcd, a registration). */
 static void
 ev_purge(struct health *h, int64_t backend_id)
 {
@@ -1063,7 +1064,7 @@ health_note(struct health *h, struct backend *b, const char *from,
 	int known = !h->have_config;
 
 	/* A row for a backend the snapshot no longer has may name a deleted
-	 * row, and would fail the foreign key and every batch after it. */
+	 * row, which nobody would read. */
 	TAILQ_FOREACH(hc, &h->checks, entry)
 		if (hc->b->id == b->id)
 			known = 1;

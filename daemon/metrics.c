@@ -6,7 +6,9 @@
  * What it shows is what `show stats`, `show backends` and `show routes`
  * show, read the same way: the workers' counters summed (relaxed atomic
  * loads, never a lock a worker takes), the backends' atomics, the current
- * snapshot's routes.  Names are dnsroute_*; counters end in _total;
+ * snapshot's routes, and with etcd (-e) the client's, the registrations'
+ * and the fleet's figures (`show fleet`).  Names are dnsroute_*; counters
+ * end in _total;
  * backends are told apart by a backend="NAME" label and routes by
  * route="ID".  Label values are escaped as the format wants (\\ \" \n)
  * and anything that is not printable ASCII becomes '?', so a scrape is
