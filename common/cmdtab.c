@@ -137,12 +137,16 @@ const struct setting_spec setting_table[] = {
 	{ "retries", "1", "how many other members to try after a timeout (0-3)" },
 	{ "max-outstanding", "65536", "outstanding queries in all, per worker" },
 	{ "max-outstanding-backend", "4096", "outstanding queries per backend, per worker" },
+	{ "max-outstanding-per-client", "1000",
+	  "outstanding queries of one client address (IPv6: /64), per worker: N, or N% of max-outstanding" },
 	{ "all-down-try-anyway", "no", "yes: when a pool has no healthy member, try one anyway" },
 	{ "tcp-idle-timeout", "10", "seconds a client TCP connection may stay idle" },
 	{ "tcp-max-clients", "1000", "client TCP connections at once, per worker" },
 	{ "tcp-max-per-client", "32", "client TCP connections from one address, per worker" },
 	{ "health-retention", "1000", "health check results kept per backend, and as many state changes" },
 	{ "match-limit", "10000", "PCRE2 match limit per route per query" },
+	{ "control-idle-timeout", "300",
+	  "seconds a control client may sit idle outside a transaction" },
 };
 const size_t setting_table_len = sizeof(setting_table) / sizeof(setting_table[0]);
 

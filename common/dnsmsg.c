@@ -105,6 +105,7 @@ static const char *const dns_errs[DNS_E_MAX] = {
 	[DNS_E_POINTER] = "bad-pointer",
 	[DNS_E_OPT] = "bad-opt",
 	[DNS_E_TRAILING] = "trailing-bytes",
+	[DNS_E_EDNS_OPTION] = "bad-edns-option",
 };
 
 static inline uint16_t
@@ -216,6 +217,30 @@ dns_wire_to_text(const uint8_t *w, char *out, size_t outlen)
 	return (int)o;
 }
 
+/*
+ * The RDATA of an OPT RR is a run of options, each a 2-octet code, a
+ * 2-octet length and that many octets (RFC 6891 6.1.2); they must fill
+ * rdlen exactly.  What an option says is the backend's business, but a
+ * run that does not add up is a message no server can parse: NSD answers
+ * it with a bare FORMERR.
+ */
+static int
+opt_options_fit(const uint8_t *p, size_t rdlen)
+{
+	size_t olen;
+
+	while (rdlen > 0) {
+		if (rdlen < 4)
+			return 0;
+		olen = get16(p + 2);
+		if (rdlen - 4 < olen)
+			return 0;
+		p += 4 + olen;
+		rdlen -= 4 + olen;
+	}
+	return 1;
+}
+
 static enum dns_err	parse_query(const uint8_t *, size_t, struct dns_query *,
 			    int);
 
@@ -290,6 +315,9 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
 			return e;
 		if (len - off < 10)
 			return DNS_E_SHORT;
+		rdlen = get16(msg + off + 8);
+		if (len - off - 10 < rdlen)
+			return DNS_E_SHORT;
 		if (get16(msg + off) == DNS_TYPE_OPT) {
 			if (i < nansauth || wlen != 1 || q->has_opt)
 				return DNS_E_OPT;
@@ -297,12 +325,10 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
 			q->edns_udp_size = get16(msg + off + 2);
 			/* DO is the top bit of the TTL's low 16 bits. */
 			q->do_bit = (msg[off + 6] & 0x80) != 0;
+			if (!opt_options_fit(msg + off + 10, rdlen))
+				return DNS_E_EDNS_OPTION;
 		}
-		rdlen = get16(msg + off + 8);
-		off += 10;
-		if (len - off < rdlen)
-			return DNS_E_SHORT;
-		off += rdlen;
+		off += 10 + rdlen;
 	}
 	if (off != len)
 		return DNS_E_TRAILING;
@@ -376,6 +402,32 @@ dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
 	if (get16(msg + off) != q->qtype || get16(msg + off + 2) != q->qclass)
 		return -1;
 	return 0;
+}
+
+int
+dns_answer_headerless(const uint8_t *msg, size_t len, uint16_t id,
+    const struct dns_query *q)
+{
+	uint16_t flags;
+	int rcode;
+
+	if (len < DNS_HDR_LEN)
+		return -1;
+	flags = get16(msg + 2);
+	rcode = DNS_RCODE(flags);
+	if (!(flags & DNS_FLAG_QR) || get16(msg) != id ||
+	    DNS_OPCODE(flags) != DNS_OPCODE(q->flags) ||
+	    get16(msg + 4) != 0 || get16(msg + 6) != 0 || get16(msg + 8) != 0)
+		return -1;
+	switch (rcode) {
+	case DNS_RCODE_FORMERR:
+	case DNS_RCODE_SERVFAIL:
+	case DNS_RCODE_NOTIMP:
+	case DNS_RCODE_REFUSED:
+		return rcode;
+	default:
+		return -1;
+	}
 }
 
 size_t

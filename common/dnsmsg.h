@@ -61,6 +61,7 @@ enum dns_err {
 	DNS_E_POINTER,		/* compression loop, forward pointer, pointer out of range */
 	DNS_E_OPT,		/* OPT not in additional, not at root, or more than one */
 	DNS_E_TRAILING,		/* bytes after the last RR */
+	DNS_E_EDNS_OPTION,	/* OPT's options do not add up to its RDLENGTH */
 	DNS_E_MAX
 };
 
@@ -116,6 +117,15 @@ int dns_answer_matches(const uint8_t *msg, size_t len, uint16_t id,
 int dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
     const struct dns_query *q, const uint8_t *sent);
 
+/* Is msg a bare-header error answer to the query q that we sent with ID
+ * id: QR set, the ID and q's opcode, no question, no answer or authority
+ * records, and rcode FORMERR, SERVFAIL, NOTIMP or REFUSED?  That is what
+ * NSD and BIND send for a query they cannot parse: they cannot echo a
+ * question they could not read.  (An OPT or TSIG in the additional
+ * section is allowed and not read.)  Returns the rcode, or -1. */
+int dns_answer_headerless(const uint8_t *msg, size_t len, uint16_t id,
+    const struct dns_query *q);
+
 /* Write an answer with the given rcode to the query in msg (whose parse
  * filled q, possibly partially): header with the query's ID, QR=1, opcode
  * and RD copied, RA=0, and the question copied when q parsed it (QDCOUNT=0
@@ -138,6 +148,25 @@ int dns_name_to_text(const uint8_t *msg, size_t len, size_t off, char *out,
  * and \X escapes allowed) to lowercase wire form.  Returns wire length or
  * -1 when invalid (empty label, label > 63, name > 255). */
 int dns_text_to_wire(const char *text, uint8_t *out, size_t outlen);
+
+/*
+ * TCP framing (RFC 1035 4.2.2, RFC 7766): each message is preceded by its
+ * length in two octets.  Given the stream's bytes p[0..avail) and off (at
+ * most avail), the start of the next frame: the length of its message,
+ * whose bytes are p + off + 2, or -1 when the frame has not all arrived.
+ * The caller moves off by 2 + length and asks again; both TCP readers of
+ * the daemon (clients, backends) and the fuzz target use this.
+ */
+static inline long
+dns_tcp_next(const uint8_t *p, size_t avail, size_t off)
+{
+	size_t l;
+
+	if (avail - off < 2)
+		return -1;
+	l = (size_t)p[off] << 8 | p[off + 1];
+	return avail - off - 2 < l ? -1 : (long)l;
+}
 
 /* Read/write the 16-bit ID in place. */
 static inline uint16_t

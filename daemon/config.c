@@ -78,6 +78,7 @@ static const struct num_setting num_settings[] = {
 	NS("tcp-max-clients", tcp_max_clients, 1, 100000),
 	NS("tcp-max-per-client", tcp_max_per_client, 1, 100000),
 	NS("health-retention", health_retention, 10, 10000000),
+	NS("control-idle-timeout", control_idle_s, 1, 86400),
 };
 
 static int
@@ -88,6 +89,43 @@ yesno(const char *v)
 	if (strcmp(v, "no") == 0 || strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
 		return 0;
 	return -1;
+}
+
+/* What the settings come to together; after any of them changes. */
+static void
+settings_derive(struct settings *s)
+{
+	long cap = s->max_out_client;
+
+	if (s->max_out_client_pct > 0)
+		cap = (long)s->max_outstanding * s->max_out_client_pct / 100;
+	s->client_cap = cap > 0 ? (int)cap : 1;
+}
+
+/* "N" queries, or "N%" of max-outstanding (how an operator who sizes the
+ * table in one place would rather say it). */
+static int
+client_cap_parse(struct settings *s, const char *val)
+{
+	char num[16];
+	size_t n = strlen(val);
+	long v;
+
+	if (n > 1 && n < sizeof(num) && val[n - 1] == '%') {
+		memcpy(num, val, n - 1);
+		num[n - 1] = '\0';
+		if (parse_int(num, 1, 100, &v) == -1)
+			return -1;
+		s->max_out_client = 0;
+		s->max_out_client_pct = (int)v;
+	} else {
+		if (parse_int(val, 1, 1048576, &v) == -1)
+			return -1;
+		s->max_out_client = (int)v;
+		s->max_out_client_pct = 0;
+	}
+	settings_derive(s);
+	return 0;
 }
 
 int
@@ -103,6 +141,7 @@ settings_apply(struct settings *s, const char *key, const char *val)
 			    num_settings[i].max, &v) == -1)
 				return -1;
 			*(int *)((char *)s + num_settings[i].off) = (int)v;
+			settings_derive(s);
 			return 0;
 		}
 	if (strcmp(key, "default-action") == 0) {
@@ -118,6 +157,8 @@ settings_apply(struct settings *s, const char *key, const char *val)
 		s->all_down_try = a;
 		return 0;
 	}
+	if (strcmp(key, "max-outstanding-per-client") == 0)
+		return client_cap_parse(s, val);
 	if (strcmp(key, "match-limit") == 0) {
 		if (parse_int(val, 100, 100000000, &v) == -1)
 			return -1;

@@ -29,12 +29,18 @@ struct settings {
 	int		retries;
 	int		max_outstanding;
 	int		max_outstanding_backend;
+	/* max-outstanding-per-client: a count, or (pct) a share of
+	 * max_outstanding; client_cap is what it comes to, at least 1. */
+	int		max_out_client;
+	int		max_out_client_pct;
+	int		client_cap;
 	int		all_down_try;
 	int		tcp_idle_s;
 	int		tcp_max_clients;
 	int		tcp_max_per_client;
 	int		health_retention;
 	uint32_t	match_limit;
+	int		control_idle_s;
 };
 
 struct pool {

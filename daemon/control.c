@@ -6,6 +6,15 @@
  * is cut off, or, for a trace, loses lines that are counted); a request
  * line is at most CTL_LINE_MAX bytes.  The socket path is never followed
  * through a symlink, and a live socket of another daemon is never removed.
+ *
+ * Nobody can keep the operator out: a request line must be complete
+ * within CTL_LINE_SECONDS of its first byte; a client idle outside a
+ * transaction is cut off after the setting control-idle-timeout (inside
+ * one after CTL_TXN_IDLE_SECONDS; a running trace or a reply being
+ * written is not idle); one uid holds at most CTL_MAX_PER_UID of the
+ * CTL_MAX_CLIENTS slots; root and the daemon's own uid may also take the
+ * CTL_RESERVED slots beyond them, and when even those are taken, the
+ * longest idle client outside a transaction is closed to make room.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,17 +35,33 @@
 #include "cmd.h"
 #include "control.h"
 #include "ctlproto.h"
+#include "dnsrouted.h"
 #include "log.h"
 #include "util.h"
 
 #define CTL_MAX_CLIENTS		64
+/* Half: it takes two users to fill the slots, and a group member's runaway
+ * script leaves room for the others. */
+#define CTL_MAX_PER_UID		32
+/* Beyond CTL_MAX_CLIENTS and the per-uid cap, for root and the daemon's
+ * own uid only: whoever can fix things always gets in. */
+#define CTL_RESERVED		8
 /* Requests are read only while less than this is unread by the client:
  * one reply (an export) may pass it, a client that sends and never reads
  * holds no more than this plus one reply. */
 #define CTL_OUT_HIWAT		(1024 * 1024)
-#define CTL_IDLE_SECONDS	3600
+/* From the first byte of a request line to its newline.  dnsroutectl,
+ * socat on a terminal and scripts all write a line in one piece, and on a
+ * local socket it arrives at once; only a stalled or hostile client takes
+ * longer, so this is not a setting: there is nothing to tune. */
+#define CTL_LINE_SECONDS	3
+/* Idle inside an open transaction: an operator thinking between commands,
+ * whose transaction dies with the connection. */
+#define CTL_TXN_IDLE_SECONDS	3600
 /* A client that takes nothing of a pending reply for this long is cut off. */
 #define CTL_WRITE_SECONDS	60
+/* How often the time limits above are looked at. */
+#define CTL_SWEEP_MS		500
 
 struct ctl_conn {
 	struct control		*ctl;
@@ -46,15 +71,20 @@ struct ctl_conn {
 	struct reply		 r;
 	int			 async;		/* a command is still answering */
 	int			 closing;	/* close once the output is flushed */
+	int			 reserved;	/* holds one of the CTL_RESERVED slots */
+	uint64_t		 line_us;	/* first byte of an unfinished line, or 0 */
+	uint64_t		 active_us;	/* last request or end of a reply */
 };
 
 struct control {
 	struct event_base	*base;
 	struct evconnlistener	*l;
+	struct event		*sweep;		/* time limits, while clients are on */
 	char			*path;		/* ours to remove; NULL if passed */
 	gid_t			 gid;
 	int			 have_gid;
 	int			 nconns;
+	int			 nreserved;	/* of nconns */
 	struct ctl_conn		*conns;
 };
 
@@ -281,6 +311,9 @@ conn_free(struct ctl_conn *c)
 		}
 	bufferevent_free(c->bev);
 	ctl->nconns--;
+	ctl->nreserved -= c->reserved;
+	if (ctl->nconns == 0)
+		event_del(ctl->sweep);
 	free(c);
 }
 
@@ -293,6 +326,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		conn_free(c);
 		return;
 	}
+	/* A reply fully taken: idle from here. */
+	c->active_us = now_us();
 	/* Output drained: take requests again, starting with any that
 	 * arrived while we had stopped (no new data may come to wake us). */
 	if (!c->async && !(bufferevent_get_enabled(bev) & EV_READ)) {
@@ -320,10 +355,31 @@ conn_close_after_flush(struct ctl_conn *c)
 		conn_free(c);
 }
 
+/* A final error line for a request we will not serve, then close. */
+static void
+conn_fail(struct ctl_conn *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+conn_fail(struct ctl_conn *c, int code, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->r.out = bufferevent_get_output(c->bev);
+	c->r.final = 0;
+	reply_err(&c->r, code, "%s", msg);
+	conn_close_after_flush(c);
+}
+
 void
 reply_async_done(struct ctl_conn *c)
 {
 	c->async = 0;
+	c->active_us = now_us();
 	if (c->closing)
 		return;
 	bufferevent_enable(c->bev, EV_READ);
@@ -337,9 +393,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct ctl_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer *out = bufferevent_get_output(bev);
+	uint64_t line_us = c->line_us;
 	char *line;
 	size_t n;
 
+	/* The line clock runs only while we wait for the client's bytes,
+	 * not while it waits for us (a command running, output backed up). */
+	c->line_us = 0;
 	while (!c->async && !c->closing) {
 		if (evbuffer_get_length(out) > CTL_OUT_HIWAT) {
 			/* Stop reading requests until the client reads. */
@@ -348,16 +408,15 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		}
 		line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 		if (line == NULL) {
-			if (evbuffer_get_length(in) > CTL_LINE_MAX) {
-				c->r.out = out;
-				c->r.final = 0;
-				reply_err(&c->r, CTL_ERR_SYNTAX,
-				    "request line longer than %d bytes",
-				    CTL_LINE_MAX);
-				conn_close_after_flush(c);
-			}
+			if (evbuffer_get_length(in) > CTL_LINE_MAX)
+				conn_fail(c, CTL_ERR_SYNTAX, "request line "
+				    "longer than %d bytes", CTL_LINE_MAX);
+			else if (evbuffer_get_length(in) > 0)
+				c->line_us = line_us != 0 ? line_us : now_us();
 			return;
 		}
+		line_us = 0;
+		c->active_us = now_us();
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
 		memset(&c->r, 0, sizeof(c->r));
@@ -397,6 +456,108 @@ peer_allowed(struct control *ctl, const struct ucred *cr)
 	return 0;
 }
 
+/* May a client wait for the client side, and for how long (µs)?  0: it
+ * is not waiting on its client (a command runs, output is pending), so no
+ * clock runs. */
+static uint64_t
+conn_wait_limit(const struct ctl_conn *c)
+{
+	int idle_s = dr != NULL && dr->cfg != NULL ?
+	    dr->cfg->set.control_idle_s : 300;
+
+	if (c->closing || c->async ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return 0;
+	if (c->line_us != 0)
+		return (uint64_t)CTL_LINE_SECONDS * 1000000;
+	return (uint64_t)(c->sess.in_txn ? CTL_TXN_IDLE_SECONDS : idle_s) *
+	    1000000;
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct control *ctl = arg;
+	struct ctl_conn *c, *next;
+	uint64_t now = now_us(), limit;
+
+	(void)fd;
+	(void)ev;
+	for (c = ctl->conns; c != NULL; c = next) {
+		next = c->next;
+		if ((limit = conn_wait_limit(c)) == 0)
+			continue;
+		if (c->line_us != 0 && now - c->line_us >= limit)
+			conn_fail(c, CTL_ERR_SYNTAX, "request line not "
+			    "completed within %d s", CTL_LINE_SECONDS);
+		else if (c->line_us == 0 && now - c->active_us >= limit)
+			conn_fail(c, CTL_ERR_RUNTIME, "idle for %llu s%s; "
+			    "closing", (unsigned long long)(limit / 1000000),
+			    c->sess.in_txn ? " in a transaction" : "");
+	}
+}
+
+/* The client that can best go to make room: one waiting on its client,
+ * outside a transaction; half a request line first, then the longest
+ * idle.  NULL when every client is busy or in a transaction. */
+static struct ctl_conn *
+conn_evictable(struct control *ctl)
+{
+	struct ctl_conn *c, *best = NULL;
+
+	for (c = ctl->conns; c != NULL; c = c->next) {
+		if (conn_wait_limit(c) == 0 || c->sess.in_txn)
+			continue;
+		if (best == NULL || (c->line_us != 0) > (best->line_us != 0) ||
+		    ((c->line_us != 0) == (best->line_us != 0) &&
+		    c->active_us < best->active_us))
+			best = c;
+	}
+	return best;
+}
+
+/*
+ * Which slot a new client of uid gets: 0 a normal one, 1 a reserved one,
+ * -1 none (msg says why).  Root and the daemon's uid, refused a normal
+ * slot, take a reserved one, or the slot of the client conn_evictable()
+ * picks, which is closed here.
+ */
+static int
+admit(struct control *ctl, uid_t uid, char *msg, size_t msglen)
+{
+	struct ctl_conn *c;
+	int nuid = 0, kind;
+
+	for (c = ctl->conns; c != NULL; c = c->next)
+		nuid += !c->reserved && c->sess.uid == uid;
+	if (ctl->nconns - ctl->nreserved < CTL_MAX_CLIENTS &&
+	    nuid < CTL_MAX_PER_UID)
+		return 0;
+	if (uid == 0 || uid == geteuid()) {
+		if (ctl->nreserved < CTL_RESERVED)
+			return 1;
+		if ((c = conn_evictable(ctl)) != NULL) {
+			kind = c->reserved;
+			/* Best effort, as for a refusal: its output is empty
+			 * (conn_wait_limit), so this fits the socket buffer. */
+			snprintf(msg, msglen, "%04d closed to make room for a "
+			    "privileged client\n", CTL_ERR_RUNTIME);
+			if (write(bufferevent_getfd(c->bev), msg,
+			    strlen(msg)) == -1)
+				log_debug("control eviction notice not delivered");
+			conn_free(c);
+			return kind;
+		}
+	}
+	if (nuid >= CTL_MAX_PER_UID)
+		snprintf(msg, msglen, "%04d too many control clients for uid "
+		    "%ld (%d)\n", CTL_ERR_RUNTIME, (long)uid, CTL_MAX_PER_UID);
+	else
+		snprintf(msg, msglen, "%04d too many control clients (%d)\n",
+		    CTL_ERR_RUNTIME, CTL_MAX_CLIENTS);
+	return -1;
+}
+
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -405,10 +566,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct ctl_conn *c;
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
-	struct timeval tv = { CTL_IDLE_SECONDS, 0 };
+	struct timeval sweep = { 0, CTL_SWEEP_MS * 1000 };
 	struct timeval wtv = { CTL_WRITE_SECONDS, 0 };
 	char msg[256];
-	int len, refuse = 0;
+	int kind = -1;
 
 	(void)l;
 	(void)sa;
@@ -417,18 +578,15 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	if (!peer_allowed(ctl, &cr)) {
-		len = snprintf(msg, sizeof(msg), "8000 permission denied: uid %ld "
-		    "may not use this control socket\n", (long)cr.uid);
-		refuse = 1;
-	} else if (ctl->nconns >= CTL_MAX_CLIENTS) {
-		len = snprintf(msg, sizeof(msg), "8000 too many control clients "
-		    "(%d)\n", CTL_MAX_CLIENTS);
-		refuse = 1;
-	}
-	if (refuse) {
+	if (!peer_allowed(ctl, &cr))
+		snprintf(msg, sizeof(msg), "%04d permission denied: uid %ld "
+		    "may not use this control socket\n", CTL_ERR_RUNTIME,
+		    (long)cr.uid);
+	else
+		kind = admit(ctl, cr.uid, msg, sizeof(msg));
+	if (kind == -1) {
 		/* Best effort: the socket is new, so this fits its buffer. */
-		if (write(fd, msg, (size_t)len) == -1)
+		if (write(fd, msg, strlen(msg)) == -1)
 			log_debug("control refusal not delivered");
 		close(fd);
 		return;
@@ -438,6 +596,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->sess.conn = c;
 	c->sess.uid = cr.uid;
 	c->sess.pid = cr.pid;
+	c->reserved = kind;
+	c->active_us = now_us();
 	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);
@@ -446,9 +606,13 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	c->next = ctl->conns;
 	ctl->conns = c;
-	ctl->nconns++;
+	if (ctl->nconns++ == 0)
+		event_add(ctl->sweep, &sweep);
+	ctl->nreserved += kind;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_set_timeouts(c->bev, &tv, &wtv);
+	/* No read timeout: the sweep keeps the time limits, which depend
+	 * on what the client is doing. */
+	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	/* Read no more than two request lines ahead: a client that keeps
 	 * sending while a trace runs (and we read nothing) is not buffered
 	 * without end; an over-long line is still seen and refused. */
@@ -546,6 +710,7 @@ control_new(struct event_base *base, int fd, const char *path, gid_t gid,
 	if (ctl->l == NULL)
 		fatalx("evconnlistener_new failed");
 	evconnlistener_set_error_cb(ctl->l, accept_error_cb);
+	ctl->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, ctl);
 	return ctl;
 }
 
@@ -569,6 +734,7 @@ control_free(struct control *ctl)
 	control_close_listener(ctl);
 	while (ctl->conns != NULL)
 		conn_free(ctl->conns);
+	event_free(ctl->sweep);
 	free(ctl->path);
 	free(ctl);
 }

@@ -7,8 +7,14 @@
  * answer is accepted only on the socket the query went out on (connected:
  * the kernel already checked address and port), with that ID, QR set and
  * the same question; anything else is counted and dropped, and the query
- * keeps waiting.  On timeout or a refused connection it is tried once more
- * on another member (setting retries), then answered SERVFAIL.
+ * keeps waiting.  The one exception is a bare header with an error rcode
+ * (answer_unmatched says why).  On timeout or a refused connection it is
+ * tried once more on another member (setting retries), then answered
+ * SERVFAIL.
+ *
+ * One client address (IPv6: its /64) holds at most client_cap slots
+ * (max-outstanding-per-client), counted in out_per_addr by client_bucket(),
+ * so a burst from one address cannot take the slots everyone shares.
  *
  * Nothing here allocates per query once the slot pool has grown to the
  * peak load.
@@ -142,7 +148,7 @@ query_release_holds(struct worker *w)
 }
 
 static struct qslot *
-slot_alloc(struct worker *w)
+slot_alloc(struct worker *w, uint32_t bucket)
 {
 	struct qslot *s;
 	int i;
@@ -167,6 +173,8 @@ slot_alloc(struct worker *w)
 	w->free = s->free_next;
 	s->used = 1;
 	s->cfg = w->cfg;
+	s->cbucket = bucket;
+	w->out_per_addr[bucket]++;
 	w->holds[w->nholds - 1].inflight++;
 	w->nout++;
 	return s;
@@ -245,6 +253,7 @@ slot_free(struct worker *w, struct qslot *s)
 	s->used = 0;
 	s->free_next = w->free;
 	w->free = s;
+	w->out_per_addr[s->cbucket]--;
 	w->nout--;
 }
 
@@ -420,6 +429,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	const struct croute *r = NULL;
 	struct qslot *s;
 	enum dns_err e;
+	uint32_t bucket;
 	int idx, limited, action, rcode;
 	uint64_t now;
 
@@ -481,7 +491,26 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		answer_rcode(w, pkt, len, &q, rcode, cl);
 		return;
 	}
-	if ((s = slot_alloc(w)) == NULL) {
+	bucket = tc != NULL ? tc->bucket : client_bucket(w, sa);
+	if (w->out_per_addr[bucket] >= (uint32_t)c->set.client_cap) {
+		/*
+		 * Over UDP the query is dropped: an answer would cost as much
+		 * as the query, go to an address that may be forged, and
+		 * REFUSED or SERVFAIL would tell a real resolver that the
+		 * server is lame or the name broken, where its timeout and
+		 * retry are the back-pressure wanted.  Over TCP the address
+		 * is proven, and an answer frees the client at once: SERVFAIL,
+		 * as at the overall limit.
+		 */
+		STAT_INC(&w->st, client_limit);
+		rcode = tc != NULL ? DNS_RCODE_SERVFAIL : -1;
+		trace_early(w, sa, tc != NULL, &q, TRACE_CLIENT_LIMIT,
+		    (int)r->id, rcode);
+		if (tc != NULL)
+			answer_rcode(w, pkt, len, &q, rcode, cl);
+		return;
+	}
+	if ((s = slot_alloc(w, bucket)) == NULL) {
 		STAT_INC(&w->st, overload);
 		trace_early(w, sa, tc != NULL, &q, TRACE_OVERLOAD, (int)r->id,
 		    DNS_RCODE_SERVFAIL);
@@ -515,6 +544,68 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	}
 }
 
+/* The router's own answer to s's client, from its query: its ID and
+ * question, rcode; into out (room for a header and a question). */
+static size_t
+slot_own_answer(struct qslot *s, uint8_t *out, size_t outlen, int rcode)
+{
+	/* The stored bytes carry the last upstream ID. */
+	dns_set_id(s->pkt, s->q.id);
+	return dns_make_answer(out, outlen, s->pkt, s->len, &s->q, rcode);
+}
+
+/* The backend of bc answered s: count it, send the client pkt (with the
+ * client's ID), record and free the slot. */
+static inline void
+slot_relay(struct worker *w, struct qslot *s, struct bconn *bc,
+    const uint8_t *pkt, size_t len, int stable, int rcode, int ancount,
+    int outcome, uint64_t now)
+{
+	backend_record_rtt(bc->b, (unsigned)(now - s->sent_us));
+	atomic_fetch_add_explicit(&bc->b->answers, 1, memory_order_relaxed);
+	stats_count_rcode(&w->st, rcode);
+	if (client_send(w, s, pkt, len, stable) == 0)
+		STAT_INC(&w->st, answers);
+	trace_query_done(w, s, outcome, rcode, ancount, now);
+	slot_free(w, s);
+}
+
+/*
+ * An answer on s's socket with s's ID but not its question.  A bare header
+ * with FORMERR, SERVFAIL, NOTIMP or REFUSED is how NSD and BIND answer
+ * what they cannot parse: the backend's verdict, not a forgery (a forger
+ * gains nothing over a full answer, which it could send as easily).  The
+ * client gets the router's own answer from its query with that rcode: a
+ * bare header relayed as it came is taken by dig, dnspython and resolvers,
+ * but kdig warns that it has no question section and stricter clients
+ * drop it as a mismatch; with the question echoed it is a plain error
+ * answer to what was asked, which every client takes, and the question is
+ * one the router parsed, so it is true (as RFC 1035 has it, and as the
+ * router's own FORMERR for a bad OPT answers).  No OPT: for a FORMERR that
+ * tells a resolver to try without EDNS, which is what a backend that
+ * cannot parse the OPT needs.  Anything else is dropped and counted:
+ * someone guessed the ID, or the backend is confused; the query waits on.
+ */
+static void
+answer_unmatched(struct worker *w, struct bconn *bc, struct qslot *s,
+    const uint8_t *pkt, size_t len)
+{
+	uint8_t own[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
+	uint64_t now = now_us();
+	int rcode;
+
+	if (s->bc != bc ||
+	    (rcode = dns_answer_headerless(pkt, len, s->up_id, &s->q)) == -1) {
+		STAT_INC(&w->st, spoofed);
+		trace_query_done(w, s, TRACE_SPOOFED, DNS_RCODE(pkt[3]), 0,
+		    now);
+		return;
+	}
+	STAT_INC(&w->st, headerless);
+	len = slot_own_answer(s, own, sizeof(own), rcode);
+	slot_relay(w, s, bc, own, len, 0, rcode, 0, TRACE_HEADERLESS, now);
+}
+
 void
 query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
     uint8_t *pkt, size_t len, int stable)
@@ -522,8 +613,6 @@ query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
 	uint8_t tc_answer[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
 	struct qslot *s;
 	uint32_t pos;
-	uint64_t now;
-	unsigned rtt;
 	int rcode, ancount;
 
 	if (len < DNS_HDR_LEN ||
@@ -534,17 +623,9 @@ query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
 	s = slot_by_idx(w, w->idmap[pos].val);
 	if (s->bc != bc || dns_answer_matches_sent(pkt, len, s->up_id, &s->q,
 	    s->pkt) != 0) {
-		/* Right socket and ID but not our question: someone guessed
-		 * the ID, or the backend is confused.  Keep waiting. */
-		STAT_INC(&w->st, spoofed);
-		trace_query_done(w, s, TRACE_SPOOFED, DNS_RCODE(pkt[3]), 0,
-		    now_us());
+		answer_unmatched(w, bc, s, pkt, len);
 		return;
 	}
-	now = now_us();
-	rtt = (unsigned)(now - s->sent_us);
-	backend_record_rtt(bc->b, rtt);
-	atomic_fetch_add_explicit(&bc->b->answers, 1, memory_order_relaxed);
 	rcode = DNS_RCODE(pkt[2] << 8 | pkt[3]);
 	ancount = pkt[6] << 8 | pkt[7];
 	/* Relay the backend's bytes with the client's ID. */
@@ -555,19 +636,14 @@ query_backend_msg(struct worker *w, struct bconn *bc, uint32_t serial,
 	    len > (size_t)(s->q.has_opt ? s->q.edns_udp_size : 512)) {
 		/* Only a TCP backend can send this: too big for the client's
 		 * UDP; tell it to come back over TCP. */
-		dns_set_id(s->pkt, s->q.id);
-		len = dns_make_answer(tc_answer, sizeof(tc_answer), s->pkt,
-		    s->len, &s->q, rcode);
+		len = slot_own_answer(s, tc_answer, sizeof(tc_answer), rcode);
 		tc_answer[2] |= 0x02;
 		pkt = tc_answer;
 		stable = 0;
 		STAT_INC(&w->st, truncated);
 	}
-	stats_count_rcode(&w->st, rcode);
-	if (client_send(w, s, pkt, len, stable) == 0)
-		STAT_INC(&w->st, answers);
-	trace_query_done(w, s, TRACE_OK, rcode, ancount, now);
-	slot_free(w, s);
+	slot_relay(w, s, bc, pkt, len, stable, rcode, ancount, TRACE_OK,
+	    now_us());
 }
 
 void

@@ -22,28 +22,3 @@ stats_sum(const struct stats *src, uint64_t *out)
 		out[i] += atomic_load_explicit((const atomic_ulong *)
 		    ((const char *)src + stat_descs[i].off), memory_order_relaxed);
 }
-
-void
-stats_count_rcode(struct stats *s, int rcode)
-{
-	switch (rcode) {
-	case DNS_RCODE_NOERROR:
-		STAT_INC(s, rcode_noerror);
-		break;
-	case DNS_RCODE_NXDOMAIN:
-		STAT_INC(s, rcode_nxdomain);
-		break;
-	case DNS_RCODE_SERVFAIL:
-		STAT_INC(s, rcode_servfail);
-		break;
-	case DNS_RCODE_REFUSED:
-		STAT_INC(s, rcode_refused);
-		break;
-	case DNS_RCODE_FORMERR:
-		STAT_INC(s, rcode_formerr);
-		break;
-	default:
-		STAT_INC(s, rcode_other);
-		break;
-	}
-}

@@ -10,6 +10,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "dnsmsg.h"
+
 #define STATS_FIELDS(X)							\
 	X(queries_udp, "queries-udp", "queries received over UDP")	\
 	X(queries_tcp, "queries-tcp", "queries received over TCP")	\
@@ -22,12 +24,14 @@
 	X(dropped, "dropped", "queries dropped by a drop route or action") \
 	X(all_down, "pool-down", "queries whose pool had no usable member") \
 	X(overload, "overload", "queries refused at the outstanding limit") \
+	X(client_limit, "client-limit", "queries over max-outstanding-per-client (UDP dropped, TCP SERVFAIL)") \
 	X(forwarded, "forwarded", "queries sent to backends (with retries)") \
 	X(retries, "retries", "queries retried on another member")	\
 	X(timeouts, "timeouts", "backend timeouts")			\
 	X(servfail, "servfail", "SERVFAIL answers made by the router")	\
 	X(formerr, "formerr", "FORMERR answers made by the router")	\
 	X(spoofed, "spoofed", "backend answers dropped: wrong question, QR clear, malformed") \
+	X(headerless, "headerless", "backend error answers without a question, relayed with the client's") \
 	X(unexpected, "unexpected", "backend answers with no matching query (late, wrong ID)") \
 	X(send_errors, "send-errors", "failed sends to backends or clients") \
 	X(match_limit, "match-limit", "regex matches stopped by the match limit") \
@@ -63,6 +67,31 @@ extern const int stat_ndescs;
 
 /* Add every counter of src into the plain array out (stat_ndescs long). */
 void	stats_sum(const struct stats *src, uint64_t *out);
-void	stats_count_rcode(struct stats *, int rcode);
+
+/* Count an answer's rcode.  Inline: once per answer, on the query path. */
+static inline void
+stats_count_rcode(struct stats *s, int rcode)
+{
+	switch (rcode) {
+	case DNS_RCODE_NOERROR:
+		STAT_INC(s, rcode_noerror);
+		break;
+	case DNS_RCODE_NXDOMAIN:
+		STAT_INC(s, rcode_nxdomain);
+		break;
+	case DNS_RCODE_SERVFAIL:
+		STAT_INC(s, rcode_servfail);
+		break;
+	case DNS_RCODE_REFUSED:
+		STAT_INC(s, rcode_refused);
+		break;
+	case DNS_RCODE_FORMERR:
+		STAT_INC(s, rcode_formerr);
+		break;
+	default:
+		STAT_INC(s, rcode_other);
+		break;
+	}
+}
 
 #endif

@@ -76,6 +76,7 @@ struct trec {
 #define TREC_HDR_WORDS	((offsetof(struct trec, namelen) + 8) / 8)
 
 _Static_assert(sizeof(struct trec) % 8 == 0, "trec is whole words");
+_Static_assert(TREC_HDR_WORDS == 8, "ring_put writes 8 fixed words");
 _Static_assert(offsetof(struct trec, name) ==
     offsetof(struct trec, namelen) + 1, "trec has no padding");
 
@@ -120,7 +121,8 @@ static struct route_matcher	*matcher;
 
 /* ---- the worker side ---- */
 
-static inline void
+/* Inlined in both callers: it is most of the cost of a record. */
+static inline __attribute__((always_inline)) void
 ring_put(struct tring *r, union trec_u *u)
 {
 	uint64_t n = r->next++;
@@ -132,7 +134,14 @@ ring_put(struct tring *r, union trec_u *u)
 	memset((char *)u + end, 0, nw * 8 - end);
 	atomic_store_explicit(&s->seq, 2 * n + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	for (i = 0; i < nw; i++)
+	/* The fixed words written out (a loop costs two and a half times
+	 * as much, and the compiler does not unroll one over atomics), then
+	 * the name's; nw >= TREC_HDR_WORDS, as the name's length octet is
+	 * in the last fixed word. */
+#define PUT(k)	atomic_store_explicit(&s->w[k], u->w[k], memory_order_relaxed)
+	PUT(0); PUT(1); PUT(2); PUT(3); PUT(4); PUT(5); PUT(6); PUT(7);
+#undef PUT
+	for (i = TREC_HDR_WORDS; i < nw; i++)
 		atomic_store_explicit(&s->w[i], u->w[i], memory_order_relaxed);
 	atomic_store_explicit(&s->seq, 2 * n + 2, memory_order_release);
 	atomic_store_explicit(&r->head, n + 1, memory_order_release);
@@ -313,6 +322,10 @@ outcome_name(const struct trec *t, char *buf, size_t len)
 		return "overload";
 	case TRACE_SPOOFED:
 		return "spoofed-answer-dropped";
+	case TRACE_HEADERLESS:
+		return "headerless-answer";
+	case TRACE_CLIENT_LIMIT:
+		return t->rcode < 0 ? "client-limit-dropped" : "client-limit";
 	default:
 		return "?";
 	}

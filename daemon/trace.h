@@ -30,6 +30,8 @@ enum trace_outcome {
 	TRACE_NOTIMP,		/* opcode other than QUERY */
 	TRACE_OVERLOAD,		/* at the outstanding limit: SERVFAIL */
 	TRACE_SPOOFED,		/* an answer was dropped; the query waits on */
+	TRACE_HEADERLESS,	/* a backend's bare-header error answer, relayed */
+	TRACE_CLIENT_LIMIT,	/* over max-outstanding-per-client; detail: route id */
 	TRACE__COUNT
 };
 

@@ -31,7 +31,6 @@
 #include "util.h"
 #include "worker.h"
 
-#define TCP_PER_ADDR_BUCKETS 4096
 #define TCP_OUT_MAX	(1024 * 1024)
 /* Stopping: how long a client connection may take to acknowledge its last
  * answers, and to get every query read on it answered at all. */
@@ -173,7 +172,11 @@ worker_new(int idx, struct listeners *ls, struct config *cfg, int tcp_budget)
 		w->rx_up[i].msg_hdr.msg_iov = &w->rxiov_up[i];
 		w->rx_up[i].msg_hdr.msg_iovlen = 1;
 	}
-	w->tcp_per_addr = xcalloc(TCP_PER_ADDR_BUCKETS, sizeof(*w->tcp_per_addr));
+	if (getrandom(&w->client_salt, sizeof(w->client_salt), 0) !=
+	    (ssize_t)sizeof(w->client_salt))
+		fatal("getrandom");
+	w->tcp_per_addr = xcalloc(CLIENT_BUCKETS, sizeof(*w->tcp_per_addr));
+	w->out_per_addr = xcalloc(CLIENT_BUCKETS, sizeof(*w->out_per_addr));
 
 	w->udp = xcalloc(ls->nsocks, sizeof(*w->udp));
 	w->tcpl = xcalloc(ls->nsocks, sizeof(*w->tcpl));
@@ -266,34 +269,13 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 
 /* ---- client TCP ---- */
 
-static unsigned
-addr_bucket(const struct sockaddr *sa)
-{
-	const uint8_t *p;
-	size_t n;
-	unsigned h = 2166136261u;
-
-	if (sa->sa_family == AF_INET6) {
-		/* A /64 is one client: it is what one host can spread over. */
-		p = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-		n = 8;
-	} else {
-		p = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		n = 4;
-	}
-	while (n--)
-		h = (h ^ *p++) * 16777619u;
-	return h % TCP_PER_ADDR_BUCKETS;
-}
-
 static void
 tclient_free(struct tclient *tc)
 {
 	struct worker *w = tc->w;
-	unsigned bk = addr_bucket((struct sockaddr *)&tc->addr);
 
-	if (w->tcp_per_addr[bk] > 0)
-		w->tcp_per_addr[bk]--;
+	if (w->tcp_per_addr[tc->bucket] > 0)
+		w->tcp_per_addr[tc->bucket]--;
 	if (tc->prev != NULL)
 		tc->prev->next = tc->next;
 	else
@@ -338,20 +320,6 @@ tclient_query_done(struct tclient *tc)
 	}
 }
 
-/* The next message of a TCP stream, in the linear bytes p[0..avail) at
- * off: its length (its bytes start at p + off + 2), or -1 when it has not
- * all arrived. */
-static long
-tcp_next(const uint8_t *p, size_t avail, size_t off)
-{
-	size_t l;
-
-	if (avail - off < 2)
-		return -1;
-	l = (size_t)p[off] << 8 | p[off + 1];
-	return avail - off - 2 < l ? -1 : (long)l;
-}
-
 /* The input is made linear once and drained once per callback: per
  * message copyout, drain and remove each ran the buffer's callbacks. */
 static void
@@ -371,7 +339,7 @@ tclient_read_cb(struct bufferevent *bev, void *arg)
 	/* Hold tc while we work: an answer given at once may close it (and
 	 * free the input with the bufferevent). */
 	tc->inflight++;
-	while (!tc->closed && (l = tcp_next(p, avail, off)) >= 0) {
+	while (!tc->closed && (l = dns_tcp_next(p, avail, off)) >= 0) {
 		if (tc->inflight > TCP_CONN_MAX_INFLIGHT) {
 			tc->paused = 1;
 			bufferevent_disable(bev, EV_READ);
@@ -419,7 +387,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct worker *w = arg;
 	struct tclient *tc;
 	struct timeval tv;
-	unsigned bk = addr_bucket(sa);
+	uint32_t bk = client_bucket(w, sa);
 	int on = 1;
 
 	(void)l;
@@ -438,6 +406,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	tc->w = w;
 	memcpy(&tc->addr, sa, (size_t)salen);
 	tc->addrlen = (socklen_t)salen;
+	tc->bucket = bk;
 	tc->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (tc->bev == NULL) {
 		close(fd);
@@ -860,7 +829,7 @@ up_tcp_read_cb(struct bufferevent *bev, void *arg)
 	avail = evbuffer_get_length(in);
 	if (avail < 2 || (p = evbuffer_pullup(in, (ssize_t)avail)) == NULL)
 		return;
-	while ((l = tcp_next(p, avail, off)) >= 0) {
+	while ((l = dns_tcp_next(p, avail, off)) >= 0) {
 		memcpy(w->tcpbuf, p + off + 2, (size_t)l);
 		off += 2 + (size_t)l;
 		query_backend_msg(w, bc, serial, w->tcpbuf, (size_t)l, 0);
@@ -1168,6 +1137,7 @@ worker_free(struct worker *w)
 	free(w->idmap);
 	free(w->rxbuf);
 	free(w->tcp_per_addr);
+	free(w->out_per_addr);
 	free(w->udp);
 	free(w->tcpl);
 	pthread_mutex_destroy(&w->mtx);

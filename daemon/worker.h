@@ -27,6 +27,7 @@
 #include "listen.h"
 #include "stats.h"
 #include "tcpout.h"
+#include "util.h"
 
 #define UDP_BATCH	32
 #define UDP_CLIENT_MAX	4096	/* larger client datagrams are malformed here */
@@ -41,6 +42,10 @@
 #define TCP_CONN_MAX_INFLIGHT 256
 #define MAX_TRIES	4
 #define TXQ_MAX		64
+/* Per-client counters (TCP connections, outstanding queries) live in
+ * hashed buckets: 2^14 of them, so two busy clients rarely share one. */
+#define CLIENT_BUCKET_BITS 14
+#define CLIENT_BUCKETS	(1u << CLIENT_BUCKET_BITS)
 
 struct worker;
 struct qslot;
@@ -74,6 +79,7 @@ struct tclient {
 	struct tcpout		 out;		/* answers, written coalesced */
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
+	uint32_t		 bucket;	/* client_bucket() of addr */
 	int			 inflight;
 	int			 closed;	/* bev freed; waiting for inflight */
 	int			 paused;	/* reading stopped at the in-flight cap */
@@ -143,6 +149,7 @@ struct qslot {
 	struct udp_dst		 dst;		/* its destination (wildcard listener) */
 	struct sockaddr_storage	 client;
 	socklen_t		 clientlen;
+	uint32_t		 cbucket;	/* its client_bucket() */
 	struct tclient		*tc;
 	/* The query, bytes as received. */
 	struct dns_query	 q;
@@ -220,7 +227,11 @@ struct worker {
 	int			 ntcp;
 	struct tcpout_q		 tcpq;		/* TCP output to write */
 	int			 tcp_budget;	/* client connections the fd limit allows */
-	uint16_t		*tcp_per_addr;	/* connections per hashed client address */
+	/* Per client address, by client_bucket(): TCP connections and
+	 * outstanding queries. */
+	uint64_t		 client_salt;
+	uint16_t		*tcp_per_addr;
+	uint32_t		*out_per_addr;
 
 	/* recvmmsg buffers and headers, one set for client datagrams and one
 	 * for answers (different sizes, same buffer).  The headers are filled
@@ -247,6 +258,13 @@ struct worker {
 	uint16_t		 rnd[2048];
 	int			 rndpos;
 };
+
+/* The bucket of a client's counters (see addr_bucket). */
+static inline uint32_t
+client_bucket(const struct worker *w, const struct sockaddr *sa)
+{
+	return addr_bucket(sa, w->client_salt, CLIENT_BUCKET_BITS);
+}
 
 /* Create a worker; it takes its descriptor of every listener in ls. */
 struct worker	*worker_new(int idx, struct listeners *ls, struct config *cfg,

@@ -9,6 +9,10 @@
  *   answer dns_make_answer() builds matches the query and parses back;
  *   the input with QR toggled is an answer to itself; a query (QR clear)
  *   never matches as its own answer.
+ * - The bare-header check (dns_answer_headerless): what it accepts has QR,
+ *   no question and an error rcode, and never also matches with a
+ *   question; the router's own header-only FORMERR passes it.
+ * - A message refused for its EDNS options has an OPT and a question.
  * - Against ldns, on the question only.  Whenever we accept a question,
  *   ldns_wire2pkt() must accept the header plus that question (counts of
  *   the other sections zeroed) and find the same name (without case), type
@@ -108,6 +112,28 @@ check_question(const uint8_t *data, size_t size, const struct dns_query *q,
 	check_ldns(data, q, size);
 }
 
+/* Whatever msg is: taken as a bare-header error answer only when it is
+ * one, and then never also as an answer with the question. */
+static void
+check_headerless(const uint8_t *msg, size_t size, uint16_t id,
+    const struct dns_query *q)
+{
+	int rcode = dns_answer_headerless(msg, size, id, q);
+
+	if (rcode == -1)
+		return;
+	if (rcode != DNS_RCODE_FORMERR && rcode != DNS_RCODE_SERVFAIL &&
+	    rcode != DNS_RCODE_NOTIMP && rcode != DNS_RCODE_REFUSED)
+		fail("bare header taken with a rcode that is no error", size);
+	if (size < DNS_HDR_LEN || !(msg[2] & 0x80) || msg[4] != 0 ||
+	    msg[5] != 0 || dns_get_id(msg) != id ||
+	    DNS_RCODE(msg[3]) != rcode)
+		fail("bare header taken with QR clear, a question or an ID "
+		    "not ours", size);
+	if (dns_answer_matches(msg, size, id, q) == 0)
+		fail("bare header also matches with a question", size);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -143,6 +169,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail("byte-compare match differs from the name walk", size);
 	if (dns_answer_matches(data, size, q.id, &q) != -1)
 		fail("a query matches as its own answer", size);
+	check_headerless(data, size, fixed.id, &fixed);
+	check_headerless(data, size, q.id, &q);
+	if (e == DNS_E_EDNS_OPTION && (!q.has_opt || q.question_end == 0))
+		fail("bad EDNS option without an OPT or a question", size);
 	n = dns_make_answer(ans, sizeof(ans), data, size, &q,
 	    DNS_RCODE_FORMERR);
 	if ((size >= DNS_HDR_LEN) != (n != 0))
@@ -150,6 +180,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)dns_name_to_text(data, size, DNS_HDR_LEN, text, sizeof(text));
 	if (q.question_end != 0)
 		check_question(data, size, &q, ans, n);
+	else if (n != 0 && dns_answer_headerless(ans, n, q.id, &q) !=
+	    DNS_RCODE_FORMERR)
+		fail("our own header-only FORMERR is not taken", size);
 
 	/* With QR toggled the input is its own answer, or its own query. */
 	if (size < 4)
@@ -168,6 +201,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (q2.question_end != 0 &&
 	    dns_answer_matches_sent(data, size, q2.id, &q2, copy) != 0)
 		fail("answer does not match its query's bytes", size);
+	check_headerless(copy, size, q.id, &q);
 	free(copy);
 	return 0;
 }

@@ -11,13 +11,16 @@ with what was being waited for.  There are no bare sleeps.
 
 import atexit
 import collections
+import grp
 import json as jsonlib
 import os
+import pwd
 import random
 import re
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import tempfile
@@ -49,6 +52,10 @@ MISBEHAVE_SRC = os.path.join(SRCDIR, 'tests', 'responder', 'misbehave.c')
 NSD = shutil.which('nsd') or '/usr/sbin/nsd'
 ETCD = shutil.which('etcd') or '/usr/bin/etcd'
 ETCDCTL = shutil.which('etcdctl') or '/usr/bin/etcdctl'
+
+SETPRIV = shutil.which('setpriv')
+# Run a command as nobody:nogroup (needs root).
+AS_NOBODY = [SETPRIV or 'setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups']
 
 START_DEADLINE = 10.0
 STOP_DEADLINE = 5.0
@@ -925,6 +932,31 @@ SEED_ROUTES = [
 ]
 
 
+def setup_pool(router, members, timeout_ms=None, retries=None, policy=None):
+    """Pool p with the given (name, endpoint) members, every *.example. name
+    routed to it, and every member up."""
+    if timeout_ms is not None:
+        router.ok('set query-timeout %d' % timeout_ms)
+    if retries is not None:
+        router.ok('set retries %d' % retries)
+    router.ok('pool add p' + (' policy %s' % policy if policy else ''))
+    for name, ep in members:
+        router.ok('backend add %s %s pool p %s' % (name, ep, BACKEND_FAST))
+    router.ok(r"route add '\.example\.$' pool p")
+    for name, _ in members:
+        router.wait_health(name, 'up')
+
+
+def hears_nothing(s, seconds):
+    """Nothing more arrives on the UDP socket s within seconds."""
+    s.settimeout(seconds)
+    try:
+        extra = s.recv(65535)
+    except socket.timeout:
+        return
+    raise AssertionError('unexpected datagram: %r' % extra)
+
+
 class Seed:
     """The seed article: ns-ab serves a*/b* and the apex, ns-cd c*/d* and the
     apex; routes send each half to its server and the apex to both."""
@@ -986,6 +1018,35 @@ def record(line, name):
     if os.path.isdir(out):
         with open(os.path.join(out, name), 'a') as f:
             f.write('%s %s\n' % (time.strftime('%Y-%m-%dT%H:%M:%S'), line))
+
+
+def nobody_ids():
+    return pwd.getpwnam('nobody').pw_uid, grp.getgrnam('nogroup').gr_gid
+
+
+def open_path_for_others(r):
+    """The scratch root is mode 0700; let others through it (not read it)
+    so that only the socket's own mode and the daemon decide."""
+    d = os.path.dirname(os.path.abspath(r.sock))
+    while d != '/':
+        mode = os.stat(d).st_mode
+        if not mode & stat.S_IXOTH:
+            os.chmod(d, stat.S_IMODE(mode) | stat.S_IXOTH | stat.S_IXGRP)
+        d = os.path.dirname(d)
+
+
+def ctl_connect(r):
+    """A raw control connection to router r, past its greeting."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(r.sock)
+    greeting = b''
+    while not greeting.endswith(b'\n'):
+        chunk = s.recv(4096)
+        assert chunk, 'no greeting'
+        greeting += chunk
+    assert greeting.startswith(b'0001 '), greeting
+    return s
 
 
 def timed(fn, *a, **kw):

@@ -6,8 +6,10 @@ every one of them."""
 import socket
 import struct
 
+import dns.edns
 import dns.message
 import dns.name
+import dns.query
 import dns.rcode
 import pytest
 
@@ -15,6 +17,16 @@ import dnsroute_test as dt
 
 TC = struct.pack('!HH', 1, 1)           # QTYPE A, QCLASS IN
 OPT = b'\x00' + struct.pack('!HHIH', 41, 1232, 0, 0)
+
+
+def opt(rdata):
+    """An OPT RR (root owner, 1232 octets, version 0) with this RDATA."""
+    return b'\x00' + struct.pack('!HHIH', 41, 1232, 0, len(rdata)) + rdata
+
+
+def option(code, data, claim=None):
+    """One EDNS option; claim: the length it says, if not the true one."""
+    return struct.pack('!HH', code, len(data) if claim is None else claim) + data
 
 
 def hdr(qid, flags=0x0100, qd=1, an=0, ns=0, ar=0):
@@ -47,6 +59,16 @@ CASES = {
     'ancount-without-records': (hdr(0x100e, an=1) + Q, True),
     'two-opt': (hdr(0x100f, ar=2) + Q + OPT + OPT, True),
     'opt-not-at-root': (hdr(0x1010, ar=1) + Q + qname(b'x') + OPT[1:], True),
+    'opt-in-answer': (hdr(0x1011, an=1) + Q + OPT, True),
+    'opt-in-authority': (hdr(0x1012, ns=1) + Q + OPT, True),
+    # The options in the OPT RDATA must add up to its RDLENGTH (issue 12).
+    'edns-option-overruns': (hdr(0x1013, ar=1) + Q + opt(option(10, b'12345678', 60)), True),
+    'edns-option-one-too-long': (hdr(0x1014, ar=1) + Q + opt(option(10, b'12345678', 9)), True),
+    'edns-option-header-cut': (hdr(0x1015, ar=1) + Q + opt(b'\x00\x0a\x00'), True),
+    'edns-second-option-overruns': (
+        hdr(0x1016, ar=1) + Q + opt(option(12, b'\x00' * 4) + option(10, b'1234', 8)), True),
+    'edns-option-then-stray-octet': (
+        hdr(0x1017, ar=1) + Q + opt(option(12, b'\x00' * 4) + b'\x00'), True),
 }
 
 
@@ -88,7 +110,8 @@ def test_malformed_tcp(routed):
     """A malformed message on TCP: FORMERR or the connection closed; other
     connections are unaffected."""
     r = routed
-    for name in ('qdcount-2', 'compression-loop', 'label-over-63', 'trailing-garbage'):
+    for name in ('qdcount-2', 'compression-loop', 'label-over-63', 'trailing-garbage',
+                 'edns-option-overruns', 'edns-option-header-cut'):
         packet = CASES[name][0]
         s = socket.create_connection((r.host, r.port), timeout=2)
         try:
@@ -102,6 +125,50 @@ def test_malformed_tcp(routed):
         finally:
             s.close()
         dt.check_name(r, 'c%d.example.' % (len(name) % 50 + 1), tcp=True)
+
+
+def test_malformed_edns_option_is_answered_formerr_at_once(routed):
+    """Issue 12's reproduction: an option claiming 60 octets when 8 are
+    present.  It used to be forwarded; NSD's header-only FORMERR was then
+    dropped as forged and the client got SERVFAIL after the query timeout,
+    the query holding a slot all along.  Now the router answers FORMERR
+    itself (the query timeout is set far above the client's wait, so an
+    answer that comes at all came at once)."""
+    r = routed
+    r.ok('set query-timeout 10000')
+    packet = struct.pack('!6H', 0x4242, 0x0100, 1, 0, 0, 1) + Q \
+        + opt(option(10, b'12345678', 60))
+    before = r.stats()
+    reply = r.raw_udp(packet, timeout=3)
+    assert reply is not None, 'no answer within 3 s'
+    qid, flags, qd = struct.unpack('!HHH', reply[:6])
+    assert (qid, flags & 0x8000, flags & 0xf) == (0x4242, 0x8000, dns.rcode.FORMERR), reply
+    assert qd == 1 and reply[12:] == Q, 'the question is echoed: %r' % reply
+    after = r.stats()
+    diff = dt.counter_diff(before, after)
+    assert diff.get('malformed') == 1 and diff.get('formerr') == 1, diff
+    assert 'forwarded' not in diff and dt.spoof_count(after) == dt.spoof_count(before), diff
+    assert r.rows('show recent 1')[0]['outcome'] == 'malformed:bad-edns-option'
+
+
+def test_edns_options_that_add_up_are_forwarded(routed):
+    """Options the router does not know, a cookie, padding, an empty one:
+    all well formed, all forwarded untouched to NSD, which answers."""
+    r = routed
+    before = r.stats()
+    opts = [dns.edns.GenericOption(10, b'\x01' * 8),
+            dns.edns.GenericOption(65001, b''),
+            dns.edns.GenericOption(12, b'\x00' * 37)]
+    for i, tcp in enumerate((False, True)):
+        name = 'a%d.example.' % (i + 7)
+        q = dns.message.make_query(name, 'TXT', use_edns=0, options=opts)
+        if tcp:
+            a = dns.query.tcp(q, r.host, port=r.port, timeout=3)
+        else:
+            a = dns.query.udp(q, r.host, port=r.port, timeout=3)
+        assert dt.rcode_text(a) == 'NOERROR' and dt.txt_values(a) == [dt.expected_txt(name)], a
+    diff = dt.counter_diff(before, r.stats())
+    assert diff.get('forwarded') == 2 and 'malformed' not in diff, diff
 
 
 def test_tcp_length_lies(routed):

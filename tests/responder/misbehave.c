@@ -18,6 +18,10 @@
  *	spoof-then-ok	first as wrongid, then as ok
  *	servfail	SERVFAIL with the question
  *	refused		REFUSED with the question
+ *	bare-RCODE	a header and nothing else (QDCOUNT 0), with RCODE one of
+ *			formerr, servfail, notimp, refused (what NSD and BIND
+ *			send for a query they cannot parse), or noerror,
+ *			nxdomain (what no server sends)
  *
  * -d delays every answer of any mode (delay is ok with a default delay).
  * Queries of class CH (the router's id.server. health check) are answered
@@ -51,7 +55,9 @@
 
 enum mode {
 	M_OK, M_DROP, M_DELAY, M_WRONGID, M_WRONGQUESTION, M_QRCLEAR,
-	M_TRUNCATE, M_GARBAGE, M_SPOOF_THEN_OK, M_SERVFAIL, M_REFUSED
+	M_TRUNCATE, M_GARBAGE, M_SPOOF_THEN_OK, M_SERVFAIL, M_REFUSED,
+	M_BARE_NOERROR, M_BARE_FORMERR, M_BARE_SERVFAIL, M_BARE_NXDOMAIN,
+	M_BARE_NOTIMP, M_BARE_REFUSED		/* in rcode order */
 };
 
 static const struct {
@@ -63,6 +69,10 @@ static const struct {
 	{ "qrclear", M_QRCLEAR }, { "truncate", M_TRUNCATE },
 	{ "garbage", M_GARBAGE }, { "spoof-then-ok", M_SPOOF_THEN_OK },
 	{ "servfail", M_SERVFAIL }, { "refused", M_REFUSED },
+	{ "bare-noerror", M_BARE_NOERROR }, { "bare-formerr", M_BARE_FORMERR },
+	{ "bare-servfail", M_BARE_SERVFAIL },
+	{ "bare-nxdomain", M_BARE_NXDOMAIN },
+	{ "bare-notimp", M_BARE_NOTIMP }, { "bare-refused", M_BARE_REFUSED },
 };
 
 /* A TCP client connection; gen tells a reused slot from the old one. */
@@ -251,6 +261,13 @@ build(enum mode m, int tcp, const uint8_t *msg, size_t qend, uint16_t qclass,
 	}
 	if (m == M_DROP)
 		return 0;
+	if (m >= M_BARE_NOERROR) {
+		memcpy(out, msg, 12);
+		out[2] = (uint8_t)(0x80 | (msg[2] & 0x79));	/* QR, opcode, RD */
+		out[3] = (uint8_t)(m - M_BARE_NOERROR);		/* the rcode */
+		memset(out + 4, 0, 8);
+		return 12;
+	}
 	memcpy(out, msg, 12);
 	out[2] = (uint8_t)(0x80 | (msg[2] & 0x79) | 0x04);	/* QR, opcode, AA, RD */
 	out[3] = 0;

@@ -25,6 +25,8 @@ struct pkt {
 #define Q_WWW_UC "03575757074578416d706c6503434f4d00" "00010001"
 /* OPT: root owner, type 41, UDP 4096, DO set, no rdata. */
 #define OPT	"00" "0029" "1000" "00008000" "0000"
+/* OPT with RDLENGTH rl (4 hex digits) and options opts (hex). */
+#define OPT_WITH(rl, opts) "00" "0029" "04d0" "00000000" rl opts
 /* A record owned by a pointer to the question name at offset 12. */
 #define RR_A	"c00c" "0001" "0001" "00000e10" "0004" "7f000001"
 
@@ -213,6 +215,37 @@ static const struct parse_case {
 	    "www.example.com.", 33, 0 },
 	{ "OPT after TSIG-like RR", HDR("0100", "0001", "0000", "0000", "0002")
 	    Q_WWW RR_A OPT, DNS_OK, "www.example.com.", 33, 1 },
+	/* The options of an OPT must add up to its RDLENGTH (issue 12). */
+	{ "OPT cookie", HDR("0100", "0001", "0000", "0000", "0001") Q_WWW
+	    OPT_WITH("000c", "000a0008" "0102030405060708"), DNS_OK,
+	    "www.example.com.", 33, 1 },
+	{ "OPT three options", HDR("0100", "0001", "0000", "0000", "0001")
+	    Q_WWW OPT_WITH("0012", "fde90000" "000c0002" "0000" "000a0004"
+	    "01020304"), DNS_OK, "www.example.com.", 33, 1 },
+	{ "OPT option claims 60 of 8", HDR("0100", "0001", "0000", "0000",
+	    "0001") Q_WWW OPT_WITH("000c", "000a003c" "3132333435363738"),
+	    DNS_E_EDNS_OPTION, "www.example.com.", 33, 1 },
+	{ "OPT option one too long", HDR("0100", "0001", "0000", "0000",
+	    "0001") Q_WWW OPT_WITH("000c", "000a0009" "3132333435363738"),
+	    DNS_E_EDNS_OPTION, "www.example.com.", 33, 1 },
+	{ "OPT option one too short", HDR("0100", "0001", "0000", "0000",
+	    "0001") Q_WWW OPT_WITH("000c", "000a0007" "3132333435363738"),
+	    DNS_E_EDNS_OPTION, "www.example.com.", 33, 1 },
+	{ "OPT option header cut to 3", HDR("0100", "0001", "0000", "0000",
+	    "0001") Q_WWW OPT_WITH("0003", "000a00"), DNS_E_EDNS_OPTION,
+	    "www.example.com.", 33, 1 },
+	{ "OPT option header cut to 1", HDR("0100", "0001", "0000", "0000",
+	    "0001") Q_WWW OPT_WITH("0001", "00"), DNS_E_EDNS_OPTION,
+	    "www.example.com.", 33, 1 },
+	{ "OPT second option overruns", HDR("0100", "0001", "0000", "0000",
+	    "0001") Q_WWW OPT_WITH("000c", "000c0000" "000a0008" "01020304"),
+	    DNS_E_EDNS_OPTION, "www.example.com.", 33, 1 },
+	{ "OPT RDLENGTH past the end", HDR("0100", "0001", "0000", "0000",
+	    "0001") Q_WWW OPT_WITH("0010", "000a0008" "0102030405060708"),
+	    DNS_E_SHORT, "www.example.com.", 33, 0 },
+	{ "OPT options then RR", HDR("0100", "0001", "0000", "0000", "0002")
+	    Q_WWW OPT_WITH("0004", "000c0000") RR_A, DNS_OK,
+	    "www.example.com.", 33, 1 },
 	{ "UPDATE with prereq", HDR("2800", "0001", "0001", "0001", "0000")
 	    "076578616d706c6503636f6d00" "00060001"
 	    "03777777c00c" "00ff" "00ff" "00000000" "0000"
@@ -510,6 +543,103 @@ test_answer_matches(void)
 	CHECK(matches(a.b, a.len, 0xabcd, &none) == -1);
 }
 
+static const struct bare_case {
+	const char	*desc;
+	const char	*hex;
+	uint16_t	 id;
+	int		 want;		/* rcode, or -1 */
+} bare_cases[] = {
+	{ "FORMERR", HDR("8101", "0000", "0000", "0000", "0000"), 0xabcd, 1 },
+	{ "SERVFAIL", HDR("8102", "0000", "0000", "0000", "0000"), 0xabcd, 2 },
+	{ "NOTIMP", HDR("8004", "0000", "0000", "0000", "0000"), 0xabcd, 4 },
+	{ "REFUSED", HDR("8485", "0000", "0000", "0000", "0000"), 0xabcd, 5 },
+	{ "FORMERR with OPT", HDR("8101", "0000", "0000", "0000", "0001") OPT,
+	    0xabcd, 1 },
+	{ "NOERROR", HDR("8180", "0000", "0000", "0000", "0000"), 0xabcd, -1 },
+	{ "NXDOMAIN", HDR("8183", "0000", "0000", "0000", "0000"), 0xabcd, -1 },
+	{ "YXDOMAIN", HDR("8186", "0000", "0000", "0000", "0000"), 0xabcd, -1 },
+	{ "wrong id", HDR("8101", "0000", "0000", "0000", "0000"), 0xabce, -1 },
+	{ "QR clear", HDR("0101", "0000", "0000", "0000", "0000"), 0xabcd, -1 },
+	{ "other opcode", HDR("a101", "0000", "0000", "0000", "0000"),
+	    0xabcd, -1 },
+	{ "with a question", HDR("8101", "0001", "0000", "0000", "0000") Q_WWW,
+	    0xabcd, -1 },
+	{ "with answers", HDR("8101", "0000", "0001", "0000", "0000") RR_A,
+	    0xabcd, -1 },
+	{ "with authority", HDR("8105", "0000", "0000", "0001", "0000") RR_A,
+	    0xabcd, -1 },
+	{ "short", "abcd8101000000000000", 0xabcd, -1 },
+};
+
+/* A bare header with an error rcode: accepted apart from the question
+ * check, never where dns_answer_matches accepts. */
+static void
+test_answer_headerless(void)
+{
+	struct pkt p = { .len = 0 }, a;
+	struct dns_query q;
+	uint8_t *m, out[512];
+	size_t i, n;
+
+	p_hex(&p, HDR("0100", "0001", "0000", "0000", "0001") Q_WWW OPT);
+	CHECK(parse(p.b, p.len, &q) == DNS_OK);
+	for (i = 0; i < NELEMS(bare_cases); i++) {
+		const struct bare_case *c = &bare_cases[i];
+
+		a.len = 0;
+		p_hex(&a, c->hex);
+		if ((m = malloc(a.len)) == NULL)
+			abort();
+		memcpy(m, a.b, a.len);
+		CHECKF(dns_answer_headerless(m, a.len, c->id, &q) == c->want,
+		    "%s", c->desc);
+		CHECKF(c->want == -1 || dns_answer_matches(m, a.len, c->id,
+		    &q) == -1, "%s: matches too", c->desc);
+		free(m);
+	}
+	/* The router's own header-only FORMERR is such an answer. */
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0000", "0000", "0000", "0000"));
+	CHECK(parse(p.b, p.len, &q) == DNS_E_QDCOUNT);
+	n = dns_make_answer(out, sizeof(out), p.b, p.len, &q,
+	    DNS_RCODE_FORMERR);
+	CHECK(n == 12 && dns_answer_headerless(out, n, 0xabcd, &q) == 1);
+}
+
+/* TCP framing: lengths, frames cut anywhere, pipelined frames. */
+static void
+test_tcp_next(void)
+{
+	static const uint8_t s[] = { 0, 3, 'a', 'b', 'c', 0, 0, 0, 2, 'x' };
+	size_t cut, off;
+	long l;
+
+	CHECK(dns_tcp_next(s, 0, 0) == -1);
+	CHECK(dns_tcp_next(s, 1, 0) == -1);
+	CHECK(dns_tcp_next(s, 2, 0) == -1);
+	CHECK(dns_tcp_next(s, 4, 0) == -1);
+	CHECK(dns_tcp_next(s, 5, 0) == 3);
+	CHECK(dns_tcp_next(s, 5, 5) == -1);
+	CHECK(dns_tcp_next(s, 7, 5) == 0);		/* an empty message */
+	CHECK(dns_tcp_next(s, 10, 7) == -1);		/* 2 said, 1 there */
+	/* Whatever arrived, the frames found are the complete ones. */
+	for (cut = 0; cut <= sizeof(s); cut++) {
+		int found = 0;
+
+		for (off = 0; (l = dns_tcp_next(s, cut, off)) >= 0;
+		    off += 2 + (size_t)l)
+			found++;
+		CHECKF(found == (cut >= 7 ? 2 : cut >= 5 ? 1 : 0),
+		    "cut at %zu: %d frames", cut, found);
+		CHECK(off <= cut);
+	}
+	{
+		static const uint8_t big[] = { 0xff, 0xff, 1, 2, 3 };
+
+		CHECK(dns_tcp_next(big, sizeof(big), 0) == -1);
+	}
+}
+
 static void
 test_make_answer(void)
 {
@@ -687,6 +817,7 @@ test_err_str(void)
 	static const char *const want[DNS_E_MAX] = {
 		"ok", "short", "qr-set", "tc-set", "qdcount", "bad-label",
 		"name-too-long", "bad-pointer", "bad-opt", "trailing-bytes",
+		"bad-edns-option",
 	};
 	int i;
 
@@ -705,6 +836,8 @@ main(void)
 	test_hops();
 	test_truncation();
 	test_answer_matches();
+	test_answer_headerless();
+	test_tcp_next();
 	test_make_answer();
 	test_text();
 	test_err_str();
