@@ -932,6 +932,25 @@ SEED_ROUTES = [
 ]
 
 
+def scrape(url):
+    p = subprocess.run(['curl', '-sS', '--max-time', '5', '-o', '-', '-w',
+                        '\n%{http_code}', url], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 0, p.stderr
+    body, _, status = p.stdout.rpartition('\n')
+    return int(status), body
+
+
+def samples(text):
+    """{'name{labels}': value} of a Prometheus text page."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith('#'):
+            key, _, value = line.rpartition(' ')
+            out[key] = float(value)
+    return out
+
+
 def setup_pool(router, members, timeout_ms=None, retries=None, policy=None):
     """Pool p with the given (name, endpoint) members, every *.example. name
     routed to it, and every member up."""

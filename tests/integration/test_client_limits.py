@@ -113,11 +113,13 @@ def test_a_burst_from_one_address_leaves_the_others_served(router, nsd_factory,
     dt.wait_for(lambda: outstanding(r, 'slow') == 0, 15, what='the slow queries answered')
 
 
-def test_cap_as_a_count_and_as_a_percentage(router, misbehave_factory, alloc):
+def test_cap_as_a_count_and_as_a_percentage(router_factory, misbehave_factory, alloc):
     """Over the cap, a UDP query is dropped and a TCP query answered
-    SERVFAIL at once, both counted in client-limit; other addresses are
-    not affected.  The setting takes a count or a share of max-outstanding."""
-    r = router
+    SERVFAIL at once, both counted in client-limit (show stats and the
+    metrics); other addresses are not affected.  The setting takes a count
+    or a share of max-outstanding."""
+    mhost, mport = alloc()
+    r = router_factory(extra_args=['-m', '%s:%d' % (mhost, mport)])
     m = misbehave_factory('delay', delay_ms=1500)
     dt.setup_pool(r, [('m', m.endpoint)], timeout_ms=5000)
     for value, cap in (('5', 5), ('1%', 5)):
@@ -162,6 +164,10 @@ def test_cap_as_a_count_and_as_a_percentage(router, misbehave_factory, alloc):
     assert r.stat('client-limit') - before == 3
     print('TCP: 8 pipelined, 5 answered by the backend, 3 SERVFAIL; %.2f s' %
           (time.monotonic() - t))
+
+    status, body = dt.scrape('http://%s:%d/metrics' % (mhost, mport))
+    assert status == 200, body
+    assert dt.samples(body)['dnsroute_client_limit_total'] == r.stat('client-limit') == 9
 
     for bad in ('0', '-1', '101%', '0%', 'x', '5 %', '%'):
         assert r.ctl('set max-outstanding-per-client %s' % bad).rc == 1, bad

@@ -146,23 +146,8 @@ def start_seed(router_factory, nsd_factory, extra_args=()):
     return dt.Seed(r, ns_ab, ns_cd).configure()
 
 
-def scrape(url):
-    p = subprocess.run(['curl', '-sS', '--max-time', '5', '-o', '-', '-w',
-                        '\n%{http_code}', url], capture_output=True, text=True,
-                       timeout=10)
-    assert p.returncode == 0, p.stderr
-    body, _, status = p.stdout.rpartition('\n')
-    return int(status), body
-
-
-def samples(text):
-    """{'name{labels}': value} of a Prometheus text page."""
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith('#'):
-            key, _, value = line.rpartition(' ')
-            out[key] = float(value)
-    return out
+scrape = dt.scrape
+samples = dt.samples
 
 
 # --------------------------------------------------------------------------
