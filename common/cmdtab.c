@@ -138,7 +138,8 @@ const struct setting_spec setting_table[] = {
 	{ "max-outstanding", "65536", "outstanding queries in all, per worker" },
 	{ "max-outstanding-backend", "4096", "outstanding queries per backend, per worker" },
 	{ "max-outstanding-per-client", "1000",
-	  "outstanding queries of one client address (IPv6: /64), per worker: N, or N% of max-outstanding" },
+	  "outstanding queries of one client address (IPv6: /64), per worker: "
+	  "N, or N% of max-outstanding" },
 	{ "all-down-try-anyway", "no", "yes: when a pool has no healthy member, try one anyway" },
 	{ "tcp-idle-timeout", "10", "seconds a client TCP connection may stay idle" },
 	{ "tcp-max-clients", "1000", "client TCP connections at once, per worker" },

@@ -340,17 +340,8 @@ dns_query_copy(struct dns_query *dst, const struct dns_query *src)
 {
 	size_t wl = src->qname_wire_len, tl = (size_t)src->qname_len + 1;
 
-	dst->id = src->id;
-	dst->flags = src->flags;
-	dst->qtype = src->qtype;
-	dst->qclass = src->qclass;
-	dst->ancount = src->ancount;
-	dst->nscount = src->nscount;
-	dst->arcount = src->arcount;
-	dst->edns_udp_size = src->edns_udp_size;
-	dst->has_opt = src->has_opt;
-	dst->do_bit = src->do_bit;
-	dst->question_end = src->question_end;
+	/* The fixed fields come first: one copy of known size. */
+	memcpy(dst, src, offsetof(struct dns_query, qname_wire));
 	dst->qname_wire_len = src->qname_wire_len;
 	dst->qname_len = src->qname_len;
 	/* Bounded by the arrays even if a caller hands in garbage lengths. */
@@ -359,7 +350,11 @@ dns_query_copy(struct dns_query *dst, const struct dns_query *src)
 	if (tl > sizeof(dst->qname))
 		tl = sizeof(dst->qname);
 	memcpy(dst->qname_wire, src->qname_wire, wl);
-	memcpy(dst->qname, src->qname, tl);
+	/* The query path parses without text: "" is one byte, not a call. */
+	if (tl == 1)
+		dst->qname[0] = src->qname[0];
+	else
+		memcpy(dst->qname, src->qname, tl);
 }
 
 const char *

@@ -66,6 +66,8 @@ enum dns_err {
 };
 
 struct dns_query {
+	/* Fixed fields first, up to qname_wire: dns_query_copy() copies
+	 * them in one piece. */
 	uint16_t	id;
 	uint16_t	flags;
 	uint16_t	qtype;

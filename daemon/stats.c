@@ -3,7 +3,6 @@
  */
 #include <stddef.h>
 
-#include "dnsmsg.h"
 #include "stats.h"
 
 const struct stat_desc stat_descs[] = {
@@ -12,6 +11,16 @@ const struct stat_desc stat_descs[] = {
 #undef X
 };
 const int stat_ndescs = sizeof(stat_descs) / sizeof(stat_descs[0]);
+
+#define RC(f)	offsetof(struct stats, f)
+const uint16_t stats_rcode_off[16] = {
+	RC(rcode_noerror), RC(rcode_formerr), RC(rcode_servfail),
+	RC(rcode_nxdomain), RC(rcode_other), RC(rcode_refused),
+	RC(rcode_other), RC(rcode_other), RC(rcode_other), RC(rcode_other),
+	RC(rcode_other), RC(rcode_other), RC(rcode_other), RC(rcode_other),
+	RC(rcode_other), RC(rcode_other),
+};
+#undef RC
 
 void
 stats_sum(const struct stats *src, uint64_t *out)
