@@ -54,8 +54,14 @@ ETCD = shutil.which('etcd') or '/usr/bin/etcd'
 ETCDCTL = shutil.which('etcdctl') or '/usr/bin/etcdctl'
 
 SETPRIV = shutil.which('setpriv')
-# Run a command as nobody:nogroup (needs root).
-AS_NOBODY = [SETPRIV or 'setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups']
+
+
+def as_user(user, group='nogroup'):
+    """The argv prefix that runs a command as user:group (needs root)."""
+    return [SETPRIV or 'setpriv', '--reuid=' + user, '--regid=' + group, '--clear-groups']
+
+
+AS_NOBODY = as_user('nobody')
 
 START_DEADLINE = 10.0
 STOP_DEADLINE = 5.0

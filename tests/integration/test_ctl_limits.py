@@ -67,10 +67,10 @@ sys.stdin.read()
 
 
 class Holder:
-    def __init__(self, r, n, how, as_nobody):
+    def __init__(self, r, n, how, user=None):
         argv = [sys.executable, '-c', HOLDER, r.sock, str(n), how]
-        if as_nobody:
-            argv = dt.AS_NOBODY + argv
+        if user is not None:
+            argv = dt.as_user(user) + argv
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   text=True)
         line = self.p.stdout.readline()
@@ -101,7 +101,7 @@ def test_200_silent_clients_of_another_uid(router_factory, how):
     uid, _ = dt.nobody_ids()
     r = router_factory(extra_args=['-g', 'nogroup'])
     dt.open_path_for_others(r)
-    h = Holder(r, 200, how, as_nobody=True)
+    h = Holder(r, 200, how, user='nobody')
     try:
         msg = '8000 too many control clients for uid %d (%d)' % (uid, MAX_PER_UID)
         assert (h.held, h.refused) == (MAX_PER_UID, {msg: 200 - MAX_PER_UID}), \
@@ -130,7 +130,7 @@ def test_200_silent_clients_of_root(router, how):
     then each new root client makes room by closing the longest idle one,
     so the operator's dnsroutectl still gets in."""
     r = router
-    h = Holder(r, 200, how, as_nobody=False)
+    h = Holder(r, 200, how)
     try:
         assert h.refused == {}, h.refused
         operator_served_within_5s(r, '200 %s clients of root' % how)
@@ -141,6 +141,27 @@ def test_200_silent_clients_of_root(router, how):
     finally:
         h.close()
     operator_served_within_5s(r, 'after they left')
+
+
+@as_root
+def test_two_uids_fill_the_slots_and_root_still_gets_in(router_factory):
+    """nobody and daemon (both in the socket's group) take 32 slots each:
+    all 64 are taken, a third user is refused, root is not."""
+    r = router_factory(extra_args=['-g', 'nogroup'])
+    dt.open_path_for_others(r)
+    held = [Holder(r, 40, 'idle', user=u) for u in ('nobody', 'daemon')]
+    try:
+        assert [h.held for h in held] == [MAX_PER_UID, MAX_PER_UID], \
+            [(h.held, h.refused) for h in held]
+        p = subprocess.run(dt.as_user('bin') + [dt.DNSROUTECTL, '-s', r.sock, '-c',
+                                                'show settings'],
+                           capture_output=True, text=True, timeout=15)
+        assert p.returncode == 2 and 'too many control clients (64)' in p.stderr, \
+            (p.returncode, p.stdout, p.stderr)
+        operator_served_within_5s(r, '64 idle clients of two users')
+    finally:
+        for h in held:
+            h.close()
 
 
 def read_final(s):
