@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "argparse.h"
+#include "conf.h"
 
 int
 arg_name_ok(const char *s)
 {
 	size_t n = strlen(s), i;
 
-	if (n == 0 || n >= ARG_NAME_MAX || s[0] == '-')
+	if (n == 0 || n >= CONF_NAME_MAX || s[0] == '-')
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&

@@ -1,252 +1,378 @@
 /*
- * cmdtab: the command language of dnsroute, declared once.  The order of
- * the table is the order of `help`.
+ * cmdtab: the command table (see cmdtab.h).  The order of the table is the
+ * order of `help`.  Each grammar is written once, here; the usage lines
+ * `help` and the error messages show are generated from it.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmdtab.h"
+#include "settings.h"
+#include "words.h"
 
-#define BACKEND_OPTS "pool=<pool> weight=<n> transport=udp|tcp check=<qname> " \
-	"check-transport=udp|tcp " \
-	"interval=<n> timeout=<n> fall=<n> rise=<n> rcode=<rcode>"
+/* Where a value goes: offset and size of field f of struct T. */
+#define AT(T, f)	.off = offsetof(T, f), .size = sizeof(((T *)0)->f)
+/* Grammar entries; the last arguments are the flags and then, if any,
+ * more designated initializers (.min, .def, .words ...). */
+#define POS(T, f, m, k, st, ...) \
+	{ .form = A_POS, .meta = m, .kind = k, .store = st, AT(T, f), \
+	  .flags = __VA_ARGS__ }
+#define OPT(T, f, kw, m, k, st, ...) \
+	{ .form = A_OPT, .key = kw, .meta = m, .kind = k, .store = st, \
+	  AT(T, f), .flags = __VA_ARGS__ }
+#define MORE(T, f, m, k, st, ...) \
+	{ .form = A_MORE, .meta = m, .kind = k, .store = st, AT(T, f), \
+	  .flags = __VA_ARGS__ }
+#define CHOICE(T, f, ws, ...) \
+	{ .form = A_CHOICE, .kind = K_WORD, .words = &ws, .store = S_INT, \
+	  AT(T, f), .flags = __VA_ARGS__ }
+#define FLAG(T, f, kw, ...) \
+	{ .form = A_FLAG, .key = kw, .store = S_INT, AT(T, f), \
+	  .flags = __VA_ARGS__ }
+#define INCLUDE(list)	{ .form = A_INCLUDE, .sub = list }
+#define END		{ .form = A_END }
+
+#define B	struct cmd_backend
+#define N	struct cmd_name
+#define P	struct cmd_pool
+#define R	struct cmd_route
+#define T	struct cmd_route_test
+#define S	struct cmd_show
+
+/* The options of backend add and backend set, with their defaults. */
+static const struct cmd_arg backend_opts[] = {
+	{ .form = A_OPT, .key = "pool", .meta = "POOL", .kind = K_POOL,
+	  .store = S_PTRV, AT(B, pools), .off2 = offsetof(B, npools),
+	  .flags = ARG_F_REPEAT | ARG_F_DASH },
+	OPT(B, conf.weight, "weight", "N", K_INT, S_INT, 0, .min = 1,
+	    .max = 1000, .def = 1),
+	OPT(B, conf.transport, "transport", NULL, K_WORD, S_INT, 0,
+	    .words = &words_transport, .def = TRANSPORT_UDP),
+	OPT(B, conf.check_qname, "check", "QNAME", K_QNAME, S_STR, 0,
+	    .defs = "id.server."),
+	MORE(B, conf.check_qtype, "QTYPE", K_QTYPE, S_INT, ARG_F_OPT,
+	    .def = 16),
+	MORE(B, conf.check_qclass, "CLASS", K_QCLASS, S_INT, ARG_F_OPT,
+	    .def = 3),
+	OPT(B, conf.check_tcp, "check-transport", NULL, K_WORD, S_INT, 0,
+	    .words = &words_transport, .def = TRANSPORT_TCP),
+	OPT(B, conf.interval_ms, "interval", "SEC", K_SECONDS, S_INT, 0,
+	    .min = 50, .max = 3600000, .def = 5000),
+	OPT(B, conf.timeout_ms, "timeout", "MS", K_MS, S_INT, 0, .min = 10,
+	    .max = 60000, .def = 1000),
+	OPT(B, conf.fall, "fall", "N", K_INT, S_INT, 0, .min = 1, .max = 100,
+	    .def = 3),
+	OPT(B, conf.rise, "rise", "N", K_INT, S_INT, 0, .min = 1, .max = 100,
+	    .def = 2),
+	OPT(B, conf.check_rcode, "rcode", "RCODE", K_RCODE, S_INT, 0,
+	    .alt = "any", .def = -1),
+	END
+};
+
+static const struct cmd_arg backend_add_args[] = {
+	POS(B, name, "NAME", K_NAME, S_PTR, 0),
+	POS(B, conf.addr, "ADDR[:PORT]", K_ADDR, S_STR, 0, .min = 53),
+	INCLUDE(backend_opts),
+	END
+};
+
+static const struct cmd_arg backend_set_args[] = {
+	POS(B, name, "NAME", K_BACKEND, S_PTR, 0),
+	OPT(B, conf.addr, "addr", "ADDR[:PORT]", K_ADDR, S_STR, 0,
+	    .min = 53),
+	INCLUDE(backend_opts),
+	END
+};
+
+static const struct cmd_arg backend_name[] = {
+	POS(N, name, "NAME", K_BACKEND, S_PTR, 0),
+	END
+};
+
+static const struct cmd_arg backend_readd_args[] = {
+	POS(N, name, "NAME", K_BACKEND, S_PTR, 0, .alt = "all"),
+	END
+};
+
+static const struct cmd_arg pool_add_args[] = {
+	POS(P, name, "NAME", K_NAME, S_PTR, 0),
+	OPT(P, policy, "policy", NULL, K_WORD, S_INT, 0,
+	    .words = &words_policy, .def = POLICY_ROUNDROBIN),
+	END
+};
+
+static const struct cmd_arg pool_set_args[] = {
+	POS(P, name, "NAME", K_POOL, S_PTR, 0),
+	OPT(P, policy, "policy", NULL, K_WORD, S_INT, ARG_F_REQ,
+	    .words = &words_policy),
+	END
+};
+
+static const struct cmd_arg pool_name[] = {
+	POS(P, name, "NAME", K_POOL, S_PTR, 0),
+	END
+};
+
+static const struct cmd_arg route_add_args[] = {
+	POS(R, pattern, "REGEX", K_REGEX, S_PTR, 0),
+	OPT(R, qtype, "qtype", "TYPE", K_QFILTER, S_INT, 0),
+	CHOICE(R, action, words_action, ARG_F_REQ, .valfor = ACTION_POOL),
+	MORE(R, pool, "POOL", K_POOL, S_PTR, 0),
+	OPT(R, position, "at", "POSITION", K_INT, S_INT, 0, .min = 1,
+	    .max = CONF_MAX_ROUTES),
+	OPT(R, comment, "comment", "TEXT", K_TEXT, S_PTR, 0, .defs = ""),
+	END
+};
+
+static const struct cmd_arg route_set_args[] = {
+	POS(R, id, "ID", K_ROUTE, S_I64, 0),
+	OPT(R, qtype, "qtype", "TYPE", K_QFILTER, S_INT, ARG_F_DASH),
+	CHOICE(R, action, words_action, 0, .valfor = ACTION_POOL),
+	MORE(R, pool, "POOL", K_POOL, S_PTR, 0),
+	OPT(R, comment, "comment", "TEXT", K_TEXT, S_PTR, 0, .defs = ""),
+	END
+};
+
+static const struct cmd_arg route_id[] = {
+	POS(R, id, "ID", K_ROUTE, S_I64, 0),
+	END
+};
+
+static const struct cmd_arg route_move_args[] = {
+	POS(R, id, "ID", K_ROUTE, S_I64, 0),
+	POS(R, position, "POSITION", K_INT, S_INT, 0, .min = 1,
+	    .max = CONF_MAX_ROUTES),
+	END
+};
+
+static const struct cmd_arg route_test_args[] = {
+	POS(T, qname, "QNAME", K_QNAME, S_PTR, 0),
+	POS(T, qtype, "QTYPE", K_QTYPE, S_INT, ARG_F_OPT, .def = 1),
+	END
+};
+
+static const struct cmd_arg show_health_args[] = {
+	POS(S, name, "NAME", K_BACKEND, S_PTR, 0),
+	OPT(S, n, "last", "N", K_INT, S_INT, 0, .min = 1, .max = 1000000,
+	    .def = 20),
+	END
+};
+
+static const struct cmd_arg show_audit_args[] = {
+	OPT(S, n, "last", "N", K_INT, S_INT, 0, .min = 1, .max = 1000000,
+	    .def = 20),
+	END
+};
+
+static const struct cmd_arg show_recent_args[] = {
+	POS(S, n, "N", K_INT, S_INT, ARG_F_OPT, .min = 1, .max = 4096,
+	    .def = 20),
+	POS(S, regex, "REGEX", K_REGEX, S_PTR, ARG_F_OPT),
+	END
+};
+
+static const struct cmd_arg trace_args[] = {
+	POS(struct cmd_trace, regex, "REGEX", K_REGEX, S_PTR, ARG_F_OPT),
+	OPT(struct cmd_trace, client, "client", "ADDR[:PORT]", K_CLIENT,
+	    S_PTR, 0),
+	OPT(struct cmd_trace, backend, "backend", "NAME", K_BACKEND, S_PTR,
+	    0),
+	OPT(struct cmd_trace, limit, "limit", "N", K_INT, S_INT, 0, .min = 1,
+	    .max = 1000000000),
+	OPT(struct cmd_trace, seconds, "seconds", "S", K_INT, S_INT, 0,
+	    .min = 1, .max = 7 * 86400),
+	END
+};
+
+static const struct cmd_arg set_args[] = {
+	POS(struct cmd_set, key, "SETTING", K_SETTING, S_PTR, 0),
+	POS(struct cmd_set, value, "VALUE", K_TEXT, S_PTR, 0),
+	END
+};
+
+static const struct cmd_arg replace_args[] = {
+	FLAG(struct cmd_replace, dry_run, "dry-run", 0),
+	END
+};
+
+static const struct cmd_arg help_args[] = {
+	{ .form = A_POS, .meta = "COMMAND", .kind = K_COMMAND,
+	  .store = S_WORDS, AT(struct cmd_words, w),
+	  .off2 = offsetof(struct cmd_words, n),
+	  .flags = ARG_F_OPT | ARG_F_REST },
+	END
+};
+
+/* Many names a request (zone split and check send hundreds): each is
+ * parsed by the handler, as the query path parses a query's name. */
+static const struct cmd_arg route_lookup_args[] = {
+	{ .form = A_POS, .meta = "NAME...", .kind = K_TEXT,
+	  .store = S_WORDS, AT(struct cmd_words, w),
+	  .off2 = offsetof(struct cmd_words, n), .flags = ARG_F_REST },
+	END
+};
+
+#define Z	struct cmd_zone
+
+static const struct cmd_arg zone_split_args[] = {
+	POS(Z, file, "ZONEFILE", K_PATH, S_PTR, 0),
+	POS(Z, dir, "DIR", K_PATH, S_PTR, 0),
+	OPT(Z, origin, "origin", "NAME", K_QNAME, S_PTR, 0),
+	OPT(Z, assume, "assume", NULL, K_WORD, S_INT, 0,
+	    .words = &words_assume, .def = ASSUME_NOTHING),
+	END
+};
+
+static const struct cmd_arg zone_check_args[] = {
+	POS(Z, file, "ZONEFILE", K_PATH, S_PTR, 0),
+	OPT(Z, origin, "origin", "NAME", K_QNAME, S_PTR, 0),
+	FLAG(Z, query, "query", 0),
+	OPT(Z, rate, "rate", "QPS", K_INT, S_INT, 0, .min = 1,
+	    .max = 1000000, .def = 1000),
+	OPT(Z, timeout_ms, "timeout", "MS", K_INT, S_INT, 0, .min = 10,
+	    .max = 60000, .def = 2000),
+	END
+};
+
+/* Commands that change something need something to change. */
+static int
+needs_option(struct cmd *c, char *err, size_t errlen)
+{
+	const struct cmd_arg *first = &c->spec->args[0];
+
+	if (c->given == 1 && first->form == A_POS) {
+		snprintf(err, errlen, "%s needs something to change",
+		    c->spec->words);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_check(struct cmd *c, char *err, size_t errlen)
+{
+	struct cmd_set *s = &c->a.set;
+
+	return settings_canon(s->key, s->value, s->canon, sizeof(s->canon),
+	    err, errlen);
+}
 
 const struct cmd_spec cmd_table[] = {
-	{ CMD_BACKEND_ADD, "backend add",
-	  "backend add NAME ADDR[:PORT] [pool POOL]... [weight N] [transport udp|tcp]\n"
-	  "            [check QNAME [QTYPE [CLASS]]] [check-transport udp|tcp] [interval SEC]\n"
-	  "            [timeout MS] [fall N] [rise N] [rcode RCODE|any]",
-	  "add a backend nameserver, optionally as a member of pools",
+	{ CMD_BACKEND_ADD, "backend add", backend_add_args,
+	  "add a backend nameserver, as a member of existing pools",
 	  "backend add ns-ab 127.0.0.1:5301 pool ab pool apex",
-	  CMD_F_MUTATES, "<new> <addr>", BACKEND_OPTS },
-	{ CMD_BACKEND_SET, "backend set",
-	  "backend set NAME OPTION VALUE...   (options as for backend add, and addr ADDR;\n"
-	  "            pool POOL... sets the exact list of pools, pool - leaves them all)",
-	  "change a backend's settings",
+	  CMD_F_MUTATES, NULL },
+	{ CMD_BACKEND_SET, "backend set", backend_set_args,
+	  "change a backend's settings; pool POOL... sets the exact list of "
+	  "pools, pool - leaves them all",
 	  "backend set ns-ab weight 3 interval 2",
-	  CMD_F_MUTATES, "<backend>", "addr=<addr> " BACKEND_OPTS },
-	{ CMD_BACKEND_DEL, "backend del", "backend del NAME",
+	  CMD_F_MUTATES, needs_option },
+	{ CMD_BACKEND_DEL, "backend del", backend_name,
 	  "remove a backend (in-flight queries finish)", "backend del ns-old",
-	  CMD_F_MUTATES, "<backend>", "" },
-	{ CMD_BACKEND_DRAIN, "backend drain", "backend drain NAME",
+	  CMD_F_MUTATES, NULL },
+	{ CMD_BACKEND_DRAIN, "backend drain", backend_name,
 	  "send no new queries to a backend; in-flight ones finish",
-	  "backend drain ns-ab", CMD_F_MUTATES, "<backend>", "" },
-	{ CMD_BACKEND_UNDRAIN, "backend undrain", "backend undrain NAME",
+	  "backend drain ns-ab", CMD_F_MUTATES, NULL },
+	{ CMD_BACKEND_UNDRAIN, "backend undrain", backend_name,
 	  "let a drained backend take queries again", "backend undrain ns-ab",
-	  CMD_F_MUTATES, "<backend>", "" },
-	{ CMD_BACKEND_ENABLE, "backend enable", "backend enable NAME",
+	  CMD_F_MUTATES, NULL },
+	{ CMD_BACKEND_ENABLE, "backend enable", backend_name,
 	  "enable a disabled backend", "backend enable ns-ab",
-	  CMD_F_MUTATES, "<backend>", "" },
-	{ CMD_BACKEND_DISABLE, "backend disable", "backend disable NAME",
+	  CMD_F_MUTATES, NULL },
+	{ CMD_BACKEND_DISABLE, "backend disable", backend_name,
 	  "take a backend out of service and stop checking it",
-	  "backend disable ns-ab", CMD_F_MUTATES, "<backend>", "" },
-	{ CMD_BACKEND_READD, "backend readd", "backend readd NAME|all",
+	  "backend disable ns-ab", CMD_F_MUTATES, NULL },
+	{ CMD_BACKEND_READD, "backend readd", backend_readd_args,
 	  "check a failed backend now and serve from it again on success",
-	  "backend readd ns-ab", CMD_F_MUTATES, "<backend>", "all" },
-	{ CMD_POOL_ADD, "pool add",
-	  "pool add NAME [policy roundrobin|weighted|first|least-outstanding|race|fanout]",
+	  "backend readd ns-ab", CMD_F_LIVE, NULL },
+	{ CMD_POOL_ADD, "pool add", pool_add_args,
 	  "add a pool of backends", "pool add apex policy roundrobin",
-	  CMD_F_MUTATES, "<new>", "policy=<policy>" },
-	{ CMD_POOL_SET, "pool set", "pool set NAME policy POLICY",
+	  CMD_F_MUTATES, NULL },
+	{ CMD_POOL_SET, "pool set", pool_set_args,
 	  "change a pool's policy", "pool set apex policy first",
-	  CMD_F_MUTATES, "<pool>", "policy=<policy>" },
-	{ CMD_POOL_DEL, "pool del", "pool del NAME",
+	  CMD_F_MUTATES, NULL },
+	{ CMD_POOL_DEL, "pool del", pool_name,
 	  "remove a pool no route uses", "pool del old",
-	  CMD_F_MUTATES, "<pool>", "" },
-	{ CMD_ROUTE_ADD, "route add",
-	  "route add REGEX [qtype TYPE] (pool POOL | refuse | nxdomain | servfail | drop)\n"
-	  "          [at POSITION] [comment TEXT]",
-	  "add a route: names matching REGEX (lowercase, trailing dot) go to POOL",
+	  CMD_F_MUTATES, NULL },
+	{ CMD_ROUTE_ADD, "route add", route_add_args,
+	  "add a route: names matching REGEX (lowercase, trailing dot) go to "
+	  "POOL",
 	  "route add '^[ab][^.]*\\.example\\.$' pool ab comment 'a-b half'",
-	  CMD_F_MUTATES, "<regex>",
-	  "qtype=<qtype> pool=<pool> refuse nxdomain servfail drop at=<n> comment=<new>" },
-	{ CMD_ROUTE_DEL, "route del", "route del ID", "remove a route",
-	  "route del 3", CMD_F_MUTATES, "<route>", "" },
-	{ CMD_ROUTE_MOVE, "route move", "route move ID POSITION",
+	  CMD_F_MUTATES, NULL },
+	{ CMD_ROUTE_SET, "route set", route_set_args,
+	  "change a route's filter, action or comment; it keeps its id, "
+	  "position and hits", "route set 3 comment 'to the new servers'",
+	  CMD_F_MUTATES | CMD_F_IDS, needs_option },
+	{ CMD_ROUTE_DEL, "route del", route_id, "remove a route",
+	  "route del 3", CMD_F_MUTATES | CMD_F_IDS, NULL },
+	{ CMD_ROUTE_MOVE, "route move", route_move_args,
 	  "move a route to another position (1 is tried first)",
-	  "route move 3 1", CMD_F_MUTATES, "<route> <n>", "" },
-	{ CMD_ROUTE_TEST, "route test", "route test QNAME [QTYPE]",
+	  "route move 3 1", CMD_F_MUTATES | CMD_F_IDS, NULL },
+	{ CMD_ROUTE_TEST, "route test", route_test_args,
 	  "say which route and backend a query would get, sending nothing",
-	  "route test www.example. A", 0, "<qname> <qtype>", "" },
-	{ CMD_ROUTE_LOOKUP, "route lookup", "route lookup NAME...",
+	  "route test www.example. A", 0, NULL },
+	{ CMD_ROUTE_LOOKUP, "route lookup", route_lookup_args,
 	  "route many names at once, as queries would be (also the pending "
 	  "routes of an open transaction): route, action, pool and its usable "
 	  "members per name, and a row per query type that a qtype route sends "
 	  "elsewhere",
-	  "route lookup www.example. mail.example.", 0, "<qname>", "" },
-	{ CMD_ZONE_SPLIT, "zone split",
-	  "zone split ZONEFILE DIR [origin NAME] [assume subtree]",
+	  "route lookup www.example. mail.example.", 0, NULL },
+	{ CMD_ZONE_SPLIT, "zone split", zone_split_args,
 	  "cut a zone file into one slice per pool (DIR/POOL.zone) by the "
 	  "routes, each slice with what it needs to answer alone",
 	  "zone split example.zone slices origin example.", CMD_F_CTLONLY,
-	  "<file> <file>", "origin=<qname> assume=subtree" },
-	{ CMD_ZONE_CHECK, "zone check",
-	  "zone check ZONEFILE [origin NAME] [query] [rate QPS] [timeout MS]",
+	  NULL },
+	{ CMD_ZONE_CHECK, "zone check", zone_check_args,
 	  "prove every name of a zone is routed to a pool with a usable "
 	  "member; with query, that the member has it",
-	  "zone check example.zone query rate 2000", CMD_F_CTLONLY,
-	  "<file>", "origin=<qname> query rate=<n> timeout=<n>" },
-	{ CMD_SHOW_ROUTES, "show routes", "show routes",
-	  "list the routes in the order they are tried", "show routes", 0, "", "" },
-	{ CMD_SHOW_BACKENDS, "show backends", "show backends",
-	  "list backends with their state and counters", "show backends", 0, "", "" },
-	{ CMD_SHOW_POOLS, "show pools", "show pools",
-	  "list pools, their policy and members", "show pools", 0, "", "" },
-	{ CMD_SHOW_STATS, "show stats", "show stats",
-	  "query counters by transport, rcode and outcome", "show stats", 0, "", "" },
-	{ CMD_SHOW_SETTINGS, "show settings", "show settings",
-	  "list settings with their values and defaults", "show settings", 0, "", "" },
-	{ CMD_SHOW_HEALTH, "show health", "show health NAME [last N]",
-	  "a backend's health history", "show health ns-ab last 20",
-	  0, "<backend>", "last=<n>" },
-	{ CMD_SHOW_AUDIT, "show audit", "show audit [last N]",
-	  "who changed what, and when", "show audit last 10", 0, "", "last=<n>" },
-	{ CMD_SHOW_RECENT, "show recent", "show recent [N] [REGEX]",
+	  "zone check example.zone query rate 2000", CMD_F_CTLONLY, NULL },
+	{ CMD_SHOW_ROUTES, "show routes", NULL,
+	  "list the routes in the order they are tried", "show routes", 0,
+	  NULL },
+	{ CMD_SHOW_BACKENDS, "show backends", NULL,
+	  "list backends with their state and counters", "show backends", 0,
+	  NULL },
+	{ CMD_SHOW_POOLS, "show pools", NULL,
+	  "list pools, their policy and members", "show pools", 0, NULL },
+	{ CMD_SHOW_STATS, "show stats", NULL,
+	  "query counters by transport, rcode and outcome", "show stats", 0,
+	  NULL },
+	{ CMD_SHOW_SETTINGS, "show settings", NULL,
+	  "list settings with their values and defaults", "show settings", 0,
+	  NULL },
+	{ CMD_SHOW_HEALTH, "show health", show_health_args,
+	  "a backend's health history", "show health ns-ab last 20", 0, NULL },
+	{ CMD_SHOW_AUDIT, "show audit", show_audit_args,
+	  "who changed what, and when", "show audit last 10", 0, NULL },
+	{ CMD_SHOW_RECENT, "show recent", show_recent_args,
 	  "the last N queries done (default 20, at most 4096), or the last N "
-	  "whose name matches REGEX", "show recent 20 example", 0, "<n> <regex>", "" },
-	{ CMD_SHOW_FLEET, "show fleet", "show fleet",
+	  "whose name matches REGEX", "show recent 20 example", 0, NULL },
+	{ CMD_SHOW_FLEET, "show fleet", NULL,
 	  "etcd endpoints, registrations from etcd and the routers of the fleet",
-	  "show fleet", 0, "", "" },
-	{ CMD_TRACE, "trace",
-	  "trace [REGEX] [client ADDR[:PORT]] [backend NAME] [limit N] [seconds S]",
+	  "show fleet", 0, NULL },
+	{ CMD_TRACE, "trace", trace_args,
 	  "stream a line per matching query as it completes, until N lines, "
-	  "S seconds or Ctrl-C", "trace '^www' limit 10",
-	  CMD_F_STREAM, "<regex>", "client=<addr> backend=<backend> limit=<n> seconds=<n>" },
-	{ CMD_SET, "set", "set SETTING VALUE", "change a setting",
-	  "set default-action refuse", CMD_F_MUTATES, "<setting> <new>", "" },
-	{ CMD_EXPORT, "export", "export",
-	  "print the commands that rebuild the current state", "export", 0, "", "" },
-	{ CMD_HELP, "help", "help [COMMAND]", "list commands, or explain one",
-	  "help route add", 0, "<command>", "" },
-	{ CMD_BEGIN, "begin", "begin",
-	  "open a transaction: later changes apply together at commit", "begin",
-	  0, "", "" },
-	{ CMD_COMMIT, "commit", "commit", "apply the open transaction", "commit",
-	  0, "", "" },
-	{ CMD_ABORT, "abort", "abort", "drop the open transaction", "abort",
-	  0, "", "" },
-	{ CMD_QUIT, "quit", "quit", "leave the shell", "quit", CMD_F_CTLONLY,
-	  "", "" },
+	  "S seconds or Ctrl-C", "trace '^www' limit 10", CMD_F_STREAM, NULL },
+	{ CMD_SET, "set", set_args, "change a setting",
+	  "set default-action refuse", CMD_F_MUTATES, set_check },
+	{ CMD_EXPORT, "export", NULL,
+	  "print the commands that rebuild the current state", "export", 0,
+	  NULL },
+	{ CMD_REPLACE, "replace", replace_args,
+	  "make the state equal to the commands that follow as data (as "
+	  "export prints them); dnsroutectl -f FILE --replace sends them",
+	  "replace dry-run", CMD_F_MUTATES | CMD_F_BODY, NULL },
+	{ CMD_HELP, "help", help_args, "list commands, or explain one",
+	  "help route add", 0, NULL },
+	{ CMD_BEGIN, "begin", NULL,
+	  "open a transaction: later changes apply together at commit",
+	  "begin", CMD_F_TXN, NULL },
+	{ CMD_COMMIT, "commit", NULL, "apply the open transaction", "commit",
+	  CMD_F_TXN, NULL },
+	{ CMD_ABORT, "abort", NULL, "drop the open transaction", "abort",
+	  CMD_F_TXN, NULL },
+	{ CMD_QUIT, "quit", NULL, "leave the shell", "quit", CMD_F_CTLONLY,
+	  NULL },
 };
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);
-
-const struct setting_spec setting_table[] = {
-	{ "default-action", "servfail",
-	  "answer when no route matches: servfail|refuse|nxdomain|drop" },
-	{ "query-timeout", "1500", "ms to wait for a backend before retrying" },
-	{ "retries", "1", "how many other members to try after a timeout (0-3)" },
-	{ "max-outstanding", "65536", "outstanding queries in all, per worker" },
-	{ "max-outstanding-backend", "4096", "outstanding queries per backend, per worker" },
-	{ "max-outstanding-per-client", "1000",
-	  "outstanding queries of one client address (IPv6: /64), per worker: "
-	  "N, or N% of max-outstanding" },
-	{ "all-down-try-anyway", "no", "yes: when a pool has no healthy member, try one anyway" },
-	{ "tcp-idle-timeout", "10", "seconds a client TCP connection may stay idle" },
-	{ "tcp-max-clients", "1000", "client TCP connections at once, per worker" },
-	{ "tcp-max-per-client", "32", "client TCP connections from one address, per worker" },
-	{ "health-retention", "1000", "health check results kept per backend, and as many state changes" },
-	{ "match-limit", "10000", "PCRE2 match limit per route per query" },
-	{ "control-idle-timeout", "300",
-	  "seconds a control client may sit idle outside a transaction" },
-};
-const size_t setting_table_len = sizeof(setting_table) / sizeof(setting_table[0]);
-
-const struct setting_spec *
-setting_lookup(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < setting_table_len; i++)
-		if (strcmp(setting_table[i].name, name) == 0)
-			return &setting_table[i];
-	return NULL;
-}
-
-/* Does word w (an abbreviation) match the n-th word of words? */
-static int
-word_matches(const char *words, int n, const char *w, int *exact)
-{
-	const char *p = words, *e;
-	size_t wl = strlen(w);
-
-	while (n-- > 0) {
-		p = strchr(p, ' ');
-		if (p == NULL)
-			return 0;
-		p++;
-	}
-	e = strchr(p, ' ');
-	if (e == NULL)
-		e = p + strlen(p);
-	if (wl == 0 || wl > (size_t)(e - p) || strncmp(p, w, wl) != 0)
-		return 0;
-	*exact = (wl == (size_t)(e - p));
-	return 1;
-}
-
-static int
-nwords_of(const char *words)
-{
-	int n = 1;
-
-	for (; *words; words++)
-		if (*words == ' ')
-			n++;
-	return n;
-}
-
-const struct cmd_spec *
-cmd_lookup(int argc, char *const argv[], int *nwords, char *err,
-    size_t errlen)
-{
-	const struct cmd_spec *found = NULL;
-	size_t i;
-	int nfound = 0, best_exact = -1;
-
-	if (argc == 0) {
-		snprintf(err, errlen, "empty command");
-		return NULL;
-	}
-	for (i = 0; i < cmd_table_len; i++) {
-		const struct cmd_spec *c = &cmd_table[i];
-		int n = nwords_of(c->words), k, exact, nexact = 0;
-
-		if (n > argc)
-			continue;
-		for (k = 0; k < n; k++) {
-			if (!word_matches(c->words, k, argv[k], &exact))
-				break;
-			nexact += exact;
-		}
-		if (k < n)
-			continue;
-		/* An exact spelling beats an abbreviation ("set" vs "show"). */
-		if (nexact > best_exact) {
-			best_exact = nexact;
-			found = c;
-			nfound = 1;
-		} else if (nexact == best_exact)
-			nfound++;
-	}
-	if (found == NULL) {
-		int exact;
-
-		/* "show" alone: say what is missing, not that it is unknown. */
-		for (i = 0; i < cmd_table_len; i++)
-			if (nwords_of(cmd_table[i].words) > argc &&
-			    word_matches(cmd_table[i].words, 0, argv[0], &exact)) {
-				snprintf(err, errlen, "incomplete command \"%s\"; "
-				    "try help %s", argv[0], argv[0]);
-				return NULL;
-			}
-		snprintf(err, errlen, "unknown command \"%s\"; try help", argv[0]);
-		return NULL;
-	}
-	if (nfound > 1 && best_exact < nwords_of(found->words)) {
-		snprintf(err, errlen, "ambiguous command \"%s\"; try help",
-		    argv[0]);
-		return NULL;
-	}
-	*nwords = nwords_of(found->words);
-	return found;
-}

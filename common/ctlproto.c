@@ -139,3 +139,25 @@ ctl_parse_line(const char *line, int *more, const char **text)
 	}
 	return code;
 }
+
+int
+ctl_body_prefix(const char *line, size_t *len, const char **rest)
+{
+	const char *p = line + 1;
+	size_t n = 0;
+
+	if (line[0] != '{')
+		return 0;
+	if (!is_digit(*p))
+		return -1;
+	for (; is_digit(*p); p++) {
+		n = n * 10 + (size_t)(*p - '0');
+		if (n > CTL_BODY_MAX)
+			return -1;
+	}
+	if (p[0] != '}' || p[1] != ' ')
+		return -1;
+	*len = n;
+	*rest = p + 2;
+	return 1;
+}

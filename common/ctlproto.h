@@ -5,8 +5,12 @@
  * daemon sends is "CCCC" + one separator + text + "\n": CCCC is four digits,
  * the separator is '-' when more lines of the same reply follow and ' ' on the
  * reply's final line.  The daemon greets each connection with one final line
- * "0001 dnsrouted VERSION protocol 1".  A request is one line of at most
- * CTL_LINE_MAX bytes ending in "\n", in the command language.  Rows are
+ * "0001 dnsrouted VERSION protocol 2".  A request is one line of at most
+ * CTL_LINE_MAX bytes ending in "\n", in the command language.  A request
+ * that carries data (the desired state for `replace`) starts with "{N} "
+ * (N decimal, at most CTL_BODY_MAX): N bytes of data follow its newline.
+ * No command word starts with '{', so the prefix cannot be mistaken for
+ * one, and data can hold any bytes, newlines included.  Rows are
  * tab-separated fields; inside a field, backslash, tab, newline, CR and other
  * control bytes are escaped (\\ \t \n \r \DDD), so a reply of any content
  * passes unambiguously.  The final line's code decides the exit status.
@@ -16,8 +20,9 @@
 
 #include <stddef.h>
 
-#define CTL_PROTOCOL_VERSION	1
+#define CTL_PROTOCOL_VERSION	2	/* 2: request data, codes 1005, 1006 */
 #define CTL_LINE_MAX		16384
+#define CTL_BODY_MAX		(64 * 1024 * 1024)
 
 /* Reply codes. */
 #define CTL_OK			0	/* final: done; text is a short message */
@@ -27,6 +32,10 @@
 #define CTL_TEXT		1002	/* free text (help, export lines) */
 #define CTL_TRACE		1003	/* one streamed trace line (fields, as a row) */
 #define CTL_NOTICE		1004	/* informational line ("42 queries missed") */
+#define CTL_WHERE		1005	/* the line of the request's data the
+					   final error is about */
+#define CTL_CHANGE		1006	/* one change: op (+ - ~), command,
+					   detail, line (fields, as a row) */
 #define CTL_ERR_RUNTIME		8000	/* final: the command failed */
 #define CTL_ERR_BUSY		8001	/* final: another client holds a transaction */
 #define CTL_ERR_SYNTAX		9000	/* final: bad command or usage */
@@ -48,5 +57,10 @@ size_t	ctl_unescape(char *field);
  * sets *more (1 when '-') and *text (points into line), or -1 when the line
  * is not of that form. */
 int	ctl_parse_line(const char *line, int *more, const char **text);
+
+/* A request line's data prefix "{N} ": 1 with *len and *rest (the command
+ * after it), 0 when the line has none, -1 when it is malformed or N is
+ * over CTL_BODY_MAX. */
+int	ctl_body_prefix(const char *line, size_t *len, const char **rest);
 
 #endif

@@ -44,7 +44,7 @@ static const struct name classes[] = {
 
 static const struct name rcodes[] = {
 	{ "NOERROR", 0 }, { "FORMERR", 1 }, { "SERVFAIL", 2 },
-	{ "NXDOMAIN", 3 }, { "NOTIMPL", 4 }, { "REFUSED", 5 },
+	{ "NXDOMAIN", 3 }, { "NOTIMP", 4 }, { "REFUSED", 5 },
 	{ "YXDOMAIN", 6 }, { "YXRRSET", 7 }, { "NXRRSET", 8 },
 	{ "NOTAUTH", 9 }, { "NOTZONE", 10 },
 };
@@ -111,6 +111,9 @@ dnsname_class_str(int c, char *buf, size_t len)
 int
 dnsname_rcode_parse(const char *s, int *out)
 {
+	/* NOTIMPL is how ldns (and exports before 0.2) spelled NOTIMP. */
+	if (strcasecmp(s, "NOTIMPL") == 0)
+		s = "NOTIMP";
 	return lookup(rcodes, NELEMS(rcodes), "RCODE", 15, s, out);
 }
 
@@ -118,4 +121,17 @@ const char *
 dnsname_rcode_str(int r, char *buf, size_t len)
 {
 	return name_of(rcodes, NELEMS(rcodes), "RCODE", r, buf, len);
+}
+
+const char *
+dnsname_nth(enum dnsname_table t, size_t i)
+{
+	switch (t) {
+	case DNSNAME_TYPES:
+		return i < NELEMS(types) ? types[i].name : NULL;
+	case DNSNAME_CLASSES:
+		return i < NELEMS(classes) ? classes[i].name : NULL;
+	default:
+		return i < NELEMS(rcodes) ? rcodes[i].name : NULL;
+	}
 }

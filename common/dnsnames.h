@@ -18,5 +18,8 @@ const char	*dnsname_class_str(int, char *, size_t);
 /* "NOERROR", "servfail", "0".."15". */
 int		 dnsname_rcode_parse(const char *, int *);
 const char	*dnsname_rcode_str(int, char *, size_t);
+/* The i-th name of a table (completion), or NULL past its end. */
+enum dnsname_table { DNSNAME_TYPES, DNSNAME_CLASSES, DNSNAME_RCODES };
+const char	*dnsname_nth(enum dnsname_table, size_t i);
 
 #endif

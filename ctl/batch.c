@@ -1,108 +1,41 @@
 /*
- * batch: a file (-f FILE, or commands on stdin) applied as one transaction.
- * batch_next() is the one reader of batch files (replace.c uses it too):
- * blank lines and comments are skipped by the execute path; a line ending
- * in '\' continues on the next (a comment line never does).  "begin" goes
- * out before the first command the daemon must see, so a file of help
- * alone needs no daemon.  On the first error the transaction is aborted,
- * the error is printed as "FILE:LINE: text" (the line a command starts
- * on) and nothing is applied.  A command given with -c runs last, inside
- * the same transaction (zone check against the routes the file makes).
- * At the end: commit, or abort for --dry-run.
+ * batch: a file (-f FILE, or commands on stdin) sent to the daemon, either
+ * as one transaction or, with --replace, as the input of `replace`.
+ *
+ * A batch is read with the one reader of command texts (common/script.c)
+ * and sent command by command.  "begin" goes out before the first change,
+ * so a file of help, or of show commands, opens no transaction.  On the
+ * first error the transaction is aborted, the error is printed as
+ * "FILE:LINE: text" (the line a command starts on) and nothing is
+ * applied.  A command given with -c runs last, inside the same
+ * transaction (zone check against the routes the file makes).  At the
+ * end: commit, or abort for --dry-run.
+ *
+ * --replace sends the whole file as the data of one `replace` request:
+ * the daemon runs it on a scratch copy, compares and applies the
+ * difference, and its error, if any, names the line.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "script.h"
 #include "util.h"
 #include "ctl.h"
-
-/* Strip the newline; returns 1 if the line continues on the next one. */
-static int
-chop(char *line)
-{
-	size_t len = strlen(line);
-	const char *p = line;
-
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		line[--len] = '\0';
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '#' || len == 0 || line[len - 1] != '\\')
-		return 0;
-	/* The backslash stands for one blank. */
-	if (len > 1 && (line[len - 2] == ' ' || line[len - 2] == '\t'))
-		line[len - 1] = '\0';
-	else
-		line[len - 1] = ' ';
-	return 1;
-}
-
-void
-batch_init(struct batch_reader *br, FILE *fp)
-{
-	memset(br, 0, sizeof(*br));
-	br->fp = fp;
-}
-
-void
-batch_free(struct batch_reader *br)
-{
-	free(br->line);
-	free(br->cmd);
-	br->line = br->cmd = NULL;
-}
-
-int
-batch_next(struct batch_reader *br, char **cmd, unsigned *start)
-{
-	size_t l;
-	char *p;
-	int more;
-
-	br->cmdlen = 0;
-	while (getline(&br->line, &br->cap, br->fp) != -1) {
-		br->lineno++;
-		if (br->cmdlen == 0)
-			br->start = br->lineno;
-		p = br->line;
-		if (br->cmdlen > 0)
-			p += strspn(p, " \t");	/* the indentation */
-		more = chop(br->line);
-		l = strlen(p);
-		br->cmd = xrealloc(br->cmd, br->cmdlen + l + 1);
-		memcpy(br->cmd + br->cmdlen, p, l + 1);
-		br->cmdlen += l;
-		if (more)
-			continue;
-		*cmd = br->cmd;
-		*start = br->start;
-		return 1;
-	}
-	if (ferror(br->fp))
-		return -1;
-	if (br->cmdlen > 0) {
-		/* The last line ended in '\'. */
-		*cmd = br->cmd;
-		*start = br->start;
-		return 1;
-	}
-	return 0;
-}
 
 int
 batch_run(struct ctl *ctl, FILE *fp, const char *name, const char *then,
     int dry_run)
 {
-	struct batch_reader br;
-	char *cmd, where[1100], msg[128];
+	struct script sc;
+	char *cmd, where[1100], msg[256];
 	unsigned start;
 	int st = CTL_ST_OK, r;
 
 	ctl->autobegin = 1;
 	ctl->nsent = 0;
-	batch_init(&br, fp);
-	while ((r = batch_next(&br, &cmd, &start)) == 1) {
+	script_init_fp(&sc, fp);
+	while ((r = script_next(&sc, &cmd, &start)) == 1) {
 		snprintf(where, sizeof(where), "%s:%u", name, start);
 		st = ctl_exec(ctl, cmd, where, CTL_X_BATCH);
 		if (st == CTL_ST_EMPTY)
@@ -116,21 +49,21 @@ batch_run(struct ctl *ctl, FILE *fp, const char *name, const char *then,
 			st = CTL_ST_OK;
 	}
 	if (r == -1 && st == CTL_ST_OK) {
-		snprintf(msg, sizeof(msg), "read error");
-		ctl_local_reply(ctl, "", CTL_CODE_CLIENT, msg, name);
+		ctl_local_reply(ctl, "", CTL_CODE_CLIENT, "read error", name);
 		st = CTL_ST_FAIL;
 	}
-	batch_free(&br);
+	script_free(&sc);
 	ctl->autobegin = 0;
 	if (st == CTL_ST_QUIT)
 		st = CTL_ST_OK;
 	if (st != CTL_ST_OK) {
+		/* Its answer says that nothing was applied. */
 		if (ctl->in_txn)
-			ctl_exec(ctl, "abort", name, CTL_X_SILENT);
+			ctl_exec(ctl, "abort", name, 0);
 		return st;
 	}
 	if (!ctl->in_txn)
-		return CTL_ST_OK;	/* nothing went to the daemon */
+		return CTL_ST_OK;	/* no change went to the daemon */
 	if (dry_run) {
 		unsigned n = ctl->nsent;
 
@@ -143,4 +76,38 @@ batch_run(struct ctl *ctl, FILE *fp, const char *name, const char *then,
 		return st;
 	}
 	return ctl_exec(ctl, "commit", name, 0);
+}
+
+int
+replace_run(struct ctl *ctl, FILE *fp, const char *name, int dry_run)
+{
+	char *data = NULL;
+	size_t len = 0, cap = 0, n;
+	int st;
+
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 65536;
+			data = xrealloc(data, cap);
+		}
+		if ((n = fread(data + len, 1, cap - len, fp)) == 0)
+			break;
+		len += n;
+	}
+	if (ferror(fp)) {
+		ctl_local_reply(ctl, "replace", CTL_CODE_CLIENT, "read error",
+		    name);
+		free(data);
+		return CTL_ST_FAIL;
+	}
+	if (len > CTL_BODY_MAX) {
+		ctl_local_reply(ctl, "replace", CTL_CODE_CLIENT, "larger than "
+		    "the 64 MiB a request may carry", name);
+		free(data);
+		return CTL_ST_FAIL;
+	}
+	st = ctl_exec_body(ctl, dry_run ? "replace dry-run" : "replace",
+	    data, len, name);
+	free(data);
+	return st;
 }

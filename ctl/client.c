@@ -1,9 +1,10 @@
 /*
  * client: dnsroutectl's end of the control socket, and the one execute
  * path.  A ctl_conn is one connection and its read buffer.  ctl_exec()
- * runs one command line: split it, answer help and quit here from
- * cmd_table, send anything else and hand every reply line to the renderer
- * until the final line, whose code is the outcome.
+ * runs one command line: split it, answer help and quit here from the
+ * command table (help is rendered by cmdhelp.c, as the daemon renders
+ * it), send anything else and hand every reply line to the renderer until
+ * the final line, whose code is the outcome.
  *
  * A connection that is out of step (lost, interrupted, data nobody asked
  * for) is closed, never reused; the next command opens a new one.  The
@@ -177,30 +178,46 @@ client_greeting(const struct ctl_conn *c)
 	return c->greeting;
 }
 
-int
-client_send(struct ctl_conn *c, const char *line, char *err, size_t errlen)
+static int
+send_all(struct ctl_conn *c, const char *buf, size_t len, char *err,
+    size_t errlen)
 {
-	size_t len = strlen(line), off = 0;
-	char *msg;
+	size_t off = 0;
 	ssize_t n;
 
-	msg = xmalloc(len + 2);
-	memcpy(msg, line, len);
-	msg[len++] = '\n';
 	while (off < len) {
-		n = send(c->fd, msg + off, len - off, MSG_NOSIGNAL);
+		n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
 		if (n == -1) {
 			if (errno == EINTR && !ctl_sigint)
 				continue;
 			snprintf(err, errlen, "lost the connection to the "
 			    "daemon: %s", strerror(errno));
-			free(msg);
 			return -1;
 		}
 		off += n;
 	}
-	free(msg);
 	return 0;
+}
+
+int
+client_send(struct ctl_conn *c, const char *line, const char *body,
+    size_t bodylen, char *err, size_t errlen)
+{
+	size_t len = strlen(line);
+	char *msg, prefix[32];
+	int rc, pl = 0;
+
+	if (body != NULL)
+		pl = snprintf(prefix, sizeof(prefix), "{%zu} ", bodylen);
+	msg = xmalloc(pl + len + 2);
+	memcpy(msg, prefix, pl);
+	memcpy(msg + pl, line, len);
+	msg[pl + len] = '\n';
+	rc = send_all(c, msg, pl + len + 1, err, errlen);
+	free(msg);
+	if (rc == 0 && body != NULL)
+		rc = send_all(c, body, bodylen, err, errlen);
+	return rc;
 }
 
 /* Wait until fd is readable or the deadline passes: 1, 0 (timeout), or
@@ -359,6 +376,10 @@ emit(struct ctl *ctl, int code, char *text)
 		n = split_fields(text);
 		o->trace(ctl, fieldv, n);
 		break;
+	case CTL_CHANGE:
+		n = split_fields(text);
+		o->change(ctl, fieldv, n);
+		break;
 	case CTL_NOTICE:
 		ctl_unescape(text);
 		o->notice(ctl, text);
@@ -386,7 +407,7 @@ fail(struct ctl *ctl, const char *cmd, int code, const char *msg,
 {
 	if (!(flags & CTL_X_SILENT))
 		ctl_local_reply(ctl, cmd, code, msg, where);
-	return code == CTL_CODE_CLIENT ? CTL_ST_FAIL : CTL_ST_REFUSED;
+	return CTL_ST_OF(code);
 }
 
 int
@@ -418,18 +439,21 @@ drop(struct ctl *ctl, char *msg, size_t msglen)
 	ctl_disconnect(ctl);
 }
 
-/* Send one line and render its reply. */
+/* Send one request and render its reply.  An error about line N of the
+ * request's data is placed at "where:N". */
 static int
-roundtrip(struct ctl *ctl, const char *cmd, const char *where, int flags)
+roundtrip(struct ctl *ctl, const char *cmd, const char *body, size_t bodylen,
+    const char *where, int flags)
 {
 	const struct ctl_output *o = ctl->out;
 	int render = !(flags & (CTL_X_QUIET | CTL_X_SILENT));
 	int code, more;
-	char err[512], *text;
+	char err[512], *text, at[1100];
 
 	if (render)
 		o->begin(ctl, cmd);
-	if (client_send(ctl->conn, cmd, err, sizeof(err)) == -1) {
+	if (client_send(ctl->conn, cmd, body, bodylen, err,
+	    sizeof(err)) == -1) {
 		drop(ctl, err, sizeof(err));
 		goto failed;
 	}
@@ -452,6 +476,12 @@ roundtrip(struct ctl *ctl, const char *cmd, const char *where, int flags)
 			drop(ctl, err, sizeof(err));
 			goto failed;
 		}
+		if (more && code == CTL_WHERE) {
+			snprintf(at, sizeof(at), "%.1024s:%.20s",
+			    where != NULL ? where : "input", text);
+			where = at;
+			continue;
+		}
 		if (more) {
 			if (render)
 				emit(ctl, code, text);
@@ -464,7 +494,7 @@ roundtrip(struct ctl *ctl, const char *cmd, const char *where, int flags)
 					o->begin(ctl, cmd);
 				o->done(ctl, code, text, where);
 			}
-			return CTL_ST_REFUSED;
+			return CTL_ST_OF(code);
 		}
 		if (render)
 			o->done(ctl, code, text, where);
@@ -479,8 +509,11 @@ failed:
 	return CTL_ST_FAIL;
 }
 
-int
-ctl_attach(struct ctl *ctl, const char *cmd, const char *where, int flags)
+/* Connected (again, if the connection was lost outside a transaction)
+ * and, in a batch, inside its transaction once there is a change. */
+static int
+attach(struct ctl *ctl, const char *cmd, int mutates, const char *where,
+    int flags)
 {
 	char err[512];
 	int st;
@@ -501,8 +534,10 @@ ctl_attach(struct ctl *ctl, const char *cmd, const char *where, int flags)
 	if (ctl->conn == NULL && ctl_connect(ctl, err, sizeof(err)) == -1)
 		return fail(ctl, cmd, CTL_CODE_CLIENT, err, where, flags);
 
-	if (ctl->autobegin && !ctl->in_txn) {
-		st = roundtrip(ctl, "begin", where,
+	/* A batch is one transaction from its first change on: reading
+	 * needs none (and a batch of reading commits nothing). */
+	if (ctl->autobegin && !ctl->in_txn && mutates) {
+		st = roundtrip(ctl, "begin", NULL, 0, where,
 		    CTL_X_QUIET | (flags & CTL_X_SILENT));
 		if (st != CTL_ST_OK)
 			return st;
@@ -511,16 +546,23 @@ ctl_attach(struct ctl *ctl, const char *cmd, const char *where, int flags)
 	return CTL_ST_OK;
 }
 
+int
+ctl_attach(struct ctl *ctl, const char *cmd, const char *where, int flags)
+{
+	return attach(ctl, cmd, 0, where, flags);
+}
+
 static int
 remote(struct ctl *ctl, const char *cmd, const struct cmd_spec *cs,
-    const char *where, int flags)
+    const char *body, size_t bodylen, const char *where, int flags)
 {
 	int st;
 
-	if ((st = ctl_attach(ctl, cmd, where, flags)) != CTL_ST_OK)
+	if ((st = attach(ctl, cmd, (cs->flags & CMD_F_MUTATES) != 0, where,
+	    flags)) != CTL_ST_OK)
 		return st;
 	ctl->nsent++;
-	st = roundtrip(ctl, cmd, where, flags);
+	st = roundtrip(ctl, cmd, body, bodylen, where, flags);
 	switch (cs->id) {
 	case CMD_BEGIN:
 		if (st == CTL_ST_OK)
@@ -538,167 +580,60 @@ remote(struct ctl *ctl, const char *cmd, const struct cmd_spec *cs,
 	return st;
 }
 
-/* Command words of a table entry. */
-int
-ctl_cmd_nwords(const struct cmd_spec *cs)
-{
-	const char *p;
-	int n = 1;
-
-	for (p = cs->words; *p != '\0'; p++)
-		if (*p == ' ')
-			n++;
-	return n;
-}
-
-int
-ctl_cmd_word(const struct cmd_spec *cs, int n, char *out, size_t outlen)
-{
-	const char *p = cs->words, *e;
-
-	while (n-- > 0) {
-		if ((p = strchr(p, ' ')) == NULL)
-			return -1;
-		p++;
-	}
-	if ((e = strchr(p, ' ')) == NULL)
-		e = p + strlen(p);
-	if ((size_t)(e - p) >= outlen)
-		return -1;
-	memcpy(out, p, e - p);
-	out[e - p] = '\0';
-	return 0;
-}
-
-int
-ctl_cmd_abbrev(const struct cmd_spec *cs, int n, const char *w)
-{
-	char word[64];
-
-	if (ctl_cmd_word(cs, n, word, sizeof(word)) == -1)
-		return 0;
-	return strncmp(word, w, strlen(w)) == 0;
-}
+struct help_out {
+	struct ctl	*ctl;
+	int		 render;
+};
 
 static void
-help_text(struct ctl *ctl, int render, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-help_text(struct ctl *ctl, int render, const char *fmt, ...)
+help_line(void *arg, const char *line)
 {
-	char line[1024];
-	va_list ap;
+	struct help_out *h = arg;
 
-	if (!render)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	ctl->out->text(ctl, line);
+	if (h->render)
+		h->ctl->out->text(h->ctl, line);
 }
 
-static void
-help_detail(struct ctl *ctl, int render, const struct cmd_spec *cs)
-{
-	const char *p = cs->usage, *nl;
-	size_t i;
-	int first = 1;
-
-	/* The usage's own continuation lines are indented for column 0. */
-	for (;;) {
-		nl = strchr(p, '\n');
-		help_text(ctl, render, "%s%.*s", first ? "usage: " : "       ",
-		    nl ? (int)(nl - p) : (int)strlen(p), p);
-		if (nl == NULL)
-			break;
-		first = 0;
-		p = nl + 1;
-	}
-	help_text(ctl, render, "%s", cs->help);
-	help_text(ctl, render, "example: %s", cs->example);
-	if (cs->id == CMD_SET) {
-		help_text(ctl, render, "settings (default):");
-		for (i = 0; i < setting_table_len; i++)
-			help_text(ctl, render, "  %-24s %s (%s)",
-			    setting_table[i].name, setting_table[i].help,
-			    setting_table[i].defval);
-	}
-}
-
-static void
-help_group_entry(struct ctl *ctl, int render, const struct cmd_spec *cs)
-{
-	const char *p = cs->usage, *nl;
-
-	for (;;) {
-		nl = strchr(p, '\n');
-		help_text(ctl, render, "%.*s", nl ? (int)(nl - p) :
-		    (int)strlen(p), p);
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-	}
-	help_text(ctl, render, "    %s", cs->help);
-}
-
-/* help [COMMAND...]: from cmd_table, without the daemon. */
+/* help [COMMAND...]: the daemon's answer, made here without it. */
 static int
 local_help(struct ctl *ctl, const char *cmd, int argc, char **argv,
     const char *where, int flags)
 {
-	const struct cmd_spec *match[CMD__COUNT], *cs;
-	char err[256], word[64];
-	int render = !(flags & (CTL_X_QUIET | CTL_X_SILENT));
-	int nmatch = 0, k, nw, exact;
-	size_t i;
+	struct help_out h = { ctl, !(flags & (CTL_X_QUIET | CTL_X_SILENT)) };
+	char err[512];
 
-	for (i = 0; i < cmd_table_len && nmatch < CMD__COUNT; i++) {
-		cs = &cmd_table[i];
-		if (argc > ctl_cmd_nwords(cs))
-			continue;
-		for (k = 0; k < argc; k++)
-			if (!ctl_cmd_abbrev(cs, k, argv[k]))
-				break;
-		if (k == argc)
-			match[nmatch++] = cs;
-	}
-	cs = NULL;
-	if (nmatch == 1)
-		cs = match[0];
-	for (i = 0; argc > 0 && i < (size_t)nmatch && cs == NULL; i++) {
-		if (ctl_cmd_nwords(match[i]) != argc)
-			continue;
-		for (k = 0, exact = 1; k < argc && exact; k++)
-			exact = ctl_cmd_word(match[i], k, word,
-			    sizeof(word)) == 0 && strcmp(word, argv[k]) == 0;
-		if (exact)
-			cs = match[i];
-	}
-	if (nmatch == 0 &&
-	    (cs = cmd_lookup(argc, argv, &nw, err, sizeof(err))) == NULL)
-		return fail(ctl, cmd, CTL_ERR_SYNTAX, err, where, flags);
-
-	if (render)
+	/* Only the words count: "help route add ^x" is help route add. */
+	if (h.render)
 		ctl->out->begin(ctl, cmd);
-	if (cs != NULL)
-		help_detail(ctl, render, cs);
-	else if (argc == 0) {
-		help_text(ctl, render, "commands (any word may be "
-		    "abbreviated; help COMMAND explains one):");
-		for (i = 0; i < (size_t)nmatch; i++)
-			help_text(ctl, render, "  %-16s %s", match[i]->words,
-			    match[i]->help);
-	} else {
-		/* A group ("help route"): each one's usage and purpose. */
-		for (i = 0; i < (size_t)nmatch; i++)
-			help_group_entry(ctl, render, match[i]);
-		help_text(ctl, render, "(help %s explains one, with an "
-		    "example)", match[0]->words);
+	if (cmd_help_lines(argc, argv, help_line, &h, err, sizeof(err)) == -1) {
+		if (!h.render && !(flags & CTL_X_SILENT))
+			ctl->out->begin(ctl, cmd);
+		if (!(flags & CTL_X_SILENT))
+			ctl->out->done(ctl, CTL_ERR_SYNTAX, err, where);
+		return CTL_ST_OF(CTL_ERR_SYNTAX);
 	}
-	if (render)
+	if (h.render)
 		ctl->out->done(ctl, CTL_OK, "", where);
 	return CTL_ST_OK;
+}
+
+/* What dnsroutectl runs itself (quit, zone split and check), parsed by
+ * the one parser like any command. */
+static int
+local_cmd(struct ctl *ctl, const char *cmd, const char *where, int flags)
+{
+	struct cmd c;
+	char err[4096];
+	int code, st;
+
+	if (cmd_parse(cmd, &c, NULL, &code, err, sizeof(err)) != 0)
+		return fail(ctl, cmd, code, err, where, flags);
+	if (c.spec->id == CMD_QUIT)
+		st = CTL_ST_QUIT;
+	else
+		st = zone_run(ctl, cmd, &c, where, flags);
+	cmd_free(&c);
+	return st;
 }
 
 static int
@@ -707,8 +642,10 @@ is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-int
-ctl_exec(struct ctl *ctl, const char *line, const char *where, int flags)
+/* Split and look up a command line; dispatch it. */
+static int
+exec_line(struct ctl *ctl, const char *line, const char *body,
+    size_t bodylen, const char *where, int flags)
 {
 	const struct cmd_spec *cs;
 	struct tok_line t;
@@ -740,22 +677,31 @@ ctl_exec(struct ctl *ctl, const char *line, const char *where, int flags)
 	} else if ((cs = cmd_lookup(t.argc, t.argv, &nw, err,
 	    sizeof(err))) == NULL)
 		st = fail(ctl, cmd, CTL_ERR_SYNTAX, err, where, flags);
-	else if (cs->id == CMD_ZONE_SPLIT || cs->id == CMD_ZONE_CHECK)
-		st = zone_run(ctl, cmd, cs->id, t.argc - nw, t.argv + nw, where,
-		    flags);
 	else if (cs->flags & CMD_F_CTLONLY)
-		st = cs->id == CMD_QUIT ? CTL_ST_QUIT : CTL_ST_OK;
+		st = local_cmd(ctl, cmd, where, flags);
 	else if (cs->id == CMD_HELP)
 		st = local_help(ctl, cmd, t.argc - nw, t.argv + nw, where,
 		    flags);
-	else if ((flags & CTL_X_BATCH) && (cs->id == CMD_BEGIN ||
-	    cs->id == CMD_COMMIT || cs->id == CMD_ABORT)) {
+	else if ((flags & CTL_X_BATCH) && (cs->flags & CMD_F_TXN)) {
 		snprintf(err, sizeof(err), "\"%s\" is not allowed here: the "
 		    "whole input is one transaction", cs->words);
 		st = fail(ctl, cmd, CTL_ERR_SYNTAX, err, where, flags);
 	} else
-		st = remote(ctl, cmd, cs, where, flags);
+		st = remote(ctl, cmd, cs, body, bodylen, where, flags);
 	tok_free(&t);
 	free(cmd);
 	return st;
+}
+
+int
+ctl_exec(struct ctl *ctl, const char *line, const char *where, int flags)
+{
+	return exec_line(ctl, line, NULL, 0, where, flags);
+}
+
+int
+ctl_exec_body(struct ctl *ctl, const char *line, const char *body,
+    size_t bodylen, const char *where)
+{
+	return exec_line(ctl, line, body, bodylen, where, 0);
 }

@@ -3,12 +3,14 @@
  *
  * client.c owns the connection to dnsrouted and the one execute path,
  * ctl_exec(), that the shell, -c, -f and stdin all go through: it splits
- * the line, answers help and quit itself from cmd_table, sends everything
- * else and feeds each reply line to the chosen ctl_output.  output.c
- * (text) and output_json.c (--json) are the two renderers; nothing else
- * writes a reply to stdout.  batch.c turns a file into one transaction;
- * replace.c makes the state equal to a file (--replace); shell.c is the
- * libedit front end and the only libedit user.
+ * the line, answers help and quit itself from the command table, sends
+ * everything else and feeds each reply line to the chosen ctl_output.
+ * output.c (text) and output_json.c (--json) are the two renderers;
+ * nothing else writes a reply to stdout.  batch.c sends a file as one
+ * transaction, or as the input of `replace` (--replace); shell.c is the
+ * libedit front end and the only libedit user.  What a command means is
+ * the daemon's business: dnsroutectl knows the command table (words,
+ * grammar for completion and help, flags), never a command's handler.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -16,6 +18,8 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+
+#include "ctlproto.h"
 
 #ifndef DNSROUTE_SOCKET_DEFAULT
 #define DNSROUTE_SOCKET_DEFAULT	"/run/dnsroute/dnsrouted.sock"
@@ -26,9 +30,10 @@
 
 /*
  * What became of a command.  The first three are also the exit statuses:
- * done; refused by the daemon (or the local syntax check); cannot reach
- * the daemon or a protocol error.  Then: a blank line or comment, quit,
- * and SIGINT while waiting for a reply (the connection is then closed).
+ * done; the command failed (8xxx); cannot reach the daemon, a protocol
+ * error, or a usage error (9xxx, or one found here).  Then: a blank line
+ * or comment, quit, and SIGINT while waiting for a reply (the connection
+ * is then closed).
  */
 #define CTL_ST_OK	0
 #define CTL_ST_REFUSED	1
@@ -36,6 +41,11 @@
 #define CTL_ST_EMPTY	3
 #define CTL_ST_QUIT	4
 #define CTL_ST_INTR	5
+
+/* The status of a reply's final code. */
+#define CTL_ST_OF(code)	((code) >= CTL_ERR_SYNTAX || (code) == CTL_CODE_CLIENT ? \
+			    CTL_ST_FAIL : CTL_CODE_IS_ERROR(code) ? \
+			    CTL_ST_REFUSED : CTL_ST_OK)
 
 /* The code a renderer's done() gets for a failure on this side. */
 #define CTL_CODE_CLIENT	(-1)
@@ -54,6 +64,7 @@ struct ctl_output {
 	void	(*columns)(struct ctl *, char **names, int n);
 	void	(*row)(struct ctl *, char **fields, int n);
 	void	(*trace)(struct ctl *, char **fields, int n);
+	void	(*change)(struct ctl *, char **fields, int n);
 	void	(*text)(struct ctl *, const char *line);
 	void	(*notice)(struct ctl *, const char *line);
 	void	(*done)(struct ctl *, int code, const char *msg,
@@ -73,6 +84,7 @@ struct ctl {
 	const struct ctl_output	*out;
 	struct ctl_conn		*conn;
 	int			 quiet;		/* -q */
+	int			 noheader;	/* -H: rows without the header */
 	int			 tty;		/* stdout is a terminal */
 	int			 in_txn;
 	int			 autobegin;
@@ -97,8 +109,10 @@ struct ctl_conn	*client_connect(const char *path, int timeout_ms, char *err,
 		    size_t errlen);
 void		 client_close(struct ctl_conn *);
 const char	*client_greeting(const struct ctl_conn *);
-int		 client_send(struct ctl_conn *, const char *line, char *err,
-		    size_t errlen);
+/* Send a request line, with data (the "{N} " prefix) when body is not
+ * NULL. */
+int		 client_send(struct ctl_conn *, const char *line,
+		    const char *body, size_t bodylen, char *err, size_t errlen);
 int		 client_read(struct ctl_conn *, int timeout_ms, int *more,
 		    char **text, char *err, size_t errlen);
 
@@ -106,12 +120,16 @@ int		 client_read(struct ctl_conn *, int timeout_ms, int *more,
  * client.c: the execute path; ctl_exec() returns a CTL_ST_* value.  Flags:
  * QUIET renders nothing unless the command fails, SILENT nothing at all,
  * BATCH refuses begin, commit and abort (the input is one transaction).
+ * ctl_exec_body() sends a command with data (replace): where names the
+ * file, and an error about line N of the data is placed at "where:N".
  * ctl_local_reply() renders a reply made on this side.
  */
 #define CTL_X_QUIET	0x01
 #define CTL_X_SILENT	0x02
 #define CTL_X_BATCH	0x04
 int	ctl_exec(struct ctl *, const char *line, const char *where, int flags);
+int	ctl_exec_body(struct ctl *, const char *line, const char *body,
+	    size_t bodylen, const char *where);
 int	ctl_connect(struct ctl *, char *err, size_t errlen);
 /* Make ctl->conn ready for a command of one's own (connected, and in the
  * batch's transaction); a CTL_ST_* value, the failure rendered. */
@@ -120,36 +138,11 @@ void	ctl_disconnect(struct ctl *);
 void	ctl_local_reply(struct ctl *, const char *cmd, int code,
 	    const char *msg, const char *where);
 
-/*
- * client.c: the command words of a cmd_table entry, for help and
- * completion: how many, the n-th one, and whether w abbreviates it.
- */
-int	ctl_cmd_nwords(const struct cmd_spec *);
-int	ctl_cmd_word(const struct cmd_spec *, int n, char *out, size_t outlen);
-int	ctl_cmd_abbrev(const struct cmd_spec *, int n, const char *w);
-
-/*
- * batch.c: the one reader of batch files.  batch_next() gives the next
- * command with its continuation lines joined: 1 with *cmd (owned by the
- * reader, valid until the next call) and *start (the line it starts on),
- * 0 at the end, -1 on a read error.
- */
-struct batch_reader {
-	FILE		*fp;
-	char		*line, *cmd;
-	size_t		 cap, cmdlen;
-	unsigned	 lineno, start;
-};
-void	batch_init(struct batch_reader *, FILE *);
-int	batch_next(struct batch_reader *, char **cmd, unsigned *start);
-void	batch_free(struct batch_reader *);
-
 /* batch.c: run fp (called name in messages), then the command then (if
- * not NULL), as one transaction. */
+ * not NULL), as one transaction; or fp as the input of replace (the state
+ * made equal to it). */
 int	batch_run(struct ctl *, FILE *fp, const char *name, const char *then,
 	    int dry_run);
-
-/* replace.c: make the daemon's state equal to fp, in one transaction. */
 int	replace_run(struct ctl *, FILE *fp, const char *name, int dry_run);
 
 /* shell.c: the interactive shell; returns an exit status. */

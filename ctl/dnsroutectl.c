@@ -2,8 +2,9 @@
  * dnsroutectl: the admin shell for dnsrouted.  This file owns the command
  * line and the choice of mode: one command (-c, or the words after the
  * flags), a batch (-f FILE, or stdin when it is not a terminal), or the
- * interactive shell.  Exit status: 0 ok, 1 the daemon refused a command,
- * 2 the daemon cannot be reached, the protocol broke, or bad usage.
+ * interactive shell.  Exit status: 0 ok, 1 a command failed, 2 bad usage
+ * (of dnsroutectl, or of a command: a 9xxx reply), the daemon cannot be
+ * reached, or the protocol broke.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -23,9 +24,9 @@ usage(int status)
 	FILE *fp = status == 0 ? stdout : stderr;
 
 	fprintf(fp,
-	    "usage: dnsroutectl [-qV] [--json] [-s socket] "
+	    "usage: dnsroutectl [-HqV] [--json] [-s socket] "
 	    "[-c command | command ...]\n"
-	    "       dnsroutectl [-q] [--json] [-s socket] [--dry-run] "
+	    "       dnsroutectl [-Hq] [--json] [-s socket] [--dry-run] "
 	    "[--replace] -f file [-c command]\n"
 	    "  -s, --socket PATH   control socket (default "
 	    "$DNSROUTECTL_SOCKET or\n"
@@ -34,10 +35,12 @@ usage(int status)
 	    "  -f, --file FILE     run FILE (- for stdin) as one transaction;\n"
 	    "                      with -c, the command runs last inside it\n"
 	    "      --dry-run       with -f: check every command, then abort\n"
-	    "      --replace       with -f: make the state equal to FILE, "
-	    "sending\n"
-	    "                      only the differences; prints them\n"
+	    "      --replace       with -f: make the state equal to FILE "
+	    "(the daemon\n"
+	    "                      applies only the differences); prints "
+	    "them\n"
 	    "      --json          one JSON document per command\n"
+	    "  -H, --no-header     piped tables without their header line\n"
 	    "  -q, --quiet         no ok messages or notices\n"
 	    "  -V, --version       print the version\n"
 	    "  -h, --help          this help; \"dnsroutectl help\" lists "
@@ -79,6 +82,7 @@ main(int argc, char *argv[])
 		{ "dry-run",	no_argument,		NULL, 'D' },
 		{ "replace",	no_argument,		NULL, 'R' },
 		{ "quiet",	no_argument,		NULL, 'q' },
+		{ "no-header",	no_argument,		NULL, 'H' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
@@ -95,7 +99,7 @@ main(int argc, char *argv[])
 	if ((env = getenv("DNSROUTECTL_SOCKET")) != NULL && *env != '\0')
 		ctl.sockpath = env;
 
-	while ((ch = getopt_long(argc, argv, "+s:c:f:qVh", longopts,
+	while ((ch = getopt_long(argc, argv, "+s:c:f:qHVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -118,6 +122,9 @@ main(int argc, char *argv[])
 			break;
 		case 'q':
 			ctl.quiet = 1;
+			break;
+		case 'H':
+			ctl.noheader = 1;
 			break;
 		case 'V':
 			printf("dnsroutectl %s (control protocol %d)\n",

@@ -2,10 +2,13 @@
  * output: the text renderer.  On a terminal a table is held until the reply
  * ends, then printed with aligned columns under a header (names upper-cased,
  * '#' dropped, numeric columns right-aligned).  Piped, each row is one line
- * of tab-separated fields and no header, for cut(1) and awk(1).  Either way
- * a control byte inside a field is shown as \t \n \r or \DDD, never written
- * raw: a row stays one line and no field can drive the terminal.  Trace
- * lines are printed as they arrive.  Errors and notices go to stderr.
+ * of tab-separated fields under the same header, tab-separated too, so
+ * saved output says what its columns are (-H leaves the header out, for
+ * cut(1) and awk(1)).  Either way a control byte inside a field is shown
+ * as \t \n \r or \DDD, never written raw: a row stays one line and no
+ * field can drive the terminal.  Trace lines are printed as they arrive;
+ * changes (replace) as "+ command (detail)".  Errors and notices go to
+ * stderr, an error's lines after the first (its usage) as they are.
  *
  * One command is rendered at a time; the table below is its state.
  */
@@ -29,7 +32,8 @@ static struct {
 	int		  ncols;
 	char		***rows;	/* display forms, NULL-terminated */
 	size_t		  nrows, cap;
-	int		  trace_hdr;	/* the trace header is out */
+	int		  hdr_out;	/* the header of a piped or streamed
+					   table is out */
 } tb;
 
 /* Field as shown: control bytes escaped, everything else as is. */
@@ -184,7 +188,7 @@ clear_columns(void)
 	free(tb.cols);
 	tb.cols = NULL;
 	tb.ncols = 0;
-	tb.trace_hdr = 0;
+	tb.hdr_out = 0;
 }
 
 static void
@@ -221,12 +225,27 @@ text_columns(struct ctl *ctl, char **names, int n)
 	}
 }
 
+/* Piped: the header once, before the first row. */
+static void
+piped_header(struct ctl *ctl)
+{
+	char **h;
+
+	if (tb.hdr_out || tb.ncols == 0 || ctl->noheader)
+		return;
+	h = header_row();
+	print_row(h, NULL);
+	free_row(h);
+	tb.hdr_out = 1;
+}
+
 static void
 text_row(struct ctl *ctl, char **f, int n)
 {
 	char **r = make_row(f, n);
 
 	if (!ctl->tty) {
+		piped_header(ctl);
 		print_row(r, NULL);
 		free_row(r);
 		return;
@@ -248,6 +267,7 @@ text_trace(struct ctl *ctl, char **f, int n)
 	int i;
 
 	if (!ctl->tty) {
+		piped_header(ctl);
 		print_row(r, NULL);
 		goto out;
 	}
@@ -259,17 +279,38 @@ text_trace(struct ctl *ctl, char **f, int n)
 	}
 	for (; i < n; i++)
 		w[i] = dwidth(r[i]);
-	if (!tb.trace_hdr && tb.ncols > 0) {
+	if (!tb.hdr_out && tb.ncols > 0) {
 		h = header_row();
 		print_row(h, w);
 		free_row(h);
-		tb.trace_hdr = 1;
+		tb.hdr_out = 1;
 	}
 	print_row(r, w);
 	free(w);
 out:
 	free_row(r);
 	fflush(stdout);
+}
+
+/* "+ route add ^a\.$ pool web" and, for a route, "(the route as it was)". */
+static void
+text_change(struct ctl *ctl, char **f, int n)
+{
+	char *op, *cmd, *detail = NULL;
+
+	(void)ctl;
+	flush_table();
+	if (n < 2)
+		return;
+	op = display(f[0]);
+	cmd = display(f[1]);
+	if (n > 2 && f[2] != ctl_null)
+		detail = display(f[2]);
+	printf("%s %s%s%s%s\n", op, cmd, detail ? " (" : "",
+	    detail ? detail : "", detail ? ")" : "");
+	free(op);
+	free(cmd);
+	free(detail);
 }
 
 /* Free text is printed as sent, but never raw control bytes to a tty. */
@@ -301,6 +342,33 @@ text_notice(struct ctl *ctl, const char *line)
 	free(d);
 }
 
+/* The first line after where, the others (a usage) as they are. */
+static void
+print_error(const char *where, const char *msg)
+{
+	const char *p = msg, *nl;
+	char *line, *d;
+	int first = 1;
+
+	for (;;) {
+		nl = strchr(p, '\n');
+		line = xmalloc((nl ? (size_t)(nl - p) : strlen(p)) + 1);
+		memcpy(line, p, nl ? (size_t)(nl - p) : strlen(p));
+		line[nl ? (size_t)(nl - p) : strlen(p)] = '\0';
+		d = display(line);
+		if (first)
+			fprintf(stderr, "%s: %s\n", where, d);
+		else
+			fprintf(stderr, "%s\n", d);
+		free(d);
+		free(line);
+		if (nl == NULL)
+			break;
+		first = 0;
+		p = nl + 1;
+	}
+}
+
 static void
 text_done(struct ctl *ctl, int code, const char *msg, const char *where)
 {
@@ -314,18 +382,17 @@ text_done(struct ctl *ctl, int code, const char *msg, const char *where)
 			puts(d);
 	} else {
 		fflush(stdout);
-		if (*d == '\0')
+		if (*msg == '\0')
 			fprintf(stderr, "%s: command failed (code %d)\n",
 			    where ? where : "dnsroutectl", code);
 		else
-			fprintf(stderr, "%s: %s\n",
-			    where ? where : "dnsroutectl", d);
+			print_error(where ? where : "dnsroutectl", msg);
 	}
 	free(d);
 	fflush(stdout);
 }
 
 const struct ctl_output output_text = {
-	text_begin, text_columns, text_row, text_trace, text_text,
-	text_notice, text_done
+	text_begin, text_columns, text_row, text_trace, text_change,
+	text_text, text_notice, text_done
 };

@@ -348,7 +348,8 @@ json_done(struct ctl *ctl, int code, const char *msg, const char *where)
 	free(b.s);
 }
 
+/* A change (replace) is a row: op, command, detail, line. */
 const struct ctl_output output_json = {
-	json_begin, json_columns, json_row, json_trace, json_text,
+	json_begin, json_columns, json_row, json_trace, json_row, json_text,
 	json_notice, json_done
 };

@@ -1,11 +1,11 @@
 /*
  * shell: the interactive front end, and the only user of libedit.  Lines
  * go through ctl_exec() like any other; this file adds the prompt, history
- * and tab completion.  Completion knows nothing but cmd_table: command
- * words (abbreviations included), the keywords in cmd_spec.opts, and the
- * values of argument kinds: <backend>, <pool> and <route> are the first
- * column of "show backends|pools|routes", fetched over a second connection
- * and kept for two seconds; the others are fixed lists or setting_table.
+ * and tab completion.  What may be completed comes from the command table
+ * (cmd_complete: command words, keywords, values of each grammar's kinds);
+ * this file only fetches the names it asks for (backends, pools, route
+ * ids: the first column of a show command's rows) over a second
+ * connection, and keeps them for two seconds.
  *
  * Ctrl-C at the prompt clears the line.  Ctrl-C while a reply streams
  * closes that connection (the daemon ends a trace when its client leaves)
@@ -37,11 +37,12 @@
 #define HIST_COOKIE	"_HiStOrY_V2_\n"
 #define NAMES_TTL_US	2000000
 #define FETCH_MS	1000
-#define MAX_KINDS	8
+#define MAX_NAMES	8
 
+/* The first column of a show command's rows, as last fetched. */
 struct names {
-	const char	 *cmd;		/* "show backends" */
-	char		**v;
+	char		 *cmd;		/* "show backends" */
+	char		**v;		/* NULL-terminated */
 	size_t		  n;
 	uint64_t	  at;		/* when fetched; 0: never */
 };
@@ -57,21 +58,9 @@ struct shell {
 	History		*hist;
 	char		*histpath;	/* NULL: no history file */
 	char		 prompt[PATH_MAX + 32];
-	struct names	 backends, pools, routes;
-};
-
-static const char *const policies[] = {
-	"roundrobin", "weighted", "first", "least-outstanding", "race",
-	"fanout", NULL
-};
-static const char *const qtypes[] = {
-	"A", "AAAA", "ANY", "CAA", "CNAME", "DNSKEY", "DS", "HTTPS", "MX",
-	"NAPTR", "NS", "PTR", "SOA", "SRV", "SVCB", "TXT", NULL
-};
-/* As ldns names them, which is what the daemon accepts. */
-static const char *const rcodes[] = {
-	"noerror", "formerr", "servfail", "nxdomain", "notimpl", "refused",
-	"yxdomain", "yxrrset", "nxrrset", "notauth", "notzone", "any", NULL
+	struct names	 names[MAX_NAMES];
+	int		 nnames;
+	struct cands	*cands;		/* while completing */
 };
 
 static void
@@ -166,26 +155,15 @@ hist_add(struct shell *sh, const char *line)
 /* Completion candidates. */
 
 static void
-cand_add(struct cands *c, const char *word, const char *prefix, int nocase)
+cand_add(void *arg, const char *word)
 {
-	size_t pl = strlen(prefix);
+	struct cands *c = ((struct shell *)arg)->cands;
 
-	if ((nocase ? strncasecmp(word, prefix, pl) :
-	    strncmp(word, prefix, pl)) != 0)
-		return;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 32;
 		c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
 	}
 	c->v[c->n++] = xstrdup(word);
-}
-
-static void
-cand_list(struct cands *c, const char *const *list, const char *prefix,
-    int nocase)
-{
-	for (; *list != NULL; list++)
-		cand_add(c, *list, prefix, nocase);
 }
 
 static int
@@ -227,199 +205,53 @@ names_clear(struct names *nm)
 	nm->n = 0;
 }
 
-/* The first column of a show command's rows, over a connection of its
- * own so that the shell's (and its transaction) is left alone. */
-static struct names *
-names_get(struct shell *sh, struct names *nm)
+/* The first column of show_cmd's rows, over a connection of its own so
+ * that the shell's (and its transaction) is left alone. */
+static const char *const *
+names_get(void *arg, const char *show_cmd)
 {
+	struct shell *sh = arg;
+	struct names *nm = NULL;
 	struct ctl_conn *conn;
 	char err[512], *text, *tab;
 	uint64_t now = now_us();
-	int code, more;
+	int code, more, i;
 
+	for (i = 0; i < sh->nnames && nm == NULL; i++)
+		if (strcmp(sh->names[i].cmd, show_cmd) == 0)
+			nm = &sh->names[i];
+	if (nm == NULL) {
+		if (sh->nnames == MAX_NAMES)
+			return NULL;
+		nm = &sh->names[sh->nnames++];
+		nm->cmd = xstrdup(show_cmd);
+	}
 	if (nm->at != 0 && now - nm->at < NAMES_TTL_US)
-		return nm;
+		return (const char *const *)nm->v;
 	names_clear(nm);
 	nm->at = now;
+	nm->v = xcalloc(1, sizeof(*nm->v));
 	conn = client_connect(sh->ctl->sockpath, FETCH_MS, err, sizeof(err));
 	if (conn == NULL)
-		return nm;
-	if (client_send(conn, nm->cmd, err, sizeof(err)) == 0) {
+		return (const char *const *)nm->v;
+	if (client_send(conn, show_cmd, NULL, 0, err, sizeof(err)) == 0) {
 		while ((code = client_read(conn, FETCH_MS, &more, &text, err,
 		    sizeof(err))) >= 0) {
 			if (code == CTL_ROW) {
 				if ((tab = strchr(text, '\t')) != NULL)
 					*tab = '\0';
 				ctl_unescape(text);
-				nm->v = xrealloc(nm->v, (nm->n + 1) *
+				nm->v = xrealloc(nm->v, (nm->n + 2) *
 				    sizeof(*nm->v));
 				nm->v[nm->n++] = xstrdup(text);
+				nm->v[nm->n] = NULL;
 			}
 			if (!more)
 				break;
 		}
 	}
 	client_close(conn);
-	return nm;
-}
-
-/* Values of an argument kind ("<pool>") or literal alternatives
- * ("udp|tcp"). */
-static void
-cand_kind(struct shell *sh, struct cands *c, const char *kind,
-    const char *prefix)
-{
-	struct names *nm = NULL;
-	char alt[64], *p, *save;
-	size_t i;
-
-	if (strcmp(kind, "<backend>") == 0)
-		nm = names_get(sh, &sh->backends);
-	else if (strcmp(kind, "<pool>") == 0)
-		nm = names_get(sh, &sh->pools);
-	else if (strcmp(kind, "<route>") == 0)
-		nm = names_get(sh, &sh->routes);
-	else if (strcmp(kind, "<policy>") == 0)
-		cand_list(c, policies, prefix, 0);
-	else if (strcmp(kind, "<qtype>") == 0)
-		cand_list(c, qtypes, prefix, 1);
-	else if (strcmp(kind, "<rcode>") == 0)
-		cand_list(c, rcodes, prefix, 1);
-	else if (strcmp(kind, "<setting>") == 0) {
-		for (i = 0; i < setting_table_len; i++)
-			cand_add(c, setting_table[i].name, prefix, 0);
-	} else if (kind[0] != '<') {
-		snprintf(alt, sizeof(alt), "%s", kind);
-		for (p = strtok_r(alt, "|", &save); p != NULL;
-		    p = strtok_r(NULL, "|", &save))
-			cand_add(c, p, prefix, 0);
-	}
-	for (i = 0; nm != NULL && i < nm->n; i++)
-		cand_add(c, nm->v[i], prefix, 0);
-}
-
-/* Word n of every command whose first n words argv abbreviates. */
-static void
-cand_cmdword(struct cands *c, char **argv, int n, const char *prefix)
-{
-	char word[64];
-	size_t i;
-	int k;
-
-	for (i = 0; i < cmd_table_len; i++) {
-		const struct cmd_spec *cs = &cmd_table[i];
-
-		if (ctl_cmd_nwords(cs) <= n)
-			continue;
-		for (k = 0; k < n; k++)
-			if (!ctl_cmd_abbrev(cs, k, argv[k]))
-				break;
-		if (k == n && ctl_cmd_word(cs, n, word, sizeof(word)) == 0)
-			cand_add(c, word, prefix, 0);
-	}
-}
-
-/* Split s at blanks into at most max words of at most 63 bytes. */
-static int
-split_spec(const char *s, char words[][64], int max)
-{
-	int n = 0;
-	size_t l;
-
-	while (*s != '\0' && n < max) {
-		while (*s == ' ')
-			s++;
-		if (*s == '\0' || *s == '\n')
-			break;
-		l = strcspn(s, " \n");
-		snprintf(words[n++], 64, "%.*s", (int)l, s);
-		s += l;
-	}
-	return n;
-}
-
-/* Arguments after the command words: walk the ones typed, then offer what
- * may come next.  Positionals the usage shows as required come first and
- * only their values are offered; after them the keywords. */
-static void
-cand_args(struct shell *sh, struct cands *c, const struct cmd_spec *cs,
-    char **args, int nargs, const char *prefix)
-{
-	char kinds[MAX_KINDS][64], opts[24][64], use[24][64], alt[64];
-	const char *expect = NULL, *v;
-	char *p, *save;
-	int nkinds, nopts, nuse, nreq = 0, pos = 0, i, k, nw;
-
-	if (cs->id == CMD_HELP) {
-		cand_cmdword(c, args, nargs, prefix);
-		return;
-	}
-	nkinds = split_spec(cs->args, kinds, MAX_KINDS);
-	nopts = split_spec(cs->opts, opts, 24);
-	nuse = split_spec(cs->usage, use, 24);
-	nw = ctl_cmd_nwords(cs);
-	for (i = nw; i < nuse && use[i][0] >= 'A' && use[i][0] <= 'Z'; i++)
-		nreq++;
-	if (nreq > nkinds)
-		nreq = nkinds;
-
-	for (i = 0; i < nargs; i++) {
-		if (expect != NULL) {
-			expect = NULL;
-			continue;
-		}
-		if (pos >= nreq) {
-			for (k = 0; k < nopts; k++) {
-				size_t kl = strcspn(opts[k], "=");
-
-				if (strlen(args[i]) == kl &&
-				    strncmp(opts[k], args[i], kl) == 0)
-					break;
-			}
-			if (k < nopts) {
-				v = strchr(opts[k], '=');
-				expect = v ? v + 1 : NULL;
-				continue;
-			}
-		}
-		pos++;
-	}
-	if (expect != NULL) {
-		cand_kind(sh, c, expect, prefix);
-		return;
-	}
-	if (pos < nkinds)
-		cand_kind(sh, c, kinds[pos], prefix);
-	if (pos < nreq) {
-		/* "NAME|all": the lower-case alternatives are literal. */
-		snprintf(alt, sizeof(alt), "%s", use[nw + pos]);
-		for (p = strtok_r(alt, "|", &save); p != NULL;
-		    p = strtok_r(NULL, "|", &save))
-			if (p[0] >= 'a' && p[0] <= 'z')
-				cand_add(c, p, prefix, 0);
-		return;
-	}
-	for (k = 0; k < nopts; k++) {
-		opts[k][strcspn(opts[k], "=")] = '\0';
-		cand_add(c, opts[k], prefix, 0);
-	}
-}
-
-/* Everything that may stand where the cursor's word is. */
-static void
-candidates(struct shell *sh, struct cands *c, char **argv, int nprior,
-    const char *prefix)
-{
-	const struct cmd_spec *cs;
-	char err[256];
-	int nw;
-
-	cand_cmdword(c, argv, nprior, prefix);
-	if (nprior == 0)
-		return;
-	cs = cmd_lookup(nprior, argv, &nw, err, sizeof(err));
-	if (cs != NULL)
-		cand_args(sh, c, cs, argv + nw, nprior - nw, prefix);
+	return (const char *const *)nm->v;
 }
 
 static void
@@ -516,7 +348,9 @@ complete(EditLine *el, int ch)
 				rawchars++;
 	}
 	ctl_sigint = 0;
-	candidates(sh, &c, t.argv, nprior, prefix);
+	sh->cands = &c;
+	cmd_complete(nprior, t.argv, prefix, cand_add, names_get, sh);
+	sh->cands = NULL;
 	if (c.n == 0)
 		goto out;
 	qsort(c.v, c.n, sizeof(*c.v), cand_cmp);
@@ -577,13 +411,10 @@ shell_run(struct ctl *ctl)
 	const char *line;
 	char err[512], *buf;
 	size_t len;
-	int n, st;
+	int n, st, i;
 
 	memset(&sh, 0, sizeof(sh));
 	sh.ctl = ctl;
-	sh.backends.cmd = "show backends";
-	sh.pools.cmd = "show pools";
-	sh.routes.cmd = "show routes";
 
 	/* No SA_RESTART: a blocked read must return to see ctl_sigint. */
 	memset(&sa, 0, sizeof(sa));
@@ -648,9 +479,10 @@ shell_run(struct ctl *ctl)
 	el_end(sh.el);
 	history(sh.hist, &ev, H_CLEAR);
 	history_end(sh.hist);
-	names_clear(&sh.backends);
-	names_clear(&sh.pools);
-	names_clear(&sh.routes);
+	for (i = 0; i < sh.nnames; i++) {
+		names_clear(&sh.names[i]);
+		free(sh.names[i].cmd);
+	}
 	free(sh.histpath);
 	return 0;
 }

@@ -28,11 +28,9 @@
 #include "dnsnames.h"
 #include "util.h"
 #include "cmdtab.h"
+#include "words.h"
 #include "ctl.h"
 #include "zone.h"
-
-#define DEFAULT_RATE		1000
-#define DEFAULT_TIMEOUT_MS	2000
 
 struct zone_cmd {
 	struct ctl	*ctl;
@@ -137,69 +135,6 @@ on_probe(void *arg, const struct zs_probe *p)
 	return 0;
 }
 
-/* ---- arguments */
-
-static int
-parse_args(struct zone_cmd *z, int argc, char **argv, char *err,
-    size_t errlen)
-{
-	int i, npos = 0, want = z->split ? 2 : 1;
-
-	for (i = 0; i < argc; i++) {
-		const char *o = argv[i];
-
-		if (npos < want) {
-			if (npos++ == 0)
-				z->file = o;
-			else
-				z->dir = o;
-			continue;
-		}
-		if (strcmp(o, "query") == 0 && !z->split) {
-			z->query = 1;
-			continue;
-		}
-		if (i + 1 == argc) {
-			snprintf(err, errlen, "\"%s\" needs a value, or is not "
-			    "an option of zone %s", o, z->split ? "split" :
-			    "check");
-			return -1;
-		}
-		if (strcmp(o, "origin") == 0)
-			z->origin = argv[++i];
-		else if (strcmp(o, "assume") == 0 && z->split) {
-			if (strcmp(argv[++i], "subtree") != 0) {
-				snprintf(err, errlen, "assume takes subtree");
-				return -1;
-			}
-			z->subtree = 1;
-		} else if (strcmp(o, "rate") == 0 && !z->split) {
-			if (parse_int(argv[++i], 1, 1000000, &z->rate) == -1) {
-				snprintf(err, errlen, "bad rate \"%s\" (queries "
-				    "a second, 1-1000000)", argv[i]);
-				return -1;
-			}
-		} else if (strcmp(o, "timeout") == 0 && !z->split) {
-			if (parse_int(argv[++i], 10, 60000, &z->timeout_ms) ==
-			    -1) {
-				snprintf(err, errlen, "bad timeout \"%s\" (ms, "
-				    "10-60000)", argv[i]);
-				return -1;
-			}
-		} else {
-			snprintf(err, errlen, "unknown option \"%s\"", o);
-			return -1;
-		}
-	}
-	if (npos < want) {
-		snprintf(err, errlen, "usage: %s", z->split ?
-		    "zone split ZONEFILE DIR [origin NAME] [assume subtree]" :
-		    "zone check ZONEFILE [origin NAME] [query] [rate QPS] "
-		    "[timeout MS]");
-		return -1;
-	}
-	return 0;
-}
 
 /* ---- split: the files */
 
@@ -557,25 +492,27 @@ zone_cmd_free(struct zone_cmd *z)
 	zq_free(z->zq);
 }
 
+/* c: a zone split or zone check, parsed (its defaults from cmd_table). */
 int
-zone_run(struct ctl *ctl, const char *cmd, int id, int argc, char **argv,
+zone_run(struct ctl *ctl, const char *cmd, const struct cmd *c,
     const char *where, int flags)
 {
+	const struct cmd_zone *a = &c->a.zone;
 	struct zone_cmd z;
 	char msg[2048];
 	int st;
 
 	memset(&z, 0, sizeof(z));
 	z.ctl = ctl;
-	z.split = id == CMD_ZONE_SPLIT;
-	z.rate = DEFAULT_RATE;
-	z.timeout_ms = DEFAULT_TIMEOUT_MS;
+	z.split = c->spec->id == CMD_ZONE_SPLIT;
+	z.file = a->file;
+	z.dir = a->dir;
+	z.origin = a->origin;
+	z.subtree = a->assume == ASSUME_SUBTREE;
+	z.query = a->query;
+	z.rate = a->rate;
+	z.timeout_ms = a->timeout_ms;
 	z.render = !(flags & (CTL_X_QUIET | CTL_X_SILENT));
-	if (parse_args(&z, argc, argv, msg, sizeof(msg)) == -1) {
-		if (!(flags & CTL_X_SILENT))
-			ctl_local_reply(ctl, cmd, CTL_ERR_SYNTAX, msg, where);
-		return CTL_ST_REFUSED;
-	}
 	if ((st = ctl_attach(ctl, cmd, where, flags)) != CTL_ST_OK)
 		return st;
 	ctl->nsent++;

@@ -222,7 +222,9 @@ void		 zq_free(struct zquery *);
 
 /* ---- zone.c */
 
-int		 zone_run(struct ctl *, const char *cmd, int id, int argc,
-		    char **argv, const char *where, int flags);
+struct cmd;
+/* Run zone split or zone check (c, parsed); a CTL_ST_* value. */
+int		 zone_run(struct ctl *, const char *cmd, const struct cmd *c,
+		    const char *where, int flags);
 
 #endif

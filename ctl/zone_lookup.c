@@ -247,7 +247,7 @@ send_batch(struct zlookup *zl)
 		return -1;
 	if (zl->ctl->conn == NULL)
 		return lost(zl, "no connection");
-	if (client_send(zl->ctl->conn, zl->line, err, sizeof(err)) == -1)
+	if (client_send(zl->ctl->conn, zl->line, NULL, 0, err, sizeof(err)) == -1)
 		return lost(zl, err);
 	zl->count++;
 	zl->cur = (zl->cur + 1) % (LOOKUP_WINDOW + 1);
@@ -311,7 +311,7 @@ zlookup_rows(struct ctl *ctl, const char *cmd,
 	int code, more, n, ncols = 0;
 
 	if (ctl->conn == NULL ||
-	    client_send(ctl->conn, cmd, why, sizeof(why)) == -1) {
+	    client_send(ctl->conn, cmd, NULL, 0, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s: %s", cmd, ctl->conn ? why :
 		    "no connection");
 		ctl_disconnect(ctl);

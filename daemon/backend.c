@@ -11,24 +11,26 @@
 #include "util.h"
 
 struct backend *
-backend_new(const struct db_backend *row, char *err, size_t errlen)
+backend_new(int64_t id, const char *name, const struct backend_conf *conf,
+    int admin, char *err, size_t errlen)
 {
 	struct backend *b;
 
 	b = xcalloc(1, sizeof(*b));
-	if (addr_parse(row->addr, 53, &b->addr, &b->addrlen, err, errlen) == -1) {
+	if (addr_parse(conf->addr, 53, &b->addr, &b->addrlen, err,
+	    errlen) == -1) {
 		free(b);
 		return NULL;
 	}
 	atomic_init(&b->refcnt, 1);
-	b->id = row->id;
-	snprintf(b->name, sizeof(b->name), "%s", row->name);
+	b->id = id;
+	snprintf(b->name, sizeof(b->name), "%s", name);
 	addr_fmt((struct sockaddr *)&b->addr, b->addr_text, sizeof(b->addr_text));
-	b->transport = row->transport;
-	b->conf = *row;
-	atomic_init(&b->admin, row->admin);
+	b->transport = conf->transport;
+	b->conf = *conf;
+	atomic_init(&b->admin, admin);
 	atomic_init(&b->health, HEALTH_UNKNOWN);
-	atomic_init(&b->weight, row->weight);
+	atomic_init(&b->weight, conf->weight);
 	return b;
 }
 
@@ -87,30 +89,4 @@ backend_percentile(const struct backend *b, double p)
 			return lat_bucket_bound(i);
 	}
 	return lat_bucket_bound(LAT_BUCKETS - 1);
-}
-
-const char *
-health_state_str(int s)
-{
-	switch (s) {
-	case HEALTH_UP:
-		return "up";
-	case HEALTH_DOWN:
-		return "down";
-	default:
-		return "unknown";
-	}
-}
-
-const char *
-admin_state_str(int s)
-{
-	switch (s) {
-	case DB_ADMIN_DRAINED:
-		return "drained";
-	case DB_ADMIN_DISABLED:
-		return "disabled";
-	default:
-		return "enabled";
-	}
 }

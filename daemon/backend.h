@@ -14,11 +14,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "db.h"
+#include "conf.h"
+#include "words.h"
 
 #define MAX_WORKERS	16
-
-enum health_state { HEALTH_UNKNOWN = 0, HEALTH_UP = 1, HEALTH_DOWN = 2 };
 
 /* Latency histogram buckets (µs upper bounds, the last is open). */
 #define LAT_BUCKETS	24
@@ -26,19 +25,19 @@ enum health_state { HEALTH_UNKNOWN = 0, HEALTH_UP = 1, HEALTH_DOWN = 2 };
 struct backend {
 	atomic_int		 refcnt;
 	int64_t			 id;		/* db row id */
-	char			 name[DB_NAME_MAX];
-	char			 addr_text[DB_ADDR_MAX];
+	char			 name[CONF_NAME_MAX];
+	char			 addr_text[CONF_ADDR_MAX];
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
-	int			 transport;	/* enum db_transport */
+	int			 transport;	/* enum transport */
 
 	/* Main thread only: the health-check settings (health.c). */
-	struct db_backend	 conf;
+	struct backend_conf	 conf;
 	/* Registered through etcd: "etcd KEY"; NULL for the operator's. */
 	char			*origin;
 
 	/* Changed by the main thread, read by workers. */
-	atomic_int		 admin;		/* enum db_admin */
+	atomic_int		 admin;		/* enum admin_state */
 	atomic_int		 health;	/* enum health_state */
 	atomic_int		 weight;
 
@@ -57,8 +56,10 @@ struct backend {
 	void			*wstate[MAX_WORKERS];
 };
 
-/* Create from a db row (refcnt 1); NULL with err on a bad address. */
-struct backend	*backend_new(const struct db_backend *row, char *err, size_t errlen);
+/* Create (refcnt 1); NULL with err on a bad address. */
+struct backend	*backend_new(int64_t id, const char *name,
+		    const struct backend_conf *, int admin, char *err,
+		    size_t errlen);
 void		 backend_ref(struct backend *);
 void		 backend_unref(struct backend *);
 
@@ -67,7 +68,7 @@ static inline int
 backend_usable(const struct backend *b)
 {
 	return atomic_load_explicit(&b->admin, memory_order_relaxed) ==
-	    DB_ADMIN_ENABLED &&
+	    ADMIN_ENABLED &&
 	    atomic_load_explicit(&b->health, memory_order_relaxed) == HEALTH_UP;
 }
 
@@ -76,8 +77,5 @@ void		 backend_record_rtt(struct backend *, unsigned rtt_us);
 /* Latency percentile (0 < p < 100) from the histogram, µs; -1 when empty. */
 long		 backend_percentile(const struct backend *, double p);
 unsigned	 lat_bucket_bound(int i);
-
-const char	*health_state_str(int);
-const char	*admin_state_str(int);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * cmd: run one command line (see cmd.h).
+ * cmd: run one request (see cmd.h).
  *
  * Transactions: one client at a time may hold an explicit transaction
  * (begin ... commit); others get "busy" for changes meanwhile, but can
@@ -9,16 +9,27 @@
  * The new snapshot is built from the store *before* COMMIT, so a change
  * that cannot be served is never committed; a COMMIT that fails (full disk)
  * is rolled back and the old snapshot keeps serving.
+ *
+ * The audit: every change applied is a row, written in the transaction
+ * that applies it; every change refused (by its handler, its parser, or a
+ * commit that failed) is a row with the error, written once the
+ * transaction it was refused in has ended, so a rolled-back batch still
+ * leaves the line that stopped it.  A reply says nothing of a change until
+ * it is committed: its lines are held (reply_hold) and sent after the
+ * commit, or dropped for the commit's error.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "cmd.h"
 #include "ctlproto.h"
+#include "db.h"
 #include "dnsrouted.h"
 #include "log.h"
-#include "tokenize.h"
 #include "trace.h"
 #include "util.h"
 
@@ -38,6 +49,7 @@ static const cmd_handler handlers[CMD__COUNT] = {
 	[CMD_POOL_SET] = cmd_pool_set,
 	[CMD_POOL_DEL] = cmd_pool_del,
 	[CMD_ROUTE_ADD] = cmd_route_add,
+	[CMD_ROUTE_SET] = cmd_route_set,
 	[CMD_ROUTE_DEL] = cmd_route_del,
 	[CMD_ROUTE_MOVE] = cmd_route_move,
 	[CMD_ROUTE_TEST] = cmd_route_test,
@@ -54,27 +66,27 @@ static const cmd_handler handlers[CMD__COUNT] = {
 	[CMD_TRACE] = cmd_trace,
 	[CMD_SET] = cmd_set,
 	[CMD_EXPORT] = cmd_export,
+	[CMD_REPLACE] = cmd_replace,
 	[CMD_HELP] = cmd_help,
 };
 
 int
-cmd_usage(struct cmd_ctx *x)
+cmd_dberr(struct cmd_ctx *x)
 {
-	char buf[1024], *p;
-
-	/* The usage on one line: the final reply line is one line. */
-	snprintf(buf, sizeof(buf), "%s", x->spec->usage);
-	for (p = buf; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	reply_err(x->r, CTL_ERR_SYNTAX, "usage: %s", buf);
+	reply_err(x->r, CTL_ERR_RUNTIME, "%s", db_errmsg(x->db));
 	return -1;
 }
 
 int
-cmd_dberr(struct cmd_ctx *x)
+cmd_fail(struct cmd_ctx *x, const char *fmt, ...)
 {
-	reply_err(x->r, CTL_ERR_RUNTIME, "%s", db_errmsg(dr->db));
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_err(x->r, CTL_ERR_RUNTIME, "%s", msg);
 	return -1;
 }
 
@@ -110,22 +122,140 @@ dr_build(char *err, size_t errlen)
 	return config_build(dr->db, dr->cfg, dr->rc, err, errlen);
 }
 
-static void
-audit(struct cmd_session *s, const char *line, const char *outcome)
+/* ---- checks the parser leaves to the daemon ---- */
+
+struct checks {
+	int	(*known)(void *, const char *);
+	void	*arg;
+};
+static struct checks checks_plain;
+
+static int
+check_regex(void *arg, const char *pattern, char *err, size_t errlen)
+{
+	struct checks *k = arg;
+
+	if (k->known != NULL && k->known(k->arg, pattern))
+		return 0;
+	return route_check_pattern(pattern, dr->cfg->set.match_limit, err,
+	    errlen);
+}
+
+void
+cmd_checks_init(struct cmd_checks *chk, int (*known)(void *, const char *),
+    void *arg)
+{
+	static struct checks k;
+
+	k.known = known;
+	k.arg = arg;
+	chk->regex = check_regex;
+	chk->arg = known != NULL ? &k : &checks_plain;
+}
+
+/* ---- the audit ---- */
+
+void
+cmd_audit(struct cmd_session *s, const char *command, const char *outcome)
 {
 	struct db_audit a;
 
 	a.time_us = wall_us();
 	a.uid = (long)s->uid;
 	a.pid = (long)s->pid;
-	a.command = line;
+	a.command = command;
 	a.outcome = outcome;
 	if (db_audit_add(dr->db, &a) == -1)
 		log_warnx("audit: %s", db_errmsg(dr->db));
 }
 
+/* The first line of an error: the usage after it is for the client. */
+static void
+first_line(const char *msg, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+/* Rows written outside a command's own transaction (refused changes,
+ * actions on the live daemon) wait here until no transaction is open
+ * (theirs, or another client's: the store has one connection). */
+struct refusal {
+	int64_t	 time_us;
+	long	 uid, pid;
+	char	*command;
+	char	*outcome;
+};
+static struct refusal *refusals;
+static int nrefusals;
+#define REFUSALS_MAX	1024	/* while a transaction stays open */
+
+static void
+audit_later(struct cmd_session *s, const char *line, const char *error,
+    unsigned where)
+{
+	struct refusal *f;
+	char outcome[512];
+
+	/* "line 6: ..." of a replace's input: the client says FILE:6. */
+	if (where > 0)
+		snprintf(outcome, sizeof(outcome), "line %u: ", where);
+	else
+		outcome[0] = '\0';
+	first_line(error, outcome + strlen(outcome), sizeof(outcome) -
+	    strlen(outcome));
+	if (nrefusals == REFUSALS_MAX) {
+		log_warnx("audit: refused change of pid %ld not audited: "
+		    "%d wait for a transaction to end", (long)s->pid,
+		    REFUSALS_MAX);
+		return;
+	}
+	refusals = xrealloc(refusals, (nrefusals + 1) * sizeof(*refusals));
+	f = &refusals[nrefusals++];
+	f->time_us = wall_us();
+	f->uid = (long)s->uid;
+	f->pid = (long)s->pid;
+	f->command = xstrdup(line);
+	f->outcome = xstrdup(outcome);
+}
+
+/* Write the refusals waiting, if the store is free. */
+static void
+audit_flush(void)
+{
+	struct db_audit a;
+	int i;
+
+	if (nrefusals == 0 || db_in_transaction(dr->db))
+		return;
+	if (db_begin(dr->db) == 0) {
+		for (i = 0; i < nrefusals; i++) {
+			a.time_us = refusals[i].time_us;
+			a.uid = refusals[i].uid;
+			a.pid = refusals[i].pid;
+			a.command = refusals[i].command;
+			a.outcome = refusals[i].outcome;
+			if (db_audit_add(dr->db, &a) == -1)
+				log_warnx("audit: %s", db_errmsg(dr->db));
+		}
+		if (db_commit(dr->db) == -1) {
+			log_warnx("audit: %s", db_errmsg(dr->db));
+			db_rollback(dr->db);
+		}
+	} else
+		log_warnx("audit: %s", db_errmsg(dr->db));
+	for (i = 0; i < nrefusals; i++) {
+		free(refusals[i].command);
+		free(refusals[i].outcome);
+	}
+	free(refusals);
+	refusals = NULL;
+	nrefusals = 0;
+}
+
+/* ---- transactions ---- */
+
 /* Build, commit, publish.  On failure everything is rolled back, the
- * error is replied, and -1 returned. */
+ * error is replied (dropping the held reply), and -1 returned. */
 static int
 commit_and_publish(struct reply *r)
 {
@@ -149,8 +279,9 @@ commit_and_publish(struct reply *r)
 	return 0;
 }
 
+/* Inside a savepoint of the current (or a new) transaction. */
 static void
-run_mutating(struct cmd_ctx *x, cmd_handler h, int argc, char **argv)
+run_mutating(struct cmd_ctx *x, cmd_handler h)
 {
 	struct cmd_session *s = x->sess;
 	int implicit = !s->in_txn, rc;
@@ -159,22 +290,26 @@ run_mutating(struct cmd_ctx *x, cmd_handler h, int argc, char **argv)
 		cmd_dberr(x);
 		return;
 	}
-	/* Handlers may say "route 7 added": not before it is committed. */
-	x->r->hold = 1;
 	if (db_savepoint(dr->db) == -1) {
 		cmd_dberr(x);
 		if (implicit)
 			db_rollback(dr->db);
 		return;
 	}
-	rc = h(x, argc, argv);
-	if (rc != 0)
-		x->r->hold = 0;
-	if (rc == 0) {
-		audit(s, x->line, "ok");
-		if (db_release(dr->db) == -1)
-			rc = cmd_dberr(x);
+	/* "route 7 added" is not true before the commit. */
+	reply_hold(x->r);
+	rc = h(x, &x->c->a);
+	if (rc == 0 && x->rollback) {
+		/* A dry run, or nothing to do: keep nothing, say so. */
+		if (db_rollback_savepoint(dr->db) == -1 || implicit)
+			db_rollback(dr->db);
+		reply_release(x->r, NULL);
+		return;
 	}
+	if (rc == 0 && !x->audited)
+		cmd_audit(s, x->line, "ok");
+	if (rc == 0 && db_release(dr->db) == -1)
+		rc = cmd_dberr(x);
 	if (rc != 0) {
 		if (db_rollback_savepoint(dr->db) == -1 && !implicit) {
 			/* SQLite gave up the whole transaction (full disk). */
@@ -183,29 +318,32 @@ run_mutating(struct cmd_ctx *x, cmd_handler h, int argc, char **argv)
 			txn_owner = NULL;
 			log_warnx("transaction of pid %ld rolled back: %s",
 			    (long)s->pid, db_errmsg(dr->db));
-			return;
-		}
-		if (implicit) {
+		} else if (implicit)
 			db_rollback(dr->db);
-			/* Refused changes are audited too, in their own
-			 * transaction. */
-			if (db_begin(dr->db) == 0) {
-				audit(s, x->line, x->r->errtext);
-				if (db_commit(dr->db) == -1)
-					db_rollback(dr->db);
-			}
-		}
+		audit_later(s, x->line, x->r->errtext, x->r->where);
+		audit_flush();
 		return;
 	}
 	if (implicit) {
-		x->r->hold = 0;
-		if (commit_and_publish(x->r) == -1)
+		if (commit_and_publish(x->r) == -1) {
+			audit_later(s, x->line, x->r->errtext, x->r->where);
+			audit_flush();
 			return;
-	} else {
-		s->changes++;
-		s->txn_serial = ++txn_serial;
+		}
+		reply_release(x->r, NULL);
+		return;
 	}
-	reply_release(x->r);
+	s->changes++;
+	s->txn_serial = ++txn_serial;
+	reply_release(x->r, " (pending commit)");
+}
+
+static void
+txn_end(struct cmd_session *s)
+{
+	s->in_txn = 0;
+	txn_owner = NULL;
+	audit_flush();
 }
 
 static void
@@ -214,10 +352,10 @@ run_txn_cmd(struct cmd_ctx *x)
 	struct cmd_session *s = x->sess;
 	int n;
 
-	switch (x->spec->id) {
+	switch (x->c->spec->id) {
 	case CMD_BEGIN:
 		if (s->in_txn) {
-			reply_err(x->r, CTL_ERR_RUNTIME, "a transaction is already open");
+			cmd_fail(x, "a transaction is already open");
 			return;
 		}
 		if (db_begin(dr->db) == -1) {
@@ -232,78 +370,135 @@ run_txn_cmd(struct cmd_ctx *x)
 		return;
 	case CMD_COMMIT:
 		if (!s->in_txn) {
-			reply_err(x->r, CTL_ERR_RUNTIME, "no transaction is open");
+			cmd_fail(x, "no transaction is open");
 			return;
 		}
 		n = s->changes;
 		s->in_txn = 0;
-		txn_owner = NULL;
+		if (n == 0) {
+			db_rollback(dr->db);
+			txn_end(s);
+			reply_ok(x->r, "nothing to commit; transaction closed");
+			return;
+		}
 		if (commit_and_publish(x->r) == 0)
-			reply_ok(x->r, "committed %d change%s", n, n == 1 ? "" : "s");
+			reply_ok(x->r, "committed %d change%s", n,
+			    n == 1 ? "" : "s");
+		else
+			audit_later(s, "commit", x->r->errtext, 0);
+		txn_end(s);
 		return;
 	default:	/* CMD_ABORT */
 		if (!s->in_txn) {
-			reply_err(x->r, CTL_ERR_RUNTIME, "no transaction is open");
+			cmd_fail(x, "no transaction is open");
 			return;
 		}
 		db_rollback(dr->db);
-		s->in_txn = 0;
-		txn_owner = NULL;
-		reply_ok(x->r, "aborted; nothing changed");
+		txn_end(s);
+		reply_ok(x->r, "aborted: nothing in the transaction was "
+		    "applied");
 		return;
 	}
 }
 
-void
-cmd_execute(struct cmd_session *s, struct reply *r, const char *line)
+static int
+busy(struct cmd_ctx *x)
 {
-	struct tok_line t;
-	struct cmd_ctx x;
-	char err[256];
-	int nwords;
+	if (txn_owner == NULL || txn_owner == x->sess)
+		return 0;
+	reply_err(x->r, CTL_ERR_BUSY, "busy: another client (pid %ld) holds "
+	    "a transaction", (long)txn_owner->pid);
+	return 1;
+}
 
-	if (tok_split(line, &t, err, sizeof(err)) == -1) {
-		reply_err(r, CTL_ERR_SYNTAX, "%s", err);
+void
+cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
+    const char *body, size_t bodylen)
+{
+	struct cmd_checks chk;
+	struct cmd c;
+	struct cmd_ctx x;
+	char err[4096];
+	int code, rc;
+
+	cmd_checks_init(&chk, NULL, NULL);
+	rc = cmd_parse(line, &c, &chk, &code, err, sizeof(err));
+	if (rc == 1) {
+		reply_ok(r, "%s", "");
 		return;
 	}
-	if (t.argc == 0) {
-		tok_free(&t);
-		reply_ok(r, "%s", "");
+	if (rc == -1) {
+		reply_err(r, code, "%s", err);
+		if (c.spec != NULL &&
+		    (c.spec->flags & (CMD_F_MUTATES | CMD_F_LIVE))) {
+			audit_later(s, line, err, 0);
+			audit_flush();
+		}
 		return;
 	}
 	memset(&x, 0, sizeof(x));
 	x.sess = s;
 	x.r = r;
+	x.c = &c;
 	x.line = line;
-	if ((x.spec = cmd_lookup(t.argc, t.argv, &nwords, err,
-	    sizeof(err))) == NULL) {
-		reply_err(r, CTL_ERR_SYNTAX, "%s", err);
-		tok_free(&t);
-		return;
-	}
-	if (x.spec->id == CMD_QUIT)
+	x.db = dr->db;
+	x.body = body;
+	x.bodylen = bodylen;
+	if (body != NULL && !(c.spec->flags & CMD_F_BODY))
+		reply_err(r, CTL_ERR_SYNTAX, "%s takes no data",
+		    c.spec->words);
+	else if (body == NULL && (c.spec->flags & CMD_F_BODY))
+		reply_err(r, CTL_ERR_SYNTAX, "%s takes its input as the "
+		    "request's data (dnsroutectl -f FILE --replace)",
+		    c.spec->words);
+	else if (c.spec->id == CMD_QUIT)
 		reply_ok(r, "bye");
-	else if (x.spec->flags & CMD_F_CTLONLY)
+	else if (c.spec->flags & CMD_F_CTLONLY)
 		reply_err(r, CTL_ERR_SYNTAX, "\"%s\" runs in dnsroutectl (it "
-		    "reads files there)", x.spec->words);
-	else if (x.spec->id == CMD_BEGIN || x.spec->id == CMD_COMMIT ||
-	    x.spec->id == CMD_ABORT) {
-		if (txn_owner != NULL && txn_owner != s)
-			reply_err(r, CTL_ERR_BUSY, "busy: another client (pid %ld) "
-			    "holds a transaction", (long)txn_owner->pid);
-		else
+		    "reads files there)", c.spec->words);
+	else if (c.spec->flags & CMD_F_TXN) {
+		if (!busy(&x))
 			run_txn_cmd(&x);
-	} else if (x.spec->flags & CMD_F_MUTATES) {
-		if (txn_owner != NULL && txn_owner != s)
-			reply_err(r, CTL_ERR_BUSY, "busy: another client (pid %ld) "
-			    "holds a transaction", (long)txn_owner->pid);
-		else
-			run_mutating(&x, handlers[x.spec->id], t.argc - nwords,
-			    t.argv + nwords);
-	} else if (handlers[x.spec->id](&x, t.argc - nwords,
-	    t.argv + nwords) == 0 && !r->final && !r->async)
+	} else if (c.spec->flags & CMD_F_MUTATES) {
+		if (!busy(&x))
+			run_mutating(&x, handlers[c.spec->id]);
+	} else if (c.spec->flags & CMD_F_LIVE) {
+		rc = handlers[c.spec->id](&x, &c.a);
+		audit_later(s, line, rc == 0 ? "ok" : r->errtext, 0);
+		audit_flush();
+	} else if (handlers[c.spec->id](&x, &c.a) == 0 && !r->final &&
+	    !r->async)
 		reply_ok(r, "%s", "");
-	tok_free(&t);
+	cmd_free(&c);
+}
+
+int
+cmd_run_on(struct db *db, struct cmd_session *s, const struct cmd *c,
+    int64_t *made, char *err, size_t errlen)
+{
+	static struct evbuffer *sink;	/* what the handler says goes */
+	struct reply r;
+	struct cmd_ctx x;
+	int rc;
+
+	if (sink == NULL && (sink = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new failed");
+	memset(&r, 0, sizeof(r));
+	r.out = sink;
+	r.discard = 1;
+	memset(&x, 0, sizeof(x));
+	x.sess = s;
+	x.r = &r;
+	x.c = c;
+	x.line = "";
+	x.db = db;
+	rc = handlers[c->spec->id](&x, &c->a);
+	if (rc != 0)
+		snprintf(err, errlen, "%s", r.errtext);
+	if (made != NULL)
+		*made = x.made;
+	evbuffer_drain(sink, evbuffer_get_length(sink));
+	return rc;
 }
 
 void
@@ -315,6 +510,7 @@ cmd_session_end(struct cmd_session *s)
 	}
 	if (txn_owner == s)
 		txn_owner = NULL;
+	audit_flush();
 	if (dr->health != NULL)
 		health_cancel(dr->health, s->conn);
 	if (s->stream)

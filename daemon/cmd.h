@@ -1,7 +1,9 @@
 /*
- * cmd: executing one command line from a control client: tokenize, look up
- * in the command table, run the handler inside the right transaction,
- * audit, rebuild and publish the snapshot.  Handlers live in cmd_*.c.
+ * cmd: executing one request from a control client: parse it (common/
+ * cmdparse.c, with the daemon's own check of regexes), run its handler
+ * inside the right transaction, audit, rebuild and publish the snapshot.
+ * Handlers live in cmd_*.c, one per command, each taking the command's
+ * typed arguments; cmd.c's handlers[] binds them to cmd_table.
  */
 #ifndef CMD_H
 #define CMD_H
@@ -12,59 +14,87 @@
 #include "cmdtab.h"
 #include "control.h"
 
+struct db;
+struct sd_state;
+
 /* One control client's state. */
 struct cmd_session {
-	struct ctl_conn	*conn;
-	uid_t		 uid;
-	pid_t		 pid;
-	int		 in_txn;
-	int		 changes;	/* commands applied in the open transaction */
-	uint64_t	 txn_serial;	/* new at begin and at every change in it */
-	int		 stream;	/* a trace is running */
+	struct ctl_conn		*conn;
+	uid_t			 uid;
+	pid_t			 pid;
+	int			 in_txn;
+	int			 changes;	/* applied in the open transaction */
+	uint64_t		 txn_serial;	/* new at begin and at every
+						   change in it (route lookup) */
+	int			 stream;	/* a trace is running */
 };
 
 struct cmd_ctx {
 	struct cmd_session	*sess;
 	struct reply		*r;
-	const struct cmd_spec	*spec;
-	const char		*line;
+	const struct cmd	*c;
+	const char		*line;		/* as sent, for the audit */
+	struct db		*db;		/* the store it acts on */
+	const char		*body;		/* the request's data */
+	size_t			 bodylen;
+	int			 audited;	/* the handler wrote its rows */
+	int			 rollback;	/* undo, yet answer ok (dry run) */
+	int64_t			 made;		/* route add: the id made */
 };
 
-typedef int (*cmd_handler)(struct cmd_ctx *, int argc, char **argv);
+typedef int (*cmd_handler)(struct cmd_ctx *, const union cmd_args *);
 
-/* Run one line; the reply is complete when it returns unless the handler
- * went asynchronous (reply_async_begin). */
-void	cmd_execute(struct cmd_session *, struct reply *, const char *line);
+/* Run one request; the reply is complete when it returns unless the
+ * handler went asynchronous (reply_async_begin). */
+void	cmd_execute(struct cmd_session *, struct reply *, const char *line,
+	    const char *body, size_t bodylen);
 /* The client left: abort its transaction, cancel what it waits for. */
 void	cmd_session_end(struct cmd_session *);
+/* Run the handler of c alone on db (a replace's scratch or its apply):
+ * 0, or -1 with the error in r->errtext.  No transaction, audit or
+ * reply of its own. */
+int	cmd_run_on(struct db *, struct cmd_session *, const struct cmd *c,
+	    int64_t *made, char *err, size_t errlen);
+/* The daemon's checks for cmd_parse(); patterns that known() says are
+ * served already are not compiled again (replace). */
+void	cmd_checks_init(struct cmd_checks *,
+	    int (*known)(void *, const char *), void *arg);
+/* The configured state of a store (cmd_export.c): 0, or -1 with
+ * db_errmsg. */
+int	cmd_state_read(struct db *, struct sd_state *);
+/* Audit one row in the current transaction. */
+void	cmd_audit(struct cmd_session *, const char *command,
+	    const char *outcome);
 
 /* Handlers. */
-int	cmd_backend_add(struct cmd_ctx *, int, char **);
-int	cmd_backend_set(struct cmd_ctx *, int, char **);
-int	cmd_backend_del(struct cmd_ctx *, int, char **);
-int	cmd_backend_admin(struct cmd_ctx *, int, char **);
-int	cmd_backend_readd(struct cmd_ctx *, int, char **);
-int	cmd_pool_add(struct cmd_ctx *, int, char **);
-int	cmd_pool_set(struct cmd_ctx *, int, char **);
-int	cmd_pool_del(struct cmd_ctx *, int, char **);
-int	cmd_route_add(struct cmd_ctx *, int, char **);
-int	cmd_route_del(struct cmd_ctx *, int, char **);
-int	cmd_route_move(struct cmd_ctx *, int, char **);
-int	cmd_route_test(struct cmd_ctx *, int, char **);
-int	cmd_route_lookup(struct cmd_ctx *, int, char **);	/* cmd_zone.c */
-int	cmd_set(struct cmd_ctx *, int, char **);
-int	cmd_show_routes(struct cmd_ctx *, int, char **);
-int	cmd_show_backends(struct cmd_ctx *, int, char **);
-int	cmd_show_pools(struct cmd_ctx *, int, char **);
-int	cmd_show_stats(struct cmd_ctx *, int, char **);
-int	cmd_show_settings(struct cmd_ctx *, int, char **);
-int	cmd_show_health(struct cmd_ctx *, int, char **);
-int	cmd_show_audit(struct cmd_ctx *, int, char **);
-int	cmd_show_recent(struct cmd_ctx *, int, char **);
-int	cmd_show_fleet(struct cmd_ctx *, int, char **);
-int	cmd_trace(struct cmd_ctx *, int, char **);
-int	cmd_export(struct cmd_ctx *, int, char **);
-int	cmd_help(struct cmd_ctx *, int, char **);
+int	cmd_backend_add(struct cmd_ctx *, const union cmd_args *);
+int	cmd_backend_set(struct cmd_ctx *, const union cmd_args *);
+int	cmd_backend_del(struct cmd_ctx *, const union cmd_args *);
+int	cmd_backend_admin(struct cmd_ctx *, const union cmd_args *);
+int	cmd_backend_readd(struct cmd_ctx *, const union cmd_args *);
+int	cmd_pool_add(struct cmd_ctx *, const union cmd_args *);
+int	cmd_pool_set(struct cmd_ctx *, const union cmd_args *);
+int	cmd_pool_del(struct cmd_ctx *, const union cmd_args *);
+int	cmd_route_add(struct cmd_ctx *, const union cmd_args *);
+int	cmd_route_set(struct cmd_ctx *, const union cmd_args *);
+int	cmd_route_del(struct cmd_ctx *, const union cmd_args *);
+int	cmd_route_move(struct cmd_ctx *, const union cmd_args *);
+int	cmd_route_test(struct cmd_ctx *, const union cmd_args *);
+int	cmd_route_lookup(struct cmd_ctx *, const union cmd_args *);	/* cmd_zone.c */
+int	cmd_set(struct cmd_ctx *, const union cmd_args *);
+int	cmd_show_routes(struct cmd_ctx *, const union cmd_args *);
+int	cmd_show_backends(struct cmd_ctx *, const union cmd_args *);
+int	cmd_show_pools(struct cmd_ctx *, const union cmd_args *);
+int	cmd_show_stats(struct cmd_ctx *, const union cmd_args *);
+int	cmd_show_settings(struct cmd_ctx *, const union cmd_args *);
+int	cmd_show_health(struct cmd_ctx *, const union cmd_args *);
+int	cmd_show_audit(struct cmd_ctx *, const union cmd_args *);
+int	cmd_show_recent(struct cmd_ctx *, const union cmd_args *);
+int	cmd_show_fleet(struct cmd_ctx *, const union cmd_args *);
+int	cmd_trace(struct cmd_ctx *, const union cmd_args *);
+int	cmd_export(struct cmd_ctx *, const union cmd_args *);
+int	cmd_replace(struct cmd_ctx *, const union cmd_args *);
+int	cmd_help(struct cmd_ctx *, const union cmd_args *);
 
 /* Is name (or the route id) something registered through etcd?  Then say
  * it cannot be changed here and return -1; else 0. */
@@ -76,8 +106,9 @@ void	cmd_fleet_stats(struct cmd_ctx *);
 void	cmd_fleet_settings(struct cmd_ctx *);
 
 /* Shared helpers for handlers. */
-int	cmd_usage(struct cmd_ctx *);		/* 9000 with the usage; returns -1 */
 int	cmd_dberr(struct cmd_ctx *);		/* 8000 with db_errmsg; returns -1 */
+int	cmd_fail(struct cmd_ctx *, const char *, ...)	/* 8000; returns -1 */
+	    __attribute__((format(printf, 2, 3)));
 /* "2026-12-06T14:03:01.123Z" */
 void	cmd_fmt_time(int64_t us, char *buf, size_t len);
 

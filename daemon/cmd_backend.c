@@ -1,249 +1,179 @@
 /*
  * cmd_backend: the backend and pool commands.  Every change goes to the
- * store inside the caller's transaction (cmd.c); the snapshot is rebuilt
- * from the store afterwards, so nothing here touches live structures but
- * `readd`, which is an action, not a change of state.
+ * store given in the context (cmd.c's transaction, or a replace's
+ * scratch); the snapshot is rebuilt from the store afterwards, so nothing
+ * here touches live structures but `readd`, which is an action, not a
+ * change of state.  Arguments arrive parsed and checked (common/
+ * cmdparse.c); what is left here is what only the store can say.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "argparse.h"
-#include "backend_opts.h"
 #include "cmd.h"
 #include "ctlproto.h"
-#include "dnsmsg.h"
-#include "dnsnames.h"
+#include "db.h"
 #include "dnsrouted.h"
 #include "util.h"
 
-static int
-bad_name(struct cmd_ctx *x, const char *what, const char *s)
+/* What changed, as the words of the command without its positionals:
+ * "weight 3 interval 2000ms". */
+static const char *
+changed_words(struct cmd_ctx *x, char *buf, size_t len)
 {
-	reply_err(x->r, CTL_ERR_SYNTAX, "bad %s name \"%s\": use 1-%d letters, "
-	    "digits, '.', '_' or '-'", what, s, ARG_NAME_MAX - 1);
-	return -1;
-}
+	size_t skip = strlen(x->c->spec->words) + 1;
 
-static void
-row_to_conf(const struct db_backend *b, struct backend_conf *c)
-{
-	snprintf(c->addr, sizeof(c->addr), "%s", b->addr);
-	c->weight = b->weight;
-	c->tcp = b->transport == DB_TRANSPORT_TCP;
-	snprintf(c->qname, sizeof(c->qname), "%s", b->check_qname);
-	c->qtype = b->check_qtype;
-	c->qclass = b->check_qclass;
-	c->check_tcp = b->check_tcp;
-	c->rcode = b->check_rcode;
-	c->interval_ms = b->interval_ms;
-	c->timeout_ms = b->timeout_ms;
-	c->fall = b->fall;
-	c->rise = b->rise;
-}
-
-static void
-conf_to_row(const struct backend_conf *c, struct db_backend *b)
-{
-	snprintf(b->addr, sizeof(b->addr), "%s", c->addr);
-	b->weight = c->weight;
-	b->transport = c->tcp ? DB_TRANSPORT_TCP : DB_TRANSPORT_UDP;
-	snprintf(b->check_qname, sizeof(b->check_qname), "%s", c->qname);
-	b->check_qtype = c->qtype;
-	b->check_qclass = c->qclass;
-	b->check_tcp = c->check_tcp;
-	b->check_rcode = c->rcode;
-	b->interval_ms = (int)c->interval_ms;
-	b->timeout_ms = (int)c->timeout_ms;
-	b->fall = c->fall;
-	b->rise = c->rise;
-}
-
-/* Options onto the row b, pools into po (shared with dnsroutectl). */
-static int
-parse_backend_opts(struct cmd_ctx *x, int argc, char **argv,
-    struct db_backend *b, struct backend_pools *po, int allow_addr)
-{
-	struct backend_conf c;
-	char err[1400];
-
-	row_to_conf(b, &c);
-	if (backend_opts_parse(argc, argv, allow_addr, &c, po, x->spec->usage,
-	    err, sizeof(err)) == -1) {
-		reply_err(x->r, CTL_ERR_SYNTAX, "%s", err);
-		return -1;
-	}
-	conf_to_row(&c, b);
-	return 0;
-}
-
-/* Make b a member of exactly the listed pools, creating missing ones. */
-static int
-set_pools(struct cmd_ctx *x, int64_t backend_id, struct backend_pools *po)
-{
-	struct db_pool p;
-	int i, rc;
-
-	if (db_member_del_backend(dr->db, backend_id) == -1)
-		return cmd_dberr(x);
-	for (i = 0; i < po->n; i++) {
-		rc = db_pool_get(dr->db, po->name[i], &p);
-		if (rc == -1)
-			return cmd_dberr(x);
-		if (rc == 1) {
-			memset(&p, 0, sizeof(p));
-			snprintf(p.name, sizeof(p.name), "%s", po->name[i]);
-			p.policy = DB_POLICY_ROUNDROBIN;
-			if (db_pool_add(dr->db, &p) == -1)
-				return cmd_dberr(x);
-			reply_notice(x->r, "pool %s created (policy roundrobin)",
-			    p.name);
-		}
-		if (db_member_add(dr->db, p.id, backend_id) == -1)
-			return cmd_dberr(x);
-	}
-	return 0;
-}
-
-static void
-backend_defaults(struct db_backend *b)
-{
-	struct backend_conf c;
-
-	memset(b, 0, sizeof(*b));
-	backend_conf_defaults(&c);
-	conf_to_row(&c, b);
-	b->admin = DB_ADMIN_ENABLED;
-}
-
-int
-cmd_backend_add(struct cmd_ctx *x, int argc, char **argv)
-{
-	struct db_backend b;
-	struct backend_pools po;
-	char err[256];
-	int rc;
-
-	if (argc < 2)
-		return cmd_usage(x);
-	if (!arg_name_ok(argv[0]))
-		return bad_name(x, "backend", argv[0]);
-	backend_defaults(&b);
-	snprintf(b.name, sizeof(b.name), "%s", argv[0]);
-	if (backend_addr_norm(argv[1], b.addr, sizeof(b.addr), err,
-	    sizeof(err)) == -1) {
-		reply_err(x->r, CTL_ERR_SYNTAX, "%s", err);
-		return -1;
-	}
-	memset(&po, 0, sizeof(po));
-	if (parse_backend_opts(x, argc - 2, argv + 2, &b, &po, 0) == -1)
-		return -1;
-	rc = db_backend_get(dr->db, b.name, &b);
-	if (rc == 0) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "backend \"%s\" exists", b.name);
-		return -1;
-	}
-	if (rc == -1 || db_backend_add(dr->db, &b) == -1)
-		return cmd_dberr(x);
-	return set_pools(x, b.id, &po);
+	if (cmd_format(x->c, x->c->given & ~(uint64_t)1, buf, len) == -1 ||
+	    strlen(buf) < skip)
+		return "";
+	return buf + skip;
 }
 
 static int
 get_backend(struct cmd_ctx *x, const char *name, struct db_backend *b)
 {
-	int rc = db_backend_get(dr->db, name, b);
+	int rc = db_backend_get(x->db, name, b);
 
 	if (rc == -1)
 		return cmd_dberr(x);
-	if (rc == 1 && cmd_registered(x, "backend", name, 0) == 0) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "backend \"%s\" does not exist",
-		    name);
+	if (rc == 1 && cmd_registered(x, "backend", name, 0) == -1)
 		return -1;
-	}
 	if (rc == 1)
-		return -1;
+		return cmd_fail(x, "backend \"%s\" does not exist", name);
 	return 0;
 }
 
-int
-cmd_backend_set(struct cmd_ctx *x, int argc, char **argv)
+/* A pool by name; hint says how to make one (a pool being named). */
+static int
+get_pool(struct cmd_ctx *x, const char *name, struct db_pool *p, int hint)
 {
-	struct db_backend b;
-	struct backend_pools po;
+	int rc = db_pool_get(x->db, name, p);
 
-	if (argc < 3)
-		return cmd_usage(x);
-	if (get_backend(x, argv[0], &b) == -1)
-		return -1;
-	memset(&po, 0, sizeof(po));
-	if (parse_backend_opts(x, argc - 1, argv + 1, &b, &po, 1) == -1)
-		return -1;
-	if (db_backend_update(dr->db, &b) == -1)
+	if (rc == -1)
 		return cmd_dberr(x);
-	if (po.given)
-		return set_pools(x, b.id, &po);
+	if (rc == 1 && cmd_registered(x, "pool", name, 0) == -1)
+		return -1;
+	if (rc == 1 && hint)
+		return cmd_fail(x, "pool \"%s\" does not exist (pool add %s "
+		    "first; in the same transaction will do)", name, name);
+	if (rc == 1)
+		return cmd_fail(x, "pool \"%s\" does not exist", name);
 	return 0;
 }
 
-int
-cmd_backend_del(struct cmd_ctx *x, int argc, char **argv)
+/* Make backend_id a member of exactly the pools of a, which exist. */
+static int
+set_pools(struct cmd_ctx *x, int64_t backend_id, const struct cmd_backend *a)
 {
-	struct db_backend b;
+	struct db_pool p;
+	int i;
 
-	if (argc != 1)
-		return cmd_usage(x);
-	if (get_backend(x, argv[0], &b) == -1)
-		return -1;
-	if (db_backend_del(dr->db, b.id) == -1)
+	if (db_member_del_backend(x->db, backend_id) == -1)
 		return cmd_dberr(x);
-	return 0;
-}
-
-int
-cmd_backend_admin(struct cmd_ctx *x, int argc, char **argv)
-{
-	struct db_backend b;
-	int to;
-
-	if (argc != 1)
-		return cmd_usage(x);
-	if (get_backend(x, argv[0], &b) == -1)
-		return -1;
-	switch (x->spec->id) {
-	case CMD_BACKEND_DRAIN:
-		if (b.admin == DB_ADMIN_DISABLED) {
-			reply_err(x->r, CTL_ERR_RUNTIME, "backend \"%s\" is "
-			    "disabled; enable it first", b.name);
+	for (i = 0; i < a->npools; i++) {
+		if (get_pool(x, a->pools[i], &p, 1) == -1)
 			return -1;
-		}
-		to = DB_ADMIN_DRAINED;
-		break;
-	case CMD_BACKEND_UNDRAIN:
-		if (b.admin != DB_ADMIN_DRAINED) {
-			reply_err(x->r, CTL_ERR_RUNTIME, "backend \"%s\" is %s, "
-			    "not drained", b.name, admin_state_str(b.admin));
-			return -1;
-		}
-		to = DB_ADMIN_ENABLED;
-		break;
-	case CMD_BACKEND_ENABLE:
-		to = DB_ADMIN_ENABLED;
-		break;
-	default:
-		to = DB_ADMIN_DISABLED;
-		break;
+		if (db_member_add(x->db, p.id, backend_id) == -1)
+			return cmd_dberr(x);
 	}
-	if (b.admin == to) {
+	return 0;
+}
+
+int
+cmd_backend_add(struct cmd_ctx *x, const union cmd_args *u)
+{
+	const struct cmd_backend *a = &u->backend;
+	struct db_backend b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	snprintf(b.name, sizeof(b.name), "%s", a->name);
+	b.admin = ADMIN_ENABLED;
+	b.conf = a->conf;
+	rc = db_backend_get(x->db, b.name, &b);
+	if (rc == 0)
+		return cmd_fail(x, "backend \"%s\" exists", a->name);
+	if (rc == -1 || db_backend_add(x->db, &b) == -1)
+		return cmd_dberr(x);
+	if (set_pools(x, b.id, a) == -1)
+		return -1;
+	reply_ok(x->r, "backend %s added", b.name);
+	return 0;
+}
+
+int
+cmd_backend_set(struct cmd_ctx *x, const union cmd_args *u)
+{
+	const struct cmd_backend *a = &u->backend;
+	struct cmd_backend cur;
+	struct db_backend b;
+	char words[4096];
+
+	if (get_backend(x, a->name, &b) == -1)
+		return -1;
+	/* The options given, onto what the backend has. */
+	memset(&cur, 0, sizeof(cur));
+	cur.conf = b.conf;
+	cmd_merge(x->c->spec, &cur, a, x->c->given);
+	b.conf = cur.conf;
+	if (db_backend_update(x->db, &b) == -1)
+		return cmd_dberr(x);
+	if ((x->c->given & cmd_bit(x->c->spec, "pool")) &&
+	    set_pools(x, b.id, a) == -1)
+		return -1;
+	reply_ok(x->r, "backend %s changed: %s", b.name,
+	    changed_words(x, words, sizeof(words)));
+	return 0;
+}
+
+int
+cmd_backend_del(struct cmd_ctx *x, const union cmd_args *u)
+{
+	struct db_backend b;
+
+	if (get_backend(x, u->name.name, &b) == -1)
+		return -1;
+	if (db_backend_del(x->db, b.id) == -1)
+		return cmd_dberr(x);
+	reply_ok(x->r, "backend %s removed", b.name);
+	return 0;
+}
+
+int
+cmd_backend_admin(struct cmd_ctx *x, const union cmd_args *u)
+{
+	static const struct {
+		enum cmd_id	 id;
+		int		 to;
+		const char	*done;
+	} verbs[] = {
+		{ CMD_BACKEND_DRAIN, ADMIN_DRAINED, "drained" },
+		{ CMD_BACKEND_UNDRAIN, ADMIN_ENABLED, "undrained" },
+		{ CMD_BACKEND_ENABLE, ADMIN_ENABLED, "enabled" },
+		{ CMD_BACKEND_DISABLE, ADMIN_DISABLED, "disabled" },
+	};
+	struct db_backend b;
+	size_t i;
+
+	for (i = 0; i < NELEMS(verbs) && verbs[i].id != x->c->spec->id; i++)
+		;
+	if (i == NELEMS(verbs) || get_backend(x, u->name.name, &b) == -1)
+		return -1;
+	if (verbs[i].id == CMD_BACKEND_DRAIN && b.admin == ADMIN_DISABLED)
+		return cmd_fail(x, "backend \"%s\" is disabled; enable it "
+		    "first", b.name);
+	if (verbs[i].id == CMD_BACKEND_UNDRAIN && b.admin != ADMIN_DRAINED)
+		return cmd_fail(x, "backend \"%s\" is %s, not drained", b.name,
+		    words_name(&words_admin, b.admin));
+	if (b.admin == verbs[i].to) {
 		reply_ok(x->r, "backend %s was already %s", b.name,
-		    admin_state_str(to));
+		    words_name(&words_admin, b.admin));
 		return 0;
 	}
-	b.admin = to;
-	if (db_backend_update(dr->db, &b) == -1)
+	b.admin = verbs[i].to;
+	if (db_backend_update(x->db, &b) == -1)
 		return cmd_dberr(x);
-	reply_ok(x->r, "backend %s %s", b.name, admin_state_str(to));
+	reply_ok(x->r, "backend %s %s", b.name, verbs[i].done);
 	return 0;
 }
 
@@ -273,29 +203,22 @@ readd_done(void *arg, struct backend *b, int ok, const char *detail)
 }
 
 int
-cmd_backend_readd(struct cmd_ctx *x, int argc, char **argv)
+cmd_backend_readd(struct cmd_ctx *x, const union cmd_args *u)
 {
+	const char *name = u->name.name;
 	struct backend *b = NULL;
 	int n;
 
-	if (argc != 1)
-		return cmd_usage(x);
-	if (dr->health == NULL) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "health checks are not running");
-		return -1;
-	}
-	if (strcmp(argv[0], "all") != 0 &&
-	    (b = config_backend(dr->cfg, argv[0])) == NULL) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "backend \"%s\" does not exist"
-		    "%s", argv[0], x->sess->in_txn ? " (yet: readd acts on the "
-		    "committed state)" : "");
-		return -1;
-	}
-	if (b != NULL && atomic_load(&b->admin) == DB_ADMIN_DISABLED) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "backend \"%s\" is disabled; "
-		    "enable it instead", b->name);
-		return -1;
-	}
+	if (dr->health == NULL)
+		return cmd_fail(x, "health checks are not running");
+	if (strcmp(name, "all") != 0 &&
+	    (b = config_backend(dr->cfg, name)) == NULL)
+		return cmd_fail(x, "backend \"%s\" does not exist%s", name,
+		    x->sess->in_txn ? " (yet: readd acts on the committed "
+		    "state)" : "");
+	if (b != NULL && atomic_load(&b->admin) == ADMIN_DISABLED)
+		return cmd_fail(x, "backend \"%s\" is disabled; enable it "
+		    "instead", b->name);
 	reply_columns(x->r, "backend\tresult\tdetail");
 	x->r->failed = 0;
 	/* The checks answer later, from the event loop, never from here. */
@@ -307,88 +230,68 @@ cmd_backend_readd(struct cmd_ctx *x, int argc, char **argv)
 	return 0;
 }
 
-int
-cmd_pool_add(struct cmd_ctx *x, int argc, char **argv)
+static int
+policy_implemented(struct cmd_ctx *x, int policy)
 {
+	if (policy == POLICY_RACE || policy == POLICY_FANOUT)
+		return cmd_fail(x, "policy %s is not implemented yet",
+		    words_name(&words_policy, policy));
+	return 0;
+}
+
+int
+cmd_pool_add(struct cmd_ctx *x, const union cmd_args *u)
+{
+	const struct cmd_pool *a = &u->pool;
 	struct db_pool p;
 	int rc;
 
-	if (argc != 1 && argc != 3)
-		return cmd_usage(x);
-	if (!arg_name_ok(argv[0]))
-		return bad_name(x, "pool", argv[0]);
+	if (policy_implemented(x, a->policy) == -1)
+		return -1;
 	memset(&p, 0, sizeof(p));
-	snprintf(p.name, sizeof(p.name), "%s", argv[0]);
-	p.policy = DB_POLICY_ROUNDROBIN;
-	if (argc == 3) {
-		if (strcmp(argv[1], "policy") != 0)
-			return cmd_usage(x);
-		if ((p.policy = policy_parse(argv[2])) == -1)
-			return cmd_usage(x);
-		if (p.policy == DB_POLICY_RACE || p.policy == DB_POLICY_FANOUT) {
-			reply_err(x->r, CTL_ERR_RUNTIME, "policy %s is not "
-			    "implemented yet", argv[2]);
-			return -1;
-		}
-	}
-	rc = db_pool_get(dr->db, p.name, &p);
-	if (rc == 0) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "pool \"%s\" exists", argv[0]);
-		return -1;
-	}
-	if (rc == -1 || db_pool_add(dr->db, &p) == -1)
+	snprintf(p.name, sizeof(p.name), "%s", a->name);
+	p.policy = a->policy;
+	rc = db_pool_get(x->db, p.name, &p);
+	if (rc == 0)
+		return cmd_fail(x, "pool \"%s\" exists", a->name);
+	if (rc == -1 || db_pool_add(x->db, &p) == -1)
 		return cmd_dberr(x);
-	return 0;
-}
-
-static int
-get_pool(struct cmd_ctx *x, const char *name, struct db_pool *p)
-{
-	int rc = db_pool_get(dr->db, name, p);
-
-	if (rc == -1)
-		return cmd_dberr(x);
-	if (rc == 1 && cmd_registered(x, "pool", name, 0) == 0) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "pool \"%s\" does not exist", name);
-		return -1;
-	}
-	if (rc == 1)
-		return -1;
+	reply_ok(x->r, "pool %s added (policy %s)", p.name,
+	    words_name(&words_policy, p.policy));
 	return 0;
 }
 
 int
-cmd_pool_set(struct cmd_ctx *x, int argc, char **argv)
+cmd_pool_set(struct cmd_ctx *x, const union cmd_args *u)
 {
+	const struct cmd_pool *a = &u->pool;
 	struct db_pool p;
-	int pol;
 
-	if (argc != 3 || strcmp(argv[1], "policy") != 0 ||
-	    (pol = policy_parse(argv[2])) == -1)
-		return cmd_usage(x);
-	if (pol == DB_POLICY_RACE || pol == DB_POLICY_FANOUT) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "policy %s is not implemented "
-		    "yet", argv[2]);
+	if (policy_implemented(x, a->policy) == -1 ||
+	    get_pool(x, a->name, &p, 0) == -1)
 		return -1;
+	if (p.policy == a->policy) {
+		reply_ok(x->r, "pool %s already has policy %s", p.name,
+		    words_name(&words_policy, p.policy));
+		return 0;
 	}
-	if (get_pool(x, argv[0], &p) == -1)
-		return -1;
-	p.policy = pol;
-	if (db_pool_update(dr->db, &p) == -1)
+	p.policy = a->policy;
+	if (db_pool_update(x->db, &p) == -1)
 		return cmd_dberr(x);
+	reply_ok(x->r, "pool %s changed: policy %s", p.name,
+	    words_name(&words_policy, p.policy));
 	return 0;
 }
 
 int
-cmd_pool_del(struct cmd_ctx *x, int argc, char **argv)
+cmd_pool_del(struct cmd_ctx *x, const union cmd_args *u)
 {
 	struct db_pool p;
 
-	if (argc != 1)
-		return cmd_usage(x);
-	if (get_pool(x, argv[0], &p) == -1)
+	if (get_pool(x, u->pool.name, &p, 0) == -1)
 		return -1;
-	if (db_pool_del(dr->db, p.id) == -1)
+	if (db_pool_del(x->db, p.id) == -1)
 		return cmd_dberr(x);
+	reply_ok(x->r, "pool %s removed", p.name);
 	return 0;
 }

@@ -160,11 +160,9 @@ router_rows(struct cmd_ctx *x)
 }
 
 int
-cmd_show_fleet(struct cmd_ctx *x, int argc, char **argv)
+cmd_show_fleet(struct cmd_ctx *x, const union cmd_args *u)
 {
-	(void)argv;
-	if (argc != 0)
-		return cmd_usage(x);
+	(void)u;
 	reply_columns(x->r, "kind\tname\tstate\trevision#\tlag_ms#\tchanged\t"
 	    "detail");
 	if (dr->etcd == NULL) {
@@ -184,11 +182,13 @@ cmd_show_fleet(struct cmd_ctx *x, int argc, char **argv)
 	return 0;
 }
 
+/* One row of show stats: counter, value, description. */
 static void
-stat_row(struct cmd_ctx *x, const char *name, long long v)
+stat_row(struct cmd_ctx *x, const char *name, long long v, const char *what)
 {
 	reply_field(x->r, name);
 	reply_field_int(x->r, v);
+	reply_field(x->r, what);
 	reply_end_row(x->r);
 }
 
@@ -201,20 +201,30 @@ cmd_fleet_stats(struct cmd_ctx *x)
 	if (dr->etcd == NULL)
 		return;
 	etcd_status(dr->etcd, &st);
-	stat_row(x, "etcd-connected", st.connected);
-	stat_row(x, "etcd-revision", st.revision);
-	stat_row(x, "etcd-failovers", (long long)st.failovers);
-	stat_row(x, "etcd-requests-failed", (long long)st.failures);
+	stat_row(x, "etcd-connected", st.connected,
+	    "1 while connected to an etcd endpoint");
+	stat_row(x, "etcd-revision", st.revision,
+	    "the highest etcd revision seen");
+	stat_row(x, "etcd-failovers", (long long)st.failovers,
+	    "moves to another etcd endpoint");
+	stat_row(x, "etcd-requests-failed", (long long)st.failures,
+	    "requests to etcd that failed, any reason");
 	if (dr->registry != NULL) {
 		registry_status(dr->registry, &rs);
-		stat_row(x, "registrations", rs.registrations);
-		stat_row(x, "registrations-revision", rs.revision);
-		stat_row(x, "registrations-lag-ms", (long long)(rs.lag_s * 1000));
-		stat_row(x, "registrations-malformed", rs.malformed);
+		stat_row(x, "registrations", rs.registrations,
+		    "registrations applied, in the snapshot");
+		stat_row(x, "registrations-revision", rs.revision,
+		    "the etcd revision the registrations are at");
+		stat_row(x, "registrations-lag-ms", (long long)(rs.lag_s * 1000),
+		    "how long the mirror may be stale");
+		stat_row(x, "registrations-malformed", rs.malformed,
+		    "keys whose value is malformed now");
 		stat_row(x, "registrations-malformed-seen",
-		    (long long)rs.malformed_total);
+		    (long long)rs.malformed_total,
+		    "malformed values seen");
 	}
-	stat_row(x, "fleet-routers", fleet_nrouters(dr->fleet));
+	stat_row(x, "fleet-routers", fleet_nrouters(dr->fleet),
+	    "routers of the fleet seen in etcd");
 }
 
 void

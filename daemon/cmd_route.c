@@ -1,7 +1,8 @@
 /*
- * cmd_route: route commands and settings.  A pattern is compiled (and
- * probed for explosive backtracking) when it is added, so a route that
- * cannot be served never reaches the store.
+ * cmd_route: route commands and settings.  A pattern was compiled (and
+ * probed for explosive backtracking) when the command was parsed (cmd.c's
+ * check of K_REGEX), so a route that cannot be served never reaches the
+ * store.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,180 +10,175 @@
 
 #include "cmd.h"
 #include "ctlproto.h"
+#include "db.h"
 #include "dnsmsg.h"
 #include "dnsnames.h"
 #include "dnsrouted.h"
+#include "settings.h"
 #include "util.h"
-
-#define MAX_ROUTES	100000
 
 static int
 route_count(struct cmd_ctx *x, int *n)
 {
-	if (db_route_count(dr->db, n) == -1)
+	if (db_route_count(x->db, n) == -1)
 		return cmd_dberr(x);
 	return 0;
 }
 
-int
-cmd_route_add(struct cmd_ctx *x, int argc, char **argv)
+/* A route id of a registration (negative): refused, saying so. */
+static int
+registered_route(struct cmd_ctx *x, int64_t id)
 {
-	struct db_route r;
+	char s[32];
+
+	if (id > 0)
+		return 0;
+	snprintf(s, sizeof(s), "%lld", (long long)id);
+	if (cmd_registered(x, "route", s, id) == -1)
+		return -1;
+	return cmd_fail(x, "no route %lld", (long long)id);
+}
+
+/* The pool a route names, into r->pool_id. */
+static int
+route_pool(struct cmd_ctx *x, const char *name, struct db_route *r)
+{
 	struct db_pool p;
-	char err[512];
-	long v;
-	int i, n, have_action = 0, rc;
+	int rc;
 
-	if (argc < 2)
-		return cmd_usage(x);
-	memset(&r, 0, sizeof(r));
-	r.pattern = argv[0];
-	r.comment = "";
-	for (i = 1; i < argc; i++) {
-		const char *o = argv[i];
-		int action = action_parse(o);
-
-		if (action > DB_ACTION_POOL || strcmp(o, "pool") == 0) {
-			if (have_action) {
-				reply_err(x->r, CTL_ERR_SYNTAX, "a route has one "
-				    "action; \"%s\" is a second", o);
-				return -1;
-			}
-			have_action = 1;
-			r.action = action;
-			if (action > DB_ACTION_POOL)
-				continue;
-			if (++i == argc)
-				return cmd_usage(x);
-			rc = db_pool_get(dr->db, argv[i], &p);
-			if (rc == -1)
-				return cmd_dberr(x);
-			if (rc == 1 && cmd_registered(x, "pool", argv[i],
-			    0) == -1)
-				return -1;
-			if (rc == 1) {
-				reply_err(x->r, CTL_ERR_RUNTIME, "pool \"%s\" does "
-				    "not exist (pool add %s, or backend add ... "
-				    "pool %s)", argv[i], argv[i], argv[i]);
-				return -1;
-			}
-			r.pool_id = p.id;
-			continue;
-		}
-		if (++i == argc) {
-			reply_err(x->r, CTL_ERR_SYNTAX, "%s needs a value", o);
-			return -1;
-		}
-		if (strcmp(o, "qtype") == 0) {
-			if (dnsname_type_parse(argv[i], &r.qtype) == -1) {
-				reply_err(x->r, CTL_ERR_SYNTAX, "unknown qtype \"%s\"",
-				    argv[i]);
-				return -1;
-			}
-		} else if (strcmp(o, "at") == 0) {
-			if (parse_int(argv[i], 1, MAX_ROUTES, &v) == -1) {
-				reply_err(x->r, CTL_ERR_SYNTAX, "bad position \"%s\"",
-				    argv[i]);
-				return -1;
-			}
-			r.position = (int)v;
-		} else if (strcmp(o, "comment") == 0)
-			r.comment = argv[i];
-		else {
-			reply_err(x->r, CTL_ERR_SYNTAX, "unknown option \"%s\"; "
-			    "usage: route add REGEX [qtype TYPE] (pool POOL | "
-			    "refuse | nxdomain | servfail | drop) [at POSITION] "
-			    "[comment TEXT]", o);
-			return -1;
-		}
-	}
-	if (!have_action) {
-		reply_err(x->r, CTL_ERR_SYNTAX, "route add needs an action: "
-		    "pool POOL, refuse, nxdomain, servfail or drop");
-		return -1;
-	}
-	if (route_check_pattern(r.pattern, dr->cfg->set.match_limit, err,
-	    sizeof(err)) == -1) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "%s", err);
-		return -1;
-	}
-	if (route_count(x, &n) == -1)
-		return -1;
-	if (n >= MAX_ROUTES) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "too many routes (%d)", MAX_ROUTES);
-		return -1;
-	}
-	if (r.position > n + 1) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "position %d is past the end "
-		    "(%d routes)", r.position, n);
-		return -1;
-	}
-	if (db_route_add(dr->db, &r) == -1)
+	if (r->action != ACTION_POOL)
+		return 0;
+	if ((rc = db_pool_get(x->db, name, &p)) == -1)
 		return cmd_dberr(x);
+	if (rc == 1 && cmd_registered(x, "pool", name, 0) == -1)
+		return -1;
+	if (rc == 1)
+		return cmd_fail(x, "pool \"%s\" does not exist (pool add %s "
+		    "first)", name, name);
+	r->pool_id = p.id;
+	return 0;
+}
+
+int
+cmd_route_add(struct cmd_ctx *x, const union cmd_args *u)
+{
+	const struct cmd_route *a = &u->route;
+	struct db_route r;
+	int n;
+
+	memset(&r, 0, sizeof(r));
+	r.pattern = a->pattern;
+	r.qtype = a->qtype;
+	r.action = a->action;
+	r.comment = a->comment != NULL ? a->comment : "";
+	r.position = a->position;
+	if (route_pool(x, a->pool, &r) == -1)
+		return -1;
+	/* At the end (most adds) the store says where it went; the caller
+	 * rolls back a route past the limit. */
+	if (r.position > 0) {
+		if (route_count(x, &n) == -1)
+			return -1;
+		if (r.position > n + 1)
+			return cmd_fail(x, "position %d is past the end (%d "
+			    "routes)", r.position, n);
+	}
+	if (db_route_add(x->db, &r) == -1)
+		return cmd_dberr(x);
+	if (r.position > CONF_MAX_ROUTES)
+		return cmd_fail(x, "too many routes (%d)", CONF_MAX_ROUTES);
+	x->made = r.id;
 	reply_ok(x->r, "route %lld added at position %d", (long long)r.id,
 	    r.position);
 	return 0;
 }
 
-static int
-parse_route_id(struct cmd_ctx *x, const char *s, int64_t *id)
-{
-	long v;
+struct route_set {
+	struct cmd_ctx		*x;
+	const struct cmd_route	*a;
+};
 
-	if (parse_int(s, -0x7fffffffL, -1, &v) == 0 &&
-	    cmd_registered(x, "route", s, v) == -1)
+static int
+route_set_cb(const struct db_route *row, void *arg)
+{
+	struct route_set *rs = arg;
+	struct cmd_ctx *x = rs->x;
+	struct cmd_route cur;
+	struct db_route r = *row;
+	char words[CTL_LINE_MAX];
+	size_t skip = strlen(x->c->spec->words) + 1;
+
+	memset(&cur, 0, sizeof(cur));
+	cur.id = row->id;
+	cur.qtype = row->qtype;
+	cur.action = row->action;
+	cur.pool = row->pool_name;
+	cur.comment = row->comment;
+	cmd_merge(x->c->spec, &cur, rs->a, x->c->given);
+	r.qtype = cur.qtype;
+	r.action = cur.action;
+	r.comment = cur.comment;
+	if (route_pool(x, cur.pool, &r) == -1)
 		return -1;
-	if (parse_int(s, 1, 0x7fffffffL, &v) == -1) {
-		reply_err(x->r, CTL_ERR_SYNTAX, "bad route id \"%s\"", s);
-		return -1;
-	}
-	*id = v;
+	if (db_route_update(x->db, &r) != 0)
+		return cmd_dberr(x);
+	if (cmd_format(x->c, x->c->given & ~(uint64_t)1, words,
+	    sizeof(words)) == -1 || strlen(words) < skip)
+		skip = strlen(words);
+	reply_ok(x->r, "route %lld changed: %s", (long long)r.id,
+	    words + skip);
 	return 0;
 }
 
 int
-cmd_route_del(struct cmd_ctx *x, int argc, char **argv)
+cmd_route_set(struct cmd_ctx *x, const union cmd_args *u)
 {
-	int64_t id;
+	struct route_set rs = { x, &u->route };
 	int rc;
 
-	if (argc != 1)
-		return cmd_usage(x);
-	if (parse_route_id(x, argv[0], &id) == -1)
+	if (registered_route(x, u->route.id) == -1)
 		return -1;
-	if ((rc = db_route_del(dr->db, id)) == -1)
+	rc = db_route_get(x->db, u->route.id, route_set_cb, &rs);
+	if (rc == 1)
+		return cmd_fail(x, "no route %lld", (long long)u->route.id);
+	if (rc == -1 && !x->r->final)
 		return cmd_dberr(x);
-	if (rc == 1) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "no route %s", argv[0]);
+	return rc;
+}
+
+int
+cmd_route_del(struct cmd_ctx *x, const union cmd_args *u)
+{
+	long long id = (long long)u->route.id;
+	int rc;
+
+	if (registered_route(x, u->route.id) == -1)
 		return -1;
-	}
+	if ((rc = db_route_del(x->db, u->route.id)) == -1)
+		return cmd_dberr(x);
+	if (rc == 1)
+		return cmd_fail(x, "no route %lld", id);
+	reply_ok(x->r, "route %lld removed", id);
 	return 0;
 }
 
 int
-cmd_route_move(struct cmd_ctx *x, int argc, char **argv)
+cmd_route_move(struct cmd_ctx *x, const union cmd_args *u)
 {
-	int64_t id;
-	long pos;
+	const struct cmd_route *a = &u->route;
 	int rc, n;
 
-	if (argc != 2)
-		return cmd_usage(x);
-	if (parse_route_id(x, argv[0], &id) == -1)
+	if (registered_route(x, a->id) == -1 || route_count(x, &n) == -1)
 		return -1;
-	if (route_count(x, &n) == -1)
-		return -1;
-	if (parse_int(argv[1], 1, n > 0 ? n : 1, &pos) == -1) {
-		reply_err(x->r, CTL_ERR_SYNTAX, "bad position \"%s\" (1-%d)",
-		    argv[1], n);
-		return -1;
-	}
-	if ((rc = db_route_move(dr->db, id, (int)pos)) == -1)
+	if (a->position > n)
+		return cmd_fail(x, "position %d is past the end (%d routes)",
+		    a->position, n);
+	if ((rc = db_route_move(x->db, a->id, a->position)) == -1)
 		return cmd_dberr(x);
-	if (rc == 1) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "no route %s", argv[0]);
-		return -1;
-	}
+	if (rc == 1)
+		return cmd_fail(x, "no route %lld", (long long)a->id);
+	reply_ok(x->r, "route %lld moved to position %d", (long long)a->id,
+	    a->position);
 	return 0;
 }
 
@@ -192,7 +188,7 @@ peek_member(struct pool *p)
 {
 	unsigned i, start;
 
-	if (p->policy != DB_POLICY_ROUNDROBIN)
+	if (p->policy != POLICY_ROUNDROBIN)
 		return pool_pick(p, NULL, 0, 0);
 	start = atomic_load(&p->rr);
 	for (i = 0; i < (unsigned)p->n; i++)
@@ -202,44 +198,42 @@ peek_member(struct pool *p)
 }
 
 int
-cmd_route_test(struct cmd_ctx *x, int argc, char **argv)
+cmd_route_test(struct cmd_ctx *x, const union cmd_args *u)
 {
 	static struct route_matcher *m;
+	const struct cmd_route_test *a = &u->test;
 	struct config *c = dr->cfg;
 	uint8_t wire[DNS_MAX_WIRE_NAME];
 	char name[DNS_MAX_TEXT_NAME], tb[32];
 	const struct croute *r;
 	struct backend *b;
-	int qtype = DNS_TYPE_A, idx, limited, wl, nl;
+	int idx, limited, wl, nl;
 
-	if (argc < 1 || argc > 2)
-		return cmd_usage(x);
-	if ((wl = dns_text_to_wire(argv[0], wire, sizeof(wire))) == -1 ||
-	    (nl = dns_name_to_text(wire, (size_t)wl, 0, name, sizeof(name))) < 0) {
-		reply_err(x->r, CTL_ERR_SYNTAX, "bad name \"%s\"", argv[0]);
-		return -1;
-	}
-	if (argc == 2 && dnsname_type_parse(argv[1], &qtype) == -1) {
-		reply_err(x->r, CTL_ERR_SYNTAX, "unknown qtype \"%s\"", argv[1]);
+	if ((wl = dns_text_to_wire(a->qname, wire, sizeof(wire))) == -1 ||
+	    (nl = dns_name_to_text(wire, (size_t)wl, 0, name,
+	    sizeof(name))) < 0) {
+		reply_err(x->r, CTL_ERR_SYNTAX, "bad name \"%s\"", a->qname);
 		return -1;
 	}
 	if (m == NULL)
 		m = route_matcher_new();
-	idx = route_match(m, c->rt, name, (size_t)nl, (uint16_t)qtype, &limited);
+	idx = route_match(m, c->rt, name, (size_t)nl, (uint16_t)a->qtype,
+	    &limited);
 	reply_columns(x->r, "name\ttype\troute#\tpattern\taction\tpool\tbackend");
 	reply_field(x->r, name);
-	reply_field(x->r, dnsname_type_str(qtype, tb, sizeof(tb)));
+	reply_field(x->r, dnsname_type_str(a->qtype, tb, sizeof(tb)));
 	if (idx < 0) {
 		reply_field_null(x->r);
 		reply_field_null(x->r);
-		reply_fieldf(x->r, "%s (default)", action_str(c->set.default_action));
+		reply_fieldf(x->r, "%s (default)",
+		    words_name(&words_action, c->set.default_action));
 		reply_field_null(x->r);
 		reply_field_null(x->r);
 	} else {
 		r = &c->routes[idx];
 		reply_field_int(x->r, r->id);
 		reply_field(x->r, r->pattern);
-		reply_field(x->r, action_str(r->action));
+		reply_field(x->r, words_name(&words_action, r->action));
 		if (r->pool != NULL) {
 			reply_field(x->r, r->pool->name);
 			b = peek_member(r->pool);
@@ -260,17 +254,19 @@ cmd_route_test(struct cmd_ctx *x, int argc, char **argv)
 }
 
 int
-cmd_set(struct cmd_ctx *x, int argc, char **argv)
+cmd_set(struct cmd_ctx *x, const union cmd_args *u)
 {
-	char err[256];
+	const struct cmd_set *a = &u->set;
+	const struct setting_spec *sp = setting_lookup(a->key);
+	char old[256];
+	int rc;
 
-	if (argc != 2)
-		return cmd_usage(x);
-	if (settings_check(argv[0], argv[1], err, sizeof(err)) == -1) {
-		reply_err(x->r, CTL_ERR_RUNTIME, "%s", err);
-		return -1;
-	}
-	if (db_setting_set(dr->db, argv[0], argv[1]) == -1)
+	if ((rc = db_setting_get(x->db, a->key, old, sizeof(old))) == -1)
 		return cmd_dberr(x);
+	if (rc == 1)
+		snprintf(old, sizeof(old), "%s", sp->defval);
+	if (db_setting_set(x->db, a->key, a->canon) == -1)
+		return cmd_dberr(x);
+	reply_ok(x->r, "%s set to %s (was %s)", a->key, a->canon, old);
 	return 0;
 }

@@ -90,7 +90,7 @@ member_usable(const struct config *c, const struct backend *b)
 
 	for (i = 0; i < c->nbackends; i++)
 		if (c->backends[i] == b)
-			return c->brows[i].admin == DB_ADMIN_ENABLED &&
+			return c->brows[i].admin == ADMIN_ENABLED &&
 			    atomic_load(&b->health) == HEALTH_UP;
 	return 0;
 }
@@ -136,13 +136,13 @@ row(struct cmd_ctx *x, const struct config *c, char **members,
 	if (idx < 0) {
 		reply_field_null(x->r);
 		reply_fieldf(x->r, "%s (default)",
-		    action_str(c->set.default_action));
+		    words_name(&words_action, c->set.default_action));
 		reply_field_null(x->r);
 		reply_field_null(x->r);
 	} else {
 		r = &c->routes[idx];
 		reply_field_int(x->r, r->id);
-		reply_field(x->r, action_str(r->action));
+		reply_field(x->r, words_name(&words_action, r->action));
 		if (r->pool != NULL) {
 			reply_field(x->r, r->pool->name);
 			if (members[r->pool - c->pools][0] != '\0')
@@ -158,16 +158,16 @@ row(struct cmd_ctx *x, const struct config *c, char **members,
 }
 
 int
-cmd_route_lookup(struct cmd_ctx *x, int argc, char **argv)
+cmd_route_lookup(struct cmd_ctx *x, const union cmd_args *u)
 {
 	static struct route_matcher *m;
+	char *const *argv = u->words.w;
+	int argc = u->words.n;
 	struct config *c;
 	uint8_t wire[DNS_MAX_WIRE_NAME];
 	char name[DNS_MAX_TEXT_NAME], **members;
 	int i, k, idx, tidx, limited, nlimited = 0, wl, nl;
 
-	if (argc < 1)
-		return cmd_usage(x);
 	/* Every name is checked before the first row goes out. */
 	for (i = 0; i < argc; i++)
 		if ((wl = dns_text_to_wire(argv[i], wire, sizeof(wire))) == -1) {

@@ -10,208 +10,18 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cmdtab.h"
 #include "config.h"
+#include "db.h"
 #include "dnsmsg.h"
 #include "log.h"
 #include "util.h"
-
-static const char *const action_names[] = {
-	[DB_ACTION_POOL] = "pool", [DB_ACTION_REFUSE] = "refuse",
-	[DB_ACTION_NXDOMAIN] = "nxdomain", [DB_ACTION_SERVFAIL] = "servfail",
-	[DB_ACTION_DROP] = "drop",
-};
-static const char *const policy_names[] = {
-	[DB_POLICY_ROUNDROBIN] = "roundrobin", [DB_POLICY_WEIGHTED] = "weighted",
-	[DB_POLICY_FIRST] = "first",
-	[DB_POLICY_LEAST_OUTSTANDING] = "least-outstanding",
-	[DB_POLICY_RACE] = "race", [DB_POLICY_FANOUT] = "fanout",
-};
-
-const char *
-action_str(int a)
-{
-	return a >= 0 && a < (int)NELEMS(action_names) ? action_names[a] : "?";
-}
-
-int
-action_parse(const char *s)
-{
-	int i;
-
-	for (i = 0; i < (int)NELEMS(action_names); i++)
-		if (strcmp(s, action_names[i]) == 0)
-			return i;
-	return -1;
-}
-
-const char *
-policy_str(int p)
-{
-	return p >= 0 && p < (int)NELEMS(policy_names) ? policy_names[p] : "?";
-}
-
-int
-policy_parse(const char *s)
-{
-	int i;
-
-	for (i = 0; i < (int)NELEMS(policy_names); i++)
-		if (strcmp(s, policy_names[i]) == 0)
-			return i;
-	return -1;
-}
-
-/* Numeric settings: key, field offset, min, max. */
-struct num_setting {
-	const char	*key;
-	size_t		 off;
-	long		 min, max;
-};
-#define NS(k, f, lo, hi) { k, offsetof(struct settings, f), lo, hi }
-static const struct num_setting num_settings[] = {
-	NS("query-timeout", query_timeout_ms, 10, 60000),
-	NS("retries", retries, 0, 3),
-	NS("max-outstanding", max_outstanding, 16, 1048576),
-	NS("max-outstanding-backend", max_outstanding_backend, 1, 1048576),
-	NS("tcp-idle-timeout", tcp_idle_s, 1, 3600),
-	NS("tcp-max-clients", tcp_max_clients, 1, 100000),
-	NS("tcp-max-per-client", tcp_max_per_client, 1, 100000),
-	NS("health-retention", health_retention, 10, 10000000),
-	NS("control-idle-timeout", control_idle_s, 1, 86400),
-};
-
-static int
-yesno(const char *v)
-{
-	if (strcmp(v, "yes") == 0 || strcmp(v, "on") == 0 || strcmp(v, "1") == 0)
-		return 1;
-	if (strcmp(v, "no") == 0 || strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
-		return 0;
-	return -1;
-}
-
-/* What the settings come to together; after any of them changes. */
-static void
-settings_derive(struct settings *s)
-{
-	long cap = s->max_out_client;
-
-	if (s->max_out_client_pct > 0)
-		cap = (long)s->max_outstanding * s->max_out_client_pct / 100;
-	s->client_cap = cap > 0 ? (int)cap : 1;
-}
-
-/* "N" queries, or "N%" of max-outstanding (how an operator who sizes the
- * table in one place would rather say it). */
-static int
-client_cap_parse(struct settings *s, const char *val)
-{
-	char num[16];
-	size_t n = strlen(val);
-	long v;
-
-	if (n > 1 && n < sizeof(num) && val[n - 1] == '%') {
-		memcpy(num, val, n - 1);
-		num[n - 1] = '\0';
-		if (parse_int(num, 1, 100, &v) == -1)
-			return -1;
-		s->max_out_client = 0;
-		s->max_out_client_pct = (int)v;
-	} else {
-		if (parse_int(val, 1, 1048576, &v) == -1)
-			return -1;
-		s->max_out_client = (int)v;
-		s->max_out_client_pct = 0;
-	}
-	settings_derive(s);
-	return 0;
-}
-
-int
-settings_apply(struct settings *s, const char *key, const char *val)
-{
-	size_t i;
-	long v;
-	int a;
-
-	for (i = 0; i < NELEMS(num_settings); i++)
-		if (strcmp(key, num_settings[i].key) == 0) {
-			if (parse_int(val, num_settings[i].min,
-			    num_settings[i].max, &v) == -1)
-				return -1;
-			*(int *)((char *)s + num_settings[i].off) = (int)v;
-			settings_derive(s);
-			return 0;
-		}
-	if (strcmp(key, "default-action") == 0) {
-		a = action_parse(val);
-		if (a <= DB_ACTION_POOL)
-			return -1;
-		s->default_action = a;
-		return 0;
-	}
-	if (strcmp(key, "all-down-try-anyway") == 0) {
-		if ((a = yesno(val)) == -1)
-			return -1;
-		s->all_down_try = a;
-		return 0;
-	}
-	if (strcmp(key, "max-outstanding-per-client") == 0)
-		return client_cap_parse(s, val);
-	if (strcmp(key, "match-limit") == 0) {
-		if (parse_int(val, 100, 100000000, &v) == -1)
-			return -1;
-		s->match_limit = (uint32_t)v;
-		return 0;
-	}
-	return -1;
-}
-
-void
-settings_defaults(struct settings *s)
-{
-	size_t i;
-
-	memset(s, 0, sizeof(*s));
-	for (i = 0; i < setting_table_len; i++)
-		if (settings_apply(s, setting_table[i].name,
-		    setting_table[i].defval) == -1)
-			fatalx("bad default for setting %s", setting_table[i].name);
-}
-
-int
-settings_check(const char *key, const char *val, char *err, size_t errlen)
-{
-	const struct setting_spec *sp = setting_lookup(key);
-	struct settings s;
-
-	if (sp == NULL && strcmp(key, "etcd") == 0) {
-		/* Shown with the settings, but a flag: it is how the router
-		 * reaches what it shares, so it cannot be one of those. */
-		snprintf(err, errlen, "etcd is set with dnsrouted -e, -E and "
-		    "-R, not with set");
-		return -1;
-	}
-	if (sp == NULL) {
-		snprintf(err, errlen, "unknown setting \"%s\"; see show settings", key);
-		return -1;
-	}
-	settings_defaults(&s);
-	if (settings_apply(&s, key, val) == -1) {
-		snprintf(err, errlen, "bad value \"%s\" for %s (%s)", val, key,
-		    sp->help);
-		return -1;
-	}
-	return 0;
-}
 
 /* A stored registration while the snapshot is built. */
 struct reg {
 	int64_t		 id;
 	char		*key;
-	char		 name[DB_NAME_MAX];
-	char		 addr[DB_ADDR_MAX];
+	char		 name[CONF_NAME_MAX];
+	char		 addr[CONF_ADDR_MAX];
 	char		*pattern;
 	int		 group;		/* index of its group's first reg */
 	int		 run, nrun;	/* a group's first: its members in by[] */
@@ -268,14 +78,15 @@ add_backend(const struct db_backend *row, void *arg)
 	char e[128];
 
 	o = find_backend_id(bd->old, row->id);
-	if (o != NULL && o->transport == row->transport &&
-	    addr_parse(row->addr, 53, &ss, &sl, e, sizeof(e)) == 0 &&
+	if (o != NULL && o->transport == row->conf.transport &&
+	    addr_parse(row->conf.addr, 53, &ss, &sl, e, sizeof(e)) == 0 &&
 	    addr_equal((struct sockaddr *)&ss, (struct sockaddr *)&o->addr)) {
 		/* Same server: keep its health and counters.  Its row is
 		 * applied only once the change is committed (config_apply). */
 		b = o;
 		backend_ref(b);
-	} else if ((b = backend_new(row, bd->err, bd->errlen)) == NULL) {
+	} else if ((b = backend_new(row->id, row->name, &row->conf, row->admin,
+	    bd->err, bd->errlen)) == NULL) {
 		bd->failed = 1;
 		return 1;
 	}
@@ -344,9 +155,9 @@ old_hits(const struct config *old, int64_t id)
 }
 
 /* A new route at the end, with the hit counter of the old route of the
- * same id. */
+ * same id, or (at start, or new) one from saved. */
 static struct croute *
-new_route(struct build *bd, int64_t id, const char *pattern)
+new_route(struct build *bd, int64_t id, const char *pattern, uint64_t saved)
 {
 	struct croute *r;
 
@@ -363,6 +174,8 @@ new_route(struct build *bd, int64_t id, const char *pattern)
 	if ((r->hits = old_hits(bd->old, id)) == NULL) {
 		r->hits = xcalloc(1, sizeof(*r->hits));
 		atomic_init(&r->hits->refcnt, 1);
+		atomic_init(&r->hits->hits, (unsigned long)saved);
+		r->hits->saved = saved;
 	}
 	return r;
 }
@@ -373,12 +186,12 @@ add_route(const struct db_route *row, void *arg)
 	struct build *bd = arg;
 	struct croute *r;
 
-	r = new_route(bd, row->id, row->pattern);
+	r = new_route(bd, row->id, row->pattern, (uint64_t)row->hits);
 	r->position = row->position;
 	r->qtype = row->qtype;
 	r->action = row->action;
 	r->comment = xstrdup(row->comment ? row->comment : "");
-	if (row->action == DB_ACTION_POOL &&
+	if (row->action == ACTION_POOL &&
 	    (r->pool = find_pool_id(bd->c, row->pool_id)) == NULL) {
 		snprintf(bd->err, bd->errlen, "route %lld names a missing pool",
 		    (long long)row->id);
@@ -393,11 +206,14 @@ add_route(const struct db_route *row, void *arg)
 /* A registered backend is checked as the seed checked its servers:
  * id.server. CH TXT over TCP every 5 s (our defaults too). */
 static const struct db_backend reg_template = {
-	.transport = DB_TRANSPORT_UDP, .weight = 1, .admin = DB_ADMIN_ENABLED,
-	.check_qname = "id.server.", .check_qtype = DNS_TYPE_TXT,
-	.check_qclass = DNS_CLASS_CH,
-	.check_tcp = 1, .check_rcode = -1, .interval_ms = 5000,
-	.timeout_ms = 1000, .fall = 3, .rise = 2,
+	.admin = ADMIN_ENABLED,
+	.conf = {
+		.transport = TRANSPORT_UDP, .weight = 1,
+		.check_qname = "id.server.", .check_qtype = DNS_TYPE_TXT,
+		.check_qclass = DNS_CLASS_CH,
+		.check_tcp = TRANSPORT_TCP, .check_rcode = -1,
+		.interval_ms = 5000, .timeout_ms = 1000, .fall = 3, .rise = 2,
+	},
 };
 
 static int
@@ -447,7 +263,7 @@ add_reg_pools(struct build *bd)
 		row = reg_template;
 		row.id = -bd->regs[i].id;
 		memcpy(row.name, bd->regs[i].name, sizeof(row.name));
-		memcpy(row.addr, bd->regs[i].addr, sizeof(row.addr));
+		memcpy(row.conf.addr, bd->regs[i].addr, sizeof(row.conf.addr));
 		if (add_backend(&row, bd) != 0)
 			return;
 		b = bd->c->backends[bd->c->nbackends - 1];
@@ -474,7 +290,7 @@ add_reg_pools(struct build *bd)
 		lead = &bd->regs[i];
 		if (lead->group != i)
 			continue;
-		p = new_pool(bd, -lead->id, lead->name, DB_POLICY_ROUNDROBIN);
+		p = new_pool(bd, -lead->id, lead->name, POLICY_ROUNDROBIN);
 		bd->ngroups++;
 		p->members = xcalloc(lead->nrun, sizeof(*p->members));
 		for (k = lead->run; k < lead->run + lead->nrun; k++)
@@ -496,8 +312,8 @@ add_reg_routes(struct build *bd)
 		lead = &bd->regs[i];
 		if (lead->group != i)
 			continue;
-		r = new_route(bd, -lead->id, lead->pattern);
-		r->action = DB_ACTION_POOL;
+		r = new_route(bd, -lead->id, lead->pattern, 0);
+		r->action = ACTION_POOL;
 		/* The registered pools are after the operator's, in this
 		 * same order. */
 		r->pool = &bd->c->pools[bd->c->npools - bd->ngroups + np++];
@@ -607,8 +423,8 @@ config_apply(struct config *c, void (*note)(struct backend *, int, int))
 
 	for (i = 0; i < c->nbackends; i++) {
 		b = c->backends[i];
-		b->conf = c->brows[i];
-		atomic_store(&b->weight, c->brows[i].weight);
+		b->conf = c->brows[i].conf;
+		atomic_store(&b->weight, c->brows[i].conf.weight);
 		old = atomic_exchange(&b->admin, c->brows[i].admin);
 		if (old != c->brows[i].admin && note != NULL)
 			note(b, old, c->brows[i].admin);
@@ -701,7 +517,7 @@ eligible(struct backend *b, struct backend *const *ex, int nex, int anyway)
 		return 0;
 	if (anyway)
 		return atomic_load_explicit(&b->admin, memory_order_relaxed) ==
-		    DB_ADMIN_ENABLED;
+		    ADMIN_ENABLED;
 	return backend_usable(b);
 }
 
@@ -714,12 +530,12 @@ pick_pass(struct pool *p, struct backend *const *ex, int nex, int anyway)
 	int w, tw = 0;
 
 	switch (p->policy) {
-	case DB_POLICY_FIRST:
+	case POLICY_FIRST:
 		for (i = 0; i < (unsigned)p->n; i++)
 			if (eligible(p->members[i], ex, nex, anyway))
 				return p->members[i];
 		return NULL;
-	case DB_POLICY_LEAST_OUTSTANDING:
+	case POLICY_LEAST_OUTSTANDING:
 		for (i = 0; i < (unsigned)p->n; i++) {
 			b = p->members[i];
 			if (!eligible(b, ex, nex, anyway))
@@ -731,7 +547,7 @@ pick_pass(struct pool *p, struct backend *const *ex, int nex, int anyway)
 			}
 		}
 		return best;
-	case DB_POLICY_WEIGHTED:
+	case POLICY_WEIGHTED:
 		/* Smooth enough: a counter walks the total weight. */
 		for (i = 0; i < (unsigned)p->n; i++)
 			if (eligible(p->members[i], ex, nex, anyway))

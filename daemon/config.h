@@ -20,42 +20,27 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "db.h"
 #include "route.h"
+#include "settings.h"
 
-struct settings {
-	int		default_action;		/* enum db_action, not POOL */
-	int		query_timeout_ms;
-	int		retries;
-	int		max_outstanding;
-	int		max_outstanding_backend;
-	/* max-outstanding-per-client: a count, or (pct) a share of
-	 * max_outstanding; client_cap is what it comes to, at least 1. */
-	int		max_out_client;
-	int		max_out_client_pct;
-	int		client_cap;
-	int		all_down_try;
-	int		tcp_idle_s;
-	int		tcp_max_clients;
-	int		tcp_max_per_client;
-	int		health_retention;
-	uint32_t	match_limit;
-	int		control_idle_s;
-};
+struct db;
+struct db_backend;
 
 struct pool {
 	int64_t			 id;		/* < 0: registered */
-	char			 name[DB_NAME_MAX];
-	int			 policy;	/* enum db_policy */
+	char			 name[CONF_NAME_MAX];
+	int			 policy;	/* enum pool_policy */
 	int			 n;
 	struct backend		**members;
 	atomic_uint		 rr;
 };
 
-/* Route hit counters outlive snapshots: shared by id across rebuilds. */
+/* Route hit counters outlive snapshots: shared by id across rebuilds,
+ * saved to the store now and then (hits.c); saved is what it holds. */
 struct route_hits {
 	atomic_int	 refcnt;
 	atomic_ulong	 hits;
+	uint64_t	 saved;		/* main thread only */
 };
 
 struct croute {
@@ -101,21 +86,10 @@ struct backend	*config_backend(const struct config *, const char *name);
 struct pool	*config_pool(const struct config *, const char *name);
 const struct croute *config_route(const struct config *, int64_t id);
 
-/* Settings: parse a value for `set` (0 or -1 with err), and apply a db
- * key/value onto a settings struct. */
-int		 settings_check(const char *key, const char *val, char *err, size_t errlen);
-void		 settings_defaults(struct settings *);
-int		 settings_apply(struct settings *, const char *key, const char *val);
-
 /* Pick a member of p for a new query, skipping the excluded ones (tried
  * already).  NULL when no usable member is left; with try_anyway, a
  * non-excluded enabled member even if down. */
 struct backend	*pool_pick(struct pool *p, struct backend *const *exclude,
 		    int nexclude, int try_anyway);
-
-const char	*action_str(int action);
-int		 action_parse(const char *s);
-const char	*policy_str(int policy);
-int		 policy_parse(const char *s);
 
 #endif

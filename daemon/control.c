@@ -74,6 +74,10 @@ struct ctl_conn {
 	int			 reserved;	/* holds one of the CTL_RESERVED slots */
 	uint64_t		 line_us;	/* first byte of an unfinished line, or 0 */
 	uint64_t		 active_us;	/* last request or end of a reply */
+	/* A request with data: its line, and the data as it arrives. */
+	char			*pending;
+	struct evbuffer		*body;
+	size_t			 need;
 };
 
 struct control {
@@ -222,12 +226,36 @@ reply_notice(struct reply *r, const char *fmt, ...)
 	reply_line(r, CTL_NOTICE, buf);
 }
 
+void
+reply_change(struct reply *r, char op, const char *command,
+    const char *detail, unsigned line)
+{
+	char ops[2] = { op, '\0' };
+
+	reply_end_row(r);
+	line_start(r, CTL_CHANGE);
+	add_escaped(r->out, ops, 1);
+	evbuffer_add(r->out, "\t", 1);
+	add_escaped(r->out, command, strlen(command));
+	evbuffer_add(r->out, "\t", 1);
+	if (detail != NULL && *detail != '\0')
+		add_escaped(r->out, detail, strlen(detail));
+	else
+		evbuffer_add(r->out, CTL_NULL_FIELD, strlen(CTL_NULL_FIELD));
+	if (line > 0)
+		evbuffer_add_printf(r->out, "\t%u\n", line);
+	else
+		evbuffer_add_printf(r->out, "\t%s\n", CTL_NULL_FIELD);
+}
+
 static void
 reply_final(struct reply *r, int code, const char *msg)
 {
 	if (r->final)
 		return;
 	reply_end_row(r);
+	if (CTL_CODE_IS_ERROR(code) && r->where > 0)
+		evbuffer_add_printf(r->out, "%04d-%u\n", CTL_WHERE, r->where);
 	/* The final text is one line whatever it contains. */
 	evbuffer_add_printf(r->out, "%04d ", code);
 	add_escaped(r->out, msg, strlen(msg));
@@ -241,6 +269,8 @@ reply_ok(struct reply *r, const char *fmt, ...)
 	char buf[1024];
 	va_list ap;
 
+	if (r->discard)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
@@ -253,13 +283,43 @@ reply_ok(struct reply *r, const char *fmt, ...)
 }
 
 void
-reply_release(struct reply *r)
+reply_hold(struct reply *r)
 {
+	if (r->hold)
+		return;
+	r->hold = 1;
+	r->held = 0;
+	r->held_from = r->out;
+	r->out = evbuffer_new();
+	if (r->out == NULL)
+		fatalx("evbuffer_new failed");
+}
+
+/* Stop holding: send what was held, or drop it. */
+static void
+unhold(struct reply *r, int send)
+{
+	if (!r->hold)
+		return;
+	if (send)
+		evbuffer_add_buffer(r->held_from, r->out);
+	evbuffer_free(r->out);
+	r->out = r->held_from;
+	r->held_from = NULL;
 	r->hold = 0;
-	if (r->held)
-		reply_final(r, CTL_OK, r->heldmsg);
-	else if (!r->async)
-		reply_final(r, CTL_OK, "ok");
+}
+
+void
+reply_release(struct reply *r, const char *suffix)
+{
+	char msg[sizeof(r->heldmsg) + 64];
+
+	unhold(r, 1);
+	snprintf(msg, sizeof(msg), "%s%s", r->held ? r->heldmsg : "ok",
+	    suffix != NULL ? suffix : "");
+	r->held = 0;
+	if (!r->async)
+		reply_final(r, CTL_OK, msg);
 }
 
 void
@@ -267,6 +327,7 @@ reply_err(struct reply *r, int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	unhold(r, 0);
 	if (r->final)
 		return;
 	va_start(ap, fmt);
@@ -314,6 +375,9 @@ conn_free(struct ctl_conn *c)
 	ctl->nreserved -= c->reserved;
 	if (ctl->nconns == 0)
 		event_del(ctl->sweep);
+	free(c->pending);
+	if (c->body != NULL)
+		evbuffer_free(c->body);
 	free(c);
 }
 
@@ -388,14 +452,50 @@ reply_async_done(struct ctl_conn *c)
 }
 
 static void
+reply_reset(struct ctl_conn *c, struct evbuffer *out)
+{
+	memset(&c->r, 0, sizeof(c->r));
+	c->r.conn = c;
+	c->r.out = out;
+}
+
+/* Take the request's data as it comes; run the request once it is all
+ * here.  0 when it ran, -1 while more is to come. */
+static int
+take_body(struct ctl_conn *c, struct evbuffer *in, struct evbuffer *out)
+{
+	size_t have = evbuffer_get_length(c->body), avail, n;
+	const char *data;
+
+	avail = evbuffer_get_length(in);
+	n = c->need - have < avail ? c->need - have : avail;
+	if (n > 0 && evbuffer_remove_buffer(in, c->body, n) != (int)n)
+		fatalx("evbuffer_remove_buffer failed");
+	if (n > 0)
+		c->active_us = now_us();	/* data arriving: not idle */
+	if (evbuffer_get_length(c->body) < c->need)
+		return -1;
+	data = c->need > 0 ? (const char *)evbuffer_pullup(c->body, -1) : "";
+	reply_reset(c, out);
+	cmd_execute(&c->sess, &c->r, c->pending, data, c->need);
+	free(c->pending);
+	c->pending = NULL;
+	evbuffer_free(c->body);
+	c->body = NULL;
+	return 0;
+}
+
+static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct ctl_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer *out = bufferevent_get_output(bev);
 	uint64_t line_us = c->line_us;
+	const char *rest;
 	char *line;
-	size_t n;
+	size_t n, len;
+	int pre;
 
 	/* The line clock runs only while we wait for the client's bytes,
 	 * not while it waits for us (a command running, output backed up). */
@@ -405,6 +505,11 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			/* Stop reading requests until the client reads. */
 			bufferevent_disable(bev, EV_READ);
 			return;
+		}
+		if (c->body != NULL) {
+			if (take_body(c, in, out) == -1)
+				return;
+			continue;
 		}
 		line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 		if (line == NULL) {
@@ -419,16 +524,26 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		c->active_us = now_us();
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
-		memset(&c->r, 0, sizeof(c->r));
-		c->r.conn = c;
-		c->r.out = out;
+		reply_reset(c, out);
+		pre = n <= CTL_LINE_MAX && strlen(line) == n ?
+		    ctl_body_prefix(line, &len, &rest) : 0;
 		if (n > CTL_LINE_MAX)
 			reply_err(&c->r, CTL_ERR_SYNTAX,
 			    "request line longer than %d bytes", CTL_LINE_MAX);
 		else if (strlen(line) != n)
 			reply_err(&c->r, CTL_ERR_SYNTAX, "NUL byte in request");
-		else
-			cmd_execute(&c->sess, &c->r, line);
+		else if (pre == -1) {
+			/* The data that follows cannot be skipped: out. */
+			reply_err(&c->r, CTL_ERR_SYNTAX, "bad data prefix: "
+			    "\"{N} \" with N up to %d bytes", CTL_BODY_MAX);
+			conn_close_after_flush(c);
+		} else if (pre == 1) {
+			c->pending = xstrdup(rest);
+			c->need = len;
+			if ((c->body = evbuffer_new()) == NULL)
+				fatalx("evbuffer_new failed");
+		} else
+			cmd_execute(&c->sess, &c->r, line, NULL, 0);
 		free(line);
 	}
 }

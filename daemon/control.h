@@ -25,12 +25,18 @@ struct reply {
 	int		 infield;	/* a row is open */
 	int		 async;		/* the handler answers later */
 	/* A change is not done until it is committed: while hold is set,
-	 * reply_ok() keeps its message for cmd.c to send after the commit
-	 * (or to drop, replying the commit's error instead). */
+	 * every line goes to out (a buffer of its own) and reply_ok() keeps
+	 * its message, for cmd.c to send after the commit (reply_release),
+	 * or to drop for the commit's error (reply_err drops them). */
 	int		 hold;
+	struct evbuffer	*held_from;	/* the real out while holding */
 	int		 held;
 	char		 heldmsg[1024];
 	char		 errtext[512];	/* the error, for the audit */
+	unsigned	 where;		/* the line of the request's data an
+					   error is about (CTL_WHERE); 0: none */
+	int		 discard;	/* nobody reads it: say nothing but
+					   the error (cmd_run_on) */
 };
 
 /* Bind the control socket at path (mode 0660, group gid when have_gid);
@@ -57,10 +63,16 @@ void	reply_end_row(struct reply *);
 void	reply_text(struct reply *, const char *);
 void	reply_textf(struct reply *, const char *, ...) __attribute__((format(printf, 2, 3)));
 void	reply_notice(struct reply *, const char *, ...) __attribute__((format(printf, 2, 3)));
+/* One change made (or that a dry run would make): CTL_CHANGE.  detail may
+ * be NULL, line 0 (none). */
+void	reply_change(struct reply *, char op, const char *command,
+	    const char *detail, unsigned line);
 void	reply_ok(struct reply *, const char *, ...) __attribute__((format(printf, 2, 3)));
 void	reply_err(struct reply *, int code, const char *, ...) __attribute__((format(printf, 3, 4)));
-/* Send the message reply_ok() kept while r->hold was set ("ok" if none). */
-void	reply_release(struct reply *);
+/* Hold the reply (see struct reply); release sends what was held and the
+ * message reply_ok() kept ("ok" if none), with suffix appended. */
+void	reply_hold(struct reply *);
+void	reply_release(struct reply *, const char *suffix);
 
 /* Asynchronous commands (readd, trace): the connection reads no further
  * request until reply_async_done(). */

@@ -57,9 +57,9 @@ extern const int db_migrations_len;
 #define DB_BUSY_MS		100
 
 /*
- * Every statement the daemon runs after open.  Enum words are stored as
- * text; the arrays below map the C enums of db.h to them and must match the
- * CHECK constraints in sql/schema.sql.
+ * Every statement the daemon runs after open.  Enumerations are stored as
+ * their words (common/words.h), which the CHECK constraints in
+ * sql/schema.sql must list.
  */
 enum stmt {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
@@ -72,7 +72,7 @@ enum stmt {
 	S_MEMBER_ADD, S_MEMBER_DEL, S_MEMBER_DEL_BACKEND, S_MEMBER_ALL,
 	S_ROUTE_LAST, S_ROUTE_ADD, S_ROUTE_POS, S_ROUTE_DEL, S_ROUTE_SETPOS,
 	S_ROUTE_SHIFT_UP, S_ROUTE_SHIFT_DOWN, S_ROUTE_ALL,
-	S_ROUTE_USING_POOL,
+	S_ROUTE_USING_POOL, S_ROUTE_UPDATE, S_ROUTE_HITS, S_ROUTE_GET,
 	S_SETTING_GET, S_SETTING_SET, S_SETTING_ALL,
 	S_AUDIT_ADD, S_AUDIT_LAST,
 	S_HEALTH_ADD, S_HEALTH_LAST, S_HEALTH_PRUNE,
@@ -143,10 +143,16 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_ROUTE_SHIFT_DOWN] = "UPDATE route SET position = position - 1 "
 	    "WHERE position >= ?1 AND position <= ?2",
 	[S_ROUTE_ALL] = "SELECT r.id, r.position, r.pattern, r.qtype, "
-	    "r.action, r.pool_id, p.name, r.comment FROM route AS r "
+	    "r.action, r.pool_id, p.name, r.comment, r.hits FROM route AS r "
 	    "LEFT JOIN pool AS p ON p.id = r.pool_id ORDER BY r.position",
 	[S_ROUTE_USING_POOL] = "SELECT id FROM route WHERE pool_id = ?1 "
 	    "ORDER BY position LIMIT 1",
+	[S_ROUTE_UPDATE] = "UPDATE route SET qtype = ?3, action = ?4, "
+	    "pool_id = ?5, comment = ?6 WHERE id = ?1",
+	[S_ROUTE_HITS] = "UPDATE route SET hits = ?2 WHERE id = ?1",
+	[S_ROUTE_GET] = "SELECT r.id, r.position, r.pattern, r.qtype, "
+	    "r.action, r.pool_id, p.name, r.comment, r.hits FROM route AS r "
+	    "LEFT JOIN pool AS p ON p.id = r.pool_id WHERE r.id = ?1",
 
 	[S_SETTING_GET] = "SELECT value FROM setting WHERE key = ?1",
 	[S_SETTING_SET] = "INSERT INTO setting (key, value) VALUES (?1, ?2) "
@@ -187,15 +193,6 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "DELETE FROM health_event WHERE id IN (SELECT e.id FROM cut "
 	    "JOIN health_event AS e ON e.backend_id = cut.bid AND "
 	    "(e.to_state IS NULL) = cut.kind AND e.id <= cut.id)",
-};
-
-static const char *const transport_words[] = { "udp", "tcp" };
-static const char *const admin_words[] = { "enabled", "drained", "disabled" };
-static const char *const policy_words[] = {
-	"roundrobin", "weighted", "first", "least-outstanding", "race", "fanout"
-};
-static const char *const action_words[] = {
-	"pool", "refuse", "nxdomain", "servfail", "drop"
 };
 
 struct db {
@@ -378,30 +375,26 @@ col_str(sqlite3_stmt *st, int col)
 }
 
 static const char *
-enum_word(const char *const *words, size_t n, int v)
+enum_word(const struct words *ws, int v)
 {
-	return v >= 0 && (size_t)v < n ? words[v] : NULL;
+	return v >= 0 && v < ws->n ? ws->w[v] : NULL;
 }
 
 /* The CHECK constraints keep other words out; -1 means the file was
  * edited by hand. */
 static int
-word_enum(const char *const *words, size_t n, sqlite3_stmt *st, int col)
+word_enum(const struct words *ws, sqlite3_stmt *st, int col)
 {
 	const char *s = (const char *)sqlite3_column_text(st, col);
-	size_t i;
 
-	for (i = 0; s != NULL && i < n; i++)
-		if (strcmp(s, words[i]) == 0)
-			return (int)i;
-	return -1;
+	return s != NULL ? words_find(ws, s) : -1;
 }
 
 /* A name that fills its fixed buffer has lost its NUL. */
 static int
 name_ok(struct db *db, const char *what, const char *name)
 {
-	if (memchr(name, '\0', DB_NAME_MAX) == NULL)
+	if (memchr(name, '\0', CONF_NAME_MAX) == NULL)
 		return db_err(db, "%s name is too long", what);
 	if (name[0] == '\0')
 		return db_err(db, "%s name is empty", what);
@@ -637,7 +630,9 @@ migrate(struct db *db, char *err, size_t errlen)
 	}
 	if (open_exec(db, "COMMIT", msg, sizeof(msg)) == -1)
 		goto fail;
-	if (fresh)
+	if (strcmp(db->path, ":memory:") == 0)
+		;	/* a scratch store (replace, tests): nothing to tell */
+	else if (fresh)
 		log_info("database %s created (schema version %d)", db->path,
 		    latest);
 	else
@@ -818,58 +813,59 @@ db_in_transaction(struct db *db)
 static int
 backend_bind(struct db *db, sqlite3_stmt *st, const struct db_backend *b)
 {
+	const struct backend_conf *c = &b->conf;
 	const char *transport, *admin;
 
 	if (name_ok(db, "backend", b->name) == -1)
 		return -1;
-	if (memchr(b->addr, '\0', sizeof(b->addr)) == NULL ||
-	    memchr(b->check_qname, '\0', sizeof(b->check_qname)) == NULL)
+	if (memchr(c->addr, '\0', sizeof(c->addr)) == NULL ||
+	    memchr(c->check_qname, '\0', sizeof(c->check_qname)) == NULL)
 		return db_err(db, "backend \"%s\": address or check name is "
 		    "too long", b->name);
-	transport = enum_word(transport_words, NELEMS(transport_words),
-	    b->transport);
-	admin = enum_word(admin_words, NELEMS(admin_words), b->admin);
+	transport = enum_word(&words_transport, c->transport);
+	admin = enum_word(&words_admin, b->admin);
 	if (transport == NULL || admin == NULL)
 		return db_err(db, "backend \"%s\": bad transport or admin "
 		    "state", b->name);
 	bind_text(st, 2, b->name);
-	bind_text(st, 3, b->addr);
+	bind_text(st, 3, c->addr);
 	bind_text(st, 4, transport);
-	sqlite3_bind_int(st, 5, b->weight);
+	sqlite3_bind_int(st, 5, c->weight);
 	bind_text(st, 6, admin);
-	bind_text(st, 7, b->check_qname);
-	sqlite3_bind_int(st, 8, b->check_qtype);
-	sqlite3_bind_int(st, 9, b->check_qclass);
-	sqlite3_bind_int(st, 10, b->check_tcp != 0);
-	sqlite3_bind_int(st, 11, b->check_rcode);
-	sqlite3_bind_int(st, 12, b->interval_ms);
-	sqlite3_bind_int(st, 13, b->timeout_ms);
-	sqlite3_bind_int(st, 14, b->fall);
-	sqlite3_bind_int(st, 15, b->rise);
+	bind_text(st, 7, c->check_qname);
+	sqlite3_bind_int(st, 8, c->check_qtype);
+	sqlite3_bind_int(st, 9, c->check_qclass);
+	sqlite3_bind_int(st, 10, c->check_tcp != 0);
+	sqlite3_bind_int(st, 11, c->check_rcode);
+	sqlite3_bind_int(st, 12, c->interval_ms);
+	sqlite3_bind_int(st, 13, c->timeout_ms);
+	sqlite3_bind_int(st, 14, c->fall);
+	sqlite3_bind_int(st, 15, c->rise);
 	return 0;
 }
 
 static int
 backend_row(struct db *db, sqlite3_stmt *st, struct db_backend *b)
 {
+	struct backend_conf *c = &b->conf;
+
 	memset(b, 0, sizeof(*b));
 	b->id = sqlite3_column_int64(st, 0);
 	col_copy(b->name, sizeof(b->name), st, 1);
-	col_copy(b->addr, sizeof(b->addr), st, 2);
-	b->transport = word_enum(transport_words, NELEMS(transport_words), st,
-	    3);
-	b->weight = sqlite3_column_int(st, 4);
-	b->admin = word_enum(admin_words, NELEMS(admin_words), st, 5);
-	col_copy(b->check_qname, sizeof(b->check_qname), st, 6);
-	b->check_qtype = sqlite3_column_int(st, 7);
-	b->check_qclass = sqlite3_column_int(st, 8);
-	b->check_tcp = sqlite3_column_int(st, 9);
-	b->check_rcode = sqlite3_column_int(st, 10);
-	b->interval_ms = sqlite3_column_int(st, 11);
-	b->timeout_ms = sqlite3_column_int(st, 12);
-	b->fall = sqlite3_column_int(st, 13);
-	b->rise = sqlite3_column_int(st, 14);
-	if (b->transport == -1 || b->admin == -1)
+	col_copy(c->addr, sizeof(c->addr), st, 2);
+	c->transport = word_enum(&words_transport, st, 3);
+	c->weight = sqlite3_column_int(st, 4);
+	b->admin = word_enum(&words_admin, st, 5);
+	col_copy(c->check_qname, sizeof(c->check_qname), st, 6);
+	c->check_qtype = sqlite3_column_int(st, 7);
+	c->check_qclass = sqlite3_column_int(st, 8);
+	c->check_tcp = sqlite3_column_int(st, 9);
+	c->check_rcode = sqlite3_column_int(st, 10);
+	c->interval_ms = sqlite3_column_int(st, 11);
+	c->timeout_ms = sqlite3_column_int(st, 12);
+	c->fall = sqlite3_column_int(st, 13);
+	c->rise = sqlite3_column_int(st, 14);
+	if (c->transport == -1 || b->admin == -1)
 		return db_err(db, "backend \"%s\": unknown transport or admin "
 		    "state in the database", b->name);
 	return 0;
@@ -999,7 +995,7 @@ pool_bind(struct db *db, sqlite3_stmt *st, const struct db_pool *p)
 
 	if (name_ok(db, "pool", p->name) == -1)
 		return -1;
-	policy = enum_word(policy_words, NELEMS(policy_words), p->policy);
+	policy = enum_word(&words_policy, p->policy);
 	if (policy == NULL)
 		return db_err(db, "pool \"%s\": bad policy %d", p->name,
 		    p->policy);
@@ -1014,7 +1010,7 @@ pool_row(struct db *db, sqlite3_stmt *st, struct db_pool *p)
 	memset(p, 0, sizeof(*p));
 	p->id = sqlite3_column_int64(st, 0);
 	col_copy(p->name, sizeof(p->name), st, 1);
-	p->policy = word_enum(policy_words, NELEMS(policy_words), st, 2);
+	p->policy = word_enum(&words_policy, st, 2);
 	if (p->policy == -1)
 		return db_err(db, "pool \"%s\": unknown policy in the database",
 		    p->name);
@@ -1069,7 +1065,7 @@ db_pool_update(struct db *db, const struct db_pool *p)
 	return 0;
 }
 
-/* The name of pool id into name[DB_NAME_MAX]: 0, 1 (none) or -1. */
+/* The name of pool id into name[CONF_NAME_MAX]: 0, 1 (none) or -1. */
 static int
 pool_name(struct db *db, int64_t id, char *name)
 {
@@ -1081,7 +1077,7 @@ pool_name(struct db *db, int64_t id, char *name)
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		col_copy(name, DB_NAME_MAX, st, 0);
+		col_copy(name, CONF_NAME_MAX, st, 0);
 		stmt_done(st);
 		return 0;
 	}
@@ -1099,7 +1095,7 @@ pool_name(struct db *db, int64_t id, char *name)
 int
 db_pool_del(struct db *db, int64_t id)
 {
-	char name[DB_NAME_MAX];
+	char name[CONF_NAME_MAX];
 	sqlite3_stmt *st;
 	int64_t route;
 	int rc;
@@ -1171,7 +1167,7 @@ db_pool_foreach(struct db *db, int (*cb)(const struct db_pool *, void *),
 static int
 member_fk_err(struct db *db, int64_t pool_id, int64_t backend_id)
 {
-	char name[DB_NAME_MAX];
+	char name[CONF_NAME_MAX];
 	sqlite3_stmt *st;
 	int64_t id;
 	int rc;
@@ -1290,20 +1286,17 @@ route_pos(struct db *db, int64_t id, int64_t *pos)
 	return rc;
 }
 
+/* Bind a route's columns (?2 pattern ... ?6 comment) and run st. */
 static int
-route_insert(struct db *db, const struct db_route *r, const char *action,
-    int64_t pos)
+route_write(struct db *db, sqlite3_stmt *st, const struct db_route *r,
+    const char *action)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = stmt_get(db, S_ROUTE_ADD)) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, pos);
 	bind_text(st, 2, r->pattern);
 	sqlite3_bind_int(st, 3, r->qtype);
 	bind_text(st, 4, action);
-	if (r->action == DB_ACTION_POOL)
+	if (r->action == ACTION_POOL)
 		sqlite3_bind_int64(st, 5, r->pool_id);
 	else
 		sqlite3_bind_null(st, 5);
@@ -1315,6 +1308,18 @@ route_insert(struct db *db, const struct db_route *r, const char *action,
 	return -1;
 }
 
+static int
+route_insert(struct db *db, const struct db_route *r, const char *action,
+    int64_t pos)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt_get(db, S_ROUTE_ADD)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, pos);
+	return route_write(db, st, r, action);
+}
+
 int
 db_route_add(struct db *db, struct db_route *r)
 {
@@ -1322,8 +1327,7 @@ db_route_add(struct db *db, struct db_route *r)
 	int64_t last, pos;
 	int ret;
 
-	if ((action = enum_word(action_words, NELEMS(action_words),
-	    r->action)) == NULL)
+	if ((action = enum_word(&words_action, r->action)) == NULL)
 		return db_err(db, "bad route action %d", r->action);
 	if (r->pattern == NULL)
 		return db_err(db, "route without a pattern");
@@ -1410,6 +1414,38 @@ db_route_move(struct db *db, int64_t id, int position)
 }
 
 int
+db_route_update(struct db *db, const struct db_route *r)
+{
+	const char *action;
+	sqlite3_stmt *st;
+
+	if ((action = enum_word(&words_action, r->action)) == NULL)
+		return db_err(db, "bad route action %d", r->action);
+	if ((st = stmt_get(db, S_ROUTE_UPDATE)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, r->id);
+	if (route_write(db, st, r, action) == -1)
+		return -1;
+	if (sqlite3_changes(db->h) == 0) {
+		db_err(db, "no such route %" PRId64, r->id);
+		return 1;
+	}
+	return 0;
+}
+
+int
+db_route_hits_set(struct db *db, int64_t id, int64_t hits)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt_get(db, S_ROUTE_HITS)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, hits);
+	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+}
+
+int
 db_route_count(struct db *db, int *count)
 {
 	sqlite3_stmt *st;
@@ -1433,10 +1469,11 @@ route_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
 	r.position = sqlite3_column_int(st, 1);
 	r.pattern = col_str(st, 2);
 	r.qtype = sqlite3_column_int(st, 3);
-	r.action = word_enum(action_words, NELEMS(action_words), st, 4);
+	r.action = word_enum(&words_action, st, 4);
 	r.pool_id = sqlite3_column_int64(st, 5);
 	col_copy(r.pool_name, sizeof(r.pool_name), st, 6);
 	r.comment = col_str(st, 7);
+	r.hits = sqlite3_column_int64(st, 8);
 	if (r.action == -1)
 		return db_err(db, "route %" PRId64 ": unknown action in the "
 		    "database", r.id);
@@ -1453,6 +1490,32 @@ db_route_foreach(struct db *db, int (*cb)(const struct db_route *, void *),
 	if ((st = stmt_get(db, S_ROUTE_ALL)) == NULL)
 		return -1;
 	return each_row(db, st, route_emit, u, arg);
+}
+
+int
+db_route_get(struct db *db, int64_t id,
+    int (*cb)(const struct db_route *, void *), void *arg)
+{
+	union row_cb u = { .route = cb };
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt_get(db, S_ROUTE_GET)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		stmt_done(st);
+		db_err(db, "no such route %" PRId64, id);
+		return 1;
+	}
+	if (rc != SQLITE_ROW) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	rc = route_emit(db, st, u, arg);
+	stmt_done(st);
+	return rc;
 }
 
 int

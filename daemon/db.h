@@ -19,43 +19,20 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define DB_NAME_MAX	64	/* backend and pool names, incl. NUL */
-#define DB_ADDR_MAX	64	/* "[ffff:...]:65535", incl. NUL */
-#define DB_QNAME_MAX	1024	/* health-check qname, presentation form */
-
-enum db_transport { DB_TRANSPORT_UDP = 0, DB_TRANSPORT_TCP = 1 };
-enum db_admin { DB_ADMIN_ENABLED = 0, DB_ADMIN_DRAINED = 1, DB_ADMIN_DISABLED = 2 };
-enum db_policy {
-	DB_POLICY_ROUNDROBIN = 0, DB_POLICY_WEIGHTED, DB_POLICY_FIRST,
-	DB_POLICY_LEAST_OUTSTANDING, DB_POLICY_RACE, DB_POLICY_FANOUT
-};
-enum db_action {
-	DB_ACTION_POOL = 0, DB_ACTION_REFUSE, DB_ACTION_NXDOMAIN,
-	DB_ACTION_SERVFAIL, DB_ACTION_DROP
-};
+#include "conf.h"
+#include "words.h"
 
 struct db_backend {
-	int64_t		id;
-	char		name[DB_NAME_MAX];
-	char		addr[DB_ADDR_MAX];	/* as given, normalised: "127.0.0.1:5301", "[::1]:53" */
-	int		transport;		/* enum db_transport */
-	int		weight;			/* 1..1000, default 1 */
-	int		admin;			/* enum db_admin */
-	char		check_qname[DB_QNAME_MAX];	/* default "id.server." */
-	int		check_qtype;		/* default 16 (TXT) */
-	int		check_qclass;		/* default 3 (CH) */
-	int		check_tcp;		/* 1: check over TCP (default), 0: UDP */
-	int		check_rcode;		/* -1: any rcode is good (default) */
-	int		interval_ms;		/* default 5000 */
-	int		timeout_ms;		/* default 1000 */
-	int		fall;			/* default 3 */
-	int		rise;			/* default 2 */
+	int64_t			id;
+	char			name[CONF_NAME_MAX];
+	int			admin;		/* enum admin_state */
+	struct backend_conf	conf;
 };
 
 struct db_pool {
 	int64_t		id;
-	char		name[DB_NAME_MAX];
-	int		policy;			/* enum db_policy */
+	char		name[CONF_NAME_MAX];
+	int		policy;			/* enum pool_policy */
 };
 
 struct db_route {
@@ -63,10 +40,11 @@ struct db_route {
 	int		position;		/* 1..N, contiguous */
 	const char	*pattern;		/* valid during the callback only */
 	int		qtype;			/* 0: any type */
-	int		action;			/* enum db_action */
-	int64_t		pool_id;		/* action == DB_ACTION_POOL */
-	char		pool_name[DB_NAME_MAX];
+	int		action;			/* enum route_action */
+	int64_t		pool_id;		/* action == ACTION_POOL */
+	char		pool_name[CONF_NAME_MAX];
 	const char	*comment;		/* "" when none; valid during the callback only */
+	int64_t		hits;			/* as last saved (db_route_hits_set) */
 };
 
 struct db_health_event {
@@ -91,8 +69,8 @@ struct db_audit {
 struct db_registration {
 	int64_t		id;
 	const char	*key;			/* valid during the callback only */
-	char		name[DB_NAME_MAX];	/* "etcd:ID" */
-	char		addr[DB_ADDR_MAX];	/* normalised, as for a backend */
+	char		name[CONF_NAME_MAX];	/* "etcd:ID" */
+	char		addr[CONF_ADDR_MAX];	/* normalised, as for a backend */
 	const char	*pattern;		/* valid during the callback only */
 	int64_t		create_revision;
 	int64_t		mod_revision;
@@ -145,8 +123,15 @@ int	db_member_foreach(struct db *, int (*cb)(int64_t pool_id, int64_t backend_id
 int	db_route_add(struct db *, struct db_route *r);
 int	db_route_del(struct db *, int64_t id);			/* 1 = no such route */
 int	db_route_move(struct db *, int64_t id, int position);	/* 1 = no such route */
+/* Filter, action, pool and comment of route r->id; 1 = no such route. */
+int	db_route_update(struct db *, const struct db_route *r);
+/* Save the hit counter of a route (the counters live in the daemon). */
+int	db_route_hits_set(struct db *, int64_t id, int64_t hits);
 int	db_route_count(struct db *, int *count);
 int	db_route_foreach(struct db *, int (*cb)(const struct db_route *, void *), void *arg);	/* by position */
+/* One route to cb: cb's return, or 1 when there is no such route. */
+int	db_route_get(struct db *, int64_t id,
+	    int (*cb)(const struct db_route *, void *), void *arg);
 /* Does any route name this pool?  Sets *route_id to one of them or 0. */
 int	db_route_using_pool(struct db *, int64_t pool_id, int64_t *route_id);
 

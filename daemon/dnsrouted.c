@@ -11,7 +11,8 @@
  * file, the control socket).
  *
  * A SIGTERM stops every worker reading queries at once, lets the in-flight
- * ones finish, flushes the health history and closes the store.
+ * ones finish, flushes the health history, saves the route hit counts and
+ * closes the store.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -35,6 +36,7 @@
 #include "dnsrouted.h"
 #include "etcd.h"
 #include "fleet.h"
+#include "hits.h"
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
@@ -339,7 +341,7 @@ first_checks_done(void)
 
 	for (i = 0; i < dr->cfg->nbackends; i++) {
 		b = dr->cfg->backends[i];
-		if (atomic_load(&b->admin) != DB_ADMIN_DISABLED &&
+		if (atomic_load(&b->admin) != ADMIN_DISABLED &&
 		    atomic_load(&b->health) == HEALTH_UNKNOWN)
 			return 0;
 	}
@@ -535,6 +537,7 @@ main(int argc, char *argv[])
 
 	dr->health = health_new(dr->base, dr->db);
 	health_sync(dr->health, dr->cfg);
+	hits_start(dr->base);
 	trace_init(dr->base);
 	if (endpoints != NULL) {
 		/* Names resolve now, before the loop: never inside it. */
@@ -592,6 +595,9 @@ main(int argc, char *argv[])
 	metrics_free(dr->metrics);
 	trace_shutdown();
 	control_free(dr->control);
+	/* After the clients' transactions are gone: the counts go in alone,
+	 * and after the workers, so none is missed. */
+	hits_stop();
 	for (i = 0; i < dr->nworkers; i++)
 		worker_free(dr->workers[i]);
 	listen_free(ls);

@@ -101,7 +101,7 @@ struct hcheck {
 
 	/* The check query, built from these settings. */
 	int			 built;
-	char			 qname[DB_QNAME_MAX];
+	char			 qname[CONF_QNAME_MAX];
 	int			 qtype;
 	int			 qclass;
 	uint8_t			 wire[CHECK_WIRE_MAX];
@@ -333,8 +333,8 @@ set_health(struct hcheck *hc, int to, int ok, int rtt_us, const char *reason)
 	if (from == to)
 		return;
 	atomic_store(&b->health, to);
-	ev_push(hc->h, b, ok, health_state_str(from), health_state_str(to),
-	    rtt_us, reason);
+	ev_push(hc->h, b, ok, words_name(&words_health, from),
+	    words_name(&words_health, to), rtt_us, reason);
 	if (to == HEALTH_DOWN)
 		log_warnx("backend %s (%s) is down: %s", b->name, b->addr_text,
 		    reason);
@@ -390,7 +390,7 @@ waiter_add(struct hcheck *hc, struct readd *r)
 static int
 query_build(struct hcheck *hc)
 {
-	const struct db_backend *c = &hc->b->conf;
+	const struct backend_conf *c = &hc->b->conf;
 	ldns_rdf *name;
 	ldns_pkt *pkt;
 	uint8_t *wire = NULL;
@@ -424,7 +424,7 @@ query_build(struct hcheck *hc)
 static int
 query_stale(const struct hcheck *hc)
 {
-	const struct db_backend *c = &hc->b->conf;
+	const struct backend_conf *c = &hc->b->conf;
 
 	return !hc->built || hc->qtype != c->check_qtype ||
 	    hc->qclass != c->check_qclass ||
@@ -715,7 +715,7 @@ tcp_start(struct hcheck *hc, const uint8_t *msg, size_t len)
 static void
 check_start(struct hcheck *hc)
 {
-	const struct db_backend *c = &hc->b->conf;
+	const struct backend_conf *c = &hc->b->conf;
 	uint8_t msg[CHECK_WIRE_MAX];
 	struct timeval tv;
 	int tmo;
@@ -766,8 +766,12 @@ check_finish(struct hcheck *hc, int ok, int rtt_us, const char *detail)
 		atomic_fetch_add_explicit(&b->checks_failed, 1,
 		    memory_order_relaxed);
 	ev_push(hc->h, b, ok, NULL, NULL, rtt_us, detail);
-	log_debug("backend %s (%s) check %s: %s, %d us", b->name,
-	    b->addr_text, ok ? "good" : "bad", detail, rtt_us);
+	if (rtt_us >= 0)
+		log_debug("backend %s (%s) check %s: %s, %d us", b->name,
+		    b->addr_text, ok ? "good" : "bad", detail, rtt_us);
+	else	/* no answer: no round trip to tell */
+		log_debug("backend %s (%s) check %s: %s", b->name,
+		    b->addr_text, ok ? "good" : "bad", detail);
 
 	fall = b->conf.fall > 0 ? b->conf.fall : 1;
 	rise = b->conf.rise > 0 ? b->conf.rise : 1;
@@ -880,7 +884,7 @@ static void
 check_tick(struct hcheck *hc)
 {
 	timer_arm(hc);
-	if (atomic_load(&hc->b->admin) == DB_ADMIN_DISABLED) {
+	if (atomic_load(&hc->b->admin) == ADMIN_DISABLED) {
 		go_idle(hc);
 		return;
 	}
@@ -981,7 +985,7 @@ health_sync(struct health *h, const struct config *c)
 			continue;
 		}
 		hc->seen = 1;
-		if (atomic_load(&b->admin) == DB_ADMIN_DISABLED)
+		if (atomic_load(&b->admin) == ADMIN_DISABLED)
 			go_idle(hc);
 		else if (hc->idle)
 			check_tick(hc);
@@ -1028,7 +1032,7 @@ health_readd(struct health *h, struct backend *b, health_done_cb cb,
 		    atomic_load(&hc->b->health) == HEALTH_UP)
 			continue;
 		if (hc->idle ||
-		    atomic_load(&hc->b->admin) == DB_ADMIN_DISABLED)
+		    atomic_load(&hc->b->admin) == ADMIN_DISABLED)
 			continue;
 		waiter_add(hc, r);
 		/* A check in flight answers this readd too; otherwise one

@@ -134,8 +134,8 @@ put_counters(struct evbuffer *b)
 static void
 put_backends(struct evbuffer *b, const struct config *c)
 {
-	static const int admins[] = { DB_ADMIN_ENABLED, DB_ADMIN_DRAINED,
-	    DB_ADMIN_DISABLED };
+	static const int admins[] = { ADMIN_ENABLED, ADMIN_DRAINED,
+	    ADMIN_DISABLED };
 	static const int healths[] = { HEALTH_UP, HEALTH_DOWN, HEALTH_UNKNOWN };
 	const struct backend *be;
 	unsigned long long cnt[LAT_BUCKETS], acc;
@@ -192,7 +192,7 @@ put_backends(struct evbuffer *b, const struct config *c)
 		v = atomic_load_explicit(&be->health, memory_order_relaxed);
 		for (k = 0; k < NELEMS(healths); k++) {
 			snprintf(extra, sizeof(extra), ",state=\"%s\"",
-			    health_state_str(healths[k]));
+			    words_name(&words_health, healths[k]));
 			put_backend(b, "dnsroute_backend_health_state", be, extra,
 			    v == healths[k]);
 		}
@@ -203,7 +203,7 @@ put_backends(struct evbuffer *b, const struct config *c)
 		v = atomic_load_explicit(&be->admin, memory_order_relaxed);
 		for (k = 0; k < NELEMS(admins); k++) {
 			snprintf(extra, sizeof(extra), ",state=\"%s\"",
-			    admin_state_str(admins[k]));
+			    words_name(&words_admin, admins[k]));
 			put_backend(b, "dnsroute_backend_admin_state", be, extra,
 			    v == admins[k]);
 		}
@@ -266,7 +266,7 @@ put_routes(struct evbuffer *b, const struct config *c)
 		    "pattern=", (long long)r->id);
 		put_label(b, r->pattern);
 		evbuffer_add_printf(b, ",action=\"%s\",pool=",
-		    action_str(r->action));
+		    words_name(&words_action, r->action));
 		put_label(b, r->pool != NULL ? r->pool->name : "");
 		evbuffer_add_printf(b, "} %llu\n", (unsigned long long)
 		    atomic_load_explicit(&r->hits->hits, memory_order_relaxed));

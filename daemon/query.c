@@ -318,7 +318,7 @@ slot_send(struct worker *w, struct qslot *s, struct backend *b, uint64_t now)
 		STAT_INC(&w->st, overload);
 		return -1;
 	}
-	tcp = s->client_tcp || b->transport == DB_TRANSPORT_TCP;
+	tcp = s->client_tcp || b->transport == TRANSPORT_TCP;
 	if (tcp)
 		serial = (ut = bconn_tcp(bc)) != NULL ? ut->serial : 0;
 	else if ((us = bconn_udp(bc)) != NULL)
@@ -472,9 +472,9 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		action = r->action;
 	}
 	switch (action) {
-	case DB_ACTION_POOL:
+	case ACTION_POOL:
 		break;
-	case DB_ACTION_DROP:
+	case ACTION_DROP:
 		STAT_INC(&w->st, dropped);
 		trace_early(w, sa, tc != NULL, &q,
 		    idx < 0 ? TRACE_NOROUTE : TRACE_ROUTE_ANSWER,
@@ -482,8 +482,8 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		return;
 	default:
 		STAT_INC(&w->st, action_answers);
-		rcode = action == DB_ACTION_REFUSE ? DNS_RCODE_REFUSED :
-		    action == DB_ACTION_NXDOMAIN ? DNS_RCODE_NXDOMAIN :
+		rcode = action == ACTION_REFUSE ? DNS_RCODE_REFUSED :
+		    action == ACTION_NXDOMAIN ? DNS_RCODE_NXDOMAIN :
 		    DNS_RCODE_SERVFAIL;
 		trace_early(w, sa, tc != NULL, &q,
 		    idx < 0 ? TRACE_NOROUTE : TRACE_ROUTE_ANSWER,

@@ -46,8 +46,8 @@ struct keyset {
 struct pend {
 	int		 del;
 	char		*key;
-	char		 name[DB_NAME_MAX];
-	char		 addr[DB_ADDR_MAX];
+	char		 name[CONF_NAME_MAX];
+	char		 addr[CONF_ADDR_MAX];
 	char		*pattern;	/* NULL: keep what is stored */
 	int64_t		 create_revision, mod_revision, lease;
 };

@@ -28,13 +28,13 @@
 #define REG_PREFIX_DEFAULT	"/dnsrouter/"
 #define REG_NAME_PREFIX		"etcd:"
 /* ID: what the key has after the prefix; "etcd:" + ID is a backend name. */
-#define REG_ID_MAX		(DB_NAME_MAX - (int)sizeof(REG_NAME_PREFIX))
+#define REG_ID_MAX		(CONF_NAME_MAX - (int)sizeof(REG_NAME_PREFIX))
 #define REG_PATTERN_MAX		4096
 
 /* A registration's value, parsed. */
 struct reg_value {
-	char	name[DB_NAME_MAX];		/* "etcd:ID" */
-	char	addr[DB_ADDR_MAX];		/* normalised "1.2.3.4:53" */
+	char	name[CONF_NAME_MAX];		/* "etcd:ID" */
+	char	addr[CONF_ADDR_MAX];		/* normalised "1.2.3.4:53" */
 	char	pattern[REG_PATTERN_MAX + 1];
 };
 

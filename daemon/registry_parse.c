@@ -41,7 +41,7 @@ reg_parse(const char *prefix, const char *key, size_t keylen,
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	const char *id, *a, *ae, *p, *pe, *comma;
-	char addr[DB_ADDR_MAX], why[128];
+	char addr[CONF_ADDR_MAX], why[128];
 	size_t plen = strlen(prefix), idlen, i;
 
 	memset(out, 0, sizeof(*out));

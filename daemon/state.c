@@ -13,8 +13,8 @@ static void
 note_admin(struct backend *b, int from, int to)
 {
 	/* health_note logs it and keeps it in the history. */
-	health_note(dr->health, b, admin_state_str(from), admin_state_str(to),
-	    "operator");
+	health_note(dr->health, b, words_name(&words_admin, from),
+	    words_name(&words_admin, to), "operator");
 }
 
 void

@@ -45,8 +45,6 @@
 #define TRACE_OUT_HIWAT	(1024 * 1024)
 #define TRACE_MAX	32		/* traces at once */
 #define TRACE_NOTICE_US	1000000
-#define RECENT_DEFAULT	20
-#define RECENT_MAX	TRING_SLOTS
 
 #define COLUMNS "time\tclient\ttransport\tname\ttype\troute#\tbackend\ttries#" \
 	"\trcode\tanswers#\tlatency_us#\toutcome"
@@ -104,7 +102,7 @@ struct tracer {
 	char			*pattern;
 	struct sockaddr_storage	 client;
 	int			 have_client;
-	char			 backend[DB_NAME_MAX];	/* "": any */
+	char			 backend[CONF_NAME_MAX];	/* "": any */
 	unsigned long		 limit;		/* 0: none */
 	uint64_t		 deadline_us;	/* 0: none */
 	uint64_t		 next_notice_us;
@@ -276,7 +274,7 @@ struct tfields {
 	char		 client[64];
 	char		 type[16];
 	char		 route[24];
-	char		 backend[DB_NAME_MAX + 24];
+	char		 backend[CONF_NAME_MAX + 24];
 	char		 tries[8];
 	char		 rcode[16];
 	char		 answers[8];
@@ -380,7 +378,8 @@ rec_fields(const struct trec *t, int64_t wall_off, const char *name,
 		    sizeof(tf->client));
 	} else
 		tf->f[F_CLIENT] = NULL;
-	tf->f[F_TRANSPORT] = t->tcp ? "tcp" : "udp";
+	tf->f[F_TRANSPORT] = words_name(&words_transport, t->tcp ?
+	    TRANSPORT_TCP : TRANSPORT_UDP);
 	tf->f[F_NAME] = name;
 	tf->f[F_TYPE] = name != NULL ? dnsname_type_str(t->qtype, tf->type,
 	    sizeof(tf->type)) : NULL;
@@ -553,7 +552,7 @@ dispatch(const struct trec *r, int64_t wall_off)
 	struct tracer *t;
 	struct tfields tf;
 	struct evbuffer *out;
-	char name[DNS_MAX_TEXT_NAME], bname[DB_NAME_MAX + 24];
+	char name[DNS_MAX_TEXT_NAME], bname[CONF_NAME_MAX + 24];
 	char line[2 * DNS_MAX_TEXT_NAME + 1024];
 	const char *bn = NULL;
 	size_t len = 0;
@@ -754,21 +753,13 @@ filter_compile(struct cmd_ctx *x, const char *pattern)
 	return t;
 }
 
-static int
-is_trace_keyword(const char *s)
-{
-	return strcmp(s, "client") == 0 || strcmp(s, "backend") == 0 ||
-	    strcmp(s, "limit") == 0 || strcmp(s, "seconds") == 0;
-}
-
 int
-cmd_trace(struct cmd_ctx *x, int argc, char **argv)
+cmd_trace(struct cmd_ctx *x, const union cmd_args *u)
 {
+	const struct cmd_trace *a = &u->trace;
 	struct tracer *t;
 	socklen_t sl;
 	char err[256];
-	long v;
-	int i = 0;
 
 	if (rings[0] == NULL || x->sess->conn == NULL) {
 		reply_err(x->r, CTL_ERR_RUNTIME, "tracing is not running");
@@ -779,53 +770,33 @@ cmd_trace(struct cmd_ctx *x, int argc, char **argv)
 		    TRACE_MAX);
 		return -1;
 	}
-	t = xcalloc(1, sizeof(*t));
-	if (argc > 0 && !is_trace_keyword(argv[0])) {
-		t->pattern = xstrdup(argv[0]);
-		i = 1;
-	}
-	for (; i < argc; i += 2) {
-		if (!is_trace_keyword(argv[i]) || i + 1 >= argc) {
-			tracer_free(t);
-			return cmd_usage(x);
-		}
-		if (strcmp(argv[i], "client") == 0) {
-			if (addr_parse(argv[i + 1], 0, &t->client, &sl, err,
-			    sizeof(err)) == -1) {
-				reply_err(x->r, CTL_ERR_SYNTAX, "client: %s", err);
-				tracer_free(t);
-				return -1;
-			}
-			t->have_client = 1;
-		} else if (strcmp(argv[i], "backend") == 0) {
-			if (config_backend(dr->cfg, argv[i + 1]) == NULL) {
-				reply_err(x->r, CTL_ERR_RUNTIME, "no backend "
-				    "\"%s\"", argv[i + 1]);
-				tracer_free(t);
-				return -1;
-			}
-			snprintf(t->backend, sizeof(t->backend), "%s", argv[i + 1]);
-		} else if (strcmp(argv[i], "limit") == 0) {
-			if (parse_int(argv[i + 1], 1, 1000000000L, &v) == -1) {
-				reply_err(x->r, CTL_ERR_SYNTAX, "limit: a number "
-				    "of lines from 1 to 1000000000");
-				tracer_free(t);
-				return -1;
-			}
-			t->limit = (unsigned long)v;
-		} else {
-			if (parse_int(argv[i + 1], 1, 7 * 86400L, &v) == -1) {
-				reply_err(x->r, CTL_ERR_SYNTAX, "seconds: a "
-				    "number from 1 to 604800");
-				tracer_free(t);
-				return -1;
-			}
-			t->deadline_us = now_us() + (uint64_t)v * 1000000;
-		}
-	}
-	if (t->pattern != NULL && (t->re = filter_compile(x, t->pattern)) == NULL) {
-		tracer_free(t);
+	if (a->backend != NULL && config_backend(dr->cfg, a->backend) == NULL) {
+		reply_err(x->r, CTL_ERR_RUNTIME, "no backend \"%s\"",
+		    a->backend);
 		return -1;
+	}
+	t = xcalloc(1, sizeof(*t));
+	if (a->client != NULL) {
+		/* Checked by the parser: this parses. */
+		if (addr_parse(a->client, 0, &t->client, &sl, err,
+		    sizeof(err)) == -1) {
+			reply_err(x->r, CTL_ERR_SYNTAX, "client: %s", err);
+			tracer_free(t);
+			return -1;
+		}
+		t->have_client = 1;
+	}
+	if (a->backend != NULL)
+		snprintf(t->backend, sizeof(t->backend), "%s", a->backend);
+	t->limit = (unsigned long)a->limit;
+	if (a->seconds > 0)
+		t->deadline_us = now_us() + (uint64_t)a->seconds * 1000000;
+	if (a->regex != NULL) {
+		t->pattern = xstrdup(a->regex);
+		if ((t->re = filter_compile(x, t->pattern)) == NULL) {
+			tracer_free(t);
+			return -1;
+		}
 	}
 	t->conn = x->sess->conn;
 	t->sess = x->sess;
@@ -846,50 +817,23 @@ rec_cmp(const void *a, const void *b)
 	return x->mono_us < y->mono_us ? -1 : x->mono_us > y->mono_us;
 }
 
-static int
-all_digits(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
 int
-cmd_show_recent(struct cmd_ctx *x, int argc, char **argv)
+cmd_show_recent(struct cmd_ctx *x, const union cmd_args *u)
 {
 	struct route_table *re = NULL;
 	struct trec *recs;
 	struct tfields tf;
-	union trec_u u;
+	union trec_u u2;
 	char name[DNS_MAX_TEXT_NAME];
 	int64_t wall_off;
 	uint64_t h, n, low;
-	long want = RECENT_DEFAULT;
+	long want = u->show.n;
 	size_t nrecs = 0, got, i, k;
-	int w, ai = 0, namelen;
+	int w, namelen;
 
-	if (argc > 2)
-		return cmd_usage(x);
-	if (argc > 0 && all_digits(argv[0])) {
-		if (parse_int(argv[0], 1, RECENT_MAX, &want) == -1) {
-			reply_err(x->r, CTL_ERR_SYNTAX, "show recent: N from 1 "
-			    "to %d", RECENT_MAX);
-			return -1;
-		}
-		ai = 1;
-	}
-	if (ai < argc) {
-		if ((re = filter_compile(x, argv[ai])) == NULL)
-			return -1;
-		ai++;
-	}
-	if (ai < argc) {
-		route_table_free(re);
-		return cmd_usage(x);
-	}
+	if (u->show.regex != NULL &&
+	    (re = filter_compile(x, u->show.regex)) == NULL)
+		return -1;
 	recs = xcalloc((size_t)want * (dr->nworkers > 0 ? dr->nworkers : 1),
 	    sizeof(*recs));
 	/* The newest `want` matches of each worker, then the newest of all. */
@@ -899,12 +843,12 @@ cmd_show_recent(struct cmd_ctx *x, int argc, char **argv)
 		h = ring_head(w);
 		low = h > TRING_SLOTS ? h - TRING_SLOTS : 0;
 		for (got = 0, n = h; n > low && got < (size_t)want; n--) {
-			if (ring_get(rings[w], n - 1, &u) == -1)
+			if (ring_get(rings[w], n - 1, &u2) == -1)
 				continue;
-			namelen = rec_name(&u.r, name, sizeof(name));
+			namelen = rec_name(&u2.r, name, sizeof(name));
 			if (!name_matches(re, namelen >= 0 ? name : NULL, namelen))
 				continue;
-			recs[nrecs++] = u.r;
+			recs[nrecs++] = u2.r;
 			got++;
 		}
 	}

@@ -206,6 +206,7 @@ start_router() {	# start_router THREADS DBDIR; sets ROUTER_T0 (start time)
 apply_routes() {
 	local n=$1 batch=$D/routes-$1.batch t0 t
 	{
+		echo "pool add main"
 		echo "backend add ns1 $NSD_ADDR:$NSD_PORT pool main interval 1 timeout 500"
 		cat "$D/routes-$n.only"
 	} >"$batch"

@@ -100,6 +100,7 @@ else
 	wait_until 60 "dnsrouted to start" ctl -c 'show settings'
 	$GEN routes "$ROUTES" main "$D/routes.only"
 	{
+		echo "pool add main"
 		echo "backend add ns1 $NSD_ADDR:$PORT pool main"
 		cat "$D/routes.only"
 	} >"$D/routes.batch"

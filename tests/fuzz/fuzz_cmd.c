@@ -1,10 +1,11 @@
-// FUZZ-BUILD: daemon/cmd.c daemon/cmd_backend.c daemon/cmd_fleet.c daemon/cmd_route.c daemon/cmd_show.c daemon/cmd_zone.c daemon/config.c daemon/backend.c daemon/route.c daemon/route_index.c daemon/db.c daemon/db_reg.c daemon/etcd.c daemon/etcd_json.c daemon/etcd_watch.c daemon/fleet.c daemon/registry.c daemon/registry_parse.c common/b64.c daemon/state.c daemon/control.c daemon/trace.c daemon/stats.c daemon/health.c daemon/worker.c daemon/listen.c daemon/tcpout.c daemon/query.c common/argparse.c common/backend_opts.c common/cmdtab.c common/ctlproto.c common/dnsmsg.c common/dnsnames.c common/log.c common/tokenize.c common/util.c $(sh sql/embed.sh sql > "$WORK/schema_sql.c" && echo "$WORK/schema_sql.c") -Idaemon -DDNSROUTE_VERSION=\"fuzz\" $(pkg-config --cflags --libs libevent libevent_pthreads sqlite3 libpcre2-8 ldns jansson) -lpthread
+// FUZZ-BUILD: daemon/cmd.c daemon/cmd_backend.c daemon/cmd_export.c daemon/cmd_fleet.c daemon/cmd_replace.c daemon/cmd_route.c daemon/cmd_show.c daemon/cmd_zone.c daemon/statediff.c daemon/config.c daemon/backend.c daemon/route.c daemon/route_index.c daemon/db.c daemon/db_reg.c daemon/etcd.c daemon/etcd_json.c daemon/etcd_watch.c daemon/fleet.c daemon/registry.c daemon/registry_parse.c common/b64.c daemon/state.c daemon/control.c daemon/trace.c daemon/stats.c daemon/health.c daemon/worker.c daemon/listen.c daemon/tcpout.c daemon/query.c common/argparse.c common/cmdhelp.c common/cmdparse.c common/cmdtab.c common/ctlproto.c common/dnsmsg.c common/dnsnames.c common/log.c common/script.c common/settings.c common/tokenize.c common/util.c common/words.c $(sh sql/embed.sh sql > "$WORK/schema_sql.c" && echo "$WORK/schema_sql.c") -Idaemon -DDNSROUTE_VERSION=\"fuzz\" $(pkg-config --cflags --libs libevent libevent_pthreads sqlite3 libpcre2-8 ldns jansson) -lpthread
 /*
  * fuzz_cmd: the whole command path of the daemon, from a request line to
- * the store and back: tokenizing, lookup, every handler's option parsing,
+ * the store and back: tokenizing, lookup, the parser, every handler,
  * transactions, snapshot building from an in-memory database.  Input: up
- * to 16 lines, each one request.  Nothing may crash, leak or leave a
- * reply without its final line.
+ * to 16 lines, each one request; a line "replace" or "replace dry-run"
+ * takes the rest of the input as its data.  Nothing may crash, leak or
+ * leave a reply without its final line.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,23 +45,26 @@ reset(void)
 	memset(&sess, 0, sizeof(sess));
 }
 
-/* Commands that need a running daemon (checks, streams) are left out. */
+/* What a line is: -1 needs a running daemon (checks, streams) and is
+ * left out, 1 takes data (replace), 0 the rest. */
 static int
-runnable(const char *line)
+kind(const char *line)
 {
 	const struct cmd_spec *c;
 	struct tok_line t;
 	char err[128];
-	int nw, ok = 1;
+	int nw, k = 0;
 
 	if (tok_split(line, &t, err, sizeof(err)) == -1)
-		return 1;
+		return 0;
 	c = cmd_lookup(t.argc, t.argv, &nw, err, sizeof(err));
 	if (c != NULL && (c->id == CMD_TRACE || c->id == CMD_BACKEND_READD ||
 	    c->id == CMD_SHOW_RECENT))
-		ok = 0;
+		k = -1;
+	else if (c != NULL && (c->flags & CMD_F_BODY))
+		k = 1;
 	tok_free(&t);
-	return ok;
+	return k;
 }
 
 int
@@ -69,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char line[CTL_LINE_MAX + 1];
 	struct reply r;
 	size_t i = 0, n;
-	int lines = 0;
+	int lines = 0, k;
 
 	if (dr == NULL) {
 		log_init("fuzz", 0, -1);
@@ -80,11 +84,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			line[n++] = data[i] == '\0' ? ' ' : (char)data[i];
 		line[n] = '\0';
 		i++;
-		if (!runnable(line))
+		if ((k = kind(line)) == -1)
 			continue;
 		memset(&r, 0, sizeof(r));
 		r.out = evbuffer_new();
-		cmd_execute(&sess, &r, line);
+		if (k == 1) {
+			/* The rest of the input is the desired state. */
+			cmd_execute(&sess, &r, line, i < size ?
+			    (const char *)data + i : "", i < size ? size - i : 0);
+			i = size;
+		} else
+			cmd_execute(&sess, &r, line, NULL, 0);
 		if (!r.final)
 			abort();
 		evbuffer_free(r.out);
@@ -92,7 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sess.in_txn) {
 		memset(&r, 0, sizeof(r));
 		r.out = evbuffer_new();
-		cmd_execute(&sess, &r, "abort");
+		cmd_execute(&sess, &r, "abort", NULL, 0);
 		evbuffer_free(r.out);
 	}
 	if (++runs % 512 == 0)

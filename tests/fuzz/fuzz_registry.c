@@ -25,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct reg_value v;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char err[256], again[DB_ADDR_MAX];
+	char err[256], again[CONF_ADDR_MAX];
 
 	if (nl == NULL)
 		return 0;
@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (strncmp(v.name, REG_NAME_PREFIX, strlen(REG_NAME_PREFIX)) != 0 ||
-	    strlen(v.name) >= DB_NAME_MAX || v.pattern[0] == '\0' ||
+	    strlen(v.name) >= CONF_NAME_MAX || v.pattern[0] == '\0' ||
 	    strlen(v.pattern) > REG_PATTERN_MAX)
 		abort();
 	if (addr_parse(v.addr, 53, &ss, &sl, err, sizeof(err)) == -1)

@@ -119,12 +119,18 @@ def test_errors_and_exit_codes(router):
                        text=True, timeout=10)
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
     # The daemon refuses the command: 1.
-    for cmd in ('route add', 'pool del no-such-pool', 'backend add x not-an-address',
-                'route move 999 1', 'set no-such-setting 1', 'set retries many',
-                'frobnicate'):
+    for cmd in ('pool del no-such-pool', 'route move 999 1'):
         res = r.ctl(cmd)
         assert res.rc == 1, res.describe()
         assert res.stderr.strip() or res.stdout.strip(), res.describe()
+    # A command used wrongly is bad usage: 2 (README), with the usage.
+    for cmd in ('route add', 'backend add x not-an-address',
+                'set no-such-setting 1', 'set retries many', 'frobnicate'):
+        res = r.ctl(cmd)
+        assert res.rc == 2, res.describe()
+        assert res.stderr.strip(), res.describe()
+    res = r.ctl('route add')
+    assert 'usage: route add REGEX' in res.stderr, res.describe()
     doc = r.json('pool del no-such-pool')
     assert doc['ok'] is False and doc['code'] in (8000, 9000) and doc['error'], doc
     # And a good command still works: 0.

@@ -150,7 +150,8 @@ def row_epoch(row):
 
 def readd(router, what):
     """`backend readd WHAT` -> (CtlResult, {backend: (result, detail)}, seconds)."""
-    r, took = dt.timed(router.ctl, 'backend readd %s' % what)
+    # -H: piped tables carry a header line now; these are the bare rows.
+    r, took = dt.timed(router.ctl, 'backend readd %s' % what, args=['-H'])
     rows = {}
     for line in r.stdout.splitlines():
         f = line.split('\t')
@@ -689,6 +690,7 @@ def test_dead_at_start_is_down_after_the_first_check(router, alloc):
     after `fall` of them: with fall 3 every 60 s that would be two minutes
     of 'unknown'."""
     host, port = alloc()
+    router.ok('pool add p')             # backend add no longer makes pools
     t0 = time.monotonic()
     router.ok('backend add dead %s pool p interval 60 timeout %d fall 3 rise 2'
               % (dt.endpoint(host, port), TIMEOUT_MS))

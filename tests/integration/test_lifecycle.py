@@ -130,3 +130,40 @@ def test_pid_file_where_the_dropped_user_cannot_remove_it_is_reported(
             % (pidfile, rootdir)) in dt.read_text(r.log)
     r.stop()
     assert os.path.exists(pidfile)
+
+
+def test_route_hits_survive_a_restart(router):
+    """Hit counters are saved when the daemon stops (and every minute), so
+    a restart keeps "which routes are dead"; a route changed in place keeps
+    its count, a new route starts at zero."""
+    r = router
+    r.ok(r"route add '^hit\.example\.$' refuse")
+    r.ok(r"route add '^cold\.example\.$' nxdomain")
+    for _ in range(5):
+        assert dt.rcode_text(r.query('hit.example.')) == 'REFUSED'
+    assert dt.rcode_text(r.query('cold.example.')) == 'NXDOMAIN'
+    hits = {x['pattern']: x['hits'] for x in r.routes()}
+    assert hits == {r'^hit\.example\.$': 5, r'^cold\.example\.$': 1}, hits
+    r.stop()
+    r.start()
+    assert {x['pattern']: x['hits'] for x in r.routes()} == hits
+    # Counting goes on from there; a change in place keeps the count.
+    assert dt.rcode_text(r.query('hit.example.')) == 'REFUSED'
+    hit = [x for x in r.routes() if x['pattern'] == r'^hit\.example\.$'][0]
+    r.ok('route set %d comment warm' % hit['id'])
+    r.ok(r"route add '^new\.example\.$' drop")
+    r.stop()
+    r.start()
+    now = {x['pattern']: (x['hits'], x['comment']) for x in r.routes()}
+    assert now == {r'^hit\.example\.$': (6, 'warm'), r'^cold\.example\.$': (1, ''),
+                   r'^new\.example\.$': (0, '')}, now
+
+
+def test_help_is_not_an_error(router):
+    """dnsrouted -h prints its usage on stdout and exits 0; a bad flag is
+    bad usage: 2."""
+    p = subprocess.run([dt.DNSROUTED, '-h'], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0 and 'usage: dnsrouted' in p.stdout, (p.returncode, p.stderr)
+    p = subprocess.run([dt.DNSROUTED, '-Z'], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and 'usage: dnsrouted' in p.stderr, (p.returncode, p.stdout)
+    assert router.ctl('show settings').rc == 0

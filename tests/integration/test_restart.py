@@ -169,6 +169,7 @@ def test_start_reads_queries_once_stored_backends_are_checked(
     ns = nsd_factory('ns-ab', {'example.': dt.example_zone('ab', 'ns-ab')})
     m = misbehave_factory('drop', all_classes=True)
     r.ok('pool add ab')
+    r.ok('pool add other')              # backend add no longer makes pools
     r.ok('backend add ns-ab %s pool ab %s' % (ns.endpoint, dt.BACKEND_FAST))
     r.ok('backend add silent %s pool other timeout 1500' % m.endpoint)
     r.ok(r"route add '^[ab][^.]*\.example\.$' pool ab")

@@ -91,6 +91,7 @@ def history_path(r):
 
 def test_shell_completes_a_backend_name(router, tmux, alloc):
     r = router
+    r.ok('pool add pool-one')           # backend add no longer makes pools
     r.ok('backend add ns-alpha %s pool pool-one' % dt.endpoint(*alloc()))
     r.ok('backend add web-1 %s pool pool-one' % dt.endpoint(*alloc()))
     t = tmux.shell(r, history_path(r))

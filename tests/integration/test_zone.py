@@ -253,10 +253,11 @@ def test_bad_zone_files(router, workdir):
         res = r.ctl('zone check %s' % path, json=True)
         doc = json.loads(res.stdout)
         assert res.rc == 1 and doc['ok'] is False and msg in doc['error'], res.describe()
+    # A command used wrongly is bad usage (2), its word named, the usage shown.
     res = r.ctl('zone split %s' % cases[0][0])
-    assert res.rc == 1 and 'usage: zone split ZONEFILE DIR' in res.stderr, res.describe()
+    assert res.rc == 2 and 'usage: zone split ZONEFILE DIR' in res.stderr, res.describe()
     res = r.ctl('zone check %s rate 0' % cases[0][0])
-    assert res.rc == 1 and 'bad rate' in res.stderr, res.describe()
+    assert res.rc == 2 and 'bad value "0" for rate' in res.stderr, res.describe()
 
 
 def test_zone_in_a_batch_keeps_the_transaction(router, workdir):

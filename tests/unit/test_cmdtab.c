@@ -1,14 +1,17 @@
 /*
  * test_cmdtab: the command table (common/cmdtab.c).  Two halves: lookups
  * with abbreviation, table-driven; and the table's own consistency, which
- * dnsroutectl's help and completion rely on (every example dispatches to
- * its own entry, every argument kind is one completion knows).
+ * the parser, help and completion rely on (every example parses as its
+ * own entry, a grammar fits the 64 bits of given, no keyword means two
+ * things in one command).  The parsers themselves: test_cmdparse.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cmdtab.h"
+#include "settings.h"
 #include "tokenize.h"
+#include "words.h"
 #include "util.h"
 #include "unit.h"
 
@@ -24,12 +27,16 @@ static const struct {
 	{ "sh ro", CMD_SHOW_ROUTES, 2, NULL },
 	{ "show rec 20", CMD_SHOW_RECENT, 2, NULL },
 	{ "show r", NONE, 0, "ambiguous" },
-	{ "s ro", NONE, 0, "ambiguous" },
+	{ "s ro", CMD_SHOW_ROUTES, 2, NULL },	/* two words beat set's one */
 	{ "show", NONE, 0, "incomplete" },
+	{ "show nonsense", NONE, 0, "unknown command \"show nonsense\": show "
+	    "takes routes," },
+	{ "route set 3 comment x", CMD_ROUTE_SET, 2, NULL },
+	{ "rep dry-run", CMD_REPLACE, 1, NULL },
 	{ "set default-action refuse", CMD_SET, 1, NULL },
 	{ "se default-action refuse", CMD_SET, 1, NULL },
 	{ "s x y", CMD_SET, 1, NULL },
-	{ "b a ns 127.0.0.1", NONE, 0, "ambiguous" },	/* or begin */
+	{ "b a ns 127.0.0.1", CMD_BACKEND_ADD, 2, NULL },	/* not begin */
 	{ "ba a ns 127.0.0.1", CMD_BACKEND_ADD, 2, NULL },
 	{ "backend d ns", NONE, 0, "ambiguous" },
 	{ "backend dr ns", CMD_BACKEND_DRAIN, 2, NULL },
@@ -54,51 +61,6 @@ static const struct {
 	{ "showx routes", NONE, 0, "unknown" },
 	{ "", NONE, 0, "empty command" },
 };
-
-static const char *const kinds[] = {
-	"<backend>", "<pool>", "<route>", "<command>", "<setting>", "<qtype>",
-	"<policy>", "<n>", "<new>", "<regex>", "<addr>", "<qname>", "<rcode>",
-	"<file>",
-	NULL
-};
-
-static int
-known_kind(const char *k, size_t len)
-{
-	size_t i;
-
-	for (i = 0; kinds[i] != NULL; i++)
-		if (strlen(kinds[i]) == len && strncmp(kinds[i], k, len) == 0)
-			return 1;
-	return 0;
-}
-
-/* A value spec: a known <kind>, or literal alternatives "udp|tcp". */
-static int
-good_value(const char *v, size_t len)
-{
-	size_t i;
-
-	if (len > 0 && v[0] == '<')
-		return known_kind(v, len);
-	for (i = 0; i < len; i++)
-		if (!((v[i] >= 'a' && v[i] <= 'z') || v[i] == '|' ||
-		    v[i] == '-'))
-			return 0;
-	return len > 0;
-}
-
-static const struct cmd_spec *
-by_id(enum cmd_id id)
-{
-	static const struct cmd_spec none;
-	size_t i;
-
-	for (i = 0; i < cmd_table_len; i++)
-		if (cmd_table[i].id == id)
-			return &cmd_table[i];
-	return &none;
-}
 
 static void
 test_lookup(void)
@@ -132,15 +94,44 @@ test_lookup(void)
 	}
 }
 
+/* The keywords of one grammar: options, flags and choice words. */
+static int
+keywords(const struct cmd_arg *a, const char **kw, int n)
+{
+	int w;
+
+	for (; a != NULL && a->form != A_END; a++) {
+		if (a->form == A_INCLUDE)
+			n = keywords(a->sub, kw, n);
+		else if (a->form == A_OPT || a->form == A_FLAG)
+			kw[n++] = a->key;
+		else if (a->form == A_CHOICE)
+			for (w = 0; w < a->words->n; w++)
+				kw[n++] = a->words->w[w];
+	}
+	return n;
+}
+
+static int
+entries(const struct cmd_arg *a)
+{
+	int n = 0;
+
+	for (; a != NULL && a->form != A_END; a++)
+		n += a->form == A_INCLUDE ? entries(a->sub) : 1;
+	return n;
+}
+
 static void
 test_table(void)
 {
 	const struct cmd_spec *c, *found;
+	const char *kw[256];
 	struct tok_line t;
-	char err[256];
-	int seen[CMD__COUNT], nw, n;
+	struct cmd pc;
+	char err[4096], usage[4096];
+	int seen[CMD__COUNT], nw, n, k, m, code;
 	size_t i, wl;
-	const char *p, *e;
 
 	memset(seen, 0, sizeof(seen));
 	CHECK(cmd_table_len == CMD__COUNT);
@@ -150,21 +141,23 @@ test_table(void)
 		if ((int)c->id < 0 || c->id >= CMD__COUNT)
 			continue;
 		CHECKF(seen[c->id]++ == 0, "%s twice", c->words);
-		CHECK(c->words && c->usage && c->help && c->example &&
-		    c->args && c->opts);
-		wl = strlen(c->words);
-		CHECKF(strncmp(c->usage, c->words, wl) == 0 &&
-		    (c->usage[wl] == '\0' || c->usage[wl] == ' '),
-		    "%s: usage starts with the words", c->words);
+		CHECK(c->words && c->help && c->example);
 		CHECKF(strchr(c->help, '\n') == NULL, "%s: help is one line",
 		    c->words);
+		CHECKF(entries(c->args) <= 64, "%s: at most 64 entries",
+		    c->words);
+		cmd_usage(c, 0, usage, sizeof(usage));
+		wl = strlen(c->words);
+		CHECKF(strncmp(usage, c->words, wl) == 0 &&
+		    (usage[wl] == '\0' || usage[wl] == ' '),
+		    "%s: usage starts with the words", c->words);
 
-		/* The example is a command that dispatches to this entry. */
-		CHECK(tok_split(c->example, &t, err, sizeof(err)) == 0);
-		found = cmd_lookup(t.argc, t.argv, &nw, err, sizeof(err));
-		CHECKF(found == c, "%s: example \"%s\" -> %s", c->words,
-		    c->example, found ? found->words : err);
-		tok_free(&t);
+		/* The example parses, as this command. */
+		n = cmd_parse(c->example, &pc, NULL, &code, err, sizeof(err));
+		CHECKF(n == 0 && pc.spec == c, "%s: example \"%s\": %s",
+		    c->words, c->example, n == 0 ? pc.spec->words : err);
+		if (n == 0)
+			cmd_free(&pc);
 
 		/* Its words, spelled out, find it too. */
 		CHECK(tok_split(c->words, &t, err, sizeof(err)) == 0);
@@ -172,43 +165,23 @@ test_table(void)
 		CHECKF(found == c && nw == t.argc, "%s: own words", c->words);
 		tok_free(&t);
 
-		/* args: blank-separated known kinds. */
-		for (p = c->args, n = 0; *p != '\0'; p = e) {
-			while (*p == ' ')
-				p++;
-			e = p + strcspn(p, " ");
-			if (e > p)
-				CHECKF(known_kind(p, e - p), "%s: kind %.*s",
-				    c->words, (int)(e - p), p);
-			n++;
-		}
-		/* opts: keyword or keyword=value-spec. */
-		for (p = c->opts; *p != '\0'; p = e) {
-			const char *eq;
-
-			while (*p == ' ')
-				p++;
-			e = p + strcspn(p, " ");
-			if (e == p)
-				continue;
-			eq = memchr(p, '=', e - p);
-			CHECKF(good_value(p, (eq ? eq : e) - p) && *p != '<',
-			    "%s: keyword %.*s", c->words, (int)(e - p), p);
-			if (eq != NULL)
-				CHECKF(good_value(eq + 1, e - eq - 1),
-				    "%s: value of %.*s", c->words,
-				    (int)(e - p), p);
-		}
+		/* A keyword means one thing in a command. */
+		n = keywords(c->args, kw, 0);
+		for (k = 0; k < n; k++)
+			for (m = k + 1; m < n; m++)
+				CHECKF(strcmp(kw[k], kw[m]) != 0,
+				    "%s: keyword %s twice", c->words, kw[k]);
 		CHECKF(!(c->flags & CMD_F_CTLONLY) || c->id == CMD_QUIT ||
 		    c->id == CMD_ZONE_SPLIT || c->id == CMD_ZONE_CHECK,
 		    "%s: only quit and zone are handled by the ctl", c->words);
 	}
 	for (n = 0; n < CMD__COUNT; n++)
 		CHECKF(seen[n] == 1, "id %d in the table once", n);
-	CHECK(by_id(CMD_TRACE)->flags & CMD_F_STREAM);
-	CHECK(by_id(CMD_QUIT)->flags & CMD_F_CTLONLY);
-	CHECK(by_id(CMD_ROUTE_ADD)->flags & CMD_F_MUTATES);
-	CHECK(!(by_id(CMD_SHOW_ROUTES)->flags & CMD_F_MUTATES));
+	CHECK(cmd_spec_of(CMD_TRACE)->flags & CMD_F_STREAM);
+	CHECK(cmd_spec_of(CMD_QUIT)->flags & CMD_F_CTLONLY);
+	CHECK(cmd_spec_of(CMD_ROUTE_ADD)->flags & CMD_F_MUTATES);
+	CHECK(cmd_spec_of(CMD_REPLACE)->flags & CMD_F_BODY);
+	CHECK(!(cmd_spec_of(CMD_SHOW_ROUTES)->flags & CMD_F_MUTATES));
 }
 
 static void

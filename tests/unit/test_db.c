@@ -74,19 +74,19 @@ backend_init(struct db_backend *b, const char *name, const char *addr)
 {
 	memset(b, 0, sizeof(*b));
 	snprintf(b->name, sizeof(b->name), "%s", name);
-	snprintf(b->addr, sizeof(b->addr), "%s", addr);
-	b->transport = DB_TRANSPORT_UDP;
-	b->weight = 1;
-	b->admin = DB_ADMIN_ENABLED;
-	snprintf(b->check_qname, sizeof(b->check_qname), "id.server.");
-	b->check_qtype = 16;
-	b->check_qclass = 3;
-	b->check_tcp = 1;
-	b->check_rcode = -1;
-	b->interval_ms = 5000;
-	b->timeout_ms = 1000;
-	b->fall = 3;
-	b->rise = 2;
+	snprintf(b->conf.addr, sizeof(b->conf.addr), "%s", addr);
+	b->conf.transport = TRANSPORT_UDP;
+	b->conf.weight = 1;
+	b->admin = ADMIN_ENABLED;
+	snprintf(b->conf.check_qname, sizeof(b->conf.check_qname), "id.server.");
+	b->conf.check_qtype = 16;
+	b->conf.check_qclass = 3;
+	b->conf.check_tcp = 1;
+	b->conf.check_rcode = -1;
+	b->conf.interval_ms = 5000;
+	b->conf.timeout_ms = 1000;
+	b->conf.fall = 3;
+	b->conf.rise = 2;
 }
 
 static int64_t
@@ -106,7 +106,7 @@ add_pool(struct db *db, const char *name)
 
 	memset(&p, 0, sizeof(p));
 	snprintf(p.name, sizeof(p.name), "%s", name);
-	p.policy = DB_POLICY_ROUNDROBIN;
+	p.policy = POLICY_ROUNDROBIN;
 	CHECKF(db_pool_add(db, &p) == 0, "%s", db_errmsg(db));
 	return p.id;
 }
@@ -119,7 +119,7 @@ add_route(struct db *db, const char *pattern, int position, int64_t pool)
 	memset(&r, 0, sizeof(r));
 	r.pattern = pattern;
 	r.position = position;
-	r.action = pool != 0 ? DB_ACTION_POOL : DB_ACTION_REFUSE;
+	r.action = pool != 0 ? ACTION_POOL : ACTION_REFUSE;
 	r.pool_id = pool;
 	r.comment = "";
 	if (db_route_add(db, &r) != 0) {
@@ -135,7 +135,7 @@ struct routes {
 	int64_t	 id[64];
 	int	 pos[64];
 	char	 pat[64][32];
-	char	 pool[64][DB_NAME_MAX];
+	char	 pool[64][CONF_NAME_MAX];
 };
 
 static int
@@ -324,7 +324,7 @@ test_create_reopen(void)
 	CHECK(pragma_long(path, "application_id") == 1145983826);
 	db = open_ok(path);
 	CHECK(db_backend_get(db, "ns-ab", &b) == 0 &&
-	    strcmp(b.addr, "127.0.0.1:5301") == 0);
+	    strcmp(b.conf.addr, "127.0.0.1:5301") == 0);
 	CHECK(db_pool_get(db, "ab", &p) == 0 && p.id == pool);
 	routes_expect(db, "^[ab]", __LINE__);
 	CHECK(db_setting_get(db, "default-action", val, sizeof(val)) == 0 &&
@@ -460,21 +460,21 @@ test_backends(void)
 	int64_t id;
 
 	backend_init(&b, "ns2", "[::1]:53");
-	b.transport = DB_TRANSPORT_TCP;
-	b.weight = 7;
-	b.admin = DB_ADMIN_DRAINED;
-	b.check_tcp = 0;
-	b.check_rcode = 0;
+	b.conf.transport = TRANSPORT_TCP;
+	b.conf.weight = 7;
+	b.admin = ADMIN_DRAINED;
+	b.conf.check_tcp = 0;
+	b.conf.check_rcode = 0;
 	CHECK(db_backend_add(db, &b) == 0 && b.id > 0);
 	id = b.id;
 	memset(&c, 0xff, sizeof(c));
 	CHECK(db_backend_get(db, "ns2", &c) == 0);
-	CHECK(c.id == id && strcmp(c.addr, "[::1]:53") == 0 &&
-	    c.transport == DB_TRANSPORT_TCP && c.weight == 7 &&
-	    c.admin == DB_ADMIN_DRAINED && c.check_tcp == 0 &&
-	    c.check_rcode == 0 && c.check_qtype == 16 && c.check_qclass == 3 &&
-	    strcmp(c.check_qname, "id.server.") == 0 && c.interval_ms == 5000 &&
-	    c.timeout_ms == 1000 && c.fall == 3 && c.rise == 2);
+	CHECK(c.id == id && strcmp(c.conf.addr, "[::1]:53") == 0 &&
+	    c.conf.transport == TRANSPORT_TCP && c.conf.weight == 7 &&
+	    c.admin == ADMIN_DRAINED && c.conf.check_tcp == 0 &&
+	    c.conf.check_rcode == 0 && c.conf.check_qtype == 16 && c.conf.check_qclass == 3 &&
+	    strcmp(c.conf.check_qname, "id.server.") == 0 && c.conf.interval_ms == 5000 &&
+	    c.conf.timeout_ms == 1000 && c.conf.fall == 3 && c.conf.rise == 2);
 
 	/* Duplicate names, on add and on rename. */
 	backend_init(&c, "ns2", "127.0.0.2");
@@ -482,11 +482,11 @@ test_backends(void)
 	CHECKF(strcmp(db_errmsg(db), "backend \"ns2\" exists") == 0, "%s",
 	    db_errmsg(db));
 	add_backend(db, "ns1");
-	b.admin = DB_ADMIN_DISABLED;
-	b.weight = 1000;
+	b.admin = ADMIN_DISABLED;
+	b.conf.weight = 1000;
 	CHECK(db_backend_update(db, &b) == 0);
 	CHECK(db_backend_get(db, "ns2", &c) == 0 &&
-	    c.admin == DB_ADMIN_DISABLED && c.weight == 1000);
+	    c.admin == ADMIN_DISABLED && c.conf.weight == 1000);
 	snprintf(b.name, sizeof(b.name), "ns1");
 	CHECK(db_backend_update(db, &b) == -1);
 	CHECKF(strcmp(db_errmsg(db), "backend \"ns1\" exists") == 0, "%s",
@@ -494,13 +494,13 @@ test_backends(void)
 	snprintf(b.name, sizeof(b.name), "ns2");
 
 	/* The schema's CHECKs are the backstop for bad values. */
-	b.weight = 0;
+	b.conf.weight = 0;
 	CHECK(db_backend_update(db, &b) == -1);
 	CHECK(strstr(db_errmsg(db), "CHECK constraint failed") != NULL);
-	b.weight = 1;
-	b.transport = 9;
+	b.conf.weight = 1;
+	b.conf.transport = 9;
 	CHECK(db_backend_update(db, &b) == -1);
-	b.transport = DB_TRANSPORT_UDP;
+	b.conf.transport = TRANSPORT_UDP;
 
 	CHECK(db_backend_foreach(db, backend_names_cb, names) == 0);
 	CHECK(strcmp(names, "ns1 ns2 ") == 0);
@@ -517,7 +517,7 @@ test_backends(void)
 static int
 pool_names_cb(const struct db_pool *p, void *arg)
 {
-	char buf[DB_NAME_MAX + 8];
+	char buf[CONF_NAME_MAX + 8];
 
 	snprintf(buf, sizeof(buf), "%s:%d ", p->name, p->policy);
 	strcat(arg, buf);
@@ -540,11 +540,11 @@ test_pools(void)
 	CHECKF(strcmp(db_errmsg(db), "pool \"web\" exists") == 0, "%s",
 	    db_errmsg(db));
 	CHECK(db_pool_get(db, "apex", &p) == 0 && p.id == apex &&
-	    p.policy == DB_POLICY_ROUNDROBIN);
-	p.policy = DB_POLICY_LEAST_OUTSTANDING;
+	    p.policy == POLICY_ROUNDROBIN);
+	p.policy = POLICY_LEAST_OUTSTANDING;
 	CHECK(db_pool_update(db, &p) == 0);
 	CHECK(db_pool_get(db, "apex", &p) == 0 &&
-	    p.policy == DB_POLICY_LEAST_OUTSTANDING);
+	    p.policy == POLICY_LEAST_OUTSTANDING);
 	snprintf(p.name, sizeof(p.name), "web");
 	CHECK(db_pool_update(db, &p) == -1);
 	CHECK(strcmp(db_errmsg(db), "pool \"web\" exists") == 0);
@@ -650,7 +650,7 @@ struct route_full {
 	char	comment[64];
 	int	qtype, action;
 	int64_t	pool_id;
-	char	pool_name[DB_NAME_MAX];
+	char	pool_name[CONF_NAME_MAX];
 };
 
 static int
@@ -692,7 +692,7 @@ test_routes(void)
 	r.position = -1;
 	CHECK(db_route_add(db, &r) == -1);
 	r.position = 0;
-	r.action = DB_ACTION_POOL;
+	r.action = ACTION_POOL;
 	r.pool_id = 4242;
 	CHECK(db_route_add(db, &r) == -1);
 	CHECKF(strstr(db_errmsg(db), "no such pool") != NULL, "%s",
@@ -751,7 +751,7 @@ test_routes(void)
 	r.pattern = odd;
 	r.comment = "comment \"quoted\" \\ \xe2\x9c\x93 \x01";
 	r.qtype = 28;
-	r.action = DB_ACTION_NXDOMAIN;
+	r.action = ACTION_NXDOMAIN;
 	r.position = 1;
 	CHECK(db_route_add(db, &r) == 0 && r.position == 1);
 	memset(&f, 0, sizeof(f));
@@ -763,7 +763,7 @@ test_routes(void)
 	CHECK(strcmp(f.pattern, odd) == 0);
 	CHECK(strcmp(f.comment,
 	    "comment \"quoted\" \\ \xe2\x9c\x93 \x01") == 0);
-	CHECK(f.qtype == 28 && f.action == DB_ACTION_NXDOMAIN &&
+	CHECK(f.qtype == 28 && f.action == ACTION_NXDOMAIN &&
 	    f.pool_id == 0 && f.pool_name[0] == '\0');
 	db_close(db);
 }
@@ -1379,7 +1379,7 @@ test_full(void)
 	disk_full = 1;
 	memset(&r, 0, sizeof(r));
 	r.pattern = "lost";
-	r.action = DB_ACTION_DROP;
+	r.action = ACTION_DROP;
 	CHECK(db_route_add(db, &r) == -1);
 	CHECKF(strcmp(db_errmsg(db), "database or disk is full") == 0, "%s",
 	    db_errmsg(db));
@@ -1403,7 +1403,7 @@ test_full(void)
 	for (i = 0, rc = 0; i < 50000 && rc == 0; i++) {
 		memset(&r, 0, sizeof(r));
 		r.pattern = "^filler\\.";
-		r.action = DB_ACTION_DROP;
+		r.action = ACTION_DROP;
 		r.comment = comment;
 		rc = db_route_add(db, &r);
 	}
@@ -1447,7 +1447,7 @@ test_speed(void)
 		snprintf(pat, sizeof(pat), "^host%05d\\.example\\.com\\.$", i);
 		memset(&r, 0, sizeof(r));
 		r.pattern = pat;
-		r.action = i % 2 ? DB_ACTION_POOL : DB_ACTION_NXDOMAIN;
+		r.action = i % 2 ? ACTION_POOL : ACTION_NXDOMAIN;
 		r.pool_id = pool;
 		r.comment = "bulk";
 		ok = db_route_add(db, &r) == 0 && r.position == i + 1;

@@ -92,7 +92,7 @@ test_limits(void)
 	id[REG_ID_MAX] = '\0';
 	snprintf(key, sizeof(key), "/r/%s", id);
 	CHECK(reg_parse("/r/", key, strlen(key), "1.2.3.4,x", 9, &v, err,
-	    sizeof(err)) == 0 && strlen(v.name) == DB_NAME_MAX - 1);
+	    sizeof(err)) == 0 && strlen(v.name) == CONF_NAME_MAX - 1);
 	/* A regex of the longest length, and one byte more. */
 	n = (size_t)snprintf(big, sizeof(big), "1.2.3.4,");
 	memset(big + n, 'a', REG_PATTERN_MAX);

@@ -1,0 +1,32 @@
+/*
+ * conf: what an operator configures, as one set of types for the command
+ * language, the store and the daemon.  A backend's settings are one struct,
+ * struct backend_conf: the command parser fills it (common/cmdtab.c
+ * declares its options and their defaults), the store keeps it
+ * (daemon/db.c), the daemon serves and health-checks from it.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#define CONF_NAME_MAX	64	/* backend and pool names, NUL included */
+#define CONF_ADDR_MAX	64	/* "[ffff:...]:65535", NUL included */
+#define CONF_QNAME_MAX	1024	/* health-check qname, presentation form */
+#define CONF_POOLS_MAX	64	/* pools one backend command may name */
+#define CONF_MAX_ROUTES	100000
+
+struct backend_conf {
+	char	addr[CONF_ADDR_MAX];	/* normalised: "127.0.0.1:5301", "[::1]:53" */
+	int	transport;		/* enum transport */
+	int	weight;			/* 1..1000 */
+	char	check_qname[CONF_QNAME_MAX];
+	int	check_qtype;
+	int	check_qclass;
+	int	check_tcp;		/* enum transport of the check */
+	int	check_rcode;		/* -1: any rcode is an answer */
+	int	interval_ms;
+	int	timeout_ms;
+	int	fall;
+	int	rise;
+};
+
+#endif

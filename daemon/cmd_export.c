@@ -1,0 +1,215 @@
+/*
+ * cmd_export: the configured state of a store as data (statediff.h), and
+ * `export`, which prints the commands that rebuild it: settings that
+ * differ from their defaults, pools, backends with every option and their
+ * admin state, routes in order.  Each line is a command formatted from
+ * its struct (cmd_format), so it parses back to the same state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "ctlproto.h"
+#include "db.h"
+#include "dnsrouted.h"
+#include "settings.h"
+#include "statediff.h"
+#include "util.h"
+
+/* An id and where its item is, to find pools and backends by id. */
+struct idx {
+	int64_t	id;
+	size_t	i;
+};
+
+struct reading {
+	struct sd_state	*st;
+	struct idx	*pools, *backends;
+	size_t		 npools, nbackends;
+};
+
+static int
+idx_cmp(const void *a, const void *b)
+{
+	const struct idx *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static const struct idx *
+idx_find(const struct idx *v, size_t n, int64_t id)
+{
+	struct idx key = { id, 0 };
+
+	return n > 0 ? bsearch(&key, v, n, sizeof(*v), idx_cmp) : NULL;
+}
+
+static int
+read_setting(const char *key, const char *val, void *arg)
+{
+	struct reading *rd = arg;
+	const struct setting_spec *sp = setting_lookup(key);
+
+	/* A setting this version does not know is not part of its state. */
+	if (sp != NULL) {
+		free(rd->st->set[sp - setting_table]);
+		rd->st->set[sp - setting_table] = xstrdup(val);
+	}
+	return 0;
+}
+
+static int
+read_pool(const struct db_pool *p, void *arg)
+{
+	struct reading *rd = arg;
+
+	rd->pools = xrealloc(rd->pools, (rd->npools + 1) * sizeof(*rd->pools));
+	rd->pools[rd->npools].id = p->id;
+	rd->pools[rd->npools++].i = rd->st->np;
+	sd_add_pool(rd->st, p->name, p->policy);
+	return 0;
+}
+
+static int
+read_backend(const struct db_backend *b, void *arg)
+{
+	struct reading *rd = arg;
+	struct sd_backend *sb;
+
+	rd->backends = xrealloc(rd->backends, (rd->nbackends + 1) *
+	    sizeof(*rd->backends));
+	rd->backends[rd->nbackends].id = b->id;
+	rd->backends[rd->nbackends++].i = rd->st->nb;
+	sb = sd_add_backend(rd->st, b->name);
+	sb->admin = b->admin;
+	sb->conf = b->conf;
+	return 0;
+}
+
+static int
+read_member(int64_t pool_id, int64_t backend_id, void *arg)
+{
+	struct reading *rd = arg;
+	const struct idx *p, *b;
+
+	p = idx_find(rd->pools, rd->npools, pool_id);
+	b = idx_find(rd->backends, rd->nbackends, backend_id);
+	if (p != NULL && b != NULL)
+		sd_backend_pool(&rd->st->b[b->i], rd->st->p[p->i].name);
+	return 0;
+}
+
+static int
+read_route(const struct db_route *r, void *arg)
+{
+	struct reading *rd = arg;
+	struct sd_route *sr;
+
+	sr = sd_add_route(rd->st, r->pattern,
+	    r->action == ACTION_POOL ? r->pool_name : NULL, r->comment);
+	sr->id = r->id;
+	sr->qtype = r->qtype;
+	sr->action = r->action;
+	return 0;
+}
+
+int
+cmd_state_read(struct db *db, struct sd_state *st)
+{
+	struct reading rd;
+	int rc;
+
+	sd_init(st);
+	memset(&rd, 0, sizeof(rd));
+	rd.st = st;
+	rc = db_setting_foreach(db, read_setting, &rd);
+	if (rc == 0)
+		rc = db_pool_foreach(db, read_pool, &rd);
+	if (rc == 0)
+		rc = db_backend_foreach(db, read_backend, &rd);
+	if (rc == 0) {
+		/* Read by name; found by id. */
+		if (rd.npools > 0)
+			qsort(rd.pools, rd.npools, sizeof(*rd.pools), idx_cmp);
+		if (rd.nbackends > 0)
+			qsort(rd.backends, rd.nbackends, sizeof(*rd.backends),
+			    idx_cmp);
+		rc = db_member_foreach(db, read_member, &rd);
+	}
+	if (rc == 0)
+		rc = db_route_foreach(db, read_route, &rd);
+	free(rd.pools);
+	free(rd.backends);
+	if (rc != 0)
+		sd_free(st);
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+emit(struct cmd_ctx *x, const struct cmd *c, uint64_t mask)
+{
+	char line[CTL_LINE_MAX * 2];
+
+	if (cmd_format(c, mask, line, sizeof(line)) == -1)
+		snprintf(line, sizeof(line), "# %s: too long to export",
+		    c->spec->words);
+	reply_text(x->r, line);
+}
+
+/* Registered routes are etcd's, not the operator's: say they exist, as a
+ * comment, so a reader of the export is not surprised by show routes. */
+static void
+export_registered_note(struct cmd_ctx *x)
+{
+	int i, n = 0;
+
+	for (i = 0; i < dr->cfg->nroutes; i++)
+		n += dr->cfg->routes[i].id < 0;
+	if (n > 0)
+		reply_textf(x->r, "# and %d route%s registered through etcd "
+		    "(show fleet), not exported", n, n == 1 ? "" : "s");
+}
+
+int
+cmd_export(struct cmd_ctx *x, const union cmd_args *u)
+{
+	struct sd_state st;
+	struct cmd c;
+	size_t i;
+
+	(void)u;
+	if (cmd_state_read(x->db, &st) == -1)
+		return cmd_dberr(x);
+	reply_textf(x->r, "# dnsroute state exported by dnsrouted %s",
+	    DNSROUTE_VERSION);
+	for (i = 0; i < setting_table_len; i++)
+		if (st.set[i] != NULL &&
+		    strcmp(st.set[i], setting_table[i].defval) != 0) {
+			sd_cmd_set(&c, setting_table[i].name, st.set[i]);
+			emit(x, &c, CMD_ALL);
+		}
+	for (i = 0; i < st.np; i++) {
+		sd_cmd_pool(&c, &st.p[i]);
+		emit(x, &c, CMD_ALL);
+	}
+	for (i = 0; i < st.nb; i++) {
+		/* Every option, so the defaults of another version do not
+		 * change what this export means; "pool -" says nothing. */
+		sd_cmd_backend(&c, CMD_BACKEND_ADD, &st.b[i]);
+		emit(x, &c, st.b[i].npools > 0 ? CMD_ALL :
+		    CMD_ALL & ~cmd_bit(c.spec, "pool"));
+		if (st.b[i].admin != ADMIN_ENABLED) {
+			sd_cmd_backend(&c, st.b[i].admin == ADMIN_DRAINED ?
+			    CMD_BACKEND_DRAIN : CMD_BACKEND_DISABLE, &st.b[i]);
+			emit(x, &c, CMD_ALL);
+		}
+	}
+	for (i = 0; i < st.nr; i++) {
+		sd_cmd_route(&c, CMD_ROUTE_ADD, &st.r[i]);
+		emit(x, &c, sd_mask(&c));
+	}
+	sd_free(&st);
+	export_registered_note(x);
+	return 0;
+}

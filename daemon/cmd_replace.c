@@ -1,0 +1,371 @@
+/*
+ * cmd_replace: `replace [dry-run]`, the state made equal to the commands
+ * of the request's data (dnsroutectl -f FILE --replace sends FILE).
+ *
+ * The input is run command by command, through the same parser and
+ * handlers as any command, on a scratch store (SQLite in memory) that
+ * starts empty: its mistakes are found with their line before anything
+ * changes.  Then, inside the caller's transaction (cmd.c), the store's
+ * state and the scratch's are read and compared (statediff.c), and the
+ * difference is applied by the same handlers again, each change audited.
+ * A dry run, or an input equal to the state, rolls it all back.
+ *
+ * Patterns the live table already serves are not compiled again: a no-op
+ * replace of 10,000 routes costs what parsing and comparing them costs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "ctlproto.h"
+#include "db.h"
+#include "dnsrouted.h"
+#include "log.h"
+#include "script.h"
+#include "settings.h"
+#include "statediff.h"
+#include "util.h"
+
+/* The input line that last touched each pool and backend (by name) or
+ * route (by its id in the scratch store, 1, 2, ... as made). */
+struct mark {
+	char		*name;
+	size_t		 seq;
+	unsigned	 line;
+};
+
+struct lines {
+	struct mark	*pools, *backends, *admins;
+	size_t		 npools, nbackends, nadmins;
+	unsigned	*routes;		/* by scratch id */
+	size_t		 nroutes, caproutes;
+	unsigned	*settings;		/* by setting_table index */
+};
+
+struct replace {
+	struct cmd_ctx		*x;
+	struct db		*scratch;
+	struct lines		 lines;
+	const char		**known;	/* patterns served, sorted */
+	size_t			 nknown;
+};
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+known(void *arg, const char *pattern)
+{
+	struct replace *rp = arg;
+
+	return bsearch(&pattern, rp->known, rp->nknown, sizeof(*rp->known),
+	    str_cmp) != NULL;
+}
+
+static void
+known_init(struct replace *rp)
+{
+	const struct config *c = dr->cfg;
+	int i;
+
+	rp->known = xcalloc(c->nroutes + 1, sizeof(*rp->known));
+	for (i = 0; i < c->nroutes; i++)
+		rp->known[i] = c->routes[i].pattern;
+	rp->nknown = c->nroutes;
+	qsort(rp->known, rp->nknown, sizeof(*rp->known), str_cmp);
+}
+
+static void
+mark(struct mark **v, size_t *n, const char *name, unsigned line)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].name = xstrdup(name);
+	(*v)[*n].seq = *n;
+	(*v)[*n].line = line;
+	(*n)++;
+}
+
+static int
+mark_cmp(const void *a, const void *b)
+{
+	const struct mark *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The last line that touched name (marks sorted by mark_cmp), or 0. */
+static unsigned
+mark_line(const struct mark *v, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+	unsigned line = 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(v[mid].name, name) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && strcmp(v[lo - 1].name, name) == 0)
+		line = v[lo - 1].line;
+	return line;
+}
+
+static void
+lines_free(struct lines *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->npools; i++)
+		free(l->pools[i].name);
+	for (i = 0; i < l->nbackends; i++)
+		free(l->backends[i].name);
+	for (i = 0; i < l->nadmins; i++)
+		free(l->admins[i].name);
+	free(l->pools);
+	free(l->backends);
+	free(l->admins);
+	free(l->routes);
+	free(l->settings);
+}
+
+/* Remember where the object c changed comes from. */
+static void
+note_line(struct replace *rp, const struct cmd *c, int64_t made,
+    unsigned line)
+{
+	struct lines *l = &rp->lines;
+
+	switch (c->spec->id) {
+	case CMD_POOL_ADD:
+	case CMD_POOL_SET:
+	case CMD_POOL_DEL:
+		mark(&l->pools, &l->npools, c->a.pool.name, line);
+		break;
+	case CMD_ROUTE_ADD:
+		/* Scratch ids are 1, 2, ... in the order routes are made. */
+		if (made <= 0)
+			break;
+		while ((size_t)made >= l->caproutes) {
+			l->caproutes = l->caproutes ? l->caproutes * 2 : 1024;
+			l->routes = xrealloc(l->routes, l->caproutes *
+			    sizeof(*l->routes));
+		}
+		while (l->nroutes <= (size_t)made)
+			l->routes[l->nroutes++] = 0;
+		l->routes[made] = line;
+		break;
+	case CMD_SET:
+		l->settings[setting_lookup(c->a.set.key) - setting_table] =
+		    line;
+		break;
+	case CMD_BACKEND_ADD:
+	case CMD_BACKEND_SET:
+	case CMD_BACKEND_DEL:
+		mark(&l->backends, &l->nbackends, c->a.backend.name, line);
+		break;
+	default:
+		/* drain, undrain, enable, disable */
+		mark(&l->admins, &l->nadmins, c->a.name.name, line);
+		break;
+	}
+}
+
+static void
+attach_lines(struct replace *rp, struct sd_state *tgt)
+{
+	struct lines *l = &rp->lines;
+	size_t i;
+
+	if (l->npools > 0)
+		qsort(l->pools, l->npools, sizeof(*l->pools), mark_cmp);
+	if (l->nbackends > 0)
+		qsort(l->backends, l->nbackends, sizeof(*l->backends),
+		    mark_cmp);
+	if (l->nadmins > 0)
+		qsort(l->admins, l->nadmins, sizeof(*l->admins), mark_cmp);
+	for (i = 0; i < tgt->np; i++)
+		tgt->p[i].line = mark_line(l->pools, l->npools,
+		    tgt->p[i].name);
+	for (i = 0; i < tgt->nb; i++) {
+		tgt->b[i].line = mark_line(l->backends, l->nbackends,
+		    tgt->b[i].name);
+		tgt->b[i].admin_line = mark_line(l->admins, l->nadmins,
+		    tgt->b[i].name);
+	}
+	for (i = 0; i < tgt->nr; i++)
+		if (tgt->r[i].id > 0 && (size_t)tgt->r[i].id < l->nroutes)
+			tgt->r[i].line = l->routes[tgt->r[i].id];
+	memcpy(tgt->setline, l->settings, setting_table_len *
+	    sizeof(*tgt->setline));
+}
+
+/* Why c may not be in a replace input, or NULL. */
+static const char *
+not_state(const struct cmd *c)
+{
+	unsigned f = c->spec->flags;
+
+	if (f & CMD_F_IDS)
+		return "names route ids, which only one store knows; a "
+		    "replace input lists the routes in order with route add";
+	if (!(f & CMD_F_MUTATES) || (f & (CMD_F_BODY | CMD_F_LIVE)))
+		return "does not set state; a replace input holds the commands "
+		    "that do, as export prints them";
+	return NULL;
+}
+
+static int
+fail_at(struct cmd_ctx *x, int code, unsigned line, const char *msg)
+{
+	x->r->where = line;
+	reply_err(x->r, code, "%s", msg);
+	return -1;
+}
+
+/* Run the input on the scratch store. */
+static int
+build(struct replace *rp)
+{
+	struct cmd_ctx *x = rp->x;
+	struct cmd_checks chk;
+	struct script sc;
+	struct cmd c;
+	char *line, err[4096], msg[4200];
+	unsigned start;
+	int64_t made;
+	int rc, code, r;
+	const char *why;
+
+	cmd_checks_init(&chk, known, rp);
+	script_init_mem(&sc, x->body, x->bodylen);
+	/* One transaction: the scratch store need not commit each line. */
+	if (db_begin(rp->scratch) == -1)
+		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
+	rc = 0;
+	while (rc == 0 && (r = script_next(&sc, &line, &start)) == 1) {
+		if ((r = cmd_parse(line, &c, &chk, &code, err,
+		    sizeof(err))) == 1)
+			continue;
+		if (r == -1) {
+			rc = fail_at(x, code, start, err);
+			break;
+		}
+		if (c.spec->id == CMD_QUIT) {
+			cmd_free(&c);
+			break;
+		}
+		if (c.spec->id == CMD_HELP) {
+			cmd_free(&c);
+			continue;
+		}
+		if ((why = not_state(&c)) != NULL) {
+			snprintf(msg, sizeof(msg), "\"%s\" %s", c.spec->words,
+			    why);
+			rc = fail_at(x, CTL_ERR_RUNTIME, start, msg);
+		} else if (cmd_run_on(rp->scratch, x->sess, &c, &made, err,
+		    sizeof(err)) == -1)
+			rc = fail_at(x, CTL_ERR_RUNTIME, start, err);
+		else
+			note_line(rp, &c, made, start);
+		cmd_free(&c);
+	}
+	script_free(&sc);
+	return rc;
+}
+
+/* Apply the changes to the store, reporting each. */
+static int
+apply(struct replace *rp, const struct sd_changes *cs)
+{
+	struct cmd_ctx *x = rp->x;
+	struct cmd c;
+	char text[CTL_LINE_MAX * 2], detail[CTL_LINE_MAX * 2];
+	char err[1024], msg[CTL_LINE_MAX * 2 + 1100];
+	size_t i;
+
+	reply_columns(x->r, "op\tcommand\tdetail\tline#");
+	for (i = 0; i < cs->n; i++) {
+		const struct sd_change *ch = &cs->v[i];
+
+		sd_change_cmd(ch, &c);
+		if (cmd_format(&c, c.given, text, sizeof(text)) == -1)
+			snprintf(text, sizeof(text), "%s ...", c.spec->words);
+		sd_change_detail(ch, detail, sizeof(detail));
+		if (cmd_run_on(x->db, x->sess, &c, NULL, err,
+		    sizeof(err)) == -1) {
+			snprintf(msg, sizeof(msg), "%s: %s", text, err);
+			return fail_at(x, CTL_ERR_RUNTIME, ch->line, msg);
+		}
+		cmd_audit(x->sess, text, "ok (replace)");
+		reply_change(x->r, ch->op, text, detail, ch->line);
+	}
+	return 0;
+}
+
+int
+cmd_replace(struct cmd_ctx *x, const union cmd_args *u)
+{
+	struct replace rp;
+	struct sd_state cur, tgt;
+	struct sd_changes cs;
+	char err[512];
+	int dry = u->replace.dry_run, rc = -1;
+
+	if (x->sess->in_txn)
+		return cmd_fail(x, "replace is a transaction of its own; "
+		    "commit or abort first");
+	if (memchr(x->body, '\0', x->bodylen) != NULL)
+		return cmd_fail(x, "the input holds a NUL byte");
+	memset(&rp, 0, sizeof(rp));
+	rp.x = x;
+	if ((rp.scratch = db_open(":memory:", err, sizeof(err))) == NULL)
+		return cmd_fail(x, "replace: %s", err);
+	known_init(&rp);
+	rp.lines.settings = xcalloc(setting_table_len, sizeof(unsigned));
+	memset(&cs, 0, sizeof(cs));
+	memset(&cur, 0, sizeof(cur));
+	memset(&tgt, 0, sizeof(tgt));
+	if (build(&rp) == -1)
+		goto out;
+	if (cmd_state_read(rp.scratch, &tgt) == -1) {
+		rc = cmd_fail(x, "replace: %s", db_errmsg(rp.scratch));
+		goto out;
+	}
+	attach_lines(&rp, &tgt);
+	if (cmd_state_read(x->db, &cur) == -1) {
+		rc = cmd_dberr(x);
+		goto out;
+	}
+	sd_diff(&cur, &tgt, &cs);
+	if (apply(&rp, &cs) == -1)
+		goto out;
+	x->audited = 1;
+	if (cs.n == 0) {
+		x->rollback = 1;
+		reply_ok(x->r, "%sno changes: the state already equals the "
+		    "input", dry ? "dry run: " : "");
+	} else {
+		x->rollback = dry;
+		reply_ok(x->r, "%s%zu change%s: %u added, %u removed, %u "
+		    "changed%s", dry ? "dry run: " : "", cs.n,
+		    cs.n == 1 ? "" : "s", cs.nadd, cs.ndel, cs.nchg,
+		    dry ? "; checked, nothing applied" : "; committed");
+	}
+	rc = 0;
+out:
+	sd_changes_free(&cs);
+	sd_free(&cur);
+	sd_free(&tgt);
+	free(rp.known);
+	lines_free(&rp.lines);
+	db_close(rp.scratch);
+	return rc;
+}

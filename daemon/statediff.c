@@ -1,0 +1,646 @@
+/*
+ * statediff: states, their commands and their difference (see
+ * statediff.h).
+ */
+#include <sys/types.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settings.h"
+#include "statediff.h"
+#include "util.h"
+#include "words.h"
+
+/* ---- states ---- */
+
+void
+sd_init(struct sd_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->set = xcalloc(setting_table_len, sizeof(*st->set));
+	st->setline = xcalloc(setting_table_len, sizeof(*st->setline));
+}
+
+void
+sd_free(struct sd_state *st)
+{
+	size_t i;
+	int k;
+
+	if (st->set != NULL)
+		for (i = 0; i < setting_table_len; i++)
+			free(st->set[i]);
+	free(st->set);
+	free(st->setline);
+	for (i = 0; i < st->np; i++)
+		free(st->p[i].name);
+	free(st->p);
+	for (i = 0; i < st->nb; i++) {
+		for (k = 0; k < st->b[i].npools; k++)
+			free(st->b[i].pools[k]);
+		free(st->b[i].pools);
+		free(st->b[i].name);
+	}
+	free(st->b);
+	for (i = 0; i < st->nr; i++) {
+		free(st->r[i].pattern);
+		free(st->r[i].pool);
+		free(st->r[i].comment);
+	}
+	free(st->r);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Room for one more in v (n of cap, elements of size sz). */
+static void *
+grow(void *v, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 16;
+	return xrealloc(v, *cap * sz);
+}
+
+struct sd_pool *
+sd_add_pool(struct sd_state *st, const char *name, int policy)
+{
+	struct sd_pool *p;
+
+	st->p = grow(st->p, st->np, &st->capp, sizeof(*st->p));
+	p = &st->p[st->np++];
+	memset(p, 0, sizeof(*p));
+	p->name = xstrdup(name);
+	p->policy = policy;
+	return p;
+}
+
+struct sd_backend *
+sd_add_backend(struct sd_state *st, const char *name)
+{
+	struct sd_backend *b;
+
+	st->b = grow(st->b, st->nb, &st->capb, sizeof(*st->b));
+	b = &st->b[st->nb++];
+	memset(b, 0, sizeof(*b));
+	b->name = xstrdup(name);
+	backend_conf_defaults(&b->conf);
+	return b;
+}
+
+void
+sd_backend_pool(struct sd_backend *b, const char *pool)
+{
+	if (b->npools == CONF_POOLS_MAX)
+		return;
+	b->pools = xrealloc(b->pools, (b->npools + 1) * sizeof(*b->pools));
+	b->pools[b->npools++] = xstrdup(pool);
+}
+
+struct sd_route *
+sd_add_route(struct sd_state *st, const char *pattern, const char *pool,
+    const char *comment)
+{
+	struct sd_route *r;
+
+	st->r = grow(st->r, st->nr, &st->capr, sizeof(*st->r));
+	r = &st->r[st->nr++];
+	memset(r, 0, sizeof(*r));
+	r->pattern = xstrdup(pattern);
+	r->pool = pool != NULL ? xstrdup(pool) : NULL;
+	r->comment = xstrdup(comment != NULL ? comment : "");
+	return r;
+}
+
+/* ---- commands ---- */
+
+void
+sd_cmd_set(struct cmd *c, const char *key, const char *value)
+{
+	cmd_init(c, CMD_SET);
+	c->a.set.key = key;
+	c->a.set.value = value;
+	snprintf(c->a.set.canon, sizeof(c->a.set.canon), "%s", value);
+	c->given = 3;
+}
+
+void
+sd_cmd_pool(struct cmd *c, const struct sd_pool *p)
+{
+	cmd_init(c, CMD_POOL_ADD);
+	c->a.pool.name = p->name;
+	c->a.pool.policy = p->policy;
+	c->given = 3;
+}
+
+void
+sd_cmd_backend(struct cmd *c, enum cmd_id id, const struct sd_backend *b)
+{
+	int i;
+
+	cmd_init(c, id);
+	if (id != CMD_BACKEND_ADD && id != CMD_BACKEND_SET) {
+		c->a.name.name = b->name;
+		c->given = 1;
+		return;
+	}
+	c->a.backend.name = b->name;
+	c->a.backend.conf = b->conf;
+	for (i = 0; i < b->npools; i++)
+		c->a.backend.pools[i] = b->pools[i];
+	c->a.backend.npools = b->npools;
+	c->given = CMD_ALL;
+}
+
+void
+sd_cmd_route(struct cmd *c, enum cmd_id id, const struct sd_route *r)
+{
+	cmd_init(c, id);
+	c->a.route.id = r->id;
+	c->a.route.pattern = r->pattern;
+	c->a.route.qtype = r->qtype;
+	c->a.route.action = r->action;
+	c->a.route.pool = r->pool;
+	c->a.route.comment = r->comment;
+	c->given = CMD_ALL;
+}
+
+uint64_t
+sd_mask(const struct cmd *c)
+{
+	struct cmd def;
+
+	cmd_init(&def, c->spec->id);
+	return cmd_diff(c->spec, &def.a, &c->a);
+}
+
+void
+sd_change_cmd(const struct sd_change *ch, struct cmd *c)
+{
+	switch (ch->id) {
+	case CMD_SET:
+		sd_cmd_set(c, ch->key, ch->value);
+		break;
+	case CMD_POOL_ADD:
+	case CMD_POOL_SET:
+		sd_cmd_pool(c, ch->item);
+		c->spec = cmd_spec_of(ch->id);
+		break;
+	case CMD_POOL_DEL:
+		cmd_init(c, CMD_POOL_DEL);
+		c->a.pool.name = ((const struct sd_pool *)ch->item)->name;
+		break;
+	case CMD_ROUTE_ADD:
+	case CMD_ROUTE_SET:
+		sd_cmd_route(c, ch->id, ch->item);
+		c->a.route.position = ch->position;
+		if (ch->about != NULL)
+			c->a.route.id = ch->about->id;
+		break;
+	case CMD_ROUTE_DEL:
+	case CMD_ROUTE_MOVE:
+		sd_cmd_route(c, ch->id, ch->about);
+		c->a.route.position = ch->position;
+		break;
+	default:
+		sd_cmd_backend(c, ch->id, ch->item);
+		break;
+	}
+	c->given = ch->given;
+}
+
+void
+sd_change_detail(const struct sd_change *ch, char *out, size_t outlen)
+{
+	struct cmd c;
+	size_t skip;
+
+	out[0] = '\0';
+	if (ch->about == NULL || outlen == 0)
+		return;
+	sd_cmd_route(&c, CMD_ROUTE_ADD, ch->about);
+	skip = strlen(c.spec->words) + 1;
+	if (cmd_format(&c, sd_mask(&c), out, outlen) == -1 ||
+	    strlen(out) < skip)
+		out[0] = '\0';
+	else
+		memmove(out, out + skip, strlen(out + skip) + 1);
+}
+
+/* ---- the difference ---- */
+
+static struct sd_change *
+change(struct sd_changes *cs, char op, enum cmd_id id, unsigned line)
+{
+	struct sd_change *ch;
+
+	cs->v = grow(cs->v, cs->n, &cs->cap, sizeof(*cs->v));
+	ch = &cs->v[cs->n++];
+	memset(ch, 0, sizeof(*ch));
+	ch->op = op;
+	ch->id = id;
+	ch->line = line;
+	ch->given = CMD_ALL;
+	if (op == '+')
+		cs->nadd++;
+	else if (op == '-')
+		cs->ndel++;
+	else
+		cs->nchg++;
+	return ch;
+}
+
+void
+sd_changes_free(struct sd_changes *cs)
+{
+	free(cs->v);
+	memset(cs, 0, sizeof(*cs));
+}
+
+static void
+diff_settings(const struct sd_state *cur, const struct sd_state *tgt,
+    struct sd_changes *cs)
+{
+	const char *cv, *tv;
+	struct sd_change *ch;
+	size_t i;
+
+	for (i = 0; i < setting_table_len; i++) {
+		cv = cur->set[i] ? cur->set[i] : setting_table[i].defval;
+		tv = tgt->set[i] ? tgt->set[i] : setting_table[i].defval;
+		if (strcmp(cv, tv) == 0)
+			continue;
+		ch = change(cs, '~', CMD_SET, tgt->setline[i]);
+		ch->key = setting_table[i].name;
+		ch->value = tv;
+	}
+}
+
+/* Items by name: a sorted array of pointers to search. */
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(**(char *const *const *)a, **(char *const *const *)b);
+}
+
+/* Index the names (the first member of each item) of n items of size sz. */
+static char **
+name_index(const void *items, size_t n, size_t sz)
+{
+	char **ix = xcalloc(n + 1, sizeof(*ix));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ix[i] = (char *)items + i * sz;
+	qsort(ix, n, sizeof(*ix), by_name);
+	return ix;
+}
+
+static const void *
+name_find(char **ix, size_t n, const char *name)
+{
+	const char *key = name;
+	const char *const *kp = &key;
+	char **hit;
+
+	hit = bsearch(&kp, ix, n, sizeof(*ix), by_name);
+	return hit != NULL ? *hit : NULL;
+}
+
+static void
+diff_pools(const struct sd_state *cur, const struct sd_state *tgt,
+    struct sd_changes *cs, int adding)
+{
+	char **ci = name_index(cur->p, cur->np, sizeof(*cur->p));
+	char **ti = name_index(tgt->p, tgt->np, sizeof(*tgt->p));
+	const struct sd_pool *c;
+	struct sd_change *ch;
+	size_t i;
+
+	for (i = 0; adding && i < tgt->np; i++) {
+		c = name_find(ci, cur->np, tgt->p[i].name);
+		if (c != NULL && c->policy == tgt->p[i].policy)
+			continue;
+		ch = change(cs, c ? '~' : '+', c ? CMD_POOL_SET : CMD_POOL_ADD,
+		    tgt->p[i].line);
+		ch->item = &tgt->p[i];
+	}
+	for (i = 0; !adding && i < cur->np; i++)
+		if (name_find(ti, tgt->np, cur->p[i].name) == NULL)
+			change(cs, '-', CMD_POOL_DEL, 0)->item = &cur->p[i];
+	free(ci);
+	free(ti);
+}
+
+/* From admin state from to to, by the commands an operator would type. */
+static void
+diff_admin(struct sd_changes *cs, const struct sd_backend *t, int from)
+{
+	int to = t->admin;
+	enum cmd_id id;
+
+	if (from == to)
+		return;
+	if (to == ADMIN_DRAINED && from == ADMIN_DISABLED) {
+		change(cs, '~', CMD_BACKEND_ENABLE, t->admin_line)->item = t;
+		from = ADMIN_ENABLED;
+	}
+	if (to == ADMIN_DRAINED)
+		id = CMD_BACKEND_DRAIN;
+	else if (to == ADMIN_DISABLED)
+		id = CMD_BACKEND_DISABLE;
+	else
+		id = from == ADMIN_DRAINED ? CMD_BACKEND_UNDRAIN :
+		    CMD_BACKEND_ENABLE;
+	change(cs, '~', id, t->admin_line)->item = t;
+}
+
+static void
+diff_backends(const struct sd_state *cur, const struct sd_state *tgt,
+    struct sd_changes *cs)
+{
+	char **ci = name_index(cur->b, cur->nb, sizeof(*cur->b));
+	char **ti = name_index(tgt->b, tgt->nb, sizeof(*tgt->b));
+	const struct sd_backend *c, *t;
+	struct sd_change *ch;
+	struct cmd cc, tc;
+	uint64_t mask;
+	size_t i;
+
+	for (i = 0; i < cur->nb; i++)
+		if (name_find(ti, tgt->nb, cur->b[i].name) == NULL)
+			change(cs, '-', CMD_BACKEND_DEL, 0)->item = &cur->b[i];
+	for (i = 0; i < tgt->nb; i++) {
+		t = &tgt->b[i];
+		c = name_find(ci, cur->nb, t->name);
+		if (c == NULL) {
+			sd_cmd_backend(&tc, CMD_BACKEND_ADD, t);
+			ch = change(cs, '+', CMD_BACKEND_ADD, t->line);
+			ch->item = t;
+			ch->given = sd_mask(&tc);
+		} else {
+			sd_cmd_backend(&cc, CMD_BACKEND_SET, c);
+			sd_cmd_backend(&tc, CMD_BACKEND_SET, t);
+			if ((mask = cmd_diff(tc.spec, &cc.a, &tc.a)) != 0) {
+				ch = change(cs, '~', CMD_BACKEND_SET, t->line);
+				ch->item = t;
+				ch->given = mask | 1;	/* and the name */
+			}
+		}
+		diff_admin(cs, t, c != NULL ? c->admin : ADMIN_ENABLED);
+	}
+	free(ci);
+	free(ti);
+}
+
+/* ---- routes ---- */
+
+static int
+strcmp0(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "");
+}
+
+/* In everything (full) or in the pattern alone. */
+static int
+route_cmp(const struct sd_route *a, const struct sd_route *b, int full)
+{
+	int c;
+
+	if ((c = strcmp(a->pattern, b->pattern)) != 0 || !full)
+		return c;
+	if (a->qtype != b->qtype)
+		return a->qtype < b->qtype ? -1 : 1;
+	if (a->action != b->action)
+		return a->action < b->action ? -1 : 1;
+	if ((c = strcmp0(a->pool, b->pool)) != 0)
+		return c;
+	return strcmp(a->comment, b->comment);
+}
+
+struct rsort {
+	const struct sd_route	*r;
+	size_t			 i;
+	int			 full;
+};
+
+/* By key, then by position, so equal routes pair up in order. */
+static int
+rsort_cmp(const void *x, const void *y)
+{
+	const struct rsort *a = x, *b = y;
+	int c = route_cmp(a->r, b->r, a->full);
+
+	if (c != 0)
+		return c;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* The unpaired routes of r (pair[i] < 0), sorted; returns how many. */
+static size_t
+unpaired(const struct sd_route *r, size_t n, const ssize_t *pair, int full,
+    struct rsort *out)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (pair[i] < 0) {
+			out[k].r = &r[i];
+			out[k].i = i;
+			out[k++].full = full;
+		}
+	qsort(out, k, sizeof(*out), rsort_cmp);
+	return k;
+}
+
+/* Pair unpaired routes of cur and tgt equal in key, in order. */
+static void
+pair_routes(const struct sd_state *cur, const struct sd_state *tgt,
+    ssize_t *mt, ssize_t *tm, int full)
+{
+	struct rsort *cs = xcalloc(cur->nr + 1, sizeof(*cs));
+	struct rsort *ts = xcalloc(tgt->nr + 1, sizeof(*ts));
+	size_t nc, nt, i = 0, j = 0;
+	int c;
+
+	nc = unpaired(cur->r, cur->nr, tm, full, cs);
+	nt = unpaired(tgt->r, tgt->nr, mt, full, ts);
+	while (i < nc && j < nt) {
+		c = route_cmp(cs[i].r, ts[j].r, full);
+		if (c == 0) {
+			mt[ts[j].i] = (ssize_t)cs[i].i;
+			tm[cs[i].i] = (ssize_t)ts[j].i;
+			i++;
+			j++;
+		} else if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	free(cs);
+	free(ts);
+}
+
+/* Mark in keep[] the t whose c = mt[t] (>= 0) form a longest increasing
+ * run, in t order. */
+static void
+mark_lis(const ssize_t *mt, size_t nt, char *keep)
+{
+	size_t *tail = xcalloc(nt + 1, sizeof(*tail));	/* t of each length */
+	ssize_t *prev = xcalloc(nt + 1, sizeof(*prev));
+	size_t len = 0, lo, hi, mid, t;
+	ssize_t k;
+
+	for (t = 0; t < nt; t++) {
+		if (mt[t] < 0)
+			continue;
+		lo = 0;
+		hi = len;
+		while (lo < hi) {
+			mid = (lo + hi) / 2;
+			if (mt[tail[mid]] < mt[t])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		prev[t] = lo > 0 ? (ssize_t)tail[lo - 1] : -1;
+		tail[lo] = t;
+		if (lo == len)
+			len++;
+	}
+	for (k = len > 0 ? (ssize_t)tail[len - 1] : -1; k >= 0; k = prev[k])
+		keep[k] = 1;
+	free(tail);
+	free(prev);
+}
+
+/* Index of t in the list (of target indexes), searching from hint. */
+static size_t
+list_find(const size_t *list, size_t n, size_t t, size_t hint)
+{
+	size_t i;
+
+	for (i = hint < n ? hint : 0; i < n; i++)
+		if (list[i] == t)
+			return i;
+	for (i = 0; i < n; i++)
+		if (list[i] == t)
+			return i;
+	abort();	/* every target placed so far is in the list */
+}
+
+static void
+list_insert(size_t *list, size_t *n, size_t at, size_t t)
+{
+	memmove(&list[at + 1], &list[at], (*n - at) * sizeof(*list));
+	list[at] = t;
+	(*n)++;
+}
+
+static void
+diff_routes(const struct sd_state *cur, const struct sd_state *tgt,
+    struct sd_changes *cs)
+{
+	size_t nc = cur->nr, nt = tgt->nr, i, j, *list, n = 0, q, p, at;
+	size_t hint = 0;
+	struct sd_change *ch;
+	struct cmd cc, tc;
+	uint64_t mask;
+	ssize_t *mt, *tm;
+	char *keep;
+
+	mt = xcalloc(nt + 1, sizeof(*mt));
+	tm = xcalloc(nc + 1, sizeof(*tm));
+	keep = xcalloc(nt + 1, 1);
+	list = xcalloc(nc + nt + 1, sizeof(*list));
+	for (j = 0; j < nt; j++)
+		mt[j] = -1;
+	for (i = 0; i < nc; i++)
+		tm[i] = -1;
+	/* Equal routes first, then what is left by pattern: changed. */
+	pair_routes(cur, tgt, mt, tm, 1);
+	pair_routes(cur, tgt, mt, tm, 0);
+
+	/* The rest of the current routes go, last first: removing the last
+	 * route renumbers no other. */
+	for (i = 0; i < nc; i++)
+		if (tm[i] >= 0)
+			list[n++] = (size_t)tm[i];
+	for (i = nc; i-- > 0; )
+		if (tm[i] < 0) {
+			ch = change(cs, '-', CMD_ROUTE_DEL, 0);
+			ch->about = &cur->r[i];
+			ch->given = 1;
+		}
+
+	/* Each target route not on the kept run goes just after its
+	 * predecessor: then every run of them hangs off a kept route (or
+	 * the top) in target order, which is the target order. */
+	mark_lis(mt, nt, keep);
+	for (j = 0; j < nt; j++) {
+		const struct sd_route *r = &tgt->r[j];
+
+		if (mt[j] >= 0) {
+			/* Paired by pattern alone: change it in place. */
+			sd_cmd_route(&cc, CMD_ROUTE_SET, &cur->r[mt[j]]);
+			sd_cmd_route(&tc, CMD_ROUTE_SET, r);
+			tc.a.route.id = cc.a.route.id;
+			if ((mask = cmd_diff(tc.spec, &cc.a, &tc.a)) != 0) {
+				ch = change(cs, '~', CMD_ROUTE_SET, r->line);
+				ch->item = r;
+				ch->about = &cur->r[mt[j]];
+				ch->given = mask | 1;	/* and the id */
+			}
+		}
+		if (keep[j])
+			continue;
+		/* q: the index the route should take, before it moves. */
+		q = 0;
+		if (j > 0) {
+			hint = list_find(list, n, j - 1, hint);
+			q = hint + 1;
+		}
+		if (mt[j] < 0) {
+			ch = change(cs, '+', CMD_ROUTE_ADD, r->line);
+			ch->item = r;
+			sd_cmd_route(&tc, CMD_ROUTE_ADD, r);
+			ch->given = sd_mask(&tc);
+			if (q < n) {
+				ch->position = (int)q + 1;
+				ch->given |= cmd_bit(tc.spec, "at");
+			}
+			list_insert(list, &n, q, j);
+			hint = q;
+			continue;
+		}
+		p = list_find(list, n, j, q);
+		if (p == q)
+			continue;
+		memmove(&list[p], &list[p + 1], (n - p - 1) * sizeof(*list));
+		n--;
+		at = p < q ? q - 1 : q;
+		list_insert(list, &n, at, j);
+		hint = at;
+		ch = change(cs, '~', CMD_ROUTE_MOVE, r->line);
+		ch->about = &cur->r[mt[j]];
+		ch->position = (int)at + 1;
+		ch->given = CMD_ALL;
+	}
+	free(mt);
+	free(tm);
+	free(keep);
+	free(list);
+}
+
+void
+sd_diff(const struct sd_state *cur, const struct sd_state *tgt,
+    struct sd_changes *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	/* Pools before what uses them, pools last out. */
+	diff_settings(cur, tgt, cs);
+	diff_pools(cur, tgt, cs, 1);
+	diff_backends(cur, tgt, cs);
+	diff_routes(cur, tgt, cs);
+	diff_pools(cur, tgt, cs, 0);
+}

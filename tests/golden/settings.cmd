@@ -1,0 +1,13 @@
+# set; show settings; help set.
+set retries 2
+set all-down-try-anyway on
+set default-action refuse
+set query-timeout 900
+set retries 4
+set retries many
+set default-action pool
+set no-such-setting 1
+set retries
+show settings
+export
+help set
