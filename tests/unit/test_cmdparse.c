@@ -124,6 +124,22 @@ static const struct {
 	{ "route test www.example.", OK, "route test www.example." },
 	{ "route test www.example. mx", OK, "route test www.example. MX" },
 	{ "route test a..b", CTL_ERR_SYNTAX, "bad value \"a..b\" for QNAME" },
+	{ "route lookup a. b.example. 'c d.'", OK,
+	  "route lookup a. b.example. 'c d.'" },
+	{ "route lookup", CTL_ERR_SYNTAX, "route lookup: missing NAME..." },
+	/* zone: run by dnsroutectl, parsed like any */
+	{ "zone split z.zone out", OK, "zone split z.zone out" },
+	{ "zone split z.zone out origin example. assume subtree", OK,
+	  "zone split z.zone out origin example. assume subtree" },
+	{ "zone split z.zone", CTL_ERR_SYNTAX, "zone split: missing DIR" },
+	{ "zone split z.zone out assume all", CTL_ERR_SYNTAX, "bad value "
+	  "\"all\" for assume: one of nothing, subtree" },
+	{ "zone check z.zone query rate 10 timeout 500", OK,
+	  "zone check z.zone query rate 10 timeout 500" },
+	{ "zone check z.zone rate 0", CTL_ERR_SYNTAX, "bad value \"0\" for "
+	  "rate" },
+	{ "zone check z.zone out", CTL_ERR_SYNTAX, "zone check: unexpected "
+	  "word \"out\"" },
 	/* show, trace, the rest */
 	{ "show routes", OK, "show routes" },
 	{ "sh ro", OK, "show routes" },
@@ -354,6 +370,32 @@ test_backend_options(void)
 	CHECK(cmd_bit(cmd_spec_of(CMD_BACKEND_ADD), "nope") == 0);
 }
 
+/* Many words (route lookup sends hundreds of names): they stay in the
+ * line's own words, in order. */
+static void
+test_many_words(void)
+{
+	char line[65536], err[256];
+	struct cmd c;
+	size_t used;
+	int i, code;
+
+	used = snprintf(line, sizeof(line), "route lookup");
+	for (i = 0; i < 3000; i++)
+		used += snprintf(line + used, sizeof(line) - used, " n%d.", i);
+	CHECK(cmd_parse(line, &c, NULL, &code, err, sizeof(err)) == 0);
+	CHECK(c.a.words.n == 3000 && strcmp(c.a.words.w[0], "n0.") == 0 &&
+	    strcmp(c.a.words.w[2999], "n2999.") == 0);
+	cmd_free(&c);
+	CHECK(cmd_parse("help backend add", &c, NULL, &code, err,
+	    sizeof(err)) == 0 && c.a.words.n == 2 &&
+	    strcmp(c.a.words.w[1], "add") == 0);
+	cmd_free(&c);
+	CHECK(cmd_parse("help", &c, NULL, &code, err, sizeof(err)) == 0 &&
+	    c.a.words.n == 0);
+	cmd_free(&c);
+}
+
 static void
 test_settings(void)
 {
@@ -537,6 +579,9 @@ test_complete(void)
 		{ "show r", "routes recent" },
 		{ "rep", "replace" },
 		{ "replace ", "dry-run" },
+		{ "zone split z.zone out ", "origin assume" },
+		{ "zone split z.zone out assume ", "nothing subtree" },
+		{ "zone check z.zone ", "origin query rate timeout" },
 	};
 	char out[4096];
 	size_t i;
@@ -606,6 +651,7 @@ main(void)
 	test_checks();
 	test_round_trip();
 	test_backend_options();
+	test_many_words();
 	test_settings();
 	test_help();
 	test_complete();
