@@ -23,6 +23,19 @@ arg_name_ok(const char *s)
 }
 
 int
+arg_ref_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n >= CONF_NAME_MAX || s[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isgraph((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+int
 arg_duration_ms(const char *s, int seconds_default, long min, long max,
     long *out)
 {

@@ -343,11 +343,17 @@ value(const struct cmd_arg *a, const char *w, void *base,
 	}
 	switch (a->kind) {
 	case K_NAME:
-	case K_BACKEND:
-	case K_POOL:
 		if (!arg_name_ok(w)) {
 			snprintf(why, whylen, "use 1-%d letters, digits, '.', "
 			    "'_' or '-'", CONF_NAME_MAX - 1);
+			return -1;
+		}
+		break;
+	case K_BACKEND:
+	case K_POOL:
+		if (!arg_ref_ok(w)) {
+			snprintf(why, whylen, "a name of 1-%d characters, no "
+			    "blank", CONF_NAME_MAX - 1);
 			return -1;
 		}
 		break;

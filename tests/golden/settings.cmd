@@ -7,6 +7,7 @@ set retries 4
 set retries many
 set default-action pool
 set no-such-setting 1
+set etcd http://127.0.0.1:2379
 set retries
 show settings
 export

@@ -1,4 +1,5 @@
-# show stats, audit, recent; trace.  No query reaches this daemon.
+# show stats, audit, recent, fleet; trace.  No query reaches this daemon,
+# which runs without etcd.
 show stats
 pool add audited
 pool add audited
@@ -10,6 +11,8 @@ show recent 5 ^www
 show recent 0
 show recent 5000
 show recent '^[x'
+show fleet
+show fleet now
 trace limit 1 seconds 1
 trace client nowhere
 trace backend ns-none

@@ -160,6 +160,7 @@ def test_operator_routes_come_first(etcd_factory, router_factory, ns):
     etcd = etcd_factory()
     r = start_router(router_factory, etcd)
     mine, theirs = ns('mine'), ns('theirs')
+    r.ok('pool add p')
     r.ok('backend add mine %s pool p' % mine.endpoint)
     r.ok(r"route add '^xa\.split\.test\.$' pool p")
     etcd.put('/dnsrouter/t', '%s,%s' % (theirs.endpoint, SPLIT))
@@ -256,7 +257,7 @@ def test_etcd_stopped_under_load(etcd_factory, router_factory, ns, workdir):
     etcd.delete('/dnsrouter/ns9')
     wait_no_route(r)
     res = r.ctl('set etcd http://x')
-    assert res.rc == 1 and 'dnsrouted -e' in res.stdout + res.stderr
+    assert res.rc == 2 and 'dnsrouted -e' in res.stdout + res.stderr
 
 
 def test_router_started_while_etcd_is_down_serves_stored(etcd_factory, router_factory,

@@ -159,7 +159,9 @@ def test_wrong_class_found_before_and_after_commit(big, workdir):
     res = r.ctl(None, json=True, args=('-f', edit, '--dry-run', '-c',
                                        'zone check %s' % zone), timeout=120)
     docs = [json.loads(l) for l in res.stdout.splitlines() if l.startswith('{')]
-    check_fails_naming(docs[-1], res.rc, expected)
+    # After it, the abort's own document says nothing was applied.
+    assert docs[-1]['command'] == 'abort' and docs[-1]['ok'], docs[-1]
+    check_fails_naming(docs[-2], res.rc, expected)
     assert [row['pattern'] for row in r.routes()][1] == r'^[i-q][^.]*\.', 'dry run applied'
 
     # The same batch with the check in it: refused, nothing applied.

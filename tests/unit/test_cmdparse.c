@@ -147,6 +147,13 @@ static const struct {
 	{ "show health ns-a", OK, "show health ns-a" },
 	{ "show health ns-a last 5", OK, "show health ns-a last 5" },
 	{ "show health ns-a last 0", CTL_ERR_SYNTAX, "bad value \"0\" for last" },
+	/* a name the daemon made: parsed, the daemon says what it is */
+	{ "show health etcd:ns9", OK, "show health etcd:ns9" },
+	{ "backend drain etcd:a/b@c", OK, "backend drain etcd:a/b@c" },
+	{ "backend add etcd:x 127.0.0.1", CTL_ERR_SYNTAX, "bad value "
+	  "\"etcd:x\" for NAME" },
+	{ "show fleet", OK, "show fleet" },
+	{ "show fleet x", CTL_ERR_SYNTAX, "show fleet: unexpected word" },
 	{ "show audit", OK, "show audit" },
 	{ "show recent", OK, "show recent" },
 	{ "show recent 5 ^a", OK, "show recent 5 ^a" },
@@ -154,7 +161,7 @@ static const struct {
 	{ "show recent 5000", CTL_ERR_SYNTAX, "bad value \"5000\" for N" },
 	{ "show nonsense", CTL_ERR_SYNTAX, "unknown command \"show nonsense\": "
 	  "show takes routes, backends, pools, stats, settings, health, "
-	  "audit, recent" },
+	  "audit, recent, fleet" },
 	{ "show", CTL_ERR_SYNTAX, "incomplete command \"show\"" },
 	{ "trace", OK, "trace limit 0 seconds 0" },
 	{ "trace ^www client 10.0.0.1 backend ns-a limit 5 seconds 2", OK,
@@ -168,6 +175,8 @@ static const struct {
 	  "default-action" },
 	{ "set nope 1", CTL_ERR_SYNTAX, "unknown setting \"nope\"; see show "
 	  "settings" },
+	{ "set etcd http://x", CTL_ERR_SYNTAX, "etcd is set with dnsrouted "
+	  "-e" },
 	{ "set retries", CTL_ERR_SYNTAX, "set: missing VALUE" },
 	{ "export", OK, "export" },
 	{ "replace", OK, "replace" },
