@@ -207,15 +207,19 @@ help_detail(struct emitter *e, const struct cmd_spec *cs)
 {
 	char usage[4096];
 	size_t i;
+	int w = 0;
 
 	cmd_usage(cs, 0, usage, sizeof(usage));
 	emit_lines(e, "usage: ", "       ", usage);
 	emitf(e, "%s", cs->help);
 	emitf(e, "example: %s", cs->example);
 	if (cs->id == CMD_SET) {
+		for (i = 0; i < setting_table_len; i++)
+			if ((int)strlen(setting_table[i].name) > w)
+				w = (int)strlen(setting_table[i].name);
 		emitf(e, "settings (default):");
 		for (i = 0; i < setting_table_len; i++)
-			emitf(e, "  %-24s %s (%s)", setting_table[i].name,
+			emitf(e, "  %-*s %s (%s)", w, setting_table[i].name,
 			    setting_table[i].help, setting_table[i].defval);
 	}
 }

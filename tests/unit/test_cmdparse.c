@@ -421,6 +421,15 @@ test_settings(void)
 		{ "default-action", "pool", NULL },
 		{ "all-down-try-anyway", "maybe", NULL },
 		{ "no-such", "1", NULL },
+		{ "etcd", "http://x", NULL },
+		{ "max-outstanding-per-client", "500", "500" },
+		{ "max-outstanding-per-client", "025%", "25%" },
+		{ "max-outstanding-per-client", "101%", NULL },
+		{ "max-outstanding-per-client", "0%", NULL },
+		{ "max-outstanding-per-client", "%", NULL },
+		{ "retries", "50%", NULL },
+		{ "control-idle-timeout", "0", NULL },
+		{ "control-idle-timeout", "60", "60" },
 	};
 	struct settings s;
 	char out[64], err[256];
@@ -445,6 +454,18 @@ test_settings(void)
 		    setting_table[i].defval) == 0, "default of %s",
 		    setting_table[i].name);
 	CHECK(settings_apply(&s, "retries", "x") == -1);
+	/* The per-client cap: a count, or a share of max-outstanding,
+	 * whichever is set last, and whichever order the two come in. */
+	CHECK(s.client_cap == 1000 && s.control_idle_s == 300);
+	CHECK(settings_apply(&s, "max-outstanding-per-client", "10%") == 0 &&
+	    s.client_cap == 6553);
+	CHECK(settings_apply(&s, "max-outstanding", "1000") == 0 &&
+	    s.client_cap == 100);
+	CHECK(settings_apply(&s, "max-outstanding-per-client", "7") == 0 &&
+	    s.client_cap == 7 && s.max_out_client_pct == 0);
+	CHECK(settings_apply(&s, "max-outstanding-per-client", "1%") == 0 &&
+	    settings_apply(&s, "max-outstanding", "16") == 0 &&
+	    s.client_cap == 1);
 }
 
 struct lines {
