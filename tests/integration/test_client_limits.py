@@ -170,4 +170,4 @@ def test_cap_as_a_count_and_as_a_percentage(router_factory, misbehave_factory, a
     assert dt.samples(body)['dnsroute_client_limit_total'] == r.stat('client-limit') == 9
 
     for bad in ('0', '-1', '101%', '0%', 'x', '5 %', '%'):
-        assert r.ctl('set max-outstanding-per-client %s' % bad).rc == 1, bad
+        assert r.ctl('set max-outstanding-per-client %s' % bad).rc == 2, bad  # a bad value: a usage error
