@@ -655,6 +655,15 @@ db_open(const char *path, char *err, size_t errlen)
 	char msg[256], mode[16];
 	int memory, rc, i;
 
+	static int configured;
+
+	if (!configured) {
+		/* No memory statistics: they take a global mutex on every
+		 * allocation (replace's scratch store makes many).  Only
+		 * before SQLite starts; harmless (SQLITE_MISUSE) after. */
+		(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		configured = 1;
+	}
 	if (errlen > 0)
 		err[0] = '\0';
 	db = xcalloc(1, sizeof(*db));
