@@ -1,9 +1,10 @@
 /*
- * cmdparse: command lines to struct cmd and back, driven by the grammar of
- * cmd_table (see cmdtab.h).  One walk over the grammar serves the parser,
- * the formatter and the comparison of two commands, so what export prints
- * always parses back, and a value is checked the same way wherever a
- * command comes from.
+ * cmdparse: command lines to struct cmd, driven by the grammar of
+ * cmd_table (see cmdtab.h): finding the command by its words, then each
+ * value checked by its kind and stored where the grammar says.  The same
+ * flattened grammar (cmdgrammar.h) drives the formatter and the comparison
+ * of two commands (cmdformat.c), so what export prints always parses back,
+ * and a value is checked the same way wherever a command comes from.
  *
  * Grammar indexes: the entries of a command's grammar, includes spliced
  * in, numbered in order; struct cmd's given has bit i set when entry i got
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "argparse.h"
+#include "cmdgrammar.h"
 #include "cmdtab.h"
 #include "ctlproto.h"
 #include "dnsmsg.h"
@@ -24,8 +26,6 @@
 #include "settings.h"
 #include "util.h"
 #include "words.h"
-
-#define GRAMMAR_MAX	64
 
 /* ---- command words ---- */
 
@@ -204,11 +204,6 @@ cmd_lookup(int argc, char *const argv[], int *nwords, char *err,
 
 /* ---- the grammar, flattened ---- */
 
-struct grammar {
-	const struct cmd_arg	*a[GRAMMAR_MAX];
-	int			 n;
-};
-
 static void
 flatten_into(struct grammar *g, const struct cmd_arg *args)
 {
@@ -220,63 +215,25 @@ flatten_into(struct grammar *g, const struct cmd_arg *args)
 	}
 }
 
-/* The grammar of cs, flattened once. */
-static void
-flatten(const struct cmd_spec *cs, struct grammar *g)
+const struct grammar *
+cmd_grammar(const struct cmd_spec *cs)
 {
-	static struct grammar cache[CMD__COUNT];
+	static struct grammar cache[CMD__COUNT], other;
 	static char ready[CMD__COUNT];
 	size_t i = (size_t)(cs - cmd_table);
 
 	if (i >= CMD__COUNT) {
-		g->n = 0;
-		flatten_into(g, cs->args);
-		return;
+		/* Not of the table (a test's): flattened each time. */
+		other.n = 0;
+		flatten_into(&other, cs->args);
+		return &other;
 	}
 	if (!ready[i]) {
 		cache[i].n = 0;
 		flatten_into(&cache[i], cs->args);
 		ready[i] = 1;
 	}
-	*g = cache[i];
-}
-
-/* The values that belong to the option or choice at index i: i and the
- * A_MORE entries after it.  Returns the index past them. */
-static int
-group_end(const struct grammar *g, int i)
-{
-	for (i++; i < g->n && g->a[i]->form == A_MORE; i++)
-		;
-	return i;
-}
-
-static void *
-field(const void *base, const struct cmd_arg *a)
-{
-	return (char *)base + a->off;
-}
-
-static int
-int_at(const void *base, const struct cmd_arg *a)
-{
-	return *(const int *)field(base, a);
-}
-
-/* The count of a vector (S_PTRV, S_WORDS). */
-static int
-count_at(const void *base, const struct cmd_arg *a)
-{
-	return *(const int *)((const char *)base + a->off2);
-}
-
-/* Word k of a vector. */
-static const char *
-word_at(const void *base, const struct cmd_arg *a, int k)
-{
-	if (a->store == S_WORDS)
-		return (*(char *const *const *)field(base, a))[k];
-	return ((const char *const *)field(base, a))[k];
+	return &cache[i];
 }
 
 /* ---- values ---- */
@@ -333,7 +290,7 @@ value(const struct cmd_arg *a, const char *w, void *base,
 	socklen_t sl;
 	long v = 0;
 	int iv = 0, *np;
-	char *p = field(base, a);
+	char *p = arg_field(base, a);
 
 	if ((a->flags & ARG_F_DASH) && strcmp(w, "-") == 0) {
 		/* None: no pools ("pool -"), no type filter ("qtype -"). */
@@ -480,19 +437,19 @@ value(const struct cmd_arg *a, const char *w, void *base,
 static void
 defaults(const struct cmd_spec *cs, void *base)
 {
-	struct grammar g;
+	const struct grammar *g;
 	int i;
 
-	flatten(cs, &g);
-	for (i = 0; i < g.n; i++) {
-		const struct cmd_arg *a = g.a[i];
+	g = cmd_grammar(cs);
+	for (i = 0; i < g->n; i++) {
+		const struct cmd_arg *a = g->a[i];
 
 		if (a->store == S_INT)
-			*(int *)field(base, a) = a->def;
+			*(int *)arg_field(base, a) = a->def;
 		else if (a->store == S_STR && a->defs != NULL)
-			snprintf(field(base, a), a->size, "%s", a->defs);
+			snprintf(arg_field(base, a), a->size, "%s", a->defs);
 		else if (a->store == S_PTR && a->defs != NULL)
-			*(const char **)field(base, a) = a->defs;
+			*(const char **)arg_field(base, a) = a->defs;
 	}
 }
 
@@ -518,7 +475,7 @@ backend_conf_defaults(struct backend_conf *conf)
 
 struct parse {
 	const struct cmd_spec	*cs;
-	struct grammar		 g;
+	const struct grammar	*g;
 	struct cmd		*c;
 	const struct cmd_checks	*chk;
 	char			*err;
@@ -613,7 +570,7 @@ fail(struct parse *ps, int code, int with_usage, const char *fmt, ...)
 static int
 take(struct parse *ps, int i, const char *w)
 {
-	const struct cmd_arg *a = ps->g.a[i];
+	const struct cmd_arg *a = ps->g->a[i];
 	char why[1024];
 	int runtime = 0;
 
@@ -623,11 +580,11 @@ take(struct parse *ps, int i, const char *w)
 			return fail(ps, CTL_ERR_RUNTIME, 0, "%s", why);
 		if (a->kind == K_ADDR || a->kind == K_CLIENT)
 			return fail(ps, CTL_ERR_SYNTAX, 0, "%s: %s",
-			    label(&ps->g, i), why);
+			    label(ps->g, i), why);
 		if (a->kind == K_SETTING)
 			return fail(ps, CTL_ERR_SYNTAX, 0, "%s", why);
 		return fail(ps, CTL_ERR_SYNTAX, 0, "bad value \"%s\" for %s: "
-		    "%s", w, label(&ps->g, i), why);
+		    "%s", w, label(ps->g, i), why);
 	}
 	ps->c->given |= (uint64_t)1 << i;
 	return 0;
@@ -637,9 +594,9 @@ take(struct parse *ps, int i, const char *w)
 static int
 option(struct parse *ps, int k, int argc, char **argv, int *wi)
 {
-	const struct cmd_arg *a = ps->g.a[k];
+	const struct cmd_arg *a = ps->g->a[k];
 	const char *w = argv[*wi];
-	int end = group_end(&ps->g, k), m, v;
+	int end = grammar_group_end(ps->g, k), m, v;
 
 	if ((ps->c->given >> k & 1) && !(a->flags & ARG_F_REPEAT)) {
 		if (a->form == A_CHOICE)
@@ -650,19 +607,19 @@ option(struct parse *ps, int k, int argc, char **argv, int *wi)
 	}
 	(*wi)++;
 	if (a->form == A_FLAG) {
-		*(int *)field(&ps->c->a, a) = 1;
+		*(int *)arg_field(&ps->c->a, a) = 1;
 		ps->c->given |= (uint64_t)1 << k;
 		return 0;
 	}
 	if (a->form == A_CHOICE) {
 		v = words_find(a->words, w);
-		*(int *)field(&ps->c->a, a) = v;
+		*(int *)arg_field(&ps->c->a, a) = v;
 		ps->c->given |= (uint64_t)1 << k;
 		if (v != a->valfor || end == k + 1)
 			return 0;
 		if (*wi >= argc)
 			return fail(ps, CTL_ERR_SYNTAX, 1, "%s needs a value: "
-			    "%s %s", w, w, ps->g.a[k + 1]->meta);
+			    "%s %s", w, w, ps->g->a[k + 1]->meta);
 		return take(ps, k + 1, argv[(*wi)++]);
 	}
 	/* A_OPT: its value, then the A_MORE ones. */
@@ -672,14 +629,14 @@ option(struct parse *ps, int k, int argc, char **argv, int *wi)
 	if (take(ps, k, argv[(*wi)++]) == -1)
 		return -1;
 	for (m = k + 1; m < end; m++) {
-		const struct cmd_arg *more = ps->g.a[m];
+		const struct cmd_arg *more = ps->g->a[m];
 		char why[256];
 		int rt = 0;
 		union cmd_args scratch;
 
 		if (more->flags & ARG_F_OPT) {
 			/* Taken only when it is one: "check QNAME [QTYPE]". */
-			if (*wi >= argc || keyword(&ps->g, argv[*wi]) != -1 ||
+			if (*wi >= argc || keyword(ps->g, argv[*wi]) != -1 ||
 			    value(more, argv[*wi], &scratch, NULL, &rt, why,
 			    sizeof(why)) == -1)
 				break;
@@ -707,7 +664,7 @@ past_positionals(const struct grammar *g)
 static int
 parse_args(struct parse *ps, int argc, char **argv)
 {
-	const struct grammar *g = &ps->g;
+	const struct grammar *g = ps->g;
 	int wi = 0, i = 0, k, end;
 
 	while (wi < argc) {
@@ -718,7 +675,7 @@ parse_args(struct parse *ps, int argc, char **argv)
 
 			if (a->flags & ARG_F_REST) {
 				/* The words left, where they are. */
-				*(char *const **)field(&ps->c->a, a) =
+				*(char *const **)arg_field(&ps->c->a, a) =
 				    argv + wi;
 				*(int *)((char *)&ps->c->a + a->off2) =
 				    argc - wi;
@@ -754,7 +711,7 @@ parse_args(struct parse *ps, int argc, char **argv)
 	for (k = 0; k < g->n; k = end) {
 		const struct cmd_arg *a = g->a[k];
 
-		end = group_end(g, k);
+		end = grammar_group_end(g, k);
 		if (!(a->flags & ARG_F_REQ) || (ps->c->given >> k & 1))
 			continue;
 		if (a->form == A_CHOICE)
@@ -799,7 +756,7 @@ cmd_parse(const char *line, struct cmd *c, const struct cmd_checks *chk,
 	ps.err = err;
 	ps.errlen = errlen;
 	ps.code = code;
-	flatten(c->spec, &ps.g);
+	ps.g = cmd_grammar(c->spec);
 	if (parse_args(&ps, c->tok.argc - nw, c->tok.argv + nw) == -1) {
 		tok_free(&c->tok);
 		return -1;
@@ -812,269 +769,4 @@ cmd_free(struct cmd *c)
 {
 	if (c != NULL)
 		tok_free(&c->tok);
-}
-
-/* ---- formatting ---- */
-
-struct out {
-	char	*s;
-	size_t	 len, cap;
-	int	 full;
-};
-
-static void
-out_word(struct out *o, const char *w, int quote)
-{
-	char q[CTL_LINE_MAX];
-	size_t n;
-
-	if (quote && tok_quote(w, q, sizeof(q)) == -1) {
-		o->full = 1;
-		return;
-	}
-	if (!quote)
-		snprintf(q, sizeof(q), "%s", w);
-	n = strlen(q);
-	if (o->len + n + 2 > o->cap) {
-		o->full = 1;
-		return;
-	}
-	if (o->len > 0)
-		o->s[o->len++] = ' ';
-	memcpy(o->s + o->len, q, n + 1);
-	o->len += n;
-}
-
-static void
-out_value(struct out *o, const struct cmd_arg *a, const void *base)
-{
-	const void *p = field(base, a);
-	const char *s;
-	char buf[64];
-	int v;
-
-	switch (a->store) {
-	case S_PTR:
-		out_word(o, *(const char *const *)p, 1);
-		return;
-	case S_STR:
-		out_word(o, p, 1);
-		return;
-	case S_I64:
-		snprintf(buf, sizeof(buf), "%lld",
-		    (long long)*(const int64_t *)p);
-		out_word(o, buf, 0);
-		return;
-	default:
-		break;
-	}
-	v = *(const int *)p;
-	switch (a->kind) {
-	case K_SECONDS:
-		snprintf(buf, sizeof(buf), "%dms", v);
-		s = buf;
-		break;
-	case K_WORD:
-		s = words_name(a->words, v);
-		break;
-	case K_QTYPE:
-	case K_QFILTER:
-		s = v == 0 ? "-" : dnsname_type_str(v, buf, sizeof(buf));
-		break;
-	case K_QCLASS:
-		s = dnsname_class_str(v, buf, sizeof(buf));
-		break;
-	case K_RCODE:
-		s = v < 0 ? "any" : dnsname_rcode_str(v, buf, sizeof(buf));
-		break;
-	default:
-		snprintf(buf, sizeof(buf), "%d", v);
-		s = buf;
-		break;
-	}
-	out_word(o, s, 0);
-}
-
-/* Is there a value to print (a NULL or empty address or name is none)? */
-static int
-has_value(const struct cmd_arg *a, const void *base)
-{
-	if (a->store == S_PTR)
-		return *(const char *const *)field(base, a) != NULL;
-	if (a->store == S_WORDS)
-		return count_at(base, a) > 0;
-	if (a->store == S_STR)
-		return *(const char *)field(base, a) != '\0';
-	return 1;
-}
-
-int
-cmd_format(const struct cmd *c, uint64_t mask, char *buf, size_t buflen)
-{
-	struct grammar g;
-	struct out o = { buf, 0, buflen, 0 };
-	const void *base = &c->a;
-	int i, k, end, n;
-
-	if (buflen == 0)
-		return -1;
-	buf[0] = '\0';
-	out_word(&o, c->spec->words, 0);
-	flatten(c->spec, &g);
-	for (i = 0; i < g.n; i = end) {
-		const struct cmd_arg *a = g.a[i];
-
-		end = group_end(&g, i);
-		if (!(mask >> i & 1) || !has_value(a, base))
-			continue;
-		switch (a->form) {
-		case A_POS:
-			if (a->store == S_PTRV || a->store == S_WORDS) {
-				n = count_at(base, a);
-				for (k = 0; k < n; k++)
-					out_word(&o, word_at(base, a, k), 1);
-			} else
-				out_value(&o, a, base);
-			break;
-		case A_FLAG:
-			if (int_at(base, a))
-				out_word(&o, a->key, 0);
-			break;
-		case A_CHOICE:
-			out_value(&o, a, base);
-			if (int_at(base, a) == a->valfor && end > i + 1)
-				out_value(&o, g.a[i + 1], base);
-			break;
-		case A_OPT:
-			if (a->store == S_PTRV) {
-				n = count_at(base, a);
-				for (k = 0; k < n; k++) {
-					out_word(&o, a->key, 0);
-					out_word(&o, ((const char *const *)
-					    field(base, a))[k], 1);
-				}
-				if (n == 0 && (a->flags & ARG_F_DASH)) {
-					out_word(&o, a->key, 0);
-					out_word(&o, "-", 0);
-				}
-				break;
-			}
-			out_word(&o, a->key, 0);
-			out_value(&o, a, base);
-			/* Its other values, as far as they were given
-			 * ("check QNAME" leaves the type as it was). */
-			for (k = i + 1; k < end && (mask >> k & 1); k++)
-				out_value(&o, g.a[k], base);
-			break;
-		default:
-			break;
-		}
-	}
-	return o.full ? -1 : (int)o.len;
-}
-
-uint64_t
-cmd_bit(const struct cmd_spec *cs, const char *key)
-{
-	struct grammar g;
-	int i;
-
-	flatten(cs, &g);
-	for (i = 0; i < g.n; i++)
-		if (g.a[i]->key != NULL && strcmp(g.a[i]->key, key) == 0)
-			return (uint64_t)1 << i;
-	return 0;
-}
-
-void
-cmd_merge(const struct cmd_spec *cs, void *dst, const void *src,
-    uint64_t mask)
-{
-	struct grammar g;
-	int i;
-
-	flatten(cs, &g);
-	for (i = 0; i < g.n; i++) {
-		const struct cmd_arg *a = g.a[i];
-
-		if (!(mask >> i & 1))
-			continue;
-		memcpy(field(dst, a), field(src, a), a->size);
-		if (a->store == S_PTRV || a->store == S_WORDS)
-			memcpy((char *)dst + a->off2, (const char *)src +
-			    a->off2, sizeof(int));
-	}
-}
-
-static int
-in_vector(const char *const *v, int n, const char *s)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-/* Do a and b hold the same value for entry e? */
-static int
-same(const struct cmd_arg *e, const void *a, const void *b)
-{
-	const void *x = field(a, e), *y = field(b, e);
-	const char *s, *t;
-	int n, m, i;
-
-	switch (e->store) {
-	case S_PTR:
-		s = *(const char *const *)x;
-		t = *(const char *const *)y;
-		return s == t || (s != NULL && t != NULL && strcmp(s, t) == 0);
-	case S_STR:
-		return strcmp(x, y) == 0;
-	case S_INT:
-		return *(const int *)x == *(const int *)y;
-	case S_I64:
-		return *(const int64_t *)x == *(const int64_t *)y;
-	case S_PTRV:
-		/* Sets: the order they were given in does not matter. */
-		n = *(const int *)((const char *)a + e->off2);
-		m = *(const int *)((const char *)b + e->off2);
-		if (n != m)
-			return 0;
-		for (i = 0; i < n; i++)
-			if (!in_vector(y, m, ((const char *const *)x)[i]))
-				return 0;
-		return 1;
-	case S_WORDS:
-		/* In order: they are words of a line. */
-		n = count_at(a, e);
-		if (n != count_at(b, e))
-			return 0;
-		for (i = 0; i < n; i++)
-			if (strcmp(word_at(a, e, i), word_at(b, e, i)) != 0)
-				return 0;
-		return 1;
-	default:
-		return 1;
-	}
-}
-
-uint64_t
-cmd_diff(const struct cmd_spec *cs, const void *a, const void *b)
-{
-	struct grammar g;
-	uint64_t mask = 0;
-	int i, k, end, differ;
-
-	flatten(cs, &g);
-	for (i = 0; i < g.n; i = end) {
-		end = group_end(&g, i);
-		for (k = i, differ = 0; k < end && !differ; k++)
-			differ = !same(g.a[k], a, b);
-		if (differ)
-			for (k = i; k < end; k++)
-				mask |= (uint64_t)1 << k;
-	}
-	return mask;
 }
