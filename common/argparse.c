@@ -8,31 +8,36 @@
 #include "argparse.h"
 #include "conf.h"
 
-int
-arg_name_ok(const char *s)
+/* 1 to CONF_NAME_MAX - 1 characters, none a '-' first, each one ok() takes. */
+static int
+word_of(const char *s, int (*ok)(int))
 {
 	size_t n = strlen(s), i;
 
 	if (n == 0 || n >= CONF_NAME_MAX || s[0] == '-')
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
-		    s[i] != '_' && s[i] != '.')
+		if (!ok((unsigned char)s[i]))
 			return 0;
 	return 1;
+}
+
+static int
+name_char(int c)
+{
+	return isalnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+int
+arg_name_ok(const char *s)
+{
+	return word_of(s, name_char);
 }
 
 int
 arg_ref_ok(const char *s)
 {
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n >= CONF_NAME_MAX || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isgraph((unsigned char)s[i]))
-			return 0;
-	return 1;
+	return word_of(s, isgraph);
 }
 
 int

@@ -101,6 +101,9 @@ int	cmd_help(struct cmd_ctx *, const union cmd_args *);
 int	cmd_registered(struct cmd_ctx *, const char *what, const char *name,
 	    int64_t id);
 
+/* One row of show stats: counter, value, what it counts. */
+void	cmd_stat_row(struct cmd_ctx *, const char *name, long long v,
+	    const char *what);
 /* cmd_fleet.c: the fleet's rows in show stats and show settings. */
 void	cmd_fleet_stats(struct cmd_ctx *);
 void	cmd_fleet_settings(struct cmd_ctx *);

@@ -182,16 +182,6 @@ cmd_show_fleet(struct cmd_ctx *x, const union cmd_args *u)
 	return 0;
 }
 
-/* One row of show stats: counter, value, description. */
-static void
-stat_row(struct cmd_ctx *x, const char *name, long long v, const char *what)
-{
-	reply_field(x->r, name);
-	reply_field_int(x->r, v);
-	reply_field(x->r, what);
-	reply_end_row(x->r);
-}
-
 void
 cmd_fleet_stats(struct cmd_ctx *x)
 {
@@ -201,29 +191,29 @@ cmd_fleet_stats(struct cmd_ctx *x)
 	if (dr->etcd == NULL)
 		return;
 	etcd_status(dr->etcd, &st);
-	stat_row(x, "etcd-connected", st.connected,
+	cmd_stat_row(x, "etcd-connected", st.connected,
 	    "1 while connected to an etcd endpoint");
-	stat_row(x, "etcd-revision", st.revision,
+	cmd_stat_row(x, "etcd-revision", st.revision,
 	    "the highest etcd revision seen");
-	stat_row(x, "etcd-failovers", (long long)st.failovers,
+	cmd_stat_row(x, "etcd-failovers", (long long)st.failovers,
 	    "moves to another etcd endpoint");
-	stat_row(x, "etcd-requests-failed", (long long)st.failures,
+	cmd_stat_row(x, "etcd-requests-failed", (long long)st.failures,
 	    "requests to etcd that failed, any reason");
 	if (dr->registry != NULL) {
 		registry_status(dr->registry, &rs);
-		stat_row(x, "registrations", rs.registrations,
+		cmd_stat_row(x, "registrations", rs.registrations,
 		    "registrations applied, in the snapshot");
-		stat_row(x, "registrations-revision", rs.revision,
+		cmd_stat_row(x, "registrations-revision", rs.revision,
 		    "the etcd revision the registrations are at");
-		stat_row(x, "registrations-lag-ms", (long long)(rs.lag_s * 1000),
+		cmd_stat_row(x, "registrations-lag-ms", (long long)(rs.lag_s * 1000),
 		    "how long the mirror may be stale");
-		stat_row(x, "registrations-malformed", rs.malformed,
+		cmd_stat_row(x, "registrations-malformed", rs.malformed,
 		    "keys whose value is malformed now");
-		stat_row(x, "registrations-malformed-seen",
+		cmd_stat_row(x, "registrations-malformed-seen",
 		    (long long)rs.malformed_total,
 		    "malformed values seen");
 	}
-	stat_row(x, "fleet-routers", fleet_nrouters(dr->fleet),
+	cmd_stat_row(x, "fleet-routers", fleet_nrouters(dr->fleet),
 	    "routers of the fleet seen in etcd");
 }
 

@@ -55,7 +55,8 @@ cmd_show_routes(struct cmd_ctx *x, const union cmd_args *u)
 		reply_field_int(x->r, r->id);
 		reply_field_int(x->r, r->position);
 		reply_field(x->r, r->pattern);
-		reply_field(x->r, r->qtype ? dnsname_type_str(r->qtype, tb, sizeof(tb)) : "any");
+		reply_field(x->r, r->qtype ? dnsname_type_str(r->qtype, tb,
+		    sizeof(tb)) : "any");
 		reply_field(x->r, words_name(&words_action, r->action));
 		if (r->pool != NULL)
 			reply_field(x->r, r->pool->name);
@@ -175,9 +176,9 @@ cmd_show_pools(struct cmd_ctx *x, const union cmd_args *u)
 	return 0;
 }
 
-/* One row of show stats. */
-static void
-stat_row(struct cmd_ctx *x, const char *name, long long v, const char *what)
+void
+cmd_stat_row(struct cmd_ctx *x, const char *name, long long v,
+    const char *what)
 {
 	reply_field(x->r, name);
 	reply_field_int(x->r, v);
@@ -203,13 +204,13 @@ backend_stats(struct cmd_ctx *x)
 	for (i = 0; i < c->nbackends; i++) {
 		b = c->backends[i];
 		snprintf(name, sizeof(name), "backend:%s:queries", b->name);
-		stat_row(x, name, (long long)atomic_load(&b->queries),
+		cmd_stat_row(x, name, (long long)atomic_load(&b->queries),
 		    "queries sent to the backend (with retries)");
 		snprintf(name, sizeof(name), "backend:%s:answers", b->name);
-		stat_row(x, name, (long long)atomic_load(&b->answers),
+		cmd_stat_row(x, name, (long long)atomic_load(&b->answers),
 		    "answers accepted from the backend");
 		snprintf(name, sizeof(name), "backend:%s:failures", b->name);
-		stat_row(x, name, (long long)atomic_load(&b->failures),
+		cmd_stat_row(x, name, (long long)atomic_load(&b->failures),
 		    "timeouts, refused connections and bad answers");
 		for (k = 0; k < NELEMS(pct); k++) {
 			if ((v = backend_percentile(b, pct[k].p)) < 0)
@@ -219,7 +220,7 @@ backend_stats(struct cmd_ctx *x)
 			snprintf(what, sizeof(what), "not a measurement: the "
 			    "upper bound of the latency histogram bucket that "
 			    "holds the %.0fth percentile", pct[k].p);
-			stat_row(x, name, v, what);
+			cmd_stat_row(x, name, v, what);
 		}
 	}
 }
@@ -239,10 +240,10 @@ cmd_show_stats(struct cmd_ctx *x, const union cmd_args *u)
 	}
 	reply_columns(x->r, "counter\tvalue#\tdescription");
 	for (i = 0; i < stat_ndescs; i++)
-		stat_row(x, stat_descs[i].name, (long long)sum[i],
+		cmd_stat_row(x, stat_descs[i].name, (long long)sum[i],
 		    stat_descs[i].help);
-	stat_row(x, "outstanding", out, "queries waiting for a backend now");
-	stat_row(x, "uptime-seconds", (wall_us() - dr->started_us) / 1000000,
+	cmd_stat_row(x, "outstanding", out, "queries waiting for a backend now");
+	cmd_stat_row(x, "uptime-seconds", (wall_us() - dr->started_us) / 1000000,
 	    "seconds since the daemon started");
 	cmd_fleet_stats(x);
 	free(sum);
