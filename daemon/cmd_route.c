@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balance.h"
 #include "cmd.h"
 #include "ctlproto.h"
 #include "db.h"
@@ -182,21 +183,6 @@ cmd_route_move(struct cmd_ctx *x, const union cmd_args *u)
 	return 0;
 }
 
-/* The member the next query would get, without moving round robin on. */
-static struct backend *
-peek_member(struct pool *p)
-{
-	unsigned i, start;
-
-	if (p->policy != POLICY_ROUNDROBIN)
-		return pool_pick(p, NULL, 0, 0);
-	start = atomic_load(&p->rr);
-	for (i = 0; i < (unsigned)p->n; i++)
-		if (backend_usable(p->members[(start + i) % p->n]))
-			return p->members[(start + i) % p->n];
-	return NULL;
-}
-
 int
 cmd_route_test(struct cmd_ctx *x, const union cmd_args *u)
 {
@@ -236,7 +222,7 @@ cmd_route_test(struct cmd_ctx *x, const union cmd_args *u)
 		reply_field(x->r, words_name(&words_action, r->action));
 		if (r->pool != NULL) {
 			reply_field(x->r, r->pool->name);
-			b = peek_member(r->pool);
+			b = pool_peek(r->pool);
 			if (b != NULL)
 				reply_field(x->r, b->name);
 			else

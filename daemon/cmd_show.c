@@ -235,8 +235,8 @@ cmd_show_stats(struct cmd_ctx *x, const union cmd_args *u)
 	(void)u;
 	sum = xcalloc(stat_ndescs, sizeof(*sum));
 	for (i = 0; i < dr->nworkers; i++) {
-		stats_sum(&dr->workers[i]->st, sum);
-		out += dr->workers[i]->nout;
+		stats_sum(worker_stats(dr->workers[i]), sum);
+		out += worker_outstanding(dr->workers[i]);
 	}
 	reply_columns(x->r, "counter\tvalue#\tdescription");
 	for (i = 0; i < stat_ndescs; i++)

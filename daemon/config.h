@@ -86,10 +86,4 @@ struct backend	*config_backend(const struct config *, const char *name);
 struct pool	*config_pool(const struct config *, const char *name);
 const struct croute *config_route(const struct config *, int64_t id);
 
-/* Pick a member of p for a new query, skipping the excluded ones (tried
- * already).  NULL when no usable member is left; with try_anyway, a
- * non-excluded enabled member even if down. */
-struct backend	*pool_pick(struct pool *p, struct backend *const *exclude,
-		    int nexclude, int try_anyway);
-
 #endif

@@ -94,8 +94,8 @@ put_counters(struct evbuffer *b)
 
 	sum = xcalloc(stat_ndescs, sizeof(*sum));
 	for (i = 0; i < dr->nworkers; i++) {
-		stats_sum(&dr->workers[i]->st, sum);
-		out += dr->workers[i]->nout;
+		stats_sum(worker_stats(dr->workers[i]), sum);
+		out += worker_outstanding(dr->workers[i]);
 	}
 	for (i = 0; i < stat_ndescs; i++) {
 		snprintf(name, sizeof(name), "dnsroute_%s_total",

@@ -1,53 +1,32 @@
 /*
- * query: one query's life on a worker: parse, route, pick a backend,
- * forward with a fresh ID, match the answer, retry or fail, answer the
- * client.  Called from worker.c's socket callbacks.
+ * query: one query's life on a worker, from the client's bytes to its
+ * answer (see query.c).  The files that read sockets reach it through the
+ * worker's entry points (wstate.h), which worker_new() sets to the first
+ * three functions; the worker's timer and handover call the rest.
  */
 #ifndef QUERY_H
 #define QUERY_H
 
-#include "worker.h"
+#include <stddef.h>
+#include <stdint.h>
 
-/* A query from a client (UDP when tc is NULL). */
+struct client;
+struct up_ref;
+struct worker;
+
+/* A query from a client (w->on_query). */
 void	query_client(struct worker *, const uint8_t *pkt, size_t len,
 	    const struct client *);
-/* A message from a backend on the socket with this serial. */
-void	query_backend_msg(struct worker *, struct bconn *, uint32_t serial,
-	    uint8_t *pkt, size_t len, int stable);
-/* Expire queries past their deadline. */
+/* A backend's answer on the socket and with the ID of r (w->on_answer). */
+void	query_answer(struct worker *, struct up_ref *r, uint8_t *pkt,
+	    size_t len, int stable);
+/* The connection r went out on failed (w->on_failed). */
+void	query_failed(struct worker *, struct up_ref *r);
+/* Expire the tries past their deadline. */
 void	query_timeouts(struct worker *, uint64_t now);
-/* Every query outstanding on bc over UDP (tcp_serial 0), or on the TCP
- * connection with that serial, failed at once: refused, reset, closed. */
-void	query_bconn_failed(struct worker *, struct bconn *, uint32_t tcp_serial);
-/* The snapshot s is no longer current: drop the worker's hold on it when
- * nothing in flight uses it. */
+/* A new snapshot is current: let go of the old ones nothing in flight
+ * uses any more. */
 void	query_release_holds(struct worker *);
-
-/* worker.c, for query.c: sockets to backends. */
-struct bconn	*bconn_get(struct worker *, struct backend *);
-/* The UDP socket the next query goes out on, or NULL. */
-struct usock	*bconn_udp(struct bconn *);
-/* The TCP connection the next query goes out on, connecting one if
- * needed (see worker.c); NULL when none is open and none can be. */
-struct utcp	*bconn_tcp(struct bconn *);
-struct utcp	*bconn_tcp_by_serial(struct bconn *, uint32_t);
-int		 bconn_send_tcp(struct utcp *, const uint8_t *, size_t);
-void		 bconn_maybe_free(struct bconn *);
-/* Queue a datagram; it goes out at txq_flush() (end of the callback), so
- * buf must stay valid until then.  to may be NULL (connected socket). */
-void		 txq_add(struct worker *, int fd, const void *buf, size_t len,
-		    const struct sockaddr *to, socklen_t tolen,
-		    const struct udp_dst *from);
-void		 txq_flush(struct worker *);
-uint16_t	 worker_random16(struct worker *);
-/* Send an answer to a client; 0 or -1.  stable: buf stays valid until
- * the next txq_flush(), so a UDP answer can be batched. */
-int		 client_send(struct worker *, struct qslot *, const uint8_t *,
-		    size_t, int stable);
-int		 client_send_direct(struct worker *, const struct client *,
-		    const uint8_t *, size_t);
-void		 tclient_query_done(struct tclient *);
-/* The client of a slot, for the send functions. */
-void		 slot_client(const struct qslot *, struct client *);
+void	query_free(struct worker *);
 
 #endif

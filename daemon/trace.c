@@ -1,15 +1,11 @@
 /*
- * trace: the per-worker query rings, `show recent` and live `trace` (see
- * trace.h).
+ * trace: `show recent` and live `trace`, read from the workers' query rings
+ * (see trace.h).
  *
- * Each worker owns one ring of TRING_SLOTS fixed-size records and is its
- * only writer; the main thread is the only reader.  A slot is a sequence
- * lock: its seq is odd while the worker writes it and 2n + 2 once it holds
- * record n, and the reader keeps a copy only when seq, read before and
- * after the copy, names the record it wanted.  Every shared word is a
- * relaxed atomic (a plain move on x86), so the worker never waits, never
- * learns whether anyone reads, and a reader that is too slow just finds
- * newer records where it looked: it counts those as missed.
+ * The rings are the workers' (tring.h): each writes a record for every
+ * query it finishes with, and this file only reads them, from the main
+ * thread; a reader that is too slow finds newer records where it looked
+ * and counts those as missed.
  *
  * Tracers, one per control client running `trace`, are fed from the rings
  * every TRACE_TICK_MS while there are any: the records since the last
@@ -23,8 +19,6 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <stdalign.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +32,10 @@
 #include "dnsrouted.h"
 #include "log.h"
 #include "trace.h"
+#include "tring.h"
 #include "util.h"
+#include "worker.h"
 
-#define TRING_SLOTS	4096		/* records per worker; a power of two */
 #define TRACE_TICK_MS	10
 #define TRACE_OUT_HIWAT	(1024 * 1024)
 #define TRACE_MAX	32		/* traces at once */
@@ -48,51 +43,6 @@
 
 #define COLUMNS "time\tclient\ttransport\tname\ttype\troute#\tbackend\ttries#" \
 	"\trcode\tanswers#\tlatency_us#\toutcome"
-
-/* One query, as a worker leaves it.  No padding: every byte up to the end
- * of the name is written, and only so many words are copied. */
-struct trec {
-	uint64_t	mono_us;	/* when it was done (now_us) */
-	int64_t		route_id;	/* -1: none */
-	int64_t		backend_id;	/* 0: none */
-	uint32_t	latency_us;
-	uint16_t	qtype;
-	uint16_t	ancount;
-	uint16_t	port;
-	uint8_t		family;		/* 4, 6; 0: unknown */
-	uint8_t		tcp;
-	uint8_t		outcome;	/* enum trace_outcome */
-	int8_t		rcode;		/* -1: nothing sent */
-	uint8_t		tries;
-	uint8_t		detail;		/* enum dns_err of a malformed query */
-	uint8_t		addr[16];
-	uint8_t		namelen;	/* wire length; 0: no question */
-	uint8_t		name[DNS_MAX_WIRE_NAME];
-};
-
-#define TREC_WORDS	(sizeof(struct trec) / 8)
-#define TREC_HDR_WORDS	((offsetof(struct trec, namelen) + 8) / 8)
-
-_Static_assert(sizeof(struct trec) % 8 == 0, "trec is whole words");
-_Static_assert(TREC_HDR_WORDS == 8, "ring_put writes 8 fixed words");
-_Static_assert(offsetof(struct trec, name) ==
-    offsetof(struct trec, namelen) + 1, "trec has no padding");
-
-union trec_u {
-	struct trec	r;
-	uint64_t	w[TREC_WORDS];
-};
-
-struct tslot {
-	_Atomic uint64_t	seq;
-	_Atomic uint64_t	w[TREC_WORDS];
-};
-
-struct tring {
-	alignas(64) _Atomic uint64_t head;	/* records written */
-	uint64_t		next;		/* the worker's copy of head */
-	alignas(64) struct tslot slot[TRING_SLOTS];
-};
 
 struct tracer {
 	struct tracer		*next;
@@ -110,157 +60,17 @@ struct tracer {
 	int			 done;
 };
 
-static struct tring		*rings[MAX_WORKERS];
+static struct tring		*rings[MAX_WORKERS];	/* the workers' */
 static uint64_t			 cursor[MAX_WORKERS];	/* next record to trace */
 static struct tracer		*tracers;
 static int			 ntracers;
 static struct event		*tick;
 static struct route_matcher	*matcher;
 
-/* ---- the worker side ---- */
-
-/* Inlined in both callers: it is most of the cost of a record. */
-static inline __attribute__((always_inline)) void
-ring_put(struct tring *r, union trec_u *u)
-{
-	uint64_t n = r->next++;
-	struct tslot *s = &r->slot[n & (TRING_SLOTS - 1)];
-	size_t end = offsetof(struct trec, name) + u->r.namelen;
-	size_t i, nw = (end + 7) / 8;
-
-	/* The tail of the last word: no stale stack bytes in a record. */
-	memset((char *)u + end, 0, nw * 8 - end);
-	atomic_store_explicit(&s->seq, 2 * n + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	/* The fixed words written out (a loop costs two and a half times
-	 * as much, and the compiler does not unroll one over atomics), then
-	 * the name's; nw >= TREC_HDR_WORDS, as the name's length octet is
-	 * in the last fixed word. */
-#define PUT(k)	atomic_store_explicit(&s->w[k], u->w[k], memory_order_relaxed)
-	PUT(0); PUT(1); PUT(2); PUT(3); PUT(4); PUT(5); PUT(6); PUT(7);
-#undef PUT
-	for (i = TREC_HDR_WORDS; i < nw; i++)
-		atomic_store_explicit(&s->w[i], u->w[i], memory_order_relaxed);
-	atomic_store_explicit(&s->seq, 2 * n + 2, memory_order_release);
-	atomic_store_explicit(&r->head, n + 1, memory_order_release);
-}
-
-static inline void
-rec_client(struct trec *t, const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		t->family = 4;
-		t->port = ntohs(in->sin_port);
-		memcpy(t->addr, &in->sin_addr, 4);
-		memset(t->addr + 4, 0, 12);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		t->family = 6;
-		t->port = ntohs(in6->sin6_port);
-		memcpy(t->addr, &in6->sin6_addr, 16);
-	} else {
-		t->family = 0;
-		t->port = 0;
-		memset(t->addr, 0, 16);
-	}
-}
-
-static inline void
-rec_question(struct trec *t, const struct dns_query *q)
-{
-	if (q->question_end != 0 && q->qname_wire_len <= DNS_MAX_WIRE_NAME) {
-		t->qtype = q->qtype;
-		t->namelen = (uint8_t)q->qname_wire_len;
-		memcpy(t->name, q->qname_wire, q->qname_wire_len);
-	} else {
-		t->qtype = 0;
-		t->namelen = 0;
-	}
-}
-
-void
-trace_query_done(struct worker *w, const struct qslot *s, int outcome,
-    int rcode, int ancount, uint64_t now)
-{
-	struct tring *r = rings[w->idx];
-	const struct backend *b;
-	union trec_u u;
-	uint64_t lat;
-
-	if (r == NULL)
-		return;
-	b = s->ntried > 0 ? s->tried[s->ntried - 1] : NULL;
-	lat = now > s->start_us ? now - s->start_us : 0;
-	u.r.mono_us = now;
-	u.r.route_id = s->route_idx >= 0 ? s->cfg->routes[s->route_idx].id : -1;
-	u.r.backend_id = b != NULL ? b->id : 0;
-	u.r.latency_us = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
-	u.r.ancount = (uint16_t)ancount;
-	u.r.tcp = (uint8_t)s->client_tcp;
-	u.r.outcome = (uint8_t)outcome;
-	u.r.rcode = (int8_t)rcode;
-	u.r.tries = (uint8_t)s->ntried;
-	u.r.detail = 0;
-	rec_client(&u.r, (const struct sockaddr *)&s->client);
-	rec_question(&u.r, &s->q);
-	ring_put(r, &u);
-}
-
-void
-trace_early(struct worker *w, const struct sockaddr *sa, int tcp,
-    const struct dns_query *q, int outcome, int detail, int rcode)
-{
-	struct tring *r = rings[w->idx];
-	union trec_u u;
-
-	if (r == NULL)
-		return;
-	u.r.mono_us = now_us();
-	u.r.route_id = outcome == TRACE_MALFORMED ? -1 : detail;
-	u.r.backend_id = 0;
-	u.r.latency_us = 0;
-	u.r.ancount = 0;
-	u.r.tcp = (uint8_t)tcp;
-	u.r.outcome = (uint8_t)outcome;
-	u.r.rcode = (int8_t)rcode;
-	u.r.tries = 0;
-	u.r.detail = outcome == TRACE_MALFORMED ? (uint8_t)detail : 0;
-	rec_client(&u.r, sa);
-	rec_question(&u.r, q);
-	ring_put(r, &u);
-}
-
-/* ---- reading the rings (main thread) ---- */
-
-/* Copy record n of r: 0, or -1 when its slot holds another record (it was
- * overwritten, or is being written). */
-static int
-ring_get(struct tring *r, uint64_t n, union trec_u *out)
-{
-	struct tslot *s = &r->slot[n & (TRING_SLOTS - 1)];
-	uint64_t want = 2 * n + 2;
-	size_t i, nw;
-
-	if (atomic_load_explicit(&s->seq, memory_order_acquire) != want)
-		return -1;
-	for (i = 0; i < TREC_HDR_WORDS; i++)
-		out->w[i] = atomic_load_explicit(&s->w[i], memory_order_relaxed);
-	nw = (offsetof(struct trec, name) + out->r.namelen + 7) / 8;
-	for (; i < nw; i++)
-		out->w[i] = atomic_load_explicit(&s->w[i], memory_order_relaxed);
-	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != want)
-		return -1;
-	return 0;
-}
-
 static uint64_t
 ring_head(int i)
 {
-	return atomic_load_explicit(&rings[i]->head, memory_order_acquire);
+	return tring_head(rings[i]);
 }
 
 /* ---- formatting ---- */
@@ -595,7 +405,7 @@ dispatch(const struct trec *r, int64_t wall_off)
 struct src {
 	uint64_t	next, end;
 	int		have;
-	union trec_u	u;
+	struct trec	r;
 };
 
 /* Feed the tracers everything completed since the last tick, merged
@@ -626,18 +436,18 @@ drain(void)
 		best = -1;
 		for (i = 0; i < dr->nworkers; i++) {
 			while (!src[i].have && src[i].next < src[i].end) {
-				if (ring_get(rings[i], src[i].next++, &src[i].u) == 0)
+				if (tring_get(rings[i], src[i].next++, &src[i].r) == 0)
 					src[i].have = 1;
 				else
 					lost++;
 			}
 			if (src[i].have && (best == -1 ||
-			    src[i].u.r.mono_us < src[best].u.r.mono_us))
+			    src[i].r.mono_us < src[best].r.mono_us))
 				best = i;
 		}
 		if (best == -1)
 			break;
-		dispatch(&src[best].u.r, wall_off);
+		dispatch(&src[best].r, wall_off);
 		src[best].have = 0;
 	}
 	for (i = 0; i < dr->nworkers; i++)
@@ -697,12 +507,8 @@ trace_init(struct event_base *base)
 {
 	int i;
 
-	for (i = 0; i < dr->nworkers; i++) {
-		rings[i] = aligned_alloc(64, sizeof(struct tring));
-		if (rings[i] == NULL)
-			fatal("trace ring");
-		memset(rings[i], 0, sizeof(struct tring));
-	}
+	for (i = 0; i < dr->nworkers; i++)
+		rings[i] = worker_ring(dr->workers[i]);
 	tick = evtimer_new(base, tick_cb, NULL);
 	if (tick == NULL)
 		fatalx("evtimer_new failed");
@@ -726,10 +532,8 @@ trace_shutdown(void)
 	tick = NULL;
 	route_matcher_free(matcher);
 	matcher = NULL;
-	for (i = 0; i < MAX_WORKERS; i++) {
-		free(rings[i]);
+	for (i = 0; i < MAX_WORKERS; i++)
 		rings[i] = NULL;
-	}
 }
 
 /* ---- commands ---- */
@@ -823,7 +627,7 @@ cmd_show_recent(struct cmd_ctx *x, const union cmd_args *u)
 	struct route_table *re = NULL;
 	struct trec *recs;
 	struct tfields tf;
-	union trec_u u2;
+	struct trec t;
 	char name[DNS_MAX_TEXT_NAME];
 	int64_t wall_off;
 	uint64_t h, n, low;
@@ -843,12 +647,12 @@ cmd_show_recent(struct cmd_ctx *x, const union cmd_args *u)
 		h = ring_head(w);
 		low = h > TRING_SLOTS ? h - TRING_SLOTS : 0;
 		for (got = 0, n = h; n > low && got < (size_t)want; n--) {
-			if (ring_get(rings[w], n - 1, &u2) == -1)
+			if (tring_get(rings[w], n - 1, &t) == -1)
 				continue;
-			namelen = rec_name(&u2.r, name, sizeof(name));
+			namelen = rec_name(&t, name, sizeof(name));
 			if (!name_matches(re, namelen >= 0 ? name : NULL, namelen))
 				continue;
-			recs[nrecs++] = u2.r;
+			recs[nrecs++] = t;
 			got++;
 		}
 	}

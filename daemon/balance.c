@@ -1,0 +1,146 @@
+/*
+ * balance: the pool policies (see balance.h).
+ *
+ * A member takes new queries when it is enabled and up (usable); with
+ * all-down-try-anyway, when no member is usable, an enabled member that is
+ * down or not checked yet is tried rather than answering SERVFAIL at once.
+ * Drained and disabled members never get a new query.  The members a query
+ * was already sent to are excluded, so a retry goes elsewhere.
+ *
+ * roundrobin	the next member by a counter shared by the workers; the
+ *		counter picks among the usable members only, so a member
+ *		that is down leaves its share spread evenly over the rest
+ *		(taking the next member's turn instead gave that one twice
+ *		the load)
+ * weighted	the same over the total weight of the usable members
+ * first	the first usable member in the pool's order (failover)
+ * least-outstanding	the usable member with the fewest queries in flight,
+ *		the first of them on a tie
+ *
+ * Policies not served yet (race, fanout) pick as roundrobin.
+ */
+#include <stdatomic.h>
+
+#include "backend.h"
+#include "balance.h"
+#include "config.h"
+
+static inline int
+excluded(struct backend *b, struct backend *const *ex, int nex)
+{
+	int i;
+
+	for (i = 0; i < nex; i++)
+		if (ex[i] == b)
+			return 1;
+	return 0;
+}
+
+static inline int
+eligible(struct backend *b, struct backend *const *ex, int nex, int anyway)
+{
+	if (excluded(b, ex, nex))
+		return 0;
+	if (anyway)
+		return atomic_load_explicit(&b->admin, memory_order_relaxed) ==
+		    ADMIN_ENABLED;
+	return backend_usable(b);
+}
+
+/* The round-robin counter: taken, or only looked at (peek). */
+static inline unsigned
+turn_of(struct pool *p, int peek)
+{
+	if (peek)
+		return atomic_load_explicit(&p->rr, memory_order_relaxed);
+	return atomic_fetch_add_explicit(&p->rr, 1, memory_order_relaxed);
+}
+
+static struct backend *
+pick_pass(struct pool *p, struct backend *const *ex, int nex, int anyway,
+    int peek)
+{
+	struct backend *b, *best = NULL;
+	unsigned turn, i, k;
+	long o, bo = 0;
+	int w, tw = 0;
+
+	switch (p->policy) {
+	case POLICY_FIRST:
+		for (i = 0; i < (unsigned)p->n; i++)
+			if (eligible(p->members[i], ex, nex, anyway))
+				return p->members[i];
+		return NULL;
+	case POLICY_LEAST_OUTSTANDING:
+		for (i = 0; i < (unsigned)p->n; i++) {
+			b = p->members[i];
+			if (!eligible(b, ex, nex, anyway))
+				continue;
+			o = atomic_load_explicit(&b->outstanding, memory_order_relaxed);
+			if (best == NULL || o < bo) {
+				best = b;
+				bo = o;
+			}
+		}
+		return best;
+	case POLICY_WEIGHTED:
+		/* Smooth enough: a counter walks the total weight. */
+		for (i = 0; i < (unsigned)p->n; i++)
+			if (eligible(p->members[i], ex, nex, anyway))
+				tw += atomic_load_explicit(&p->members[i]->weight,
+				    memory_order_relaxed);
+		if (tw == 0)
+			return NULL;
+		turn = turn_of(p, peek) % (unsigned)tw;
+		for (i = 0; i < (unsigned)p->n; i++) {
+			b = p->members[i];
+			if (!eligible(b, ex, nex, anyway))
+				continue;
+			best = b;
+			w = atomic_load_explicit(&b->weight, memory_order_relaxed);
+			if (turn < (unsigned)w)
+				return b;
+			turn -= w;
+		}
+		/* Fewer were usable than a moment ago: the last that is. */
+		return best;
+	default:
+		/* The turn-th of the k usable members. */
+		for (i = 0, k = 0; i < (unsigned)p->n; i++)
+			if (eligible(p->members[i], ex, nex, anyway))
+				k++;
+		if (k == 0)
+			return NULL;
+		turn = turn_of(p, peek) % k;
+		if (k == (unsigned)p->n)
+			return p->members[turn];
+		for (i = 0; i < (unsigned)p->n; i++) {
+			b = p->members[i];
+			if (!eligible(b, ex, nex, anyway))
+				continue;
+			best = b;
+			if (turn-- == 0)
+				return b;
+		}
+		/* Fewer were usable than a moment ago: the last that is. */
+		return best;
+	}
+}
+
+struct backend *
+pool_pick(struct pool *p, struct backend *const *ex, int nex, int try_anyway)
+{
+	struct backend *b;
+
+	if (p->n == 0)
+		return NULL;
+	if ((b = pick_pass(p, ex, nex, 0, 0)) == NULL && try_anyway)
+		b = pick_pass(p, ex, nex, 1, 0);
+	return b;
+}
+
+struct backend *
+pool_peek(struct pool *p)
+{
+	return p->n > 0 ? pick_pass(p, NULL, 0, 0, 1) : NULL;
+}

@@ -1,0 +1,73 @@
+/*
+ * tring: what became of each query, as one fixed-size record in a ring per
+ * worker.  The worker writes a record for every query it finishes with
+ * (answered, failed, refused, dropped), always, and never allocates, locks
+ * or waits to do so; the main thread reads the rings (`show recent` and
+ * `trace`, trace.c) and may fall behind, finding newer records where it
+ * looked: it counts those as missed.
+ */
+#ifndef TRING_H
+#define TRING_H
+
+#include <sys/socket.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnsmsg.h"
+
+#define TRING_SLOTS	4096		/* records per worker; a power of two */
+
+enum trace_outcome {
+	TRACE_OK = 0,		/* answered by a backend */
+	TRACE_MALFORMED,	/* detail: enum dns_err */
+	TRACE_XFR,		/* AXFR/IXFR refused */
+	TRACE_NOROUTE,		/* default action */
+	TRACE_ROUTE_ANSWER,	/* refuse/nxdomain/servfail/drop route; detail: route id */
+	TRACE_POOL_DOWN,	/* no usable member */
+	TRACE_TIMEOUT,		/* every try timed out */
+	TRACE_REFUSED,		/* connection refused/closed on every try */
+	TRACE_NOTIMP,		/* opcode other than QUERY */
+	TRACE_OVERLOAD,		/* at the outstanding limit: SERVFAIL */
+	TRACE_SPOOFED,		/* an answer was dropped; the query waits on */
+	TRACE_HEADERLESS,	/* a backend's bare-header error answer, relayed */
+	TRACE_CLIENT_LIMIT,	/* over max-outstanding-per-client; detail: route id */
+	TRACE__COUNT
+};
+
+/* One query, as a worker leaves it.  No padding: every byte up to the end
+ * of the name is written, and only so many words are copied. */
+struct trec {
+	uint64_t	mono_us;	/* when it was done (now_us) */
+	int64_t		route_id;	/* -1: none */
+	int64_t		backend_id;	/* 0: none */
+	uint32_t	latency_us;
+	uint16_t	qtype;
+	uint16_t	ancount;
+	uint16_t	port;
+	uint8_t		family;		/* 4, 6; 0: unknown */
+	uint8_t		tcp;
+	uint8_t		outcome;	/* enum trace_outcome */
+	int8_t		rcode;		/* -1: nothing sent */
+	uint8_t		tries;
+	uint8_t		detail;		/* enum dns_err of a malformed query */
+	uint8_t		addr[16];
+	uint8_t		namelen;	/* wire length; 0: no question */
+	uint8_t		name[DNS_MAX_WIRE_NAME];
+};
+
+struct tring;
+
+struct tring	*tring_new(void);
+void		 tring_free(struct tring *);
+
+/* The worker: fill in t's client (family, port, addr) from sa and its
+ * question from q (question_end == 0: none), and publish t. */
+void		 tring_put(struct tring *, struct trec *t,
+		    const struct sockaddr *sa, const struct dns_query *q);
+
+/* The main thread: how many records were ever written; record n (0, or -1
+ * when its slot holds another: overwritten, or being written). */
+uint64_t	 tring_head(struct tring *);
+int		 tring_get(struct tring *, uint64_t n, struct trec *);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * txq: the datagrams one worker sends, to clients and to backends alike,
+ * gathered while it handles what it has read and sent with one sendmmsg per
+ * socket at the end (txq_flush), and the source address an answer must
+ * leave from when its listener is a wildcard address.  Owned by one worker;
+ * no locks.
+ */
+#ifndef TXQ_H
+#define TXQ_H
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "stats.h"
+
+#define TXQ_MAX		64
+#define TXQ_CTL_LEN	64	/* >= CMSG_SPACE(sizeof(struct in6_pktinfo)) */
+
+/* Where a UDP query was sent, when the listener is a wildcard address:
+ * the answer must leave from that very address. */
+struct udp_dst {
+	int		family;		/* 0: not known (specific listener) */
+	int		ifindex;
+	union {
+		struct in_addr	v4;
+		struct in6_addr	v6;
+	}		a;
+};
+
+struct txq {
+	struct stats		*st;		/* send-errors */
+	int			 n;
+	uint64_t		 flushes;	/* txq_flush calls so far */
+	int			 fd[TXQ_MAX];
+	struct mmsghdr		 m[TXQ_MAX];
+	struct iovec		 iov[TXQ_MAX];
+	struct sockaddr_storage	 addr[TXQ_MAX];
+	uint64_t		 ctl[TXQ_MAX][TXQ_CTL_LEN / 8];
+};
+
+/* Queue a datagram; it goes out at txq_flush(), so buf must stay valid
+ * until then.  to may be NULL (connected socket); from is the source
+ * address (NULL: the socket's own). */
+void	txq_add(struct txq *, int fd, const void *buf, size_t len,
+	    const struct sockaddr *to, socklen_t tolen,
+	    const struct udp_dst *from);
+void	txq_flush(struct txq *);
+/* Send one datagram now (buf need not outlive the call); 0 or -1, counted
+ * in send-errors. */
+int	txq_send_now(struct txq *, int fd, const void *buf, size_t len,
+	    const struct sockaddr *to, socklen_t tolen,
+	    const struct udp_dst *from);
+/* The destination of a received datagram, from its IP_PKTINFO; 0 or -1. */
+int	udp_dst_of(struct msghdr *, struct udp_dst *);
+
+#endif
