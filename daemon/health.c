@@ -49,6 +49,7 @@
 #include "backend.h"
 #include "dnsmsg.h"
 #include "health.h"
+#include "health_state.h"
 #include "log.h"
 #include "util.h"
 
@@ -125,7 +126,7 @@ struct hcheck {
 	int			 idle;		/* disabled: not checked */
 	int			 dying;		/* gone from the snapshot */
 	int			 seen;		/* health_sync bookkeeping */
-	int			 nbad, ngood;	/* in a row */
+	struct hstate		 hs;		/* results in a row */
 
 	struct readd		**waiters;
 	int			 nwaiters, capwaiters;
@@ -754,7 +755,7 @@ check_finish(struct hcheck *hc, int ok, int rtt_us, const char *detail)
 {
 	struct backend *b = hc->b;
 	char reason[DETAIL_MAX + 64], done[DETAIL_MAX + 32];
-	int cur, fall, rise;
+	int cur, to, why, inrow;
 
 	io_close(hc);
 	evtimer_del(hc->tmo);
@@ -773,38 +774,24 @@ check_finish(struct hcheck *hc, int ok, int rtt_us, const char *detail)
 		log_debug("backend %s (%s) check %s: %s", b->name,
 		    b->addr_text, ok ? "good" : "bad", detail);
 
-	fall = b->conf.fall > 0 ? b->conf.fall : 1;
-	rise = b->conf.rise > 0 ? b->conf.rise : 1;
-	cur = atomic_load(&b->health);
-	if (ok) {
-		hc->ngood++;
-		hc->nbad = 0;
+	if (ok)
 		snprintf(done, sizeof(done), "%s in %d us", detail, rtt_us);
-		if (hc->nwaiters > 0 && cur != HEALTH_UP) {
+	else
+		snprintf(done, sizeof(done), "%s", detail);
+	cur = atomic_load(&b->health);
+	to = hstate_check(&hc->hs, cur, ok, b->conf.fall, b->conf.rise,
+	    hc->nwaiters > 0, &why, &inrow);
+	if (to != cur) {
+		if (why == HSTATE_READD)
 			snprintf(reason, sizeof(reason), "readd, %s", done);
-			set_health(hc, HEALTH_UP, 1, rtt_us, reason);
-		} else if (cur == HEALTH_UNKNOWN) {
+		else if (why == HSTATE_FIRST)
 			snprintf(reason, sizeof(reason), "%s (first check)",
 			    done);
-			set_health(hc, HEALTH_UP, 1, rtt_us, reason);
-		} else if (cur == HEALTH_DOWN && hc->ngood >= rise) {
-			snprintf(reason, sizeof(reason), "%s (%d success%s)",
-			    done, hc->ngood, hc->ngood == 1 ? "" : "es");
-			set_health(hc, HEALTH_UP, 1, rtt_us, reason);
-		}
-	} else {
-		hc->nbad++;
-		hc->ngood = 0;
-		snprintf(done, sizeof(done), "%s", detail);
-		if (cur == HEALTH_UNKNOWN) {
-			snprintf(reason, sizeof(reason), "%s (first check)",
-			    detail);
-			set_health(hc, HEALTH_DOWN, 0, rtt_us, reason);
-		} else if (cur != HEALTH_DOWN && hc->nbad >= fall) {
-			snprintf(reason, sizeof(reason), "%s (%d failure%s)",
-			    detail, hc->nbad, hc->nbad == 1 ? "" : "s");
-			set_health(hc, HEALTH_DOWN, 0, rtt_us, reason);
-		}
+		else
+			snprintf(reason, sizeof(reason), "%s (%d %s%s)", done,
+			    inrow, ok ? "success" : "failure",
+			    inrow == 1 ? "" : ok ? "es" : "s");
+		set_health(hc, to, ok, rtt_us, reason);
 	}
 	if (hc->nwaiters > 0)
 		waiters_done(hc, ok, done);
@@ -871,10 +858,9 @@ go_idle(struct hcheck *hc)
 		return;
 	hc->idle = 1;
 	hc->due = 0;
-	hc->nbad = hc->ngood = 0;
 	if (hc->running && !hc->aborted)
 		abort_check(hc, "backend disabled");
-	set_health(hc, HEALTH_UNKNOWN, 1, -1, "disabled");
+	set_health(hc, hstate_disabled(&hc->hs), 1, -1, "disabled");
 }
 
 /* A timer tick, or a backend seen (again) for the first time: check now.
@@ -890,7 +876,7 @@ check_tick(struct hcheck *hc)
 	}
 	if (hc->idle) {
 		hc->idle = 0;
-		hc->nbad = hc->ngood = 0;
+		hstate_enabled(&hc->hs);
 	}
 	if (hc->running)
 		hc->due = 1;
