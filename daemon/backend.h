@@ -5,7 +5,7 @@
  * never moved.  What never changes after creation (address, transport) is
  * plain; what changes at run time (admin state, health, weight, counters)
  * is atomic.  Each worker keeps its own sockets to it (struct bconn in
- * worker.h); nothing here does I/O.
+ * upstream.c); nothing here does I/O.
  */
 #ifndef BACKEND_H
 #define BACKEND_H
