@@ -1,0 +1,70 @@
+"""Pool policies against real NSD backends (tests/unit/test_balance.c covers
+each policy member by member): round robin over three servers takes them in
+turn, and with one of them drained or down the other two share its turns
+evenly, where the next member used to take them all and carry twice the
+load of the other (issue 14)."""
+
+import collections
+
+import dnsroute_test as dt
+
+SERVERS = ('ns1', 'ns2', 'ns3')
+
+
+def three(router, nsd_factory):
+    """Pool p of three NSD servers with the same zone, each answering the
+    apex TXT with its own name."""
+    members = []
+    for name in SERVERS:
+        ns = nsd_factory(name, {'example.': dt.example_zone('ab', name)})
+        members.append((name, ns))
+    dt.setup_pool(router, [(n, ns.endpoint) for n, ns in members],
+                  policy='roundrobin')
+    router.ok(r"route add '^example\.$' pool p")
+    return dict(members)
+
+
+def who_answers(router, n):
+    """Ask the apex TXT n times from one client socket; the servers that
+    answered, in order."""
+    seen = []
+    s = router.udp_socket()
+    try:
+        for _ in range(n):
+            a = router.query('example.', 'TXT', sock=s)
+            assert dt.rcode_text(a) == 'NOERROR', a
+            vals = dt.txt_values(a)
+            assert len(vals) == 1 and vals[0] in SERVERS, a
+            seen.append(vals[0])
+    finally:
+        s.close()
+    return seen
+
+
+def test_round_robin_in_turn(router, nsd_factory):
+    three(router, nsd_factory)
+    seen = who_answers(router, 30)
+    assert collections.Counter(seen) == {n: 10 for n in SERVERS}, seen
+    assert all(x != y for x, y in zip(seen, seen[1:])), seen
+
+
+def test_round_robin_spreads_a_drained_members_turns(router, nsd_factory):
+    three(router, nsd_factory)
+    router.ok('backend drain ns2')
+    seen = who_answers(router, 40)
+    assert collections.Counter(seen) == {'ns1': 20, 'ns3': 20}, seen
+    # Still in turn: never the same server twice in a row.
+    assert all(x != y for x, y in zip(seen, seen[1:])), seen
+
+
+def test_round_robin_spreads_a_down_members_turns(router, nsd_factory):
+    servers = three(router, nsd_factory)
+    before = router.backends()
+    servers['ns1'].stop()
+    router.wait_health('ns1', 'down')
+    seen = who_answers(router, 40)
+    after = router.backends()
+    assert collections.Counter(seen) == {'ns2': 20, 'ns3': 20}, seen
+    # What show backends counts is what answered.
+    for name in ('ns2', 'ns3'):
+        assert int(after[name]['queries']) - int(before[name]['queries']) == 20
