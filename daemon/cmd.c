@@ -26,10 +26,13 @@
 #include <event2/buffer.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "ctlproto.h"
 #include "db.h"
-#include "dnsrouted.h"
+#include "health.h"
 #include "log.h"
+#include "route.h"
+#include "state.h"
 #include "trace.h"
 #include "util.h"
 
@@ -114,12 +117,6 @@ cmd_registered(struct cmd_ctx *x, const char *what, const char *name,
 	reply_err(x->r, CTL_ERR_RUNTIME, "%s %s is registered through etcd "
 	    "(%s): change or delete the key there", what, name, origin);
 	return -1;
-}
-
-struct config *
-dr_build(char *err, size_t errlen)
-{
-	return config_build(dr->db, dr->cfg, dr->rc, err, errlen);
 }
 
 /* ---- checks the parser leaves to the daemon ---- */
@@ -262,7 +259,7 @@ commit_and_publish(struct reply *r)
 	struct config *c;
 	char err[512];
 
-	if ((c = dr_build(err, sizeof(err))) == NULL) {
+	if ((c = state_build(err, sizeof(err))) == NULL) {
 		db_rollback(dr->db);
 		reply_err(r, CTL_ERR_RUNTIME, "%s; nothing changed", err);
 		return -1;
@@ -275,7 +272,7 @@ commit_and_publish(struct reply *r)
 		    "changed, the previous state keeps serving", err);
 		return -1;
 	}
-	dr_publish(c);
+	state_publish(c);
 	return 0;
 }
 
@@ -516,3 +513,40 @@ cmd_session_end(struct cmd_session *s)
 	if (s->stream)
 		trace_cancel(s->conn);
 }
+
+/* ---- the control socket's requests (control.h) ---- */
+
+static void *
+ctl_open(struct ctl_conn *conn, uid_t uid, pid_t pid)
+{
+	struct cmd_session *s = xcalloc(1, sizeof(*s));
+
+	s->conn = conn;
+	s->uid = uid;
+	s->pid = pid;
+	return s;
+}
+
+static void
+ctl_request(void *s, struct reply *r, const char *line, const char *data,
+    size_t datalen)
+{
+	cmd_execute(s, r, line, data, datalen);
+}
+
+static int
+ctl_in_txn(const void *s)
+{
+	return ((const struct cmd_session *)s)->in_txn;
+}
+
+static void
+ctl_close(void *s)
+{
+	cmd_session_end(s);
+	free(s);
+}
+
+const struct control_ops cmd_control_ops = {
+	ctl_open, ctl_request, ctl_in_txn, ctl_close
+};

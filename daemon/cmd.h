@@ -1,9 +1,10 @@
 /*
  * cmd: executing one request from a control client: parse it (common/
  * cmdparse.c, with the daemon's own check of regexes), run its handler
- * inside the right transaction, audit, rebuild and publish the snapshot.
- * Handlers live in cmd_*.c, one per command, each taking the command's
- * typed arguments; cmd.c's handlers[] binds them to cmd_table.
+ * inside the right transaction, audit, build the snapshot and publish it
+ * (state.h).  Handlers live in cmd_*.c, one per command, each taking the
+ * command's typed arguments; cmd.c's handlers[] binds them to cmd_table.
+ * The control socket reaches this layer through cmd_control_ops.
  */
 #ifndef CMD_H
 #define CMD_H
@@ -50,6 +51,9 @@ void	cmd_execute(struct cmd_session *, struct reply *, const char *line,
 	    const char *body, size_t bodylen);
 /* The client left: abort its transaction, cancel what it waits for. */
 void	cmd_session_end(struct cmd_session *);
+/* The control socket's requests run here (control_new): a session per
+ * client, ended by cmd_session_end when it leaves. */
+extern const struct control_ops cmd_control_ops;
 /* Run the handler of c alone on db (a replace's scratch or its apply):
  * 0, or -1 with the error in r->errtext.  No transaction, audit or
  * reply of its own. */

@@ -11,9 +11,11 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "ctlproto.h"
 #include "db.h"
-#include "dnsrouted.h"
+#include "health.h"
+#include "state.h"
 #include "util.h"
 
 /* What changed, as the words of the command without its positionals:

@@ -10,10 +10,11 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "ctlproto.h"
 #include "db.h"
-#include "dnsrouted.h"
 #include "settings.h"
+#include "state.h"
 #include "statediff.h"
 #include "util.h"
 

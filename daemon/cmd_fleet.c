@@ -14,10 +14,10 @@
 
 #include "cmd.h"
 #include "ctlproto.h"
-#include "dnsrouted.h"
 #include "etcd.h"
 #include "fleet.h"
 #include "registry.h"
+#include "state.h"
 #include "util.h"
 
 static void

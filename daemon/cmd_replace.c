@@ -18,12 +18,13 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "ctlproto.h"
 #include "db.h"
-#include "dnsrouted.h"
 #include "log.h"
 #include "script.h"
 #include "settings.h"
+#include "state.h"
 #include "statediff.h"
 #include "util.h"
 

@@ -10,12 +10,14 @@
 
 #include "balance.h"
 #include "cmd.h"
+#include "config.h"
 #include "ctlproto.h"
 #include "db.h"
 #include "dnsmsg.h"
 #include "dnsnames.h"
-#include "dnsrouted.h"
+#include "route.h"
 #include "settings.h"
+#include "state.h"
 #include "util.h"
 
 static int

@@ -9,14 +9,17 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "ctlproto.h"
 #include "db.h"
 #include "dnsmsg.h"
 #include "dnsnames.h"
-#include "dnsrouted.h"
+#include "health.h"
 #include "settings.h"
+#include "state.h"
 #include "stats.h"
 #include "util.h"
+#include "worker.h"
 
 /* Where a row comes from: nothing for the operator's own, "etcd KEY" for
  * what was registered through etcd (not editable, not exported). */

@@ -20,10 +20,13 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "ctlproto.h"
+#include "db.h"
 #include "dnsmsg.h"
 #include "dnsnames.h"
-#include "dnsrouted.h"
+#include "route.h"
+#include "state.h"
 #include "util.h"
 
 /* The snapshot of the open transaction whose serial this is. */
@@ -52,7 +55,7 @@ lookup_config(struct cmd_ctx *x)
 	if (pending.c != NULL && pending.serial == x->sess->txn_serial)
 		return pending.c;
 	config_unref(pending.c);
-	if ((pending.c = dr_build(err, sizeof(err))) == NULL) {
+	if ((pending.c = state_build(err, sizeof(err))) == NULL) {
 		reply_err(x->r, CTL_ERR_RUNTIME, "the pending routes cannot be "
 		    "built: %s", err);
 		return NULL;

@@ -82,7 +82,7 @@ add_backend(const struct db_backend *row, void *arg)
 	    addr_parse(row->conf.addr, 53, &ss, &sl, e, sizeof(e)) == 0 &&
 	    addr_equal((struct sockaddr *)&ss, (struct sockaddr *)&o->addr)) {
 		/* Same server: keep its health and counters.  Its row is
-		 * applied only once the change is committed (config_apply). */
+		 * applied only once the change is committed (state_publish). */
 		b = o;
 		backend_ref(b);
 	} else if ((b = backend_new(row->id, row->name, &row->conf, row->admin,
@@ -413,22 +413,6 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 		return NULL;
 	}
 	return c;
-}
-
-void
-config_apply(struct config *c, void (*note)(struct backend *, int, int))
-{
-	struct backend *b;
-	int i, old;
-
-	for (i = 0; i < c->nbackends; i++) {
-		b = c->backends[i];
-		b->conf = c->brows[i].conf;
-		atomic_store(&b->weight, c->brows[i].conf.weight);
-		old = atomic_exchange(&b->admin, c->brows[i].admin);
-		if (old != c->brows[i].admin && note != NULL)
-			note(b, old, c->brows[i].admin);
-	}
 }
 
 void

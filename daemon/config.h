@@ -74,11 +74,6 @@ struct config {
  * counters carry over by route id.  NULL with err on failure. */
 struct config	*config_build(struct db *, const struct config *old,
 		    struct route_cache *, char *err, size_t errlen);
-/* After commit, before the workers see c: apply the rows to the shared
- * backends (check settings, admin state, weight).  Calls note() for each
- * admin change.  Main thread. */
-void		 config_apply(struct config *c, void (*note)(struct backend *,
-		    int old_admin, int new_admin));
 void		 config_ref(struct config *);
 void		 config_unref(struct config *);
 

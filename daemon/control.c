@@ -32,11 +32,11 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
-#include "cmd.h"
+#include "config.h"
 #include "control.h"
 #include "ctlproto.h"
-#include "dnsrouted.h"
 #include "log.h"
+#include "state.h"
 #include "util.h"
 
 #define CTL_MAX_CLIENTS		64
@@ -67,7 +67,8 @@ struct ctl_conn {
 	struct control		*ctl;
 	struct ctl_conn		*next;
 	struct bufferevent	*bev;
-	struct cmd_session	 sess;
+	uid_t			 uid;
+	void			*sess;		/* ops->open's */
 	struct reply		 r;
 	int			 async;		/* a command is still answering */
 	int			 closing;	/* close once the output is flushed */
@@ -90,6 +91,7 @@ struct control {
 	int			 nconns;
 	int			 nreserved;	/* of nconns */
 	struct ctl_conn		*conns;
+	const struct control_ops *ops;
 };
 
 static void	conn_read_cb(struct bufferevent *, void *);
@@ -123,7 +125,7 @@ conn_free(struct ctl_conn *c)
 	struct control *ctl = c->ctl;
 	struct ctl_conn **pp;
 
-	cmd_session_end(&c->sess);
+	ctl->ops->close(c->sess);
 	for (pp = &ctl->conns; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -236,7 +238,7 @@ take_body(struct ctl_conn *c, struct evbuffer *in, struct evbuffer *out)
 		return -1;
 	data = c->need > 0 ? (const char *)evbuffer_pullup(c->body, -1) : "";
 	reply_reset(c, out);
-	cmd_execute(&c->sess, &c->r, c->pending, data, c->need);
+	c->ctl->ops->request(c->sess, &c->r, c->pending, data, c->need);
 	free(c->pending);
 	c->pending = NULL;
 	evbuffer_free(c->body);
@@ -302,7 +304,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			if ((c->body = evbuffer_new()) == NULL)
 				fatalx("evbuffer_new failed");
 		} else
-			cmd_execute(&c->sess, &c->r, line, NULL, 0);
+			c->ctl->ops->request(c->sess, &c->r, line, NULL, 0);
 		free(line);
 	}
 }
@@ -344,8 +346,9 @@ conn_wait_limit(const struct ctl_conn *c)
 		return 0;
 	if (c->line_us != 0)
 		return (uint64_t)CTL_LINE_SECONDS * 1000000;
-	return (uint64_t)(c->sess.in_txn ? CTL_TXN_IDLE_SECONDS : idle_s) *
-	    1000000;
+	if (c->ctl->ops->in_txn(c->sess))
+		idle_s = CTL_TXN_IDLE_SECONDS;
+	return (uint64_t)idle_s * 1000000;
 }
 
 static void
@@ -367,7 +370,8 @@ sweep_cb(evutil_socket_t fd, short ev, void *arg)
 		else if (c->line_us == 0 && now - c->active_us >= limit)
 			conn_fail(c, CTL_ERR_RUNTIME, "idle for %llu s%s; "
 			    "closing", (unsigned long long)(limit / 1000000),
-			    c->sess.in_txn ? " in a transaction" : "");
+			    ctl->ops->in_txn(c->sess) ? " in a transaction" :
+			    "");
 	}
 }
 
@@ -380,7 +384,7 @@ conn_evictable(struct control *ctl)
 	struct ctl_conn *c, *best = NULL;
 
 	for (c = ctl->conns; c != NULL; c = c->next) {
-		if (conn_wait_limit(c) == 0 || c->sess.in_txn)
+		if (conn_wait_limit(c) == 0 || ctl->ops->in_txn(c->sess))
 			continue;
 		if (best == NULL || (c->line_us != 0) > (best->line_us != 0) ||
 		    ((c->line_us != 0) == (best->line_us != 0) &&
@@ -403,7 +407,7 @@ admit(struct control *ctl, uid_t uid, char *msg, size_t msglen)
 	int nuid = 0, kind;
 
 	for (c = ctl->conns; c != NULL; c = c->next)
-		nuid += !c->reserved && c->sess.uid == uid;
+		nuid += !c->reserved && c->uid == uid;
 	if (ctl->nconns - ctl->nreserved < CTL_MAX_CLIENTS &&
 	    nuid < CTL_MAX_PER_UID)
 		return 0;
@@ -467,9 +471,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->ctl = ctl;
-	c->sess.conn = c;
-	c->sess.uid = cr.uid;
-	c->sess.pid = cr.pid;
+	c->uid = cr.uid;
 	c->reserved = kind;
 	c->active_us = now_us();
 	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -478,6 +480,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		free(c);
 		return;
 	}
+	c->sess = ctl->ops->open(c, cr.uid, cr.pid);
 	c->next = ctl->conns;
 	ctl->conns = c;
 	if (ctl->nconns++ == 0)
@@ -570,12 +573,13 @@ control_listen(const char *path, gid_t gid, int have_gid)
 
 struct control *
 control_new(struct event_base *base, int fd, const char *path, gid_t gid,
-    int have_gid)
+    int have_gid, const struct control_ops *ops)
 {
 	struct control *ctl;
 
 	ctl = xcalloc(1, sizeof(*ctl));
 	ctl->base = base;
+	ctl->ops = ops;
 	ctl->path = path != NULL ? xstrdup(path) : NULL;
 	ctl->gid = gid;
 	ctl->have_gid = have_gid;

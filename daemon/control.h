@@ -4,6 +4,8 @@
  * writes coded reply lines (ctlproto.h), and keeps every client from
  * touching DNS service: lines are bounded, output is bounded, clients are
  * counted, and everything runs on the main thread, never in a worker.
+ * What a request means is not its business: it hands each to the
+ * control_ops it was given (the command layer's, cmd.h).
  */
 #ifndef CONTROL_H
 #define CONTROL_H
@@ -18,13 +20,29 @@
 struct control;
 struct ctl_conn;
 
+/* What the socket asks of the layer that runs the requests (cmd.c's
+ * cmd_control_ops): this file knows nothing of what a request means. */
+struct control_ops {
+	/* A client connected: its session. */
+	void	*(*open)(struct ctl_conn *, uid_t, pid_t);
+	/* One request: its line, and its data (NULL: none).  The reply is
+	 * complete on return unless the request went asynchronous. */
+	void	 (*request)(void *sess, struct reply *, const char *line,
+		    const char *data, size_t datalen);
+	/* Is a transaction open?  Then the client may idle longer, and is
+	 * not closed to make room for another. */
+	int	 (*in_txn)(const void *sess);
+	/* The client left: end the session and free it. */
+	void	 (*close)(void *sess);
+};
+
 /* Bind the control socket at path (mode 0660, group gid when have_gid);
  * refuses (fatal) a path that is not a socket or a socket in use. */
 int		 control_listen(const char *path, gid_t gid, int have_gid);
 /* Serve the listening socket fd: one control_listen made (path: removed at
  * close) or one passed by the service manager (path NULL). */
 struct control	*control_new(struct event_base *, int fd, const char *path,
-		    gid_t gid, int have_gid);
+		    gid_t gid, int have_gid, const struct control_ops *);
 void		 control_free(struct control *);
 /* Stop accepting (shutdown); existing clients stay until they leave. */
 void		 control_close_listener(struct control *);

@@ -32,17 +32,23 @@
 
 #include <event2/thread.h>
 
+#include "cmd.h"
+#include "config.h"
 #include "control.h"
-#include "dnsrouted.h"
+#include "db.h"
 #include "etcd.h"
 #include "fleet.h"
+#include "health.h"
 #include "hits.h"
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
+#include "route.h"
+#include "state.h"
 #include "trace.h"
 #include "util.h"
+#include "worker.h"
 
 #ifndef DNSROUTE_SOCKET_DEFAULT
 #define DNSROUTE_SOCKET_DEFAULT	"/run/dnsroute/dnsrouted.sock"
@@ -504,10 +510,9 @@ main(int argc, char *argv[])
 	    NULL, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	dr->rc = route_cache_new();
-	if ((dr->cfg = config_build(dr->db, NULL, dr->rc, err, sizeof(err))) == NULL)
+	if (state_load(err, sizeof(err)) == -1)
 		fatalx("cannot load the stored configuration from %s: %s",
 		    dbpath, err);
-	config_apply(dr->cfg, NULL);
 
 	if (!foreground) {
 		/* SQLite connections and their locks must not cross a fork:
@@ -525,7 +530,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < dr->nworkers; i++)
 		dr->workers[i] = worker_new(i, ls, dr->cfg, tcp_budget);
 	dr->control = control_new(dr->base, ctl_fd,
-	    ls->control_fd == -1 ? sockpath : NULL, gid, group != NULL);
+	    ls->control_fd == -1 ? sockpath : NULL, gid, group != NULL,
+	    &cmd_control_ops);
 	/* Every socket is bound before privileges go. */
 	if (metrics != NULL && (dr->metrics = metrics_new(dr->base, metrics,
 	    err, sizeof(err))) == NULL)

@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "db.h"
-#include "dnsrouted.h"
 #include "etcd_json.h"
 #include "fleet.h"
 #include "log.h"
+#include "state.h"
 #include "util.h"
 
 #define STATE_ROUTER_ID		"router-id"

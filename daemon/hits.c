@@ -3,10 +3,11 @@
  */
 #include <stdlib.h>
 
+#include "config.h"
 #include "db.h"
-#include "dnsrouted.h"
 #include "hits.h"
 #include "log.h"
+#include "state.h"
 #include "util.h"
 
 static struct event *tick;

@@ -26,14 +26,16 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "dnsrouted.h"
+#include "config.h"
 #include "etcd.h"
 #include "fleet.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
+#include "state.h"
 #include "stats.h"
 #include "util.h"
+#include "worker.h"
 
 #define METRICS_TIMEOUT_S	10
 #define METRICS_MAX_HEADERS	8192

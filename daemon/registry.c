@@ -20,11 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsrouted.h"
+#include "config.h"
 #include "fleet.h"
 #include "log.h"
 #include "registry.h"
 #include "route.h"
+#include "state.h"
 #include "util.h"
 
 #define APPLY_RETRY_MS		1000
@@ -439,7 +440,7 @@ apply_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	c = NULL;
 	if (added + removed + changed > 0 &&
-	    (c = dr_build(err, sizeof(err))) == NULL) {
+	    (c = state_build(err, sizeof(err))) == NULL) {
 		apply_failed(g, "build", err);
 		return;
 	}
@@ -449,7 +450,7 @@ apply_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (c != NULL)
-		dr_publish(c);
+		state_publish(c);
 	if (g->logged_fail)
 		log_info("etcd: registrations applied again");
 	g->logged_fail = 0;

@@ -27,10 +27,12 @@
 #include <event2/buffer.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "ctlproto.h"
 #include "dnsnames.h"
-#include "dnsrouted.h"
 #include "log.h"
+#include "route.h"
+#include "state.h"
 #include "trace.h"
 #include "tring.h"
 #include "util.h"

@@ -15,9 +15,12 @@
 
 #include "cmd.h"
 #include "cmdtab.h"
+#include "config.h"
 #include "ctlproto.h"
-#include "dnsrouted.h"
+#include "db.h"
 #include "log.h"
+#include "route.h"
+#include "state.h"
 #include "tokenize.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);

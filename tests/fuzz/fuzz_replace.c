@@ -1,4 +1,4 @@
-// FUZZ-BUILD: daemon/cmd.c daemon/cmd_backend.c daemon/cmd_export.c daemon/cmd_fleet.c daemon/cmd_replace.c daemon/cmd_route.c daemon/cmd_show.c daemon/cmd_zone.c daemon/statediff.c daemon/config.c daemon/backend.c daemon/route.c daemon/route_index.c daemon/db.c daemon/db_reg.c daemon/etcd.c daemon/etcd_json.c daemon/etcd_watch.c daemon/fleet.c daemon/registry.c daemon/registry_parse.c common/b64.c daemon/state.c daemon/control.c daemon/reply.c daemon/trace.c daemon/stats.c daemon/health.c daemon/worker.c daemon/listen.c daemon/tcpout.c daemon/query.c common/argparse.c common/cmdhelp.c common/cmdformat.c common/cmdparse.c common/cmdtab.c common/ctlproto.c common/dnsmsg.c common/dnsnames.c common/log.c common/script.c common/settings.c common/tokenize.c common/util.c common/words.c $(sh sql/embed.sh sql > "$WORK/schema_sql.c" && echo "$WORK/schema_sql.c") -Idaemon -DDNSROUTE_VERSION=\"fuzz\" $(pkg-config --cflags --libs libevent libevent_pthreads sqlite3 libpcre2-8 ldns jansson) -lpthread
+// FUZZ-BUILD: daemon/cmd.c daemon/cmd_backend.c daemon/cmd_export.c daemon/cmd_fleet.c daemon/cmd_replace.c daemon/cmd_route.c daemon/cmd_show.c daemon/cmd_zone.c daemon/statediff.c daemon/config.c daemon/backend.c daemon/route.c daemon/route_index.c daemon/db.c daemon/db_reg.c daemon/etcd.c daemon/etcd_json.c daemon/etcd_watch.c daemon/fleet.c daemon/registry.c daemon/registry_parse.c common/b64.c daemon/state.c daemon/control.c daemon/reply.c daemon/trace.c daemon/stats.c daemon/health.c daemon/health_state.c daemon/worker.c daemon/listen.c daemon/tcpout.c daemon/query.c daemon/balance.c daemon/client_tcp.c daemon/client_udp.c daemon/tring.c daemon/txq.c daemon/upstream.c common/argparse.c common/cmdhelp.c common/cmdformat.c common/cmdparse.c common/cmdtab.c common/ctlproto.c common/dnsmsg.c common/dnsnames.c common/log.c common/script.c common/settings.c common/tokenize.c common/util.c common/words.c $(sh sql/embed.sh sql > "$WORK/schema_sql.c" && echo "$WORK/schema_sql.c") -Idaemon -DDNSROUTE_VERSION=\"fuzz\" $(pkg-config --cflags --libs libevent libevent_pthreads sqlite3 libpcre2-8 ldns jansson) -lpthread
 /*
  * fuzz_replace: `replace` in the daemon, its input fuzzed: the reader of
  * command texts, the parser and every state command's handler on the
@@ -17,9 +17,12 @@
 
 #include "cmd.h"
 #include "cmdtab.h"
+#include "config.h"
 #include "ctlproto.h"
-#include "dnsrouted.h"
+#include "db.h"
 #include "log.h"
+#include "route.h"
+#include "state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
