@@ -5,6 +5,7 @@
  * the committed state.  It is cheap because compiled patterns come from the
  * route cache and backends are carried over from the previous snapshot.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,28 +45,92 @@ struct build {
 	int			 ngroups;
 };
 
+/*
+ * By-id indices: (id, position) pairs sorted by id, so lookups stay
+ * O(log n) however many backends, pools and routes there are (a linear
+ * scan per pool member, per reused backend and per route's hit counter
+ * was n^2 with thousands of them).
+ */
+static int
+cmp_idpos(const void *a, const void *b)
+{
+	int64_t x = ((const struct idpos *)a)->id;
+	int64_t y = ((const struct idpos *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/* Position of id, or -1. */
+static int
+idpos_find(const struct idpos *ix, int n, int64_t id)
+{
+	int lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ix[mid].id == id)
+			return ix[mid].pos;
+		if (ix[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* ix (reallocated) for n ids, id(i) = *(int64_t *)(base + i * stride). */
+static struct idpos *
+idpos_make(struct idpos *ix, const void *base, size_t stride, int n)
+{
+	int i;
+
+	ix = xrealloc(ix, (n > 0 ? n : 1) * sizeof(*ix));
+	for (i = 0; i < n; i++) {
+		ix[i].id = *(const int64_t *)((const char *)base + i * stride);
+		ix[i].pos = i;
+	}
+	qsort(ix, n, sizeof(*ix), cmp_idpos);
+	return ix;
+}
+
+/* (Re)index the backends and pools c holds so far. */
+static void
+index_ids(struct config *c)
+{
+	int i;
+
+	c->backends_by_id = xrealloc(c->backends_by_id,
+	    (c->nbackends > 0 ? c->nbackends : 1) * sizeof(*c->backends_by_id));
+	for (i = 0; i < c->nbackends; i++) {
+		c->backends_by_id[i].id = c->backends[i]->id;
+		c->backends_by_id[i].pos = i;
+	}
+	qsort(c->backends_by_id, c->nbackends, sizeof(*c->backends_by_id),
+	    cmp_idpos);
+	c->pools_by_id = idpos_make(c->pools_by_id, c->npools > 0 ?
+	    &c->pools[0].id : NULL, sizeof(*c->pools), c->npools);
+	c->nby_backend = c->nbackends;
+	c->nby_pool = c->npools;
+}
+
+/* In what index_ids() saw. */
 static struct backend *
 find_backend_id(const struct config *c, int64_t id)
 {
 	int i;
 
-	if (c == NULL)
+	if (c == NULL || (i = idpos_find(c->backends_by_id, c->nby_backend,
+	    id)) < 0)
 		return NULL;
-	for (i = 0; i < c->nbackends; i++)
-		if (c->backends[i]->id == id)
-			return c->backends[i];
-	return NULL;
+	return c->backends[i];
 }
 
 static struct pool *
 find_pool_id(const struct config *c, int64_t id)
 {
-	int i;
+	int i = idpos_find(c->pools_by_id, c->nby_pool, id);
 
-	for (i = 0; i < c->npools; i++)
-		if (c->pools[i].id == id)
-			return &c->pools[i];
-	return NULL;
+	return i < 0 ? NULL : &c->pools[i];
 }
 
 static int
@@ -154,6 +219,15 @@ old_hits(const struct config *old, int64_t id)
 	return r->hits;
 }
 
+/* Most routes have no comment: 100,000 of them share this one. */
+static char no_comment[] = "";
+
+static char *
+comment_dup(const char *s)
+{
+	return s == NULL || *s == '\0' ? no_comment : xstrdup(s);
+}
+
 /* A new route at the end, with the hit counter of the old route of the
  * same id, or (at start, or new) one from saved. */
 static struct croute *
@@ -190,7 +264,7 @@ add_route(const struct db_route *row, void *arg)
 	r->position = row->position;
 	r->qtype = row->qtype;
 	r->action = row->action;
-	r->comment = xstrdup(row->comment ? row->comment : "");
+	r->comment = comment_dup(row->comment);
 	if (row->action == ACTION_POOL &&
 	    (r->pool = find_pool_id(bd->c, row->pool_id)) == NULL) {
 		snprintf(bd->err, bd->errlen, "route %lld names a missing pool",
@@ -317,7 +391,7 @@ add_reg_routes(struct build *bd)
 		/* The registered pools are after the operator's, in this
 		 * same order. */
 		r->pool = &bd->c->pools[bd->c->npools - bd->ngroups + np++];
-		r->comment = xstrdup("");
+		r->comment = comment_dup(NULL);
 		r->origin = xmalloc(len);
 		used = (size_t)snprintf(r->origin, len, "etcd");
 		for (k = lead->run, more = 0; k < lead->run + lead->nrun; k++) {
@@ -381,10 +455,10 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 	if (db_setting_foreach(db, add_setting, &bd) == -1 ||
 	    db_backend_foreach(db, add_backend, &bd) == -1 ||
 	    db_pool_foreach(db, add_pool, &bd) == -1 ||
-	    db_member_foreach(db, add_member, &bd) == -1 ||
+	    (index_ids(c), db_member_foreach(db, add_member, &bd)) == -1 ||
 	    db_reg_foreach(db, collect_reg, &bd) == -1 ||
 	    (add_reg_pools(&bd), bd.failed) ||
-	    db_route_foreach(db, add_route, &bd) == -1) {
+	    (index_ids(c), db_route_foreach(db, add_route, &bd)) == -1) {
 		if (!bd.failed)
 			snprintf(err, errlen, "%s", db_errmsg(db));
 		free_regs(&bd);
@@ -398,20 +472,31 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 	}
 	add_reg_routes(&bd);
 	free_regs(&bd);
+	c->routes_by_id = idpos_make(NULL, c->nroutes > 0 ?
+	    &c->routes[0].id : NULL, sizeof(*c->routes), c->nroutes);
 	bd.pats = xcalloc(c->nroutes, sizeof(*bd.pats));
 	bd.qtypes = xcalloc(c->nroutes, sizeof(*bd.qtypes));
 	for (i = 0; i < c->nroutes; i++) {
 		bd.pats[i] = c->routes[i].pattern;
 		bd.qtypes[i] = (uint16_t)c->routes[i].qtype;
 	}
-	c->rt = route_table_new(rc, bd.pats, bd.qtypes, c->nroutes,
-	    c->set.match_limit, err, errlen);
+	/* Unchanged routes keep their table: its generation (so the
+	 * workers' cached decisions stay valid), prefilter and code. */
+	if (old != NULL && route_table_same(old->rt, bd.pats, bd.qtypes,
+	    c->nroutes, c->set.match_limit)) {
+		c->rt = old->rt;
+		route_table_ref(c->rt);
+	} else
+		c->rt = route_table_new(rc, bd.pats, bd.qtypes, c->nroutes,
+		    c->set.match_limit);
 	free(bd.pats);
 	free(bd.qtypes);
-	if (c->rt == NULL) {
-		config_unref(c);
-		return NULL;
+	/* One copy of each pattern: the table's. */
+	for (i = 0; i < c->nroutes; i++) {
+		free((char *)c->routes[i].pattern);
+		c->routes[i].pattern = route_table_pattern(c->rt, i);
 	}
+	c->rt_patterns = 1;
 	return c;
 }
 
@@ -421,16 +506,23 @@ config_ref(struct config *c)
 	atomic_fetch_add(&c->refcnt, 1);
 }
 
-void
-config_unref(struct config *c)
+/* Snapshots whose last reference a worker dropped, for the reaper. */
+static pthread_mutex_t	 grave_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct config	*grave;
+static pthread_t	 reaper;
+static int		 have_reaper;
+static void		(*reaper_bell)(void);
+
+static void
+config_free(struct config *c)
 {
 	int i;
 
-	if (c == NULL || atomic_fetch_sub(&c->refcnt, 1) != 1)
-		return;
 	for (i = 0; i < c->nroutes; i++) {
-		free(c->routes[i].pattern);
-		free(c->routes[i].comment);
+		if (!c->rt_patterns)
+			free((char *)c->routes[i].pattern);
+		if (c->routes[i].comment != no_comment)
+			free(c->routes[i].comment);
 		free(c->routes[i].origin);
 		if (c->routes[i].hits != NULL &&
 		    atomic_fetch_sub(&c->routes[i].hits->refcnt, 1) == 1)
@@ -444,8 +536,54 @@ config_unref(struct config *c)
 		backend_unref(c->backends[i]);
 	free(c->backends);
 	free(c->brows);
+	free(c->backends_by_id);
+	free(c->pools_by_id);
+	free(c->routes_by_id);
 	route_table_free(c->rt);
 	free(c);
+}
+
+void
+config_unref(struct config *c)
+{
+	int ring;
+
+	if (c == NULL || atomic_fetch_sub(&c->refcnt, 1) != 1)
+		return;
+	if (!have_reaper || pthread_equal(pthread_self(), reaper)) {
+		config_free(c);
+		return;
+	}
+	pthread_mutex_lock(&grave_mtx);
+	ring = grave == NULL;
+	c->next_dead = grave;
+	grave = c;
+	pthread_mutex_unlock(&grave_mtx);
+	if (ring && reaper_bell != NULL)
+		reaper_bell();
+}
+
+void
+config_set_reaper(void (*bell)(void))
+{
+	reaper = pthread_self();
+	reaper_bell = bell;
+	have_reaper = 1;
+}
+
+void
+config_reap(void)
+{
+	struct config *c, *next;
+
+	pthread_mutex_lock(&grave_mtx);
+	c = grave;
+	grave = NULL;
+	pthread_mutex_unlock(&grave_mtx);
+	for (; c != NULL; c = next) {
+		next = c->next_dead;
+		config_free(c);
+	}
 }
 
 struct backend *
@@ -473,12 +611,7 @@ config_pool(const struct config *c, const char *name)
 const struct croute *
 config_route(const struct config *c, int64_t id)
 {
-	int lo = 0, hi, i;
+	int i = idpos_find(c->routes_by_id, c->nroutes, id);
 
-	/* Routes are in position order, not id order: linear, control plane only. */
-	hi = c->nroutes;
-	for (i = lo; i < hi; i++)
-		if (c->routes[i].id == id)
-			return &c->routes[i];
-	return NULL;
+	return i < 0 ? NULL : &c->routes[i];
 }

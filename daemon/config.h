@@ -46,17 +46,23 @@ struct route_hits {
 struct croute {
 	int64_t			 id;		/* < 0: registered */
 	int			 position;
-	char			*pattern;
+	const char		*pattern;	/* the route table's */
 	int			 qtype;
 	int			 action;
 	struct pool		*pool;
-	char			*comment;
+	char			*comment;	/* "" is not allocated */
 	char			*origin;	/* "etcd KEY..."; NULL: operator's */
 	struct route_hits	*hits;
 };
 
+struct idpos {
+	int64_t		 id;
+	int		 pos;
+};
+
 struct config {
 	atomic_int		 refcnt;
+	struct config		*next_dead;	/* waiting for the reaper */
 	struct settings		 set;
 	int			 nbackends;
 	struct backend		**backends;	/* by name */
@@ -65,7 +71,13 @@ struct config {
 	struct pool		*pools;		/* by name */
 	int			 nroutes;
 	struct croute		*routes;	/* by position */
-	struct route_table	*rt;		/* index i <-> routes[i] */
+	int			 rt_patterns;	/* routes[].pattern are rt's */
+	struct route_table	*rt;		/* index i <-> routes[i]; shared
+						 * with the snapshot before when
+						 * the routes did not change */
+	/* Positions in backends, pools and routes, sorted by id. */
+	struct idpos		*backends_by_id, *pools_by_id, *routes_by_id;
+	int			 nby_backend, nby_pool;
 };
 
 /* Read everything from db (inside the caller's transaction, if any) and
@@ -75,7 +87,16 @@ struct config {
 struct config	*config_build(struct db *, const struct config *old,
 		    struct route_cache *, char *err, size_t errlen);
 void		 config_ref(struct config *);
+/* The last reference frees the snapshot, on the reaper's thread: one
+ * dropped by a worker (the last of its queries from that snapshot ended)
+ * is handed to the reaper, so a worker never spends its time freeing
+ * 100,000 routes between two queries. */
 void		 config_unref(struct config *);
+/* The calling thread becomes the reaper; bell() is called (from any
+ * thread) when a snapshot waits for it. */
+void		 config_set_reaper(void (*bell)(void));
+/* Free the snapshots waiting for the reaper.  Reaper's thread. */
+void		 config_reap(void);
 
 struct backend	*config_backend(const struct config *, const char *name);
 struct pool	*config_pool(const struct config *, const char *name);

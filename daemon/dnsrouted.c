@@ -544,6 +544,7 @@ main(int argc, char *argv[])
 	dr->health = health_new(dr->base, dr->db);
 	health_sync(dr->health, dr->cfg);
 	hits_start(dr->base);
+	state_start();
 	trace_init(dr->base);
 	if (endpoints != NULL) {
 		/* Names resolve now, before the loop: never inside it. */
@@ -606,6 +607,7 @@ main(int argc, char *argv[])
 	hits_stop();
 	for (i = 0; i < dr->nworkers; i++)
 		worker_free(dr->workers[i]);
+	state_stop();
 	listen_free(ls);
 	config_unref(dr->cfg);
 	route_cache_free(dr->rc);

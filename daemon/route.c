@@ -1,10 +1,17 @@
 /*
  * route: compile, cache and match regex routes (see route.h).
  *
- * Invariants: a route_table and the patterns it points to are never
- * changed after route_table_new(); a pattern's compiled code is freed only
- * when no table references it (atomic refcount, since the last table may be
- * released by a worker thread).
+ * Invariants: a route_table is never changed after route_table_new() but
+ * for its reference count.  A pattern's compiled code is published once
+ * with a release store and never changed afterwards but for one swap: the
+ * main thread may replace interpreted code by a JIT-compiled copy; the
+ * code it replaces stays until the pattern is freed, since a matcher may be
+ * running it.  Patterns leave the cache only in route_cache_gc() (main
+ * thread), when no table holds them, so compiled code is only ever freed
+ * there; the JIT byte count is main-thread state for the same reason.
+ * Interpreted and JIT-compiled code give the same answers: a JIT match
+ * that runs out of JIT stack is run again by the interpreter, so what a
+ * name gets does not depend on how far the background compilation is.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -22,16 +29,29 @@
 
 struct route_pat {
 	atomic_int		 refcnt;	/* tables + 1 for the cache */
-	char			*text;
+	_Atomic(pcre2_code *)	 code;		/* NULL until compiled */
+	atomic_int		 bad;		/* does not compile */
+	/* Main thread only. */
+	pcre2_code		*replaced;	/* interpreted, before the JIT copy */
+	size_t			 jit_size;	/* its JIT code's */
+	int			 jit_tried;
+	int			 warned;
 	uint64_t		 hash;
-	pcre2_code		*code;
 	struct route_pat	*next;		/* cache chain */
+	char			 text[];
 };
 
-#define CACHE_BUCKETS	16384
-
 struct route_cache {
-	struct route_pat	*b[CACHE_BUCKETS];
+	struct route_pat	**b;		/* nb chains */
+	size_t			 nb;		/* a power of two */
+	size_t			 n;
+	size_t			 jit_bytes, jit_budget;
+	/* Background work: the table being warmed, its pass and where. */
+	uint64_t		 wgen;
+	int			 wpass;		/* 0 compile, 1 JIT, 2 done */
+	size_t			 wpos;
+	uint64_t		 wstart_us;
+	size_t			 wcompiled, wbad, wjit;
 };
 
 /*
@@ -42,7 +62,14 @@ struct route_cache {
  * of 128-byte entries up to DC_LONG; longer names are matched each time.
  * Direct-mapped, 10,000 names in 16,384 entries collided about half the
  * time; two ways and twice the entries in the same memory keep that to a
- * few percent.  A new entry goes into way 0 and pushes way 0 to way 1.
+ * few percent.
+ *
+ * Replacement keeps names that are asked again: an entry is marked when it
+ * is hit, and a new name takes an unmarked (or stale) way, way 1 first;
+ * only when both are marked are the marks cleared and way 1 taken.  A
+ * flood of names never seen before (a random-subdomain attack) so churns
+ * one way of each set and leaves the names in use in the other, instead of
+ * pushing them all out.
  */
 struct dc_key {
 	uint64_t	gen;		/* 0: empty */
@@ -50,6 +77,7 @@ struct dc_key {
 	int32_t		idx;
 	uint16_t	qtype;
 	uint8_t		len;
+	uint8_t		ref;		/* hit since it was put in */
 };
 #define DC_SHORT	(64 - sizeof(struct dc_key))	/* 40 */
 #define DC_LONG		(128 - sizeof(struct dc_key))	/* 104 */
@@ -73,11 +101,19 @@ _Static_assert(offsetof(struct dc_short, name) == sizeof(struct dc_key) &&
 /* Tables shorter than this are scanned: the prefilter would cost more. */
 #define INDEX_MIN_ROUTES 8
 #define CAND_MAX	4096
+/* A JIT match gets this much stack (reserved, touched as it grows); one
+ * that needs more is run by the interpreter, whose frames are on the heap
+ * under the match limits. */
+#define JIT_STACK_START	(32 * 1024)
+#define JIT_STACK_MAX	(512 * 1024)
+/* Cache chains: grown to keep them at most this long on average. */
+#define CACHE_LOAD	2
 
 struct route_matcher {
 	int			 cand[CAND_MAX];
 	pcre2_match_data	*md;
 	pcre2_match_context	*mctx;
+	pcre2_jit_stack		*jstack;
 	uint32_t		 limit;
 	struct dc_short		*dcs;		/* DC_SHORT_SETS * 2 */
 	struct dc_long		*dcl;		/* DC_LONG_SETS * 2 */
@@ -104,6 +140,7 @@ pcre_msg(int code, char *buf, size_t len)
 		snprintf(buf, len, "PCRE2 error %d", code);
 }
 
+/* Interpreted code; JIT compilation is a separate, optional step. */
 static pcre2_code *
 compile(const char *pattern, char *err, size_t errlen)
 {
@@ -118,11 +155,7 @@ compile(const char *pattern, char *err, size_t errlen)
 		pcre_msg(ec, msg, sizeof(msg));
 		snprintf(err, errlen, "bad regex: %s at offset %zu", msg,
 		    (size_t)off);
-		return NULL;
 	}
-	/* JIT is an optimisation: without it (no JIT support, out of exec
-	 * memory) the interpreter gives the same answers. */
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
 	return code;
 }
 
@@ -143,6 +176,10 @@ route_check_pattern(const char *pattern, uint32_t match_limit, char *err,
 		snprintf(err, errlen, "bad regex: longer than 4096 bytes");
 		return -1;
 	}
+	/* The interpreter, with the limits a query's match has: what
+	 * explodes there explodes under JIT too (JIT code is only faster),
+	 * and compiling machine code here would cost a batch of 100,000
+	 * routes more than everything else it does. */
 	if ((code = compile(pattern, err, errlen)) == NULL)
 		return -1;
 	md = pcre2_match_data_create(1, NULL);
@@ -176,20 +213,75 @@ done:
 	return rc;
 }
 
-struct route_cache *
-route_cache_new(void)
+/*
+ * Patterns and the cache.
+ */
+
+/* Make code p's, unless another thread was first: then free it and
+ * return theirs. */
+static pcre2_code *
+pat_publish(struct route_pat *p, pcre2_code *code)
 {
-	return xcalloc(1, sizeof(struct route_cache));
+	pcre2_code *none = NULL;
+
+	if (atomic_compare_exchange_strong_explicit(&p->code, &none, code,
+	    memory_order_acq_rel, memory_order_acquire))
+		return code;
+	pcre2_code_free(code);
+	return none;
+}
+
+/* The pattern's code, compiled now if nobody has yet; NULL when it does
+ * not compile.  Any thread: two that compile at once both succeed, and
+ * the second frees its copy and takes the first's. */
+static pcre2_code *
+pat_code(struct route_pat *p)
+{
+	pcre2_code *code;
+	char err[320];
+
+	code = atomic_load_explicit(&p->code, memory_order_acquire);
+	if (code != NULL)
+		return code;
+	if (atomic_load_explicit(&p->bad, memory_order_relaxed))
+		return NULL;
+	if ((code = compile(p->text, err, sizeof(err))) == NULL) {
+		atomic_store_explicit(&p->bad, 1, memory_order_relaxed);
+		return NULL;
+	}
+	return pat_publish(p, code);
+}
+
+static void
+pat_free(struct route_pat *p)
+{
+	pcre2_code_free(atomic_load(&p->code));
+	pcre2_code_free(p->replaced);
+	free(p);
 }
 
 static void
 pat_unref(struct route_pat *p)
 {
-	if (atomic_fetch_sub(&p->refcnt, 1) == 1) {
-		pcre2_code_free(p->code);
-		free(p->text);
-		free(p);
-	}
+	if (atomic_fetch_sub(&p->refcnt, 1) == 1)
+		pat_free(p);
+}
+
+struct route_cache *
+route_cache_new(void)
+{
+	struct route_cache *c = xcalloc(1, sizeof(*c));
+
+	c->nb = 1024;
+	c->b = xcalloc(c->nb, sizeof(*c->b));
+	c->jit_budget = ROUTE_JIT_BUDGET;
+	return c;
+}
+
+void
+route_cache_set_jit_budget(struct route_cache *c, size_t bytes)
+{
+	c->jit_budget = bytes;
 }
 
 void
@@ -198,11 +290,13 @@ route_cache_gc(struct route_cache *c)
 	struct route_pat **pp, *p;
 	size_t i;
 
-	for (i = 0; i < CACHE_BUCKETS; i++) {
+	for (i = 0; i < c->nb; i++) {
 		pp = &c->b[i];
 		while ((p = *pp) != NULL) {
 			if (atomic_load(&p->refcnt) == 1) {
 				*pp = p->next;
+				c->n--;
+				c->jit_bytes -= p->jit_size;
 				pat_unref(p);
 			} else
 				pp = &p->next;
@@ -218,64 +312,258 @@ route_cache_free(struct route_cache *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < CACHE_BUCKETS; i++)
+	for (i = 0; i < c->nb; i++)
 		for (p = c->b[i]; p != NULL; p = n) {
 			n = p->next;
 			pat_unref(p);
 		}
+	free(c->b);
 	free(c);
 }
 
-static struct route_pat *
-cache_get(struct route_cache *c, const char *text, char *err, size_t errlen)
+static void
+cache_grow(struct route_cache *c)
 {
-	uint64_t h = hash_bytes(text, strlen(text));
-	struct route_pat *p;
-	pcre2_code *code;
+	struct route_pat **nb, *p, *n;
+	size_t i, size = c->nb * 2;
 
-	for (p = c->b[h % CACHE_BUCKETS]; p != NULL; p = p->next)
+	nb = xcalloc(size, sizeof(*nb));
+	for (i = 0; i < c->nb; i++)
+		for (p = c->b[i]; p != NULL; p = n) {
+			n = p->next;
+			p->next = nb[p->hash & (size - 1)];
+			nb[p->hash & (size - 1)] = p;
+		}
+	free(c->b);
+	c->b = nb;
+	c->nb = size;
+}
+
+/* The cached pattern for text, made (not compiled) if new; referenced. */
+static struct route_pat *
+cache_get(struct route_cache *c, const char *text)
+{
+	size_t len = strlen(text);
+	uint64_t h = hash_bytes(text, len);
+	struct route_pat *p;
+
+	for (p = c->b[h & (c->nb - 1)]; p != NULL; p = p->next)
 		if (p->hash == h && strcmp(p->text, text) == 0) {
 			atomic_fetch_add(&p->refcnt, 1);
 			return p;
 		}
-	if ((code = compile(text, err, errlen)) == NULL)
-		return NULL;
-	p = xcalloc(1, sizeof(*p));
+	if (c->n >= c->nb * CACHE_LOAD)
+		cache_grow(c);
+	p = xcalloc(1, sizeof(*p) + len + 1);
 	atomic_init(&p->refcnt, 2);	/* the cache and the caller */
-	p->text = xstrdup(text);
+	atomic_init(&p->code, NULL);
+	atomic_init(&p->bad, 0);
+	memcpy(p->text, text, len + 1);
 	p->hash = h;
-	p->code = code;
-	p->next = c->b[h % CACHE_BUCKETS];
-	c->b[h % CACHE_BUCKETS] = p;
+	p->next = c->b[h & (c->nb - 1)];
+	c->b[h & (c->nb - 1)] = p;
+	c->n++;
 	return p;
 }
 
+/* JIT-compile code, p's or to be p's, and count it in the budget: 1, or
+ * 0 when it stays interpreted (no JIT support, out of executable memory:
+ * the interpreter gives the same answers). */
+static int
+warm_jit_code(struct route_cache *c, struct route_pat *p, pcre2_code *code)
+{
+	size_t sz = 0;
+
+	p->jit_tried = 1;
+	if (pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) != 0 ||
+	    pcre2_pattern_info(code, PCRE2_INFO_JITSIZE, &sz) != 0 || sz == 0)
+		return 0;
+	p->jit_size = sz;
+	c->jit_bytes += sz;
+	c->wjit++;
+	return 1;
+}
+
+/* Compile p if nobody has, JIT-compiling it first while the budget
+ * allows; say once that it does not compile. */
+static void
+warm_compile(struct route_cache *c, struct route_pat *p)
+{
+	char err[320];
+	pcre2_code *code;
+	int jit = 0;
+
+	if (atomic_load_explicit(&p->code, memory_order_acquire) != NULL)
+		return;
+	if ((code = compile(p->text, err, sizeof(err))) == NULL) {
+		atomic_store_explicit(&p->bad, 1, memory_order_relaxed);
+		c->wbad++;
+		if (!p->warned)
+			log_warnx("route pattern %s does not compile (%s): it "
+			    "matches nothing", p->text, err);
+		p->warned = 1;
+		return;
+	}
+	c->wcompiled++;
+	if (c->jit_bytes < c->jit_budget)
+		jit = warm_jit_code(c, p, code);
+	if (pat_publish(p, code) != code && jit) {
+		/* A matcher compiled it meanwhile; the JIT pass may copy. */
+		c->jit_bytes -= p->jit_size;
+		c->wjit--;
+		p->jit_size = 0;
+		p->jit_tried = 0;
+	}
+}
+
+/* Code a matcher compiled (without JIT): put a JIT-compiled copy in its
+ * place while the budget allows.  The interpreted code stays, since a
+ * matcher may be in it. */
+static void
+warm_jit(struct route_cache *c, struct route_pat *p)
+{
+	pcre2_code *code, *copy;
+
+	if (p->jit_tried || c->jit_bytes >= c->jit_budget ||
+	    (code = atomic_load_explicit(&p->code, memory_order_acquire)) ==
+	    NULL || (copy = pcre2_code_copy(code)) == NULL)
+		return;
+	if (!warm_jit_code(c, p, copy)) {
+		pcre2_code_free(copy);
+		return;
+	}
+	p->replaced = code;
+	atomic_store_explicit(&p->code, copy, memory_order_release);
+}
+
+/* The warm-up order: the prefilter's always-tried routes (every name not
+ * in the decision cache meets them), then all, in route order. */
+static struct route_pat *
+warm_nth(const struct route_table *t, size_t i)
+{
+	const int *always = NULL;
+	size_t na = t->ix != NULL ?
+	    (size_t)route_index_always(t->ix, &always) : 0;
+
+	if (i < na)
+		return t->pats[always[i]];
+	i -= na;
+	return i < (size_t)t->n ? t->pats[i] : NULL;
+}
+
+int
+route_cache_warm(struct route_cache *c, const struct route_table *t,
+    uint64_t deadline_us)
+{
+	struct route_pat *p;
+	unsigned k = 0;
+
+	if (t->gen != c->wgen) {
+		c->wgen = t->gen;
+		c->wpass = 0;
+		c->wpos = 0;
+		c->wstart_us = now_us();
+		c->wcompiled = c->wbad = c->wjit = 0;
+	}
+	while (c->wpass < 2) {
+		/* JIT code that does not fit the budget is not made. */
+		if (c->wpass == 1 && c->jit_bytes >= c->jit_budget)
+			p = NULL;
+		else
+			p = warm_nth(t, c->wpos);
+		if (p == NULL) {
+			c->wpass++;
+			c->wpos = 0;
+			continue;
+		}
+		c->wpos++;
+		if (c->wpass == 0)
+			warm_compile(c, p);
+		else
+			warm_jit(c, p);
+		if ((++k & 63) == 0 && now_us() >= deadline_us)
+			return 1;
+	}
+	/* Said for the big jobs (a start, a batch), not for every edit. */
+	if (c->wcompiled + c->wbad >= 1000) {
+		log_info("%zu route patterns compiled in the background in "
+		    "%.2f s, %zu of them JIT-compiled (%zu KiB)%s",
+		    c->wcompiled, (double)(now_us() - c->wstart_us) / 1e6,
+		    c->wjit, c->jit_bytes / 1024, c->wbad > 0 ?
+		    "; some do not compile and match nothing" : "");
+		c->wcompiled = c->wbad = 0;
+	}
+	return 0;
+}
+
+void
+route_cache_stats(const struct route_cache *c, struct route_cache_stats *s)
+{
+	const struct route_pat *p;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < c->nb; i++)
+		for (p = c->b[i]; p != NULL; p = p->next) {
+			s->patterns++;
+			if (atomic_load(&p->code) != NULL)
+				s->compiled++;
+			if (atomic_load(&p->bad))
+				s->bad++;
+			if (p->jit_size > 0)
+				s->jit++;
+		}
+	s->jit_bytes = c->jit_bytes;
+}
+
+/*
+ * Tables.
+ */
+
 struct route_table *
 route_table_new(struct route_cache *c, const char *const *patterns,
-    const uint16_t *qtypes, int n, uint32_t match_limit, char *err,
-    size_t errlen)
+    const uint16_t *qtypes, int n, uint32_t match_limit)
 {
 	struct route_table *t;
 	int i;
 
 	t = xcalloc(1, sizeof(*t));
+	atomic_init(&t->refcnt, 1);
 	t->gen = atomic_fetch_add(&table_gen, 1) + 1;
-	t->pats = xcalloc(n, sizeof(*t->pats));
-	t->qtypes = xcalloc(n, sizeof(*t->qtypes));
+	t->pats = xcalloc(n > 0 ? n : 1, sizeof(*t->pats));
+	t->qtypes = xcalloc(n > 0 ? n : 1, sizeof(*t->qtypes));
 	t->match_limit = match_limit;
 	for (i = 0; i < n; i++) {
-		if ((t->pats[i] = cache_get(c, patterns[i], err, errlen)) == NULL) {
-			route_table_free(t);
-			return NULL;
-		}
-		t->n = i + 1;
+		t->pats[i] = cache_get(c, patterns[i]);
 		t->qtypes[i] = qtypes[i];
 		if (qtypes[i] != 0)
 			t->any_qtype = 1;
 	}
+	t->n = n;
 	if (n >= INDEX_MIN_ROUTES)
 		t->ix = route_index_build(patterns, n);
 	return t;
+}
+
+int
+route_table_same(const struct route_table *t, const char *const *patterns,
+    const uint16_t *qtypes, int n, uint32_t match_limit)
+{
+	int i;
+
+	if (t == NULL || t->n != n || t->match_limit != match_limit)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (t->qtypes[i] != qtypes[i] ||
+		    strcmp(t->pats[i]->text, patterns[i]) != 0)
+			return 0;
+	return 1;
+}
+
+void
+route_table_ref(struct route_table *t)
+{
+	atomic_fetch_add(&t->refcnt, 1);
 }
 
 void
@@ -283,7 +571,7 @@ route_table_free(struct route_table *t)
 {
 	int i;
 
-	if (t == NULL)
+	if (t == NULL || atomic_fetch_sub(&t->refcnt, 1) != 1)
 		return;
 	for (i = 0; i < t->n; i++)
 		pat_unref(t->pats[i]);
@@ -292,6 +580,16 @@ route_table_free(struct route_table *t)
 	free(t->qtypes);
 	free(t);
 }
+
+const char *
+route_table_pattern(const struct route_table *t, int i)
+{
+	return t->pats[i]->text;
+}
+
+/*
+ * Matching.
+ */
 
 struct route_matcher *
 route_matcher_new(void)
@@ -302,6 +600,10 @@ route_matcher_new(void)
 	m->mctx = pcre2_match_context_create(NULL);
 	if (m->md == NULL || m->mctx == NULL)
 		fatalx("pcre2: out of memory");
+	/* Without it (no JIT support) JIT code is never made. */
+	if ((m->jstack = pcre2_jit_stack_create(JIT_STACK_START,
+	    JIT_STACK_MAX, NULL)) != NULL)
+		pcre2_jit_stack_assign(m->mctx, NULL, m->jstack);
 	if (posix_memalign((void **)&m->dcs, 64,
 	    DC_SHORT_SETS * 2 * sizeof(*m->dcs)) != 0 ||
 	    posix_memalign((void **)&m->dcl, 64,
@@ -319,6 +621,7 @@ route_matcher_free(struct route_matcher *m)
 		return;
 	pcre2_match_data_free(m->md);
 	pcre2_match_context_free(m->mctx);
+	pcre2_jit_stack_free(m->jstack);
 	free(m->dcs);
 	free(m->dcl);
 	free(m);
@@ -328,12 +631,19 @@ static inline int
 try_route(struct route_matcher *m, const struct route_table *t, int i,
     const char *name, size_t len, uint16_t qtype, int *limited)
 {
+	pcre2_code *code;
 	int r;
 
 	if (t->qtypes[i] != 0 && t->qtypes[i] != qtype)
 		return 0;
-	r = pcre2_match(t->pats[i]->code, (PCRE2_SPTR)name, len, 0, 0,
-	    m->md, m->mctx);
+	if ((code = pat_code(t->pats[i])) == NULL) {
+		*limited = 1;
+		return 0;
+	}
+	r = pcre2_match(code, (PCRE2_SPTR)name, len, 0, 0, m->md, m->mctx);
+	if (r == PCRE2_ERROR_JIT_STACKLIMIT)
+		r = pcre2_match(code, (PCRE2_SPTR)name, len, 0, PCRE2_NO_JIT,
+		    m->md, m->mctx);
 	if (r >= 0)
 		return 1;
 	if (r != PCRE2_ERROR_NOMATCH)
@@ -381,27 +691,35 @@ dc_way(void *tab, size_t esz, uint32_t set, int way)
 }
 
 static inline int
-dc_hit(const struct dc_key *k, const struct route_table *t, uint32_t h,
+dc_same(const struct dc_key *k, const struct route_table *t, uint32_t h,
     uint16_t qt, const uint8_t *wire, size_t wlen)
 {
 	return k->gen == t->gen && k->hash == h && k->qtype == qt &&
 	    k->len == wlen && memcmp(DC_NAME(k), wire, wlen) == 0;
 }
 
-int
-route_match_wire(struct route_matcher *m, const struct route_table *t,
-    const uint8_t *wire, size_t wlen, uint16_t qtype, int *limited)
+/* The way a new name goes to (see the replacement above). */
+static inline struct dc_key *
+dc_victim(struct dc_key *k0, struct dc_key *k1, uint64_t gen)
 {
-	char name[DNS_MAX_TEXT_NAME];
-	struct dc_key *k0 = NULL, *k1 = NULL;
-	void *tab;
-	size_t esz = 0;
-	uint32_t set = 0;
-	uint16_t qt = t->any_qtype ? qtype : 0;
-	uint64_t h = 0;
-	int idx, nl;
+	if (k1->gen != gen || !k1->ref)
+		return k1;
+	if (k0->gen != gen || !k0->ref)
+		return k0;
+	k0->ref = 0;
+	return k1;
+}
 
-	*limited = 0;
+/* The set of a name: *k0 and *k1, and the hash; 0 when the name is too
+ * long for the cache. */
+static inline int
+dc_set(const struct route_matcher *m, const uint8_t *wire, size_t wlen,
+    uint16_t qt, struct dc_key **k0, struct dc_key **k1, uint64_t *h)
+{
+	void *tab;
+	size_t esz;
+	uint32_t set;
+
 	if (wlen <= DC_SHORT) {
 		tab = m->dcs;
 		esz = sizeof(struct dc_short);
@@ -411,31 +729,67 @@ route_match_wire(struct route_matcher *m, const struct route_table *t,
 		esz = sizeof(struct dc_long);
 		set = DC_LONG_SETS - 1;
 	} else
-		tab = NULL;
-	if (tab != NULL) {
-		h = hash_bytes((const char *)wire, wlen) ^
-		    ((uint64_t)qt * 0x9e3779b97f4a7c15ULL);
-		set &= (uint32_t)(h >> 32);
-		k0 = dc_way(tab, esz, set, 0);
-		if (dc_hit(k0, t, (uint32_t)h, qt, wire, wlen))
-			return k0->idx;
-		k1 = dc_way(tab, esz, set, 1);
-		if (dc_hit(k1, t, (uint32_t)h, qt, wire, wlen))
-			return k1->idx;
+		return 0;
+	*h = hash_bytes((const char *)wire, wlen) ^
+	    ((uint64_t)qt * 0x9e3779b97f4a7c15ULL);
+	set &= (uint32_t)(*h >> 32);
+	*k0 = dc_way(tab, esz, set, 0);
+	*k1 = dc_way(tab, esz, set, 1);
+	return 1;
+}
+
+int
+route_match_wire(struct route_matcher *m, const struct route_table *t,
+    const uint8_t *wire, size_t wlen, uint16_t qtype, int *limited)
+{
+	char name[DNS_MAX_TEXT_NAME];
+	struct dc_key *k0 = NULL, *k1 = NULL, *k;
+	uint16_t qt = t->any_qtype ? qtype : 0;
+	uint64_t h = 0;
+	int idx, nl, cached;
+
+	*limited = 0;
+	cached = dc_set(m, wire, wlen, qt, &k0, &k1, &h);
+	if (cached) {
+		if (dc_same(k0, t, (uint32_t)h, qt, wire, wlen))
+			k = k0;
+		else if (dc_same(k1, t, (uint32_t)h, qt, wire, wlen))
+			k = k1;
+		else
+			k = NULL;
+		if (k != NULL) {
+			if (!k->ref)
+				k->ref = 1;
+			return k->idx;
+		}
 	}
 	if ((nl = dns_wire_to_text(wire, name, sizeof(name))) < 0)
 		return -1;
 	idx = match_linear(m, t, name, (size_t)nl, qtype, limited);
 	/* A limited result is not cached: it depends on the limit. */
-	if (tab != NULL && !*limited) {
-		if (k0->gen == t->gen)
-			memcpy(k1, k0, esz);
-		k0->gen = t->gen;
-		k0->hash = (uint32_t)h;
-		k0->qtype = qt;
-		k0->len = (uint8_t)wlen;
-		k0->idx = idx;
-		memcpy(DC_NAME(k0), wire, wlen);
+	if (cached && !*limited) {
+		k = dc_victim(k0, k1, t->gen);
+		k->gen = t->gen;
+		k->hash = (uint32_t)h;
+		k->qtype = qt;
+		k->len = (uint8_t)wlen;
+		k->ref = 0;
+		k->idx = idx;
+		memcpy(DC_NAME(k), wire, wlen);
 	}
 	return idx;
+}
+
+int
+route_matcher_cached(const struct route_matcher *m,
+    const struct route_table *t, const uint8_t *wire, size_t wlen,
+    uint16_t qtype)
+{
+	struct dc_key *k0, *k1;
+	uint16_t qt = t->any_qtype ? qtype : 0;
+	uint64_t h;
+
+	return dc_set(m, wire, wlen, qt, &k0, &k1, &h) &&
+	    (dc_same(k0, t, (uint32_t)h, qt, wire, wlen) ||
+	    dc_same(k1, t, (uint32_t)h, qt, wire, wlen));
 }

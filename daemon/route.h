@@ -3,24 +3,38 @@
  *
  * A table is built whole from an ordered list of patterns and is immutable
  * afterwards; the workers match against it while the main thread builds the
- * next one.  Compiled patterns are shared between successive tables through
- * a cache keyed by pattern text, so a one-route edit of a 10,000-route table
- * compiles one pattern.  Each worker owns a matcher: PCRE2 match data with
- * match limits, and a decision cache keyed by (wire name, type) and the
- * table's generation, so a name seen before costs one hash lookup however many
- * routes there are, and a change is visible to the very next query.
+ * next one.  Patterns are shared between successive tables through a cache
+ * keyed by pattern text, so a one-route edit of a 100,000-route table
+ * compiles one pattern; a table whose patterns are all unchanged (an edit
+ * of a pool, a backend, a setting) is shared whole, keeping its generation,
+ * its prefilter and every worker's cached decisions.
+ *
+ * Compilation is lazy: a table is built without compiling anything, so a
+ * restart with 100,000 stored routes serves at once.  The main thread then
+ * compiles every pattern in the background (route_cache_warm), and JIT-
+ * compiles them within a memory budget; a matcher that meets a pattern not
+ * compiled yet compiles it on the spot.  Every pattern of a table is
+ * therefore tried whenever it could decide the answer, compiled or not:
+ * what the background work changes is only how fast.
+ *
+ * Each worker owns a matcher: PCRE2 match data with match limits, and a
+ * decision cache keyed by (wire name, type) and the table's generation, so
+ * a name seen before costs one hash lookup however many routes there are,
+ * and a change is visible to the very next query.
  */
 #ifndef ROUTE_H
 #define ROUTE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct route_pat;		/* one compiled pattern, shared */
-struct route_cache;		/* pattern text -> compiled pattern (main thread) */
+struct route_pat;		/* one pattern, shared; compiled when needed */
+struct route_cache;		/* pattern text -> pattern (main thread) */
 struct route_matcher;		/* per worker */
 
 struct route_table {
+	atomic_int		 refcnt;
 	uint64_t		 gen;		/* unique per table */
 	int			 n;
 	struct route_pat	**pats;		/* n, in order */
@@ -40,13 +54,41 @@ struct route_cache	*route_cache_new(void);
 void			 route_cache_free(struct route_cache *);
 /* Drop cached patterns no table uses any more. */
 void			 route_cache_gc(struct route_cache *);
+/* Compile t's patterns, and JIT-compile them while the cache's JIT code
+ * stays within its budget (the prefilter's always-tried patterns first,
+ * then in route order), until deadline_us (now_us()).  Returns 1 while
+ * work is left, 0 when t is done.  Main thread. */
+int			 route_cache_warm(struct route_cache *,
+			    const struct route_table *t, uint64_t deadline_us);
+struct route_cache_stats {
+	size_t	patterns;	/* in the cache */
+	size_t	compiled;	/* of those */
+	size_t	jit;		/* JIT-compiled */
+	size_t	jit_bytes;	/* their machine code */
+	size_t	bad;		/* do not compile (match nothing) */
+};
+void			 route_cache_stats(const struct route_cache *,
+			    struct route_cache_stats *);
+/* The JIT budget in bytes of machine code (default ROUTE_JIT_BUDGET). */
+void			 route_cache_set_jit_budget(struct route_cache *, size_t);
+#define ROUTE_JIT_BUDGET	(8u * 1024 * 1024)
 
-/* Build a table from n patterns (and qtypes).  Returns NULL with err set
- * when a pattern does not compile. */
+/* Build a table from n patterns (and qtypes).  Nothing is compiled here
+ * (see above), so this does not fail on a pattern: one that does not
+ * compile matches nothing, counted as a match-limit non-match, and is
+ * logged once by route_cache_warm.  Patterns are checked at `route add`. */
 struct route_table	*route_table_new(struct route_cache *, const char *const *patterns,
-			    const uint16_t *qtypes, int n, uint32_t match_limit,
-			    char *err, size_t errlen);
+			    const uint16_t *qtypes, int n, uint32_t match_limit);
+/* Are these exactly t's patterns, qtypes and limit?  Then t can serve in
+ * their stead (route_table_ref). */
+int			 route_table_same(const struct route_table *t,
+			    const char *const *patterns, const uint16_t *qtypes,
+			    int n, uint32_t match_limit);
+void			 route_table_ref(struct route_table *);
+/* Drop a reference; the last one frees (NULL-safe). */
 void			 route_table_free(struct route_table *);
+/* Pattern i's text, as long as t lives. */
+const char		*route_table_pattern(const struct route_table *, int i);
 
 struct route_matcher	*route_matcher_new(void);
 void			 route_matcher_free(struct route_matcher *);
@@ -61,5 +103,9 @@ int	route_match(struct route_matcher *, const struct route_table *,
  * query), through the matcher's decision cache: the query path. */
 int	route_match_wire(struct route_matcher *, const struct route_table *,
 	    const uint8_t *wire, size_t wlen, uint16_t qtype, int *limited);
+/* Does the decision cache hold the answer for this name and type? */
+int	route_matcher_cached(const struct route_matcher *,
+	    const struct route_table *, const uint8_t *wire, size_t wlen,
+	    uint16_t qtype);
 
 #endif

@@ -14,18 +14,25 @@
 
 #define LIT_MAX		255
 
+/*
+ * Compact, for 100,000 routes: an entry is 20 bytes, its literal sits in
+ * one arena and its routes in one array (most literals have one route).
+ */
 struct entry {
-	uint64_t	 hash;
-	char		 kind;		/* 'p' or 's'; 0 = empty */
+	uint32_t	 hash;
 	uint16_t	 len;
-	char		*lit;
-	int		*idx;		/* route indices, ascending */
-	int		 n, cap;
+	char		 kind;		/* 'p' or 's'; 0 = empty */
+	uint32_t	 lit;		/* offset in lits */
+	uint32_t	 off;		/* its routes: idx[off], n of them */
+	uint32_t	 n;
 };
 
 struct route_index {
 	struct entry	*tab;
 	uint32_t	 mask;
+	char		*lits;
+	size_t		 nlits;
+	int		*idx;		/* route indices, ascending per entry */
 	int		*always;	/* ascending */
 	int		 nalways;
 	uint16_t	 plens[LIT_MAX + 1], slens[LIT_MAX + 1];
@@ -148,7 +155,7 @@ route_index_classify(const char *pattern, char *lit, size_t litlen)
 	return 'a';
 }
 
-static uint64_t
+static uint32_t
 hash_lit(char kind, const char *s, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)kind;
@@ -157,20 +164,20 @@ hash_lit(char kind, const char *s, size_t n)
 		h ^= (unsigned char)*s++;
 		h *= 0x100000001b3ULL;
 	}
-	return h ^ (h >> 31);
+	return (uint32_t)(h ^ (h >> 31));
 }
 
 static struct entry *
 lookup(const struct route_index *ix, char kind, const char *s, size_t n,
-    uint64_t h)
+    uint32_t h)
 {
-	uint32_t i = (uint32_t)h & ix->mask;
+	uint32_t i = h & ix->mask;
 
 	while (ix->tab[i].kind != 0) {
 		struct entry *e = &ix->tab[i];
 
 		if (e->hash == h && e->kind == kind && e->len == n &&
-		    memcmp(e->lit, s, n) == 0)
+		    memcmp(ix->lits + e->lit, s, n) == 0)
 			return e;
 		i = (i + 1) & ix->mask;
 	}
@@ -194,57 +201,81 @@ route_index_build(const char *const *patterns, int n)
 	struct route_index *ix = xcalloc(1, sizeof(*ix));
 	struct entry *e;
 	char lit[LIT_MAX + 1], kind;
-	uint32_t size = 16;
-	uint64_t h;
-	size_t l;
-	int i;
+	uint32_t size = 16, *slot, i, off;
+	size_t l, caplits = 4096;
+	int r;
 
-	while (size < (uint32_t)n * 2 + 16)
+	while (size < (uint32_t)n + (uint32_t)n / 2 + 16)
 		size <<= 1;
 	ix->tab = xcalloc(size, sizeof(*ix->tab));
 	ix->mask = size - 1;
-	ix->always = xcalloc(n, sizeof(int));
-	for (i = 0; i < n; i++) {
-		kind = route_index_classify(patterns[i], lit, sizeof(lit));
+	ix->lits = xmalloc(caplits);
+	/* First each route's entry (its slot), and how many each has. */
+	slot = xcalloc(n > 0 ? n : 1, sizeof(*slot));
+	for (r = 0; r < n; r++) {
+		kind = route_index_classify(patterns[r], lit, sizeof(lit));
 		if (kind == 'a') {
-			ix->always[ix->nalways++] = i;
+			slot[r] = UINT32_MAX;
+			ix->nalways++;
 			continue;
 		}
 		l = strlen(lit);
-		h = hash_lit(kind, lit, l);
-		e = lookup(ix, kind, lit, l, h);
+		e = lookup(ix, kind, lit, l, hash_lit(kind, lit, l));
 		if (e->kind == 0) {
 			e->kind = kind;
-			e->hash = h;
+			e->hash = hash_lit(kind, lit, l);
 			e->len = (uint16_t)l;
-			e->lit = xmalloc(l + 1);
-			memcpy(e->lit, lit, l + 1);
+			while (ix->nlits + l > caplits)
+				caplits *= 2;
+			ix->lits = xrealloc(ix->lits, caplits);
+			memcpy(ix->lits + ix->nlits, lit, l);
+			e->lit = (uint32_t)ix->nlits;
+			ix->nlits += l;
 			add_len(kind == 'p' ? ix->plens : ix->slens,
 			    kind == 'p' ? &ix->nplens : &ix->nslens, (uint16_t)l);
 		}
-		if (e->n == e->cap) {
-			e->cap = e->cap ? e->cap * 2 : 2;
-			e->idx = xrealloc(e->idx, e->cap * sizeof(int));
-		}
-		e->idx[e->n++] = i;
+		e->n++;
+		slot[r] = (uint32_t)(e - ix->tab);
 	}
+	ix->lits = xrealloc(ix->lits, ix->nlits > 0 ? ix->nlits : 1);
+	/* Then the routes, in order, into each entry's part of idx. */
+	for (i = 0, off = 0; i < size; i++) {
+		ix->tab[i].off = off;
+		off += ix->tab[i].n;
+		ix->tab[i].n = 0;
+	}
+	ix->idx = xcalloc(off > 0 ? off : 1, sizeof(*ix->idx));
+	ix->always = xcalloc(ix->nalways > 0 ? ix->nalways : 1, sizeof(int));
+	ix->nalways = 0;
+	for (r = 0; r < n; r++) {
+		if (slot[r] == UINT32_MAX) {
+			ix->always[ix->nalways++] = r;
+			continue;
+		}
+		e = &ix->tab[slot[r]];
+		ix->idx[e->off + e->n++] = r;
+	}
+	free(slot);
 	return ix;
 }
 
 void
 route_index_free(struct route_index *ix)
 {
-	uint32_t i;
-
 	if (ix == NULL)
 		return;
-	for (i = 0; i <= ix->mask; i++) {
-		free(ix->tab[i].lit);
-		free(ix->tab[i].idx);
-	}
 	free(ix->tab);
+	free(ix->lits);
+	free(ix->idx);
 	free(ix->always);
 	free(ix);
+}
+
+int
+route_index_always(const struct route_index *ix, const int **idx)
+{
+	*idx = ix->always;
+	return ix->nalways;
 }
 
 static int
@@ -278,7 +309,7 @@ route_index_candidates(const struct route_index *ix, const char *name,
 			continue;
 		e = lookup(ix, 'p', name, l, hash_lit('p', name, l));
 		if (e->kind != 0) {
-			if ((n = append(out, n, cap, e->idx, e->n)) < 0)
+			if ((n = append(out, n, cap, ix->idx + e->off, e->n)) < 0)
 				return -1;
 			lists++;
 		}
@@ -291,7 +322,7 @@ route_index_candidates(const struct route_index *ix, const char *name,
 		e = lookup(ix, 's', name + len - l, l,
 		    hash_lit('s', name + len - l, l));
 		if (e->kind != 0) {
-			if ((n = append(out, n, cap, e->idx, e->n)) < 0)
+			if ((n = append(out, n, cap, ix->idx + e->off, e->n)) < 0)
 				return -1;
 			lists++;
 		}

@@ -28,6 +28,10 @@ void		    route_index_free(struct route_index *);
 int		    route_index_candidates(const struct route_index *,
 		    const char *name, size_t len, int *out, int cap);
 
+/* The routes filed under no literal (tried for every name), ascending:
+ * their count, and *idx. */
+int		    route_index_always(const struct route_index *, const int **idx);
+
 /* For tests: the literal a pattern is filed under.  kind: 'p' prefix,
  * 's' suffix, 'a' always. */
 char		    route_index_classify(const char *pattern, char *lit, size_t litlen);

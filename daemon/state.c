@@ -7,8 +7,17 @@
  * the shared backends (check settings, weight, admin state) is applied only
  * at publishing, after the commit, so that a rolled-back change leaves them
  * as they were.
+ *
+ * After a snapshot is published, the main thread compiles its route
+ * patterns in the background (route_cache_warm), a slice at a time
+ * between the other events of its loop, so a control client waits at most
+ * a slice for it.  Queries never wait for it: a worker compiles a pattern
+ * it needs and finds uncompiled (route.h).  Snapshots whose last reference
+ * a worker dropped are freed here too (config_reap), never on the worker.
  */
 #include <stdatomic.h>
+
+#include <event2/event.h>
 
 #include "config.h"
 #include "health.h"
@@ -17,7 +26,15 @@
 #include "words.h"
 #include "worker.h"
 
+#include "log.h"
+#include "util.h"
+
+/* Main-thread time per background slice. */
+#define WARM_SLICE_US	2000
+
 struct dnsrouted *dr;
+
+static struct event	*ev_warm, *ev_reap;
 
 /* The rows of c onto the backends it shares with the last snapshot; with
  * health checks running, each admin change is noted in their history. */
@@ -46,6 +63,64 @@ state_build(char *err, size_t errlen)
 	return config_build(dr->db, dr->cfg, dr->rc, err, errlen);
 }
 
+static void
+warm_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval zero = { 0, 0 };
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (route_cache_warm(dr->rc, dr->cfg->rt, now_us() + WARM_SLICE_US))
+		evtimer_add(ev_warm, &zero);
+}
+
+static void
+warm(void)
+{
+	struct timeval zero = { 0, 0 };
+
+	if (ev_warm != NULL && !evtimer_pending(ev_warm, NULL))
+		evtimer_add(ev_warm, &zero);
+}
+
+static void
+reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	config_reap();
+}
+
+/* Any thread. */
+static void
+reap_bell(void)
+{
+	event_active(ev_reap, 0, 0);
+}
+
+void
+state_start(void)
+{
+	if ((ev_warm = evtimer_new(dr->base, warm_cb, NULL)) == NULL ||
+	    (ev_reap = event_new(dr->base, -1, 0, reap_cb, NULL)) == NULL)
+		fatalx("cannot create the snapshot events");
+	config_set_reaper(reap_bell);
+	warm();
+}
+
+void
+state_stop(void)
+{
+	config_reap();
+	if (ev_warm != NULL)
+		event_free(ev_warm);
+	if (ev_reap != NULL)
+		event_free(ev_reap);
+	ev_warm = ev_reap = NULL;
+}
+
 void
 state_publish(struct config *c)
 {
@@ -61,6 +136,7 @@ state_publish(struct config *c)
 		health_sync(dr->health, c);
 	config_unref(old);
 	route_cache_gc(dr->rc);
+	warm();
 }
 
 int

@@ -58,5 +58,10 @@ struct config	*state_build(char *err, size_t errlen);
 void		 state_publish(struct config *c);
 /* Start-up: the first snapshot, from the store alone; -1 with err. */
 int		 state_load(char *err, size_t errlen);
+/* With dr->base and dr->cfg set: compile the routes in the background
+ * from now on, and free the snapshots workers release.  stop: at exit,
+ * once the workers are gone. */
+void		 state_start(void);
+void		 state_stop(void);
 
 #endif

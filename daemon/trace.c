@@ -549,11 +549,12 @@ filter_compile(struct cmd_ctx *x, const char *pattern)
 	char err[512];
 
 	if (route_check_pattern(pattern, dr->cfg->set.match_limit, err,
-	    sizeof(err)) == -1 || (t = route_table_new(dr->rc, &pattern, &any,
-	    1, dr->cfg->set.match_limit, err, sizeof(err))) == NULL) {
+	    sizeof(err)) == -1) {
 		reply_err(x->r, CTL_ERR_RUNTIME, "%s", err);
 		return NULL;
 	}
+	t = route_table_new(dr->rc, &pattern, &any, 1,
+	    dr->cfg->set.match_limit);
 	if (matcher == NULL)
 		matcher = route_matcher_new();
 	return t;
