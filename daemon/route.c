@@ -65,8 +65,9 @@ struct route_cache {
  * few percent.
  *
  * Replacement keeps names that are asked again: an entry is marked when it
- * is hit, and a new name takes an unmarked (or stale) way, way 1 first;
- * only when both are marked are the marks cleared and way 1 taken.  A
+ * is hit, and a new name takes a free (or stale) way, else an unmarked
+ * one, way 1 first; when both are marked, way 0 loses its mark and way 1
+ * is taken.  A
  * flood of names never seen before (a random-subdomain attack) so churns
  * one way of each set and leaves the names in use in the other, instead of
  * pushing them all out.
@@ -702,40 +703,41 @@ dc_same(const struct dc_key *k, const struct route_table *t, uint32_t h,
 static inline struct dc_key *
 dc_victim(struct dc_key *k0, struct dc_key *k1, uint64_t gen)
 {
-	if (k1->gen != gen || !k1->ref)
+	if (k1->gen != gen)
 		return k1;
-	if (k0->gen != gen || !k0->ref)
+	if (k0->gen != gen)
+		return k0;
+	if (!k1->ref)
+		return k1;
+	if (!k0->ref)
 		return k0;
 	k0->ref = 0;
 	return k1;
 }
 
-/* The set of a name: *k0 and *k1, and the hash; 0 when the name is too
- * long for the cache. */
-static inline int
+/* Way 0 of the set of a name (way 1 follows it, esz bytes on), and the
+ * hash; NULL when the name is too long for the cache. */
+static inline struct dc_key *
 dc_set(const struct route_matcher *m, const uint8_t *wire, size_t wlen,
-    uint16_t qt, struct dc_key **k0, struct dc_key **k1, uint64_t *h)
+    uint16_t qt, size_t *esz, uint64_t *h)
 {
 	void *tab;
-	size_t esz;
 	uint32_t set;
 
 	if (wlen <= DC_SHORT) {
 		tab = m->dcs;
-		esz = sizeof(struct dc_short);
+		*esz = sizeof(struct dc_short);
 		set = DC_SHORT_SETS - 1;
 	} else if (wlen <= DC_LONG) {
 		tab = m->dcl;
-		esz = sizeof(struct dc_long);
+		*esz = sizeof(struct dc_long);
 		set = DC_LONG_SETS - 1;
 	} else
-		return 0;
+		return NULL;
 	*h = hash_bytes((const char *)wire, wlen) ^
 	    ((uint64_t)qt * 0x9e3779b97f4a7c15ULL);
 	set &= (uint32_t)(*h >> 32);
-	*k0 = dc_way(tab, esz, set, 0);
-	*k1 = dc_way(tab, esz, set, 1);
-	return 1;
+	return dc_way(tab, *esz, set, 0);
 }
 
 int
@@ -743,31 +745,26 @@ route_match_wire(struct route_matcher *m, const struct route_table *t,
     const uint8_t *wire, size_t wlen, uint16_t qtype, int *limited)
 {
 	char name[DNS_MAX_TEXT_NAME];
-	struct dc_key *k0 = NULL, *k1 = NULL, *k;
+	struct dc_key *k0, *k1 = NULL, *k;
 	uint16_t qt = t->any_qtype ? qtype : 0;
 	uint64_t h = 0;
-	int idx, nl, cached;
+	size_t esz = 0;
+	int idx, nl;
 
 	*limited = 0;
-	cached = dc_set(m, wire, wlen, qt, &k0, &k1, &h);
-	if (cached) {
-		if (dc_same(k0, t, (uint32_t)h, qt, wire, wlen))
-			k = k0;
-		else if (dc_same(k1, t, (uint32_t)h, qt, wire, wlen))
-			k = k1;
-		else
-			k = NULL;
-		if (k != NULL) {
-			if (!k->ref)
-				k->ref = 1;
-			return k->idx;
-		}
+	if ((k0 = dc_set(m, wire, wlen, qt, &esz, &h)) != NULL) {
+		k = k0;
+		if (dc_same(k, t, (uint32_t)h, qt, wire, wlen))
+			goto hit;
+		k1 = k = (struct dc_key *)((char *)k0 + esz);
+		if (dc_same(k, t, (uint32_t)h, qt, wire, wlen))
+			goto hit;
 	}
 	if ((nl = dns_wire_to_text(wire, name, sizeof(name))) < 0)
 		return -1;
 	idx = match_linear(m, t, name, (size_t)nl, qtype, limited);
 	/* A limited result is not cached: it depends on the limit. */
-	if (cached && !*limited) {
+	if (k0 != NULL && !*limited) {
 		k = dc_victim(k0, k1, t->gen);
 		k->gen = t->gen;
 		k->hash = (uint32_t)h;
@@ -778,6 +775,9 @@ route_match_wire(struct route_matcher *m, const struct route_table *t,
 		memcpy(DC_NAME(k), wire, wlen);
 	}
 	return idx;
+hit:
+	k->ref = 1;
+	return k->idx;
 }
 
 int
@@ -785,11 +785,13 @@ route_matcher_cached(const struct route_matcher *m,
     const struct route_table *t, const uint8_t *wire, size_t wlen,
     uint16_t qtype)
 {
-	struct dc_key *k0, *k1;
+	struct dc_key *k0;
 	uint16_t qt = t->any_qtype ? qtype : 0;
 	uint64_t h;
+	size_t esz;
 
-	return dc_set(m, wire, wlen, qt, &k0, &k1, &h) &&
+	return (k0 = dc_set(m, wire, wlen, qt, &esz, &h)) != NULL &&
 	    (dc_same(k0, t, (uint32_t)h, qt, wire, wlen) ||
-	    dc_same(k1, t, (uint32_t)h, qt, wire, wlen));
+	    dc_same((struct dc_key *)((char *)k0 + esz), t, (uint32_t)h, qt,
+	    wire, wlen));
 }
