@@ -432,13 +432,106 @@ add_setting(const char *key, const char *val, void *arg)
 	return 0;
 }
 
+/* The route table for the routes read, and each route's pattern made the
+ * table's. */
+static void
+make_table(struct build *bd, struct route_cache *rc)
+{
+	struct config *c = bd->c;
+	const struct config *old = bd->old;
+	int i;
+
+	c->routes_by_id = idpos_make(NULL, c->nroutes > 0 ?
+	    &c->routes[0].id : NULL, sizeof(*c->routes), c->nroutes);
+	bd->pats = xcalloc(c->nroutes + 1, sizeof(*bd->pats));
+	bd->qtypes = xcalloc(c->nroutes + 1, sizeof(*bd->qtypes));
+	for (i = 0; i < c->nroutes; i++) {
+		bd->pats[i] = c->routes[i].pattern;
+		bd->qtypes[i] = (uint16_t)c->routes[i].qtype;
+	}
+	/* Unchanged routes keep their table: its generation (so the
+	 * workers' cached decisions stay valid), prefilter and code. */
+	if (old != NULL && route_table_same(old->rt, bd->pats, bd->qtypes,
+	    c->nroutes, c->set.match_limit)) {
+		c->rt = old->rt;
+		route_table_ref(c->rt);
+	} else
+		c->rt = route_table_new(rc, bd->pats, bd->qtypes, c->nroutes,
+		    c->set.match_limit);
+	free(bd->pats);
+	free(bd->qtypes);
+	/* One copy of each pattern: the table's. */
+	for (i = 0; i < c->nroutes; i++) {
+		free((char *)c->routes[i].pattern);
+		c->routes[i].pattern = route_table_pattern(c->rt, i);
+	}
+	c->rt_patterns = 1;
+}
+
+static void
+free_routes(struct config *c)
+{
+	int i;
+
+	for (i = 0; i < c->nroutes; i++) {
+		if (!c->rt_patterns)
+			free((char *)c->routes[i].pattern);
+		if (c->routes[i].comment != no_comment)
+			free(c->routes[i].comment);
+		free(c->routes[i].origin);
+		if (c->routes[i].hits != NULL &&
+		    atomic_fetch_sub(&c->routes[i].hits->refcnt, 1) == 1)
+			free(c->routes[i].hits);
+	}
+	free(c->routes);
+	c->routes = NULL;
+	c->nroutes = 0;
+}
+
+/* No route or registration row changed since old was built: its routes,
+ * table and all, rather than reading 100,000 rows again for a drain.  -1
+ * when a route's pool is not in the new snapshot (then they are read). */
+static int
+copy_routes(struct build *bd)
+{
+	const struct config *old = bd->old;
+	struct config *c = bd->c;
+	const struct croute *o;
+	struct croute *r;
+	int i;
+
+	if (old->set.match_limit != c->set.match_limit)
+		return -1;
+	c->routes = xcalloc(old->nroutes + 1, sizeof(*c->routes));
+	c->rt_patterns = 1;
+	for (i = 0; i < old->nroutes; i++) {
+		o = &old->routes[i];
+		r = &c->routes[c->nroutes++];
+		*r = *o;
+		r->comment = comment_dup(o->comment);
+		r->origin = o->origin != NULL ? xstrdup(o->origin) : NULL;
+		atomic_fetch_add(&r->hits->refcnt, 1);
+		if (o->pool != NULL &&
+		    (r->pool = find_pool_id(c, o->pool->id)) == NULL) {
+			free_routes(c);
+			c->rt_patterns = 0;
+			return -1;
+		}
+	}
+	c->routes_by_id = xcalloc(c->nroutes + 1, sizeof(*c->routes_by_id));
+	memcpy(c->routes_by_id, old->routes_by_id,
+	    c->nroutes * sizeof(*c->routes_by_id));
+	c->rt = old->rt;
+	route_table_ref(c->rt);
+	return 0;
+}
+
 struct config *
 config_build(struct db *db, const struct config *old, struct route_cache *rc,
     char *err, size_t errlen)
 {
 	struct build bd;
 	struct config *c;
-	int i;
 
 	c = xcalloc(1, sizeof(*c));
 	atomic_init(&c->refcnt, 1);
@@ -454,50 +547,35 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 	 * array, registered routes after the operator's. */
 	if (db_setting_foreach(db, add_setting, &bd) == -1 ||
 	    db_backend_foreach(db, add_backend, &bd) == -1 ||
-	    db_pool_foreach(db, add_pool, &bd) == -1 ||
-	    (index_ids(c), db_member_foreach(db, add_member, &bd)) == -1 ||
-	    db_reg_foreach(db, collect_reg, &bd) == -1 ||
-	    (add_reg_pools(&bd), bd.failed) ||
-	    (index_ids(c), db_route_foreach(db, add_route, &bd)) == -1) {
-		if (!bd.failed)
-			snprintf(err, errlen, "%s", db_errmsg(db));
-		free_regs(&bd);
-		config_unref(c);
-		return NULL;
+	    db_pool_foreach(db, add_pool, &bd) == -1)
+		goto dberr;
+	index_ids(c);
+	if (db_member_foreach(db, add_member, &bd) == -1 ||
+	    db_reg_foreach(db, collect_reg, &bd) == -1)
+		goto dberr;
+	add_reg_pools(&bd);
+	if (bd.failed)
+		goto fail;
+	index_ids(c);
+	c->routes_gen = db_routes_gen(db);
+	if (old == NULL || old->routes_gen != c->routes_gen ||
+	    copy_routes(&bd) == -1) {
+		if (db_route_foreach(db, add_route, &bd) == -1)
+			goto dberr;
+		if (bd.failed)
+			goto fail;
+		add_reg_routes(&bd);
+		make_table(&bd, rc);
 	}
-	if (bd.failed) {
-		free_regs(&bd);
-		config_unref(c);
-		return NULL;
-	}
-	add_reg_routes(&bd);
 	free_regs(&bd);
-	c->routes_by_id = idpos_make(NULL, c->nroutes > 0 ?
-	    &c->routes[0].id : NULL, sizeof(*c->routes), c->nroutes);
-	bd.pats = xcalloc(c->nroutes, sizeof(*bd.pats));
-	bd.qtypes = xcalloc(c->nroutes, sizeof(*bd.qtypes));
-	for (i = 0; i < c->nroutes; i++) {
-		bd.pats[i] = c->routes[i].pattern;
-		bd.qtypes[i] = (uint16_t)c->routes[i].qtype;
-	}
-	/* Unchanged routes keep their table: its generation (so the
-	 * workers' cached decisions stay valid), prefilter and code. */
-	if (old != NULL && route_table_same(old->rt, bd.pats, bd.qtypes,
-	    c->nroutes, c->set.match_limit)) {
-		c->rt = old->rt;
-		route_table_ref(c->rt);
-	} else
-		c->rt = route_table_new(rc, bd.pats, bd.qtypes, c->nroutes,
-		    c->set.match_limit);
-	free(bd.pats);
-	free(bd.qtypes);
-	/* One copy of each pattern: the table's. */
-	for (i = 0; i < c->nroutes; i++) {
-		free((char *)c->routes[i].pattern);
-		c->routes[i].pattern = route_table_pattern(c->rt, i);
-	}
-	c->rt_patterns = 1;
 	return c;
+dberr:
+	if (!bd.failed)
+		snprintf(err, errlen, "%s", db_errmsg(db));
+fail:
+	free_regs(&bd);
+	config_unref(c);
+	return NULL;
 }
 
 void
@@ -518,17 +596,7 @@ config_free(struct config *c)
 {
 	int i;
 
-	for (i = 0; i < c->nroutes; i++) {
-		if (!c->rt_patterns)
-			free((char *)c->routes[i].pattern);
-		if (c->routes[i].comment != no_comment)
-			free(c->routes[i].comment);
-		free(c->routes[i].origin);
-		if (c->routes[i].hits != NULL &&
-		    atomic_fetch_sub(&c->routes[i].hits->refcnt, 1) == 1)
-			free(c->routes[i].hits);
-	}
-	free(c->routes);
+	free_routes(c);
 	for (i = 0; i < c->npools; i++)
 		free(c->pools[i].members);
 	free(c->pools);
@@ -595,6 +663,12 @@ config_backend(const struct config *c, const char *name)
 		if (strcmp(c->backends[i]->name, name) == 0)
 			return c->backends[i];
 	return NULL;
+}
+
+struct backend *
+config_backend_id(const struct config *c, int64_t id)
+{
+	return find_backend_id(c, id);
 }
 
 struct pool *

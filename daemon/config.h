@@ -72,6 +72,7 @@ struct config {
 	int			 nroutes;
 	struct croute		*routes;	/* by position */
 	int			 rt_patterns;	/* routes[].pattern are rt's */
+	uint64_t		 routes_gen;	/* db_routes_gen() it was built at */
 	struct route_table	*rt;		/* index i <-> routes[i]; shared
 						 * with the snapshot before when
 						 * the routes did not change */
@@ -99,6 +100,7 @@ void		 config_set_reaper(void (*bell)(void));
 void		 config_reap(void);
 
 struct backend	*config_backend(const struct config *, const char *name);
+struct backend	*config_backend_id(const struct config *, int64_t id);
 struct pool	*config_pool(const struct config *, const char *name);
 const struct croute *config_route(const struct config *, int64_t id);
 

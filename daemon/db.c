@@ -75,7 +75,7 @@ enum stmt {
 	S_ROUTE_USING_POOL, S_ROUTE_UPDATE, S_ROUTE_HITS, S_ROUTE_GET,
 	S_SETTING_GET, S_SETTING_SET, S_SETTING_ALL,
 	S_AUDIT_ADD, S_AUDIT_LAST,
-	S_HEALTH_ADD, S_HEALTH_LAST, S_HEALTH_PRUNE,
+	S_HEALTH_ADD, S_HEALTH_LAST, S_HEALTH_PRUNE, S_HEALTH_PRUNE_ONE,
 	S__COUNT
 };
 
@@ -193,6 +193,12 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "DELETE FROM health_event WHERE id IN (SELECT e.id FROM cut "
 	    "JOIN health_event AS e ON e.backend_id = cut.bid AND "
 	    "(e.to_state IS NULL) = cut.kind AND e.id <= cut.id)",
+	/* The same for backend ?1 and kind ?2 (1: check results), within
+	 * the index health_event_kind. */
+	[S_HEALTH_PRUNE_ONE] = "DELETE FROM health_event WHERE backend_id = ?1 "
+	    "AND (to_state IS NULL) = ?2 AND id <= (SELECT id FROM "
+	    "health_event WHERE backend_id = ?1 AND (to_state IS NULL) = ?2 "
+	    "ORDER BY id DESC LIMIT 1 OFFSET ?3)",
 };
 
 struct db {
@@ -202,7 +208,34 @@ struct db {
 	int		 lockfd;	/* on PATH-lock; -1 for :memory: */
 	char		*path;
 	char		 err[512];
+	uint64_t	 routes_gen;	/* see db_routes_gen */
 };
+
+/* Any row of route or registration written (rolled back or not). */
+static void
+update_hook(void *arg, int op, const char *dbname, const char *table,
+    sqlite3_int64 rowid)
+{
+	struct db *db = arg;
+
+	(void)op;
+	(void)dbname;
+	(void)rowid;
+	if (strcmp(table, "route") == 0 || strcmp(table, "registration") == 0)
+		db->routes_gen++;
+}
+
+uint64_t
+db_routes_gen(struct db *db)
+{
+	return db->routes_gen;
+}
+
+void
+db_routes_touched(struct db *db)
+{
+	db->routes_gen++;
+}
 
 sqlite3 *
 db_handle(struct db *db)
@@ -682,6 +715,7 @@ db_open(const char *path, char *err, size_t errlen)
 	}
 	sqlite3_extended_result_codes(db->h, 1);
 	sqlite3_busy_timeout(db->h, DB_BUSY_MS);
+	sqlite3_update_hook(db->h, update_hook, db);
 	/* Nothing but this file's own schema runs here; refuse the tricks a
 	 * crafted file could play on a connection. */
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
@@ -1722,14 +1756,31 @@ db_health_foreach(struct db *db, int64_t backend_id, int n,
 }
 
 int
-db_health_prune(struct db *db, int keep)
+db_health_prune(struct db *db, int keep, const int64_t *ids, size_t n)
 {
 	sqlite3_stmt *st;
+	size_t i;
+	int kind, ret = 0;
 
 	if (keep < 0)
 		return db_err(db, "bad health retention %d", keep);
-	if ((st = stmt_get(db, S_HEALTH_PRUNE)) == NULL)
+	if (ids == NULL) {
+		if ((st = stmt_get(db, S_HEALTH_PRUNE)) == NULL)
+			return -1;
+		sqlite3_bind_int(st, 1, keep);
+		return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	}
+	if (op_begin(db) == -1)
 		return -1;
-	sqlite3_bind_int(st, 1, keep);
-	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	if ((st = stmt_get(db, S_HEALTH_PRUNE_ONE)) == NULL)
+		ret = -1;
+	for (i = 0; ret == 0 && i < n; i++)
+		for (kind = 0; ret == 0 && kind < 2; kind++) {
+			sqlite3_bind_int64(st, 1, ids[i]);
+			sqlite3_bind_int(st, 2, kind);
+			sqlite3_bind_int(st, 3, keep);
+			if (stmt_run(db, st) != SQLITE_OK)
+				ret = -1;
+		}
+	return op_end(db, ret);
 }

@@ -132,6 +132,10 @@ int	db_route_foreach(struct db *, int (*cb)(const struct db_route *, void *), vo
 /* One route to cb: cb's return, or 1 when there is no such route. */
 int	db_route_get(struct db *, int64_t id,
 	    int (*cb)(const struct db_route *, void *), void *arg);
+/* Moves on whenever a row of route or registration is written (rolled
+ * back or not): what the routes of a snapshot were built from is still
+ * in the store while it has not moved. */
+uint64_t db_routes_gen(struct db *);
 /* Does any route name this pool?  Sets *route_id to one of them or 0. */
 int	db_route_using_pool(struct db *, int64_t pool_id, int64_t *route_id);
 
@@ -147,11 +151,12 @@ int	db_audit_foreach(struct db *, int n, int (*cb)(const struct db_audit *, void
 /* Health events, written in batches by the caller (one transaction for the
  * array).  foreach gives the last n for one backend, oldest first.  prune
  * keeps, per backend, the newest keep check results and, apart, the newest
- * keep state changes. */
+ * keep state changes: of every backend when ids is NULL, else of the n
+ * backends in ids. */
 int	db_health_add(struct db *, const struct db_health_event *ev, size_t n);
 int	db_health_foreach(struct db *, int64_t backend_id, int n,
 	    int (*cb)(const struct db_health_event *, void *), void *arg);
-int	db_health_prune(struct db *, int keep);
+int	db_health_prune(struct db *, int keep, const int64_t *ids, size_t n);
 
 /* Registrations, changed only by the etcd registry and always inside the
  * caller's transaction.  put inserts or, for a key already there, updates

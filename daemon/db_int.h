@@ -17,6 +17,9 @@ struct db_reg	**db_reg_slot(struct db *);
 int		 db_err(struct db *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
+/* A write the update hook does not see (DELETE of a whole table). */
+void		 db_routes_touched(struct db *);
+
 /* db_reg.c: prepare its statements at open, finalize them at close. */
 int		 db_reg_prepare(struct db *, char *err, size_t errlen);
 void		 db_reg_finalize(struct db *);

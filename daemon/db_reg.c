@@ -147,6 +147,8 @@ db_reg_clear(struct db *db, int *removed)
 
 	if ((st = rst(db, R_CLEAR)) == NULL)
 		return -1;
+	/* SQLite empties a table without telling the update hook. */
+	db_routes_touched(db);
 	if (rdone(db, st, sqlite3_step(st)) == -1)
 		return -1;
 	if (removed != NULL)

@@ -25,6 +25,15 @@
  * an hcheck is never freed under a callback that is using it: removed ones
  * wait on a dying list until their timeout event reaps them.
  *
+ * Checks to one server (an address, whatever the port) are at most
+ * HOST_INFLIGHT at a time; the others wait their turn in order and their
+ * timeout starts when they do.  Thousands of backends registered at one
+ * nameserver would otherwise all be checked in the same instant (every new
+ * backend is checked at once), and a server that takes a hundred TCP
+ * connections at a time lets the rest time out: half of 2,500 first checks
+ * failed so.  A cap spreads them no more than the server needs: as fast as
+ * it answers, which a random delay could not promise.
+ *
  * Every check result and every state change is an event row.  Rows are
  * buffered and written once a second in one transaction, never while an
  * operator holds an explicit transaction on the same connection.  When the
@@ -33,9 +42,11 @@
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +65,7 @@
 #include "util.h"
 
 #define FLUSH_INTERVAL_MS	1000
-#define PRUNE_INTERVAL_US	(60 * 1000000ULL)
+#define PRUNE_INTERVAL_MS	(60 * 1000)
 #define FAIL_LOG_INTERVAL_US	(60 * 1000000ULL)
 /* Rows kept while the database does not take them.  Past EVBUF_CAP plain
  * check rows are dropped; transitions still go in up to EVBUF_HARD_CAP,
@@ -68,6 +79,8 @@
 #define CHECK_WIRE_MAX		(DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4)
 /* Enough for the header and question of any answer we accept. */
 #define UDP_RECV_MAX		4096
+#define HOST_INFLIGHT		16
+#define HOST_BUCKETS		1024
 #define INTERVAL_MIN_MS		10
 #define INTERVAL_MAX_MS		(24 * 3600 * 1000)
 #define TIMEOUT_MAX_MS		(3600 * 1000)
@@ -92,10 +105,14 @@ struct readd {
 	int			 pending;
 };
 
+struct hhost;
+
 struct hcheck {
 	TAILQ_ENTRY(hcheck)	 entry;
+	TAILQ_ENTRY(hcheck)	 qentry;	/* waiting for its host */
 	struct health		*h;
 	struct backend		*b;		/* referenced */
+	struct hhost		*host;
 	struct event		*timer;		/* next periodic check */
 	struct event		*tmo;		/* timeout; early ends */
 	int			 interval_ms;	/* what the timer runs at */
@@ -109,8 +126,10 @@ struct hcheck {
 	size_t			 wirelen;
 	struct dns_query	 q;
 
-	/* The check in flight. */
+	/* The check in flight (or waiting for its turn). */
 	int			 running;
+	int			 queued;	/* running, waiting for a slot */
+	int			 slot;		/* running, holds one */
 	int			 due;		/* a tick came while running */
 	int			 failed;	/* ended early with fail[] */
 	int			 aborted;	/* disabled: no result */
@@ -134,11 +153,23 @@ struct hcheck {
 
 TAILQ_HEAD(hcheck_list, hcheck);
 
+/* A server: its address without the port, and its checks in flight. */
+struct hhost {
+	struct hhost		*next;		/* hash chain */
+	struct health		*h;
+	struct sockaddr_storage	 addr;
+	int			 refcnt;	/* hchecks */
+	int			 inflight;
+	struct hcheck_list	 waiting;
+	struct event		*kick;
+};
+
 struct health {
 	struct event_base	*base;
 	struct db		*db;
 	struct hcheck_list	 checks;	/* the current snapshot's */
 	struct hcheck_list	 dying;		/* removed, to be reaped */
+	struct hhost		*hosts[HOST_BUCKETS];
 	TAILQ_HEAD(, readd)	 readds;
 	struct event		*flush_ev;
 
@@ -148,14 +179,16 @@ struct health {
 
 	int			 have_config;
 	int			 retention;
-	int			 prune_now;	/* at the next flush */
-	uint64_t		 last_prune_us;
+	int			 prune_now;	/* all, at the next flush */
+	size_t			 prune_pos;	/* the next slice's first */
+	size_t			 prune_credit;
 	int			 failing;	/* last write failed */
 	uint64_t		 last_fail_log_us;
 	unsigned long		 fail_count;	/* since last said */
 };
 
 static void	check_start(struct hcheck *);
+static void	check_go(struct hcheck *);
 static void	check_finish(struct hcheck *, int, int, const char *);
 
 /*
@@ -257,13 +290,47 @@ flush_failed(struct health *h, const char *what, const char *why)
 	h->dropped = 0;
 }
 
+/* The next backends' history, so that each comes round once every
+ * PRUNE_INTERVAL_MS: a slice a flush rather than all at once, which with
+ * thousands of backends held the main thread for a quarter of a second. */
+static int
+prune_slice(struct health *h)
+{
+	struct hcheck *hc;
+	int64_t *ids;
+	size_t n = 0, per, i = 0, k = 0;
+	int rc;
+
+	TAILQ_FOREACH(hc, &h->checks, entry)
+		n++;
+	/* n backends a minute: n / 60 a flush, in thousandths. */
+	h->prune_credit += n * FLUSH_INTERVAL_MS;
+	if ((per = h->prune_credit / PRUNE_INTERVAL_MS) == 0)
+		return 0;
+	h->prune_credit -= per * PRUNE_INTERVAL_MS;
+	if (h->prune_pos >= n)
+		h->prune_pos = 0;
+	ids = xcalloc(per, sizeof(*ids));
+	TAILQ_FOREACH(hc, &h->checks, entry) {
+		if (i++ < h->prune_pos)
+			continue;
+		if (k == per)
+			break;
+		ids[k++] = hc->b->id;
+	}
+	rc = db_health_prune(h->db, h->retention, ids, k);
+	free(ids);
+	if (rc == 0)
+		h->prune_pos += k;
+	return rc;
+}
+
 void
 health_flush(struct health *h)
 {
 	struct db_health_event *rows;
 	char why[256];
 	size_t i, n;
-	uint64_t now;
 
 	if (h == NULL || db_in_transaction(h->db))
 		return;
@@ -300,17 +367,14 @@ health_flush(struct health *h)
 		h->fail_count = 0;
 		h->dropped = 0;
 	}
-	now = now_us();
-	if (h->have_config && h->retention > 0 && (h->prune_now ||
-	    now - h->last_prune_us >= PRUNE_INTERVAL_US)) {
-		if (db_health_prune(h->db, h->retention) == -1) {
-			flush_failed(h, "prune health events",
-			    db_errmsg(h->db));
-			return;
-		}
-		h->last_prune_us = now;
-		h->prune_now = 0;
+	if (!h->have_config || h->retention <= 0)
+		return;
+	if ((h->prune_now ? db_health_prune(h->db, h->retention, NULL, 0) :
+	    prune_slice(h)) == -1) {
+		flush_failed(h, "prune health events", db_errmsg(h->db));
+		return;
 	}
+	h->prune_now = 0;
 }
 
 static void
@@ -444,6 +508,120 @@ rcode_name(int rcode, char *buf, size_t len)
 }
 
 /*
+ * Servers: checks in flight per address.
+ */
+
+/* The address without its port: what tells one server from another. */
+static void
+host_key(const struct backend *b, struct sockaddr_storage *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->ss_family = b->addr.ss_family;
+	if (b->addr.ss_family == AF_INET)
+		((struct sockaddr_in *)k)->sin_addr =
+		    ((const struct sockaddr_in *)&b->addr)->sin_addr;
+	else if (b->addr.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)k)->sin6_addr =
+		    ((const struct sockaddr_in6 *)&b->addr)->sin6_addr;
+}
+
+static unsigned
+host_bucket(const struct sockaddr_storage *k)
+{
+	const unsigned char *p = (const unsigned char *)k;
+	unsigned h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % HOST_BUCKETS;
+}
+
+static void
+host_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hhost *ho = arg;
+	struct hcheck *hc;
+
+	(void)fd;
+	(void)what;
+	while (ho->inflight < HOST_INFLIGHT &&
+	    (hc = TAILQ_FIRST(&ho->waiting)) != NULL) {
+		TAILQ_REMOVE(&ho->waiting, hc, qentry);
+		hc->queued = 0;
+		check_go(hc);
+	}
+}
+
+/* The server of b, made if new; referenced. */
+static struct hhost *
+host_get(struct health *h, const struct backend *b)
+{
+	struct sockaddr_storage k;
+	struct hhost *ho;
+	unsigned i;
+
+	host_key(b, &k);
+	i = host_bucket(&k);
+	for (ho = h->hosts[i]; ho != NULL; ho = ho->next)
+		if (memcmp(&ho->addr, &k, sizeof(k)) == 0) {
+			ho->refcnt++;
+			return ho;
+		}
+	ho = xcalloc(1, sizeof(*ho));
+	ho->h = h;
+	ho->addr = k;
+	ho->refcnt = 1;
+	TAILQ_INIT(&ho->waiting);
+	if ((ho->kick = evtimer_new(h->base, host_kick_cb, ho)) == NULL)
+		fatalx("health: cannot create a timer");
+	ho->next = h->hosts[i];
+	h->hosts[i] = ho;
+	return ho;
+}
+
+static void
+host_unref(struct hhost *ho)
+{
+	struct hhost **pp;
+
+	if (--ho->refcnt > 0)
+		return;
+	for (pp = &ho->h->hosts[host_bucket(&ho->addr)]; *pp != ho;
+	    pp = &(*pp)->next)
+		;
+	*pp = ho->next;
+	event_free(ho->kick);
+	free(ho);
+}
+
+/* The check no longer waits for its turn. */
+static void
+unqueue(struct hcheck *hc)
+{
+	if (!hc->queued)
+		return;
+	TAILQ_REMOVE(&hc->host->waiting, hc, qentry);
+	hc->queued = 0;
+}
+
+/* The check in flight ended: its slot goes to the next in line, from the
+ * event loop (never inside the call that ended this one). */
+static void
+slot_release(struct hcheck *hc)
+{
+	struct timeval zero = { 0, 0 };
+	struct hhost *ho = hc->host;
+
+	if (!hc->slot)
+		return;
+	hc->slot = 0;
+	ho->inflight--;
+	if (!TAILQ_EMPTY(&ho->waiting))
+		evtimer_add(ho->kick, &zero);
+}
+
+/*
  * One check.
  */
 
@@ -486,7 +664,15 @@ timer_spread(struct hcheck *hc)
 static void
 io_close(struct hcheck *hc)
 {
+	struct linger lg = { 1, 0 };
+
 	if (hc->bev != NULL) {
+		/* A reset, not a FIN: the answer is in (or the check is
+		 * over), and a closed check connection must not sit in
+		 * TIME_WAIT, which at a check a second to each of thousands
+		 * of backends on one server would use up the local ports. */
+		(void)setsockopt(bufferevent_getfd(hc->bev), SOL_SOCKET,
+		    SO_LINGER, &lg, sizeof(lg));
 		bufferevent_free(hc->bev);
 		hc->bev = NULL;
 	}
@@ -531,6 +717,7 @@ fail_later(struct hcheck *hc, const char *fmt, ...)
 static void
 abort_check(struct hcheck *hc, const char *why)
 {
+	unqueue(hc);
 	snprintf(hc->fail, sizeof(hc->fail), "%s", why);
 	hc->aborted = 1;
 	end_later(hc);
@@ -713,16 +900,33 @@ tcp_start(struct hcheck *hc, const uint8_t *msg, size_t len)
 	return 0;
 }
 
+/* A check is due: now, or when its host has a slot free. */
 static void
 check_start(struct hcheck *hc)
+{
+	struct hhost *ho = hc->host;
+
+	hc->running = 1;
+	hc->due = 0;
+	if (ho->inflight >= HOST_INFLIGHT) {
+		hc->queued = 1;
+		TAILQ_INSERT_TAIL(&ho->waiting, hc, qentry);
+		return;
+	}
+	check_go(hc);
+}
+
+/* Send the check. */
+static void
+check_go(struct hcheck *hc)
 {
 	const struct backend_conf *c = &hc->b->conf;
 	uint8_t msg[CHECK_WIRE_MAX];
 	struct timeval tv;
 	int tmo;
 
-	hc->running = 1;
-	hc->due = 0;
+	hc->slot = 1;
+	hc->host->inflight++;
 	hc->failed = 0;
 	hc->aborted = 0;
 	hc->soft_err = NULL;
@@ -759,6 +963,7 @@ check_finish(struct hcheck *hc, int ok, int rtt_us, const char *detail)
 
 	io_close(hc);
 	evtimer_del(hc->tmo);
+	slot_release(hc);
 	hc->running = 0;
 	hc->failed = 0;
 
@@ -805,6 +1010,9 @@ static void
 hcheck_free(struct hcheck *hc)
 {
 	io_close(hc);
+	unqueue(hc);
+	slot_release(hc);
+	host_unref(hc->host);
 	event_free(hc->timer);
 	event_free(hc->tmo);
 	free(hc->waiters);
@@ -824,6 +1032,7 @@ tmo_cb(evutil_socket_t fd, short what, void *arg)
 	if (hc->dying) {
 		hc->running = 0;
 		io_close(hc);
+		slot_release(hc);
 		if (hc->nwaiters > 0)
 			waiters_done(hc, 0, "backend removed");
 		TAILQ_REMOVE(&h->dying, hc, entry);
@@ -833,6 +1042,7 @@ tmo_cb(evutil_socket_t fd, short what, void *arg)
 	if (hc->aborted) {
 		hc->running = 0;
 		hc->aborted = 0;
+		slot_release(hc);
 		/* Enabled again before the abort came through: the readds
 		 * waiting ride on the fresh check instead of failing. */
 		if (!hc->idle)
@@ -901,6 +1111,7 @@ hcheck_new(struct health *h, struct backend *b)
 	hc->h = h;
 	hc->b = b;
 	backend_ref(b);
+	hc->host = host_get(h, b);
 	hc->fd = -1;
 	if ((hc->timer = evtimer_new(h->base, timer_cb, hc)) == NULL ||
 	    (hc->tmo = evtimer_new(h->base, tmo_cb, hc)) == NULL)
@@ -908,15 +1119,24 @@ hcheck_new(struct health *h, struct backend *b)
 	return hc;
 }
 
-static struct hcheck *
-hcheck_find(struct health *h, const struct backend *b)
+static int
+cmp_by_backend(const void *a, const void *b)
 {
-	struct hcheck *hc;
+	uintptr_t x = (uintptr_t)(*(struct hcheck *const *)a)->b;
+	uintptr_t y = (uintptr_t)(*(struct hcheck *const *)b)->b;
 
-	TAILQ_FOREACH(hc, &h->checks, entry)
-		if (hc->b == b)
-			return hc;
-	return NULL;
+	return (x > y) - (x < y);
+}
+
+/* The check of b among n sorted by backend, or NULL. */
+static struct hcheck *
+hcheck_find(struct hcheck **sorted, size_t n, const struct backend *b)
+{
+	struct hcheck key, *kp = &key, **hp;
+
+	key.b = (struct backend *)(uintptr_t)b;
+	hp = bsearch(&kp, sorted, n, sizeof(*sorted), cmp_by_backend);
+	return hp != NULL ? *hp : NULL;
 }
 
 /*
@@ -936,7 +1156,6 @@ health_new(struct event_base *base, struct db *db)
 	TAILQ_INIT(&h->checks);
 	TAILQ_INIT(&h->dying);
 	TAILQ_INIT(&h->readds);
-	h->last_prune_us = now_us();
 	if ((h->flush_ev = event_new(base, -1, EV_PERSIST, flush_cb, h)) ==
 	    NULL || event_add(h->flush_ev, &tv) == -1)
 		fatalx("health: cannot create the flush timer");
@@ -946,10 +1165,11 @@ health_new(struct event_base *base, struct db *db)
 void
 health_sync(struct health *h, const struct config *c)
 {
-	struct hcheck *hc, *next;
+	struct hcheck *hc, *next, **sorted;
 	struct backend *b;
 	struct timeval zero = { 0, 0 };
-	int i, j, keep_rows;
+	size_t n = 0;
+	int i;
 
 	/* Prune at the first flush (a daemon restarted often must not let
 	 * the table grow either) and at the next after a new retention, so
@@ -958,11 +1178,19 @@ health_sync(struct health *h, const struct config *c)
 		h->prune_now = 1;
 	h->have_config = 1;
 	h->retention = c->set.health_retention;
+	/* Sorted, so that thousands of backends are matched in n log n. */
 	TAILQ_FOREACH(hc, &h->checks, entry)
+		n++;
+	sorted = xcalloc(n + 1, sizeof(*sorted));
+	n = 0;
+	TAILQ_FOREACH(hc, &h->checks, entry) {
 		hc->seen = 0;
+		sorted[n++] = hc;
+	}
+	qsort(sorted, n, sizeof(*sorted), cmp_by_backend);
 	for (i = 0; i < c->nbackends; i++) {
 		b = c->backends[i];
-		if ((hc = hcheck_find(h, b)) == NULL) {
+		if ((hc = hcheck_find(sorted, n, b)) == NULL) {
 			hc = hcheck_new(h, b);
 			TAILQ_INSERT_TAIL(&h->checks, hc, entry);
 			hc->seen = 1;
@@ -989,17 +1217,15 @@ health_sync(struct health *h, const struct config *c)
 		TAILQ_INSERT_TAIL(&h->dying, hc, entry);
 		hc->dying = 1;
 		evtimer_del(hc->timer);
+		unqueue(hc);
 		io_close(hc);
 		evtimer_add(hc->tmo, &zero);
 		/* Same id with a new address is a new struct backend but
 		 * the same row: keep its history. */
-		keep_rows = 0;
-		for (j = 0; j < c->nbackends; j++)
-			if (c->backends[j]->id == hc->b->id)
-				keep_rows = 1;
-		if (!keep_rows)
+		if (config_backend_id(c, hc->b->id) == NULL)
 			ev_purge(h, hc->b->id);
 	}
+	free(sorted);
 }
 
 int

@@ -51,15 +51,9 @@ if [ $# -ne 1 ]; then
 	exit 2
 fi
 BUILDDIR=$(cd "$1" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-GEN="$PY $HERE/gen.py"
-REPORT="$PY $HERE/report.py"
-DNSROUTED=$BUILDDIR/daemon/dnsrouted
-DNSROUTECTL=$BUILDDIR/ctl/dnsroutectl
-FLOOR=$BUILDDIR/tests/bench/floor_relay
-NSD=$(command -v nsd || echo /usr/sbin/nsd)
-DNSPERF=$(command -v dnsperf || echo /usr/bin/dnsperf)
+RAW=$2
+# shellcheck source=tools.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
 DNSDIST=/usr/bin/dnsdist
 
 QUICK=${BENCH_QUICK:-0}

@@ -11,6 +11,14 @@
                                       dnsdist config: the same N+1 routes as RegexRules
     gen.py probe ADDR PORT NAME       exit 0 when ADDR:PORT answers NAME A with NOERROR
                                       and an answer (UDP, one try, 1 s)
+    gen.py unique N FILE              N names never repeated, under the wildcard
+                                      *.u.bench. of the zone ("NAME A" lines)
+    gen.py wildzone FILE              zone bench.test.: a wildcard, so that every name
+                                      under it is answered
+    gen.py zroutes N FIRST POOL FILE  dnsroutectl batch: N routes
+                                      '^[a-q][^.]*\\.zNNNNNN\\.bench\\.test\\.$' (FIRST..)
+    gen.py zqueries N ROUTES FILE     N names, each matching one of the first ROUTES
+                                      zroutes, in random order
 
 The non-matching routes are '^rNNNNN\\.bench\\.$': they share the suffix of the
 names queried ('nNNNNN.bench.'), so no suffix prefilter can skip them.
@@ -30,6 +38,41 @@ def zone(n, path):
         f.write("@ IN NS ns1.bench.\nns1 IN A 127.0.0.1\n")
         for i in range(1, n + 1):
             f.write("%s IN A 10.%d.%d.%d\n" % (name(i), (i >> 16) & 255, (i >> 8) & 255, i & 255))
+        f.write("*.u IN A 10.255.0.1\n")
+
+
+def unique(n, path, seed=16):
+    # Random labels (never a name of the zone: those start with n): the
+    # decision cache has never seen them, as in a random-subdomain flood.
+    rnd = random.Random(seed)
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write("k%08x%d.u.bench. A\n" % (rnd.getrandbits(32), i))
+
+
+def wildzone(path):
+    with open(path, "w") as f:
+        f.write("$ORIGIN bench.test.\n$TTL 3600\n")
+        f.write("@ IN SOA ns1.bench.test. hostmaster.bench.test. 1 3600 600 86400 300\n")
+        f.write("@ IN NS ns1.bench.test.\nns1 IN A 127.0.0.1\n* IN A 10.0.0.1\n")
+
+
+def zpattern(i):
+    return r"^[a-q][^.]*\.z%06d\.bench\.test\.$" % i
+
+
+def zroutes(n, first, pool, path):
+    with open(path, "w") as f:
+        for i in range(first, first + n):
+            f.write("route add '%s' pool %s\n" % (zpattern(i), pool))
+
+
+def zqueries(n, routes, path, seed=16):
+    rnd = random.Random(seed)
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write("%s%d.z%06d.bench.test. A\n" % ("abcdefghijklmnopq"[rnd.randrange(17)], i,
+                                                    rnd.randrange(routes)))
 
 
 def queries(n, path, seed=6):
@@ -111,6 +154,14 @@ def main(argv):
         backends(int(argv[2]), int(argv[3]), argv[4], argv[5], argv[6])
     elif cmd == "dnsdist":
         dnsdist(int(argv[2]), argv[3], argv[4], argv[5], argv[6])
+    elif cmd == "unique":
+        unique(int(argv[2]), argv[3])
+    elif cmd == "wildzone":
+        wildzone(argv[2])
+    elif cmd == "zroutes":
+        zroutes(int(argv[2]), int(argv[3]), argv[4], argv[5])
+    elif cmd == "zqueries":
+        zqueries(int(argv[2]), int(argv[3]), argv[4])
     elif cmd == "probe":
         sys.exit(probe(argv[2], argv[3], argv[4]))
     else:

@@ -7,6 +7,14 @@
                               and the dnsperf outputs beside them
     report.py config RAWDIR   the configuration figures (RAWDIR/config.tsv)
     report.py targets RAWDIR  the targets of issue 6 against this run
+    report.py window FILE T0 T1 QPS
+                              a paced dnsperf -v -S 1 load (QPS) during which a change
+                              ran from T0 to T1 (epoch seconds): "answered N failed N
+                              p99_before US p99_during US"
+    report.py latencies FILE  seconds, one a line ("failed: ..." lines are counted):
+                              "n N p50_ms X p99_ms X max_ms X"
+    report.py scale RAWDIR    the scale figures of issue 16 (RAWDIR/scale.tsv), with
+                              their targets
 
 runs.tsv, one line a dnsperf run, tab-separated:
     scenario proto routes threads target load file cpu_ticks rss_kb p99_us
@@ -366,6 +374,162 @@ def targets(raw):
     return "\n".join(out)
 
 
+def nearest_rank(xs, q):
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return xs[max(0, math.ceil(q * len(xs)) - 1)]
+
+
+def window(path, t0, t1, qps):
+    """dnsperf -v prints a line a query as it completes ('> RCODE NAME TYPE
+    SECONDS'), in order; paced at qps, the i-th completes about i/qps after
+    the start, which -S 1 anchors (its first line is stamped a second after
+    the start).  The p99 of the queries that completed while the change
+    ran (and a quarter second after), against those of the second before
+    it up to the change."""
+    t0, t1, qps = float(t0), float(t1), float(qps)
+    start = None
+    lat = []
+    failed = 0
+    lost = 0
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.match(r"^(\d+\.\d+): [\d.]+$", line.strip())
+            if m and start is None:
+                start = float(m.group(1)) - 1.0
+                continue
+            if line.startswith("> "):
+                parts = line.split()
+                if len(parts) >= 2 and parts[1] == "I":
+                    continue	# in flight when the load was stopped
+                if len(parts) >= 5 and parts[1] != "T":
+                    try:
+                        lat.append((parts[1], float(parts[-1])))
+                    except ValueError:
+                        pass
+                else:
+                    lat.append(("T", None))
+            m = re.search(r"Queries lost:\s+(\d+)", line)
+            if m:
+                lost = int(m.group(1))
+    before, during = [], []
+    for i, (rcode, sec) in enumerate(lat):
+        if rcode != "NOERROR":
+            failed += 1
+        if start is None or sec is None:
+            continue
+        t = start + i / qps
+        if start + 1.0 <= t < t0:
+            before.append(sec * 1e6)
+        elif t0 <= t <= t1 + 0.25:
+            during.append(sec * 1e6)
+    pb, pd = nearest_rank(before, 0.99), nearest_rank(during, 0.99)
+    return "answered %d failed %d p99_before %s p99_during %s" % (
+        len(lat) - sum(1 for r, _ in lat if r == "T"), max(failed, lost),
+        "-" if pb is None else "%.0f" % pb, "-" if pd is None else "%.0f" % pd)
+
+
+def latencies(path):
+    xs = []
+    with open(path) as f:
+        for line in f:
+            try:
+                xs.append(float(line) * 1e3)
+            except ValueError:
+                pass
+    if not xs:
+        return "n 0"
+    return "n %d p50_ms %.1f p99_ms %.1f max_ms %.1f" % (
+        len(xs), nearest_rank(xs, 0.5), nearest_rank(xs, 0.99), max(xs))
+
+
+def fields(text):
+    """'k v k v ...' -> dict of numbers (or None for '-')."""
+    p = (text or "").split()
+    return {p[i]: num(p[i + 1]) for i in range(0, len(p) - 1, 2)}
+
+
+def scale(raw):
+    """Issue 16's figures, beside its targets."""
+    c = read_kv(os.path.join(raw, "scale.tsv"))
+    if not c:
+        return ""
+    out = []
+
+    def check(ok, text):
+        out.append("  [%s] %s" % ("-" if ok is None else ("ok" if ok else "MISS"), text))
+
+    def g(k):
+        return num(c.get(k))
+
+    if "routes.n" in c:
+        n = int(g("routes.n"))
+        out.append("%d routes '^[a-q][^.]*\\.zNNNNNN\\.bench\\.test\\.$' (one pool), -t 1:" % n)
+        b = g("routes.batch_s")
+        check(None if b is None else b <= 3, "batch (-f) of them on a fresh store: %s s (target <= 3); "
+              "CPU: dnsrouted %s s, dnsroutectl %s s" % (c.get("routes.batch_s"), c.get("routes.batch_daemon_cpu_s"),
+                                                         c.get("routes.batch_ctl_cpu_s")))
+        rss = [g(k) for k in ("routes.rss_mib", "routes.rss_restart_mib") if g(k) is not None]
+        if rss:
+            check(max(rss) <= 128, "RSS %s MiB once compiled (%s after the batch, before; %s after the restart) "
+                  "(target <= 128)" % (c.get("routes.rss_mib"), c.get("routes.rss_batch_mib"),
+                                       c.get("routes.rss_restart_mib")))
+        r = g("routes.ready_s")
+        check(None if r is None else r <= 0.5, "restart to the first answer: %s s (target <= 0.5)"
+              % c.get("routes.ready_s"))
+        one = [g(k) for k in c if k.startswith("routes.qps_one.")]
+        al = [g(k) for k in c if k.startswith("routes.qps_all.")]
+        if one and al and median(one) and median(al):
+            check(median(al) >= 0.9 * median(one), "max UDP qps over names of 10,000 of the routes: %.0f, "
+                  "through one route %.0f (%.2fx; medians of %d; target: flat, >= 0.9x)"
+                  % (median(al), median(one), median(al) / median(one), len(al)))
+        check(None, "show routes %s s, export %s s, --replace of the export (no change) %s s"
+              % (c.get("routes.show_s"), c.get("routes.export_s"), c.get("routes.replace_noop_s")))
+    if "change.qps" in c:
+        out.append("Changes under load (UDP at %s qps, half of the max %s; %s routes and a catch-all, 4 backends):"
+                   % (c.get("change.qps"), c.get("change.qps_max"), c.get("change.routes")))
+        for name, what in (("replace", "--replace by 10,000 other routes (back and forth)"),
+                           ("batch", "a batch of 10,000 more routes"),
+                           ("drain", "100 backend drain + undrain pairs")):
+            rounds = sorted(k.rsplit(".", 1)[1] for k in c if k.startswith("change.%s.result." % name))
+            fl, ratios, runs = 0, [], []
+            for r in rounds:
+                res = fields(c.get("change.%s.result.%s" % (name, r)))
+                win = (c.get("change.%s.window.%s" % (name, r)) or "").split()
+                pb, pd = res.get("p99_before"), res.get("p99_during")
+                fl += int(res.get("failed") or 0)
+                if pb and pd is not None:
+                    ratios.append(pd / pb)
+                runs.append("%s s: %s/%s us" % ("-" if len(win) != 2 else "%.2f" % (float(win[1]) - float(win[0])),
+                                                 "-" if pd is None else "%.0f" % pd, "-" if pb is None else "%.0f" % pb))
+            if not rounds:
+                continue
+            m = median(ratios)
+            check(None if m is None else (fl == 0 and m <= 2),
+                  "%s: %d failed; p99 during/before %s (median of %d; target: 0 failed, <= 2x); %s"
+                  % (what, fl, "-" if m is None else "%.2fx" % m, len(ratios), ", ".join(runs)))
+    if "health.cpu_pct" in c:
+        out.append("Health checks at scale (every backend at the NSD's address, TCP checks):")
+        f = g("health.first_failed")
+        check(None if f is None else f == 0, "2,500 backends added at once: %s first checks failed "
+              "(target 0), all up %s s after the batch began" % (c.get("health.first_failed"),
+                                                                  c.get("health.first_up_s")))
+        p = g("health.cpu_pct")
+        check(None if p is None else p <= 5, "1,000 backends checked every second: %s%% of one core "
+              "(checks and history writes; target <= 5%%)" % c.get("health.cpu_pct"))
+        lat = fields(c.get("health.ctl"))
+        mx = lat.get("max_ms")
+        check(None if mx is None else (mx < 100 and g("health.ctl_failed") == 0),
+              "meanwhile dnsroutectl -c (process start included; a drain and an undrain among them): "
+              "%s commands, p50 %s ms, p99 %s ms, max %s ms (target < 100)"
+              % (c.get("health.ctl", "").split()[1] if c.get("health.ctl") else "-", lat.get("p50_ms"),
+                 lat.get("p99_ms"), mx))
+    if "scale.seconds" in c:
+        out.append("  (these measurements took %s s)" % c.get("scale.seconds"))
+    return "\n".join(out)
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "p99":
         print(p99(argv[2]))
@@ -375,8 +539,15 @@ def main(argv):
         print(config(argv[2]))
     elif len(argv) >= 3 and argv[1] == "targets":
         print(targets(argv[2]))
+    elif len(argv) >= 6 and argv[1] == "window":
+        print(window(argv[2], argv[3], argv[4], argv[5]))
+    elif len(argv) >= 3 and argv[1] == "latencies":
+        print(latencies(argv[2]))
+    elif len(argv) >= 3 and argv[1] == "scale":
+        print(scale(argv[2]))
     else:
-        sys.exit("usage: report.py p99 FILE | table|config|targets RAWDIR")
+        sys.exit("usage: report.py p99 FILE | table|config|targets|scale RAWDIR | window FILE T0 T1 QPS"
+                 " | latencies FILE")
 
 
 if __name__ == "__main__":

@@ -906,25 +906,28 @@ test_health(void)
 	ev[0].from_state = NULL;
 
 	/* Checks and state changes are kept apart: 2 of each. */
-	CHECK(db_health_prune(db, 2) == 0);
+	CHECK(db_health_prune(db, 2, NULL, 0) == 0);
 	CHECK(health_count(db, b1) == 3 && health_count(db, b2) == 2);
 	got[0] = '\0';
 	CHECK(db_health_foreach(db, b1, 0, health_cb, got) == 0);
 	CHECKF(strcmp(got, "102:0:->-:-1:timeout 103:1:down>up:303:NOERROR "
 	    "104:1:->-:304:NOERROR ") == 0, "%s", got);
-	CHECK(db_health_prune(db, 1) == 0);
+	/* Some backends only (the daemon prunes a slice at a time). */
+	CHECK(db_health_prune(db, 1, &b2, 1) == 0);
+	CHECK(health_count(db, b1) == 3 && health_count(db, b2) == 1);
+	CHECK(db_health_prune(db, 1, NULL, 0) == 0);
 	CHECK(health_count(db, b1) == 2 && health_count(db, b2) == 1);
 	got[0] = '\0';
 	CHECK(db_health_foreach(db, b1, 0, health_cb, got) == 0);
 	CHECKF(strcmp(got, "103:1:down>up:303:NOERROR 104:1:->-:304:NOERROR ")
 	    == 0, "%s", got);
-	CHECK(db_health_prune(db, -1) == -1);
+	CHECK(db_health_prune(db, -1, NULL, 0) == -1);
 	CHECK(db_health_add(db, ev, 0) == 0);
 
 	/* A backend's events go with it. */
 	CHECK(db_backend_del(db, b2) == 0);
 	CHECK(health_count(db, b2) == 0);
-	CHECK(db_health_prune(db, 0) == 0);
+	CHECK(db_health_prune(db, 0, NULL, 0) == 0);
 	CHECK(health_count(db, b1) == 0);
 	db_close(db);
 }
@@ -993,7 +996,7 @@ test_registrations(void)
 	ev.backend_id = -(b + 100);	/* no such registration: dropped */
 	CHECK(db_health_add(db, &ev, 1) == 0);
 	CHECK(health_count(db, -(b + 100)) == 0);
-	CHECK(db_health_prune(db, 0) == 0);
+	CHECK(db_health_prune(db, 0, NULL, 0) == 0);
 	CHECK(health_count(db, -a) == 0);
 	CHECK(db_health_add(db, &ev, 1) == 0);
 	ev.backend_id = -a;

@@ -1,0 +1,311 @@
+#!/bin/bash
+# scale.sh BUILDDIR RAWDIR: the scale measurements of make bench (issue 16).
+#
+# Three parts (SCALE_PARTS, default "routes change health"), each with its
+# own NSD (zone bench.test., a wildcard: every name under it is answered)
+# and a fresh dnsrouted -t 1 on SCALE_NET:
+#
+# routes  SCALE_ROUTES (100,000) routes '^[a-q][^.]*\.zNNNNNN\.bench\.test\.$'
+#         to one pool, in one batch on a fresh store: the batch's wall time
+#         and CPU (daemon and dnsroutectl), RSS after it and once the
+#         background compilation is done, `show routes`, `export`, a no-op
+#         `--replace` of the export, a restart (SIGTERM, start, the first
+#         answer to a name of the last route), RSS after it; and the max
+#         UDP qps over names of 10,000 of the routes, against the same
+#         names through one route, in alternating rounds.
+# change  SCALE_CHANGE_ROUTES (10,000) such routes and a catch-all to a
+#         pool of 4 backends (the NSD), the max UDP qps measured, then a
+#         dnsperf load at half of it during each change: a --replace by
+#         10,000 other routes, a batch adding 10,000 more, and 100
+#         `backend drain` / `backend undrain` pairs (each its own command);
+#         failed queries (lost or not NOERROR), and the p99 latency of the
+#         queries answered while the change ran against the p99 before it.
+# health  2,500 backends added at once, all at the NSD's address (every new
+#         backend is checked at once): first checks that failed, time until
+#         all are up; then 1,000 of them (the rest deleted), checked every
+#         second: the daemon's CPU over SCALE_HEALTH_SECONDS (20), and the
+#         time dnsroutectl -c takes for commands meanwhile (process start
+#         included), with a drain and an undrain among them.
+#
+# Everything goes to RAWDIR/scale.tsv (KEY TAB VALUE), for report.py
+# scale; raw outputs beside it (scale-*).  Progress on standard error.
+# Everything started is stopped by PID; every dnsperf run is bounded.
+#
+# Environment: SCALE_PARTS, SCALE_ROUTES, SCALE_CHANGE_ROUTES,
+# SCALE_HEALTH_SECONDS, SCALE_NET (127.61.2), SCALE_PORT (5321).
+set -eu
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 BUILDDIR RAWDIR" >&2
+	exit 2
+fi
+BUILDDIR=$(cd "$1" && pwd)
+RAW=$2
+# shellcheck source=tools.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
+PARTS=${SCALE_PARTS:-routes change health}
+NROUTES=${SCALE_ROUTES:-100000}
+NCHANGE=${SCALE_CHANGE_ROUTES:-10000}
+HSECS=${SCALE_HEALTH_SECONDS:-20}
+NET=${SCALE_NET:-127.61.2}
+PORT=${SCALE_PORT:-5321}
+NSD_ADDR=$NET.1 NSD_PORT=$PORT
+R_ADDR=$NET.2 R_PORT=$((PORT + 1))
+MAX_FLAGS="-c 8 -q 500 -t 2"
+
+mkdir -p "$RAW"
+OUT=$RAW/scale.tsv
+: >"$OUT"
+D=$(mktemp -d "${TMPDIR:-/tmp}/dnsroute-scale-XXXXXX")
+SOCK=$D/ctl.sock
+START=$(date +%s)
+PROCS_LABEL=scale
+# shellcheck source=../lib/procs.sh
+. "$HERE/../lib/procs.sh"
+
+log() { printf '[scale %4ds] %s\n' $(( $(date +%s) - START )) "$*" >&2; }
+put() { printf '%s\t%s\n' "$1" "$2" >>"$OUT"; }
+now() { date +%s.%N; }
+elapsed() { echo "$(now) $1" | awk '{ printf "%.3f", $1 - $2 }'; }
+ctl() { "$DNSROUTECTL" -s "$SOCK" "$@"; }
+answers() { $GEN probe "$1" "$2" "$3"; }
+# utime + stime in seconds, all threads.
+cpu_s() { sed 's/^.*) //' "/proc/$1/stat" | awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($12 + $13) / t }'; }
+rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+sub() { echo "$1 $2" | awk '{ printf "%.2f", $1 - $2 }'; }
+
+for exe in "$DNSROUTED" "$DNSROUTECTL" "$NSD" "$DNSPERF"; do
+	[ -x "$exe" ] || { echo "scale: $exe is missing" >&2; exit 1; }
+done
+if answers "$NSD_ADDR" "$NSD_PORT" x.bench.test. >/dev/null 2>&1 ||
+    answers "$R_ADDR" "$R_PORT" x.bench.test. >/dev/null 2>&1; then
+	echo "scale: something already answers on $NET (set SCALE_NET)" >&2
+	exit 1
+fi
+
+mkdir -p "$D/nsd"
+$GEN wildzone "$D/nsd/bench.test.zone"
+nsd_conf "$D/nsd" "$NSD_ADDR" "$NSD_PORT" scale-nsd bench.test. bench.test.zone
+nsd_run nsd "$D/nsd"
+wait_until 30 "NSD to answer" answers "$NSD_ADDR" "$NSD_PORT" x.bench.test.
+
+# start_router DB: a dnsrouted on DB; sets T0 (its start).
+start_router() {
+	T0=$(now)
+	"$DNSROUTED" -f -t 1 -l "$R_ADDR:$R_PORT" -s "$SOCK" -d "$1" >>"$D/dnsrouted.log" 2>&1 &
+	pid_of[dnsrouted]=$!
+	wait_until 30 "dnsrouted to start" ctl -c 'show settings'
+}
+rpid() { echo "${pid_of[dnsrouted]}"; }
+# The background compilation said it is done (it says so past 1,000
+# patterns), the Nth time in this log.
+warm_done() { [ "$(grep -c 'compiled in the background' "$D/dnsrouted.log")" -ge "$1" ]; }
+all_up() {
+	[ "$(ctl --json -c 'show backends' | $PY -c '
+import json, sys
+print(sum(1 for r in json.load(sys.stdin)["rows"] if r["health"] == "up"))')" = "$1" ]
+}
+
+# max_qps FILE: a 3 s max UDP load; prints qps.
+max_qps() {
+	# shellcheck disable=SC2086 # flags
+	timeout -k 5 40 "$DNSPERF" -s "$R_ADDR" -p "$R_PORT" -d "$1" -l 3 $MAX_FLAGS \
+	    >"$RAW/scale-max.txt" 2>&1 || true
+	awk '/Queries per second/ { printf "%.0f", $4 }' "$RAW/scale-max.txt"
+}
+
+# ---- 100,000 routes
+
+part_routes() {
+	local db=$D/routes.db db1=$D/one.db t c0 c1 r qf=$D/zq.txt i
+	log "routes: $NROUTES routes in one batch"
+	{
+		echo "backend add ns1 $NSD_ADDR:$NSD_PORT pool main"
+		$GEN zroutes "$NROUTES" 0 main "$D/z.only"
+		cat "$D/z.only"
+	} >"$D/routes.batch"
+	start_router "$db"
+	c0=$(cpu_s "$(rpid)")
+	t=$(now)
+	/usr/bin/time -f '%U %S' -o "$D/ctl.time" "$DNSROUTECTL" -s "$SOCK" -q -f "$D/routes.batch" >/dev/null
+	put routes.n "$NROUTES"
+	put routes.batch_s "$(elapsed "$t")"
+	put routes.batch_daemon_cpu_s "$(sub "$(cpu_s "$(rpid)")" "$c0")"
+	put routes.batch_ctl_cpu_s "$(awk '{ printf "%.2f", $1 + $2 }' "$D/ctl.time")"
+	put routes.rss_batch_mib "$(rss_mib "$(rpid)")"
+	wait_until 60 "the background compilation" warm_done 1
+	put routes.rss_mib "$(rss_mib "$(rpid)")"
+	log "routes: batch $(grep batch_s "$OUT" | cut -f2) s, RSS $(rss_mib "$(rpid)") MiB"
+	t=$(now)
+	ctl -c 'show routes' >"$RAW/scale-show-routes.txt"
+	put routes.show_s "$(elapsed "$t")"
+	t=$(now)
+	ctl -c export >"$D/export.conf"
+	put routes.export_s "$(elapsed "$t")"
+	t=$(now)
+	ctl -f "$D/export.conf" --replace >"$RAW/scale-replace.txt"
+	put routes.replace_noop_s "$(elapsed "$t")"
+	stop dnsrouted
+	# The restart: the first answer to a name of the last route.
+	start_router "$db"
+	wait_until 30 "an answer after the restart" answers "$R_ADDR" "$R_PORT" \
+	    "a.z$(printf %06d $((NROUTES - 1))).bench.test."
+	put routes.ready_s "$(elapsed "$T0")"
+	wait_until 60 "the background compilation" warm_done 2
+	put routes.rss_restart_mib "$(rss_mib "$(rpid)")"
+	log "routes: serving $(grep ready_s "$OUT" | cut -f2) s after the restart"
+	# qps over 10,000 routes' names: all routes, and one route.
+	$GEN zqueries 100000 10000 "$qf"
+	stop dnsrouted
+	start_router "$db1"
+	ctl -q -c "backend add ns1 $NSD_ADDR:$NSD_PORT pool main" >/dev/null
+	ctl -q -c "route add '\.bench\.test\.$' pool main" >/dev/null
+	wait_until 30 "the backend up" all_up 1
+	stop dnsrouted
+	for i in 1 2 3; do
+		for r in one all; do
+			if [ $r = one ]; then start_router "$db1"; else start_router "$db"; fi
+			wait_until 30 "the backend up" all_up 1
+			[ $r = one ] || wait_until 60 "the background compilation" warm_done $((i + 2))
+			put "routes.qps_$r.$i" "$(max_qps "$qf")"
+			stop dnsrouted
+		done
+	done
+}
+
+# ---- changes under load
+
+# change_run NAME ROUND COMMAND...: a dnsperf load at QHALF qps, COMMAND
+# run after 3 s, the load stopped (SIGINT: it reports) 2 s after the
+# change; the window the change ran in, and the load's outcome.
+change_run() {
+	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p
+	shift 2
+	timeout -k 5 300 "$DNSPERF" -s "$R_ADDR" -p "$R_PORT" -d "$D/cq.txt" -c 8 -q 500 \
+	    -Q "$QHALF" -S 1 -v -l 240 >"$f" 2>&1 &
+	p=$!
+	sleep 3
+	t0=$(now)
+	"$@" >>"$D/change.log" 2>&1
+	t1=$(now)
+	sleep 2
+	kill -INT "$p"
+	wait "$p" || true
+	put "change.$name.window.$round" "$t0 $t1"
+	put "change.$name.result.$round" "$($REPORT window "$f" "$t0" "$t1" "$QHALF")"
+	grep -v '^> ' "$f" >"$f.tmp" || true
+	mv "$f.tmp" "$f"
+	log "change: $name in $(sub "$t1" "$t0") s: $(grep "change.$name.result.$round" "$OUT" | cut -f2)"
+}
+
+drain_undrain() {
+	local i
+	for i in $(seq 100); do
+		ctl -q -c 'backend drain b1' && ctl -q -c 'backend undrain b1' || return 1
+	done
+}
+
+part_change() {
+	local db=$D/change.db q r
+	log "change: $NCHANGE routes, 4 backends"
+	{
+		for q in 1 2 3 4; do
+			echo "backend add b$q $NSD_ADDR:$NSD_PORT pool main interval 1 timeout 500"
+		done
+		$GEN zroutes "$NCHANGE" 0 main "$D/a.only"
+		cat "$D/a.only"
+		echo "route add '\\.bench\\.test\\.\$' pool main comment catch-all"
+	} >"$D/a.conf"
+	# The same with 10,000 other routes: what --replace is to make.
+	$GEN zroutes "$NCHANGE" 500000 main "$D/b.only"
+	{
+		head -n 4 "$D/a.conf"
+		cat "$D/b.only"
+		tail -n 1 "$D/a.conf"
+	} >"$D/b.conf"
+	$GEN zqueries 200000 "$NCHANGE" "$D/cq.txt"
+	start_router "$db"
+	ctl -q -f "$D/a.conf" >/dev/null
+	wait_until 30 "4 backends up" all_up 4
+	wait_until 60 "the background compilation" warm_done 1
+	QMAX=$(max_qps "$D/cq.txt")
+	QHALF=$((QMAX / 2))
+	put change.routes "$NCHANGE"
+	put change.qps_max "$QMAX"
+	put change.qps "$QHALF"
+	log "change: max $QMAX qps, loads at $QHALF"
+	# Three rounds of each: the rig's own p99 moves a lot from one
+	# second to the next.
+	for r in 1 2 3; do
+		if [ $((r % 2)) = 1 ]; then q=b; else q=a; fi
+		change_run replace $r ctl -q -f "$D/$q.conf" --replace
+	done
+	for r in 1 2 3; do
+		$GEN zroutes "$NCHANGE" $((600000 + r * NCHANGE)) main "$D/more.batch"
+		change_run batch $r ctl -q -f "$D/more.batch"
+	done
+	for r in 1 2 3; do
+		change_run drain $r drain_undrain
+	done
+	cp "$D/change.log" "$RAW/scale-change.log"
+	stop dnsrouted
+}
+
+# ---- health checks at scale
+
+part_health() {
+	local db=$D/health.db i c0 c1 t p
+	log "health: 2,500 backends added at once"
+	for i in $(seq 2500); do
+		echo "backend add h$i $NSD_ADDR:$NSD_PORT pool main interval 1 timeout 500"
+	done >"$D/h.batch"
+	start_router "$db"
+	t=$(now)
+	ctl -q -f "$D/h.batch" >/dev/null
+	wait_until 30 "2,500 backends up" all_up 2500 || true
+	put health.first_up_s "$(elapsed "$t")"
+	put health.first_failed "$(grep -c 'is down: .*(first check)' "$D/dnsrouted.log" || true)"
+	for i in $(seq 1001 2500); do echo "backend del h$i"; done >"$D/hdel.batch"
+	ctl -q -f "$D/hdel.batch" >/dev/null
+	sleep 3
+	log "health: 1,000 backends every second for $HSECS s"
+	: >"$D/lat.txt"
+	(
+		end=$(( $(date +%s) + HSECS ))
+		k=0
+		while [ "$(date +%s)" -lt "$end" ]; do
+			k=$((k + 1))
+			case $((k % 20)) in
+			5) cmd='backend drain h1' ;;
+			15) cmd='backend undrain h1' ;;
+			*) cmd='show settings' ;;
+			esac
+			t=$(now)
+			ctl -q -c "$cmd" >/dev/null || echo "failed: $cmd" >>"$D/lat.txt"
+			elapsed "$t" >>"$D/lat.txt"
+			echo >>"$D/lat.txt"
+			sleep 0.05
+		done
+	) &
+	p=$!
+	c0=$(cpu_s "$(rpid)")
+	sleep "$HSECS"
+	c1=$(cpu_s "$(rpid)")
+	wait "$p" || true
+	put health.backends 1000
+	put health.cpu_pct "$(echo "$c1 $c0 $HSECS" | awk '{ printf "%.1f", 100 * ($1 - $2) / $3 }')"
+	put health.ctl "$($REPORT latencies "$D/lat.txt")"
+	put health.ctl_failed "$(grep -c failed "$D/lat.txt" || true)"
+	stop dnsrouted
+}
+
+for part in $PARTS; do
+	case $part in
+	routes) part_routes ;;
+	change) part_change ;;
+	health) part_health ;;
+	*) echo "scale: unknown part $part" >&2; exit 2 ;;
+	esac
+done
+put scale.seconds $(( $(date +%s) - START ))
+stop nsd

@@ -1,0 +1,11 @@
+# tools.sh: what the benchmark scripts run, from BUILDDIR and the system.
+# Source it with BUILDDIR set.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PY=/usr/bin/python3
+GEN="$PY $HERE/gen.py"
+REPORT="$PY $HERE/report.py"
+DNSROUTED=$BUILDDIR/daemon/dnsrouted
+DNSROUTECTL=$BUILDDIR/ctl/dnsroutectl
+FLOOR=$BUILDDIR/tests/bench/floor_relay
+NSD=$(command -v nsd || echo /usr/sbin/nsd)
+DNSPERF=$(command -v dnsperf || echo /usr/bin/dnsperf)
