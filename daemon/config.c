@@ -203,7 +203,10 @@ add_member(int64_t pool_id, int64_t backend_id, void *arg)
 
 	if (p == NULL || b == NULL)
 		return 0;
-	p->members = xrealloc(p->members, (p->n + 1) * sizeof(*p->members));
+	/* Room doubles at each power of two: thousands of members. */
+	if ((p->n & (p->n - 1)) == 0)
+		p->members = xrealloc(p->members, (p->n > 0 ? p->n * 2 : 1) *
+		    sizeof(*p->members));
 	p->members[p->n++] = b;
 	return 0;
 }

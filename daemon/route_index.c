@@ -225,9 +225,11 @@ route_index_build(const char *const *patterns, int n)
 			e->kind = kind;
 			e->hash = hash_lit(kind, lit, l);
 			e->len = (uint16_t)l;
-			while (ix->nlits + l > caplits)
-				caplits *= 2;
-			ix->lits = xrealloc(ix->lits, caplits);
+			if (ix->nlits + l > caplits) {
+				while (ix->nlits + l > caplits)
+					caplits *= 2;
+				ix->lits = xrealloc(ix->lits, caplits);
+			}
 			memcpy(ix->lits + ix->nlits, lit, l);
 			e->lit = (uint32_t)ix->nlits;
 			ix->nlits += l;
