@@ -12,6 +12,9 @@
  * Interpreted and JIT-compiled code give the same answers: a JIT match
  * that runs out of JIT stack is run again by the interpreter, so what a
  * name gets does not depend on how far the background compilation is.
+ * Matchers count the tries of a pattern while it is interpreted (a relaxed
+ * add, on the miss path only) so that the main thread can find the ones
+ * worth JIT code.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -31,6 +34,8 @@ struct route_pat {
 	atomic_int		 refcnt;	/* tables + 1 for the cache */
 	_Atomic(pcre2_code *)	 code;		/* NULL until compiled */
 	atomic_int		 bad;		/* does not compile */
+	atomic_int		 jit;		/* code is JIT-compiled */
+	atomic_uint		 uses;		/* tries while interpreted */
 	/* Main thread only. */
 	pcre2_code		*replaced;	/* interpreted, before the JIT copy */
 	size_t			 jit_size;	/* its JIT code's */
@@ -48,7 +53,7 @@ struct route_cache {
 	size_t			 jit_bytes, jit_budget;
 	/* Background work: the table being warmed, its pass and where. */
 	uint64_t		 wgen;
-	int			 wpass;		/* 0 compile, 1 JIT, 2 done */
+	int			 wpass;		/* 0 compile, 1 JIT what is used */
 	size_t			 wpos;
 	uint64_t		 wstart_us;
 	size_t			 wcompiled, wbad, wjit;
@@ -107,6 +112,8 @@ _Static_assert(offsetof(struct dc_short, name) == sizeof(struct dc_key) &&
  * under the match limits. */
 #define JIT_STACK_START	(32 * 1024)
 #define JIT_STACK_MAX	(512 * 1024)
+/* A pattern tried this often while interpreted is worth JIT code. */
+#define HOT_USES	16
 /* Cache chains: grown to keep them at most this long on average. */
 #define CACHE_LOAD	2
 
@@ -359,6 +366,8 @@ cache_get(struct route_cache *c, const char *text)
 	atomic_init(&p->refcnt, 2);	/* the cache and the caller */
 	atomic_init(&p->code, NULL);
 	atomic_init(&p->bad, 0);
+	atomic_init(&p->jit, 0);
+	atomic_init(&p->uses, 0);
 	memcpy(p->text, text, len + 1);
 	p->hash = h;
 	p->next = c->b[h & (c->nb - 1)];
@@ -406,26 +415,30 @@ warm_compile(struct route_cache *c, struct route_pat *p)
 		return;
 	}
 	c->wcompiled++;
-	if (c->jit_bytes < c->jit_budget)
+	if (c->jit_bytes < c->jit_budget / 2)
 		jit = warm_jit_code(c, p, code);
-	if (pat_publish(p, code) != code && jit) {
+	if (pat_publish(p, code) != code) {
+		if (!jit)
+			return;
 		/* A matcher compiled it meanwhile; the JIT pass may copy. */
 		c->jit_bytes -= p->jit_size;
 		c->wjit--;
 		p->jit_size = 0;
 		p->jit_tried = 0;
-	}
+	} else if (jit)
+		atomic_store_explicit(&p->jit, 1, memory_order_relaxed);
 }
 
-/* Code a matcher compiled (without JIT): put a JIT-compiled copy in its
- * place while the budget allows.  The interpreted code stays, since a
- * matcher may be in it. */
+/* A pattern the matchers tried HOT_USES times interpreted: put a JIT-
+ * compiled copy of its code in its place while the budget allows.  The
+ * interpreted code stays, since a matcher may be in it. */
 static void
 warm_jit(struct route_cache *c, struct route_pat *p)
 {
 	pcre2_code *code, *copy;
 
 	if (p->jit_tried || c->jit_bytes >= c->jit_budget ||
+	    atomic_load_explicit(&p->uses, memory_order_relaxed) < HOT_USES ||
 	    (code = atomic_load_explicit(&p->code, memory_order_acquire)) ==
 	    NULL || (copy = pcre2_code_copy(code)) == NULL)
 		return;
@@ -435,6 +448,20 @@ warm_jit(struct route_cache *c, struct route_pat *p)
 	}
 	p->replaced = code;
 	atomic_store_explicit(&p->code, copy, memory_order_release);
+	atomic_store_explicit(&p->jit, 1, memory_order_relaxed);
+}
+
+/* Said for the big jobs (a start, a batch), not for every edit. */
+static void
+warm_said(struct route_cache *c)
+{
+	if (c->wcompiled + c->wbad < 1000)
+		return;
+	log_info("%zu route patterns compiled in the background in %.2f s, "
+	    "%zu of them JIT-compiled (%zu KiB)%s", c->wcompiled,
+	    (double)(now_us() - c->wstart_us) / 1e6, c->wjit,
+	    c->jit_bytes / 1024, c->wbad > 0 ?
+	    "; some do not compile and match nothing" : "");
 }
 
 /* The warm-up order: the prefilter's always-tried routes (every name not
@@ -466,16 +493,22 @@ route_cache_warm(struct route_cache *c, const struct route_table *t,
 		c->wstart_us = now_us();
 		c->wcompiled = c->wbad = c->wjit = 0;
 	}
-	while (c->wpass < 2) {
+	for (;;) {
 		/* JIT code that does not fit the budget is not made. */
 		if (c->wpass == 1 && c->jit_bytes >= c->jit_budget)
 			p = NULL;
 		else
 			p = warm_nth(t, c->wpos);
-		if (p == NULL) {
-			c->wpass++;
+		if (p == NULL && c->wpass == 0) {
+			warm_said(c);
+			c->wpass = 1;
 			c->wpos = 0;
 			continue;
+		}
+		if (p == NULL) {
+			/* Looked at them all: again at the next call. */
+			c->wpos = 0;
+			return 0;
 		}
 		c->wpos++;
 		if (c->wpass == 0)
@@ -485,16 +518,6 @@ route_cache_warm(struct route_cache *c, const struct route_table *t,
 		if ((++k & 63) == 0 && now_us() >= deadline_us)
 			return 1;
 	}
-	/* Said for the big jobs (a start, a batch), not for every edit. */
-	if (c->wcompiled + c->wbad >= 1000) {
-		log_info("%zu route patterns compiled in the background in "
-		    "%.2f s, %zu of them JIT-compiled (%zu KiB)%s",
-		    c->wcompiled, (double)(now_us() - c->wstart_us) / 1e6,
-		    c->wjit, c->jit_bytes / 1024, c->wbad > 0 ?
-		    "; some do not compile and match nothing" : "");
-		c->wcompiled = c->wbad = 0;
-	}
-	return 0;
 }
 
 void
@@ -632,15 +655,18 @@ static inline int
 try_route(struct route_matcher *m, const struct route_table *t, int i,
     const char *name, size_t len, uint16_t qtype, int *limited)
 {
+	struct route_pat *p = t->pats[i];
 	pcre2_code *code;
 	int r;
 
 	if (t->qtypes[i] != 0 && t->qtypes[i] != qtype)
 		return 0;
-	if ((code = pat_code(t->pats[i])) == NULL) {
+	if ((code = pat_code(p)) == NULL) {
 		*limited = 1;
 		return 0;
 	}
+	if (!atomic_load_explicit(&p->jit, memory_order_relaxed))
+		atomic_fetch_add_explicit(&p->uses, 1, memory_order_relaxed);
 	r = pcre2_match(code, (PCRE2_SPTR)name, len, 0, 0, m->md, m->mctx);
 	if (r == PCRE2_ERROR_JIT_STACKLIMIT)
 		r = pcre2_match(code, (PCRE2_SPTR)name, len, 0, PCRE2_NO_JIT,

@@ -12,8 +12,11 @@
  * Compilation is lazy: a table is built without compiling anything, so a
  * restart with 100,000 stored routes serves at once.  The main thread then
  * compiles every pattern in the background (route_cache_warm), and JIT-
- * compiles them within a memory budget; a matcher that meets a pattern not
- * compiled yet compiles it on the spot.  Every pattern of a table is
+ * compiles them within a memory budget (JIT code for 100,000 patterns is
+ * about 100 MB): half of it in route order (the prefilter's always-tried
+ * patterns first), the other half for the patterns the matchers then try
+ * often.  A matcher that meets a pattern not compiled yet compiles it on
+ * the spot.  Every pattern of a table is
  * therefore tried whenever it could decide the answer, compiled or not:
  * what the background work changes is only how fast.
  *
@@ -54,10 +57,12 @@ struct route_cache	*route_cache_new(void);
 void			 route_cache_free(struct route_cache *);
 /* Drop cached patterns no table uses any more. */
 void			 route_cache_gc(struct route_cache *);
-/* Compile t's patterns, and JIT-compile them while the cache's JIT code
- * stays within its budget (the prefilter's always-tried patterns first,
- * then in route order), until deadline_us (now_us()).  Returns 1 while
- * work is left, 0 when t is done.  Main thread. */
+/* Compile t's patterns, JIT-compiling them up to half the cache's JIT
+ * budget (the prefilter's always-tried patterns first, then in route
+ * order); once all are compiled, JIT-compile those the matchers tried
+ * often, up to the budget.  Until deadline_us (now_us()).  Returns 1 while
+ * work is left, 0 when there is nothing to do until the matchers have
+ * tried more: call it again a while later.  Main thread. */
 int			 route_cache_warm(struct route_cache *,
 			    const struct route_table *t, uint64_t deadline_us);
 struct route_cache_stats {

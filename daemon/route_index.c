@@ -16,14 +16,17 @@
 
 /*
  * Compact, for 100,000 routes: an entry is 20 bytes, its literal sits in
- * one arena and its routes in one array (most literals have one route).
+ * one arena and its routes in one array, but for the most common case of
+ * one route, held in the entry (a name not in the decision cache then
+ * touches one line fewer).
  */
 struct entry {
 	uint32_t	 hash;
 	uint16_t	 len;
 	char		 kind;		/* 'p' or 's'; 0 = empty */
 	uint32_t	 lit;		/* offset in lits */
-	uint32_t	 off;		/* its routes: idx[off], n of them */
+	int		 off;		/* its routes: idx[off], n of them; with
+					 * one route (most), the route itself */
 	uint32_t	 n;
 };
 
@@ -203,7 +206,7 @@ route_index_build(const char *const *patterns, int n)
 	char lit[LIT_MAX + 1], kind;
 	uint32_t size = 16, *slot, i, off;
 	size_t l, caplits = 4096;
-	int r;
+	int r, k;
 
 	while (size < (uint32_t)n + (uint32_t)n / 2 + 16)
 		size <<= 1;
@@ -240,22 +243,25 @@ route_index_build(const char *const *patterns, int n)
 		slot[r] = (uint32_t)(e - ix->tab);
 	}
 	ix->lits = xrealloc(ix->lits, ix->nlits > 0 ? ix->nlits : 1);
-	/* Then the routes, in order, into each entry's part of idx. */
-	for (i = 0, off = 0; i < size; i++) {
-		ix->tab[i].off = off;
-		off += ix->tab[i].n;
-		ix->tab[i].n = 0;
-	}
+	/* Then the routes into each entry's part of idx, from its end and
+	 * from the last route, so that each part is ascending. */
+	for (i = 0, off = 0; i < size; i++)
+		if (ix->tab[i].n > 1) {
+			off += ix->tab[i].n;
+			ix->tab[i].off = (int)off;
+		}
 	ix->idx = xcalloc(off > 0 ? off : 1, sizeof(*ix->idx));
 	ix->always = xcalloc(ix->nalways > 0 ? ix->nalways : 1, sizeof(int));
-	ix->nalways = 0;
-	for (r = 0; r < n; r++) {
+	for (r = n - 1, k = ix->nalways; r >= 0; r--) {
 		if (slot[r] == UINT32_MAX) {
-			ix->always[ix->nalways++] = r;
+			ix->always[--k] = r;
 			continue;
 		}
 		e = &ix->tab[slot[r]];
-		ix->idx[e->off + e->n++] = r;
+		if (e->n == 1)
+			e->off = r;
+		else
+			ix->idx[--e->off] = r;
 	}
 	free(slot);
 	return ix;
@@ -288,6 +294,12 @@ cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static const int *
+routes(const struct route_index *ix, const struct entry *e)
+{
+	return e->n == 1 ? &e->off : ix->idx + e->off;
+}
+
 static int
 append(int *out, int n, int cap, const int *src, int k)
 {
@@ -311,7 +323,7 @@ route_index_candidates(const struct route_index *ix, const char *name,
 			continue;
 		e = lookup(ix, 'p', name, l, hash_lit('p', name, l));
 		if (e->kind != 0) {
-			if ((n = append(out, n, cap, ix->idx + e->off, e->n)) < 0)
+			if ((n = append(out, n, cap, routes(ix, e), e->n)) < 0)
 				return -1;
 			lists++;
 		}
@@ -324,7 +336,7 @@ route_index_candidates(const struct route_index *ix, const char *name,
 		e = lookup(ix, 's', name + len - l, l,
 		    hash_lit('s', name + len - l, l));
 		if (e->kind != 0) {
-			if ((n = append(out, n, cap, ix->idx + e->off, e->n)) < 0)
+			if ((n = append(out, n, cap, routes(ix, e), e->n)) < 0)
 				return -1;
 			lists++;
 		}

@@ -11,7 +11,8 @@
  * After a snapshot is published, the main thread compiles its route
  * patterns in the background (route_cache_warm), a slice at a time
  * between the other events of its loop, so a control client waits at most
- * a slice for it.  Queries never wait for it: a worker compiles a pattern
+ * a slice for it; then, every second, it JIT-compiles the patterns the
+ * workers have been trying interpreted.  Queries never wait for it: a worker compiles a pattern
  * it needs and finds uncompiled (route.h).  Snapshots whose last reference
  * a worker dropped are freed here too (config_reap), never on the worker.
  */
@@ -29,8 +30,10 @@
 #include "log.h"
 #include "util.h"
 
-/* Main-thread time per background slice. */
+/* Main-thread time per background slice; and between two looks for the
+ * patterns the workers try often enough to be worth JIT code. */
 #define WARM_SLICE_US	2000
+#define WARM_EVERY_S	1
 
 struct dnsrouted *dr;
 
@@ -66,21 +69,24 @@ state_build(char *err, size_t errlen)
 static void
 warm_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct timeval zero = { 0, 0 };
+	struct timeval zero = { 0, 0 }, later = { WARM_EVERY_S, 0 };
 
 	(void)fd;
 	(void)what;
 	(void)arg;
 	if (route_cache_warm(dr->rc, dr->cfg->rt, now_us() + WARM_SLICE_US))
 		evtimer_add(ev_warm, &zero);
+	else
+		evtimer_add(ev_warm, &later);
 }
 
+/* Now: a new table was published. */
 static void
 warm(void)
 {
 	struct timeval zero = { 0, 0 };
 
-	if (ev_warm != NULL && !evtimer_pending(ev_warm, NULL))
+	if (ev_warm != NULL)
 		evtimer_add(ev_warm, &zero);
 }
 

@@ -24,6 +24,13 @@
 # transport (dnsperf -m), ROUTES the number of non-matching regex routes
 # before the matching one ('^rNNNNN\.bench\.$' ..., then '\.bench\.$'),
 # THREADS dnsrouted's -t (dnsdist gets as many reuseport UDP listeners).
+# In the scenarios with 10,000 routes and one thread, the target "unique"
+# is dnsrouted again under a random-subdomain flood: every query a name
+# never seen (k<random>.u.bench., answered by NSD's wildcard), so that no
+# decision is in the cache, taking turns with the repeated names.
+#
+# Then tests/bench/scale.sh (issue 16): 100,000 routes, changes under load,
+# health checks at scale; its figures are printed after the table.
 #
 # Environment:
 #   BENCH_SECONDS=N     seconds of load per target, scenario and load (default 10; 3 in
@@ -38,6 +45,7 @@
 #                       unless you mean it)
 #   BENCH_DNSDIST=0     leave dnsdist out
 #   BENCH_BIG=0         skip the 10,000 routes + 100 backends measurement
+#   BENCH_SCALE=0       skip scale.sh (SCALE_PARTS="routes change health" picks parts)
 #   BENCH_NET=127.61.0  the /24 on loopback: NSD .1, dnsrouted .2, dnsdist .3, floor .4
 #   BENCH_PORT=5301     NSD's port; dnsrouted +1, dnsdist +2, floor +3
 #   BENCH_MAX_FLAGS, BENCH_LAT_FLAGS   dnsperf flags of the two loads (defaults below)
@@ -51,7 +59,6 @@ if [ $# -ne 1 ]; then
 	exit 2
 fi
 BUILDDIR=$(cd "$1" && pwd)
-RAW=$2
 # shellcheck source=tools.sh
 . "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
 DNSDIST=/usr/bin/dnsdist
@@ -78,6 +85,7 @@ LAT_FLAGS=${BENCH_LAT_FLAGS:--c 8 -q 500 -t 2 -Q 10000}
 USE_DNSDIST=${BENCH_DNSDIST:-1}
 [ -x "$DNSDIST" ] || USE_DNSDIST=0
 BIG=${BENCH_BIG:-1}
+SCALE=${BENCH_SCALE:-1}
 
 if [ -n "${BENCH_SCENARIOS:-}" ]; then
 	SCENARIOS=$BENCH_SCENARIOS
@@ -229,13 +237,15 @@ start_dnsdist() {	# start_dnsdist ROUTES LISTENERS; sets DD_READY (seconds to th
 # RSS: which process's would it be?).
 run_load() {
 	local scen=$1 proto=$2 routes=$3 threads=$4 target=$5 load=$6 addr=$7 port=$8 pid=$9 tree=${10:-}
-	local f=$scen.$target.$load.$ROUND.txt flags pids c0=- c1=- ticks=- rss=- p99=-
+	local f=$scen.$target.$load.$ROUND.txt flags pids c0=- c1=- ticks=- rss=- p99=- qf
 	if [ "$load" = max ]; then flags=$MAX_FLAGS; else flags="$LAT_FLAGS -v"; fi
 	if [ -n "$tree" ]; then pids=$(tree_pids "$pid"); else pids=$pid; fi
 	# shellcheck disable=SC2086
 	[ -z "$pid" ] || c0=$(cpu_ticks $pids)
+	qf=$D/queries.txt
+	[ "$target" != unique ] || qf=$D/unique.txt
 	# shellcheck disable=SC2086
-	timeout -k 5 $((RUN_SECS + 30)) "$DNSPERF" -m "$proto" -s "$addr" -p "$port" -d "$D/queries.txt" \
+	timeout -k 5 $((RUN_SECS + 30)) "$DNSPERF" -m "$proto" -s "$addr" -p "$port" -d "$qf" \
 		-l "$RUN_SECS" $flags >"$RAW/$f" 2>&1 || echo "(dnsperf exit $?)" >>"$RAW/$f"
 	if [ -n "$pid" ]; then
 		# shellcheck disable=SC2086
@@ -263,6 +273,8 @@ check_free "$F_ADDR" "$F_PORT"
 log "generating zone bench. ($NAMES names), queries, routes"
 $GEN zone "$NAMES" "$D/bench.zone"
 $GEN queries "$NAMES" "$D/queries.txt"
+# More names than a run sends: at the end of the file dnsperf starts again.
+$GEN unique 1500000 "$D/unique.txt"
 ROUTE_COUNTS=$(for s in $SCENARIOS; do echo "$s" | cut -d: -f2; done | sort -n -u)
 for n in $ROUTE_COUNTS 10000; do
 	[ -f "$D/routes-$n.only" ] || $GEN routes "$n" main "$D/routes-$n.only"
@@ -346,6 +358,7 @@ for n in $ROUTE_COUNTS; do
 			targets="nsd dnsrouted"
 			[ "$t" != 1 ] || targets="nsd floor dnsrouted"
 			[ -z "$dd_pid" ] || targets="$targets dnsdist"
+			[ "$n" != 10000 ] || [ "$t" != 1 ] || targets="$targets unique"
 			for load in max 10k; do
 				for ROUND in $(seq "$ROUNDS"); do
 					order=$targets
@@ -354,7 +367,7 @@ for n in $ROUTE_COUNTS; do
 						case $x in
 						nsd)	run_load "$scen" "$p" "$n" "$t" nsd "$load" "$NSD_ADDR" "$NSD_PORT" "${pid_of[nsd]}" tree ;;
 						floor)	run_load "$scen" "$p" "$n" "$t" floor "$load" "$F_ADDR" "$F_PORT" "${pid_of[floor]}" ;;
-						dnsrouted) run_load "$scen" "$p" "$n" "$t" dnsrouted "$load" "$R_ADDR" "$R_PORT" "${pid_of[dnsrouted]}" ;;
+						dnsrouted|unique) run_load "$scen" "$p" "$n" "$t" "$x" "$load" "$R_ADDR" "$R_PORT" "${pid_of[dnsrouted]}" ;;
 						dnsdist) run_load "$scen" "$p" "$n" "$t" dnsdist "$load" "$DD_ADDR" "$DD_PORT" "$dd_pid" ;;
 						esac
 					done
@@ -396,6 +409,11 @@ fi
 
 stop floor
 stop nsd
+if [ "$SCALE" = 1 ]; then
+	log "scale measurements (tests/bench/scale.sh)"
+	BENCH_T=$(( $(date +%s) - START ))
+	"$HERE/scale.sh" "$BUILDDIR" "$RAW"
+fi
 TOTAL=$(( $(date +%s) - START ))
 {
 	echo "$HEADER"
@@ -408,7 +426,10 @@ TOTAL=$(( $(date +%s) - START ))
 	echo "Targets of issue 6 (ok / MISS; - = reported only; all from this run: medians of $ROUNDS round(s) on a noisy machine):"
 	$REPORT targets "$RAW"
 	echo
-	echo "Total benchmark time: ${TOTAL} s ($( [ "$QUICK" = 1 ] && echo "quick mode, " )$ROUNDS x $RUN_SECS s per target and load)."
+	echo "Targets of issue 16 (scale; the same conventions):"
+	$REPORT scale "$RAW"
+	echo
+	echo "Total benchmark time: ${TOTAL} s ($( [ "$QUICK" = 1 ] && echo "quick mode, " )$ROUNDS x $RUN_SECS s per target and load$( [ "$SCALE" = 1 ] && echo "; scale.sh from ${BENCH_T} s on" ))."
 } >"$OUT/bench.txt"
 cat "$OUT/bench.txt"
 echo "(written to $OUT/bench.txt; raw dnsperf outputs in $RAW)" >&2

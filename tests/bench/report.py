@@ -453,8 +453,6 @@ def fields(text):
 def scale(raw):
     """Issue 16's figures, beside its targets."""
     c = read_kv(os.path.join(raw, "scale.tsv"))
-    if not c:
-        return ""
     out = []
 
     def check(ok, text):
@@ -462,6 +460,19 @@ def scale(raw):
 
     def g(k):
         return num(c.get(k))
+
+    if os.path.exists(os.path.join(raw, "runs.tsv")):
+        rows, by = load_rows(raw)
+        for r in rows:
+            if r["target"] != "unique" or r["load"] != "max":
+                continue
+            rep = by.get((r["scen"], "max", "dnsrouted"))
+            if rep and rep["qps"] and r["qps"] is not None:
+                check(r["qps"] >= 0.9 * rep["qps"],
+                      "%s, every query a name never seen: %.0f qps = %.2fx the repeated names' %.0f "
+                      "(target >= 0.9x); CPU %s vs %s us/query"
+                      % (r["scen"], r["qps"], r["qps"] / rep["qps"], rep["qps"], fmt(r["cpu"], "%.2f"),
+                         fmt(rep["cpu"], "%.2f")))
 
     if "routes.n" in c:
         n = int(g("routes.n"))
