@@ -196,6 +196,11 @@ static const struct cmd_arg replace_args[] = {
 	END
 };
 
+static const struct cmd_arg begin_args[] = {
+	FLAG(struct cmd_begin, batch, "batch", 0),
+	END
+};
+
 static const struct cmd_arg help_args[] = {
 	{ .form = A_POS, .meta = "COMMAND", .kind = K_COMMAND,
 	  .store = S_WORDS, AT(struct cmd_words, w),
@@ -365,9 +370,10 @@ const struct cmd_spec cmd_table[] = {
 	  "replace dry-run", CMD_F_MUTATES | CMD_F_BODY, NULL },
 	{ CMD_HELP, "help", help_args, "list commands, or explain one",
 	  "help route add", 0, NULL },
-	{ CMD_BEGIN, "begin", NULL,
-	  "open a transaction: later changes apply together at commit",
-	  "begin", CMD_F_TXN, NULL },
+	{ CMD_BEGIN, "begin", begin_args,
+	  "open a transaction: later changes apply together at commit; with "
+	  "batch (dnsroutectl -f sends it), the changes after one that fails "
+	  "are not run", "begin", CMD_F_TXN, NULL },
 	{ CMD_COMMIT, "commit", NULL, "apply the open transaction", "commit",
 	  CMD_F_TXN, NULL },
 	{ CMD_ABORT, "abort", NULL, "drop the open transaction", "abort",

@@ -175,6 +175,9 @@ struct cmd_words {		/* help COMMAND..., route lookup NAME... */
 struct cmd_replace {
 	int			 dry_run;
 };
+struct cmd_begin {
+	int			 batch;		/* stop at the first failure */
+};
 struct cmd_zone {		/* zone split, zone check (dnsroutectl) */
 	const char		*file;
 	const char		*dir;		/* split */
@@ -196,6 +199,7 @@ union cmd_args {
 	struct cmd_set		 set;
 	struct cmd_words	 words;
 	struct cmd_replace	 replace;
+	struct cmd_begin	 begin;
 	struct cmd_zone		 zone;
 };
 

@@ -11,20 +11,59 @@
  * transaction (zone check against the routes the file makes).  At the
  * end: commit, or abort for --dry-run.
  *
+ * The changes are pipelined (client.c): a batch of 100,000 routes is not
+ * 100,000 round trips.  When it takes more than a second and standard
+ * error is a terminal, a line there says how far it is: the input lines
+ * sent and applied (replied to), redrawn ten times a second, gone before
+ * anything else is written.
+ *
  * --replace sends the whole file as the data of one `replace` request:
  * the daemon runs it on a scratch copy, compares and applies the
  * difference, and its error, if any, names the line.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "script.h"
 #include "util.h"
 #include "ctl.h"
 
-int
-batch_run(struct ctl *ctl, FILE *fp, const char *name, const char *then,
+#define PROGRESS_AFTER_US	1000000
+#define PROGRESS_EVERY_US	100000
+
+static struct {
+	const char	*name;
+	uint64_t	 start_us, last_us;
+	int		 shown;
+} prog;
+
+static void
+progress(struct ctl *ctl, int clear)
+{
+	uint64_t now;
+
+	if (clear) {
+		if (prog.shown)
+			fputs("\r\033[K", stderr);
+		prog.shown = 0;
+		return;
+	}
+	now = now_us();
+	if (now - prog.start_us < PROGRESS_AFTER_US ||
+	    now - prog.last_us < PROGRESS_EVERY_US)
+		return;
+	prog.last_us = now;
+	prog.shown = 1;
+	fprintf(stderr, "\r%s: %u lines sent, %u applied\033[K", prog.name,
+	    ctl->line_sent, ctl->line_done);
+	fflush(stderr);
+}
+
+static int
+batch_send(struct ctl *ctl, FILE *fp, const char *name, const char *then,
     int dry_run)
 {
 	struct script sc;
@@ -34,15 +73,21 @@ batch_run(struct ctl *ctl, FILE *fp, const char *name, const char *then,
 
 	ctl->autobegin = 1;
 	ctl->nsent = 0;
+	ctl->line_sent = ctl->line_done = 0;
 	script_init_fp(&sc, fp);
 	while ((r = script_next(&sc, &cmd, &start)) == 1) {
 		snprintf(where, sizeof(where), "%s:%u", name, start);
-		st = ctl_exec(ctl, cmd, where, CTL_X_BATCH);
+		st = ctl_exec_line(ctl, cmd, where, CTL_X_BATCH | CTL_X_PIPE,
+		    start);
 		if (st == CTL_ST_EMPTY)
 			st = CTL_ST_OK;
 		if (st != CTL_ST_OK)
 			break;
 	}
+	/* The replies still to come (the first failure among them stops
+	 * the batch as its own would have). */
+	if (st == CTL_ST_OK)
+		st = ctl_drain(ctl);
 	if (r != -1 && st == CTL_ST_OK && then != NULL) {
 		st = ctl_exec(ctl, then, "-c", CTL_X_BATCH);
 		if (st == CTL_ST_EMPTY)
@@ -109,5 +154,23 @@ replace_run(struct ctl *ctl, FILE *fp, const char *name, int dry_run)
 	st = ctl_exec_body(ctl, dry_run ? "replace dry-run" : "replace",
 	    data, len, name);
 	free(data);
+	return st;
+}
+
+int
+batch_run(struct ctl *ctl, FILE *fp, const char *name, const char *then,
+    int dry_run)
+{
+	int st;
+
+	if (isatty(STDERR_FILENO)) {
+		prog.name = name;
+		prog.start_us = now_us();
+		prog.last_us = 0;
+		ctl->progress = progress;
+	}
+	st = batch_send(ctl, fp, name, then, dry_run);
+	progress(ctl, 1);
+	ctl->progress = NULL;
 	return st;
 }

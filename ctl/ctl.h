@@ -73,11 +73,20 @@ struct ctl_output {
 extern const struct ctl_output output_text;	/* output.c */
 extern const struct ctl_output output_json;	/* output_json.c */
 
+struct ctl_pending;
+
 /*
  * The state of one dnsroutectl.  conn is NULL until a command needs the
  * daemon, and again after a loss.  in_txn: a begin is open on conn.
  * autobegin (batch): send begin before the first command that goes out.
  * nsent counts the commands sent, autobegins not included.
+ *
+ * A batch pipelines its changes (CTL_X_PIPE): pend holds those sent whose
+ * replies are still to come, oldest first; once one has failed, the
+ * replies of the rest are read and not shown (pipe_failed).  progress, when
+ * set, is called as commands go out and replies come back (line_sent and
+ * line_done: the input lines of the last sent and the last applied), and
+ * with clear set before anything is written to stdout.
  */
 struct ctl {
 	const char		*sockpath;
@@ -89,6 +98,12 @@ struct ctl {
 	int			 in_txn;
 	int			 autobegin;
 	unsigned		 nsent;
+	struct ctl_pending	*pend;
+	int			 npend, cappend, pend0;
+	size_t			 pend_bytes;
+	int			 pipe_failed;
+	void			(*progress)(struct ctl *, int clear);
+	unsigned		 line_sent, line_done;
 };
 
 /* Set by the shell's SIGINT handler; a blocked read gives up when set. */
@@ -127,7 +142,15 @@ int		 client_read(struct ctl_conn *, int timeout_ms, int *more,
 #define CTL_X_QUIET	0x01
 #define CTL_X_SILENT	0x02
 #define CTL_X_BATCH	0x04
+/* A change may go out before the replies of those before it are in: the
+ * status returned may be an earlier command's (the first that failed),
+ * and ctl_drain() waits for the rest.  Anything else waits for them
+ * first.  line: the command's input line, for progress. */
+#define CTL_X_PIPE	0x08
 int	ctl_exec(struct ctl *, const char *line, const char *where, int flags);
+int	ctl_exec_line(struct ctl *, const char *line, const char *where,
+	    int flags, unsigned lineno);
+int	ctl_drain(struct ctl *);
 int	ctl_exec_body(struct ctl *, const char *line, const char *body,
 	    size_t bodylen, const char *where);
 int	ctl_connect(struct ctl *, char *err, size_t errlen);
@@ -137,6 +160,8 @@ int	ctl_attach(struct ctl *, const char *cmd, const char *where, int flags);
 void	ctl_disconnect(struct ctl *);
 void	ctl_local_reply(struct ctl *, const char *cmd, int code,
 	    const char *msg, const char *where);
+/* Start rendering a command's reply (what progress showed goes first). */
+void	ctl_begin(struct ctl *, const char *cmd);
 
 /* batch.c: run fp (called name in messages), then the command then (if
  * not NULL), as one transaction; or fp as the input of replace (the state

@@ -517,14 +517,14 @@ zone_run(struct ctl *ctl, const char *cmd, const struct cmd *c,
 		return st;
 	ctl->nsent++;
 	if (z.render)
-		ctl->out->begin(ctl, cmd);
+		ctl_begin(ctl, cmd);
 	st = walk(&z, msg, sizeof(msg));
 	if (st == CTL_ST_OK) {
 		if (z.render)
 			ctl->out->done(ctl, CTL_OK, msg, where);
 	} else if (!(flags & CTL_X_SILENT)) {
 		if (!z.render)
-			ctl->out->begin(ctl, cmd);
+			ctl_begin(ctl, cmd);
 		ctl->out->done(ctl, st == CTL_ST_FAIL ? CTL_CODE_CLIENT :
 		    CTL_ERR_RUNTIME, msg, where);
 	}

@@ -6,6 +6,9 @@
  * still look.  A change outside one is its own transaction.  Inside one,
  * each command runs in a savepoint, so a failed command leaves nothing and
  * the shell can go on; a batch (dnsroutectl -f) aborts on the first error.
+ * A batch sends its changes without waiting for each answer (`begin
+ * batch`): once one has failed, those after it are refused unrun and
+ * unaudited, as if the batch had stopped there.
  * The new snapshot is built from the store *before* COMMIT, so a change
  * that cannot be served is never committed; a COMMIT that fails (full disk)
  * is rolled back and the old snapshot keeps serving.
@@ -361,6 +364,8 @@ run_txn_cmd(struct cmd_ctx *x)
 		}
 		s->in_txn = 1;
 		s->changes = 0;
+		s->batch = x->c->a.begin.batch;
+		s->batch_failed = 0;
 		s->txn_serial = ++txn_serial;
 		txn_owner = s;
 		reply_ok(x->r, "transaction open");
@@ -424,8 +429,18 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 		reply_ok(r, "%s", "");
 		return;
 	}
+	if (s->in_txn && s->batch_failed && (rc == -1 ||
+	    !(c.spec->flags & CMD_F_TXN))) {
+		reply_err(r, CTL_ERR_RUNTIME, "not run: an earlier command of "
+		    "the batch failed");
+		if (rc == 0)
+			cmd_free(&c);
+		return;
+	}
 	if (rc == -1) {
 		reply_err(r, code, "%s", err);
+		if (s->in_txn && s->batch)
+			s->batch_failed = 1;
 		if (c.spec != NULL &&
 		    (c.spec->flags & (CMD_F_MUTATES | CMD_F_LIVE))) {
 			audit_later(s, line, err, 0);
@@ -466,6 +481,8 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 	} else if (handlers[c.spec->id](&x, &c.a) == 0 && !r->final &&
 	    !r->async)
 		reply_ok(r, "%s", "");
+	if (s->in_txn && s->batch && r->failed)
+		s->batch_failed = 1;
 	cmd_free(&c);
 }
 

@@ -28,6 +28,10 @@ struct cmd_session {
 	uint64_t		 txn_serial;	/* new at begin and at every
 						   change in it (route lookup) */
 	int			 stream;	/* a trace is running */
+	/* The open transaction is a batch's (begin batch): once a command
+	 * in it failed, the changes after it are refused unrun. */
+	int			 batch;
+	int			 batch_failed;
 };
 
 struct cmd_ctx {

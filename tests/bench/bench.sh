@@ -385,9 +385,12 @@ if [ "$BIG" = 1 ]; then
 	db=$D/db-big
 	mkdir -p "$db"
 	start_router 1 "$db"
-	$GEN backends 100 1 "$NSD_ADDR:$NSD_PORT" main "$D/big.batch"
-	sed -i 's/interval 5/interval 1/' "$D/big.batch"
-	cat "$D/routes-10000.only" >>"$D/big.batch"
+	$GEN backends 100 1 "$NSD_ADDR:$NSD_PORT" main "$D/big.only"
+	{
+		echo "pool add main"
+		sed 's/interval 5/interval 1/' "$D/big.only"
+		cat "$D/routes-10000.only"
+	} >"$D/big.batch"
 	t0=$(now)
 	ctl -q -f "$D/big.batch" >>"$D/dnsroutectl.log" 2>&1
 	a=$(elapsed "$t0")

@@ -120,6 +120,7 @@ part_routes() {
 	local db=$D/routes.db db1=$D/one.db t c0 c1 r qf=$D/zq.txt i
 	log "routes: $NROUTES routes in one batch"
 	{
+		echo "pool add main"
 		echo "backend add ns1 $NSD_ADDR:$NSD_PORT pool main"
 		$GEN zroutes "$NROUTES" 0 main "$D/z.only"
 		cat "$D/z.only"
@@ -158,6 +159,7 @@ part_routes() {
 	$GEN zqueries 100000 10000 "$qf"
 	stop dnsrouted
 	start_router "$db1"
+	ctl -q -c "pool add main" >/dev/null
 	ctl -q -c "backend add ns1 $NSD_ADDR:$NSD_PORT pool main" >/dev/null
 	ctl -q -c "route add '\.bench\.test\.$' pool main" >/dev/null
 	wait_until 30 "the backend up" all_up 1
@@ -209,6 +211,7 @@ part_change() {
 	local db=$D/change.db q r
 	log "change: $NCHANGE routes, 4 backends"
 	{
+		echo "pool add main"
 		for q in 1 2 3 4; do
 			echo "backend add b$q $NSD_ADDR:$NSD_PORT pool main interval 1 timeout 500"
 		done
@@ -219,7 +222,7 @@ part_change() {
 	# The same with 10,000 other routes: what --replace is to make.
 	$GEN zroutes "$NCHANGE" 500000 main "$D/b.only"
 	{
-		head -n 4 "$D/a.conf"
+		head -n 5 "$D/a.conf"
 		cat "$D/b.only"
 		tail -n 1 "$D/a.conf"
 	} >"$D/b.conf"
@@ -256,9 +259,12 @@ part_change() {
 part_health() {
 	local db=$D/health.db i c0 c1 t p
 	log "health: 2,500 backends added at once"
-	for i in $(seq 2500); do
-		echo "backend add h$i $NSD_ADDR:$NSD_PORT pool main interval 1 timeout 500"
-	done >"$D/h.batch"
+	{
+		echo "pool add main"
+		for i in $(seq 2500); do
+			echo "backend add h$i $NSD_ADDR:$NSD_PORT pool main interval 1 timeout 500"
+		done
+	} >"$D/h.batch"
 	start_router "$db"
 	t=$(now)
 	ctl -q -f "$D/h.batch" >/dev/null

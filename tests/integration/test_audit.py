@@ -171,6 +171,10 @@ def test_hostile_control_clients_block_neither_queries_nor_others(router):
             f.write("route add '^r%05d\\.bench\\.$' refuse comment 'a longer comment %d'\n"
                     % (i, i))
     assert r.ctl(None, args=['-q', '-f', path], timeout=60).rc == 0
+    # The routes are compiled in the background after the commit: what
+    # that takes is not the hostile clients' doing.
+    dt.wait_for(lambda: 'compiled in the background' in dt.read_text(r.log), 30,
+                what='the background compilation of the routes')
     still_served(r, 'before')
     rss0 = rss_kb(r.proc.pid)
 

@@ -64,6 +64,7 @@ def big_batch(r, servers, n):
     path = os.path.join(r.dir, 'big.cmd')
     with open(path, 'w') as f:
         for k, s in enumerate(servers):
+            f.write('pool add p%d\n' % k)
             f.write('backend add s%d %s pool p%d\n' % (k, s.endpoint, k))
         f.write(r"route add '^q[^.]*\.z[0-9]*5\.bench\.test\.$' nxdomain" + '\n')
         for i in range(n):
@@ -197,8 +198,8 @@ def test_changes_under_load_lose_nothing(router, nsd_factory, workdir):
     r = router
     servers = start_servers(nsd_factory)
     n = 1000
-    head = ['backend add s%d %s pool p interval 0.5' % (k, s.endpoint)
-            for k, s in enumerate(servers)]
+    head = ['pool add p'] + ['backend add s%d %s pool p interval 0.5' % (k, s.endpoint)
+                             for k, s in enumerate(servers)]
     tail = [r"route add '\.bench\.test\.$' pool p comment catch-all"]
     conf_a = head + ["route add '%s' pool p" % zpattern(i) for i in range(n)] + tail
     conf_b = head + ["route add '%s' pool p" % zpattern(i) for i in range(n, 2 * n)] + tail

@@ -185,6 +185,8 @@ static const struct {
 	{ "help", OK, "help" },
 	{ "help route add", OK, "help route add" },
 	{ "begin", OK, "begin" },
+	{ "begin batch", OK, "begin batch" },
+	{ "begin later", CTL_ERR_SYNTAX, "begin: unexpected word \"later\"" },
 	{ "commit", OK, "commit" },
 	{ "abort", OK, "abort" },
 	{ "quit", OK, "quit" },
