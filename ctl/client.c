@@ -627,7 +627,8 @@ ctl_drain(struct ctl *ctl)
 	int st, first = CTL_ST_OK;
 
 	while (ctl->pend0 < ctl->npend)
-		if ((st = pipe_read_one(ctl)) != CTL_ST_OK && first == CTL_ST_OK)
+		if ((st = pipe_read_one(ctl)) != CTL_ST_OK &&
+		    first == CTL_ST_OK)
 			first = st;
 	ctl->pipe_failed = 0;
 	return first;

@@ -11,7 +11,7 @@
  * ldns) from the backend's settings, and at most one check in flight, so
  * checks never overlap; a tick that finds a check still running marks the
  * next one due as soon as it ends.  A check is a fresh non-blocking TCP
- * connection (length framing, closed after the answer) or a connected UDP
+ * connection (length framing, reset after the answer) or a connected UDP
  * socket, with a random ID per check.  It is good when an answer with our
  * ID and question arrives within the timeout (and, when configured, with
  * the expected rcode).  Consecutive results drive the state machine:
@@ -38,7 +38,10 @@
  * buffered and written once a second in one transaction, never while an
  * operator holds an explicit transaction on the same connection.  When the
  * database cannot take them (disk full) they are kept and retried; the
- * buffer is bounded, and plain check rows go before transitions do.
+ * buffer is bounded, and plain check rows go before transitions do.  The
+ * history is pruned to the retention a slice of the backends a flush, each
+ * about once a minute (all at once held the main thread for seconds with
+ * a thousand backends).
  */
 #include <sys/queue.h>
 #include <sys/socket.h>

@@ -16,9 +16,9 @@
  * about 100 MB): half of it in route order (the prefilter's always-tried
  * patterns first), the other half for the patterns the matchers then try
  * often.  A matcher that meets a pattern not compiled yet compiles it on
- * the spot.  Every pattern of a table is
- * therefore tried whenever it could decide the answer, compiled or not:
- * what the background work changes is only how fast.
+ * the spot.  Every pattern of a table is therefore tried whenever it could
+ * decide the answer, compiled or not: what the background work changes is
+ * only how fast.
  *
  * Each worker owns a matcher: PCRE2 match data with match limits, and a
  * decision cache keyed by (wire name, type) and the table's generation, so
