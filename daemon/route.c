@@ -72,10 +72,9 @@ struct route_cache {
  * Replacement keeps names that are asked again: an entry is marked when it
  * is hit, and a new name takes a free (or stale) way, else an unmarked
  * one, way 1 first; when both are marked, way 0 loses its mark and way 1
- * is taken.  A
- * flood of names never seen before (a random-subdomain attack) so churns
- * one way of each set and leaves the names in use in the other, instead of
- * pushing them all out.
+ * is taken.  A flood of names never seen before (a random-subdomain
+ * attack) so churns one way of each set and leaves the names in use in
+ * the other, instead of pushing them all out.
  */
 struct dc_key {
 	uint64_t	gen;		/* 0: empty */
