@@ -368,6 +368,14 @@ const struct cmd_spec cmd_table[] = {
 	  "make the state equal to the commands that follow as data (as "
 	  "export prints them); dnsroutectl -f FILE --replace sends them",
 	  "replace dry-run", CMD_F_MUTATES | CMD_F_BODY, NULL },
+	{ CMD_FLEET_JOIN, "fleet join", replace_args,
+	  "share this router's state through etcd (dnsrouted -e, -E): seed "
+	  "the fleet with it when etcd holds none, else take the fleet's, "
+	  "listing what that changes here", "fleet join dry-run",
+	  CMD_F_MUTATES | CMD_F_FLEET, NULL },
+	{ CMD_FLEET_LEAVE, "fleet leave", NULL,
+	  "stop sharing: keep the state as it is, changes made here stay here",
+	  "fleet leave", CMD_F_MUTATES | CMD_F_FLEET, NULL },
 	{ CMD_HELP, "help", help_args, "list commands, or explain one",
 	  "help route add", 0, NULL },
 	{ CMD_BEGIN, "begin", begin_args,

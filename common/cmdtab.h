@@ -33,7 +33,8 @@ enum cmd_id {
 	CMD_ROUTE_TEST, CMD_ROUTE_LOOKUP, CMD_ZONE_SPLIT, CMD_ZONE_CHECK,
 	CMD_SHOW_ROUTES, CMD_SHOW_BACKENDS, CMD_SHOW_POOLS, CMD_SHOW_STATS,
 	CMD_SHOW_SETTINGS, CMD_SHOW_HEALTH, CMD_SHOW_AUDIT, CMD_SHOW_RECENT,
-	CMD_SHOW_FLEET, CMD_TRACE, CMD_SET, CMD_EXPORT, CMD_REPLACE, CMD_HELP,
+	CMD_SHOW_FLEET, CMD_TRACE, CMD_SET, CMD_EXPORT, CMD_REPLACE,
+	CMD_FLEET_JOIN, CMD_FLEET_LEAVE, CMD_HELP,
 	CMD_BEGIN, CMD_COMMIT, CMD_ABORT, CMD_QUIT,
 	CMD__COUNT
 };
@@ -46,6 +47,9 @@ enum cmd_id {
 #define CMD_F_LIVE	0x20	/* acts on the running daemon, not the store;
 				   audited all the same */
 #define CMD_F_TXN	0x40	/* begin, commit, abort */
+#define CMD_F_FLEET	0x80	/* joins or leaves a fleet: this router's own
+				   standing, not state; a transaction of its
+				   own, never in a replace input */
 
 /*
  * The grammar.  After the command words come the positional arguments in
@@ -172,7 +176,7 @@ struct cmd_words {		/* help COMMAND..., route lookup NAME... */
 	char *const		*w;		/* into the command's words */
 	int			 n;
 };
-struct cmd_replace {
+struct cmd_replace {		/* replace, fleet join */
 	int			 dry_run;
 };
 struct cmd_begin {

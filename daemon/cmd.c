@@ -73,6 +73,8 @@ static const cmd_handler handlers[CMD__COUNT] = {
 	[CMD_SET] = cmd_set,
 	[CMD_EXPORT] = cmd_export,
 	[CMD_REPLACE] = cmd_replace,
+	[CMD_FLEET_JOIN] = cmd_fleet_join,
+	[CMD_FLEET_LEAVE] = cmd_fleet_leave,
 	[CMD_HELP] = cmd_help,
 };
 
@@ -161,7 +163,8 @@ cmd_audit(struct cmd_session *s, const char *command, const char *outcome)
 	struct db_audit a;
 
 	a.time_us = wall_us();
-	a.uid = (long)s->uid;
+	/* uid -1: no local user (a change that came from the fleet). */
+	a.uid = s->uid == (uid_t)-1 ? -1 : (long)s->uid;
 	a.pid = (long)s->pid;
 	a.command = command;
 	a.outcome = outcome;
@@ -190,7 +193,7 @@ static int nrefusals;
 #define REFUSALS_MAX	1024	/* while a transaction stays open */
 
 static void
-audit_later(struct cmd_session *s, const char *line, const char *error,
+audit_later_as(long uid, long pid, const char *line, const char *error,
     unsigned where)
 {
 	struct refusal *f;
@@ -205,17 +208,23 @@ audit_later(struct cmd_session *s, const char *line, const char *error,
 	    strlen(outcome));
 	if (nrefusals == REFUSALS_MAX) {
 		log_warnx("audit: refused change of pid %ld not audited: "
-		    "%d wait for a transaction to end", (long)s->pid,
-		    REFUSALS_MAX);
+		    "%d wait for a transaction to end", pid, REFUSALS_MAX);
 		return;
 	}
 	refusals = xrealloc(refusals, (nrefusals + 1) * sizeof(*refusals));
 	f = &refusals[nrefusals++];
 	f->time_us = wall_us();
-	f->uid = (long)s->uid;
-	f->pid = (long)s->pid;
+	f->uid = uid;
+	f->pid = pid;
 	f->command = xstrdup(line);
 	f->outcome = xstrdup(outcome);
+}
+
+static void
+audit_later(struct cmd_session *s, const char *line, const char *error,
+    unsigned where)
+{
+	audit_later_as((long)s->uid, (long)s->pid, line, error, where);
 }
 
 /* Write the refusals waiting, if the store is free. */
@@ -254,29 +263,132 @@ audit_flush(void)
 
 /* ---- transactions ---- */
 
-/* Build, commit, publish.  On failure everything is rolled back, the
- * error is replied (dropping the held reply), and -1 returned. */
-static int
-commit_and_publish(struct reply *r)
-{
-	struct config *c;
-	char err[512];
+/*
+ * A commit etcd is confirming: the store's transaction stays open until
+ * the fleet took the change (then COMMIT) or refused it (ROLLBACK), and
+ * the client waits for the answer (reply_async_begin).  At most one, as
+ * there is one transaction; other clients are busy meanwhile.  When the
+ * client leaves first, the commit still ends as etcd says, unheard.
+ */
+struct inflight {
+	struct cmd_session	*s;		/* NULL once its client left */
+	struct reply		*r;
+	struct config		*c;		/* built before proposing */
+	long			 uid, pid;
+	char			*line;		/* audited when it fails */
+	int			 n;		/* commit: changes; 0: a command */
+	int			 shared;	/* etcd took it */
+};
+static struct inflight *inflight;
 
-	if ((c = state_build(err, sizeof(err))) == NULL) {
-		db_rollback(dr->db);
-		reply_err(r, CTL_ERR_RUNTIME, "%s; nothing changed", err);
-		return -1;
+/* The transaction is over, committed or not. */
+static void
+txn_end(struct cmd_session *s)
+{
+	if (s != NULL)
+		s->in_txn = 0;
+	txn_owner = NULL;
+	audit_flush();
+}
+
+/* What a commit answers once it is done: the held reply of one command,
+ * or the count of an explicit commit. */
+static void
+reply_committed(struct reply *r, int n)
+{
+	if (n == 0)
+		reply_release(r, NULL);
+	else
+		reply_ok(r, "committed %d change%s", n, n == 1 ? "" : "s");
+}
+
+/* The end of a commit: COMMIT (ok) or ROLLBACK with err; publish, reply,
+ * audit a failure.  Takes f. */
+static void
+commit_end(struct inflight *f, int ok, const char *err)
+{
+	char msg[1024];
+
+	if (ok && db_commit(dr->db) == -1) {
+		snprintf(msg, sizeof(msg), "commit failed: %s; nothing changed "
+		    "here, the previous state keeps serving%s",
+		    db_errmsg(dr->db), f->shared ? " (etcd has the change: "
+		    "this router takes it from there once it can)" : "");
+		err = msg;
+		ok = 0;
 	}
-	if (db_commit(dr->db) == -1) {
-		snprintf(err, sizeof(err), "%s", db_errmsg(dr->db));
+	if (!ok) {
 		db_rollback(dr->db);
-		config_unref(c);
-		reply_err(r, CTL_ERR_RUNTIME, "commit failed: %s; nothing "
-		    "changed, the previous state keeps serving", err);
-		return -1;
+		if (f->r != NULL)
+			reply_err(f->r, CTL_ERR_RUNTIME, "%s", err);
+		audit_later_as(f->uid, f->pid, f->line, err, 0);
+	} else {
+		state_publish(f->c);
+		f->c = NULL;
+		if (f->r != NULL)
+			reply_committed(f->r, f->n);
 	}
-	state_publish(c);
-	return 0;
+	cmd_share_committed();
+	config_unref(f->c);
+	if (f->n > 0 || f->s == NULL)
+		txn_end(f->s);
+	else
+		audit_flush();
+	free(f->line);
+	free(f);
+}
+
+static void
+confirmed(int ok, const char *err, void *arg)
+{
+	struct inflight *f = arg;
+	struct ctl_conn *conn = f->s != NULL ? f->s->conn : NULL;
+
+	inflight = NULL;
+	if (f->r != NULL)
+		f->r->async = 0;	/* reply_release sends the final line */
+	f->shared = ok;
+	commit_end(f, ok, err);
+	if (conn != NULL)
+		reply_async_done(conn);
+}
+
+/*
+ * Commit the open transaction.  The snapshot is built first, so a change
+ * that cannot be served is never committed; in a fleet the change then
+ * goes to etcd (cmd_share.c) and the COMMIT waits for its answer.  On
+ * failure everything is rolled back, the error replied (dropping a held
+ * reply) and audited.  Returns 1 while etcd decides, else 0.
+ */
+static int
+commit_txn(struct cmd_session *s, struct reply *r, const char *line, int n)
+{
+	struct inflight *f;
+	char err[1024];
+	int rc;
+
+	f = xcalloc(1, sizeof(*f));
+	f->s = s;
+	f->r = r;
+	f->uid = (long)s->uid;
+	f->pid = (long)s->pid;
+	f->line = xstrdup(line);
+	f->n = n;
+	if ((f->c = state_build(err, sizeof(err))) == NULL) {
+		snprintf(err + strlen(err), sizeof(err) - strlen(err),
+		    "; nothing changed");
+		commit_end(f, 0, err);
+		return 0;
+	}
+	rc = cmd_share_commit(f->uid, f->pid, n > 0 ? "commit" : line,
+	    confirmed, f, err, sizeof(err));
+	if (rc != 1) {
+		commit_end(f, rc == 0, err);
+		return 0;
+	}
+	inflight = f;
+	reply_async_begin(r);
+	return 1;
 }
 
 /* Inside a savepoint of the current (or a new) transaction. */
@@ -325,12 +437,7 @@ run_mutating(struct cmd_ctx *x, cmd_handler h)
 		return;
 	}
 	if (implicit) {
-		if (commit_and_publish(x->r) == -1) {
-			audit_later(s, x->line, x->r->errtext, x->r->where);
-			audit_flush();
-			return;
-		}
-		reply_release(x->r, NULL);
+		(void)commit_txn(s, x->r, x->line, 0);
 		return;
 	}
 	s->changes++;
@@ -339,23 +446,21 @@ run_mutating(struct cmd_ctx *x, cmd_handler h)
 }
 
 static void
-txn_end(struct cmd_session *s)
-{
-	s->in_txn = 0;
-	txn_owner = NULL;
-	audit_flush();
-}
-
-static void
 run_txn_cmd(struct cmd_ctx *x)
 {
 	struct cmd_session *s = x->sess;
+	char why[1024];
 	int n;
 
 	switch (x->c->spec->id) {
 	case CMD_BEGIN:
 		if (s->in_txn) {
 			cmd_fail(x, "a transaction is already open");
+			return;
+		}
+		/* In a fleet, say at once that changes cannot be made. */
+		if (cmd_share_can_change(why, sizeof(why)) == -1) {
+			cmd_fail(x, "%s", why);
 			return;
 		}
 		if (db_begin(dr->db) == -1) {
@@ -383,12 +488,7 @@ run_txn_cmd(struct cmd_ctx *x)
 			reply_ok(x->r, "nothing to commit; transaction closed");
 			return;
 		}
-		if (commit_and_publish(x->r) == 0)
-			reply_ok(x->r, "committed %d change%s", n,
-			    n == 1 ? "" : "s");
-		else
-			audit_later(s, "commit", x->r->errtext, 0);
-		txn_end(s);
+		(void)commit_txn(s, x->r, "commit", n);
 		return;
 	default:	/* CMD_ABORT */
 		if (!s->in_txn) {
@@ -406,6 +506,11 @@ run_txn_cmd(struct cmd_ctx *x)
 static int
 busy(struct cmd_ctx *x)
 {
+	if (inflight != NULL && inflight->s != x->sess) {
+		reply_err(x->r, CTL_ERR_BUSY, "busy: a change is being "
+		    "confirmed by etcd");
+		return 1;
+	}
 	if (txn_owner == NULL || txn_owner == x->sess)
 		return 0;
 	reply_err(x->r, CTL_ERR_BUSY, "busy: another client (pid %ld) holds "
@@ -515,9 +620,20 @@ cmd_run_on(struct db *db, struct cmd_session *s, const struct cmd *c,
 	return rc;
 }
 
+int
+cmd_committing(void)
+{
+	return inflight != NULL;
+}
+
 void
 cmd_session_end(struct cmd_session *s)
 {
+	if (inflight != NULL && inflight->s == s) {
+		/* etcd still decides; nobody hears the answer. */
+		inflight->s = NULL;
+		inflight->r = NULL;
+	}
 	if (s->in_txn) {
 		db_rollback(dr->db);
 		s->in_txn = 0;

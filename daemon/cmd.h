@@ -16,6 +16,7 @@
 #include "control.h"
 
 struct db;
+struct etcd;
 struct sd_state;
 
 /* One control client's state. */
@@ -70,6 +71,24 @@ void	cmd_checks_init(struct cmd_checks *,
 /* The configured state of a store (cmd_export.c): 0, or -1 with
  * db_errmsg. */
 int	cmd_state_read(struct db *, struct sd_state *);
+/* The commands that rebuild the state of a store, one line each to out
+ * (export); secrets: with every secret, for the fleet's copy.  0, or -1
+ * with db_errmsg. */
+int	cmd_state_lines(struct db *, int secrets,
+	    void (*out)(void *, const char *line), void *arg);
+/* The same lines as one text, secrets included, each ending in '\n'
+ * (malloc'd; the state a fleet shares).  0, or -1 with db_errmsg. */
+int	cmd_state_text(struct db *, char **text, size_t *len);
+/* Make the store of x, inside its transaction, equal to the commands of
+ * text (cmd_replace.c): each change made by its handler, reported as a
+ * change line and audited with outcome.  0 with the counts, or -1 with
+ * the error replied (and the line of text it is about). */
+struct cmd_counts {
+	size_t		n;
+	unsigned	add, del, chg;
+};
+int	cmd_replace_text(struct cmd_ctx *, const char *text, size_t len,
+	    const char *outcome, struct cmd_counts *);
 /* Audit one row in the current transaction. */
 void	cmd_audit(struct cmd_session *, const char *command,
 	    const char *outcome);
@@ -112,6 +131,31 @@ int	cmd_registered(struct cmd_ctx *, const char *what, const char *name,
 /* One row of show stats: counter, value, what it counts. */
 void	cmd_stat_row(struct cmd_ctx *, const char *name, long long v,
 	    const char *what);
+/* cmd_share.c: the state this router shares with a fleet.  In the
+ * transaction about to be committed: 0 when it stays here (no fleet, or
+ * nothing shared changed), 1 when it went to etcd and done() says later
+ * whether to COMMIT (ok, with the revision recorded in the transaction)
+ * or not (err), -1 when it is refused now (err). */
+int	cmd_share_commit(long uid, long pid, const char *what,
+	    void (*done)(int ok, const char *err, void *arg), void *arg,
+	    char *err, size_t errlen);
+/* After every commit or rollback: what the store reflects, to the share. */
+void	cmd_share_committed(void);
+/* May changes be made at all now (etcd reachable when in a fleet)?  0, or
+ * -1 with why. */
+int	cmd_share_can_change(char *why, size_t whylen);
+/* Start: what the store says, and the remote apply, to the share. */
+void	cmd_share_start(struct etcd *, const char *prefix);
+/* Is a commit waiting for etcd (the store's transaction open)? */
+int	cmd_committing(void);
+int	cmd_fleet_join(struct cmd_ctx *, const union cmd_args *);
+int	cmd_fleet_leave(struct cmd_ctx *, const union cmd_args *);
+/* cmd_share.c: the shared state's rows in show fleet, show stats, show
+ * settings. */
+void	cmd_share_rows(struct cmd_ctx *);
+void	cmd_share_stats(struct cmd_ctx *);
+void	cmd_share_setting(struct cmd_ctx *);
+
 /* cmd_fleet.c: the fleet's rows in show stats and show settings. */
 void	cmd_fleet_stats(struct cmd_ctx *);
 void	cmd_fleet_settings(struct cmd_ctx *);

@@ -3,16 +3,21 @@
  * `export`, which prints the commands that rebuild it: settings that
  * differ from their defaults, pools, backends with every option and their
  * admin state, routes in order.  Each line is a command formatted from
- * its struct (cmd_format), so it parses back to the same state.
+ * its struct (cmd_format), so it parses back to the same state.  The
+ * same lines, without the heading comment and with every secret, are the
+ * state a fleet shares (cmd_state_text, share_fmt.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "cmd.h"
 #include "config.h"
 #include "ctlproto.h"
 #include "db.h"
+#include "log.h"
 #include "settings.h"
 #include "state.h"
 #include "statediff.h"
@@ -147,15 +152,92 @@ cmd_state_read(struct db *db, struct sd_state *st)
 	return rc == 0 ? 0 : -1;
 }
 
+struct lines {
+	void	(*emit)(void *, const char *);
+	void	*arg;
+};
+
 static void
-emit(struct cmd_ctx *x, const struct cmd *c, uint64_t mask)
+emit(struct lines *l, const struct cmd *c, uint64_t mask)
 {
 	char line[CTL_LINE_MAX * 2];
 
 	if (cmd_format(c, mask, line, sizeof(line)) == -1)
 		snprintf(line, sizeof(line), "# %s: too long to export",
 		    c->spec->words);
-	reply_text(x->r, line);
+	l->emit(l->arg, line);
+}
+
+int
+cmd_state_lines(struct db *db, int secrets,
+    void (*out)(void *, const char *line), void *arg)
+{
+	struct lines l = { out, arg };
+	struct sd_state st;
+	struct cmd c;
+	size_t i;
+
+	/* Nothing secret is kept yet; TSIG keys print their secrets only
+	 * when secrets is set (the fleet's copy must rebuild them). */
+	(void)secrets;
+	if (cmd_state_read(db, &st) == -1)
+		return -1;
+	for (i = 0; i < setting_table_len; i++)
+		if (st.set[i] != NULL &&
+		    strcmp(st.set[i], setting_table[i].defval) != 0) {
+			sd_cmd_set(&c, setting_table[i].name, st.set[i]);
+			emit(&l, &c, CMD_ALL);
+		}
+	for (i = 0; i < st.np; i++) {
+		sd_cmd_pool(&c, &st.p[i]);
+		emit(&l, &c, CMD_ALL);
+	}
+	for (i = 0; i < st.nb; i++) {
+		/* Every option, so the defaults of another version do not
+		 * change what this export means; "pool -" says nothing. */
+		sd_cmd_backend(&c, CMD_BACKEND_ADD, &st.b[i]);
+		emit(&l, &c, st.b[i].npools > 0 ? CMD_ALL :
+		    CMD_ALL & ~cmd_bit(c.spec, "pool"));
+		if (st.b[i].admin != ADMIN_ENABLED) {
+			sd_cmd_backend(&c, st.b[i].admin == ADMIN_DRAINED ?
+			    CMD_BACKEND_DRAIN : CMD_BACKEND_DISABLE, &st.b[i]);
+			emit(&l, &c, CMD_ALL);
+		}
+	}
+	for (i = 0; i < st.nr; i++) {
+		sd_cmd_route(&c, CMD_ROUTE_ADD, &st.r[i]);
+		emit(&l, &c, sd_mask(&c));
+	}
+	sd_free(&st);
+	return 0;
+}
+
+static void
+add_line(void *arg, const char *line)
+{
+	if (evbuffer_add_printf(arg, "%s\n", line) == -1)
+		fatalx("evbuffer_add_printf failed");
+}
+
+int
+cmd_state_text(struct db *db, char **text, size_t *len)
+{
+	struct evbuffer *b;
+	int rc;
+
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new failed");
+	rc = cmd_state_lines(db, 1, add_line, b);
+	*len = evbuffer_get_length(b);
+	*text = xmalloc(*len + 1);
+	evbuffer_remove(b, *text, *len);
+	(*text)[*len] = '\0';
+	evbuffer_free(b);
+	if (rc == -1) {
+		free(*text);
+		*text = NULL;
+	}
+	return rc;
 }
 
 /* Registered routes are etcd's, not the operator's: say they exist, as a
@@ -172,45 +254,20 @@ export_registered_note(struct cmd_ctx *x)
 		    "(show fleet), not exported", n, n == 1 ? "" : "s");
 }
 
+static void
+reply_line(void *arg, const char *line)
+{
+	reply_text(arg, line);
+}
+
 int
 cmd_export(struct cmd_ctx *x, const union cmd_args *u)
 {
-	struct sd_state st;
-	struct cmd c;
-	size_t i;
-
 	(void)u;
-	if (cmd_state_read(x->db, &st) == -1)
-		return cmd_dberr(x);
 	reply_textf(x->r, "# dnsroute state exported by dnsrouted %s",
 	    DNSROUTE_VERSION);
-	for (i = 0; i < setting_table_len; i++)
-		if (st.set[i] != NULL &&
-		    strcmp(st.set[i], setting_table[i].defval) != 0) {
-			sd_cmd_set(&c, setting_table[i].name, st.set[i]);
-			emit(x, &c, CMD_ALL);
-		}
-	for (i = 0; i < st.np; i++) {
-		sd_cmd_pool(&c, &st.p[i]);
-		emit(x, &c, CMD_ALL);
-	}
-	for (i = 0; i < st.nb; i++) {
-		/* Every option, so the defaults of another version do not
-		 * change what this export means; "pool -" says nothing. */
-		sd_cmd_backend(&c, CMD_BACKEND_ADD, &st.b[i]);
-		emit(x, &c, st.b[i].npools > 0 ? CMD_ALL :
-		    CMD_ALL & ~cmd_bit(c.spec, "pool"));
-		if (st.b[i].admin != ADMIN_ENABLED) {
-			sd_cmd_backend(&c, st.b[i].admin == ADMIN_DRAINED ?
-			    CMD_BACKEND_DRAIN : CMD_BACKEND_DISABLE, &st.b[i]);
-			emit(x, &c, CMD_ALL);
-		}
-	}
-	for (i = 0; i < st.nr; i++) {
-		sd_cmd_route(&c, CMD_ROUTE_ADD, &st.r[i]);
-		emit(x, &c, sd_mask(&c));
-	}
-	sd_free(&st);
+	if (cmd_state_lines(x->db, 0, reply_line, x->r) == -1)
+		return cmd_dberr(x);
 	export_registered_note(x);
 	return 0;
 }

@@ -6,7 +6,7 @@
  *
  * `show fleet` is one table with a kind column, so one reply carries the
  * client (kind etcd), each endpoint, each mirrored set of keys (kind
- * registrations; the shared route set will add its own kind) and each
+ * registrations; kind state, the shared state, from cmd_share.c) and each
  * router seen, and a script can pick rows by kind.
  */
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include "etcd.h"
 #include "fleet.h"
 #include "registry.h"
+#include "share.h"
 #include "state.h"
 #include "util.h"
 
@@ -121,28 +122,52 @@ registry_row(struct cmd_ctx *x)
 	reply_end_row(x->r);
 }
 
+/* A router's row: its shared state's revision, how far behind etcd's
+ * head it may be, and when it last applied a change. */
+static void
+router_row(struct cmd_ctx *x, const struct fleet_router *fr,
+    const struct share_status *ss)
+{
+	char detail[1024], tb[48];
+	int64_t lag_ms;
+
+	row_begin(x, "router", fr->id, fr->self ? "self" : "up");
+	field_rev(x, fr->state);
+	if (fr->state == 0 || ss->head_revision == 0)
+		reply_field_null(x->r);
+	else {
+		lag_ms = 0;
+		if (fr->state != ss->head_revision)
+			lag_ms = (wall_us() - ss->head_time_us) / 1000;
+		reply_field_int(x->r, lag_ms > 0 ? lag_ms : 0);
+	}
+	field_time(x, fr->state_us);
+	cmd_fmt_time(fr->started_us, tb, sizeof(tb));
+	snprintf(detail, sizeof(detail), "host %s, listen %s, dnsrouted %s, "
+	    "up since %s, registrations at revision %lld", fr->host,
+	    fr->listen, fr->version, fr->started_us > 0 ? tb : "?",
+	    (long long)fr->registrations);
+	reply_field(x->r, detail);
+	reply_end_row(x->r);
+}
+
 static void
 router_rows(struct cmd_ctx *x)
 {
 	struct fleet_status st;
 	struct fleet_router fr;
-	char detail[1024], tb[48];
+	struct share_status ss;
+	char detail[1024];
 	int i, self_seen = 0;
 
 	fleet_status(dr->fleet, &st);
+	memset(&ss, 0, sizeof(ss));
+	if (dr->share != NULL)
+		share_status(dr->share, &ss);
 	for (i = 0; i < fleet_nrouters(dr->fleet); i++) {
 		fleet_router(dr->fleet, i, &fr);
 		self_seen |= fr.self;
-		row_begin(x, "router", fr.id, fr.self ? "self" : "up");
-		field_rev(x, fr.registrations);
-		reply_field_null(x->r);
-		field_time(x, fr.registrations_us);
-		cmd_fmt_time(fr.started_us, tb, sizeof(tb));
-		snprintf(detail, sizeof(detail), "host %s, listen %s, "
-		    "dnsrouted %s, up since %s", fr.host, fr.listen,
-		    fr.version, fr.started_us > 0 ? tb : "?");
-		reply_field(x->r, detail);
-		reply_end_row(x->r);
+		router_row(x, &fr, &ss);
 	}
 	if (!self_seen) {
 		row_begin(x, "router", st.id, "self, not published");
@@ -173,11 +198,13 @@ cmd_show_fleet(struct cmd_ctx *x, const union cmd_args *u)
 		reply_field(x->r, "dnsrouted runs without -e: no fleet, no "
 		    "registrations");
 		reply_end_row(x->r);
+		cmd_share_rows(x);
 		return 0;
 	}
 	etcd_rows(x);
 	if (dr->registry != NULL)
 		registry_row(x);
+	cmd_share_rows(x);
 	router_rows(x);
 	return 0;
 }
@@ -215,6 +242,7 @@ cmd_fleet_stats(struct cmd_ctx *x)
 	}
 	cmd_stat_row(x, "fleet-routers", fleet_nrouters(dr->fleet),
 	    "routers of the fleet seen in etcd");
+	cmd_share_stats(x);
 }
 
 void
@@ -236,4 +264,5 @@ cmd_fleet_settings(struct cmd_ctx *x)
 	reply_field(x->r, "set with dnsrouted -e, -E and -R, not here; "
 	    "details in show fleet");
 	reply_end_row(x->r);
+	cmd_share_setting(x);
 }

@@ -217,7 +217,8 @@ not_state(const struct cmd *c)
 	if (f & CMD_F_IDS)
 		return "names route ids, which only one store knows; a "
 		    "replace input lists the routes in order with route add";
-	if (!(f & CMD_F_MUTATES) || (f & (CMD_F_BODY | CMD_F_LIVE)))
+	if (!(f & CMD_F_MUTATES) ||
+	    (f & (CMD_F_BODY | CMD_F_LIVE | CMD_F_FLEET)))
 		return "does not set state; a replace input holds the commands "
 		    "that do, as export prints them";
 	return NULL;
@@ -233,7 +234,7 @@ fail_at(struct cmd_ctx *x, int code, unsigned line, const char *msg)
 
 /* Run the input on the scratch store. */
 static int
-build(struct replace *rp)
+build(struct replace *rp, const char *text, size_t len)
 {
 	struct cmd_ctx *x = rp->x;
 	struct cmd_checks chk;
@@ -246,7 +247,7 @@ build(struct replace *rp)
 	const char *why;
 
 	cmd_checks_init(&chk, known, rp);
-	script_init_mem(&sc, x->body, x->bodylen);
+	script_init_mem(&sc, text, len);
 	/* One transaction: the scratch store need not commit each line. */
 	if (db_begin(rp->scratch) == -1)
 		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
@@ -282,9 +283,9 @@ build(struct replace *rp)
 	return rc;
 }
 
-/* Apply the changes to the store, reporting each. */
+/* Apply the changes to the store, reporting and auditing each. */
 static int
-apply(struct replace *rp, const struct sd_changes *cs)
+apply(struct replace *rp, const struct sd_changes *cs, const char *outcome)
 {
 	struct cmd_ctx *x = rp->x;
 	struct cmd c;
@@ -305,25 +306,24 @@ apply(struct replace *rp, const struct sd_changes *cs)
 			snprintf(msg, sizeof(msg), "%s: %s", text, err);
 			return fail_at(x, CTL_ERR_RUNTIME, ch->line, msg);
 		}
-		cmd_audit(x->sess, text, "ok (replace)");
+		cmd_audit(x->sess, text, outcome);
 		reply_change(x->r, ch->op, text, detail, ch->line);
 	}
 	return 0;
 }
 
 int
-cmd_replace(struct cmd_ctx *x, const union cmd_args *u)
+cmd_replace_text(struct cmd_ctx *x, const char *text, size_t len,
+    const char *outcome, struct cmd_counts *n)
 {
 	struct replace rp;
 	struct sd_state cur, tgt;
 	struct sd_changes cs;
 	char err[512];
-	int dry = u->replace.dry_run, rc = -1;
+	int rc = -1;
 
-	if (x->sess->in_txn)
-		return cmd_fail(x, "replace is a transaction of its own; "
-		    "commit or abort first");
-	if (memchr(x->body, '\0', x->bodylen) != NULL)
+	memset(n, 0, sizeof(*n));
+	if (memchr(text, '\0', len) != NULL)
 		return cmd_fail(x, "the input holds a NUL byte");
 	memset(&rp, 0, sizeof(rp));
 	rp.x = x;
@@ -334,7 +334,7 @@ cmd_replace(struct cmd_ctx *x, const union cmd_args *u)
 	memset(&cs, 0, sizeof(cs));
 	memset(&cur, 0, sizeof(cur));
 	memset(&tgt, 0, sizeof(tgt));
-	if (build(&rp) == -1)
+	if (build(&rp, text, len) == -1)
 		goto out;
 	if (cmd_state_read(rp.scratch, &tgt) == -1) {
 		rc = cmd_fail(x, "replace: %s", db_errmsg(rp.scratch));
@@ -346,20 +346,12 @@ cmd_replace(struct cmd_ctx *x, const union cmd_args *u)
 		goto out;
 	}
 	sd_diff(&cur, &tgt, &cs);
-	if (apply(&rp, &cs) == -1)
+	if (apply(&rp, &cs, outcome) == -1)
 		goto out;
-	x->audited = 1;
-	if (cs.n == 0) {
-		x->rollback = 1;
-		reply_ok(x->r, "%sno changes: the state already equals the "
-		    "input", dry ? "dry run: " : "");
-	} else {
-		x->rollback = dry;
-		reply_ok(x->r, "%s%zu change%s: %u added, %u removed, %u "
-		    "changed%s", dry ? "dry run: " : "", cs.n,
-		    cs.n == 1 ? "" : "s", cs.nadd, cs.ndel, cs.nchg,
-		    dry ? "; checked, nothing applied" : "; committed");
-	}
+	n->n = cs.n;
+	n->add = cs.nadd;
+	n->del = cs.ndel;
+	n->chg = cs.nchg;
 	rc = 0;
 out:
 	sd_changes_free(&cs);
@@ -369,4 +361,30 @@ out:
 	lines_free(&rp.lines);
 	db_close(rp.scratch);
 	return rc;
+}
+
+int
+cmd_replace(struct cmd_ctx *x, const union cmd_args *u)
+{
+	struct cmd_counts n;
+	int dry = u->replace.dry_run;
+
+	if (x->sess->in_txn)
+		return cmd_fail(x, "replace is a transaction of its own; "
+		    "commit or abort first");
+	if (cmd_replace_text(x, x->body, x->bodylen, "ok (replace)", &n) == -1)
+		return -1;
+	x->audited = 1;
+	if (n.n == 0) {
+		x->rollback = 1;
+		reply_ok(x->r, "%sno changes: the state already equals the "
+		    "input", dry ? "dry run: " : "");
+	} else {
+		x->rollback = dry;
+		reply_ok(x->r, "%s%zu change%s: %u added, %u removed, %u "
+		    "changed%s", dry ? "dry run: " : "", n.n,
+		    n.n == 1 ? "" : "s", n.add, n.del, n.chg,
+		    dry ? "; checked, nothing applied" : "; committed");
+	}
+	return 0;
 }

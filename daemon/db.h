@@ -172,5 +172,6 @@ int	db_reg_foreach(struct db *, int (*cb)(const struct db_registration *, void *
  * when the key is unset. */
 int	db_state_get(struct db *, const char *key, char *val, size_t vallen);
 int	db_state_set(struct db *, const char *key, const char *val);
+int	db_state_del(struct db *, const char *key);
 
 #endif

@@ -14,7 +14,7 @@
 
 enum rstmt {
 	R_PUT, R_DEL, R_CLEAR, R_COUNT, R_ALL, R_STATE_GET, R_STATE_SET,
-	R__COUNT
+	R_STATE_DEL, R__COUNT
 };
 
 static const char *const rstmt_sql[R__COUNT] = {
@@ -36,6 +36,7 @@ static const char *const rstmt_sql[R__COUNT] = {
 	[R_STATE_SET] = "INSERT INTO local_state (key, value) "
 	    "VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET "
 	    "value = excluded.value",
+	[R_STATE_DEL] = "DELETE FROM local_state WHERE key = ?1",
 };
 
 struct db_reg {
@@ -234,5 +235,16 @@ db_state_set(struct db *db, const char *key, const char *val)
 		return -1;
 	text(st, 1, key);
 	text(st, 2, val);
+	return rdone(db, st, sqlite3_step(st));
+}
+
+int
+db_state_del(struct db *db, const char *key)
+{
+	sqlite3_stmt *st;
+
+	if ((st = rst(db, R_STATE_DEL)) == NULL)
+		return -1;
+	text(st, 1, key);
 	return rdone(db, st, sqlite3_step(st));
 }

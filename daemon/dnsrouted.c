@@ -45,6 +45,7 @@
 #include "metrics.h"
 #include "registry.h"
 #include "route.h"
+#include "share.h"
 #include "state.h"
 #include "trace.h"
 #include "util.h"
@@ -381,6 +382,7 @@ main(int argc, char *argv[])
 	char *fleet_prefix = NULL, *reg_prefix = NULL;
 	int no_reg = 0;
 	struct event *ev_term, *ev_int, *ev_hup;
+	struct share *share;
 	struct timeval tick = { 0, 1000 };
 	struct listeners *ls;
 	struct passwd *pw, pwbuf;
@@ -556,6 +558,8 @@ main(int argc, char *argv[])
 			    reg_prefix);
 		dr->fleet = fleet_new(dr->base, dr->etcd, fleet_prefix, ls);
 	}
+	/* The fleet's state: followed when the store joined it. */
+	cmd_share_start(dr->etcd, fleet_prefix);
 
 	ev_term = evsignal_new(dr->base, SIGTERM, signal_cb, NULL);
 	ev_int = evsignal_new(dr->base, SIGINT, signal_cb, NULL);
@@ -585,9 +589,13 @@ main(int argc, char *argv[])
 	made.ctlpath = NULL;
 	for (i = 0; i < dr->nworkers; i++)
 		worker_stop(dr->workers[i]);
-	/* While they finish: leave the fleet at once (revoke this router's
-	 * lease), then drop etcd, so nothing from it arrives while the rest
-	 * goes. */
+	/* While they finish: end a change etcd is deciding on (rolled back
+	 * here; etcd's answer, whatever it is, is followed at the next
+	 * start), leave the fleet at once (revoke this router's lease),
+	 * then drop etcd, so nothing from it arrives while the rest goes. */
+	share = dr->share;
+	dr->share = NULL;
+	share_free(share);
 	fleet_leave(dr->fleet);
 	fleet_free(dr->fleet);
 	registry_free(dr->registry);

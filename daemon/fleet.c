@@ -33,6 +33,7 @@ struct router {
 	char	 version[32];
 	int64_t	 started_us;
 	int64_t	 registrations, registrations_us;
+	int64_t	 state, state_us;
 	int64_t	 mod_revision;
 };
 
@@ -47,6 +48,7 @@ struct fleet {
 	char			 listen[512];
 	int64_t			 started_us;
 	int64_t			 reg_rev, reg_us;
+	int64_t			 state_rev, state_us;
 	/* Publishing. */
 	int64_t			 lease;
 	int			 published;
@@ -97,14 +99,17 @@ static char *
 our_value(struct fleet *f)
 {
 	static const char *const keys[] = { "id", "host", "listen", "version",
-	    "started", "registrations", "registrations_applied" };
-	char started[32], rev[32], rus[32];
-	const char *vals[7] = { f->id, f->host, f->listen, DNSROUTE_VERSION,
-	    started, rev, rus };
+	    "started", "registrations", "registrations_applied", "state",
+	    "state_applied" };
+	char started[32], rev[32], rus[32], srev[32], sus[32];
+	const char *vals[9] = { f->id, f->host, f->listen, DNSROUTE_VERSION,
+	    started, rev, rus, srev, sus };
 
 	snprintf(started, sizeof(started), "%lld", (long long)f->started_us);
 	snprintf(rev, sizeof(rev), "%lld", (long long)f->reg_rev);
 	snprintf(rus, sizeof(rus), "%lld", (long long)f->reg_us);
+	snprintf(srev, sizeof(srev), "%lld", (long long)f->state_rev);
+	snprintf(sus, sizeof(sus), "%lld", (long long)f->state_us);
 	return etcd_json_flat(keys, vals, NELEMS(keys));
 }
 
@@ -237,12 +242,22 @@ void
 fleet_note_applied(struct fleet *f, const char *what, int64_t revision,
     int changed)
 {
-	if (f == NULL || strcmp(what, "registrations") != 0 ||
-	    (revision == f->reg_rev && !changed))
+	int64_t *rev, *us;
+
+	if (f == NULL)
 		return;
-	f->reg_rev = revision;
+	if (strcmp(what, "state") == 0) {
+		rev = &f->state_rev;
+		us = &f->state_us;
+	} else {
+		rev = &f->reg_rev;
+		us = &f->reg_us;
+	}
+	if (revision == *rev && !changed)
+		return;
+	*rev = revision;
 	if (changed)
-		f->reg_us = wall_us();
+		*us = wall_us();
 	f->dirty = 1;
 	step(f);
 }
@@ -311,6 +326,8 @@ router_set(struct fleet *f, const struct etcd_kv *kv)
 	r->registrations = num(kv->value, kv->vallen, "registrations");
 	r->registrations_us = num(kv->value, kv->vallen,
 	    "registrations_applied");
+	r->state = num(kv->value, kv->vallen, "state");
+	r->state_us = num(kv->value, kv->vallen, "state_applied");
 	r->mod_revision = kv->mod_revision;
 }
 
@@ -483,6 +500,12 @@ fleet_status(const struct fleet *f, struct fleet_status *st)
 	st->revision = ss.revision;
 }
 
+const char *
+fleet_id(const struct fleet *f)
+{
+	return f->id;
+}
+
 int
 fleet_nrouters(const struct fleet *f)
 {
@@ -503,5 +526,7 @@ fleet_router(const struct fleet *f, int i, struct fleet_router *out)
 	out->started_us = r->started_us;
 	out->registrations = r->registrations;
 	out->registrations_us = r->registrations_us;
+	out->state = r->state;
+	out->state_us = r->state_us;
 	out->mod_revision = r->mod_revision;
 }

@@ -6,7 +6,7 @@
  * random suffix) with a value of flat JSON: host, listen addresses,
  * version, when it started, and per kind of shared data the revision it
  * applied last and when ("registrations", "registrations_applied"; the
- * shared route set will add its own pair).  The key is written with a
+ * shared state: "state", "state_applied").  The key is written with a
  * lease of FLEET_TTL_S seconds kept alive every third of that, so a router
  * that dies disappears from the others' view within FLEET_TTL_S; one that
  * stops revokes its lease and disappears at once.  Every router mirrors
@@ -33,8 +33,8 @@ struct fleet	*fleet_new(struct event_base *, struct etcd *, const char *prefix,
 void		 fleet_leave(struct fleet *);
 void		 fleet_free(struct fleet *);
 
-/* This router's copy of what ("registrations") is at revision now, and
- * changed says whether that changed anything: publish it. */
+/* This router's copy of what ("registrations", "state") is at revision
+ * now, and changed says whether that changed anything: publish it. */
 void		 fleet_note_applied(struct fleet *, const char *what,
 		    int64_t revision, int changed);
 
@@ -47,6 +47,8 @@ struct fleet_router {
 	int64_t		 started_us;
 	int64_t		 registrations;		/* revision applied */
 	int64_t		 registrations_us;	/* when */
+	int64_t		 state;			/* shared state's revision */
+	int64_t		 state_us;		/* when it last changed */
 	int64_t		 mod_revision;		/* of its key */
 };
 
@@ -61,6 +63,8 @@ struct fleet_status {
 };
 
 void		 fleet_status(const struct fleet *, struct fleet_status *);
+/* This router's id (kept in the store). */
+const char	*fleet_id(const struct fleet *);
 int		 fleet_nrouters(const struct fleet *);
 /* Valid until the next return to the event loop. */
 void		 fleet_router(const struct fleet *, int i, struct fleet_router *);

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
+#include "share.h"
 #include "state.h"
 #include "stats.h"
 #include "util.h"
@@ -289,6 +290,7 @@ put_fleet(struct evbuffer *b)
 {
 	struct etcd_status st;
 	struct registry_status rs;
+	struct share_status ss;
 
 	if (dr->etcd == NULL)
 		return;
@@ -322,6 +324,22 @@ put_fleet(struct evbuffer *b)
 	put_gauge(b, "dnsroute_fleet_routers", "gauge",
 	    "routers of the fleet seen in etcd, this one included",
 	    fleet_nrouters(dr->fleet));
+	share_status(dr->share, &ss);
+	put_gauge(b, "dnsroute_fleet_joined", "gauge",
+	    "1 while this router shares its state with the fleet", ss.joined);
+	put_gauge(b, "dnsroute_fleet_revision", "gauge",
+	    "the etcd revision of the shared state this router serves",
+	    ss.revision);
+	put_head(b, "dnsroute_fleet_lag_seconds", "gauge",
+	    "how long the shared state here may be behind etcd's (0: in sync)");
+	evbuffer_add_printf(b, "dnsroute_fleet_lag_seconds %.3f\n", ss.lag_s);
+	put_gauge(b, "dnsroute_fleet_applied_total", "counter",
+	    "changes of other routers applied here", (long long)ss.applied);
+	put_gauge(b, "dnsroute_fleet_changes_total", "counter",
+	    "changes made here that etcd took", (long long)ss.proposed);
+	put_gauge(b, "dnsroute_fleet_refused_total", "counter",
+	    "changes made here refused: another came first",
+	    (long long)ss.refused);
 }
 
 static void

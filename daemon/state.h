@@ -25,6 +25,7 @@ struct health;
 struct metrics;
 struct registry;
 struct route_cache;
+struct share;
 struct worker;
 
 struct dnsrouted {
@@ -40,6 +41,7 @@ struct dnsrouted {
 	struct etcd		*etcd;		/* NULL without -e */
 	struct registry		*registry;	/* NULL without -e, or -R - */
 	struct fleet		*fleet;		/* NULL without -e */
+	struct share		*share;		/* the shared state; NULL without -e */
 	int64_t			 started_us;
 	uint64_t		 generation;	/* snapshots published */
 };

@@ -283,6 +283,19 @@ def example_zone(letters, apex_txt, count=50):
 # --------------------------------------------------------------------------
 # DNS helpers
 
+def split_zone(identity, names):
+    """split.test. holding names (each NAME.split.test.), every one with
+    an A record and a TXT that says which server answered: identity."""
+    lines = ['$ORIGIN split.test.', '$TTL 300',
+             '@ IN SOA ns1 hostmaster 1 3600 600 86400 300', '@ IN NS ns1',
+             'ns1 IN A 127.0.0.1']
+    for i, n in enumerate(names):
+        label = n.split('.')[0]
+        lines.append('%s IN A 10.9.9.%d' % (label, i + 1))
+        lines.append('%s IN TXT "%s"' % (label, identity))
+    return '\n'.join(lines) + '\n'
+
+
 def make_query(name, rdtype='A', rdclass='IN', qid=None):
     q = dns.message.make_query(name, rdtype, rdclass)
     if qid is not None:
@@ -691,6 +704,7 @@ class Router:
         self.db = db or os.path.join(workdir, 'dnsroute.db')
         self.log = os.path.join(workdir, 'dnsrouted.log')
         self.extra_args = list(extra_args)
+        self.env = None             # the daemon's environment; None: ours
         self.proc = None
         self.starts = 0
         self._nbatch = 0
@@ -711,7 +725,7 @@ class Router:
         self.starts += 1
         with open(self.log, 'a') as f:
             f.write('=== test harness: start %d: %s\n' % (self.starts, ' '.join(self.argv())))
-        self.proc = _spawn(self.argv(), self.log)
+        self.proc = _spawn(self.argv(), self.log, env=self.env)
         self.wait_ready()
         return self
 

@@ -28,23 +28,12 @@ needs_dnsperf = pytest.mark.skipif(shutil.which('dnsperf') is None,
                                    reason='dnsperf not installed')
 
 
-def split_zone(identity):
-    """split.test. with x* names whose TXT says which server answered."""
-    lines = ['$ORIGIN split.test.', '$TTL 300',
-             '@ IN SOA ns1 hostmaster 1 3600 600 86400 300', '@ IN NS ns1',
-             'ns1 IN A 127.0.0.1']
-    for i, n in enumerate(NAMES):
-        label = n.split('.')[0]
-        lines.append('%s IN A 10.9.9.%d' % (label, i + 1))
-        lines.append('%s IN TXT "%s"' % (label, identity))
-    return '\n'.join(lines) + '\n'
-
-
 @pytest.fixture
 def ns(nsd_factory):
     """start(name) -> an NSD serving split.test. whose TXT answers name."""
     def start(name):
-        return nsd_factory(name, {'split.test.': split_zone(name)}, identity=name)
+        return nsd_factory(name, {'split.test.': dt.split_zone(name, NAMES)},
+                           identity=name)
     return start
 
 

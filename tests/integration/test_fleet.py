@@ -1,0 +1,448 @@
+"""Fleets (issue 15): three routers share one state through etcd.  Each
+test starts its own etcd (one member, or three) and three dnsrouted on
+loopback with real NSD backends, joins them (`fleet join`: the first
+seeds etcd with its state, the others take it), and checks what an
+operator would: a change made on one router answers through the others,
+a batch arrives whole, two racing changes cannot interleave, etcd away
+stops changes but never queries, and a router killed in the middle of a
+change comes back as etcd says.
+"""
+
+import os
+import re
+import shutil
+import threading
+import time
+
+import pytest
+
+import dnsroute_test as dt
+
+ZONE_NAMES = ['%s.split.test.' % n for n in ('xa', 'xb', 'xc', 'ya', 'yb')]
+
+needs_dnsperf = pytest.mark.skipif(shutil.which('dnsperf') is None,
+                                   reason='dnsperf not installed')
+
+
+def rows_by_kind(router):
+    out = {}
+    for r in router.rows('show fleet'):
+        out.setdefault(r['kind'], []).append(r)
+    return out
+
+
+def state_row(router):
+    row, = rows_by_kind(router)['state']
+    return row
+
+
+def in_sync(router):
+    return state_row(router)['state'] == 'in sync'
+
+
+def answers(router, name):
+    try:
+        r = router.query(name, 'TXT', timeout=1)
+    except dt.dns.exception.Timeout:
+        return None
+    return dt.rcode_text(r), dt.txt_values(r)
+
+
+def route_count(router):
+    return len(router.rows('show routes'))
+
+
+def patterns(router):
+    return [r['pattern'] for r in router.routes()]
+
+
+class Fleet:
+    """etcd, three routers joined to it, and an NSD server ns9 (pool p)
+    that every router has checked up."""
+
+    def __init__(self, etcd_factory, router_factory, nsd_factory, members=1, n=3,
+                 extra_a=()):
+        self.etcd = etcd_factory(members)
+        self.ns9 = nsd_factory('ns9', {'split.test.': dt.split_zone('ns9', ZONE_NAMES)},
+                               identity='ns9')
+        self.routers = [router_factory(['-e', self.etcd.urls, '-R', '-'] +
+                                       (list(extra_a) if i == 0 else []))
+                        for i in range(n)]
+        a = self.routers[0]
+        a.ok('pool add p')
+        a.ok('backend add ns9 %s pool p %s' % (self.ns9.endpoint, dt.BACKEND_FAST))
+        out = a.ok('fleet join')
+        assert 'seeds it' in out, out
+        for r in self.routers[1:]:
+            # Joined before its mirror saw A's head, it would seed too,
+            # and be refused ("changed meanwhile"): an operator tries
+            # again, a test waits.
+            dt.wait_for(lambda r=r: 'etcd: revision' in state_row(r)['detail'], 10,
+                        what='%s sees the fleet\'s state' % r.dir)
+            out = r.ok('fleet join')
+            assert 'replaced' in out and '+ backend add ns9' in out, out
+        for r in self.routers:
+            r.wait_health('ns9')
+            dt.wait_for(lambda r=r: in_sync(r), 10, what='%s in sync' % r.dir)
+
+    def wait_converged(self, deadline=30.0):
+        """Every router in sync at one revision with the same routes."""
+        def same():
+            revs = {state_row(r)['revision'] for r in self.routers}
+            return len(revs) == 1 and all(in_sync(r) for r in self.routers) and \
+                len({tuple(patterns(r)) for r in self.routers}) == 1
+        dt.wait_for(same, deadline, interval=0.1, what='the fleet converged')
+
+
+@pytest.fixture
+def fleet(etcd_factory, router_factory, nsd_factory):
+    return lambda **kw: Fleet(etcd_factory, router_factory, nsd_factory, **kw)
+
+
+class Session:
+    """A raw control connection: one line in, its final line out."""
+
+    def __init__(self, router):
+        self.s = dt.ctl_connect(router)
+        self.s.settimeout(60)
+        self.buf = b''
+
+    def send(self, line):
+        self.s.sendall(line.encode() + b'\n')
+
+    def final(self):
+        while True:
+            line, nl, rest = self.buf.partition(b'\n')
+            while nl:
+                self.buf = rest
+                if len(line) >= 5 and line[4:5] == b' ':
+                    return line.decode()
+                line, nl, rest = self.buf.partition(b'\n')
+            chunk = self.s.recv(65536)
+            assert chunk, 'closed before the final line'
+            self.buf += chunk
+
+    def run(self, line):
+        self.send(line)
+        return self.final()
+
+    def count(self, line):
+        """How many rows line answers (it must succeed)."""
+        self.send(line)
+        rows = 0
+        while True:
+            head, nl, rest = self.buf.partition(b'\n')
+            while nl:
+                self.buf = rest
+                if head.startswith(b'1001'):
+                    rows += 1
+                elif len(head) >= 5 and head[4:5] == b' ':
+                    assert head.startswith(b'0000'), head
+                    return rows
+                head, nl, rest = self.buf.partition(b'\n')
+            chunk = self.s.recv(1 << 20)
+            assert chunk, 'closed before the final line'
+            self.buf += chunk
+
+    def close(self):
+        self.s.close()
+
+
+# --------------------------------------------------------------------------
+
+
+def test_a_route_added_on_one_router_answers_through_the_others(fleet):
+    """Three etcd members.  The change travels in well under a second, is
+    audited with the operator where it was made and with its origin
+    elsewhere, and every router publishes the revision it applied."""
+    f = fleet(members=3)
+    a, b, c = f.routers
+    for r in f.routers:
+        assert answers(r, 'xa.split.test.')[0] == 'SERVFAIL'
+    a.ok(r"route add '^x[^.]*\.split\.test\.$' pool p comment 'x names'")
+    t0 = time.monotonic()
+    dt.wait_for(lambda: answers(b, 'xa.split.test.') == ('NOERROR', ['ns9']) and
+                answers(c, 'xb.split.test.') == ('NOERROR', ['ns9']), 5,
+                interval=0.005, what='B and C answer through the new route')
+    took = time.monotonic() - t0
+    dt.record('fleet: one route add on A answered on B and C after %.1f ms'
+              % (took * 1000), 'fleet')
+    assert took < 1.0, took
+    f.wait_converged()
+    # Same state everywhere, each with its own route ids and counters.
+    assert a.ok('export').splitlines()[1:] == b.ok('export').splitlines()[1:] == \
+        c.ok('export').splitlines()[1:]
+    # The audit: the operator on A, where it came from on B and C.
+    a_id = [x['name'] for x in rows_by_kind(a)['router'] if x['state'] == 'self'][0]
+    last = a.rows('show audit last 1')[0]
+    assert last['command'].startswith('route add') and last['outcome'] == 'ok'
+    assert int(last['uid']) == os.getuid()
+    rev = int(state_row(a)['revision'])
+    for r in (b, c):
+        last = r.rows('show audit last 1')[0]
+        assert last['command'] == r"route add ^x[^.]*\.split\.test\.$ pool p comment 'x names'"
+        assert last['outcome'] == 'ok (fleet: router %s, etcd revision %d)' % (a_id, rev), last
+        assert int(last['uid']) == -1
+    # show fleet on C: every router at that revision, and when.
+    routers = rows_by_kind(c)['router']
+    assert len(routers) == 3 and {int(x['revision']) for x in routers} == {rev}
+    assert all(x['changed'] and int(x['lag_ms']) == 0 for x in routers)
+    st = c.stats()
+    assert st['fleet-joined'] == 1 and st['fleet-revision'] == rev and st['fleet-lag-ms'] == 0
+    assert st['fleet-applied'] >= 1 and a.stat('fleet-changes') >= 2
+    # A change made on C reaches A; route ids are each router's own.
+    c.ok('route del %s' % c.routes()[0]['id'])
+    dt.wait_for(lambda: not a.routes() and not b.routes(), 5, what='route gone on A and B')
+    assert answers(a, 'xa.split.test.')[0] == 'SERVFAIL'
+
+
+def test_a_batch_arrives_whole_everywhere(fleet, workdir):
+    """10,000 routes in one batch on A: B and C never show part of it,
+    only all or nothing, while it lands."""
+    f = fleet()
+    a, b, c = f.routers
+    n = 10000
+    path = os.path.join(workdir, 'batch.cmd')
+    with open(path, 'w') as fp:
+        for i in range(n):
+            fp.write("route add '^b%05d\\.split\\.test\\.$' pool p\n" % i)
+    seen = {b.dir: set(), c.dir: set()}
+    done = threading.Event()
+
+    def poll(r):
+        # A connection of its own: while a router applies the batch its
+        # control socket waits (longer than dnsroutectl's greeting does
+        # on a loaded machine); queries never do.
+        s = Session(r)
+        try:
+            while not done.is_set():
+                k = s.count('show routes')
+                seen[r.dir].add(k)
+                if k == n:
+                    return
+        finally:
+            s.close()
+    threads = [threading.Thread(target=poll, args=(r,)) for r in (b, c)]
+    for t in threads:
+        t.start()
+    t0 = time.monotonic()
+    res = dt.subprocess.run([dt.DNSROUTECTL, '-s', a.sock, '-f', path],
+                            capture_output=True, text=True, timeout=120)
+    t_cmd = time.monotonic() - t0
+    try:
+        assert res.returncode == 0, res.stderr
+        dt.wait_for(lambda: route_count(b) == n and route_count(c) == n, 60,
+                    interval=0.2, what='10,000 routes on B and C')
+    finally:
+        done.set()
+        for t in threads:
+            t.join(timeout=60)
+    t_all = time.monotonic() - t0
+    dt.record('fleet: a 10,000-route batch: %.2f s on A, on B and C %.2f s after '
+              'it started' % (t_cmd, t_all), 'fleet')
+    for r, counts in seen.items():
+        assert counts <= {0, n}, (r, sorted(counts))
+    assert answers(c, 'b09999.split.test.') == ('NOERROR', []) or \
+        answers(c, 'b09999.split.test.')[0] == 'NXDOMAIN'
+    f.wait_converged(60)
+    # A no-op replace changes nothing anywhere (and sends nothing).
+    rev = int(state_row(a)['revision'])
+    out = a.ctl(a.ok('export').splitlines(), args=['--replace'])
+    assert out.rc == 0 and 'no changes' in out.stdout, out.describe()
+    assert int(state_row(b)['revision']) == rev
+
+
+def test_racing_batches_one_wins_whole(fleet):
+    """Two operators, on A and on B, each with a batch in an open
+    transaction, commit at the same moment: one commits, the other is
+    refused whole and changes nothing anywhere."""
+    f = fleet()
+    a, b, c = f.routers
+    sa, sb = Session(a), Session(b)
+    try:
+        assert sa.run('begin').startswith('0000')
+        assert sb.run('begin').startswith('0000')
+        for tag, s in (('ra', sa), ('rb', sb)):
+            for i in range(500):
+                s.send("route add '^%s%03d\\.split\\.test\\.$' pool p" % (tag, i))
+            for i in range(500):
+                assert s.final().startswith('0000'), tag
+        sa.send('commit')
+        sb.send('commit')
+        fa, fb = sa.final(), sb.final()
+    finally:
+        sa.close()
+        sb.close()
+    outcomes = sorted([fa, fb])
+    assert outcomes[0].startswith('0000 committed 500 changes'), outcomes
+    assert outcomes[1].startswith('8000 changed meanwhile'), outcomes
+    assert 'nothing changed' in outcomes[1] and 'try again' in outcomes[1]
+    winner, loser = ('ra', 'rb') if fa.startswith('0000') else ('rb', 'ra')
+    f.wait_converged()
+    for r in f.routers:
+        pats = patterns(r)
+        assert len(pats) == 500 and all(p.startswith('^' + winner) for p in pats), \
+            (r.dir, len(pats))
+    refused = a if loser == 'ra' else b
+    assert refused.stat('fleet-refused') == 1
+    # Its refused commit is audited (before the winner's 500 arrived).
+    rows = [x for x in refused.rows('show audit last 600') if x['command'] == 'commit']
+    assert len(rows) == 1 and 'changed meanwhile' in rows[0]['outcome'], rows
+    # Tried again, the loser's batch goes through.
+    s = Session(refused)
+    try:
+        assert s.run('begin').startswith('0000')
+        s.send("route add '^%s000\\.split\\.test\\.$' pool p" % loser)
+        assert s.final().startswith('0000')
+        assert s.run('commit').startswith('0000 committed 1 change')
+    finally:
+        s.close()
+    f.wait_converged()
+    assert len(patterns(c)) == 501
+
+
+@needs_dnsperf
+def test_etcd_away_under_load(fleet, workdir, alloc):
+    """etcd stops while dnsperf runs against every router: no query fails,
+    changes are refused with the reason, every router says so; etcd back,
+    they catch up by themselves and a change then reaches all.  A router
+    started while etcd is away serves its last copy."""
+    f = fleet()
+    a, b, c = f.routers
+    a.ok(r"route add '^x[^.]*\.split\.test\.$' pool p")
+    f.wait_converged()
+    names = ['%s.split.test. %s' % (n, t) for n in ('xa', 'xb', 'xc') for t in ('A', 'TXT')]
+    c.stop()
+    loads = [dt.Dnsperf(workdir, r, seconds=6, qps=1000, names=names) for r in (a, b)]
+    time.sleep(1)
+    f.etcd.stop()
+    for r in (a, b):
+        dt.wait_for(lambda r=r: r.stat('etcd-connected') == 0, 10, what='disconnected')
+        assert state_row(r)['state'] == 'stale'
+        assert r.settings()['fleet'].endswith(': stale')
+        res = r.ctl(r"route add '^y' pool p")
+        assert res.rc == 1 and 'etcd is unreachable' in res.stderr and \
+            'nothing changed' in res.stderr, res.describe()
+        res = r.ctl('begin')
+        assert res.rc == 1 and 'etcd is unreachable' in res.stderr
+    assert a.stat('fleet-lag-ms') > 0
+    # C starts while etcd is away: its copy serves.
+    c.start()
+    c_load = dt.Dnsperf(workdir, c, seconds=2, qps=1000, names=names)
+    assert state_row(c)['state'] == 'stale'
+    for load in loads + [c_load]:
+        res = load.wait()
+        assert res['lost'] == 0 and set(res['rcodes']) == {'NOERROR'}, res
+        assert res['completed'] == res['sent'] > 1500, res
+    # The audit kept the refusals.
+    assert 'etcd is unreachable' in a.rows('show audit last 1')[0]['outcome']
+    f.etcd.start()
+    for r in f.routers:
+        dt.wait_for(lambda r=r: in_sync(r), 20, what='%s in sync again' % r.dir)
+    b.ok(r"route add '^y[^.]*\.split\.test\.$' pool p")
+    dt.wait_for(lambda: answers(a, 'ya.split.test.') == ('NOERROR', ['ns9']) and
+                answers(c, 'yb.split.test.') == ('NOERROR', ['ns9']), 5,
+                what='the change made after etcd came back, on A and C')
+    f.wait_converged()
+
+
+def test_kill9_between_etcd_and_the_commit(fleet):
+    """A dies (SIGKILL, from the test-only failpoint) after etcd took its
+    change and before its store committed it: B and C have the change; A,
+    restarted, takes it from etcd and says where it came from."""
+    f = fleet()
+    a, b, c = f.routers
+    # Restarted with the failpoint armed: joined already, it takes
+    # etcd's state as its own without a change of its own.
+    a.stop()
+    a.env = dict(os.environ, DNSROUTED_FAILPOINT='share-after-cas')
+    a.start()
+    dt.wait_for(lambda: in_sync(a), 10, what='A in sync')
+    res = a.ctl(r"route add '^x[^.]*\.split\.test\.$' pool p")
+    assert res.rc == 2 and 'route 1 added' not in res.stdout, res.describe()
+    assert a.proc.wait(timeout=10) == -9
+    dt._live.pop(a.proc.pid, None)
+    a.proc = None
+    assert 'failpoint share-after-cas' in dt.read_text(a.log)
+    dt.wait_for(lambda: answers(b, 'xa.split.test.') == ('NOERROR', ['ns9']) and
+                answers(c, 'xa.split.test.') == ('NOERROR', ['ns9']), 5,
+                what='B and C have the change')
+    a.env = None
+    a.start()
+    f.wait_converged()
+    assert answers(a, 'xa.split.test.') == ('NOERROR', ['ns9'])
+    last = a.rows('show audit last 1')[0]
+    assert last['command'].startswith('route add') and \
+        '(this one, before a restart)' in last['outcome'], last
+
+
+def test_kill9_while_a_batch_lands(fleet, workdir):
+    """B is killed while it applies a 10,000-route batch made on A; after
+    the restart it has all of it, as etcd does."""
+    f = fleet(n=2)
+    a, b = f.routers
+    n = 10000
+    res = a.ctl(["route add '^k%05d\\.split\\.test\\.$' pool p" % i for i in range(n)],
+                timeout=120)
+    assert res.rc == 0, res.describe()
+    b.kill9()
+    b.start()
+    f.wait_converged(60)
+    assert route_count(b) == n
+
+
+def test_join_leave_and_a_store_run_without_e(fleet, router_factory, alloc):
+    """-e alone shares nothing; fleet join says what it replaces, then
+    takes the fleet's state; fleet leave keeps it and stops sharing; a
+    joined store run without -e serves its copy and refuses changes."""
+    f = fleet(n=2)
+    a, b = f.routers
+    mhost, mport = alloc()
+    d = router_factory(['-e', f.etcd.urls, '-R', '-', '-m', '%s:%d' % (mhost, mport)])
+    d.ok('pool add mine')
+    d.ok("route add '^mine' nxdomain")
+    a.ok(r"route add '^x[^.]*\.split\.test\.$' pool p")
+    dt.wait_for(lambda: in_sync(b) and len(b.routes()) == 1, 5, what='B has it')
+    assert patterns(d) == ['^mine'] and state_row(d)['state'] == 'not joined'
+    assert d.settings()['fleet'].startswith('not joined')
+    _, body = dt.scrape('http://%s:%d/metrics' % (mhost, mport))
+    assert dt.samples(body)['dnsroute_fleet_joined'] == 0
+    # What joining would replace, then the join.
+    out = d.ok('fleet join dry-run')
+    assert '- route del 1 (^mine nxdomain)' in out and '- pool del mine' in out
+    assert '+ route add ^x[^.]*\\.split\\.test\\.$ pool p' in out and \
+        'would replace' in out, out
+    assert patterns(d) == ['^mine']
+    out = d.ok('fleet join')
+    assert 'replaced' in out and '+ backend add ns9' in out, out
+    assert patterns(d) == patterns(a) and in_sync(d)
+    d.wait_health('ns9')
+    assert answers(d, 'xa.split.test.') == ('NOERROR', ['ns9'])
+    m = dt.samples(dt.scrape('http://%s:%d/metrics' % (mhost, mport))[1])
+    assert m['dnsroute_fleet_joined'] == 1 and m['dnsroute_fleet_lag_seconds'] == 0
+    assert m['dnsroute_fleet_revision'] == int(state_row(a)['revision'])
+    # Leave: the state stays, changes stay where they are made.
+    out = d.ok('fleet leave')
+    assert 'left the fleet at /dnsroute/' in out
+    d.ok("route add '^local' nxdomain")
+    a.ok(r"route add '^y[^.]*\.split\.test\.$' pool p")
+    head = int(state_row(a)['revision'])
+    dt.wait_for(lambda: re.search(r'etcd: revision %d,' % head, state_row(d)['detail']),
+                5, what='D sees the new head')
+    assert state_row(d)['state'] == 'not joined'
+    assert patterns(d) == [r'^x[^.]*\.split\.test\.$', '^local']
+    assert '^local' not in patterns(a)
+    # A joined store started without -e.
+    b.stop()
+    b.extra_args = []
+    b.start()
+    assert answers(b, 'xa.split.test.') == ('NOERROR', ['ns9'])
+    res = b.ctl("route add '^z' nxdomain")
+    assert res.rc == 1 and 'belongs to the fleet at /dnsroute/' in res.stderr and \
+        'without -e' in res.stderr and 'nothing changed' in res.stderr, res.describe()
+    assert state_row(b)['state'] == 'stale'
+    assert b.settings()['fleet'].startswith('belongs to /dnsroute/')
+    b.ok('fleet leave')
+    b.ok("route add '^z' nxdomain")
+    res = b.ctl('fleet join')
+    assert res.rc == 1 and 'without -e' in res.stderr
