@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -35,6 +36,7 @@
 #define BACKOFF_MAX_MS		2000
 /* Largest response accepted: a whole registry of 100,000 keys fits. */
 #define MAX_BODY		(64 * 1024 * 1024)
+#define READ_MAX		(1024 * 1024)
 
 static const char *const apis[] = { "/v3", "/v3beta" };
 
@@ -147,6 +149,13 @@ etcd_conn_new(struct etcd *e, int timeout_s)
 	evhttp_connection_set_timeout(c, timeout_s);
 	evhttp_connection_set_retries(c, 0);
 	evhttp_connection_set_max_body_size(c, MAX_BODY);
+	/* A watch batch or a read of a fleet's state can be megabytes: take
+	 * what waits in big pieces, not libevent's 16 KiB a loop round, so
+	 * a router that fell behind sees the newest state at once (and
+	 * applies that one, not each one before it). */
+	if (bufferevent_set_max_single_read(evhttp_connection_get_bufferevent(c),
+	    READ_MAX) == -1)
+		log_debug("etcd: cannot raise the read size");
 	return c;
 }
 

@@ -7,8 +7,8 @@
  * gone (etcd was away longer than the TTL, or the cluster was replaced)
  * starts over with a new grant.  A change to publish (an applied revision)
  * marks the value dirty; at most one put is in flight, and a dirty value
- * is put again when it returns.  Failures are logged once until the next
- * success.
+ * is put again when it returns, at most every PUBLISH_MIN_MS.  Failures
+ * are logged once until the next success.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +24,10 @@
 
 #define STATE_ROUTER_ID		"router-id"
 #define RETRY_MS		1000
+/* A router applying a burst of changes publishes the last of them, not
+ * each: at most one put of its record this often. */
+#define PUBLISH_MIN_MS		250
+#define KEEPALIVE_MS		(FLEET_TTL_S * 1000 / 3)
 #define ID_MAX			64
 
 struct router {
@@ -53,6 +57,8 @@ struct fleet {
 	int64_t			 lease;
 	int			 published;
 	int			 dirty;
+	uint64_t		 put_us;	/* monotonic, the last put */
+	uint64_t		 ka_us;		/* ... grant or keepalive */
 	struct etcd_req		*req;		/* grant, put or keepalive */
 	struct event		*timer;
 	int			 failing;
@@ -170,6 +176,7 @@ grant_done(const struct etcd_resp *r, void *arg)
 		return;
 	}
 	f->lease = r->lease_id;
+	f->ka_us = now_us();
 	f->dirty = 1;
 	step(f);
 }
@@ -194,13 +201,17 @@ keepalive_done(const struct etcd_resp *r, void *arg)
 		return;
 	}
 	succeeded(f);
-	later(f, FLEET_TTL_S * 1000 / 3);
+	f->ka_us = now_us();
+	step(f);
 }
 
-/* Do the next thing, unless something is in flight. */
+/* Do the next thing, unless something is in flight: a lease, its
+ * keepalive when due, our record when it changed (or is not there), or
+ * wait for the first of those to be due. */
 static void
 step(struct fleet *f)
 {
+	uint64_t now = now_us(), ka_due, put_due, due;
 	char *v;
 
 	if (f->req != NULL || f->leaving)
@@ -211,31 +222,32 @@ step(struct fleet *f)
 		    f);
 		return;
 	}
-	if (f->dirty || !f->published) {
+	ka_due = f->ka_us + KEEPALIVE_MS * 1000;
+	if (f->published && now >= ka_due) {
+		f->req = etcd_lease_keepalive(f->etcd, f->lease,
+		    keepalive_done, f);
+		return;
+	}
+	put_due = f->put_us + PUBLISH_MIN_MS * 1000;
+	if (!f->published || (f->dirty && now >= put_due)) {
 		f->dirty = 0;
+		f->put_us = now;
 		v = our_value(f);
 		f->req = etcd_put(f->etcd, f->key, v, strlen(v), f->lease, 0,
 		    put_done, f);
 		free(v);
 		return;
 	}
-	later(f, FLEET_TTL_S * 1000 / 3);
+	due = f->dirty && put_due < ka_due ? put_due : ka_due;
+	later(f, (int)((due - now) / 1000) + 1);
 }
 
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct fleet *f = arg;
-
 	(void)fd;
 	(void)what;
-	if (f->req != NULL || f->leaving)
-		return;
-	if (f->lease != 0 && f->published && !f->dirty)
-		f->req = etcd_lease_keepalive(f->etcd, f->lease,
-		    keepalive_done, f);
-	else
-		step(f);
+	step(arg);
 }
 
 void

@@ -29,6 +29,7 @@
 #include "util.h"
 
 #define SHARE_GC_BATCH		64
+#define GC_DELAY_MS		1000
 #define APPLY_BUSY_MS		50
 #define APPLY_RETRY_MIN_MS	1000
 #define APPLY_RETRY_MAX_MS	30000
@@ -87,6 +88,8 @@ struct share {
 	int64_t			 behind_since_us;
 	/* Applying. */
 	struct event		*apply_ev;
+	uint64_t		 apply_end_us;		/* monotonic */
+	uint64_t		 apply_took_us;		/* the last apply's */
 	int			 apply_retry_ms;
 	int64_t			 apply_failed_rev;	/* logged for it */
 	char			 last_error[512];
@@ -95,6 +98,7 @@ struct share {
 	/* Proposing and collecting. */
 	struct proposal		*prop;
 	struct etcd_req		*gc_req;
+	struct event		*gc_ev;
 	share_name		 gc[SHARE_GC_BATCH];	/* being deleted */
 	size_t			 ngc;
 	int64_t			 gc_rev;		/* collected for this head */
@@ -219,6 +223,10 @@ take_kv(struct share *sh, const struct etcd_kv *kv, int del, int sorted)
 	const char *name;
 
 	if (strcmp(kv->key, sh->headkey) == 0) {
+		/* Our own change's answer may have come before the watch
+		 * brought the change before it. */
+		if (sh->have_head && kv->mod_revision < sh->head_rev)
+			return 1;
 		if (del)
 			head_clear(sh);
 		else
@@ -300,6 +308,19 @@ schedule_apply(struct share *sh, int ms)
 	evtimer_add(sh->apply_ev, &tv);
 }
 
+/* Applying a head takes the main thread for a while (10,000 routes:
+ * a good part of a second).  After one that took D, the next waits until
+ * D has passed again: a burst of changes is then applied in steps, each
+ * time the newest head there is, and the control socket and the watches
+ * get at least half of the thread.  A lone change is applied at once. */
+static int
+apply_pause_ms(const struct share *sh)
+{
+	uint64_t due = sh->apply_end_us + sh->apply_took_us, now = now_us();
+
+	return due > now ? (int)((due - now) / 1000) + 1 : 0;
+}
+
 /* After the mirror or the store moved: is there something to do? */
 static void
 look(struct share *sh)
@@ -309,12 +330,17 @@ look(struct share *sh)
 		if (sh->behind_since_us == 0)
 			sh->behind_since_us = wall_us();
 		if (text_current(sh) && sh->apply_retry_ms == 0)
-			schedule_apply(sh, 0);
+			schedule_apply(sh, apply_pause_ms(sh));
 	} else
 		sh->behind_since_us = 0;
+	/* A burst of our changes is collected after it, once. */
 	if (text_current(sh) && strcmp(sh->head.router, sh->id) == 0 &&
-	    sh->gc_rev != sh->head_rev && sh->gc_req == NULL)
-		gc_step(sh);
+	    sh->gc_rev != sh->head_rev && sh->gc_req == NULL) {
+		struct timeval tv = { GC_DELAY_MS / 1000,
+		    (GC_DELAY_MS % 1000) * 1000 };
+
+		evtimer_add(sh->gc_ev, &tv);
+	}
 }
 
 static void
@@ -354,6 +380,7 @@ apply_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct share *sh = arg;
 	char err[512];
+	uint64_t t0;
 	int rc;
 
 	(void)fd;
@@ -365,8 +392,11 @@ apply_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	err[0] = '\0';
+	t0 = now_us();
 	rc = sh->ops->apply(sh->arg, sh->text, sh->textlen, &sh->head,
 	    sh->head_rev, err, sizeof(err));
+	sh->apply_end_us = now_us();
+	sh->apply_took_us = rc == 1 ? 0 : sh->apply_end_us - t0;
 	if (rc == 1) {
 		schedule_apply(sh, APPLY_BUSY_MS);
 		return;
@@ -450,6 +480,14 @@ gc_done(const struct etcd_resp *r, void *arg)
 	for (i = 0; i < sh->ngc; i++)
 		chunk_del(sh, sh->gc[i]);
 	gc_step(sh);
+}
+
+static void
+gc_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	gc_step(arg);
 }
 
 /* Delete up to SHARE_GC_BATCH chunks the head does not name and that are
@@ -581,6 +619,28 @@ cas_done(const struct etcd_resp *r, void *arg)
 	prop_end(sh, SHARE_REFUSED, 0, msg);
 }
 
+/* Put chunks from p->next into t's THEN branch, as many as fit beside
+ * room ops and bytes (what else the transaction holds). */
+static void
+put_chunks(struct share *sh, struct etcd_txn *t, size_t room, size_t bytes)
+{
+	struct proposal *p = sh->prop;
+	const struct share_chunk *c;
+	char key[512];
+	size_t n = 0;
+
+	while (p->next < p->nup && n + room < SHARE_TXN_OPS) {
+		c = &p->ch[p->up[p->next]];
+		if ((n > 0 || room > 0) && bytes + c->len > SHARE_TXN_BYTES)
+			break;
+		snprintf(key, sizeof(key), "%s%s", sh->chunkdir, c->name);
+		etcd_txn_put(t, ETCD_THEN, key, p->text + c->off, c->len, 0);
+		bytes += c->len;
+		n++;
+		p->next++;
+	}
+}
+
 static void
 cas(struct share *sh)
 {
@@ -588,6 +648,8 @@ cas(struct share *sh)
 	struct etcd_txn *t = etcd_txn_new();
 
 	etcd_txn_cmp(t, sh->headkey, ETCD_CMP_MOD, ETCD_CMP_EQUAL, p->base);
+	/* The chunks still to put go with the head: refused, none is. */
+	put_chunks(sh, t, 1, strlen(p->headval));
 	etcd_txn_put(t, ETCD_THEN, sh->headkey, p->headval,
 	    strlen(p->headval), 0);
 	etcd_txn_range(t, ETCD_ELSE, sh->headkey, NULL, 0);
@@ -612,32 +674,23 @@ upload_done(const struct etcd_resp *r, void *arg)
 	upload(sh);
 }
 
-/* The next transaction of chunks, or the compare-and-swap when all are
- * there. */
+/* The compare-and-swap when what is left fits in it (the usual case: a
+ * change adds a chunk or two), else the next transaction of chunks. */
 static void
 upload(struct share *sh)
 {
 	struct proposal *p = sh->prop;
-	const struct share_chunk *c;
 	struct etcd_txn *t;
-	char key[512];
-	size_t bytes = 0, n = 0;
+	size_t i, bytes = strlen(p->headval);
 
-	if (p->next == p->nup) {
+	for (i = p->next; i < p->nup && bytes <= SHARE_TXN_BYTES; i++)
+		bytes += p->ch[p->up[i]].len;
+	if (p->nup - p->next < SHARE_TXN_OPS && bytes <= SHARE_TXN_BYTES) {
 		cas(sh);
 		return;
 	}
 	t = etcd_txn_new();
-	while (p->next < p->nup && n < SHARE_TXN_OPS) {
-		c = &p->ch[p->up[p->next]];
-		if (n > 0 && bytes + c->len > SHARE_TXN_BYTES)
-			break;
-		snprintf(key, sizeof(key), "%s%s", sh->chunkdir, c->name);
-		etcd_txn_put(t, ETCD_THEN, key, p->text + c->off, c->len, 0);
-		bytes += c->len;
-		n++;
-		p->next++;
-	}
+	put_chunks(sh, t, 0, 0);
 	p->req = etcd_txn_commit(sh->etcd, t, upload_done, sh);
 }
 
@@ -829,6 +882,7 @@ share_new(struct event_base *base, struct etcd *etcd, const char *prefix,
 	sh->statedir = xmalloc(n);
 	snprintf(sh->statedir, n, "%s%s", prefix, SHARE_STATE_DIR);
 	sh->apply_ev = evtimer_new(base, apply_cb, sh);
+	sh->gc_ev = evtimer_new(base, gc_cb, sh);
 	sh->sync = etcd_sync_new(etcd, sh->statedir, &sync_ops, sh);
 	return sh;
 }
@@ -847,6 +901,7 @@ share_free(struct share *sh)
 	etcd_req_cancel(sh->gc_req);
 	etcd_sync_free(sh->sync);
 	event_free(sh->apply_ev);
+	event_free(sh->gc_ev);
 	chunks_clear(sh);
 	head_clear(sh);
 	free(sh->text);

@@ -299,6 +299,13 @@ def test_racing_batches_one_wins_whole(fleet):
         s.close()
     f.wait_converged()
     assert len(patterns(c)) == 501
+    # --replace on C is one change too: ten routes left everywhere.
+    keep = [l for l in c.ok('export').splitlines()[1:] if not l.startswith('route ')]
+    keep += [route for route in c.ok('export').splitlines() if route.startswith('route ')][:10]
+    res = c.ctl(keep, args=['--replace'])
+    assert res.rc == 0 and '491 removed' in res.stdout, res.describe()
+    f.wait_converged()
+    assert len(patterns(a)) == 10
 
 
 @needs_dnsperf

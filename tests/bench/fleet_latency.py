@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""fleet_latency.py BUILDDIR [ROUNDS]: how long a change made on one router
+of a fleet takes to answer through the others (make bench-fleet).
+
+Starts etcd (FLEET_MEMBERS members, default 3), an NSD serving
+split.test. and three dnsrouted -e on loopback (with the integration
+tests' helpers); router A seeds the fleet with a pool and the NSD backend,
+B and C join.  Changes are sent on A's control socket (no dnsroutectl
+start-up in the figures), and their names asked through B and C every
+millisecond:
+
+  - one change, ROUNDS times (default 10): `route add` for a new name,
+    from the moment A answered to the moment B and C both answer it;
+  - 1,000 changes one after the other, each its own `route add` (its
+    own compare-and-swap): from the first sent to the last name
+    answering on B and C, and from A's last answer to that;
+  - one batch of 1,000 routes (begin, route add x 1,000, commit): from
+    the commit's answer to the last name answering on B and C.
+
+Prints medians, minimums and maximums.
+"""
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'integration'))
+
+import dns.exception  # noqa: E402
+import dns.message  # noqa: E402
+import dns.query  # noqa: E402
+import dns.rcode  # noqa: E402
+
+import dnsroute_test as dt  # noqa: E402
+
+N = 1000
+
+
+def zone(rounds):
+    lines = ['$ORIGIN split.test.', '$TTL 300',
+             '@ IN SOA ns1 hostmaster 1 3600 600 86400 300', '@ IN NS ns1',
+             'ns1 IN A 127.0.0.1']
+    for tag, n in (('c', rounds), ('s', N), ('t', N)):
+        lines += ['%s%04d IN A 10.9.%d.%d' % (tag, i, i // 250, i % 250 + 1)
+                  for i in range(n)]
+    return '\n'.join(lines) + '\n'
+
+
+class Ctl:
+    """A control connection: a line out, its final line back."""
+
+    def __init__(self, router):
+        self.s = dt.ctl_connect(router)
+        self.s.settimeout(120)
+        self.buf = b''
+
+    def send(self, line):
+        self.s.sendall(line.encode() + b'\n')
+
+    def final(self):
+        while True:
+            line, nl, rest = self.buf.partition(b'\n')
+            while nl:
+                self.buf = rest
+                if len(line) >= 5 and line[4:5] == b' ':
+                    if not line.startswith(b'0000'):
+                        raise RuntimeError(line.decode())
+                    return line.decode()
+                line, nl, rest = self.buf.partition(b'\n')
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise RuntimeError('control connection closed')
+            self.buf += chunk
+
+    def run(self, line):
+        self.send(line)
+        return self.final()
+
+
+def route(name):
+    return "route add '^%s\\.split\\.test\\.$' pool p" % name
+
+
+def answered(router, name, sock):
+    q = dns.message.make_query(name + '.split.test.', 'A')
+    try:
+        r = dns.query.udp(q, router.host, port=router.port, timeout=0.2, sock=sock)
+    except dns.exception.Timeout:
+        return False
+    return r.rcode() == dns.rcode.NOERROR and len(r.answer) > 0
+
+
+def until_all(routers, socks, name, limit=60.0):
+    """The moment (monotonic) at which every router answered name."""
+    end = time.monotonic() + limit
+    pending = list(range(len(routers)))
+    while time.monotonic() < end:
+        pending = [i for i in pending if not answered(routers[i], name, socks[i])]
+        if not pending:
+            return time.monotonic()
+        time.sleep(0.001)
+    raise RuntimeError('%s never answered everywhere' % name)
+
+
+def ms(v):
+    return '%.1f' % (v * 1000)
+
+
+def report(what, vals):
+    print('%-52s median %8s ms   min %8s   max %8s   (n=%d)' % (
+        what, ms(statistics.median(vals)), ms(min(vals)), ms(max(vals)), len(vals)))
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit('usage: fleet_latency.py BUILDDIR [ROUNDS]')
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    members = int(os.environ.get('FLEET_MEMBERS', '3'))
+    work = tempfile.mkdtemp(prefix='dnsroute-fleet-bench-')
+    alloc = dt.AddrAllocator().alloc
+    started = []
+    try:
+        etcd = dt.Etcd(work, alloc, members).start()
+        started.append(etcd)
+        host, port = alloc()
+        nsd = dt.Nsd(work, 'ns', host, port, {'split.test.': zone(rounds)}).start()
+        started.append(nsd)
+        routers = []
+        for i in range(3):
+            rdir = os.path.join(work, 'r%d' % i)
+            os.makedirs(rdir)
+            host, port = alloc()
+            r = dt.Router(rdir, host, port, ['-e', etcd.urls, '-R', '-']).start()
+            started.append(r)
+            routers.append(r)
+        a, b, c = routers
+        a.ok('pool add p')
+        a.ok('backend add ns %s pool p %s' % (nsd.endpoint, dt.BACKEND_FAST))
+        a.ok('fleet join')
+        for r in (b, c):
+            dt.wait_for(lambda r=r: 'etcd: revision' in
+                        [x for x in r.rows('show fleet') if x['kind'] == 'state'][0]['detail'],
+                        10)
+            r.ok('fleet join')
+        for r in routers:
+            r.wait_health('ns')
+        others = [b, c]
+        socks = [r.udp_socket() for r in others]
+        ctl = Ctl(a)
+
+        one = []
+        for i in range(rounds):
+            ctl.run(route('c%04d' % i))
+            t0 = time.monotonic()
+            one.append(until_all(others, socks, 'c%04d' % i) - t0)
+
+        t_start = time.monotonic()
+        for i in range(N):
+            ctl.run(route('s%04d' % i))
+        t_sent = time.monotonic()
+        t_seq = until_all(others, socks, 's%04d' % (N - 1))
+        for i in range(0, N, 97):
+            until_all(others, socks, 's%04d' % i, limit=5)
+
+        ctl.run('begin')
+        t_begin = time.monotonic()
+        for i in range(N):
+            ctl.send(route('t%04d' % i))
+        for i in range(N):
+            ctl.final()
+        ctl.run('commit')
+        t_commit = time.monotonic()
+        t_batch = until_all(others, socks, 't%04d' % (N - 1))
+
+        print('%s; %d etcd member%s, NSD, 3 dnsrouted on loopback' % (
+            subprocess.run([dt.ETCD, '--version'], capture_output=True,
+                           text=True).stdout.split('\n')[0], members,
+            '' if members == 1 else 's'))
+        report('one route add on A -> answered on B and C', one)
+        print('%-52s %8s ms (%.1f changes a second on A)' % (
+            '1,000 route adds one by one: first sent -> B and C',
+            ms(t_seq - t_start), N / (t_sent - t_start)))
+        print('%-52s %8s ms' % ('  A answered the last -> B and C answer it',
+                                ms(t_seq - t_sent)))
+        print('%-52s %8s ms (%s ms from begin)' % (
+            'one 1,000-route batch: commit answered -> B and C',
+            ms(t_batch - t_commit), ms(t_batch - t_begin)))
+        for s in socks:
+            s.close()
+    finally:
+        for p in reversed(started):
+            try:
+                p.stop()
+            except AssertionError as e:
+                print('stop: %s' % e, file=sys.stderr)
+        dt._kill_leftovers()
+
+
+if __name__ == '__main__':
+    socket.setdefaulttimeout(5)
+    main()
