@@ -812,6 +812,14 @@ share_can_propose(const struct share *sh, int64_t base, char *why,
 		    "router's state", sh->prefix);
 		return -1;
 	}
+	if (sh->have_head && sh->head_rev != base &&
+	    sh->apply_failed_rev == sh->head_rev) {
+		snprintf(why, whylen, "this router cannot apply the fleet's "
+		    "revision %lld (%s); nothing changed (show fleet; fleet "
+		    "leave makes it standalone)", (long long)sh->head_rev,
+		    sh->last_error);
+		return -1;
+	}
 	if (sh->have_head && sh->head_rev != base) {
 		snprintf(why, whylen, "changed meanwhile by router %s (revision "
 		    "%lld; this router is at %lld and applies it in a moment); "

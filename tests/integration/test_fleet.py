@@ -8,6 +8,7 @@ stops changes but never queries, and a router killed in the middle of a
 change comes back as etcd says.
 """
 
+import json
 import os
 import re
 import shutil
@@ -84,6 +85,22 @@ class Fleet:
         for r in self.routers:
             r.wait_health('ns9')
             dt.wait_for(lambda r=r: in_sync(r), 10, what='%s in sync' % r.dir)
+
+    def chunks(self):
+        """(the chunk names etcd holds, those the head names)."""
+        keys = self.etcd.ctl(['get', '--prefix', '--keys-only',
+                              '/dnsroute/state/chunks/']).stdout.split()
+        head = json.loads(self.etcd.ctl(['get', '--print-value-only',
+                                         '/dnsroute/state/head']).stdout)
+        return ({k.rsplit('/', 1)[1] for k in keys},
+                [c for c in head['chunks'].split(',') if c])
+
+    def wait_collected(self):
+        """Old chunks deleted: etcd holds what the head names, no more."""
+        def clean():
+            have, named = self.chunks()
+            return have == set(named)
+        dt.wait_for(clean, 10, interval=0.2, what='old chunks collected')
 
     def wait_converged(self, deadline=30.0):
         """Every router in sync at one revision with the same routes."""
@@ -245,11 +262,37 @@ def test_a_batch_arrives_whole_everywhere(fleet, workdir):
     assert answers(c, 'b09999.split.test.') == ('NOERROR', []) or \
         answers(c, 'b09999.split.test.')[0] == 'NXDOMAIN'
     f.wait_converged(60)
+    f.wait_collected()
     # A no-op replace changes nothing anywhere (and sends nothing).
     rev = int(state_row(a)['revision'])
     out = a.ctl(a.ok('export').splitlines(), args=['--replace'])
     assert out.rc == 0 and 'no changes' in out.stdout, out.describe()
     assert int(state_row(b)['revision']) == rev
+
+
+def test_a_state_larger_than_an_etcd_request(fleet):
+    """More than etcd takes in one request (1.5 MiB by default): the
+    chunks go in several transactions before the head, the others still
+    see it whole, and a change to one route then sends one chunk."""
+    f = fleet(n=2)
+    a, b = f.routers
+    n = 3000
+    lines = ["route add '^w%04d\\.split\\.test\\.$' pool p comment '%s'" % (i, 'w' * 600)
+             for i in range(n)]
+    res = a.ctl(lines, timeout=120)
+    assert res.rc == 0, res.describe()
+    f.wait_converged(60)
+    assert route_count(b) == n
+    have, named = f.chunks()
+    assert len(named) > 10 and have == set(named)
+    assert int(state_row(b)['detail'].split(' bytes in ')[0].rsplit(' ', 1)[1]) > 1800000
+    # One route changed: its chunk is replaced, the others stay.
+    a.ok('route set %s comment short' % a.routes()[1500]['id'])
+    f.wait_converged()
+    f.wait_collected()
+    have2, named2 = f.chunks()
+    assert len(set(named2) - set(named)) == 1 and len(named2) == len(named)
+    assert b.routes()[1500]['comment'] == 'short'
 
 
 def test_racing_batches_one_wins_whole(fleet):
