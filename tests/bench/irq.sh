@@ -20,6 +20,8 @@
 # IRQ_ROUTES (non-matching routes before the matching one; default 0),
 # IRQ_PROTO udp|tcp, IRQ_TOP (functions listed, default 25), IRQ_OUT=FILE
 # (keep the callgrind dump there, for callgrind_annotate --tree=caller),
+# IRQ_FLEET=1 (dnsrouted in a fleet: a one-member etcd, -e, fleet join;
+# the whole process is counted, its etcd client and mirrors included),
 # BENCH_NET/BENCH_PORT as bench.sh (default here 127.61.1 and 5311).
 set -eu
 
@@ -39,9 +41,11 @@ QPS=${IRQ_QPS:-2000}
 ROUTES=${IRQ_ROUTES:-0}
 PROTO=${IRQ_PROTO:-udp}
 TOP=${IRQ_TOP:-25}
+FLEET=${IRQ_FLEET:-0}
 NET=${BENCH_NET:-127.61.1}
 PORT=${BENCH_PORT:-5311}
 NSD_ADDR=$NET.1 R_ADDR=$NET.2 R_PORT=$((PORT + 1))
+ETCD_URL=http://$NET.3:$((PORT + 2)) ETCD_PEER=http://$NET.3:$((PORT + 3))
 
 for exe in "$NSD" "$DNSPERF" valgrind callgrind_control callgrind_annotate; do
 	command -v "$exe" >/dev/null || { echo "irq: $exe is missing" >&2; exit 1; }
@@ -88,6 +92,18 @@ nsd_conf "$D/nsd" "$NSD_ADDR" "$PORT" irq-nsd bench. bench.zone
 nsd_run nsd "$D/nsd"
 wait_until 30 "NSD to answer" answers "$NSD_ADDR" "$PORT"
 
+FLEET_ARGS=()
+if [ "$FLEET" = 1 ] && [ "$TARGET" = dnsrouted ]; then
+	etcd --name irq --data-dir "$D/etcd" --listen-client-urls "$ETCD_URL" \
+	    --advertise-client-urls "$ETCD_URL" --listen-peer-urls "$ETCD_PEER" \
+	    --initial-advertise-peer-urls "$ETCD_PEER" \
+	    --initial-cluster "irq=$ETCD_PEER" >>"$D/etcd.log" 2>&1 &
+	pid_of[etcd]=$!
+	wait_until 30 "etcd to be healthy" env ETCDCTL_API=3 etcdctl \
+	    --endpoints "$ETCD_URL" endpoint health
+	FLEET_ARGS=(-e "$ETCD_URL" -R -)
+fi
+
 CG="valgrind --tool=callgrind --callgrind-out-file=$D/cg.out --dump-instr=no"
 if [ "$TARGET" = floor ]; then
 	$CG "$BUILDDIR/tests/bench/floor_relay" "$R_ADDR" "$R_PORT" "$NSD_ADDR" "$PORT" \
@@ -95,7 +111,7 @@ if [ "$TARGET" = floor ]; then
 	pid_of[target]=$!
 else
 	$CG "$BUILDDIR/daemon/dnsrouted" -f -t 1 -l "$R_ADDR:$R_PORT" -s "$SOCK" \
-	    -d "$D/dnsroute.db" >>"$D/target.log" 2>&1 &
+	    -d "$D/dnsroute.db" "${FLEET_ARGS[@]}" >>"$D/target.log" 2>&1 &
 	pid_of[target]=$!
 	wait_until 60 "dnsrouted to start" ctl -c 'show settings'
 	$GEN routes "$ROUTES" main "$D/routes.only"
@@ -105,6 +121,7 @@ else
 		cat "$D/routes.only"
 	} >"$D/routes.batch"
 	ctl -q -f "$D/routes.batch"
+	[ "$FLEET" != 1 ] || ctl -q -c 'fleet join'
 	wait_until 60 "the backend to be up" backend_up
 fi
 wait_until 60 "the target to answer" answers "$R_ADDR" "$R_PORT"
@@ -121,8 +138,9 @@ out=$D/cg.out.1
 [ -s "$out" ] || { echo "irq: no callgrind dump" >&2; exit 1; }
 total=$(awk '/^summary:/ { print $2; exit }' "$out")
 [ -z "${IRQ_OUT:-}" ] || cp "$out" "$IRQ_OUT"
-printf 'irq: %s (%s %s routes), %s of %s queries answered (warm-up %s)\n' \
-    "$TARGET" "$PROTO" "$ROUTES" "$done_q" "$QUERIES" "$warm"
+printf 'irq: %s (%s %s routes%s), %s of %s queries answered (warm-up %s)\n' \
+    "$TARGET" "$PROTO" "$ROUTES" "$([ "$FLEET" = 1 ] && echo ', in a fleet')" \
+    "$done_q" "$QUERIES" "$warm"
 awk -v t="$total" -v n="$done_q" 'BEGIN { printf "irq: %.0f instructions per query\n", t / n }'
 # Self cost of each function (--threshold=100: all of them, not just the
 # first 99%), per query; the first lines are the inclusive totals of the
