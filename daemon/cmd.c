@@ -364,7 +364,7 @@ static int
 commit_txn(struct cmd_session *s, struct reply *r, const char *line, int n)
 {
 	struct inflight *f;
-	char err[1024];
+	char err[1024], what[64];
 	int rc;
 
 	f = xcalloc(1, sizeof(*f));
@@ -380,8 +380,10 @@ commit_txn(struct cmd_session *s, struct reply *r, const char *line, int n)
 		commit_end(f, 0, err);
 		return 0;
 	}
-	rc = cmd_share_commit(f->uid, f->pid, n > 0 ? "commit" : line,
-	    confirmed, f, err, sizeof(err));
+	snprintf(what, sizeof(what), "commit of %d change%s", n,
+	    n == 1 ? "" : "s");
+	rc = cmd_share_commit(f->uid, f->pid, n > 0 ? what : line, confirmed,
+	    f, err, sizeof(err));
 	if (rc != 1) {
 		commit_end(f, rc == 0, err);
 		return 0;

@@ -438,8 +438,8 @@ state_word(const struct share_status *st, const struct local *l)
 	if (st->head_revision == 0)
 		return "no state in etcd";
 	if (st->head_revision != st->revision)
-		return st->last_error[0] && !st->whole ? "waiting" :
-		    st->last_error[0] ? "cannot apply" : "catching up";
+		return !st->whole ? "waiting for chunks" : st->failing ?
+		    "cannot apply" : "catching up";
 	return "in sync";
 }
 

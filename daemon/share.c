@@ -951,6 +951,8 @@ share_status(const struct share *sh, struct share_status *st)
 	} else
 		st->head_router = st->head_what = "";
 	st->whole = text_current(sh);
+	st->failing = sh->apply_failed_rev != 0 &&
+	    sh->apply_failed_rev == sh->head_rev;
 	if (sh->joined) {
 		if (!st->live)
 			since = ss.since_us;

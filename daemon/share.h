@@ -116,6 +116,7 @@ struct share_status {
 	int64_t		 head_bytes;
 	size_t		 head_chunks;
 	int		 whole;		/* every chunk of the head is here */
+	int		 failing;	/* applying the head failed */
 	double		 lag_s;		/* how long the store may be behind */
 	uint64_t	 applied;	/* heads of others applied */
 	int64_t		 applied_us;	/* when the store last changed by one */
