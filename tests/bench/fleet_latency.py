@@ -15,7 +15,16 @@ millisecond:
     own compare-and-swap): from the first sent to the last name
     answering on B and C, and from A's last answer to that;
   - one batch of 1,000 routes (begin, route add x 1,000, commit): from
-    the commit's answer to the last name answering on B and C.
+    the commit's answer to the last name answering on B and C;
+  - etcd away (every member stopped): how long a change on A takes to be
+    refused, and the queries asked through A, B and C meanwhile (one a
+    millisecond for 2 s, none may fail); etcd back: from it answering
+    again (every member ready) to A taking a change again, and to B and C
+    answering through it;
+  - a router killed mid-change: B gets SIGKILL the moment A's commit of
+    a second 1,000-route batch returns (B has it to apply, or is applying
+    it); from B's restart (process start included) to B answering the
+    batch's last name.
 
 Prints medians, minimums and maximums.
 """
@@ -45,7 +54,7 @@ def zone(rounds):
     lines = ['$ORIGIN split.test.', '$TTL 300',
              '@ IN SOA ns1 hostmaster 1 3600 600 86400 300', '@ IN NS ns1',
              'ns1 IN A 127.0.0.1']
-    for tag, n in (('c', rounds), ('s', N), ('t', N)):
+    for tag, n in (('c', rounds), ('s', N), ('t', N), ('u', 2), ('k', N)):
         lines += ['%s%04d IN A 10.9.%d.%d' % (tag, i, i // 250, i % 250 + 1)
                   for i in range(n)]
     return '\n'.join(lines) + '\n'
@@ -177,6 +186,58 @@ def main():
         t_commit = time.monotonic()
         t_batch = until_all(others, socks, 't%04d' % (N - 1))
 
+        # etcd away: every router serves its copy, changes are refused.
+        etcd.stop()
+        for r in routers:
+            dt.wait_for(lambda r=r: r.stat('etcd-connected') == 0, 30)
+        t0 = time.monotonic()
+        try:
+            ctl.run(route('u0000'))
+            raise RuntimeError('a change was taken with etcd away')
+        except RuntimeError as e:
+            if 'etcd is unreachable' not in str(e):
+                raise
+        t_refused = time.monotonic() - t0
+        asked = failed = 0
+        qsocks = [r.udp_socket() for r in routers]
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            for i, r in enumerate(routers):
+                asked += 1
+                failed += not answered(r, 's%04d' % (asked % N), qsocks[i])
+            time.sleep(0.001)
+        for s in qsocks:
+            s.close()
+        t_up = time.monotonic()
+        etcd.start()
+        t_ready = time.monotonic()
+        while True:
+            try:
+                ctl.run(route('u0001'))
+                break
+            except RuntimeError as e:
+                if time.monotonic() - t_up > 60:
+                    raise
+                if 'etcd' not in str(e) and 'changed meanwhile' not in str(e):
+                    raise
+                time.sleep(0.01)
+        t_taken = time.monotonic()
+        t_back = until_all(others, socks, 'u0001')
+
+        # B killed while it applies a batch made on A.
+        ctl.run('begin')
+        for i in range(N):
+            ctl.send(route('k%04d' % i))
+        for i in range(N):
+            ctl.final()
+        ctl.run('commit')
+        b.kill9()
+        t_restart = time.monotonic()
+        b.start()
+        bsock = b.udp_socket()
+        t_b = until_all([b], [bsock], 'k%04d' % (N - 1))
+        bsock.close()
+
         print('%s; %d etcd member%s, NSD, 3 dnsrouted on loopback' % (
             subprocess.run([dt.ETCD, '--version'], capture_output=True,
                            text=True).stdout.split('\n')[0], members,
@@ -190,6 +251,18 @@ def main():
         print('%-52s %8s ms (%s ms from begin)' % (
             'one 1,000-route batch: commit answered -> B and C',
             ms(t_batch - t_commit), ms(t_batch - t_begin)))
+        print('%-52s %8s ms' % ('etcd away: a route add on A refused in',
+                                ms(t_refused)))
+        print('%-52s %8d of %d' % ('  queries through A, B, C meanwhile failed',
+                                   failed, asked))
+        print('%-52s %8s ms (+%s ms to B and C)' % (
+            '  etcd answering again -> A takes a change',
+            ms(t_taken - t_ready), ms(t_back - t_taken)))
+        print('%-52s %8s ms' % ('  (etcd\'s own start, its members started -> '
+                                'answering)', ms(t_ready - t_up)))
+        print('%-52s %8s ms' % (
+            'B killed applying a batch: restart -> B answers it',
+            ms(t_b - t_restart)))
         for s in socks:
             s.close()
     finally:
