@@ -15,12 +15,16 @@ ANALYZE = shutil.which('systemd-analyze')
 MAKEFILE = os.path.join(dt.BUILDDIR, 'Makefile')
 
 
+def own_make_env():
+    # A make of our own, not a part of the one running the suite: under
+    # `make -j2 check` the jobserver flags would make it print directories.
+    return {k: v for k, v in os.environ.items()
+            if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES')}
+
+
 def make(*args):
-    # A make of our own, not a part of the one running the suite.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES')}
     return subprocess.run([MAKE, '-s', '--no-print-directory', '-C', dt.BUILDDIR] + list(args),
-                          capture_output=True, text=True, timeout=300, env=env)
+                          capture_output=True, text=True, timeout=300, env=own_make_env())
 
 
 def configured(*names):
@@ -28,7 +32,7 @@ def configured(*names):
     rule = 'print-dirs:\n\t@printf "%%s\\n" %s\n' % ' '.join('"$(%s)"' % n for n in names)
     p = subprocess.run([MAKE, '-s', '--no-print-directory', '-C', dt.BUILDDIR, '-f', 'Makefile',
                         '-f', '-', 'print-dirs'], input=rule, capture_output=True, text=True,
-                       timeout=60)
+                       timeout=60, env=own_make_env())
     assert p.returncode == 0, p
     return dict(zip(names, p.stdout.split('\n')))
 
