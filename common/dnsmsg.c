@@ -108,19 +108,6 @@ static const char *const dns_errs[DNS_E_MAX] = {
 	[DNS_E_EDNS_OPTION] = "bad-edns-option",
 };
 
-static inline uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
 /*
  * Walk the name at msg + *offp.  On success *offp is the first byte after
  * the name as it sits in the message (after its first pointer, if any) and
@@ -232,7 +219,7 @@ opt_options_fit(const uint8_t *p, size_t rdlen)
 	while (rdlen > 0) {
 		if (rdlen < 4)
 			return 0;
-		olen = get16(p + 2);
+		olen = dns_get16(p + 2);
 		if (rdlen - 4 < olen)
 			return 0;
 		p += 4 + olen;
@@ -265,8 +252,8 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
 
 	/* Reset only the fields that say what is valid: this runs per query
 	 * and the struct is over a kilobyte. */
-	q->id = len >= 2 ? get16(msg) : 0;
-	q->flags = len >= 4 ? get16(msg + 2) : 0;
+	q->id = len >= 2 ? dns_get16(msg) : 0;
+	q->flags = len >= 4 ? dns_get16(msg + 2) : 0;
 	q->qtype = q->qclass = 0;
 	q->ancount = q->nscount = q->arcount = 0;
 	q->edns_udp_size = 0;
@@ -278,14 +265,14 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
 
 	if (len < DNS_HDR_LEN)
 		return DNS_E_SHORT;
-	q->ancount = get16(msg + 6);
-	q->nscount = get16(msg + 8);
-	q->arcount = get16(msg + 10);
+	q->ancount = dns_get16(msg + 6);
+	q->nscount = dns_get16(msg + 8);
+	q->arcount = dns_get16(msg + 10);
 	if (q->flags & DNS_FLAG_QR)
 		return DNS_E_QR;
 	if (q->flags & DNS_FLAG_TC)
 		return DNS_E_TC;
-	if (get16(msg + 4) != 1)
+	if (dns_get16(msg + 4) != 1)
 		return DNS_E_QDCOUNT;
 
 	off = DNS_HDR_LEN;
@@ -293,8 +280,8 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
 		return e;
 	if (len - off < 4)
 		return DNS_E_SHORT;
-	q->qtype = get16(msg + off);
-	q->qclass = get16(msg + off + 2);
+	q->qtype = dns_get16(msg + off);
+	q->qclass = dns_get16(msg + off + 2);
 	off += 4;
 	q->qname_wire_len = wlen;
 	/* Cannot fail: DNS_MAX_TEXT_NAME covers a 255-octet name all escaped. */
@@ -315,14 +302,14 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
 			return e;
 		if (len - off < 10)
 			return DNS_E_SHORT;
-		rdlen = get16(msg + off + 8);
+		rdlen = dns_get16(msg + off + 8);
 		if (len - off - 10 < rdlen)
 			return DNS_E_SHORT;
-		if (get16(msg + off) == DNS_TYPE_OPT) {
+		if (dns_get16(msg + off) == DNS_TYPE_OPT) {
 			if (i < nansauth || wlen != 1 || q->has_opt)
 				return DNS_E_OPT;
 			q->has_opt = 1;
-			q->edns_udp_size = get16(msg + off + 2);
+			q->edns_udp_size = dns_get16(msg + off + 2);
 			/* DO is the top bit of the TTL's low 16 bits. */
 			q->do_bit = (msg[off + 6] & 0x80) != 0;
 			if (!opt_options_fit(msg + off + 10, rdlen))
@@ -381,8 +368,8 @@ dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
 
 	if (len < DNS_HDR_LEN || qe == 0)
 		return -1;
-	if (!(get16(msg + 2) & DNS_FLAG_QR) || get16(msg) != id ||
-	    get16(msg + 4) != 1)
+	if (!(dns_get16(msg + 2) & DNS_FLAG_QR) || dns_get16(msg) != id ||
+	    dns_get16(msg + 4) != 1)
 		return -1;
 	if (sent != NULL && len >= qe &&
 	    memcmp(msg + DNS_HDR_LEN, sent + DNS_HDR_LEN, qe - DNS_HDR_LEN) == 0)
@@ -394,7 +381,7 @@ dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
 		return -1;
 	if (len - off < 4)
 		return -1;
-	if (get16(msg + off) != q->qtype || get16(msg + off + 2) != q->qclass)
+	if (dns_get16(msg + off) != q->qtype || dns_get16(msg + off + 2) != q->qclass)
 		return -1;
 	return 0;
 }
@@ -408,11 +395,11 @@ dns_answer_headerless(const uint8_t *msg, size_t len, uint16_t id,
 
 	if (len < DNS_HDR_LEN)
 		return -1;
-	flags = get16(msg + 2);
+	flags = dns_get16(msg + 2);
 	rcode = DNS_RCODE(flags);
-	if (!(flags & DNS_FLAG_QR) || get16(msg) != id ||
+	if (!(flags & DNS_FLAG_QR) || dns_get16(msg) != id ||
 	    DNS_OPCODE(flags) != DNS_OPCODE(q->flags) ||
-	    get16(msg + 4) != 0 || get16(msg + 6) != 0 || get16(msg + 8) != 0)
+	    dns_get16(msg + 4) != 0 || dns_get16(msg + 6) != 0 || dns_get16(msg + 8) != 0)
 		return -1;
 	switch (rcode) {
 	case DNS_RCODE_FORMERR:
@@ -440,14 +427,14 @@ dns_make_answer(uint8_t *out, size_t outlen, const uint8_t *msg,
 	if (outlen < n)
 		return 0;
 	memcpy(out, msg, n);
-	flags = get16(msg + 2);
+	flags = dns_get16(msg + 2);
 	flags = DNS_FLAG_QR | (flags & (0xf << 11)) | (flags & DNS_FLAG_RD) |
 	    (rcode & 0xf);
-	put16(out + 2, flags);
-	put16(out + 4, n > DNS_HDR_LEN ? 1 : 0);
-	put16(out + 6, 0);
-	put16(out + 8, 0);
-	put16(out + 10, 0);
+	dns_put16(out + 2, flags);
+	dns_put16(out + 4, n > DNS_HDR_LEN ? 1 : 0);
+	dns_put16(out + 6, 0);
+	dns_put16(out + 8, 0);
+	dns_put16(out + 10, 0);
 	return n;
 }
 
@@ -461,6 +448,18 @@ dns_name_to_text(const uint8_t *msg, size_t len, size_t off, char *out,
 	if (off >= len || name_walk(msg, len, &off, wire, &wlen) != DNS_OK)
 		return -1;
 	return dns_wire_to_text(wire, out, outlen);
+}
+
+int
+dns_name_read(const uint8_t *msg, size_t len, size_t *off, uint8_t *wire,
+    size_t *wlen)
+{
+	size_t o = *off;
+
+	if (o >= len || name_walk(msg, len, &o, wire, wlen) != DNS_OK)
+		return -1;
+	*off = o;
+	return 0;
 }
 
 int

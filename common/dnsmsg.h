@@ -146,6 +146,13 @@ int dns_wire_to_text(const uint8_t *wire, char *out, size_t outlen);
 int dns_name_to_text(const uint8_t *msg, size_t len, size_t off, char *out,
     size_t outlen);
 
+/* Read the name at msg + *off (compressed or not, checked as the parser
+ * does): *off moves past it as it sits in the message, *wlen is its
+ * uncompressed length (root octet included) and wire, when not NULL
+ * (DNS_MAX_WIRE_NAME octets), receives it lowercased.  0 or -1. */
+int dns_name_read(const uint8_t *msg, size_t len, size_t *off, uint8_t *wire,
+    size_t *wlen);
+
 /* Convert a presentation name ("Www.Example.COM" or with trailing dot, \DDD
  * and \X escapes allowed) to lowercase wire form.  Returns wire length or
  * -1 when invalid (empty label, label > 63, name > 255). */
@@ -170,18 +177,31 @@ dns_tcp_next(const uint8_t *p, size_t avail, size_t off)
 	return avail - off - 2 < l ? -1 : (long)l;
 }
 
+/* A 16-bit field in network order, read or written in place. */
+static inline uint16_t
+dns_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void
+dns_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
 /* Read/write the 16-bit ID in place. */
 static inline uint16_t
 dns_get_id(const uint8_t *msg)
 {
-	return (uint16_t)(msg[0] << 8 | msg[1]);
+	return dns_get16(msg);
 }
 
 static inline void
 dns_set_id(uint8_t *msg, uint16_t id)
 {
-	msg[0] = id >> 8;
-	msg[1] = id & 0xff;
+	dns_put16(msg, id);
 }
 
 #endif
