@@ -549,40 +549,57 @@ tsig_answer(uint8_t *out, size_t outlen, const uint8_t *msg, size_t len,
 
 int
 tsig_verify_answer(const uint8_t *msg, size_t len, const struct tsig_key *k,
-    const uint8_t *reqmac, size_t reqmaclen, uint64_t now, const char **why)
+    const uint8_t *reqmac, size_t reqmaclen, uint64_t now)
 {
-	static const char *const errs[] = { "BADSIG", "BADKEY", "BADTIME" };
 	struct tsig_rr t;
 	uint8_t mac[TSIG_MAC_MAX];
 	int r;
 
-	if ((r = tsig_find(msg, len, &t)) != 0) {
-		*why = r == 1 ? "unsigned" : "malformed TSIG";
-		return -1;
-	}
+	if ((r = tsig_find(msg, len, &t)) != 0)
+		return r == 1 ? TSIG_A_UNSIGNED : TSIG_A_MALFORMED;
 	if (t.ownerlen != k->namelen || memcmp(t.owner, k->name,
-	    k->namelen) != 0 || alg_by_wire(t.alg, t.alglen) != k->alg) {
-		*why = "another key";
-		return -1;
-	}
-	if (t.error != 0) {
-		*why = t.error >= TSIG_BADSIG && t.error <= TSIG_BADTIME ?
-		    errs[t.error - TSIG_BADSIG] : t.error == TSIG_BADTRUNC ?
-		    "BADTRUNC" : "TSIG error";
-		return -1;
+	    k->namelen) != 0 || alg_by_wire(t.alg, t.alglen) != k->alg)
+		return TSIG_A_OTHER_KEY;
+	switch (t.error) {
+	case 0:
+		break;
+	case TSIG_BADSIG:
+		return TSIG_A_BADSIG;
+	case TSIG_BADKEY:
+		return TSIG_A_BADKEY;
+	case TSIG_BADTIME:
+		return TSIG_A_BADTIME;
+	case TSIG_BADTRUNC:
+		return TSIG_A_BADTRUNC;
+	default:
+		return TSIG_A_ERROR;
 	}
 	if (t.macsize != algs[k->alg].maclen ||
 	    mac_compute(k, reqmac, reqmaclen, msg, t.start,
 	    dns_get16(msg + 10) - 1, &t, mac) == -1 ||
-	    CRYPTO_memcmp(mac, t.mac, t.macsize) != 0) {
-		*why = "bad MAC";
-		return -1;
-	}
-	if (!time_ok(t.time, t.fudge, now)) {
-		*why = "time";
-		return -1;
-	}
-	return 0;
+	    CRYPTO_memcmp(mac, t.mac, t.macsize) != 0)
+		return TSIG_A_BAD_MAC;
+	if (!time_ok(t.time, t.fudge, now))
+		return TSIG_A_TIME;
+	return TSIG_A_OK;
+}
+
+const char *
+tsig_answer_str(int e)
+{
+	static const char *const s[TSIG_A__COUNT] = {
+		"ok", "unsigned-answer", "malformed-tsig", "other-key",
+		"BADSIG", "BADKEY", "BADTIME", "BADTRUNC", "tsig-error",
+		"bad-mac", "time-outside-fudge",
+	};
+
+	return e >= 0 && e < TSIG_A__COUNT ? s[e] : "?";
+}
+
+int
+tsig_mac_len(int alg)
+{
+	return alg > 0 && alg < TSIG_ALG__COUNT ? algs[alg].maclen : 0;
 }
 
 size_t

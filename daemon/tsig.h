@@ -135,14 +135,32 @@ size_t		 tsig_answer(uint8_t *out, size_t outlen, const uint8_t *msg,
 		    size_t len, const struct dns_query *q,
 		    const struct tsig_req *req, int rcode, uint64_t now);
 
-/*
- * Check the TSIG of an answer to a request we signed with k, whose MAC
- * was reqmac.  0: it verifies; else -1 with why ("unsigned", "BADKEY"
- * from the server, "bad MAC", "wrong key", "time", "malformed").
- */
+/* Why an answer's TSIG is not good (tsig_verify_answer). */
+enum tsig_answer_err {
+	TSIG_A_OK = 0,
+	TSIG_A_UNSIGNED,	/* no TSIG */
+	TSIG_A_MALFORMED,	/* misplaced, repeated or cut */
+	TSIG_A_OTHER_KEY,	/* another key name or algorithm */
+	TSIG_A_BADSIG,		/* the server's TSIG error: it did not ... */
+	TSIG_A_BADKEY,		/* ... know our key, */
+	TSIG_A_BADTIME,		/* ... like our time, */
+	TSIG_A_BADTRUNC,	/* ... or our MAC size; */
+	TSIG_A_ERROR,		/* ... or another error */
+	TSIG_A_BAD_MAC,		/* its MAC does not verify */
+	TSIG_A_TIME,		/* its time is outside the fudge */
+	TSIG_A__COUNT
+};
+
+/* Check the TSIG of an answer to a request we signed with k, whose MAC
+ * was reqmac: TSIG_A_OK or why not. */
 int		 tsig_verify_answer(const uint8_t *msg, size_t len,
 		    const struct tsig_key *k, const uint8_t *reqmac,
-		    size_t reqmaclen, uint64_t now, const char **why);
+		    size_t reqmaclen, uint64_t now);
+/* "unsigned-answer", "BADKEY", "bad-mac", ... */
+const char	*tsig_answer_str(int);
+
+/* The length of the algorithm's MAC, in octets. */
+int		 tsig_mac_len(int alg);
 
 /* Remove a message's TSIG RR (at start, from tsig_verify_request): the
  * message is then start bytes long, with ARCOUNT one less. */

@@ -341,7 +341,6 @@ test_answers(void)
 	struct tsig_key wrong;
 	struct tsig_req req;
 	struct dns_query q;
-	const char *why;
 	uint64_t ts;
 	size_t n, a, olen;
 	int err, macsize;
@@ -353,35 +352,28 @@ test_answers(void)
 	    DNS_RCODE_NOERROR, T0 + 2);
 	CHECK(a > 0 && get16(out) == 0x1234 && (out[2] & 0x80) &&
 	    (out[3] & 0xf) == 0 && get16(out + 4) == 1 && get16(out + 10) == 1);
-	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 2,
-	    &why) == 0);
+	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 2) == TSIG_A_OK);
 	CHECK(ldns_verifies(out, a, req.mac, req.maclen));
 	/* Not without the request's MAC, nor with another one. */
 	CHECK(!ldns_verifies(out, a, NULL, 0));
 	req.mac[0] ^= 1;
-	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 2,
-	    &why) == -1 && strcmp(why, "bad MAC") == 0);
+	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 2) == TSIG_A_BAD_MAC);
 	req.mac[0] ^= 1;
-	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 999,
-	    &why) == -1 && strcmp(why, "time") == 0);
+	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 999) == TSIG_A_TIME);
 	wrong = key("wrong.example.", TSIG_HMAC_SHA256);
-	CHECK(tsig_verify_answer(out, a, &wrong, req.mac, req.maclen, T0 + 2,
-	    &why) == -1 && strcmp(why, "another key") == 0);
+	CHECK(tsig_verify_answer(out, a, &wrong, req.mac, req.maclen, T0 + 2) == TSIG_A_OTHER_KEY);
 	tsig_key_wipe(&wrong);
 	/* An answer whose rcode is an update's own. */
 	a = tsig_answer(out, sizeof(out), msg, n, &q, &req, 8 /* NXRRSET */,
 	    T0 + 2);
 	CHECK(a > 0 && (out[3] & 0xf) == 8);
-	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 2,
-	    &why) == 0);
+	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 2) == TSIG_A_OK);
 
 	/* dnspython's own answer, chained to the same request. */
 	a = unhex(answer256, out);
-	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 1,
-	    &why) == 0);
+	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 1) == TSIG_A_OK);
 	out[a - 7] ^= 1;
-	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 1,
-	    &why) == -1);
+	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 1) == TSIG_A_BAD_MAC);
 
 	/* BADTIME: NOTAUTH, signed, Time Signed the client's, ours in
 	 * Other Data, the client's fudge. */
@@ -394,8 +386,7 @@ test_answers(void)
 	CHECK(olen == 6 && other[4] == (uint8_t)((T0 + 1000) >> 8) &&
 	    other[5] == (uint8_t)(T0 + 1000));
 	CHECK(ldns_verifies(out, a, req.mac, req.maclen));
-	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 1000,
-	    &why) == -1 && strcmp(why, "BADTIME") == 0);
+	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0 + 1000) == TSIG_A_BADTIME);
 
 	/* BADKEY, BADSIG: NOTAUTH, MAC size 0, the request's names. */
 	CHECK(tsig_verify_request(msg, n, &k, 0, T0, &req) == TSIG_ERROR);
@@ -403,8 +394,7 @@ test_answers(void)
 	CHECK(a > 0 && (out[3] & 0xf) == DNS_RCODE_NOTAUTH);
 	CHECK(ldns_tsig_fields(out, a, &err, &macsize, &ts, other, &olen) == 0);
 	CHECK(err == TSIG_BADKEY && macsize == 0 && olen == 0 && ts == T0);
-	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0,
-	    &why) == -1 && strcmp(why, "BADKEY") == 0);
+	CHECK(tsig_verify_answer(out, a, &k, req.mac, req.maclen, T0) == TSIG_A_BADKEY);
 	k.secret[3] ^= 1;
 	CHECK(tsig_verify_request(msg, n, &k, 1, T0, &req) == TSIG_ERROR &&
 	    req.error == TSIG_BADSIG);

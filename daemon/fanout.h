@@ -1,0 +1,90 @@
+/*
+ * fanout: one DNS UPDATE sent to several servers at once, each copy with
+ * a fresh ID and signed with that server's TSIG key (or unsigned), over
+ * UDP and again over TCP when the answer comes back truncated (or at once
+ * over TCP when the message is too big for one datagram), all within one
+ * timeout.  Each target ends confirmed (NOERROR, verified with its key)
+ * or failed with a reason; the client's rcode follows the confirmation
+ * rule.
+ *
+ * A fan-out owns its own sockets, one per target (random source ports,
+ * connected), on the event base it is given: UPDATEs are rare, and
+ * nothing of the query path's ID map, slots or pooled connections is
+ * touched.  It never calls back from inside fanout_start or fanout_free.
+ */
+#ifndef FANOUT_H
+#define FANOUT_H
+
+#include <sys/socket.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "dnsmsg.h"
+#include "tsig.h"
+
+/* Larger UPDATEs go over TCP from the start: 1232 octets is what a
+ * datagram carries without fragments on any path (DNS flag day 2020). */
+#define FANOUT_UDP_MAX	1232
+
+enum fanout_state { FANOUT_PENDING = 0, FANOUT_CONFIRMED, FANOUT_FAILED };
+
+/* Why a target failed. */
+enum fanout_why {
+	FANOUT_WHY_NONE = 0,
+	FANOUT_WHY_TIMEOUT,	/* no answer in time */
+	FANOUT_WHY_REFUSED,	/* nothing listens (ICMP, TCP reset) */
+	FANOUT_WHY_CLOSED,	/* TCP closed before the answer */
+	FANOUT_WHY_NO_SOCKET,	/* out of descriptors or memory */
+	FANOUT_WHY_TOO_BIG,	/* no room for the TSIG in 64 KiB */
+	FANOUT_WHY_RCODE,	/* a verified answer, not NOERROR: see rcode */
+	FANOUT_WHY_TSIG,	/* + enum tsig_answer_err: the answer's TSIG */
+	FANOUT_WHY__COUNT = FANOUT_WHY_TSIG + TSIG_A__COUNT
+};
+
+struct fanout_target {
+	/* Set by the caller. */
+	const char		*name;		/* in the results */
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	const struct tsig_key	*key;		/* NULL: unsigned */
+	/* The outcome, once state is not PENDING. */
+	int			 state;		/* enum fanout_state */
+	int			 rcode;		/* the server's; -1: none usable */
+	int			 why;		/* enum fanout_why */
+	int			 tcp;		/* it went over TCP */
+	unsigned		 ignored;	/* datagrams that were no answer */
+	uint64_t		 rtt_us;
+};
+
+struct fanout;
+typedef void (*fanout_cb)(struct fanout *, void *arg);
+
+/*
+ * Send the UPDATE msg (len bytes, unsigned, parsed into q) to the n
+ * targets, which stay the caller's and must outlive the fan-out, like
+ * their keys.  confirm_all: NOERROR needs every target (else one).  cb is
+ * called from the event loop when the client's rcode is known
+ * (fanout_rcode) and again when every target is done (fanout_done); once
+ * when both happen together.  NULL when nothing could be started (out of
+ * memory, a message over 64 KiB).
+ */
+struct fanout	*fanout_start(struct event_base *, const uint8_t *msg,
+		    size_t len, const struct dns_query *q,
+		    struct fanout_target *targets, int n, int confirm_all,
+		    int timeout_ms, fanout_cb cb, void *arg);
+/* The client's rcode: NOERROR when the rule is met, else once nothing
+ * can change it the worst of the failures (SERVFAIL for no usable
+ * answer, then NOTAUTH, REFUSED, NOTIMP, FORMERR, NOTZONE, YXDOMAIN,
+ * YXRRSET, NXRRSET, NXDOMAIN); -1 while undecided. */
+int		 fanout_rcode(const struct fanout *);
+/* A failure's reason as the trace and the log show it: "timeout",
+ * "refused", "rcode", "BADKEY", "unsigned-answer", ... */
+const char	*fanout_why_str(int why);
+/* Has every target ended? */
+int		 fanout_done(const struct fanout *);
+/* Stop (what is in flight is abandoned) and free; NULL is fine. */
+void		 fanout_free(struct fanout *);
+
+#endif
