@@ -22,6 +22,7 @@ struct out {
 	char	*s;
 	size_t	 len, cap;
 	int	 full;
+	int	 redact;	/* secrets as "(secret)" */
 };
 
 static void
@@ -55,6 +56,10 @@ out_value(struct out *o, const struct cmd_arg *a, const void *base)
 	char buf[64];
 	int v;
 
+	if (o->redact && a->kind == K_SECRET) {
+		out_word(o, "(secret)", 0);
+		return;
+	}
 	switch (a->store) {
 	case S_PTR:
 		out_word(o, *(const char *const *)p, 1);
@@ -110,11 +115,12 @@ has_value(const struct cmd_arg *a, const void *base)
 	return 1;
 }
 
-int
-cmd_format(const struct cmd *c, uint64_t mask, char *buf, size_t buflen)
+static int
+format(const struct cmd *c, uint64_t mask, int redact, char *buf,
+    size_t buflen)
 {
 	const struct grammar *g;
-	struct out o = { buf, 0, buflen, 0 };
+	struct out o = { buf, 0, buflen, 0, redact };
 	const void *base = &c->a;
 	int i, k, end, n;
 
@@ -127,8 +133,17 @@ cmd_format(const struct cmd *c, uint64_t mask, char *buf, size_t buflen)
 		const struct cmd_arg *a = g->a[i];
 
 		end = grammar_group_end(g, i);
-		if (!(mask >> i & 1) || !has_value(a, base))
+		if (!(mask >> i & 1))
 			continue;
+		if (!has_value(a, base)) {
+			/* A string set to none ("key -") says so. */
+			if (a->form == A_OPT && a->store == S_STR &&
+			    (a->flags & ARG_F_DASH)) {
+				out_word(&o, a->key, 0);
+				out_word(&o, "-", 0);
+			}
+			continue;
+		}
 		switch (a->form) {
 		case A_POS:
 			if (a->store == S_PTRV || a->store == S_WORDS) {
@@ -173,6 +188,31 @@ cmd_format(const struct cmd *c, uint64_t mask, char *buf, size_t buflen)
 		}
 	}
 	return o.full ? -1 : (int)o.len;
+}
+
+int
+cmd_format(const struct cmd *c, uint64_t mask, char *buf, size_t buflen)
+{
+	return format(c, mask, 0, buf, buflen);
+}
+
+int
+cmd_format_safe(const struct cmd *c, uint64_t mask, char *buf,
+    size_t buflen)
+{
+	return format(c, mask, 1, buf, buflen);
+}
+
+int
+cmd_has_secret(const struct cmd_spec *cs)
+{
+	const struct grammar *g = cmd_grammar(cs);
+	int i;
+
+	for (i = 0; i < g->n; i++)
+		if (g->a[i]->kind == K_SECRET)
+			return 1;
+	return 0;
 }
 
 uint64_t

@@ -332,6 +332,9 @@ offer_values(struct completer *k, const struct cmd_arg *a)
 	case K_ROUTE:
 		offer_names(k, "show routes");
 		break;
+	case K_KEY:
+		offer_names(k, "show keys");
+		break;
 	case K_WORD:
 		for (t = 0; t < a->words->n; t++)
 			offer(k, a->words->w[t], 0);

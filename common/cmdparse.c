@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "argparse.h"
+#include "b64.h"
 #include "cmdgrammar.h"
 #include "cmdtab.h"
 #include "ctlproto.h"
@@ -279,6 +280,22 @@ describe_words(const struct words *ws, char *why, size_t whylen)
 		    i ? ", " : "", ws->w[i]);
 }
 
+/* Is w base64 of 1 to CONF_SECRET_MAX octets?  Decoded into a buffer
+ * that is wiped: it is a secret. */
+static int
+secret_ok(const char *w)
+{
+	uint8_t buf[B64_DEC_MAX(B64_ENC_LEN(CONF_SECRET_MAX))];
+	size_t n = strlen(w);
+	long v;
+
+	if (n == 0 || n > B64_ENC_LEN(CONF_SECRET_MAX))
+		return 0;
+	v = b64_decode(w, n, buf);
+	explicit_bzero(buf, sizeof(buf));
+	return v >= 1 && v <= CONF_SECRET_MAX;
+}
+
 /* Store w as a value of a in base: 0, or -1 with the reason in why (and
  * *runtime set when the daemon's own check refused it). */
 static int
@@ -293,9 +310,12 @@ value(const struct cmd_arg *a, const char *w, void *base,
 	char *p = arg_field(base, a);
 
 	if ((a->flags & ARG_F_DASH) && strcmp(w, "-") == 0) {
-		/* None: no pools ("pool -"), no type filter ("qtype -"). */
+		/* None: no pools ("pool -"), no type filter ("qtype -"),
+		 * no key ("key -"). */
 		if (a->store == S_INT)
 			*(int *)p = 0;
+		else if (a->store == S_STR)
+			p[0] = '\0';
 		return 0;
 	}
 	switch (a->kind) {
@@ -400,6 +420,23 @@ value(const struct cmd_arg *a, const char *w, void *base,
 	case K_SETTING:
 		if (setting_known(w, why, whylen) == NULL)
 			return -1;
+		break;
+	case K_KEY:
+		/* Stored as peers compare it: lowercase, final dot. */
+		if (dns_text_to_wire(w, wire, sizeof(wire)) <= 1 ||
+		    dns_wire_to_text(wire, p, a->size) < 0) {
+			snprintf(why, whylen, "a key's name is a domain name "
+			    "(such as ddns-key. or key.example.), at most %d "
+			    "characters", (int)a->size - 1);
+			return -1;
+		}
+		return 0;
+	case K_SECRET:
+		if (!secret_ok(w)) {
+			snprintf(why, whylen, "base64 of 1 to %d octets, as "
+			    "tsig-keygen prints it", CONF_SECRET_MAX);
+			return -1;
+		}
 		break;
 	default:
 		break;
@@ -583,6 +620,9 @@ take(struct parse *ps, int i, const char *w)
 			    label(ps->g, i), why);
 		if (a->kind == K_SETTING)
 			return fail(ps, CTL_ERR_SYNTAX, 0, "%s", why);
+		if (a->kind == K_SECRET)	/* not echoed: it may be one */
+			return fail(ps, CTL_ERR_SYNTAX, 0, "bad value for %s: "
+			    "%s", label(ps->g, i), why);
 		return fail(ps, CTL_ERR_SYNTAX, 0, "bad value \"%s\" for %s: "
 		    "%s", w, label(ps->g, i), why);
 	}

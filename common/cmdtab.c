@@ -67,6 +67,7 @@ static const struct cmd_arg backend_opts[] = {
 	    .def = 2),
 	OPT(B, conf.check_rcode, "rcode", "RCODE", K_RCODE, S_INT, 0,
 	    .alt = "any", .def = -1),
+	OPT(B, conf.key, "key", "KEY", K_KEY, S_STR, ARG_F_DASH, .defs = ""),
 	END
 };
 
@@ -99,13 +100,37 @@ static const struct cmd_arg pool_add_args[] = {
 	POS(P, name, "NAME", K_NAME, S_PTR, 0),
 	OPT(P, policy, "policy", NULL, K_WORD, S_INT, 0,
 	    .words = &words_policy, .def = POLICY_ROUNDROBIN),
+	OPT(P, confirm, "confirm", NULL, K_WORD, S_INT, 0,
+	    .words = &words_confirm, .def = CONFIRM_ALL),
 	END
 };
 
 static const struct cmd_arg pool_set_args[] = {
 	POS(P, name, "NAME", K_POOL, S_PTR, 0),
-	OPT(P, policy, "policy", NULL, K_WORD, S_INT, ARG_F_REQ,
+	OPT(P, policy, "policy", NULL, K_WORD, S_INT, 0,
 	    .words = &words_policy),
+	OPT(P, confirm, "confirm", NULL, K_WORD, S_INT, 0,
+	    .words = &words_confirm),
+	END
+};
+
+#define KY	struct cmd_key
+
+static const struct cmd_arg key_add_args[] = {
+	POS(KY, name, "NAME", K_KEY, S_STR, 0),
+	POS(KY, alg, "ALGORITHM", K_WORD, S_INT, 0,
+	    .words = &words_tsig_alg),
+	POS(KY, secret, "SECRET", K_SECRET, S_PTR, 0),
+	END
+};
+
+static const struct cmd_arg key_name[] = {
+	POS(KY, name, "NAME", K_KEY, S_STR, 0),
+	END
+};
+
+static const struct cmd_arg export_args[] = {
+	FLAG(struct cmd_export, secrets, "secrets", 0),
 	END
 };
 
@@ -117,6 +142,10 @@ static const struct cmd_arg pool_name[] = {
 static const struct cmd_arg route_add_args[] = {
 	POS(R, pattern, "REGEX", K_REGEX, S_PTR, 0),
 	OPT(R, qtype, "qtype", "TYPE", K_QFILTER, S_INT, 0),
+	OPT(R, opcode, "opcode", NULL, K_WORD, S_INT, 0,
+	    .words = &words_opcode, .def = ROUTE_QUERY),
+	OPT(R, tsig, "tsig", NULL, K_WORD, S_INT, 0, .words = &words_tsig,
+	    .def = TSIG_REQUIRED),
 	CHOICE(R, action, words_action, ARG_F_REQ, .valfor = ACTION_POOL),
 	MORE(R, pool, "POOL", K_POOL, S_PTR, 0),
 	OPT(R, position, "at", "POSITION", K_INT, S_INT, 0, .min = 1,
@@ -128,6 +157,9 @@ static const struct cmd_arg route_add_args[] = {
 static const struct cmd_arg route_set_args[] = {
 	POS(R, id, "ID", K_ROUTE, S_I64, 0),
 	OPT(R, qtype, "qtype", "TYPE", K_QFILTER, S_INT, ARG_F_DASH),
+	OPT(R, opcode, "opcode", NULL, K_WORD, S_INT, 0,
+	    .words = &words_opcode),
+	OPT(R, tsig, "tsig", NULL, K_WORD, S_INT, 0, .words = &words_tsig),
 	CHOICE(R, action, words_action, 0, .valfor = ACTION_POOL),
 	MORE(R, pool, "POOL", K_POOL, S_PTR, 0),
 	OPT(R, comment, "comment", "TEXT", K_TEXT, S_PTR, 0, .defs = ""),
@@ -292,17 +324,32 @@ const struct cmd_spec cmd_table[] = {
 	  "check a failed backend now and serve from it again on success",
 	  "backend readd ns-ab", CMD_F_LIVE, NULL },
 	{ CMD_POOL_ADD, "pool add", pool_add_args,
-	  "add a pool of backends", "pool add apex policy roundrobin",
-	  CMD_F_MUTATES, NULL },
+	  "add a pool of backends; a fanout pool sends each UPDATE to every "
+	  "member and answers NOERROR when all (or any) confirmed",
+	  "pool add apex policy roundrobin", CMD_F_MUTATES, NULL },
 	{ CMD_POOL_SET, "pool set", pool_set_args,
-	  "change a pool's policy", "pool set apex policy first",
-	  CMD_F_MUTATES, NULL },
+	  "change a pool's policy or a fanout pool's confirmation rule",
+	  "pool set apex policy first", CMD_F_MUTATES, needs_option },
 	{ CMD_POOL_DEL, "pool del", pool_name,
 	  "remove a pool no route uses", "pool del old",
 	  CMD_F_MUTATES, NULL },
+	{ CMD_KEY_ADD, "key add", key_add_args,
+	  "add a TSIG key (its secret in base64, as tsig-keygen prints it): "
+	  "a sender's, or the router's towards a backend (backend set B key "
+	  "NAME)",
+	  "key add ddns-client. hmac-sha256 c2VjcmV0LW9mLWF0LWxlYXN0LTE2",
+	  CMD_F_MUTATES, NULL },
+	{ CMD_KEY_SET, "key set", key_add_args,
+	  "give a TSIG key another algorithm or secret (a rotation)",
+	  "key set ddns-client. hmac-sha256 bmV3LXNlY3JldC1vZi0xNi1vY3RldHM=",
+	  CMD_F_MUTATES, NULL },
+	{ CMD_KEY_DEL, "key del", key_name,
+	  "remove a TSIG key no backend uses", "key del ddns-client.",
+	  CMD_F_MUTATES, NULL },
 	{ CMD_ROUTE_ADD, "route add", route_add_args,
 	  "add a route: names matching REGEX (lowercase, trailing dot) go to "
-	  "POOL",
+	  "POOL; with opcode update, the zone of an UPDATE goes to a fanout "
+	  "pool (signed, unless tsig optional)",
 	  "route add '^[ab][^.]*\\.example\\.$' pool ab comment 'a-b half'",
 	  CMD_F_MUTATES, NULL },
 	{ CMD_ROUTE_SET, "route set", route_set_args,
@@ -340,6 +387,9 @@ const struct cmd_spec cmd_table[] = {
 	  NULL },
 	{ CMD_SHOW_POOLS, "show pools", NULL,
 	  "list pools, their policy and members", "show pools", 0, NULL },
+	{ CMD_SHOW_KEYS, "show keys", NULL,
+	  "list TSIG keys: name, algorithm, secret size and who uses them "
+	  "(never the secret)", "show keys", 0, NULL },
 	{ CMD_SHOW_STATS, "show stats", NULL,
 	  "query counters by transport, rcode and outcome", "show stats", 0,
 	  NULL },
@@ -361,9 +411,9 @@ const struct cmd_spec cmd_table[] = {
 	  "S seconds or Ctrl-C", "trace '^www' limit 10", CMD_F_STREAM, NULL },
 	{ CMD_SET, "set", set_args, "change a setting",
 	  "set default-action refuse", CMD_F_MUTATES, set_check },
-	{ CMD_EXPORT, "export", NULL,
-	  "print the commands that rebuild the current state", "export", 0,
-	  NULL },
+	{ CMD_EXPORT, "export", export_args,
+	  "print the commands that rebuild the current state (the keys' "
+	  "secrets only with secrets)", "export", 0, NULL },
 	{ CMD_REPLACE, "replace", replace_args,
 	  "make the state equal to the commands that follow as data (as "
 	  "export prints them); dnsroutectl -f FILE --replace sends them",

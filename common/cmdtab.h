@@ -33,8 +33,9 @@ enum cmd_id {
 	CMD_ROUTE_TEST, CMD_ROUTE_LOOKUP, CMD_ZONE_SPLIT, CMD_ZONE_CHECK,
 	CMD_SHOW_ROUTES, CMD_SHOW_BACKENDS, CMD_SHOW_POOLS, CMD_SHOW_STATS,
 	CMD_SHOW_SETTINGS, CMD_SHOW_HEALTH, CMD_SHOW_AUDIT, CMD_SHOW_RECENT,
-	CMD_SHOW_FLEET, CMD_TRACE, CMD_SET, CMD_EXPORT, CMD_REPLACE,
-	CMD_FLEET_JOIN, CMD_FLEET_LEAVE, CMD_HELP,
+	CMD_SHOW_FLEET, CMD_KEY_ADD, CMD_KEY_SET, CMD_KEY_DEL, CMD_SHOW_KEYS,
+	CMD_TRACE, CMD_SET, CMD_EXPORT, CMD_REPLACE, CMD_FLEET_JOIN,
+	CMD_FLEET_LEAVE, CMD_HELP,
 	CMD_BEGIN, CMD_COMMIT, CMD_ABORT, CMD_QUIT,
 	CMD__COUNT
 };
@@ -83,7 +84,11 @@ enum arg_kind {
 	K_WORD,		/* a word of a word table */
 	K_SETTING,	/* a setting's name */
 	K_COMMAND,	/* command words (help) */
-	K_PATH		/* a file's name (zone) */
+	K_PATH,		/* a file's name (zone) */
+	K_KEY,		/* a TSIG key's name: a domain name, stored lowercase
+			   with its final dot */
+	K_SECRET	/* a TSIG secret: base64 of 1 to CONF_SECRET_MAX
+			   octets; never printed back (cmd_format: "-") */
 };
 /* Where a value goes: a pointer to the word, a copy, a number, a vector
  * of pointers and its count, or (ARG_F_REST) the words left in place. */
@@ -141,11 +146,14 @@ struct cmd_name {		/* backend del|drain|...|readd, pool del */
 struct cmd_pool {		/* pool add, pool set */
 	const char		*name;
 	int			 policy;
+	int			 confirm;	/* enum confirm (fanout) */
 };
 struct cmd_route {		/* route add, set, del, move */
 	int64_t			 id;
 	const char		*pattern;
 	int			 qtype;		/* 0: any */
+	int			 opcode;	/* enum route_opcode */
+	int			 tsig;		/* enum route_tsig (UPDATE) */
 	int			 action;	/* enum route_action */
 	const char		*pool;
 	const char		*comment;
@@ -182,6 +190,14 @@ struct cmd_replace {		/* replace, fleet join */
 struct cmd_begin {
 	int			 batch;		/* stop at the first failure */
 };
+struct cmd_key {		/* key add, key set, key del */
+	char			 name[CONF_KEY_MAX];
+	int			 alg;		/* enum tsig_alg */
+	const char		*secret;	/* base64 */
+};
+struct cmd_export {
+	int			 secrets;	/* the keys' secrets too */
+};
 struct cmd_zone {		/* zone split, zone check (dnsroutectl) */
 	const char		*file;
 	const char		*dir;		/* split */
@@ -204,6 +220,8 @@ union cmd_args {
 	struct cmd_words	 words;
 	struct cmd_replace	 replace;
 	struct cmd_begin	 begin;
+	struct cmd_key		 key;
+	struct cmd_export	 export;
 	struct cmd_zone		 zone;
 };
 
@@ -253,6 +271,12 @@ void	cmd_init(struct cmd *, enum cmd_id);
  * the values whose grammar index is in mask (CMD_ALL: all of them; an
  * option is printed when its bit is set).  -1 when out is too small. */
 int	cmd_format(const struct cmd *, uint64_t mask, char *out, size_t outlen);
+/* The same with every secret shown as "(secret)": for the audit, the
+ * log and reports, which must never hold one. */
+int	cmd_format_safe(const struct cmd *, uint64_t mask, char *out,
+	    size_t outlen);
+/* Does a command of spec take a secret (key add, key set)? */
+int	cmd_has_secret(const struct cmd_spec *);
 /* The grammar index of option key of spec, as a bit (0 when none). */
 uint64_t cmd_bit(const struct cmd_spec *, const char *key);
 /* Copy into dst the values of src whose bits are in mask (backend set). */

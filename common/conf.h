@@ -13,6 +13,9 @@
 #define CONF_QNAME_MAX	1024	/* health-check qname, presentation form */
 #define CONF_POOLS_MAX	64	/* pools one backend command may name */
 #define CONF_MAX_ROUTES	100000
+#define CONF_KEY_MAX	256	/* a TSIG key's name, presentation form */
+#define CONF_SECRET_MAX	512	/* a TSIG secret, octets (base64 in commands) */
+#define CONF_SECRET_B64	(((CONF_SECRET_MAX + 2) / 3) * 4 + 1)	/* its base64 */
 
 struct backend_conf {
 	char	addr[CONF_ADDR_MAX];	/* normalised: "127.0.0.1:5301", "[::1]:53" */
@@ -27,6 +30,7 @@ struct backend_conf {
 	int	timeout_ms;
 	int	fall;
 	int	rise;
+	char	key[CONF_KEY_MAX];	/* TSIG key for UPDATEs to it; "": none */
 };
 
 #endif

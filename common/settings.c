@@ -52,6 +52,9 @@ const struct setting_spec setting_table[] = {
 	    100, 100000000, match_limit),
 	NUM("control-idle-timeout", "300", "seconds a control client may sit "
 	    "idle outside a transaction", 1, 86400, control_idle_s),
+	NUM("update-timeout", "5000", "ms each member of a fanout pool has "
+	    "to answer an UPDATE (UDP and TCP together)", 100, 60000,
+	    update_timeout_ms),
 };
 const size_t setting_table_len = NELEMS(setting_table);
 

@@ -13,6 +13,7 @@
 struct settings {
 	int		default_action;		/* enum route_action, not POOL */
 	int		query_timeout_ms;
+	int		update_timeout_ms;
 	int		retries;
 	int		max_outstanding;
 	int		max_outstanding_backend;

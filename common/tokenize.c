@@ -39,6 +39,7 @@ tok_split(const char *line, struct tok_line *t, char *err, size_t errlen)
 	/* A word never grows: each byte of output costs a byte of input,
 	 * plus one NUL per word. */
 	t->buf = out = xmalloc(2 * len + 2);
+	t->buflen = 2 * len + 2;
 	t->last_word_start = len;
 	t->ends_in_blank = 1;
 
@@ -114,10 +115,14 @@ tok_free(struct tok_line *t)
 {
 	if (t == NULL)
 		return;
+	/* The words may hold a secret (key add): wiped, not just freed. */
+	if (t->buf != NULL)
+		explicit_bzero(t->buf, t->buflen);
 	free(t->buf);
 	if (t->argv != tok_noargs)
 		free(t->argv);
 	t->buf = NULL;
+	t->buflen = 0;
 	t->argc = 0;
 	t->argv = tok_noargs;
 }

@@ -21,6 +21,7 @@ struct tok_line {
 	int	 argc;
 	char	**argv;				/* NULL-terminated, never NULL */
 	char	*buf;				/* owns the words */
+	size_t	 buflen;
 	int	 open_quote;			/* set when the line ended inside quotes */
 	size_t	 last_word_start;		/* offset in the input of the last word (completion) */
 	int	 ends_in_blank;			/* input ended after a separator (completion) */

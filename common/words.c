@@ -19,6 +19,11 @@ WORDS(words_health, "unknown", "up", "down");
 WORDS(words_transport, "udp", "tcp");
 WORDS(words_yesno, "no", "yes");
 WORDS(words_assume, "nothing", "subtree");
+WORDS(words_confirm, "all", "any");
+WORDS(words_opcode, "query", "update");
+WORDS(words_tsig, "required", "optional");
+WORDS(words_tsig_alg, "hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256",
+    "hmac-sha384", "hmac-sha512");
 
 int
 words_find(const struct words *ws, const char *s)

@@ -23,6 +23,17 @@ enum health_state { HEALTH_UNKNOWN = 0, HEALTH_UP, HEALTH_DOWN };
 enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP };
 enum yesno { NO = 0, YES };
 enum zone_assume { ASSUME_NOTHING = 0, ASSUME_SUBTREE };
+/* A fanout pool's answer: NOERROR when every member confirmed, or one. */
+enum confirm { CONFIRM_ALL = 0, CONFIRM_ANY };
+/* What a route matches: queries (by name), or UPDATEs (by zone). */
+enum route_opcode { ROUTE_QUERY = 0, ROUTE_UPDATE };
+/* An UPDATE route: must a sender sign (TSIG)? */
+enum route_tsig { TSIG_REQUIRED = 0, TSIG_OPTIONAL };
+/* TSIG algorithms (RFC 8945; hmac-md5 for old servers). */
+enum tsig_alg {
+	TSIG_HMAC_MD5 = 0, TSIG_HMAC_SHA1, TSIG_HMAC_SHA224, TSIG_HMAC_SHA256,
+	TSIG_HMAC_SHA384, TSIG_HMAC_SHA512, TSIG_ALG__COUNT
+};
 
 struct words {
 	const char *const	*w;	/* by enum value */
@@ -36,6 +47,10 @@ extern const struct words words_health;		/* unknown up down */
 extern const struct words words_transport;	/* udp tcp */
 extern const struct words words_yesno;		/* no yes */
 extern const struct words words_assume;		/* nothing subtree (zone split) */
+extern const struct words words_confirm;	/* all any */
+extern const struct words words_opcode;		/* query update */
+extern const struct words words_tsig;		/* required optional */
+extern const struct words words_tsig_alg;	/* hmac-md5 ... hmac-sha512 */
 
 /* The value of word s, or -1. */
 int		 words_find(const struct words *, const char *s);

@@ -140,11 +140,32 @@ hist_append(struct shell *sh, const char *line)
 	fclose(fp);
 }
 
+/* Does line hold a secret (key add, key set)?  Such a line is kept out
+ * of the history, in memory and on disk. */
+static int
+holds_secret(const char *line)
+{
+	struct tok_line t;
+	const struct cmd_spec *cs;
+	char err[256];
+	int nw, r = 0;
+
+	if (tok_split(line, &t, err, sizeof(err)) == -1)
+		return 0;
+	if (t.argc > 0 && (cs = cmd_lookup(t.argc, t.argv, &nw, err,
+	    sizeof(err))) != NULL)
+		r = cmd_has_secret(cs);
+	tok_free(&t);
+	return r;
+}
+
 static void
 hist_add(struct shell *sh, const char *line)
 {
 	HistEvent ev;
 
+	if (holds_secret(line))
+		return;
 	if (history(sh->hist, &ev, H_FIRST) == 0 &&
 	    strcmp(ev.str, line) == 0)
 		return;

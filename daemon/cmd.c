@@ -69,6 +69,10 @@ static const cmd_handler handlers[CMD__COUNT] = {
 	[CMD_SHOW_AUDIT] = cmd_show_audit,
 	[CMD_SHOW_RECENT] = cmd_show_recent,
 	[CMD_SHOW_FLEET] = cmd_show_fleet,
+	[CMD_KEY_ADD] = cmd_key_add,
+	[CMD_KEY_SET] = cmd_key_set,
+	[CMD_KEY_DEL] = cmd_key_del,
+	[CMD_SHOW_KEYS] = cmd_show_keys,
 	[CMD_TRACE] = cmd_trace,
 	[CMD_SET] = cmd_set,
 	[CMD_EXPORT] = cmd_export,
@@ -527,7 +531,7 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 	struct cmd_checks chk;
 	struct cmd c;
 	struct cmd_ctx x;
-	char err[4096];
+	char err[4096], safe[CTL_LINE_MAX];
 	int code, rc;
 
 	cmd_checks_init(&chk, NULL, NULL);
@@ -543,6 +547,15 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 		if (rc == 0)
 			cmd_free(&c);
 		return;
+	}
+	/* A line that holds a secret is audited without it: as the command
+	 * parsed, the secret shown as "(secret)", or by its words alone. */
+	if (c.spec != NULL && cmd_has_secret(c.spec)) {
+		if (rc == -1 || cmd_format_safe(&c, c.given, safe,
+		    sizeof(safe)) == -1)
+			snprintf(safe, sizeof(safe), "%s ... (not shown: it "
+			    "holds a secret)", c.spec->words);
+		line = safe;
 	}
 	if (rc == -1) {
 		reply_err(r, code, "%s", err);

@@ -122,6 +122,10 @@ int	cmd_trace(struct cmd_ctx *, const union cmd_args *);
 int	cmd_export(struct cmd_ctx *, const union cmd_args *);
 int	cmd_replace(struct cmd_ctx *, const union cmd_args *);
 int	cmd_help(struct cmd_ctx *, const union cmd_args *);
+int	cmd_key_add(struct cmd_ctx *, const union cmd_args *);	/* cmd_key.c */
+int	cmd_key_set(struct cmd_ctx *, const union cmd_args *);
+int	cmd_key_del(struct cmd_ctx *, const union cmd_args *);
+int	cmd_show_keys(struct cmd_ctx *, const union cmd_args *);
 
 /* Is name (or the route id) something registered through etcd?  Then say
  * it cannot be changed here and return -1; else 0. */

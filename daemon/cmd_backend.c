@@ -81,6 +81,25 @@ set_pools(struct cmd_ctx *x, int64_t backend_id, const struct cmd_backend *a)
 	return 0;
 }
 
+/* The key a backend names exists (or it names none). */
+static int
+key_exists(struct cmd_ctx *x, const char *name)
+{
+	struct db_key k;
+	int rc;
+
+	if (name[0] == '\0')
+		return 0;
+	rc = db_key_get(x->db, name, &k);
+	explicit_bzero(&k, sizeof(k));
+	if (rc == -1)
+		return cmd_dberr(x);
+	if (rc == 1)
+		return cmd_fail(x, "key \"%s\" does not exist (key add %s "
+		    "ALGORITHM SECRET first)", name, name);
+	return 0;
+}
+
 int
 cmd_backend_add(struct cmd_ctx *x, const union cmd_args *u)
 {
@@ -95,6 +114,8 @@ cmd_backend_add(struct cmd_ctx *x, const union cmd_args *u)
 	rc = db_backend_get(x->db, b.name, &b);
 	if (rc == 0)
 		return cmd_fail(x, "backend \"%s\" exists", a->name);
+	if (rc == 1 && key_exists(x, a->conf.key) == -1)
+		return -1;
 	if (rc == -1 || db_backend_add(x->db, &b) == -1)
 		return cmd_dberr(x);
 	if (set_pools(x, b.id, a) == -1)
@@ -118,6 +139,8 @@ cmd_backend_set(struct cmd_ctx *x, const union cmd_args *u)
 	cur.conf = b.conf;
 	cmd_merge(x->c->spec, &cur, a, x->c->given);
 	b.conf = cur.conf;
+	if (key_exists(x, b.conf.key) == -1)
+		return -1;
 	if (db_backend_update(x->db, &b) == -1)
 		return cmd_dberr(x);
 	if ((x->c->given & cmd_bit(x->c->spec, "pool")) &&
@@ -235,10 +258,74 @@ cmd_backend_readd(struct cmd_ctx *x, const union cmd_args *u)
 static int
 policy_implemented(struct cmd_ctx *x, int policy)
 {
-	if (policy == POLICY_RACE || policy == POLICY_FANOUT)
+	if (policy == POLICY_RACE)
 		return cmd_fail(x, "policy %s is not implemented yet",
 		    words_name(&words_policy, policy));
 	return 0;
+}
+
+struct pool_use {
+	int64_t	pool_id;
+	int	opcode;		/* enum route_opcode */
+	int64_t	route_id;	/* the first such route; 0: none */
+};
+
+static int
+pool_use_cb(const struct db_route *r, void *arg)
+{
+	struct pool_use *pu = arg;
+
+	if (r->action != ACTION_POOL || r->pool_id != pu->pool_id ||
+	    r->opcode != pu->opcode)
+		return 0;
+	pu->route_id = r->id;
+	return 1;
+}
+
+/* A pool that becomes fanout must not serve queries, nor one that stops
+ * being fanout UPDATEs: a route of the other opcode that uses it stops
+ * the change. */
+static int
+policy_fits_routes(struct cmd_ctx *x, const struct db_pool *p, int policy)
+{
+	struct pool_use pu = { p->id, 0, 0 };
+
+	if ((policy == POLICY_FANOUT) == (p->policy == POLICY_FANOUT))
+		return 0;
+	pu.opcode = policy == POLICY_FANOUT ? ROUTE_QUERY : ROUTE_UPDATE;
+	if (db_route_foreach(x->db, pool_use_cb, &pu) == -1)
+		return cmd_dberr(x);
+	if (pu.route_id == 0)
+		return 0;
+	if (policy == POLICY_FANOUT)
+		return cmd_fail(x, "pool \"%s\" is used by route %lld for "
+		    "queries; a fanout pool takes UPDATE routes only (opcode "
+		    "update)", p->name, (long long)pu.route_id);
+	return cmd_fail(x, "pool \"%s\" is used by UPDATE route %lld, which "
+	    "needs a fanout pool", p->name, (long long)pu.route_id);
+}
+
+/* confirm is a fanout pool's. */
+static int
+confirm_fits(struct cmd_ctx *x, int policy)
+{
+	if ((x->c->given & cmd_bit(x->c->spec, "confirm")) &&
+	    policy != POLICY_FANOUT)
+		return cmd_fail(x, "confirm is for fanout pools (policy "
+		    "fanout)");
+	return 0;
+}
+
+static const char *
+pool_words(const struct db_pool *p, char *buf, size_t len)
+{
+	if (p->policy != POLICY_FANOUT)
+		snprintf(buf, len, "policy %s", words_name(&words_policy,
+		    p->policy));
+	else
+		snprintf(buf, len, "policy fanout, confirm %s",
+		    words_name(&words_confirm, p->confirm));
+	return buf;
 }
 
 int
@@ -246,20 +333,23 @@ cmd_pool_add(struct cmd_ctx *x, const union cmd_args *u)
 {
 	const struct cmd_pool *a = &u->pool;
 	struct db_pool p;
+	char w[64];
 	int rc;
 
-	if (policy_implemented(x, a->policy) == -1)
+	if (policy_implemented(x, a->policy) == -1 ||
+	    confirm_fits(x, a->policy) == -1)
 		return -1;
 	memset(&p, 0, sizeof(p));
 	snprintf(p.name, sizeof(p.name), "%s", a->name);
 	p.policy = a->policy;
+	p.confirm = a->confirm;
 	rc = db_pool_get(x->db, p.name, &p);
 	if (rc == 0)
 		return cmd_fail(x, "pool \"%s\" exists", a->name);
 	if (rc == -1 || db_pool_add(x->db, &p) == -1)
 		return cmd_dberr(x);
-	reply_ok(x->r, "pool %s added (policy %s)", p.name,
-	    words_name(&words_policy, p.policy));
+	reply_ok(x->r, "pool %s added (%s)", p.name,
+	    pool_words(&p, w, sizeof(w)));
 	return 0;
 }
 
@@ -267,21 +357,29 @@ int
 cmd_pool_set(struct cmd_ctx *x, const union cmd_args *u)
 {
 	const struct cmd_pool *a = &u->pool;
-	struct db_pool p;
+	struct db_pool p, to;
+	char w[64];
 
-	if (policy_implemented(x, a->policy) == -1 ||
-	    get_pool(x, a->name, &p, 0) == -1)
+	if (get_pool(x, a->name, &p, 0) == -1)
 		return -1;
-	if (p.policy == a->policy) {
-		reply_ok(x->r, "pool %s already has policy %s", p.name,
-		    words_name(&words_policy, p.policy));
+	to = p;
+	if (x->c->given & cmd_bit(x->c->spec, "policy"))
+		to.policy = a->policy;
+	if (x->c->given & cmd_bit(x->c->spec, "confirm"))
+		to.confirm = a->confirm;
+	if (policy_implemented(x, to.policy) == -1 ||
+	    confirm_fits(x, to.policy) == -1 ||
+	    policy_fits_routes(x, &p, to.policy) == -1)
+		return -1;
+	if (to.policy == p.policy && to.confirm == p.confirm) {
+		reply_ok(x->r, "pool %s already has %s", p.name,
+		    pool_words(&p, w, sizeof(w)));
 		return 0;
 	}
-	p.policy = a->policy;
-	if (db_pool_update(x->db, &p) == -1)
+	if (db_pool_update(x->db, &to) == -1)
 		return cmd_dberr(x);
-	reply_ok(x->r, "pool %s changed: policy %s", p.name,
-	    words_name(&words_policy, p.policy));
+	reply_ok(x->r, "pool %s changed: %s", p.name,
+	    pool_words(&to, w, sizeof(w)));
 	return 0;
 }
 

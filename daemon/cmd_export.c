@@ -1,7 +1,8 @@
 /*
  * cmd_export: the configured state of a store as data (statediff.h), and
  * `export`, which prints the commands that rebuild it: settings that
- * differ from their defaults, pools, backends with every option and their
+ * differ from their defaults, TSIG keys (their secrets only with `export
+ * secrets`: else a comment), pools, backends with every option and their
  * admin state, routes in order.  Each line is a command formatted from
  * its struct (cmd_format), so it parses back to the same state.  The
  * same lines, without the heading comment and with every secret, are the
@@ -66,6 +67,16 @@ read_setting(const char *key, const char *val, void *arg)
 }
 
 static int
+read_key(const struct db_key *k, int users, void *arg)
+{
+	struct reading *rd = arg;
+
+	(void)users;
+	sd_add_key(rd->st, k->name, k->alg, k->secret);
+	return 0;
+}
+
+static int
 read_pool(const struct db_pool *p, void *arg)
 {
 	struct reading *rd = arg;
@@ -73,7 +84,7 @@ read_pool(const struct db_pool *p, void *arg)
 	rd->pools = xrealloc(rd->pools, (rd->npools + 1) * sizeof(*rd->pools));
 	rd->pools[rd->npools].id = p->id;
 	rd->pools[rd->npools++].i = rd->st->np;
-	sd_add_pool(rd->st, p->name, p->policy);
+	sd_add_pool(rd->st, p->name, p->policy)->confirm = p->confirm;
 	return 0;
 }
 
@@ -116,6 +127,8 @@ read_route(const struct db_route *r, void *arg)
 	    r->action == ACTION_POOL ? r->pool_name : NULL, r->comment);
 	sr->id = r->id;
 	sr->qtype = r->qtype;
+	sr->opcode = r->opcode;
+	sr->tsig = r->tsig;
 	sr->action = r->action;
 	return 0;
 }
@@ -130,6 +143,8 @@ cmd_state_read(struct db *db, struct sd_state *st)
 	memset(&rd, 0, sizeof(rd));
 	rd.st = st;
 	rc = db_setting_foreach(db, read_setting, &rd);
+	if (rc == 0)
+		rc = db_key_foreach(db, read_key, &rd);
 	if (rc == 0)
 		rc = db_pool_foreach(db, read_pool, &rd);
 	if (rc == 0)
@@ -168,6 +183,25 @@ emit(struct lines *l, const struct cmd *c, uint64_t mask)
 	l->emit(l->arg, line);
 }
 
+/* A key: whole with secrets, else as a comment without its secret. */
+static void
+state_key(struct lines *l, const struct sd_key *k, int secrets)
+{
+	char line[CTL_LINE_MAX * 2], note[CTL_LINE_MAX * 2 + 64];
+	struct cmd c;
+
+	sd_cmd_key(&c, CMD_KEY_ADD, k);
+	if (secrets) {
+		emit(l, &c, CMD_ALL);
+		return;
+	}
+	if (cmd_format_safe(&c, CMD_ALL, line, sizeof(line)) == -1)
+		snprintf(line, sizeof(line), "key add ...");
+	snprintf(note, sizeof(note), "# %s: not exported (export secrets)",
+	    line);
+	l->emit(l->arg, note);
+}
+
 int
 cmd_state_lines(struct db *db, int secrets,
     void (*out)(void *, const char *line), void *arg)
@@ -175,11 +209,9 @@ cmd_state_lines(struct db *db, int secrets,
 	struct lines l = { out, arg };
 	struct sd_state st;
 	struct cmd c;
+	uint64_t mask;
 	size_t i;
 
-	/* Nothing secret is kept yet; TSIG keys print their secrets only
-	 * when secrets is set (the fleet's copy must rebuild them). */
-	(void)secrets;
 	if (cmd_state_read(db, &st) == -1)
 		return -1;
 	for (i = 0; i < setting_table_len; i++)
@@ -188,16 +220,26 @@ cmd_state_lines(struct db *db, int secrets,
 			sd_cmd_set(&c, setting_table[i].name, st.set[i]);
 			emit(&l, &c, CMD_ALL);
 		}
+	/* TSIG keys whole only with secrets (the fleet's copy must rebuild
+	 * them); else as a comment (a replace keeps the keys it is not
+	 * given). */
+	for (i = 0; i < st.nk; i++)
+		state_key(&l, &st.k[i], secrets);
 	for (i = 0; i < st.np; i++) {
 		sd_cmd_pool(&c, &st.p[i]);
-		emit(&l, &c, CMD_ALL);
+		emit(&l, &c, c.given);
 	}
 	for (i = 0; i < st.nb; i++) {
 		/* Every option, so the defaults of another version do not
-		 * change what this export means; "pool -" says nothing. */
+		 * change what this export means; "pool -" and "key -" say
+		 * nothing. */
 		sd_cmd_backend(&c, CMD_BACKEND_ADD, &st.b[i]);
-		emit(&l, &c, st.b[i].npools > 0 ? CMD_ALL :
-		    CMD_ALL & ~cmd_bit(c.spec, "pool"));
+		mask = CMD_ALL;
+		if (st.b[i].npools == 0)
+			mask &= ~cmd_bit(c.spec, "pool");
+		if (st.b[i].conf.key[0] == '\0')
+			mask &= ~cmd_bit(c.spec, "key");
+		emit(&l, &c, mask);
 		if (st.b[i].admin != ADMIN_ENABLED) {
 			sd_cmd_backend(&c, st.b[i].admin == ADMIN_DRAINED ?
 			    CMD_BACKEND_DRAIN : CMD_BACKEND_DISABLE, &st.b[i]);
@@ -263,10 +305,9 @@ reply_line(void *arg, const char *line)
 int
 cmd_export(struct cmd_ctx *x, const union cmd_args *u)
 {
-	(void)u;
 	reply_textf(x->r, "# dnsroute state exported by dnsrouted %s",
 	    DNSROUTE_VERSION);
-	if (cmd_state_lines(x->db, 0, reply_line, x->r) == -1)
+	if (cmd_state_lines(x->db, u->export.secrets, reply_line, x->r) == -1)
 		return cmd_dberr(x);
 	export_registered_note(x);
 	return 0;

@@ -37,8 +37,8 @@ struct mark {
 };
 
 struct lines {
-	struct mark	*pools, *backends, *admins;
-	size_t		 npools, nbackends, nadmins;
+	struct mark	*keys, *pools, *backends, *admins;
+	size_t		 nkeys, npools, nbackends, nadmins;
 	unsigned	*routes;		/* by scratch id */
 	size_t		 nroutes, caproutes;
 	unsigned	*settings;		/* by setting_table index */
@@ -124,12 +124,15 @@ lines_free(struct lines *l)
 {
 	size_t i;
 
+	for (i = 0; i < l->nkeys; i++)
+		free(l->keys[i].name);
 	for (i = 0; i < l->npools; i++)
 		free(l->pools[i].name);
 	for (i = 0; i < l->nbackends; i++)
 		free(l->backends[i].name);
 	for (i = 0; i < l->nadmins; i++)
 		free(l->admins[i].name);
+	free(l->keys);
 	free(l->pools);
 	free(l->backends);
 	free(l->admins);
@@ -145,6 +148,11 @@ note_line(struct replace *rp, const struct cmd *c, int64_t made,
 	struct lines *l = &rp->lines;
 
 	switch (c->spec->id) {
+	case CMD_KEY_ADD:
+	case CMD_KEY_SET:
+	case CMD_KEY_DEL:
+		mark(&l->keys, &l->nkeys, c->a.key.name, line);
+		break;
 	case CMD_POOL_ADD:
 	case CMD_POOL_SET:
 	case CMD_POOL_DEL:
@@ -185,6 +193,8 @@ attach_lines(struct replace *rp, struct sd_state *tgt)
 	struct lines *l = &rp->lines;
 	size_t i;
 
+	if (l->nkeys > 0)
+		qsort(l->keys, l->nkeys, sizeof(*l->keys), mark_cmp);
 	if (l->npools > 0)
 		qsort(l->pools, l->npools, sizeof(*l->pools), mark_cmp);
 	if (l->nbackends > 0)
@@ -192,6 +202,8 @@ attach_lines(struct replace *rp, struct sd_state *tgt)
 		    mark_cmp);
 	if (l->nadmins > 0)
 		qsort(l->admins, l->nadmins, sizeof(*l->admins), mark_cmp);
+	for (i = 0; i < tgt->nk; i++)
+		tgt->k[i].line = mark_line(l->keys, l->nkeys, tgt->k[i].name);
 	for (i = 0; i < tgt->np; i++)
 		tgt->p[i].line = mark_line(l->pools, l->npools,
 		    tgt->p[i].name);
@@ -232,6 +244,41 @@ fail_at(struct cmd_ctx *x, int code, unsigned line, const char *msg)
 	return -1;
 }
 
+/* The scratch starts with the store's keys: a replace keeps the keys
+ * its input does not list (statediff.h). */
+static int
+inherit_key(const struct db_key *k, int users, void *arg)
+{
+	struct db_key copy = *k;
+	int rc;
+
+	(void)users;
+	rc = db_key_add(arg, &copy);
+	explicit_bzero(&copy, sizeof(copy));
+	return rc;
+}
+
+/* An input's key add of a key the scratch has only by inheritance sets
+ * it instead; a second key add of the same name is the mistake it is. */
+static void
+key_add_is_set(struct replace *rp, struct cmd *c)
+{
+	struct db_key k;
+	size_t i;
+	int rc;
+
+	if (c->spec->id != CMD_KEY_ADD)
+		return;
+	/* Marks are sorted only once the input is read. */
+	for (i = 0; i < rp->lines.nkeys; i++)
+		if (strcmp(rp->lines.keys[i].name, c->a.key.name) == 0)
+			return;
+	rc = db_key_get(rp->scratch, c->a.key.name, &k);
+	explicit_bzero(&k, sizeof(k));
+	if (rc == 0)
+		c->spec = cmd_spec_of(CMD_KEY_SET);
+}
+
 /* Run the input on the scratch store. */
 static int
 build(struct replace *rp, const char *text, size_t len)
@@ -249,7 +296,8 @@ build(struct replace *rp, const char *text, size_t len)
 	cmd_checks_init(&chk, known, rp);
 	script_init_mem(&sc, text, len);
 	/* One transaction: the scratch store need not commit each line. */
-	if (db_begin(rp->scratch) == -1)
+	if (db_begin(rp->scratch) == -1 ||
+	    db_key_foreach(x->db, inherit_key, rp->scratch) != 0)
 		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
 	rc = 0;
 	while (rc == 0 && (r = script_next(&sc, &line, &start)) == 1) {
@@ -268,6 +316,7 @@ build(struct replace *rp, const char *text, size_t len)
 			cmd_free(&c);
 			continue;
 		}
+		key_add_is_set(rp, &c);
 		if ((why = not_state(&c)) != NULL) {
 			snprintf(msg, sizeof(msg), "\"%s\" %s", c.spec->words,
 			    why);
@@ -298,7 +347,7 @@ apply(struct replace *rp, const struct sd_changes *cs, const char *outcome)
 		const struct sd_change *ch = &cs->v[i];
 
 		sd_change_cmd(ch, &c);
-		if (cmd_format(&c, c.given, text, sizeof(text)) == -1)
+		if (cmd_format_safe(&c, c.given, text, sizeof(text)) == -1)
 			snprintf(text, sizeof(text), "%s ...", c.spec->words);
 		sd_change_detail(ch, detail, sizeof(detail));
 		if (cmd_run_on(x->db, x->sess, &c, NULL, err,

@@ -42,7 +42,30 @@ registered_route(struct cmd_ctx *x, int64_t id)
 	return cmd_fail(x, "no route %lld", (long long)id);
 }
 
-/* The pool a route names, into r->pool_id. */
+/* What an UPDATE route may be, and which pools each kind takes. */
+static int
+route_fits(struct cmd_ctx *x, const struct db_route *r,
+    const struct db_pool *p)
+{
+	if (r->opcode == ROUTE_UPDATE && r->qtype != 0)
+		return cmd_fail(x, "an UPDATE route matches the zone an "
+		    "UPDATE names: qtype does not apply");
+	if (r->opcode == ROUTE_QUERY && r->tsig == TSIG_OPTIONAL)
+		return cmd_fail(x, "tsig optional is for UPDATE routes "
+		    "(opcode update)");
+	if (p == NULL)
+		return 0;
+	if (r->opcode == ROUTE_UPDATE && p->policy != POLICY_FANOUT)
+		return cmd_fail(x, "an UPDATE route needs a fanout pool; "
+		    "pool \"%s\" has policy %s", p->name,
+		    words_name(&words_policy, p->policy));
+	if (r->opcode == ROUTE_QUERY && p->policy == POLICY_FANOUT)
+		return cmd_fail(x, "pool \"%s\" is a fanout pool: it takes "
+		    "UPDATE routes only (opcode update)", p->name);
+	return 0;
+}
+
+/* The pool a route names, into r->pool_id, once the route fits it. */
 static int
 route_pool(struct cmd_ctx *x, const char *name, struct db_route *r)
 {
@@ -50,7 +73,7 @@ route_pool(struct cmd_ctx *x, const char *name, struct db_route *r)
 	int rc;
 
 	if (r->action != ACTION_POOL)
-		return 0;
+		return route_fits(x, r, NULL);
 	if ((rc = db_pool_get(x->db, name, &p)) == -1)
 		return cmd_dberr(x);
 	if (rc == 1 && cmd_registered(x, "pool", name, 0) == -1)
@@ -58,6 +81,8 @@ route_pool(struct cmd_ctx *x, const char *name, struct db_route *r)
 	if (rc == 1)
 		return cmd_fail(x, "pool \"%s\" does not exist (pool add %s "
 		    "first)", name, name);
+	if (route_fits(x, r, &p) == -1)
+		return -1;
 	r->pool_id = p.id;
 	return 0;
 }
@@ -72,6 +97,8 @@ cmd_route_add(struct cmd_ctx *x, const union cmd_args *u)
 	memset(&r, 0, sizeof(r));
 	r.pattern = a->pattern;
 	r.qtype = a->qtype;
+	r.opcode = a->opcode;
+	r.tsig = a->tsig;
 	r.action = a->action;
 	r.comment = a->comment != NULL ? a->comment : "";
 	r.position = a->position;
@@ -114,11 +141,15 @@ route_set_cb(const struct db_route *row, void *arg)
 	memset(&cur, 0, sizeof(cur));
 	cur.id = row->id;
 	cur.qtype = row->qtype;
+	cur.opcode = row->opcode;
+	cur.tsig = row->tsig;
 	cur.action = row->action;
 	cur.pool = row->pool_name;
 	cur.comment = row->comment;
 	cmd_merge(x->c->spec, &cur, rs->a, x->c->given);
 	r.qtype = cur.qtype;
+	r.opcode = cur.opcode;
+	r.tsig = cur.tsig;
 	r.action = cur.action;
 	r.comment = cur.comment;
 	if (route_pool(x, cur.pool, &r) == -1)

@@ -41,25 +41,48 @@ pending_notice(struct cmd_ctx *x)
 		    x->sess->changes == 1 ? "" : "s");
 }
 
+static int
+by_position(const void *a, const void *b)
+{
+	const struct croute *x = *(const struct croute *const *)a;
+	const struct croute *y = *(const struct croute *const *)b;
+
+	return x->position < y->position ? -1 : x->position > y->position;
+}
+
 int
 cmd_show_routes(struct cmd_ctx *x, const union cmd_args *u)
 {
 	struct config *c = dr->cfg;
+	const struct croute **v;
 	char tb[32];
 	int i;
 
 	(void)u;
 	pending_notice(x);
-	reply_columns(x->r, "id#\tposition#\tpattern\tqtype\taction\tpool\thits#"
-	    "\tcomment\torigin");
+	reply_columns(x->r, "id#\tposition#\tpattern\tqtype\topcode\ttsig"
+	    "\taction\tpool\thits#\tcomment\torigin");
+	/* The snapshot keeps UPDATE routes apart (config.h); an operator
+	 * reads them all in the order they were placed. */
+	v = xcalloc((size_t)c->nroutes + 1, sizeof(*v));
+	for (i = 0; i < c->nroutes; i++)
+		v[i] = &c->routes[i];
+	qsort(v, (size_t)c->nroutes, sizeof(*v), by_position);
 	for (i = 0; i < c->nroutes; i++) {
-		const struct croute *r = &c->routes[i];
+		const struct croute *r = v[i];
 
 		reply_field_int(x->r, r->id);
 		reply_field_int(x->r, r->position);
 		reply_field(x->r, r->pattern);
 		reply_field(x->r, r->qtype ? dnsname_type_str(r->qtype, tb,
 		    sizeof(tb)) : "any");
+		reply_field(x->r, r->opcode == DNS_OPCODE_UPDATE ? "update" :
+		    "query");
+		if (r->opcode == DNS_OPCODE_UPDATE)
+			reply_field(x->r, r->tsig_optional ? "optional" :
+			    "required");
+		else
+			reply_field_null(x->r);
 		reply_field(x->r, words_name(&words_action, r->action));
 		if (r->pool != NULL)
 			reply_field(x->r, r->pool->name);
@@ -70,6 +93,7 @@ cmd_show_routes(struct cmd_ctx *x, const union cmd_args *u)
 		reply_origin(x, r->origin);
 		reply_end_row(x->r);
 	}
+	free(v);
 	return 0;
 }
 
@@ -102,8 +126,8 @@ cmd_show_backends(struct cmd_ctx *x, const union cmd_args *u)
 	(void)u;
 	pending_notice(x);
 	reply_columns(x->r, "name\taddress\ttransport\tweight#\tadmin\thealth\tpools"
-	    "\toutstanding#\tqueries#\tanswers#\tfailures#\trtt_us#\tlatency_us#"
-	    "\tcheck_rtt_us#\torigin");
+	    "\tkey\toutstanding#\tqueries#\tanswers#\tfailures#\trtt_us#"
+	    "\tlatency_us#\tcheck_rtt_us#\torigin");
 	for (i = 0; i < c->nbackends; i++) {
 		struct backend *b = c->backends[i];
 
@@ -118,6 +142,10 @@ cmd_show_backends(struct cmd_ctx *x, const union cmd_args *u)
 		pools_of(c, b, pools, sizeof(pools));
 		if (pools[0] != '\0')
 			reply_field(x->r, pools);
+		else
+			reply_field_null(x->r);
+		if (c->brows[i].conf.key[0] != '\0')
+			reply_field(x->r, c->brows[i].conf.key);
 		else
 			reply_field_null(x->r);
 		reply_field_int(x->r, atomic_load(&b->outstanding));
@@ -152,7 +180,7 @@ cmd_show_pools(struct cmd_ctx *x, const union cmd_args *u)
 
 	(void)u;
 	pending_notice(x);
-	reply_columns(x->r, "name\tpolicy\tmembers\tup#\torigin");
+	reply_columns(x->r, "name\tpolicy\tconfirm\tmembers\tup#\torigin");
 	for (i = 0; i < c->npools; i++) {
 		struct pool *p = &c->pools[i];
 
@@ -168,6 +196,10 @@ cmd_show_pools(struct cmd_ctx *x, const union cmd_args *u)
 		}
 		reply_field(x->r, p->name);
 		reply_field(x->r, words_name(&words_policy, p->policy));
+		if (p->policy == POLICY_FANOUT)
+			reply_field(x->r, p->confirm_all ? "all" : "any");
+		else
+			reply_field_null(x->r);
 		if (p->n > 0)
 			reply_field(x->r, members);
 		else

@@ -34,8 +34,6 @@ struct build {
 	const struct config	*old;
 	struct db		*db;
 	int			 cap_b, cap_p, cap_r;
-	const char		**pats;
-	uint16_t		*qtypes;
 	char			*err;
 	size_t			 errlen;
 	int			 failed;
@@ -190,7 +188,9 @@ new_pool(struct build *bd, int64_t id, const char *name, int policy)
 static int
 add_pool(const struct db_pool *row, void *arg)
 {
-	new_pool(arg, row->id, row->name, row->policy);
+	struct pool *p = new_pool(arg, row->id, row->name, row->policy);
+
+	p->confirm_all = row->confirm == CONFIRM_ALL;
 	return 0;
 }
 
@@ -266,6 +266,9 @@ add_route(const struct db_route *row, void *arg)
 	r = new_route(bd, row->id, row->pattern, (uint64_t)row->hits);
 	r->position = row->position;
 	r->qtype = row->qtype;
+	r->opcode = row->opcode == ROUTE_UPDATE ? DNS_OPCODE_UPDATE :
+	    DNS_OPCODE_QUERY;
+	r->tsig_optional = row->tsig == TSIG_OPTIONAL;
 	r->action = row->action;
 	r->comment = comment_dup(row->comment);
 	if (row->action == ACTION_POOL &&
@@ -277,6 +280,104 @@ add_route(const struct db_route *row, void *arg)
 	}
 	return 0;
 }
+
+/* ---- TSIG keys ---- */
+
+/* A stored key into the snapshot: a sender's (no backend uses it) goes
+ * to the front, the routers' own to the back (config.h). */
+static int
+add_key(const struct db_key *row, int users, void *arg)
+{
+	struct build *bd = arg;
+	struct config *c = bd->c;
+	struct tsig_key k, *v;
+	char e[128];
+
+	if (tsig_key_init(&k, row->name, row->alg, row->secret, e,
+	    sizeof(e)) == -1) {
+		/* Only a store edited by hand holds one: the daemon serves
+		 * on, without it. */
+		log_warnx("key %s in the store: %s; left out", row->name, e);
+		return 0;
+	}
+	/* Not realloc: the old array holds secrets, wiped before it goes. */
+	v = xcalloc((size_t)c->nkeys + 1, sizeof(*v));
+	if (c->nkeys > 0) {
+		memcpy(v, c->keys, (size_t)c->nkeys * sizeof(*v));
+		explicit_bzero(c->keys, (size_t)c->nkeys * sizeof(*v));
+	}
+	free(c->keys);
+	c->keys = v;
+	if (users == 0) {
+		memmove(&c->keys[c->nclient_keys + 1],
+		    &c->keys[c->nclient_keys],
+		    (c->nkeys - c->nclient_keys) * sizeof(*c->keys));
+		c->keys[c->nclient_keys++] = k;
+	} else
+		c->keys[c->nkeys] = k;
+	c->nkeys++;
+	tsig_key_wipe(&k);
+	return 0;
+}
+
+/* The key named (presentation form), or NULL. */
+static const struct tsig_key *
+find_key(const struct config *c, const char *name)
+{
+	uint8_t wire[DNS_MAX_WIRE_NAME];
+	int i, n;
+
+	if (name[0] == '\0' || (n = dns_text_to_wire(name, wire,
+	    sizeof(wire))) == -1)
+		return NULL;
+	for (i = 0; i < c->nkeys; i++)
+		if (c->keys[i].namelen == n &&
+		    memcmp(c->keys[i].name, wire, (size_t)n) == 0)
+			return &c->keys[i];
+	return NULL;
+}
+
+/* Each fanout pool's members' keys, by the backends' rows. */
+static void
+pool_keys(struct config *c)
+{
+	struct pool *p;
+	int i, k, j;
+
+	for (i = 0; i < c->npools; i++) {
+		p = &c->pools[i];
+		if (p->policy != POLICY_FANOUT || p->n == 0)
+			continue;
+		p->mkeys = xcalloc((size_t)p->n, sizeof(*p->mkeys));
+		for (k = 0; k < p->n; k++)
+			for (j = 0; j < c->nbackends; j++)
+				if (c->backends[j] == p->members[k])
+					p->mkeys[k] = find_key(c,
+					    c->brows[j].conf.key);
+	}
+}
+
+/* Query routes first, UPDATE routes after them, each in order. */
+static void
+split_routes(struct config *c)
+{
+	struct croute *v;
+	int i, n = 0;
+
+	if (c->nroutes == 0)
+		return;
+	v = xcalloc((size_t)c->nroutes, sizeof(*v));
+	for (i = 0; i < c->nroutes; i++)
+		if (c->routes[i].opcode == DNS_OPCODE_QUERY)
+			v[n++] = c->routes[i];
+	c->nqroutes = n;
+	for (i = 0; i < c->nroutes; i++)
+		if (c->routes[i].opcode != DNS_OPCODE_QUERY)
+			v[n++] = c->routes[i];
+	free(c->routes);
+	c->routes = v;
+}
+
 
 /* ---- registrations ---- */
 
@@ -435,39 +536,57 @@ add_setting(const char *key, const char *val, void *arg)
 	return 0;
 }
 
-/* The route table for the routes read, and each route's pattern made the
- * table's. */
+/* The table of routes[from, from + n), and each of their patterns made
+ * the table's.  When old (the snapshot before's table for the same kind
+ * of route) has exactly these patterns, it is shared: its generation (so
+ * the workers' cached decisions stay valid), prefilter and code.  It only
+ * maps a name to an index: the routes it indexes are the new ones, so a
+ * changed pool, action or tsig setting is seen all the same. */
+static struct route_table *
+table_of(struct config *c, struct route_table *old, struct route_cache *rc,
+    int from, int n)
+{
+	struct route_table *t;
+	const char **pats;
+	uint16_t *qtypes;
+	int i;
+
+	pats = xcalloc((size_t)n + 1, sizeof(*pats));
+	qtypes = xcalloc((size_t)n + 1, sizeof(*qtypes));
+	for (i = 0; i < n; i++) {
+		pats[i] = c->routes[from + i].pattern;
+		qtypes[i] = (uint16_t)c->routes[from + i].qtype;
+	}
+	if (route_table_same(old, pats, qtypes, n, c->set.match_limit)) {
+		t = old;
+		route_table_ref(t);
+	} else
+		t = route_table_new(rc, pats, qtypes, n, c->set.match_limit);
+	free(pats);
+	free(qtypes);
+	/* One copy of each pattern: the table's. */
+	for (i = 0; i < n; i++) {
+		free((char *)c->routes[from + i].pattern);
+		c->routes[from + i].pattern = route_table_pattern(t, i);
+	}
+	return t;
+}
+
+/* The route tables for the routes read: the query routes' and, when
+ * there are UPDATE routes, theirs. */
 static void
 make_table(struct build *bd, struct route_cache *rc)
 {
 	struct config *c = bd->c;
 	const struct config *old = bd->old;
-	int i;
 
+	split_routes(c);
 	c->routes_by_id = idpos_make(NULL, c->nroutes > 0 ?
 	    &c->routes[0].id : NULL, sizeof(*c->routes), c->nroutes);
-	bd->pats = xcalloc(c->nroutes + 1, sizeof(*bd->pats));
-	bd->qtypes = xcalloc(c->nroutes + 1, sizeof(*bd->qtypes));
-	for (i = 0; i < c->nroutes; i++) {
-		bd->pats[i] = c->routes[i].pattern;
-		bd->qtypes[i] = (uint16_t)c->routes[i].qtype;
-	}
-	/* Unchanged routes keep their table: its generation (so the
-	 * workers' cached decisions stay valid), prefilter and code. */
-	if (old != NULL && route_table_same(old->rt, bd->pats, bd->qtypes,
-	    c->nroutes, c->set.match_limit)) {
-		c->rt = old->rt;
-		route_table_ref(c->rt);
-	} else
-		c->rt = route_table_new(rc, bd->pats, bd->qtypes, c->nroutes,
-		    c->set.match_limit);
-	free(bd->pats);
-	free(bd->qtypes);
-	/* One copy of each pattern: the table's. */
-	for (i = 0; i < c->nroutes; i++) {
-		free((char *)c->routes[i].pattern);
-		c->routes[i].pattern = route_table_pattern(c->rt, i);
-	}
+	c->rt = table_of(c, old != NULL ? old->rt : NULL, rc, 0, c->nqroutes);
+	if (c->nroutes > c->nqroutes)
+		c->urt = table_of(c, old != NULL ? old->urt : NULL, rc,
+		    c->nqroutes, c->nroutes - c->nqroutes);
 	c->rt_patterns = 1;
 }
 
@@ -524,8 +643,11 @@ copy_routes(struct build *bd)
 	c->routes_by_id = xcalloc(c->nroutes + 1, sizeof(*c->routes_by_id));
 	memcpy(c->routes_by_id, old->routes_by_id,
 	    c->nroutes * sizeof(*c->routes_by_id));
+	c->nqroutes = old->nqroutes;
 	c->rt = old->rt;
 	route_table_ref(c->rt);
+	if ((c->urt = old->urt) != NULL)
+		route_table_ref(c->urt);
 	return 0;
 }
 
@@ -549,6 +671,7 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 	/* Registered pools go in before any route points into the pool
 	 * array, registered routes after the operator's. */
 	if (db_setting_foreach(db, add_setting, &bd) == -1 ||
+	    db_key_foreach(db, add_key, &bd) == -1 ||
 	    db_backend_foreach(db, add_backend, &bd) == -1 ||
 	    db_pool_foreach(db, add_pool, &bd) == -1)
 		goto dberr;
@@ -560,6 +683,7 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 	if (bd.failed)
 		goto fail;
 	index_ids(c);
+	pool_keys(c);
 	c->routes_gen = db_routes_gen(db);
 	if (old == NULL || old->routes_gen != c->routes_gen ||
 	    copy_routes(&bd) == -1) {
@@ -600,9 +724,14 @@ config_free(struct config *c)
 	int i;
 
 	free_routes(c);
-	for (i = 0; i < c->npools; i++)
+	for (i = 0; i < c->npools; i++) {
 		free(c->pools[i].members);
+		free(c->pools[i].mkeys);
+	}
 	free(c->pools);
+	for (i = 0; i < c->nkeys; i++)
+		tsig_key_wipe(&c->keys[i]);
+	free(c->keys);
 	for (i = 0; i < c->nbackends; i++)
 		backend_unref(c->backends[i]);
 	free(c->backends);
@@ -611,6 +740,7 @@ config_free(struct config *c)
 	free(c->pools_by_id);
 	free(c->routes_by_id);
 	route_table_free(c->rt);
+	route_table_free(c->urt);
 	free(c);
 }
 

@@ -22,6 +22,7 @@
 #include "backend.h"
 #include "route.h"
 #include "settings.h"
+#include "tsig.h"
 
 struct db;
 struct db_backend;
@@ -33,6 +34,10 @@ struct pool {
 	int			 n;
 	struct backend		**members;
 	atomic_uint		 rr;
+	/* fanout: every member must confirm (else one); members[i]'s TSIG
+	 * key, NULL when it has none. */
+	int			 confirm_all;
+	const struct tsig_key	**mkeys;
 };
 
 /* Route hit counters outlive snapshots: shared by id across rebuilds,
@@ -53,6 +58,8 @@ struct croute {
 	char			*comment;	/* "" is not allocated */
 	char			*origin;	/* "etcd KEY..."; NULL: operator's */
 	struct route_hits	*hits;
+	int			 opcode;	/* DNS_OPCODE_QUERY or _UPDATE */
+	int			 tsig_optional;	/* UPDATE: unsigned ones are taken */
 };
 
 struct idpos {
@@ -69,16 +76,29 @@ struct config {
 	struct db_backend	*brows;		/* their rows, applied at publish */
 	int			 npools;
 	struct pool		*pools;		/* by name */
+	/* The query routes by position, then the UPDATE routes by position
+	 * (a query never meets an UPDATE route, nor the other way round):
+	 * rt indexes routes[0, nqroutes), urt routes[nqroutes, nroutes). */
 	int			 nroutes;
-	struct croute		*routes;	/* by position */
-	int			 rt_patterns;	/* routes[].pattern are rt's */
+	int			 nqroutes;
+	struct croute		*routes;
+	int			 rt_patterns;	/* routes[].pattern are the
+						 * tables' */
 	uint64_t		 routes_gen;	/* db_routes_gen() it was built at */
-	struct route_table	*rt;		/* index i <-> routes[i]; shared
-						 * with the snapshot before when
-						 * the routes did not change */
+	/* Each table is shared with the snapshot before when its routes'
+	 * patterns did not change (config.c). */
+	struct route_table	*rt;		/* index i <-> routes[i] */
+	struct route_table	*urt;		/* i <-> routes[nqroutes + i];
+						 * NULL: no UPDATE route */
 	/* Positions in backends, pools and routes, sorted by id. */
 	struct idpos		*backends_by_id, *pools_by_id, *routes_by_id;
 	int			 nby_backend, nby_pool;
+	/* TSIG keys: the first nclient_keys are those no backend uses,
+	 * which clients may sign UPDATEs with; a backend's key is the
+	 * router's towards that server, never a client's. */
+	int			 nkeys;
+	int			 nclient_keys;
+	struct tsig_key		*keys;
 };
 
 /* Read everything from db (inside the caller's transaction, if any) and

@@ -24,6 +24,7 @@
  *   error buffer and statements are per connection anyway.
  */
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -79,9 +80,11 @@ enum stmt {
 	S__COUNT
 };
 
-#define BACKEND_COLS "id, name, addr, transport, weight, admin, " \
-	"check_qname, check_qtype, check_qclass, check_tcp, check_rcode, " \
-	"interval_ms, timeout_ms, fall, rise"
+#define BACKEND_COLS "b.id, b.name, b.addr, b.transport, b.weight, " \
+	"b.admin, b.check_qname, b.check_qtype, b.check_qclass, b.check_tcp, " \
+	"b.check_rcode, b.interval_ms, b.timeout_ms, b.fall, b.rise, " \
+	"coalesce(k.name, '') FROM backend AS b LEFT JOIN tsig_key AS k " \
+	"ON k.id = b.key_id"
 
 static const char *const stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -96,27 +99,33 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_OP_ROLLBACK_TO] = "ROLLBACK TO dbop",
 
 	/* ?1 is the id (update only), ?2.. the columns as in BACKEND_COLS. */
+	/* The key by name (?16): NULL for "" (the handler checked that a
+	 * key named exists). */
 	[S_BACKEND_ADD] = "INSERT INTO backend (name, addr, transport, weight, "
 	    "admin, check_qname, check_qtype, check_qclass, check_tcp, "
-	    "check_rcode, interval_ms, timeout_ms, fall, rise) VALUES "
-	    "(?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	    "check_rcode, interval_ms, timeout_ms, fall, rise, key_id) VALUES "
+	    "(?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+	    "(SELECT id FROM tsig_key WHERE name = ?16))",
 	[S_BACKEND_UPDATE] = "UPDATE backend SET name = ?2, addr = ?3, "
 	    "transport = ?4, weight = ?5, admin = ?6, check_qname = ?7, "
 	    "check_qtype = ?8, check_qclass = ?9, check_tcp = ?10, "
 	    "check_rcode = ?11, interval_ms = ?12, timeout_ms = ?13, "
-	    "fall = ?14, rise = ?15 WHERE id = ?1",
+	    "fall = ?14, rise = ?15, "
+	    "key_id = (SELECT id FROM tsig_key WHERE name = ?16) WHERE id = ?1",
 	[S_BACKEND_DEL] = "DELETE FROM backend WHERE id = ?1",
-	[S_BACKEND_GET] = "SELECT " BACKEND_COLS " FROM backend "
-	    "WHERE name = ?1",
-	[S_BACKEND_ALL] = "SELECT " BACKEND_COLS " FROM backend ORDER BY name",
+	[S_BACKEND_GET] = "SELECT " BACKEND_COLS " WHERE b.name = ?1",
+	[S_BACKEND_ALL] = "SELECT " BACKEND_COLS " ORDER BY b.name",
 	[S_BACKEND_EXISTS] = "SELECT id FROM backend WHERE id = ?1",
 
-	[S_POOL_ADD] = "INSERT INTO pool (name, policy) VALUES (?2, ?3)",
-	[S_POOL_UPDATE] = "UPDATE pool SET name = ?2, policy = ?3 "
-	    "WHERE id = ?1",
+	[S_POOL_ADD] = "INSERT INTO pool (name, policy, confirm) "
+	    "VALUES (?2, ?3, ?4)",
+	[S_POOL_UPDATE] = "UPDATE pool SET name = ?2, policy = ?3, "
+	    "confirm = ?4 WHERE id = ?1",
 	[S_POOL_DEL] = "DELETE FROM pool WHERE id = ?1",
-	[S_POOL_GET] = "SELECT id, name, policy FROM pool WHERE name = ?1",
-	[S_POOL_ALL] = "SELECT id, name, policy FROM pool ORDER BY name",
+	[S_POOL_GET] = "SELECT id, name, policy, confirm FROM pool "
+	    "WHERE name = ?1",
+	[S_POOL_ALL] = "SELECT id, name, policy, confirm FROM pool "
+	    "ORDER BY name",
 	[S_POOL_NAME] = "SELECT name FROM pool WHERE id = ?1",
 
 	[S_MEMBER_ADD] = "INSERT INTO pool_member (pool_id, backend_id) "
@@ -134,7 +143,8 @@ static const char *const stmt_sql[S__COUNT] = {
 	 * command layer asks before every route add. */
 	[S_ROUTE_LAST] = "SELECT coalesce(max(position), 0) FROM route",
 	[S_ROUTE_ADD] = "INSERT INTO route (position, pattern, qtype, action, "
-	    "pool_id, comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    "pool_id, comment, opcode, tsig) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[S_ROUTE_POS] = "SELECT position FROM route WHERE id = ?1",
 	[S_ROUTE_DEL] = "DELETE FROM route WHERE id = ?1",
 	[S_ROUTE_SETPOS] = "UPDATE route SET position = ?2 WHERE id = ?1",
@@ -143,15 +153,17 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_ROUTE_SHIFT_DOWN] = "UPDATE route SET position = position - 1 "
 	    "WHERE position >= ?1 AND position <= ?2",
 	[S_ROUTE_ALL] = "SELECT r.id, r.position, r.pattern, r.qtype, "
-	    "r.action, r.pool_id, p.name, r.comment, r.hits FROM route AS r "
+	    "r.action, r.pool_id, p.name, r.comment, r.hits, r.opcode, "
+	    "r.tsig FROM route AS r "
 	    "LEFT JOIN pool AS p ON p.id = r.pool_id ORDER BY r.position",
 	[S_ROUTE_USING_POOL] = "SELECT id FROM route WHERE pool_id = ?1 "
 	    "ORDER BY position LIMIT 1",
 	[S_ROUTE_UPDATE] = "UPDATE route SET qtype = ?3, action = ?4, "
-	    "pool_id = ?5, comment = ?6 WHERE id = ?1",
+	    "pool_id = ?5, comment = ?6, opcode = ?7, tsig = ?8 WHERE id = ?1",
 	[S_ROUTE_HITS] = "UPDATE route SET hits = ?2 WHERE id = ?1",
 	[S_ROUTE_GET] = "SELECT r.id, r.position, r.pattern, r.qtype, "
-	    "r.action, r.pool_id, p.name, r.comment, r.hits FROM route AS r "
+	    "r.action, r.pool_id, p.name, r.comment, r.hits, r.opcode, "
+	    "r.tsig FROM route AS r "
 	    "LEFT JOIN pool AS p ON p.id = r.pool_id WHERE r.id = ?1",
 
 	[S_SETTING_GET] = "SELECT value FROM setting WHERE key = ?1",
@@ -205,6 +217,7 @@ struct db {
 	sqlite3		*h;
 	sqlite3_stmt	*st[S__COUNT];
 	struct db_reg	*reg;		/* db_reg.c's statements */
+	struct db_keys	*keys;		/* db_key.c's */
 	int		 lockfd;	/* on PATH-lock; -1 for :memory: */
 	char		*path;
 	char		 err[512];
@@ -247,6 +260,12 @@ struct db_reg **
 db_reg_slot(struct db *db)
 {
 	return &db->reg;
+}
+
+struct db_keys **
+db_key_slot(struct db *db)
+{
+	return &db->keys;
 }
 
 /* Record an error for db_errmsg; returns -1 for "return db_err(...)". */
@@ -423,6 +442,67 @@ word_enum(const struct words *ws, sqlite3_stmt *st, int col)
 	return s != NULL ? words_find(ws, s) : -1;
 }
 
+/* ---- the statements of db_reg.c and db_key.c (db_int.h) ---- */
+
+int
+db_side_prepare(struct db *db, sqlite3_stmt **st, const char *const *sql,
+    int n, char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (sqlite3_prepare_v3(db->h, sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "database: cannot prepare \"%s\": "
+			    "%s", sql[i], sqlite3_errmsg(db->h));
+			return -1;
+		}
+	return 0;
+}
+
+void
+db_side_finalize(sqlite3_stmt **st, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		sqlite3_finalize(st[i]);
+}
+
+sqlite3_stmt *
+db_side_take(struct db *db, sqlite3_stmt *st)
+{
+	if (sqlite3_stmt_busy(st)) {
+		db_err(db, "internal error: nested use of \"%s\"",
+		    sqlite3_sql(st));
+		return NULL;
+	}
+	return st;
+}
+
+int
+db_side_done(struct db *db, sqlite3_stmt *st, int rc)
+{
+	int ret = 0;
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_err(db, "%s", sqlite3_errmsg(db->h));
+	stmt_done(st);
+	return ret;
+}
+
+void
+db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	bind_text(st, i, s);
+}
+
+void
+db_col_copy(char *dst, size_t len, sqlite3_stmt *st, int col)
+{
+	col_copy(dst, len, st, col);
+}
+
 /* A name that fills its fixed buffer has lost its NUL. */
 static int
 name_ok(struct db *db, const char *what, const char *name)
@@ -467,6 +547,27 @@ op_end(struct db *db, int ret)
 /*
  * Open: the lock, then the file.
  */
+
+/* Make PATH SUFFIX (the store, its WAL) mode 0600 if it exists and is
+ * open to others; said in the log, since someone may have read it. */
+static void
+store_private(const char *path, const char *suffix)
+{
+	char p[4096];
+	struct stat st;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s%s", path, suffix) >= sizeof(p) ||
+	    lstat(p, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) == 0)
+		return;
+	if (chmod(p, st.st_mode & 0700) == -1)
+		log_warn("%s is mode %03o and cannot be made private", p,
+		    (unsigned)(st.st_mode & 0777));
+	else
+		log_warnx("%s was mode %03o: now %03o (it holds TSIG secrets)",
+		    p, (unsigned)(st.st_mode & 0777),
+		    (unsigned)(st.st_mode & 0700));
+}
 
 /* The lock is flock() on a side file, held for the life of the handle: it
  * goes away with the process however that ends, and unlike fcntl locks it
@@ -686,6 +787,7 @@ db_open(const char *path, char *err, size_t errlen)
 {
 	struct db *db;
 	char msg[256], mode[16];
+	mode_t oldmask = 0;
 	int memory, rc, i;
 
 	static int configured;
@@ -706,6 +808,11 @@ db_open(const char *path, char *err, size_t errlen)
 
 	if (!memory && lock_take(db, err, errlen) == -1)
 		goto fail;
+	/* The store holds TSIG secrets: the file and its WAL are the
+	 * daemon's alone.  New ones are made so (SQLite gives the WAL the
+	 * database's mode), older ones once they are known to be ours. */
+	if (!memory)
+		oldmask = umask(077);
 	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -741,6 +848,11 @@ db_open(const char *path, char *err, size_t errlen)
 	}
 	if (migrate(db, err, errlen) == -1)
 		goto fail;
+	if (!memory) {
+		store_private(path, "");
+		store_private(path, "-wal");
+		store_private(path, "-shm");
+	}
 	if (open_exec(db, "PRAGMA foreign_keys = ON", msg, sizeof(msg)) ==
 	    -1) {
 		snprintf(err, errlen, "database %s: %s", path, msg);
@@ -758,11 +870,16 @@ db_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (db_reg_prepare(db, err, errlen) == -1)
+	if (db_reg_prepare(db, err, errlen) == -1 ||
+	    db_key_prepare(db, err, errlen) == -1)
 		goto fail;
+	if (!memory)
+		umask(oldmask);
 	return db;
 
 fail:
+	if (!memory)
+		umask(oldmask);
 	db_close(db);
 	return NULL;
 }
@@ -777,6 +894,7 @@ db_close(struct db *db)
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(db->st[i]);
 	db_reg_finalize(db);
+	db_key_finalize(db);
 	/* Rolls back an open transaction and, as the last connection,
 	 * checkpoints and removes the WAL. */
 	sqlite3_close_v2(db->h);
@@ -862,7 +980,8 @@ backend_bind(struct db *db, sqlite3_stmt *st, const struct db_backend *b)
 	if (name_ok(db, "backend", b->name) == -1)
 		return -1;
 	if (memchr(c->addr, '\0', sizeof(c->addr)) == NULL ||
-	    memchr(c->check_qname, '\0', sizeof(c->check_qname)) == NULL)
+	    memchr(c->check_qname, '\0', sizeof(c->check_qname)) == NULL ||
+	    memchr(c->key, '\0', sizeof(c->key)) == NULL)
 		return db_err(db, "backend \"%s\": address or check name is "
 		    "too long", b->name);
 	transport = enum_word(&words_transport, c->transport);
@@ -884,6 +1003,7 @@ backend_bind(struct db *db, sqlite3_stmt *st, const struct db_backend *b)
 	sqlite3_bind_int(st, 13, c->timeout_ms);
 	sqlite3_bind_int(st, 14, c->fall);
 	sqlite3_bind_int(st, 15, c->rise);
+	bind_text(st, 16, c->key);
 	return 0;
 }
 
@@ -908,6 +1028,7 @@ backend_row(struct db *db, sqlite3_stmt *st, struct db_backend *b)
 	c->timeout_ms = sqlite3_column_int(st, 12);
 	c->fall = sqlite3_column_int(st, 13);
 	c->rise = sqlite3_column_int(st, 14);
+	col_copy(c->key, sizeof(c->key), st, 15);
 	if (c->transport == -1 || b->admin == -1)
 		return db_err(db, "backend \"%s\": unknown transport or admin "
 		    "state in the database", b->name);
@@ -1034,16 +1155,18 @@ db_backend_foreach(struct db *db,
 static int
 pool_bind(struct db *db, sqlite3_stmt *st, const struct db_pool *p)
 {
-	const char *policy;
+	const char *policy, *confirm;
 
 	if (name_ok(db, "pool", p->name) == -1)
 		return -1;
 	policy = enum_word(&words_policy, p->policy);
-	if (policy == NULL)
-		return db_err(db, "pool \"%s\": bad policy %d", p->name,
-		    p->policy);
+	confirm = enum_word(&words_confirm, p->confirm);
+	if (policy == NULL || confirm == NULL)
+		return db_err(db, "pool \"%s\": bad policy %d or confirm %d",
+		    p->name, p->policy, p->confirm);
 	bind_text(st, 2, p->name);
 	bind_text(st, 3, policy);
+	bind_text(st, 4, confirm);
 	return 0;
 }
 
@@ -1054,9 +1177,10 @@ pool_row(struct db *db, sqlite3_stmt *st, struct db_pool *p)
 	p->id = sqlite3_column_int64(st, 0);
 	col_copy(p->name, sizeof(p->name), st, 1);
 	p->policy = word_enum(&words_policy, st, 2);
-	if (p->policy == -1)
-		return db_err(db, "pool \"%s\": unknown policy in the database",
-		    p->name);
+	p->confirm = word_enum(&words_confirm, st, 3);
+	if (p->policy == -1 || p->confirm == -1)
+		return db_err(db, "pool \"%s\": unknown policy or confirm in "
+		    "the database", p->name);
 	return 0;
 }
 
@@ -1336,6 +1460,12 @@ route_write(struct db *db, sqlite3_stmt *st, const struct db_route *r,
 {
 	int rc;
 
+	if (enum_word(&words_opcode, r->opcode) == NULL ||
+	    enum_word(&words_tsig, r->tsig) == NULL) {
+		stmt_done(st);
+		return db_err(db, "bad route opcode %d or tsig %d", r->opcode,
+		    r->tsig);
+	}
 	bind_text(st, 2, r->pattern);
 	sqlite3_bind_int(st, 3, r->qtype);
 	bind_text(st, 4, action);
@@ -1344,6 +1474,8 @@ route_write(struct db *db, sqlite3_stmt *st, const struct db_route *r,
 	else
 		sqlite3_bind_null(st, 5);
 	bind_text(st, 6, r->comment);
+	bind_text(st, 7, enum_word(&words_opcode, r->opcode));
+	bind_text(st, 8, enum_word(&words_tsig, r->tsig));
 	if ((rc = stmt_run(db, st)) == SQLITE_OK)
 		return 0;
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -1517,9 +1649,11 @@ route_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
 	col_copy(r.pool_name, sizeof(r.pool_name), st, 6);
 	r.comment = col_str(st, 7);
 	r.hits = sqlite3_column_int64(st, 8);
-	if (r.action == -1)
-		return db_err(db, "route %" PRId64 ": unknown action in the "
-		    "database", r.id);
+	r.opcode = word_enum(&words_opcode, st, 9);
+	r.tsig = word_enum(&words_tsig, st, 10);
+	if (r.action == -1 || r.opcode == -1 || r.tsig == -1)
+		return db_err(db, "route %" PRId64 ": unknown action, opcode "
+		    "or tsig in the database", r.id);
 	return cb.route(&r, arg);
 }
 

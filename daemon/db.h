@@ -33,6 +33,7 @@ struct db_pool {
 	int64_t		id;
 	char		name[CONF_NAME_MAX];
 	int		policy;			/* enum pool_policy */
+	int		confirm;		/* enum confirm (fanout) */
 };
 
 struct db_route {
@@ -40,6 +41,8 @@ struct db_route {
 	int		position;		/* 1..N, contiguous */
 	const char	*pattern;		/* valid during the callback only */
 	int		qtype;			/* 0: any type */
+	int		opcode;			/* enum route_opcode */
+	int		tsig;			/* enum route_tsig */
 	int		action;			/* enum route_action */
 	int64_t		pool_id;		/* action == ACTION_POOL */
 	char		pool_name[CONF_NAME_MAX];
@@ -63,6 +66,15 @@ struct db_audit {
 	long		pid;
 	const char	*command;
 	const char	*outcome;		/* "ok" or the error text */
+};
+
+/* A TSIG key (sql/migrations/0004).  The secret is the base64 the
+ * operator gave; whoever fills one wipes it (explicit_bzero) when done. */
+struct db_key {
+	int64_t		id;
+	char		name[CONF_KEY_MAX];	/* lowercase, final dot */
+	int		alg;			/* enum tsig_alg */
+	char		secret[CONF_SECRET_B64];
 };
 
 /* A nameserver registered through etcd (see sql/migrations/0002). */
@@ -138,6 +150,17 @@ int	db_route_get(struct db *, int64_t id,
 uint64_t db_routes_gen(struct db *);
 /* Does any route name this pool?  Sets *route_id to one of them or 0. */
 int	db_route_using_pool(struct db *, int64_t pool_id, int64_t *route_id);
+
+/* TSIG keys (db_key.c), by name.  add refuses a name that exists; set
+ * changes the algorithm and secret (1: no such key); del refuses while a
+ * backend uses the key, naming it (1: no such key); foreach goes by name,
+ * with users the number of backends that use each. */
+int	db_key_add(struct db *, struct db_key *k);
+int	db_key_set(struct db *, const struct db_key *k);
+int	db_key_del(struct db *, const char *name);
+int	db_key_get(struct db *, const char *name, struct db_key *out);
+int	db_key_foreach(struct db *, int (*cb)(const struct db_key *,
+	    int users, void *), void *arg);
 
 /* Settings: text key/value.  get returns 1 when the key is unset. */
 int	db_setting_get(struct db *, const char *key, char *val, size_t vallen);

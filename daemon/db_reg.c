@@ -47,29 +47,19 @@ int
 db_reg_prepare(struct db *db, char *err, size_t errlen)
 {
 	struct db_reg *r = xcalloc(1, sizeof(*r));
-	int i;
 
 	*db_reg_slot(db) = r;
-	for (i = 0; i < R__COUNT; i++)
-		if (sqlite3_prepare_v3(db_handle(db), rstmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &r->st[i], NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "database: cannot prepare \"%s\": "
-			    "%s", rstmt_sql[i], sqlite3_errmsg(db_handle(db)));
-			return -1;
-		}
-	return 0;
+	return db_side_prepare(db, r->st, rstmt_sql, R__COUNT, err, errlen);
 }
 
 void
 db_reg_finalize(struct db *db)
 {
 	struct db_reg *r = *db_reg_slot(db);
-	int i;
 
 	if (r == NULL)
 		return;
-	for (i = 0; i < R__COUNT; i++)
-		sqlite3_finalize(r->st[i]);
+	db_side_finalize(r->st, R__COUNT);
 	free(r);
 	*db_reg_slot(db) = NULL;
 }
@@ -77,34 +67,9 @@ db_reg_finalize(struct db *db)
 static sqlite3_stmt *
 rst(struct db *db, enum rstmt id)
 {
-	sqlite3_stmt *st = (*db_reg_slot(db))->st[id];
-
-	if (sqlite3_stmt_busy(st)) {
-		db_err(db, "internal error: nested use of \"%s\"", rstmt_sql[id]);
-		return NULL;
-	}
-	return st;
+	return db_side_take(db, (*db_reg_slot(db))->st[id]);
 }
 
-/* Finish st after a step that returned rc; -1 with the error recorded
- * unless rc is one of the good ones. */
-static int
-rdone(struct db *db, sqlite3_stmt *st, int rc)
-{
-	int ret = 0;
-
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		ret = db_err(db, "%s", sqlite3_errmsg(db_handle(db)));
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
-}
-
-static void
-text(sqlite3_stmt *st, int i, const char *s)
-{
-	sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
 
 int
 db_reg_put(struct db *db, struct db_registration *r)
@@ -114,10 +79,10 @@ db_reg_put(struct db *db, struct db_registration *r)
 
 	if ((st = rst(db, R_PUT)) == NULL)
 		return -1;
-	text(st, 1, r->key);
-	text(st, 2, r->name);
-	text(st, 3, r->addr);
-	text(st, 4, r->pattern);
+	db_bind_text(st, 1, r->key);
+	db_bind_text(st, 2, r->name);
+	db_bind_text(st, 3, r->addr);
+	db_bind_text(st, 4, r->pattern);
 	sqlite3_bind_int64(st, 5, r->create_revision);
 	sqlite3_bind_int64(st, 6, r->mod_revision);
 	sqlite3_bind_int64(st, 7, r->lease);
@@ -125,7 +90,7 @@ db_reg_put(struct db *db, struct db_registration *r)
 		r->id = sqlite3_column_int64(st, 0);
 		rc = sqlite3_step(st);
 	}
-	return rdone(db, st, rc);
+	return db_side_done(db, st, rc);
 }
 
 int
@@ -135,8 +100,8 @@ db_reg_del(struct db *db, const char *key)
 
 	if ((st = rst(db, R_DEL)) == NULL)
 		return -1;
-	text(st, 1, key);
-	if (rdone(db, st, sqlite3_step(st)) == -1)
+	db_bind_text(st, 1, key);
+	if (db_side_done(db, st, sqlite3_step(st)) == -1)
 		return -1;
 	return sqlite3_changes(db_handle(db)) > 0 ? 0 : 1;
 }
@@ -150,7 +115,7 @@ db_reg_clear(struct db *db, int *removed)
 		return -1;
 	/* SQLite empties a table without telling the update hook. */
 	db_routes_touched(db);
-	if (rdone(db, st, sqlite3_step(st)) == -1)
+	if (db_side_done(db, st, sqlite3_step(st)) == -1)
 		return -1;
 	if (removed != NULL)
 		*removed = sqlite3_changes(db_handle(db));
@@ -167,15 +132,7 @@ db_reg_count(struct db *db, int *count)
 		return -1;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*count = sqlite3_column_int(st, 0);
-	return rdone(db, st, rc);
-}
-
-static void
-copy_col(char *dst, size_t len, sqlite3_stmt *st, int col)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-
-	snprintf(dst, len, "%s", s != NULL ? (const char *)s : "");
+	return db_side_done(db, st, rc);
 }
 
 int
@@ -192,8 +149,8 @@ db_reg_foreach(struct db *db, int (*cb)(const struct db_registration *,
 		memset(&r, 0, sizeof(r));
 		r.id = sqlite3_column_int64(st, 0);
 		r.key = (const char *)sqlite3_column_text(st, 1);
-		copy_col(r.name, sizeof(r.name), st, 2);
-		copy_col(r.addr, sizeof(r.addr), st, 3);
+		db_col_copy(r.name, sizeof(r.name), st, 2);
+		db_col_copy(r.addr, sizeof(r.addr), st, 3);
 		r.pattern = (const char *)sqlite3_column_text(st, 4);
 		r.create_revision = sqlite3_column_int64(st, 5);
 		r.mod_revision = sqlite3_column_int64(st, 6);
@@ -201,11 +158,11 @@ db_reg_foreach(struct db *db, int (*cb)(const struct db_registration *,
 		if (r.key == NULL || r.pattern == NULL)
 			continue;
 		if ((ret = cb(&r, arg)) != 0) {
-			rdone(db, st, SQLITE_DONE);
+			db_side_done(db, st, SQLITE_DONE);
 			return ret;
 		}
 	}
-	return rdone(db, st, rc) == -1 ? -1 : 0;
+	return db_side_done(db, st, rc) == -1 ? -1 : 0;
 }
 
 int
@@ -216,12 +173,12 @@ db_state_get(struct db *db, const char *key, char *val, size_t vallen)
 
 	if ((st = rst(db, R_STATE_GET)) == NULL)
 		return -1;
-	text(st, 1, key);
+	db_bind_text(st, 1, key);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		copy_col(val, vallen, st, 0);
+		db_col_copy(val, vallen, st, 0);
 		found = 1;
 	}
-	if (rdone(db, st, rc) == -1)
+	if (db_side_done(db, st, rc) == -1)
 		return -1;
 	return found ? 0 : 1;
 }
@@ -233,9 +190,9 @@ db_state_set(struct db *db, const char *key, const char *val)
 
 	if ((st = rst(db, R_STATE_SET)) == NULL)
 		return -1;
-	text(st, 1, key);
-	text(st, 2, val);
-	return rdone(db, st, sqlite3_step(st));
+	db_bind_text(st, 1, key);
+	db_bind_text(st, 2, val);
+	return db_side_done(db, st, sqlite3_step(st));
 }
 
 int
@@ -245,6 +202,6 @@ db_state_del(struct db *db, const char *key)
 
 	if ((st = rst(db, R_STATE_DEL)) == NULL)
 		return -1;
-	text(st, 1, key);
-	return rdone(db, st, sqlite3_step(st));
+	db_bind_text(st, 1, key);
+	return db_side_done(db, st, sqlite3_step(st));
 }

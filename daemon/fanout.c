@@ -119,52 +119,64 @@ end_target(struct fo_conn *c, int state, int rcode, int why)
 	event_active(fo->ev_check, 0, 0);
 }
 
-const char *
-fanout_why_str(int why)
+enum fanout_verdict
+fanout_classify(const struct fanout_sent *sent, const uint8_t *pkt,
+    size_t len, int tcp, uint64_t now, int *rcode, int *why)
 {
-	static const char *const w[FANOUT_WHY_TSIG] = {
-		"ok", "timeout", "refused", "closed", "no-socket", "too-big",
-		"rcode",
-	};
+	int e;
 
-	if (why >= 0 && why < FANOUT_WHY_TSIG)
-		return w[why];
-	return tsig_answer_str(why - FANOUT_WHY_TSIG);
+	*rcode = -1;
+	*why = TRACE_WHY_NONE;
+	if (len < DNS_HDR_LEN || dns_get_id(pkt) != sent->id ||
+	    DNS_OPCODE(dns_get16(pkt + 2)) != DNS_OPCODE_UPDATE ||
+	    (dns_answer_matches(pkt, len, sent->id, sent->q) != 0 &&
+	    dns_answer_headerless(pkt, len, sent->id, sent->q) == -1))
+		return FANOUT_IGNORE;
+	if (!tcp && (pkt[2] & (DNS_FLAG_TC >> 8)))
+		return FANOUT_TRUNCATED;
+	if (sent->key != NULL && (e = tsig_verify_answer(pkt, len, sent->key,
+	    sent->mac, sent->maclen, now)) != TSIG_A_OK) {
+		*why = TRACE_WHY_TSIG + e;
+		return FANOUT_FAIL;
+	}
+	*rcode = DNS_RCODE(pkt[3]);
+	if (*rcode == DNS_RCODE_NOERROR)
+		return FANOUT_CONFIRM;
+	*why = TRACE_WHY_RCODE;
+	return FANOUT_FAIL;
 }
 
-/* A message from c's server: the answer, or something to ignore (0). */
+/* A message from c's server: ignored (0), the answer (1), or truncated
+ * over UDP (-1: the UDP socket is closed, TCP is next). */
 static int
 take_answer(struct fo_conn *c, const uint8_t *pkt, size_t len, int tcp)
 {
-	int rcode, e;
+	struct fanout_sent sent;
+	int rcode, why;
 
-	if (len < DNS_HDR_LEN || dns_get_id(pkt) != c->id ||
-	    DNS_OPCODE(dns_get16(pkt + 2)) != DNS_OPCODE_UPDATE ||
-	    (dns_answer_matches(pkt, len, c->id, &c->fo->q) != 0 &&
-	    dns_answer_headerless(pkt, len, c->id, &c->fo->q) == -1)) {
+	sent.q = &c->fo->q;
+	sent.id = c->id;
+	sent.key = c->t->key;
+	sent.mac = c->mac;
+	sent.maclen = c->maclen;
+	switch (fanout_classify(&sent, pkt, len, tcp, (uint64_t)time(NULL),
+	    &rcode, &why)) {
+	case FANOUT_IGNORE:
 		c->t->ignored++;
 		return 0;
-	}
-	if (!tcp && (pkt[2] & (DNS_FLAG_TC >> 8))) {
-		if (c->fd != -1) {
-			event_free(c->ev);
-			c->ev = NULL;
-			close(c->fd);
-			c->fd = -1;
-		}
-		return -1;	/* try TCP */
-	}
-	rcode = DNS_RCODE(pkt[3]);
-	if (c->t->key != NULL && (e = tsig_verify_answer(pkt, len, c->t->key,
-	    c->mac, c->maclen, (uint64_t)time(NULL))) != TSIG_A_OK) {
-		end_target(c, FANOUT_FAILED, -1, FANOUT_WHY_TSIG + e);
+	case FANOUT_TRUNCATED:
+		event_free(c->ev);
+		c->ev = NULL;
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	case FANOUT_CONFIRM:
+		end_target(c, FANOUT_CONFIRMED, rcode, why);
+		return 1;
+	default:
+		end_target(c, FANOUT_FAILED, rcode, why);
 		return 1;
 	}
-	if (rcode == DNS_RCODE_NOERROR)
-		end_target(c, FANOUT_CONFIRMED, rcode, FANOUT_WHY_NONE);
-	else
-		end_target(c, FANOUT_FAILED, rcode, FANOUT_WHY_RCODE);
-	return 1;
 }
 
 static void
@@ -176,7 +188,7 @@ tcp_start(struct fo_conn *c)
 	c->t->tcp = 1;
 	c->bev = bufferevent_socket_new(fo->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
-		end_target(c, FANOUT_FAILED, -1, FANOUT_WHY_NO_SOCKET);
+		end_target(c, FANOUT_FAILED, -1, TRACE_WHY_NO_SOCKET);
 		return;
 	}
 	bufferevent_setcb(c->bev, tcp_read_cb, NULL, tcp_event_cb, c);
@@ -186,7 +198,7 @@ tcp_start(struct fo_conn *c)
 	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1 ||
 	    bufferevent_socket_connect(c->bev, (struct sockaddr *)&c->t->addr,
 	    (int)c->t->addrlen) == -1)
-		end_target(c, FANOUT_FAILED, -1, FANOUT_WHY_REFUSED);
+		end_target(c, FANOUT_FAILED, -1, TRACE_WHY_REFUSED);
 }
 
 static void
@@ -197,7 +209,7 @@ udp_start(struct fo_conn *c)
 	c->fd = socket(c->t->addr.ss_family,
 	    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
-		end_target(c, FANOUT_FAILED, -1, FANOUT_WHY_NO_SOCKET);
+		end_target(c, FANOUT_FAILED, -1, TRACE_WHY_NO_SOCKET);
 		return;
 	}
 	/* connect(): the kernel takes datagrams only from the server, and
@@ -205,12 +217,12 @@ udp_start(struct fo_conn *c)
 	if (connect(c->fd, (struct sockaddr *)&c->t->addr, c->t->addrlen) ==
 	    -1 || send(c->fd, c->msg, c->len, 0) != (ssize_t)c->len) {
 		end_target(c, FANOUT_FAILED, -1, errno == ECONNREFUSED ?
-		    FANOUT_WHY_REFUSED : FANOUT_WHY_NO_SOCKET);
+		    TRACE_WHY_REFUSED : TRACE_WHY_NO_SOCKET);
 		return;
 	}
 	c->ev = event_new(fo->base, c->fd, EV_READ | EV_PERSIST, udp_cb, c);
 	if (c->ev == NULL || event_add(c->ev, NULL) == -1)
-		end_target(c, FANOUT_FAILED, -1, FANOUT_WHY_NO_SOCKET);
+		end_target(c, FANOUT_FAILED, -1, TRACE_WHY_NO_SOCKET);
 }
 
 static void
@@ -227,7 +239,7 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == ECONNREFUSED)
-				end_target(c, FANOUT_FAILED, -1, FANOUT_WHY_REFUSED);
+				end_target(c, FANOUT_FAILED, -1, TRACE_WHY_REFUSED);
 			return;
 		}
 		if (take_answer(c, buf, (size_t)n, 0) == -1) {
@@ -266,7 +278,7 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED)
 		return;
 	end_target(c, FANOUT_FAILED, -1, what & BEV_EVENT_EOF ?
-	    FANOUT_WHY_CLOSED : FANOUT_WHY_REFUSED);
+	    TRACE_WHY_CLOSED : TRACE_WHY_REFUSED);
 }
 
 static void
@@ -278,7 +290,7 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	for (i = 0; i < fo->n; i++)
-		end_target(&fo->c[i], FANOUT_FAILED, -1, FANOUT_WHY_TIMEOUT);
+		end_target(&fo->c[i], FANOUT_FAILED, -1, TRACE_WHY_TIMEOUT);
 }
 
 static void
@@ -331,7 +343,7 @@ fanout_start(struct event_base *base, const uint8_t *msg, size_t len,
 		c->fd = -1;
 		t[i].state = FANOUT_PENDING;
 		t[i].rcode = -1;
-		t[i].why = FANOUT_WHY_NONE;
+		t[i].why = TRACE_WHY_NONE;
 		t[i].tcp = 0;
 		t[i].ignored = 0;
 		t[i].rtt_us = 0;
@@ -360,7 +372,7 @@ fanout_start(struct event_base *base, const uint8_t *msg, size_t len,
 	for (i = 0; i < n; i++) {
 		c = &fo->c[i];
 		if (c->len == 0)
-			end_target(c, FANOUT_FAILED, -1, FANOUT_WHY_TOO_BIG);
+			end_target(c, FANOUT_FAILED, -1, TRACE_WHY_TOO_BIG);
 		else if (c->len > FANOUT_UDP_MAX)
 			tcp_start(c);
 		else

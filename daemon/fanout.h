@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "dnsmsg.h"
+#include "tring.h"
 #include "tsig.h"
 
 /* Larger UPDATEs go over TCP from the start: 1232 octets is what a
@@ -29,19 +30,6 @@
 #define FANOUT_UDP_MAX	1232
 
 enum fanout_state { FANOUT_PENDING = 0, FANOUT_CONFIRMED, FANOUT_FAILED };
-
-/* Why a target failed. */
-enum fanout_why {
-	FANOUT_WHY_NONE = 0,
-	FANOUT_WHY_TIMEOUT,	/* no answer in time */
-	FANOUT_WHY_REFUSED,	/* nothing listens (ICMP, TCP reset) */
-	FANOUT_WHY_CLOSED,	/* TCP closed before the answer */
-	FANOUT_WHY_NO_SOCKET,	/* out of descriptors or memory */
-	FANOUT_WHY_TOO_BIG,	/* no room for the TSIG in 64 KiB */
-	FANOUT_WHY_RCODE,	/* a verified answer, not NOERROR: see rcode */
-	FANOUT_WHY_TSIG,	/* + enum tsig_answer_err: the answer's TSIG */
-	FANOUT_WHY__COUNT = FANOUT_WHY_TSIG + TSIG_A__COUNT
-};
 
 struct fanout_target {
 	/* Set by the caller. */
@@ -52,7 +40,7 @@ struct fanout_target {
 	/* The outcome, once state is not PENDING. */
 	int			 state;		/* enum fanout_state */
 	int			 rcode;		/* the server's; -1: none usable */
-	int			 why;		/* enum fanout_why */
+	int			 why;		/* enum trace_why (tring.h) */
 	int			 tcp;		/* it went over TCP */
 	unsigned		 ignored;	/* datagrams that were no answer */
 	uint64_t		 rtt_us;
@@ -79,9 +67,28 @@ struct fanout	*fanout_start(struct event_base *, const uint8_t *msg,
  * answer, then NOTAUTH, REFUSED, NOTIMP, FORMERR, NOTZONE, YXDOMAIN,
  * YXRRSET, NXRRSET, NXDOMAIN); -1 while undecided. */
 int		 fanout_rcode(const struct fanout *);
-/* A failure's reason as the trace and the log show it: "timeout",
- * "refused", "rcode", "BADKEY", "unsigned-answer", ... */
-const char	*fanout_why_str(int why);
+/* What was sent to one target, to judge what comes back. */
+struct fanout_sent {
+	const struct dns_query	*q;		/* the UPDATE (its zone) */
+	uint16_t		 id;		/* the copy's ID */
+	const struct tsig_key	*key;		/* NULL: sent unsigned */
+	const uint8_t		*mac;		/* the copy's MAC */
+	size_t			 maclen;
+};
+
+enum fanout_verdict {
+	FANOUT_IGNORE = 0,	/* not the answer: another ID, question, ... */
+	FANOUT_TRUNCATED,	/* over UDP with TC: ask again over TCP */
+	FANOUT_CONFIRM,		/* NOERROR, verified when keyed */
+	FANOUT_FAIL		/* the answer, and a failure: see why, rcode */
+};
+
+/* A message from a target's server (over TCP or not) at now (seconds):
+ * the verdict, with the server's rcode (-1 when the answer's TSIG failed)
+ * and why it fails.  For the fan-out and the fuzz target. */
+enum fanout_verdict fanout_classify(const struct fanout_sent *,
+		    const uint8_t *pkt, size_t len, int tcp, uint64_t now,
+		    int *rcode, int *why);
 /* Has every target ended? */
 int		 fanout_done(const struct fanout *);
 /* Stop (what is in flight is abandoned) and free; NULL is fine. */

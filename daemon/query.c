@@ -3,7 +3,8 @@
  * lived:
  *
  *   query_client	a client's bytes: parse, answer at once what needs no
- *			backend, route, admit, take a slot
+ *			backend, route, admit, take a slot (an UPDATE is
+ *			handed to update.c there)
  *   slot_forward	pick a member of the route's pool (balance.c) and
  *			send (upstream.c), with a deadline
  *   query_answer	a backend's answer: check it against the question,
@@ -44,6 +45,7 @@
 #include "log.h"
 #include "query.h"
 #include "tring.h"
+#include "update.h"
 #include "upstream.h"
 #include "util.h"
 #include "wstate.h"
@@ -133,6 +135,10 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		return;
 	}
 	if (DNS_OPCODE(q.flags) != DNS_OPCODE_QUERY) {
+		if (DNS_OPCODE(q.flags) == DNS_OPCODE_UPDATE) {
+			update_client(w, pkt, len, &q, cl);
+			return;
+		}
 		STAT_INC(&w->st, notimp);
 		trace_early(w, cl, &q, TRACE_NOTIMP, -1, DNS_RCODE_NOTIMP);
 		answer_rcode(w, pkt, len, &q, DNS_RCODE_NOTIMP, cl);

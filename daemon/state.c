@@ -9,7 +9,8 @@
  * as they were.
  *
  * After a snapshot is published, the main thread compiles its route
- * patterns in the background (route_cache_warm), a slice at a time
+ * patterns in the background (route_cache_warm; a new UPDATE route table
+ * first, then the query routes'), a slice at a time
  * between the other events of its loop, so a control client waits at most
  * a slice for it; then, every second, it JIT-compiles the patterns the
  * workers have been trying interpreted.  Queries never wait for it: a
@@ -71,11 +72,24 @@ static void
 warm_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval zero = { 0, 0 }, later = { WARM_EVERY_S, 0 };
+	static uint64_t urt_warmed;	/* the UPDATE table's generation */
+	const struct route_table *urt = dr->cfg->urt;
+	uint64_t deadline = now_us() + WARM_SLICE_US;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (route_cache_warm(dr->rc, dr->cfg->rt, now_us() + WARM_SLICE_US))
+	/* A new UPDATE table first, through once: it is small, and the
+	 * cache warms one table at a time (alternating would start the
+	 * query routes' pass over each time). */
+	if (urt != NULL && urt->gen != urt_warmed) {
+		if (route_cache_warm(dr->rc, urt, deadline)) {
+			evtimer_add(ev_warm, &zero);
+			return;
+		}
+		urt_warmed = urt->gen;
+	}
+	if (route_cache_warm(dr->rc, dr->cfg->rt, deadline))
 		evtimer_add(ev_warm, &zero);
 	else
 		evtimer_add(ev_warm, &later);

@@ -33,6 +33,12 @@ sd_free(struct sd_state *st)
 			free(st->set[i]);
 	free(st->set);
 	free(st->setline);
+	for (i = 0; i < st->nk; i++) {
+		free(st->k[i].name);
+		explicit_bzero(st->k[i].secret, strlen(st->k[i].secret));
+		free(st->k[i].secret);
+	}
+	free(st->k);
 	for (i = 0; i < st->np; i++)
 		free(st->p[i].name);
 	free(st->p);
@@ -60,6 +66,20 @@ grow(void *v, size_t n, size_t *cap, size_t sz)
 		return v;
 	*cap = *cap ? *cap * 2 : 16;
 	return xrealloc(v, *cap * sz);
+}
+
+struct sd_key *
+sd_add_key(struct sd_state *st, const char *name, int alg, const char *secret)
+{
+	struct sd_key *k;
+
+	st->k = grow(st->k, st->nk, &st->capk, sizeof(*st->k));
+	k = &st->k[st->nk++];
+	memset(k, 0, sizeof(*k));
+	k->name = xstrdup(name);
+	k->alg = alg;
+	k->secret = xstrdup(secret);
+	return k;
 }
 
 struct sd_pool *
@@ -125,12 +145,31 @@ sd_cmd_set(struct cmd *c, const char *key, const char *value)
 }
 
 void
+sd_cmd_key(struct cmd *c, enum cmd_id id, const struct sd_key *k)
+{
+	cmd_init(c, id);
+	snprintf(c->a.key.name, sizeof(c->a.key.name), "%s", k->name);
+	c->a.key.alg = k->alg;
+	c->a.key.secret = k->secret;
+	c->given = CMD_ALL;
+}
+
+/* Name and policy; a fanout pool's confirm too. */
+static uint64_t
+pool_mask(const struct cmd *c, const struct sd_pool *p)
+{
+	return 3 | (p->policy == POLICY_FANOUT ? cmd_bit(c->spec, "confirm") :
+	    0);
+}
+
+void
 sd_cmd_pool(struct cmd *c, const struct sd_pool *p)
 {
 	cmd_init(c, CMD_POOL_ADD);
 	c->a.pool.name = p->name;
 	c->a.pool.policy = p->policy;
-	c->given = 3;
+	c->a.pool.confirm = p->confirm;
+	c->given = pool_mask(c, p);
 }
 
 void
@@ -159,6 +198,8 @@ sd_cmd_route(struct cmd *c, enum cmd_id id, const struct sd_route *r)
 	c->a.route.id = r->id;
 	c->a.route.pattern = r->pattern;
 	c->a.route.qtype = r->qtype;
+	c->a.route.opcode = r->opcode;
+	c->a.route.tsig = r->tsig;
 	c->a.route.action = r->action;
 	c->a.route.pool = r->pool;
 	c->a.route.comment = r->comment;
@@ -180,6 +221,10 @@ sd_change_cmd(const struct sd_change *ch, struct cmd *c)
 	switch (ch->id) {
 	case CMD_SET:
 		sd_cmd_set(c, ch->key, ch->value);
+		break;
+	case CMD_KEY_ADD:
+	case CMD_KEY_SET:
+		sd_cmd_key(c, ch->id, ch->item);
 		break;
 	case CMD_POOL_ADD:
 	case CMD_POOL_SET:
@@ -318,18 +363,45 @@ diff_pools(const struct sd_state *cur, const struct sd_state *tgt,
 	size_t i;
 
 	for (i = 0; adding && i < tgt->np; i++) {
+		struct cmd pc;
+
 		c = name_find(ci, cur->np, tgt->p[i].name);
-		if (c != NULL && c->policy == tgt->p[i].policy)
+		if (c != NULL && c->policy == tgt->p[i].policy &&
+		    (c->policy != POLICY_FANOUT ||
+		    c->confirm == tgt->p[i].confirm))
 			continue;
 		ch = change(cs, c ? '~' : '+', c ? CMD_POOL_SET : CMD_POOL_ADD,
 		    tgt->p[i].line);
 		ch->item = &tgt->p[i];
+		sd_cmd_pool(&pc, &tgt->p[i]);
+		ch->given = pc.given;
 	}
 	for (i = 0; !adding && i < cur->np; i++)
 		if (name_find(ti, tgt->np, cur->p[i].name) == NULL)
 			change(cs, '-', CMD_POOL_DEL, 0)->item = &cur->p[i];
 	free(ci);
 	free(ti);
+}
+
+/* Keys the target adds or changes; none goes (see statediff.h). */
+static void
+diff_keys(const struct sd_state *cur, const struct sd_state *tgt,
+    struct sd_changes *cs)
+{
+	char **ci = name_index(cur->k, cur->nk, sizeof(*cur->k));
+	const struct sd_key *c, *t;
+	size_t i;
+
+	for (i = 0; i < tgt->nk; i++) {
+		t = &tgt->k[i];
+		c = name_find(ci, cur->nk, t->name);
+		if (c != NULL && c->alg == t->alg &&
+		    strcmp(c->secret, t->secret) == 0)
+			continue;
+		change(cs, c ? '~' : '+', c ? CMD_KEY_SET : CMD_KEY_ADD,
+		    t->line)->item = t;
+	}
+	free(ci);
 }
 
 /* From admin state from to to, by the commands an operator would type. */
@@ -411,6 +483,10 @@ route_cmp(const struct sd_route *a, const struct sd_route *b, int full)
 		return c;
 	if (a->qtype != b->qtype)
 		return a->qtype < b->qtype ? -1 : 1;
+	if (a->opcode != b->opcode)
+		return a->opcode < b->opcode ? -1 : 1;
+	if (a->tsig != b->tsig)
+		return a->tsig < b->tsig ? -1 : 1;
 	if (a->action != b->action)
 		return a->action < b->action ? -1 : 1;
 	if ((c = strcmp0(a->pool, b->pool)) != 0)
@@ -637,8 +713,9 @@ sd_diff(const struct sd_state *cur, const struct sd_state *tgt,
     struct sd_changes *cs)
 {
 	memset(cs, 0, sizeof(*cs));
-	/* Pools before what uses them, pools last out. */
+	/* Keys and pools before what uses them, pools last out. */
 	diff_settings(cur, tgt, cs);
+	diff_keys(cur, tgt, cs);
 	diff_pools(cur, tgt, cs, 1);
 	diff_backends(cur, tgt, cs);
 	diff_routes(cur, tgt, cs);

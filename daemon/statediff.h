@@ -8,13 +8,18 @@
  * (cmd_export.c reads a state from a store), so the diff is unit-tested
  * alone.
  *
+ * TSIG keys are state too, but a replace never removes one (an export
+ * leaves their secrets out, so an input may not list them): the target
+ * holds every current key, changed or joined by the input's.
+ *
  * The difference keeps what it can: a route is paired first with a route
  * equal in everything, then with one of the same pattern (a change of its
  * filter, action or comment, made in place: it keeps its id and hits); the
  * routes on a longest run already in order stay where they are and the
  * others are added, or moved to just after their predecessor.  Changes
- * come in an order the store accepts: settings, new pools, backends
- * (removals first), routes (removals first, last one first), old pools.
+ * come in an order the store accepts: settings, keys, new pools,
+ * backends (removals first), routes (removals first, last one first), old
+ * pools.
  */
 #ifndef STATEDIFF_H
 #define STATEDIFF_H
@@ -25,9 +30,17 @@
 #include "cmdtab.h"
 #include "conf.h"
 
+struct sd_key {
+	char		*name;
+	int		 alg;
+	char		*secret;	/* base64; wiped by sd_free */
+	unsigned	 line;
+};
+
 struct sd_pool {
 	char		*name;
 	int		 policy;
+	int		 confirm;	/* fanout */
 	unsigned	 line;		/* of the input that made it; 0: none */
 };
 
@@ -45,6 +58,8 @@ struct sd_route {
 	int64_t		 id;
 	char		*pattern;
 	int		 qtype;
+	int		 opcode;
+	int		 tsig;
 	int		 action;
 	char		*pool;		/* NULL unless action is pool */
 	char		*comment;
@@ -54,6 +69,8 @@ struct sd_route {
 struct sd_state {
 	char			**set;		/* by setting_table index; NULL: default */
 	unsigned		 *setline;
+	struct sd_key		 *k;		/* by name */
+	size_t			  nk, capk;
 	struct sd_pool		 *p;
 	size_t			  np, capp;
 	struct sd_backend	 *b;
@@ -69,7 +86,8 @@ struct sd_state {
 struct sd_change {
 	char			 op;
 	enum cmd_id		 id;
-	const void		*item;		/* sd_pool, sd_backend, sd_route */
+	const void		*item;		/* sd_key, sd_pool, sd_backend,
+						   sd_route */
 	const char		*key, *value;	/* set */
 	const struct sd_route	*about;
 	uint64_t		 given;		/* the values that count */
@@ -85,6 +103,8 @@ struct sd_changes {
 
 void	sd_init(struct sd_state *);
 void	sd_free(struct sd_state *);
+struct sd_key		*sd_add_key(struct sd_state *, const char *name,
+			    int alg, const char *secret);
 struct sd_pool		*sd_add_pool(struct sd_state *, const char *name,
 			    int policy);
 struct sd_backend	*sd_add_backend(struct sd_state *, const char *name);
@@ -94,6 +114,7 @@ struct sd_route		*sd_add_route(struct sd_state *, const char *pattern,
 
 /* The commands that build a part of a state (pointers into it). */
 void	sd_cmd_set(struct cmd *, const char *key, const char *value);
+void	sd_cmd_key(struct cmd *, enum cmd_id, const struct sd_key *);
 void	sd_cmd_pool(struct cmd *, const struct sd_pool *);
 void	sd_cmd_backend(struct cmd *, enum cmd_id, const struct sd_backend *);
 void	sd_cmd_route(struct cmd *, enum cmd_id, const struct sd_route *);

@@ -37,6 +37,12 @@
 	X(tcp_rejected, "tcp-rejected", "client TCP connections refused at a limit") \
 	X(tcp_timeouts, "tcp-idle-closed", "client TCP connections closed idle") \
 	X(truncated, "truncated", "answers relayed with TC set")	\
+	X(updates, "updates", "UPDATE messages received")		\
+	X(update_tsig, "update-tsig-errors", "UPDATEs answered with a TSIG error or FORMERR for their TSIG") \
+	X(update_unsigned, "update-unsigned", "unsigned UPDATEs refused (the route does not say tsig optional)") \
+	X(update_copies, "update-copies", "UPDATE copies sent to backends") \
+	X(update_failed, "update-failed", "UPDATEs answered other than NOERROR after their fan-out") \
+	X(update_retransmitted, "update-retransmitted", "UPDATEs dropped as a client's copy of one still in flight") \
 	X(rcode_noerror, "rcode-noerror", "answers with NOERROR")	\
 	X(rcode_nxdomain, "rcode-nxdomain", "answers with NXDOMAIN")	\
 	X(rcode_servfail, "rcode-servfail", "answers with SERVFAIL")	\

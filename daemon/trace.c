@@ -35,6 +35,7 @@
 #include "state.h"
 #include "trace.h"
 #include "tring.h"
+#include "tsig.h"
 #include "util.h"
 #include "worker.h"
 
@@ -136,6 +137,27 @@ outcome_name(const struct trec *t, char *buf, size_t len)
 		return "headerless-answer";
 	case TRACE_CLIENT_LIMIT:
 		return t->rcode < 0 ? "client-limit-dropped" : "client-limit";
+	case TRACE_UPDATE:
+		snprintf(buf, len, "update:%u/%u-confirmed", t->detail,
+		    t->tries);
+		return buf;
+	case TRACE_UPDATE_TARGET:
+		if (t->detail == TRACE_WHY_NONE)
+			return "update-target:confirmed";
+		snprintf(buf, len, "update-target:%s",
+		    trace_why_str(t->detail));
+		return buf;
+	case TRACE_UPDATE_UNSIGNED:
+		return "update-unsigned";
+	case TRACE_TSIG: {
+		char e[24];
+
+		if (t->detail == 0)
+			return "tsig:formerr";
+		snprintf(buf, len, "tsig:%s", tsig_error_str(t->detail, e,
+		    sizeof(e)));
+		return buf;
+	}
 	default:
 		return "?";
 	}

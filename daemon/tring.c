@@ -161,3 +161,16 @@ tring_get(struct tring *r, uint64_t n, struct trec *out)
 		return -1;
 	return 0;
 }
+
+const char *
+trace_why_str(int why)
+{
+	static const char *const w[TRACE_WHY_TSIG] = {
+		"ok", "timeout", "refused", "closed", "no-socket", "too-big",
+		"rcode",
+	};
+
+	if (why >= 0 && why < TRACE_WHY_TSIG)
+		return w[why];
+	return tsig_answer_str(why - TRACE_WHY_TSIG);
+}

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "dnsmsg.h"
+#include "tsig.h"
 
 #define TRING_SLOTS	4096		/* records per worker; a power of two */
 
@@ -31,7 +32,25 @@ enum trace_outcome {
 	TRACE_SPOOFED,		/* an answer was dropped; the query waits on */
 	TRACE_HEADERLESS,	/* a backend's bare-header error answer, relayed */
 	TRACE_CLIENT_LIMIT,	/* over max-outstanding-per-client; detail: route id */
+	TRACE_UPDATE,		/* an UPDATE answered after its fan-out;
+				 * tries: targets, detail: confirmed */
+	TRACE_UPDATE_TARGET,	/* one target of it; detail: enum trace_why */
+	TRACE_UPDATE_UNSIGNED,	/* unsigned, refused (no tsig optional) */
+	TRACE_TSIG,		/* the TSIG failed; detail: its error, 0: FORMERR */
 	TRACE__COUNT
+};
+
+/* Why a target of an UPDATE failed (fanout.c; TRACE_UPDATE_TARGET). */
+enum trace_why {
+	TRACE_WHY_NONE = 0,
+	TRACE_WHY_TIMEOUT,	/* no answer in time */
+	TRACE_WHY_REFUSED,	/* nothing listens (ICMP, TCP reset) */
+	TRACE_WHY_CLOSED,	/* TCP closed before the answer */
+	TRACE_WHY_NO_SOCKET,	/* out of descriptors or memory */
+	TRACE_WHY_TOO_BIG,	/* no room for the TSIG in 64 KiB */
+	TRACE_WHY_RCODE,	/* a verified answer, not NOERROR: see rcode */
+	TRACE_WHY_TSIG,		/* + enum tsig_answer_err: the answer's TSIG */
+	TRACE_WHY__COUNT = TRACE_WHY_TSIG + TSIG_A__COUNT
 };
 
 /* One query, as a worker leaves it.  No padding: every byte up to the end
@@ -64,6 +83,10 @@ void		 tring_free(struct tring *);
  * question from q (question_end == 0: none), and publish t. */
 void		 tring_put(struct tring *, struct trec *t,
 		    const struct sockaddr *sa, const struct dns_query *q);
+
+/* A failure's reason as the trace and the log show it: "timeout",
+ * "refused", "rcode", "BADKEY", "unsigned-answer", ... */
+const char	*trace_why_str(int why);
 
 /* The main thread: how many records were ever written; record n (0, or -1
  * when its slot holds another: overwritten, or being written). */

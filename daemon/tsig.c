@@ -26,7 +26,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -36,23 +35,23 @@
 #include "log.h"
 #include "tsig.h"
 
+/* By enum tsig_alg; what operators type is words_tsig_alg's. */
 static const struct {
-	const char	*name;		/* what operators type */
 	const char	*digest;	/* OpenSSL's name */
 	const char	*wire;		/* the TSIG algorithm name, wire form */
 	uint8_t		 wirelen;
 	uint8_t		 maclen;
 } algs[TSIG_ALG__COUNT] = {
-	[TSIG_HMAC_MD5] = { "hmac-md5", "MD5",
+	[TSIG_HMAC_MD5] = { "MD5",
 	    "\x08hmac-md5\x07sig-alg\x03reg\x03int", 26, 16 },
-	[TSIG_HMAC_SHA1] = { "hmac-sha1", "SHA1", "\x09hmac-sha1", 11, 20 },
-	[TSIG_HMAC_SHA224] = { "hmac-sha224", "SHA224", "\x0bhmac-sha224",
+	[TSIG_HMAC_SHA1] = { "SHA1", "\x09hmac-sha1", 11, 20 },
+	[TSIG_HMAC_SHA224] = { "SHA224", "\x0bhmac-sha224",
 	    13, 28 },
-	[TSIG_HMAC_SHA256] = { "hmac-sha256", "SHA256", "\x0bhmac-sha256",
+	[TSIG_HMAC_SHA256] = { "SHA256", "\x0bhmac-sha256",
 	    13, 32 },
-	[TSIG_HMAC_SHA384] = { "hmac-sha384", "SHA384", "\x0bhmac-sha384",
+	[TSIG_HMAC_SHA384] = { "SHA384", "\x0bhmac-sha384",
 	    13, 48 },
-	[TSIG_HMAC_SHA512] = { "hmac-sha512", "SHA512", "\x0bhmac-sha512",
+	[TSIG_HMAC_SHA512] = { "SHA512", "\x0bhmac-sha512",
 	    13, 64 },
 };
 
@@ -105,39 +104,16 @@ get48(const uint8_t *p)
 	return v;
 }
 
-int
-tsig_alg_parse(const char *s)
-{
-	size_t n = strlen(s);
-	int i;
-
-	if (n > 0 && s[n - 1] == '.')
-		n--;
-	if (n == 24 && strncasecmp(s, "hmac-md5.sig-alg.reg.int", n) == 0)
-		return TSIG_HMAC_MD5;
-	for (i = 1; i < TSIG_ALG__COUNT; i++)
-		if (strlen(algs[i].name) == n &&
-		    strncasecmp(s, algs[i].name, n) == 0)
-			return i;
-	return TSIG_ALG_NONE;
-}
-
-const char *
-tsig_alg_name(int alg)
-{
-	return alg > 0 && alg < TSIG_ALG__COUNT ? algs[alg].name : "?";
-}
-
-/* The algorithm whose wire name this is (lowercase), or NONE. */
+/* The algorithm whose wire name this is (lowercase), or -1. */
 static int
 alg_by_wire(const uint8_t *w, size_t len)
 {
 	int i;
 
-	for (i = 1; i < TSIG_ALG__COUNT; i++)
+	for (i = 0; i < TSIG_ALG__COUNT; i++)
 		if (algs[i].wirelen == len && memcmp(algs[i].wire, w, len) == 0)
 			return i;
-	return TSIG_ALG_NONE;
+	return -1;
 }
 
 int
@@ -155,7 +131,7 @@ tsig_key_init(struct tsig_key *k, const char *name, int alg,
 		snprintf(err, errlen, "bad key name '%s'", name);
 		return -1;
 	}
-	if (alg <= TSIG_ALG_NONE || alg >= TSIG_ALG__COUNT) {
+	if (alg < 0 || alg >= TSIG_ALG__COUNT) {
 		snprintf(err, errlen, "unknown algorithm");
 		return -1;
 	}
@@ -599,7 +575,7 @@ tsig_answer_str(int e)
 int
 tsig_mac_len(int alg)
 {
-	return alg > 0 && alg < TSIG_ALG__COUNT ? algs[alg].maclen : 0;
+	return alg >= 0 && alg < TSIG_ALG__COUNT ? algs[alg].maclen : 0;
 }
 
 size_t

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "dnsmsg.h"
+#include "words.h"
 
 #define DNS_TYPE_TSIG		250
 #define DNS_CLASS_ANY		255
@@ -39,21 +40,10 @@
 #define TSIG_RR_MAX		(DNS_MAX_WIRE_NAME + 10 + 26 + 16 + \
 				    TSIG_MAC_MAX + 6)
 
-enum tsig_alg {
-	TSIG_ALG_NONE = 0,
-	TSIG_HMAC_MD5,
-	TSIG_HMAC_SHA1,
-	TSIG_HMAC_SHA224,
-	TSIG_HMAC_SHA256,
-	TSIG_HMAC_SHA384,
-	TSIG_HMAC_SHA512,
-	TSIG_ALG__COUNT
-};
-
 struct tsig_key {
 	uint8_t		name[DNS_MAX_WIRE_NAME];	/* lowercase wire */
 	uint8_t		namelen;
-	uint8_t		alg;				/* enum tsig_alg */
+	uint8_t		alg;				/* enum tsig_alg (words.h) */
 	uint16_t	secretlen;
 	uint8_t		secret[TSIG_SECRET_MAX];
 };
@@ -81,12 +71,6 @@ enum tsig_verdict {
 	TSIG_FORMERR		/* misplaced, repeated or malformed TSIG */
 };
 
-/* The algorithm for an operator's name ("hmac-sha256"; the RFC's
- * "hmac-md5.sig-alg.reg.int" too, with or without the final dot, any
- * case), or TSIG_ALG_NONE. */
-int		 tsig_alg_parse(const char *);
-/* The operator's name of an algorithm ("hmac-md5"). */
-const char	*tsig_alg_name(int alg);
 /* Fill k from a key name, an algorithm and the secret as base64.  -1 with
  * err (no secret in it) when one of them is no good. */
 int		 tsig_key_init(struct tsig_key *k, const char *name, int alg,

@@ -26,6 +26,7 @@
 #include "query.h"
 #include "route.h"
 #include "tring.h"
+#include "update.h"
 #include "upstream.h"
 #include "worker.h"
 #include "wstate.h"
@@ -192,7 +193,8 @@ static void
 worker_exit_if_idle(struct worker *w)
 {
 	client_tcp_step(w, now_us());
-	if (w->nout == 0 && w->ntcp == 0 && !w->exiting) {
+	if (w->nout == 0 && w->ntcp == 0 && w->nupdates == 0 &&
+	    !w->exiting) {
 		w->exiting = 1;
 		event_base_loopexit(w->base, NULL);
 	}
@@ -257,6 +259,7 @@ worker_free(struct worker *w)
 
 	if (w == NULL)
 		return;
+	update_free_all(w);
 	up_free(w);
 	client_udp_free(w);
 	client_tcp_free(w);

@@ -43,6 +43,7 @@ struct route_matcher;
 struct tclient;
 struct tring;
 struct up_ref;
+struct upd;
 struct worker;
 
 /* Who asked and how to answer them. */
@@ -155,6 +156,11 @@ struct worker {
 	long			 nout;		/* slots in use */
 	struct qslot		*thead, *ttail;
 	struct route_matcher	*rm;
+
+	/* update.c: UPDATEs in flight, each with its own sockets, apart
+	 * from everything above. */
+	struct upd		*updates;
+	int			 nupdates;
 };
 
 /* The bucket of a client's counters (see addr_bucket). */

@@ -98,6 +98,8 @@ def routes(n, pool, path):
 
 def backends(n, first, addr, pool, path):
     with open(path, "w") as f:
+        # backend add needs its pool to exist.
+        f.write("pool add %s\n" % pool)
         for i in range(first, n + 1):
             f.write("backend add b%03d %s pool %s interval 5 timeout 500\n" % (i, addr, pool))
 

@@ -1,4 +1,4 @@
-// FUZZ-BUILD: common/tokenize.c common/cmdtab.c common/cmdformat.c common/cmdparse.c common/cmdhelp.c common/argparse.c common/ctlproto.c common/dnsmsg.c common/dnsnames.c common/script.c common/settings.c common/words.c common/util.c common/log.c
+// FUZZ-BUILD: common/tokenize.c common/cmdtab.c common/cmdformat.c common/b64.c common/cmdparse.c common/cmdhelp.c common/argparse.c common/ctlproto.c common/dnsmsg.c common/dnsnames.c common/script.c common/settings.c common/words.c common/util.c common/log.c
 /*
  * fuzz_cmdline: libFuzzer target for the path every command takes before
  * it reaches a handler, on both sides of the socket: the reader of

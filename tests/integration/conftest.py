@@ -139,6 +139,25 @@ def nsd_factory(request, workdir, alloc):
 
 
 @pytest.fixture
+def named_factory(request, workdir, alloc):
+    """start_named(name, zones={origin: text}, keys={name: (algorithm,
+    secret)}) -> a running dt.Named taking UPDATEs signed with keys."""
+    if not dt.have_named():
+        pytest.skip('named (bind9) not installed')
+    started = []
+
+    def start_named(name, zones, keys):
+        host, port = alloc('127.0.0.1')
+        n = dt.Named(workdir, name, host, port, zones, keys)
+        _attach_log(request, 'named %s log' % name, n.log)
+        started.append(n)
+        return n.start()
+    yield start_named
+    for n in started:
+        n.stop()
+
+
+@pytest.fixture
 def etcd_factory(request, workdir, alloc):
     """start_etcd(members=1) -> a running dt.Etcd on loopback, each member
     with its data in the test's directory; stopped by PID at the end."""
@@ -159,15 +178,17 @@ def etcd_factory(request, workdir, alloc):
 
 @pytest.fixture
 def misbehave_factory(request, workdir, alloc):
-    """start_misbehave(mode, delay_ms=None, all_classes=False) -> Misbehave."""
+    """start_misbehave(mode, delay_ms=None, all_classes=False, record=False)
+    -> Misbehave."""
     binary = dt.misbehave_binary(_session_root())
     if binary is None:
         pytest.skip('misbehave responder neither built nor buildable')
     started = []
 
-    def start_misbehave(mode, delay_ms=None, all_classes=False):
+    def start_misbehave(mode, delay_ms=None, all_classes=False, record=False):
         host, port = alloc()
-        m = dt.Misbehave(binary, workdir, host, port, mode, delay_ms, all_classes)
+        m = dt.Misbehave(binary, workdir, host, port, mode, delay_ms, all_classes,
+                         record)
         _attach_log(request, 'misbehave %s log' % mode, m.log)
         started.append(m)
         return m.start()

@@ -227,13 +227,15 @@ class AddrAllocator:
                 s.close()
         return True
 
-    def alloc(self):
+    def alloc(self, host=None):
+        """A free (host, port): host as given (BIND listens only on an
+        interface's own address, 127.0.0.1) or the next 127.0.0.x."""
         for _ in range(5000):
-            host, port = '127.0.0.%d' % self._host, self._port
+            h, port = host or '127.0.0.%d' % self._host, self._port
             self._host = self._host + 1 if self._host < 254 else 2
             self._port = self._port + 1 if self._port < self.PORT_HI else self.PORT_LO
-            if self.is_free(host, port):
-                return host, port
+            if self.is_free(h, port):
+                return h, port
         raise RuntimeError('no free loopback address/port')
 
 
@@ -486,6 +488,109 @@ class Nsd:
 
 
 # --------------------------------------------------------------------------
+# BIND 9, a primary that takes UPDATEs
+
+NAMED = shutil.which('named') or '/usr/sbin/named'
+
+NAMED_CONF = '''options {{
+    directory "{dir}";
+    pid-file "{dir}/named.pid";
+    session-keyfile "{dir}/session.key";
+    listen-on port {port} {{ {host}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    notify no;
+    dnssec-validation no;
+    server-id "{name}";
+}};
+controls {{ }};
+{keys}
+'''
+
+
+def have_named():
+    return is_exe(NAMED)
+
+
+class Named:
+    """One BIND 9 primary (named -g, foreground) on host:port (named binds
+    only addresses an interface has: 127.0.0.1) with its own
+    directory: zones {origin: text}, each taking UPDATEs signed with keys
+    {name: (algorithm, base64 secret)} (update-policy grant KEY zonesub
+    ANY).  Started and stopped by PID."""
+
+    def __init__(self, workdir, name, host, port, zones, keys):
+        self.name = name
+        self.host, self.port = host, port
+        self.dir = os.path.join(workdir, 'named-' + name)
+        self.log = os.path.join(self.dir, 'named.log')
+        self.conf = os.path.join(self.dir, 'named.conf')
+        self.zones = dict(zones)
+        self.keys = dict(keys)
+        self.proc = None
+        os.makedirs(self.dir, exist_ok=True)
+        text = ''.join('key "%s" {\n    algorithm %s;\n    secret "%s";\n};\n'
+                       % (k, a, sec) for k, (a, sec) in sorted(self.keys.items()))
+        grants = ''.join('        grant %s zonesub ANY;\n' % k for k in sorted(self.keys))
+        for i, (origin, ztext) in enumerate(sorted(self.zones.items())):
+            zf = 'zone%d.db' % i
+            with open(os.path.join(self.dir, zf), 'w') as f:
+                f.write(ztext)
+            text += ('zone "%s" {\n    type primary;\n    file "%s";\n'
+                     '    update-policy {\n%s    };\n};\n' % (origin, zf, grants))
+        with open(self.conf, 'w') as f:
+            f.write(NAMED_CONF.format(dir=self.dir, host=host, port=port, name=name,
+                                      keys=text))
+
+    @property
+    def endpoint(self):
+        return endpoint(self.host, self.port)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        assert not self.running(), 'named %s already running' % self.name
+        with open(self.log, 'a') as f:
+            f.write('=== test harness: starting named %s\n' % self.name)
+        # -n 1: one worker thread is plenty; -g: foreground, log to stderr.
+        self.proc = _spawn([NAMED, '-g', '-n', '1', '-c', self.conf], self.log)
+        origin = sorted(self.zones)[0]
+
+        def answers_soa():
+            if not self.running():
+                raise AssertionError('named %s exited (%s) during start-up:\n%s'
+                                     % (self.name, self.proc.returncode,
+                                        read_text(self.log, 40)))
+            try:
+                r = query(self.host, self.port, origin, 'SOA', timeout=0.3)
+            except (dns.exception.Timeout, OSError):
+                return False
+            return r.rcode() == dns.rcode.NOERROR and len(r.answer) > 0
+        wait_for(answers_soa, START_DEADLINE, what='named %s to answer SOA' % self.name)
+        return self
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if _reap(self.proc, signal.SIGTERM, STOP_DEADLINE) is None:
+            _kill_hard(self.proc)
+        self.proc = None
+        wait_for(lambda: AddrAllocator.is_released(self.host, self.port), STOP_DEADLINE,
+                 what='named %s to release %s' % (self.name, self.endpoint))
+
+    def serial(self, origin):
+        r = query(self.host, self.port, origin, 'SOA')
+        return r.answer[0][0].serial
+
+    def lookup(self, name, rdtype='A'):
+        """The rdata texts of name's rdtype RRset on this server (sorted)."""
+        r = query(self.host, self.port, name, rdtype)
+        return sorted(rd.to_text() for rrset in r.answer
+                      if rrset.rdtype == dns.rdatatype.from_text(rdtype) for rd in rrset)
+
+
+# --------------------------------------------------------------------------
 # etcd
 
 class EtcdMember:
@@ -639,7 +744,7 @@ def misbehave_binary(scratch):
 
 class Misbehave:
     def __init__(self, binary, workdir, host, port, mode, delay_ms=None,
-                 all_classes=False):
+                 all_classes=False, record=False):
         self.binary = binary
         self.host, self.port, self.mode = host, port, mode
         self.dir = os.path.join(workdir, 'misbehave-%s-%d' % (mode, port))
@@ -651,6 +756,10 @@ class Misbehave:
             self.argv += ['-d', str(int(delay_ms))]
         if all_classes:
             self.argv.append('-a')
+        # record: every message taken, "udp|tcp OPCODE NAME" a line.
+        self.record = os.path.join(self.dir, 'record') if record else None
+        if record:
+            self.argv += ['-r', self.record]
         self.proc = None
 
     @property
@@ -667,6 +776,10 @@ class Misbehave:
             return os.path.exists(self.pidfile)
         wait_for(ready, START_DEADLINE, what='misbehave %s pidfile' % self.mode)
         return self
+
+    def received(self):
+        """The lines of the record: [(transport, opcode, name)]."""
+        return [tuple(l.split(' ', 2)) for l in read_text(self.record).splitlines()]
 
     def stop(self):
         if self.proc is None:

@@ -151,7 +151,8 @@ def test_shell_help_route(router, tmux):
     t = tmux.shell(r, history_path(r))
     t.type('help route')
     t.keys('Enter')
-    want = ['route add REGEX [qtype TYPE] (pool POOL | refuse | nxdomain | servfail | drop)',
+    want = ['route add REGEX [qtype TYPE] [opcode query|update] [tsig required|optional]',
+            '(pool POOL | refuse | nxdomain | servfail | drop) [at POSITION]',
             'route del ID', 'route move ID POSITION', 'route test QNAME [QTYPE]',
             'add a route: names matching REGEX']
     t.wait(lambda s: all(w in s for w in want), 'help route')

@@ -2,6 +2,7 @@
  * misbehave: a DNS server that misbehaves on purpose, for the fault tests.
  *
  *	misbehave -l ADDR:PORT -m MODE [-d DELAY_MS] [-p PIDFILE] [-a]
+ *	    [-r RECORD]
  *
  * It serves UDP and TCP on the same address (TCP: 2-byte length framing,
  * any number of queries per connection, answered in order of arrival).
@@ -26,8 +27,11 @@
  * -d delays every answer of any mode (delay is ok with a default delay).
  * Queries of class CH (the router's id.server. health check) are answered
  * as ok at once, so the router keeps the server up and sends it the queries
- * that then misbehave; -a makes CH queries misbehave as well.  Messages that
- * do not parse as a query are ignored.  It prints nothing unless something
+ * that then misbehave; -a makes CH queries misbehave as well.  An answer to
+ * another opcode than QUERY (an UPDATE) carries no records.  -r appends a
+ * line per message taken to RECORD: "udp|tcp OPCODE NAME", the opcode a
+ * number and the name of the question (an UPDATE's zone) in presentation
+ * form.  Messages that do not parse as a query are ignored.  It prints nothing unless something
  * fails, writes PIDFILE once its sockets are bound, and exits 0 on SIGTERM
  * or SIGINT.  Plain C11 + POSIX, self-contained on purpose: it must build
  * while the rest of the tree is in pieces.
@@ -99,6 +103,7 @@ static volatile sig_atomic_t	 quit;
 static enum mode		 mode = M_OK;
 static long			 delay_ms;
 static int			 all_classes;
+static FILE			*record;
 static int			 udp_fd = -1, tcp_fd = -1;
 static struct conn		 conns[MAX_CONNS];
 static unsigned			 conn_gen;
@@ -116,7 +121,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: misbehave -l ADDR:PORT -m MODE [-d DELAY_MS] "
-	    "[-p PIDFILE] [-a]\nmodes:");
+	    "[-p PIDFILE] [-a] [-r RECORD]\nmodes:");
 	for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
 		fprintf(stderr, " %s", mode_names[i].name);
 	fputc('\n', stderr);
@@ -312,7 +317,7 @@ build(enum mode m, int tcp, const uint8_t *msg, size_t qend, uint16_t qclass,
 		break;
 	}
 	out[3] = (uint8_t)rcode;
-	if (answer) {
+	if (answer && (msg[2] & 0x78) == 0) {
 		out[7] = 1;
 		off = add_txt(out, off, qclass);
 	}
@@ -434,6 +439,28 @@ next_timeout(void)
 	return first <= now ? 0 : (int)(first - now);
 }
 
+/* The line of -r for a message whose question ends at qend. */
+static void
+record_msg(int tcp, const uint8_t *msg, size_t qend)
+{
+	char name[1024];
+	size_t off = 12, o = 0;
+	uint8_t l;
+
+	while ((l = msg[off]) != 0 && off + 1 + l < qend) {
+		memcpy(name + o, msg + off + 1, l);
+		o += l;
+		name[o++] = '.';
+		off += 1 + l;
+	}
+	if (o == 0)
+		name[o++] = '.';
+	name[o] = '\0';
+	fprintf(record, "%s %d %s\n", tcp ? "tcp" : "udp", (msg[2] >> 3) & 0xf,
+	    name);
+	fflush(record);
+}
+
 static void
 handle(int tcp, int slot, const struct sockaddr_storage *from,
     socklen_t fromlen, const uint8_t *msg, size_t len)
@@ -447,6 +474,8 @@ handle(int tcp, int slot, const struct sockaddr_storage *from,
 	qend = question_end(msg, len, &qclass);
 	if (qend == 0 || qend + 64 > sizeof(out))
 		return;
+	if (record != NULL)
+		record_msg(tcp, msg, qend);
 	if (qclass == 3 && !all_classes) {	/* CH: the health check */
 		m = M_OK;
 		delay = 0;
@@ -567,7 +596,7 @@ main(int argc, char *argv[])
 	const char *listen_addr = NULL, *pidfile = NULL;
 	int ch, delay_given = 0;
 
-	while ((ch = getopt(argc, argv, "l:m:d:p:a")) != -1) {
+	while ((ch = getopt(argc, argv, "l:m:d:p:ar:")) != -1) {
 		switch (ch) {
 		case 'l':
 			listen_addr = optarg;
@@ -599,6 +628,12 @@ main(int argc, char *argv[])
 			break;
 		case 'a':
 			all_classes = 1;
+			break;
+		case 'r':
+			if ((record = fopen(optarg, "a")) == NULL) {
+				perror("misbehave: -r");
+				return 1;
+			}
 			break;
 		default:
 			usage();

@@ -92,12 +92,40 @@ static const struct {
 	{ "pool add web policy fastest", CTL_ERR_SYNTAX, "bad value "
 	  "\"fastest\" for policy: one of roundrobin, weighted, first" },
 	{ "pool set web policy first", OK, "pool set web policy first" },
-	{ "pool set web", CTL_ERR_SYNTAX, "pool set: missing policy" },
+	{ "pool set web", CTL_ERR_SYNTAX, "pool set needs something to change" },
 	{ "pool del web", OK, "pool del web" },
+	{ "pool add up policy fanout confirm any", OK,
+	  "pool add up policy fanout confirm any" },
+	{ "pool set up confirm all", OK, "pool set up confirm all" },
+	{ "pool add up confirm most", CTL_ERR_SYNTAX, "bad value \"most\" for "
+	  "confirm: one of all, any" },
+	/* TSIG keys: the name as peers compare it, the secret checked and
+	 * never repeated in an error. */
+	{ "key add Ddns-Key hmac-sha256 c2VjcmV0", OK,
+	  "key add ddns-key. hmac-sha256 c2VjcmV0" },
+	{ "key set k. hmac-md5 c2VjcmV0LTI=", OK,
+	  "key set k. hmac-md5 c2VjcmV0LTI=" },
+	{ "key add k. hmac-sha3 c2VjcmV0", CTL_ERR_SYNTAX, "bad value "
+	  "\"hmac-sha3\" for ALGORITHM: one of hmac-md5, hmac-sha1" },
+	{ "key add k. hmac-sha256 s3cr3t!", CTL_ERR_SYNTAX, "bad value for "
+	  "SECRET: base64 of 1 to 512 octets" },
+	{ "key add k..x hmac-sha256 c2VjcmV0", CTL_ERR_SYNTAX, "bad value "
+	  "\"k..x\" for NAME: a key's name is a domain name" },
+	{ "key add k. hmac-sha256", CTL_ERR_SYNTAX, "key add: missing SECRET" },
+	{ "key del K.example", OK, "key del k.example." },
+	{ "backend add x 127.0.0.1 key Router-X", OK,
+	  "backend add x 127.0.0.1:53 key router-x." },
+	{ "backend set x key -", OK, "backend set x key -" },
 	/* routes */
 	{ "route add ^a\\.$ pool web", OK, "route add ^a\\.$ pool web" },
 	{ "route add '^a b$' qtype aaaa refuse at 3 comment 'x y'", OK,
 	  "route add '^a b$' qtype AAAA refuse at 3 comment 'x y'" },
+	{ "route add ^example\\.$ opcode update pool up tsig optional", OK,
+	  "route add ^example\\.$ opcode update tsig optional pool up" },
+	{ "route set 4 opcode query tsig required", OK,
+	  "route set 4 opcode query tsig required" },
+	{ "route add ^a opcode notify pool up", CTL_ERR_SYNTAX, "bad value "
+	  "\"notify\" for opcode: one of query, update" },
 	{ "route add ^a nxdomain comment \"it's\"", OK,
 	  "route add ^a nxdomain comment \"it's\"" },
 	{ "route add ^a", CTL_ERR_SYNTAX, "route add needs one of: pool POOL, "
@@ -160,7 +188,7 @@ static const struct {
 	{ "show recent ^a", OK, "show recent ^a" },
 	{ "show recent 5000", CTL_ERR_SYNTAX, "bad value \"5000\" for N" },
 	{ "show nonsense", CTL_ERR_SYNTAX, "unknown command \"show nonsense\": "
-	  "show takes routes, backends, pools, stats, settings, health, "
+	  "show takes routes, backends, pools, keys, stats, settings, health, "
 	  "audit, recent, fleet" },
 	{ "show", CTL_ERR_SYNTAX, "incomplete command \"show\"" },
 	{ "trace", OK, "trace limit 0 seconds 0" },
@@ -193,6 +221,49 @@ static const struct {
 	{ "frobnicate", CTL_ERR_SYNTAX, "unknown command \"frobnicate\"" },
 	{ "route add 'open", CTL_ERR_SYNTAX, "unterminated quote" },
 };
+
+/* A command with a secret is printed without it where a line may be
+ * kept (the audit, a report); export prints it whole. */
+static void
+test_secrets(void)
+{
+	static const char secret[] = "c2VjcmV0LW9mLTE2LW9jdGV0cw==";
+	struct cmd c;
+	char err[512], out[512];
+	int code;
+
+	CHECK(cmd_parse("key add k. hmac-sha256 c2VjcmV0LW9mLTE2LW9jdGV0cw==",
+	    &c, NULL, &code, err, sizeof(err)) == 0);
+	CHECK(cmd_has_secret(c.spec));
+	CHECK(strcmp(c.a.key.secret, secret) == 0 &&
+	    c.a.key.alg == TSIG_HMAC_SHA256);
+	CHECK(cmd_format_safe(&c, c.given, out, sizeof(out)) > 0 &&
+	    strcmp(out, "key add k. hmac-sha256 (secret)") == 0);
+	CHECK(cmd_format(&c, c.given, out, sizeof(out)) > 0 &&
+	    strstr(out, secret) != NULL);
+	cmd_free(&c);
+	CHECK(cmd_parse("key add k. hmac-sha256 n0t!b64", &c, NULL, &code, err,
+	    sizeof(err)) == -1 && strstr(err, "n0t!b64") == NULL);
+	CHECK(!cmd_has_secret(cmd_spec_of(CMD_KEY_DEL)) &&
+	    !cmd_has_secret(cmd_spec_of(CMD_BACKEND_ADD)));
+	/* 511 octets of secret, and 514: past CONF_SECRET_MAX. */
+	{
+		char line[1024];
+		size_t n;
+
+		n = (size_t)snprintf(line, sizeof(line), "key add k. "
+		    "hmac-sha512 ");
+		memset(line + n, 'A', 684);
+		line[n + 684] = '\0';
+		line[n + 682] = line[n + 683] = '=';
+		CHECK(cmd_parse(line, &c, NULL, &code, err, sizeof(err)) == 0);
+		cmd_free(&c);
+		memset(line + n, 'A', 688);
+		line[n + 688] = '\0';
+		line[n + 686] = line[n + 687] = '=';
+		CHECK(cmd_parse(line, &c, NULL, &code, err, sizeof(err)) == -1);
+	}
+}
 
 static void
 test_cases(void)
@@ -237,9 +308,11 @@ test_usage_in_errors(void)
 	CHECK(cmd_parse("route add ^a left", &c, NULL, &code, err,
 	    sizeof(err)) == -1);
 	CHECKF(strcmp(err, "route add: unexpected word \"left\"\n"
-	    "usage: route add REGEX [qtype TYPE] (pool POOL | refuse | "
-	    "nxdomain | servfail | drop)\n"
-	    "                 [at POSITION] [comment TEXT]") == 0, "%s", err);
+	    "usage: route add REGEX [qtype TYPE] [opcode query|update] "
+	    "[tsig required|optional]\n"
+	    "                 (pool POOL | refuse | nxdomain | servfail | drop) "
+	    "[at POSITION]\n"
+	    "                 [comment TEXT]") == 0, "%s", err);
 	/* A bad value names it and needs no usage. */
 	CHECK(cmd_parse("route del x", &c, NULL, &code, err,
 	    sizeof(err)) == -1 && strchr(err, '\n') == NULL);
@@ -510,13 +583,14 @@ test_help(void)
 	    has_line(&l, "  route add        add a route"));
 	memset(&l, 0, sizeof(l));
 	CHECK(cmd_help_lines(1, route, collect, &l, err, sizeof(err)) == 0);
-	CHECK(has_line(&l, "route add REGEX [qtype TYPE] (pool POOL | refuse "
-	    "| nxdomain | servfail | drop)") && has_line(&l, "route del ID") &&
+	CHECK(has_line(&l, "route add REGEX [qtype TYPE] [opcode query|update] "
+	    "[tsig required|optional]") && has_line(&l, "route del ID") &&
 	    has_line(&l, "(help route add explains one"));
 	memset(&l, 0, sizeof(l));
 	CHECK(cmd_help_lines(2, ra, collect, &l, err, sizeof(err)) == 0);
 	CHECK(has_line(&l, "usage: route add REGEX") &&
-	    has_line(&l, "                 [at POSITION]") &&
+	    has_line(&l, "                 (pool POOL | refuse | nxdomain | "
+	    "servfail | drop) [at POSITION]") &&
 	    has_line(&l, "example: route add"));
 	memset(&l, 0, sizeof(l));
 	CHECK(cmd_help_lines(3, ex, collect, &l, err, sizeof(err)) == 0 &&
@@ -597,8 +671,8 @@ test_complete(void)
 		{ "backend readd ", "ns-ab ns-cd all" },
 		{ "pool add web pol", "policy" },
 		{ "pool add web policy l", "least-outstanding" },
-		{ "route add ^a ", "qtype pool refuse nxdomain servfail drop at "
-		  "comment" },
+		{ "route add ^a ", "qtype opcode tsig pool refuse nxdomain servfail "
+		  "drop at comment" },
 		{ "route add ^a pool ", "apex ab web" },
 		{ "route add ^a qtype aa", "AAAA" },
 		{ "backend add x 1.2.3.4 check q. ", "" },
@@ -679,6 +753,7 @@ int
 main(void)
 {
 	test_cases();
+	test_secrets();
 	test_usage_in_errors();
 	test_checks();
 	test_round_trip();

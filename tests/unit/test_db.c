@@ -5,6 +5,7 @@
  * process killed mid-transaction or after a commit, a full disk, and the
  * time 10,000 route adds take.
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -1018,6 +1019,106 @@ test_registrations(void)
 /* A store made by the first release (schema version 1, no migrations)
  * takes the migrations at open and keeps every row, health history
  * included, which still goes with its backend. */
+static int
+key_cb(const struct db_key *k, int users, void *arg)
+{
+	char buf[CONF_KEY_MAX + CONF_SECRET_B64 + 32];
+
+	snprintf(buf, sizeof(buf), "%s:%d:%s:%d ", k->name, k->alg, k->secret,
+	    users);
+	strcat(arg, buf);
+	return 0;
+}
+
+static int
+route_update_cb(const struct db_route *r, void *arg)
+{
+	int *seen = arg;
+
+	*seen = r->opcode * 10 + r->tsig;
+	return 0;
+}
+
+/* TSIG keys, a backend's key, a fanout pool's confirm, an UPDATE route;
+ * and the store and its WAL are the daemon's alone. */
+static void
+test_keys(void)
+{
+	const char *path = dbpath("keys.db");
+	struct db *db = open_ok(path);
+	struct db_key k;
+	struct db_backend b, c;
+	struct db_pool p, q;
+	struct db_route r;
+	struct stat st;
+	char list[1024] = "", wal[160];
+	int seen = -1;
+
+	memset(&k, 0, sizeof(k));
+	snprintf(k.name, sizeof(k.name), "k1.");
+	k.alg = TSIG_HMAC_SHA256;
+	snprintf(k.secret, sizeof(k.secret), "c2VjcmV0");
+	CHECK(db_key_add(db, &k) == 0 && k.id > 0);
+	CHECK(db_key_add(db, &k) == -1 &&
+	    strcmp(db_errmsg(db), "key \"k1.\" exists") == 0);
+	snprintf(k.name, sizeof(k.name), "k0.");
+	k.alg = TSIG_HMAC_MD5;
+	CHECK(db_key_add(db, &k) == 0);
+	k.alg = TSIG_HMAC_SHA512;
+	snprintf(k.secret, sizeof(k.secret), "bmV3");
+	CHECK(db_key_set(db, &k) == 0);
+	snprintf(k.name, sizeof(k.name), "nope.");
+	CHECK(db_key_set(db, &k) == 1 && db_key_del(db, "nope.") == 1);
+	CHECK(db_key_get(db, "k0.", &k) == 0 && k.alg == TSIG_HMAC_SHA512 &&
+	    strcmp(k.secret, "bmV3") == 0 && db_key_get(db, "x.", &k) == 1);
+
+	/* A backend's key, by name; a key in use cannot go. */
+	backend_init(&b, "ns1", "127.0.0.1:53");
+	snprintf(b.conf.key, sizeof(b.conf.key), "k1.");
+	CHECK(db_backend_add(db, &b) == 0);
+	CHECK(db_backend_get(db, "ns1", &c) == 0 &&
+	    strcmp(c.conf.key, "k1.") == 0);
+	CHECK(db_key_foreach(db, key_cb, list) == 0);
+	CHECKF(strcmp(list, "k0.:5:bmV3:0 k1.:3:c2VjcmV0:1 ") == 0, "%s",
+	    list);
+	CHECK(db_key_del(db, "k1.") == -1);
+	CHECKF(strcmp(db_errmsg(db), "key \"k1.\" is used by backend ns1 "
+	    "(backend set ns1 key - first)") == 0, "%s", db_errmsg(db));
+	c.conf.key[0] = '\0';
+	CHECK(db_backend_update(db, &c) == 0 && db_key_del(db, "k1.") == 0);
+	CHECK(db_backend_get(db, "ns1", &c) == 0 && c.conf.key[0] == '\0');
+
+	/* A fanout pool answers by confirm; a route by opcode and tsig. */
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "up");
+	p.policy = POLICY_FANOUT;
+	p.confirm = CONFIRM_ANY;
+	CHECK(db_pool_add(db, &p) == 0);
+	CHECK(db_pool_get(db, "up", &q) == 0 && q.confirm == CONFIRM_ANY);
+	memset(&r, 0, sizeof(r));
+	r.pattern = "^example\\.$";
+	r.action = ACTION_POOL;
+	r.pool_id = p.id;
+	r.comment = "";
+	r.opcode = ROUTE_UPDATE;
+	r.tsig = TSIG_OPTIONAL;
+	CHECK(db_route_add(db, &r) == 0);
+	CHECK(db_route_get(db, r.id, route_update_cb, &seen) == 0 &&
+	    seen == ROUTE_UPDATE * 10 + TSIG_OPTIONAL);
+	r.opcode = 7;
+	CHECK(db_route_update(db, &r) == -1);
+	db_close(db);
+
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 077) == 0);
+	/* An older store open to others is made private at open. */
+	CHECK(chmod(path, 0644) == 0);
+	db = open_ok(path);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(stat(wal, &st) == 0 && (st.st_mode & 077) == 0);
+	db_close(db);
+}
+
 static void
 test_upgrade(void)
 {
@@ -1514,6 +1615,7 @@ main(void)
 	test_audit();
 	test_health();
 	test_registrations();
+	test_keys();
 	test_upgrade();
 	test_savepoints();
 	test_foreach_stop();

@@ -28,7 +28,7 @@
 #include "util.h"
 
 enum mode { M_OK, M_REFUSE, M_NXRRSET, M_SILENT, M_TC, M_BADMAC,
-	M_UNSIGNED, M_NOISE };
+	M_UNSIGNED, M_NOISE, M_TC_CLOSE };
 
 struct srv {
 	enum mode		 mode;
@@ -87,6 +87,7 @@ answer(struct srv *s, const uint8_t *req, size_t len, int tcp, uint8_t *out,
 		rcode = 8;
 		break;
 	case M_TC:
+	case M_TC_CLOSE:
 		if (!tcp) {
 			n = dns_make_answer(out, outlen, req, len, &q, 0);
 			out[2] |= DNS_FLAG_TC >> 8;
@@ -146,6 +147,10 @@ srv_tcp_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	evbuffer_drain(in, 2 + (size_t)l);
 	s->got_tcp++;
+	if (s->mode == M_TC_CLOSE) {
+		bufferevent_free(bev);
+		return;
+	}
 	a = answer(s, buf + 2, (size_t)l, 1, out + 2, sizeof(out) - 2);
 	if (a == 0)
 		return;
@@ -217,7 +222,8 @@ srv_stop(struct srv *s)
 {
 	event_free(s->uev);
 	close(s->ufd);
-	evconnlistener_free(s->tl);
+	if (s->tl != NULL)
+		evconnlistener_free(s->tl);
 }
 
 static void
@@ -318,12 +324,12 @@ test_basic(void)
 	CHECK(a.verified == 1 && b.verified == 1 && c.got_udp == 1);
 	CHECK(t[0].state == FANOUT_CONFIRMED && t[1].state == FANOUT_CONFIRMED &&
 	    t[2].state == FANOUT_CONFIRMED);
-	CHECK(t[0].rcode == 0 && t[0].why == FANOUT_WHY_NONE && t[0].tcp == 0);
+	CHECK(t[0].rcode == 0 && t[0].why == TRACE_WHY_NONE && t[0].tcp == 0);
 	/* b's key given to a: a says BADKEY, unsigned, and fails. */
 	target(&t[0], "a", &a, &k2);
 	CHECK(run(t, 2, 1, 2000, 0) == DNS_RCODE_SERVFAIL);
 	CHECK(a.badkey == 1 && t[0].state == FANOUT_FAILED &&
-	    strcmp(fanout_why_str(t[0].why), "BADKEY") == 0 && t[0].rcode == -1);
+	    strcmp(trace_why_str(t[0].why), "BADKEY") == 0 && t[0].rcode == -1);
 	CHECK(t[1].state == FANOUT_CONFIRMED);
 	/* ... which confirm any lets through. */
 	CHECK(run(t, 2, 0, 2000, 0) == DNS_RCODE_NOERROR);
@@ -353,7 +359,7 @@ test_failures(void)
 	target(&t[1], "silent", &silent, &k2);
 	CHECK(run(t, 2, 1, 300, 0) == DNS_RCODE_SERVFAIL);
 	CHECK(calls == 1 && first_done == 1);
-	CHECK(t[1].state == FANOUT_FAILED && t[1].why == FANOUT_WHY_TIMEOUT &&
+	CHECK(t[1].state == FANOUT_FAILED && t[1].why == TRACE_WHY_TIMEOUT &&
 	    t[1].rtt_us >= 250000);
 	CHECK(run(t, 2, 0, 300, 0) == DNS_RCODE_NOERROR);
 	CHECKF(calls == 2 && first_rcode == 0 && first_done == 0,
@@ -374,7 +380,7 @@ test_failures(void)
 	memcpy(&t[1].addr, &closed, sizeof(closed));
 	t[1].addrlen = sizeof(closed);
 	CHECK(run(t, 2, 1, 5000, 0) == DNS_RCODE_SERVFAIL);
-	CHECK(t[1].why == FANOUT_WHY_REFUSED && t[1].rtt_us < 2000000);
+	CHECK(t[1].why == TRACE_WHY_REFUSED && t[1].rtt_us < 2000000);
 
 	/* Truncated over UDP: the same copy again over TCP. */
 	srv_start(&tc, M_TC, &k2);
@@ -382,6 +388,19 @@ test_failures(void)
 	CHECK(run(t, 2, 1, 2000, 0) == DNS_RCODE_NOERROR);
 	CHECK(t[1].tcp == 1 && tc.got_udp == 1 && tc.got_tcp == 1 &&
 	    tc.verified == 2);
+
+	/* Truncated, and then TCP closed without an answer, or refused. */
+	srv_stop(&tc);
+	srv_start(&tc, M_TC_CLOSE, &k2);
+	target(&t[1], "tc", &tc, &k2);
+	CHECK(run(t, 2, 1, 2000, 0) == DNS_RCODE_SERVFAIL);
+	CHECK(t[1].tcp == 1 && tc.got_tcp == 1 &&
+	    t[1].why == TRACE_WHY_CLOSED);
+	evconnlistener_free(tc.tl);
+	tc.tl = NULL;
+	CHECK(run(t, 2, 1, 2000, 0) == DNS_RCODE_SERVFAIL);
+	CHECK(t[1].tcp == 1 && t[1].why == TRACE_WHY_REFUSED &&
+	    t[1].rtt_us < 1000000);
 
 	/* Answers that do not verify, and one after a stray answer. */
 	srv_start(&badmac, M_BADMAC, &k2);
@@ -391,9 +410,9 @@ test_failures(void)
 	target(&t[1], "unsigned", &unsig, &k2);
 	target(&t[2], "noise", &noise, &k1);
 	CHECK(run(t, 3, 1, 2000, 0) == DNS_RCODE_SERVFAIL);
-	CHECK(strcmp(fanout_why_str(t[0].why), "bad-mac") == 0);
-	CHECK(strcmp(fanout_why_str(t[1].why), "unsigned-answer") == 0);
-	CHECK(strcmp(fanout_why_str(FANOUT_WHY_TIMEOUT), "timeout") == 0);
+	CHECK(strcmp(trace_why_str(t[0].why), "bad-mac") == 0);
+	CHECK(strcmp(trace_why_str(t[1].why), "unsigned-answer") == 0);
+	CHECK(strcmp(trace_why_str(TRACE_WHY_TIMEOUT), "timeout") == 0);
 	CHECK(t[2].state == FANOUT_CONFIRMED && t[2].ignored == 1);
 
 	/* The worst rcode: REFUSED before NXRRSET; NXRRSET alone. */
@@ -404,9 +423,9 @@ test_failures(void)
 	target(&t[2], "ok", &ok, &k1);
 	CHECK(run(t, 3, 1, 2000, 0) == DNS_RCODE_REFUSED);
 	CHECK(t[0].rcode == DNS_RCODE_REFUSED &&
-	    t[0].why == FANOUT_WHY_RCODE);
+	    t[0].why == TRACE_WHY_RCODE);
 	CHECK(run(t + 1, 1, 1, 2000, 0) == 8 &&
-	    t[1].why == FANOUT_WHY_RCODE && t[1].rcode == 8);
+	    t[1].why == TRACE_WHY_RCODE && t[1].rcode == 8);
 	CHECK(run(t + 1, 2, 0, 2000, 0) == DNS_RCODE_NOERROR);
 	/* With silent in, SERVFAIL is the worst. */
 	target(&t[2], "silent", &silent, &k2);

@@ -297,6 +297,40 @@ test_all_new(void)
 	sd_free(&b);
 }
 
+/* Keys come first, are added or changed and never removed (an export
+ * leaves secrets out); a fanout pool's confirm and a route's opcode are
+ * state like the rest. */
+static void
+test_update_state(void)
+{
+	struct sd_state a, b;
+	struct sd_changes cs;
+	struct sd_pool *p;
+	const char *want =
+	    "~ key set k1. hmac-sha256 c2VjcmV0LTI=\n"
+	    "+ key add k3. hmac-md5 c2VjcmV0LTM=\n"
+	    "~ pool set up policy fanout confirm any\n"
+	    "~ route set 1 opcode update tsig optional (^x\\.$ pool up)\n";
+
+	sd_init(&a);
+	sd_init(&b);
+	sd_add_key(&a, "k1.", TSIG_HMAC_SHA256, "c2VjcmV0LTE=");
+	sd_add_key(&a, "k2.", TSIG_HMAC_SHA512, "c2VjcmV0LTI=");
+	sd_add_key(&b, "k1.", TSIG_HMAC_SHA256, "c2VjcmV0LTI=");
+	sd_add_key(&b, "k3.", TSIG_HMAC_MD5, "c2VjcmV0LTM=");
+	sd_add_pool(&a, "up", POLICY_FANOUT);
+	p = sd_add_pool(&b, "up", POLICY_FANOUT);
+	p->confirm = CONFIRM_ANY;
+	route(&a, 1, "^x\\.$", ACTION_POOL, "up", "");
+	route(&b, 0, "^x\\.$", ACTION_POOL, "up", "")->opcode = ROUTE_UPDATE;
+	b.r[0].tsig = TSIG_OPTIONAL;
+	CHECKF(strcmp(report(&a, &b, &cs), want) == 0, "\n%s",
+	    report(&a, &b, &cs));
+	sd_changes_free(&cs);
+	sd_free(&a);
+	sd_free(&b);
+}
+
 int
 main(void)
 {
@@ -304,5 +338,6 @@ main(void)
 	test_report();
 	test_routes_property();
 	test_all_new();
+	test_update_state();
 	UNIT_DONE("statediff");
 }
