@@ -414,6 +414,24 @@ remote-control:
 '''
 
 
+def wait_serving(srv, kind, deadline):
+    """Wait until srv (an Nsd or a Named) answers the SOA of its first
+    zone; fail at once, with its log, when it exits instead."""
+    origin = sorted(srv.zones)[0]
+
+    def answers_soa():
+        if not srv.running():
+            raise AssertionError('%s %s exited (%s) during start-up:\n%s'
+                                 % (kind, srv.name, srv.proc.returncode,
+                                    read_text(srv.log, 40)))
+        try:
+            r = query(srv.host, srv.port, origin, 'SOA', timeout=0.3)
+        except (dns.exception.Timeout, OSError):
+            return False
+        return r.rcode() == dns.rcode.NOERROR and len(r.answer) > 0
+    wait_for(answers_soa, deadline, what='%s %s to answer SOA' % (kind, srv.name))
+
+
 class Nsd:
     """One NSD on host:port serving zones {origin: zone text}.  Answers
     id.server. CH TXT with its identity (the router's health check)."""
@@ -455,19 +473,7 @@ class Nsd:
         return self
 
     def wait_ready(self, deadline=START_DEADLINE):
-        origin = sorted(self.zones)[0]
-
-        def answers_soa():
-            if not self.running():
-                raise AssertionError('nsd %s exited (%s) during start-up:\n%s'
-                                     % (self.name, self.proc.returncode,
-                                        read_text(self.log, 40)))
-            try:
-                r = query(self.host, self.port, origin, 'SOA', timeout=0.3)
-            except (dns.exception.Timeout, OSError):
-                return False
-            return r.rcode() == dns.rcode.NOERROR and len(r.answer) > 0
-        wait_for(answers_soa, deadline, what='nsd %s to answer SOA' % self.name)
+        wait_serving(self, 'nsd', deadline)
 
     def stop(self):
         """SIGTERM and wait (NSD also ends its helpers); SIGKILL the group
@@ -555,19 +561,7 @@ class Named:
             f.write('=== test harness: starting named %s\n' % self.name)
         # -n 1: one worker thread is plenty; -g: foreground, log to stderr.
         self.proc = _spawn([NAMED, '-g', '-n', '1', '-c', self.conf], self.log)
-        origin = sorted(self.zones)[0]
-
-        def answers_soa():
-            if not self.running():
-                raise AssertionError('named %s exited (%s) during start-up:\n%s'
-                                     % (self.name, self.proc.returncode,
-                                        read_text(self.log, 40)))
-            try:
-                r = query(self.host, self.port, origin, 'SOA', timeout=0.3)
-            except (dns.exception.Timeout, OSError):
-                return False
-            return r.rcode() == dns.rcode.NOERROR and len(r.answer) > 0
-        wait_for(answers_soa, START_DEADLINE, what='named %s to answer SOA' % self.name)
+        wait_serving(self, 'named', START_DEADLINE)
         return self
 
     def stop(self):
