@@ -219,6 +219,50 @@ def test_unsigned_refused_unless_tsig_optional(router, primaries):
         assert ns.lookup('uns.example.') == ['192.0.2.9']
 
 
+def test_changed_update_route_takes_the_next_update(router, primaries):
+    """A snapshot shares the UPDATE routes' table with the one before while
+    their patterns stay the same, and copies the routes whole while no
+    route changed: the very next UPDATE still goes where the route and
+    pool now say."""
+    ns1, ns2 = primaries
+    rid = router.routes()[0]['id']
+    router.ok('pool add one policy fanout')
+    router.ok('backend set ns1 pool up pool one')
+    # The route's pool changed, its pattern did not.
+    router.ok('route set %s pool one' % rid)
+    rc, out = nsupdate(router, ['update add one.example. 300 A 192.0.2.31'])
+    assert rc == 0, out
+    assert ns1.lookup('one.example.') == ['192.0.2.31']
+    assert ns2.lookup('one.example.') == []
+    # No route changed, the pool's members did (the routes are copied).
+    router.ok('backend set ns2 pool up pool one')
+    rc, out = nsupdate(router, ['update add both.example. 300 A 192.0.2.32'])
+    assert rc == 0, out
+    for ns in primaries:
+        assert ns.lookup('both.example.') == ['192.0.2.32']
+    # A query route added (the query table is new, the UPDATE table
+    # shared), and the UPDATE route's tsig changed: unsigned now taken.
+    router.ok('pool add q')
+    router.ok(r"route add '^q\.example\.$' pool q at 1")
+    rc, out = nsupdate(router, ['update add uns.example. 300 A 192.0.2.33'], key=None)
+    assert rc != 0 and 'REFUSED' in out, out
+    router.ok('route set %s tsig optional' % rid)
+    rc, out = nsupdate(router, ['update add uns.example. 300 A 192.0.2.33'], key=None)
+    assert rc == 0, out
+    for ns in primaries:
+        assert ns.lookup('uns.example.') == ['192.0.2.33']
+    # The UPDATE route replaced by one of another pattern in one batch
+    # (one snapshot, as many UPDATE routes as before): example. is no
+    # longer taken.
+    r = router.ctl(['route del %s' % rid,
+                    r"route add '^other\.$' opcode update pool up"])
+    assert r.rc == 0, r.describe()
+    rc, out = nsupdate(router, ['update add gone.example. 300 A 192.0.2.34'])
+    assert rc != 0 and 'REFUSED' in out, out
+    for ns in primaries:
+        assert ns.lookup('gone.example.') == []
+
+
 def test_queries_and_updates_use_their_own_routes(router, primaries):
     ns1, ns2 = primaries
     # Only an UPDATE route for example.: a query for it meets no route.
