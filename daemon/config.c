@@ -3,7 +3,11 @@
  *
  * Building reads the whole store; that is what makes a snapshot exactly
  * the committed state.  It is cheap because compiled patterns come from the
- * route cache and backends are carried over from the previous snapshot.
+ * route cache and backends are carried over from the previous snapshot;
+ * the routes are read only when a route or registration row changed since
+ * then (else they are copied), and each route table, the query routes'
+ * and the UPDATE routes', is shared with the snapshot before while its
+ * patterns are the same.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -377,7 +381,6 @@ split_routes(struct config *c)
 	free(c->routes);
 	c->routes = v;
 }
-
 
 /* ---- registrations ---- */
 

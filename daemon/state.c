@@ -10,11 +10,11 @@
  *
  * After a snapshot is published, the main thread compiles its route
  * patterns in the background (route_cache_warm; a new UPDATE route table
- * first, then the query routes'), a slice at a time
- * between the other events of its loop, so a control client waits at most
- * a slice for it; then, every second, it JIT-compiles the patterns the
- * workers have been trying interpreted.  Queries never wait for it: a
- * worker compiles a pattern it needs and finds uncompiled (route.h).
+ * first, then the query routes'), a slice at a time between the other
+ * events of its loop, so a control client waits at most a slice for it;
+ * then, every second, it JIT-compiles the patterns the workers have been
+ * trying interpreted.  Queries never wait for it: a worker compiles a
+ * pattern it needs and finds uncompiled (route.h).
  * Snapshots whose last reference a worker dropped are freed here too
  * (config_reap), never on the worker.
  */
