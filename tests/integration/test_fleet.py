@@ -496,3 +496,24 @@ def test_join_leave_and_a_store_run_without_e(fleet, router_factory, alloc):
     b.ok("route add '^z' nxdomain")
     res = b.ctl('fleet join')
     assert res.rc == 1 and 'without -e' in res.stderr
+
+
+def test_a_key_travels_with_its_secret_but_no_audit_shows_it(fleet):
+    """TSIG keys are part of the shared state, secrets and all (a backend's
+    key must sign on every router); the audit of the routers that apply
+    the change never holds the secret, as on the router it was made on."""
+    f = fleet(n=2)
+    a, b = f.routers
+    secret = 'ZmxlZXQta2V5LXNlY3JldC1vZi1hdC1sZWFzdC0zMi1vY3RldHM='
+    a.ok('key add fleet-key. hmac-sha256 %s' % secret)
+    dt.wait_for(lambda: [k['name'] for k in b.rows('show keys')] == ['fleet-key.'], 5,
+                what='the key on B')
+    f.wait_converged()
+    assert ('key add fleet-key. hmac-sha256 %s' % secret) in b.ok('export secrets')
+    rotated = 'cm90YXRlZC1mbGVldC1rZXktc2VjcmV0LW9mLTMyLW9jdGV0cyE='
+    a.ok('key set fleet-key. hmac-sha512 %s' % rotated)
+    dt.wait_for(lambda: ('key add fleet-key. hmac-sha512 %s' % rotated) in
+                b.ok('export secrets'), 5, what='the rotation on B')
+    for r in (a, b):
+        audit = r.ok('show audit')
+        assert secret not in audit and rotated not in audit, audit
