@@ -11,12 +11,13 @@
 # BUILDDIR/tests/out/bench.txt (raw dnsperf outputs in
 # BUILDDIR/tests/out/bench-raw/).
 #
-# The floor relay (floor_relay.c) is the least a userspace relay can do:
-# one thread, no parsing; over UDP recvmmsg/sendmmsg, over TCP a byte pipe
-# with a backend connection per client connection.  It has no routes and
-# one thread, so it runs in the scenarios with THREADS 1, whatever the
-# routes; its row is what any relay costs on this machine, and the router's
-# figures are also given as ratios to it.  CPU per query is measured for
+# The floor relays are the least a userspace relay can do, one thread, no
+# parsing: over UDP floor_relay.c (poll, recvmmsg/sendmmsg of 32, a fixed
+# table of clients by DNS ID), over TCP floor_tcp.c (a byte pipe with a
+# backend connection per client connection), on the same address and port.
+# They have no routes and one thread, so they run in the scenarios with
+# THREADS 1, whatever the routes; their row is what any relay costs on this
+# machine, and the router's figures are also given as ratios to it.  CPU per query is measured for
 # every target: the relay's process, and NSD's main process with its forked
 # children.
 #
@@ -102,7 +103,7 @@ else
 	done
 fi
 
-for exe in "$DNSROUTED" "$DNSROUTECTL" "$FLOOR" "$NSD" "$DNSPERF" "$PY"; do
+for exe in "$DNSROUTED" "$DNSROUTECTL" "$FLOOR" "$FLOOR_TCP" "$NSD" "$DNSPERF" "$PY"; do
 	[ -x "$exe" ] || { echo "bench: $exe is missing (make bench first? apt-get install nsd dnsperf?)" >&2; exit 1; }
 done
 
@@ -127,7 +128,7 @@ now() { date +%s.%N; }
 elapsed() { echo "$(now) $1" | awk '{ printf "%.3f", $1 - $2 }'; }
 
 
-answers() { $GEN probe "$1" "$2" n00001.bench.; }
+answers() { $GEN probe "$1" "$2" n00001.bench. "${3:-udp}"; }	# answers ADDR PORT [tcp]
 
 # utime + stime of processes (all their threads), in clock ticks.
 cpu_ticks() {	# cpu_ticks PID...
@@ -191,7 +192,10 @@ start_nsd() {
 start_floor() {
 	"$FLOOR" "$F_ADDR" "$F_PORT" "$NSD_ADDR" "$NSD_PORT" >>"$D/floor.log" 2>&1 &
 	pid_of[floor]=$!
+	"$FLOOR_TCP" "$F_ADDR" "$F_PORT" "$NSD_ADDR" "$NSD_PORT" >>"$D/floor.log" 2>&1 &
+	pid_of[floor_tcp]=$!
 	wait_until 30 "the floor relay to answer" answers "$F_ADDR" "$F_PORT"
+	wait_until 30 "the TCP floor relay to answer" answers "$F_ADDR" "$F_PORT" tcp
 }
 
 # ---- dnsrouted
@@ -295,9 +299,10 @@ HEADER=$(cat <<-EOF
 	Loads: max = dnsperf $MAX_FLAGS ; 10k = dnsperf $LAT_FLAGS (-v)
 	  $ROUNDS round(s) of $RUN_SECS s per target and load, the targets taking turns (order reversed every other round);
 	  qps, avg and p99 are the medians over the rounds, lost the sum, cpu_us/q all rounds' CPU / all answered queries.
-	floor = $FLOOR on $F_ADDR:$F_PORT: one thread, epoll, no parsing; UDP: recvmmsg/sendmmsg 64 at a time; TCP: a byte
-	  pipe, one backend connection per client connection.  The least any userspace relay costs on this rig (-t 1
-	  scenarios only).  x/fl = relay / floor, same scenario and load.
+	floor = on $F_ADDR:$F_PORT, one thread, no parsing: UDP $FLOOR (poll, recvmmsg/sendmmsg 32 at a time, a fixed
+	  65,536-entry table of clients by DNS ID); TCP $FLOOR_TCP (epoll, a byte pipe, one backend connection per
+	  client connection).  The least any userspace relay costs on this rig (-t 1 scenarios only).
+	  x/fl = relay / floor, same scenario and load.
 	CPU: dnsperf, NSD and the relay share the same $(nproc) cores, so qps is the rig's, not the relay's alone.
 	  cpu_us/q = utime+stime delta over the run (all threads; /proc/PID/stat, CLK_TCK $(getconf CLK_TCK)) / answered queries,
 	  of the relay's process, or for nsd of its main process and its forked children.
@@ -366,7 +371,9 @@ for n in $ROUTE_COUNTS; do
 					for x in $order; do
 						case $x in
 						nsd)	run_load "$scen" "$p" "$n" "$t" nsd "$load" "$NSD_ADDR" "$NSD_PORT" "${pid_of[nsd]}" tree ;;
-						floor)	run_load "$scen" "$p" "$n" "$t" floor "$load" "$F_ADDR" "$F_PORT" "${pid_of[floor]}" ;;
+						floor)	fpid=${pid_of[floor]}
+							[ "$p" = udp ] || fpid=${pid_of[floor_tcp]}
+							run_load "$scen" "$p" "$n" "$t" floor "$load" "$F_ADDR" "$F_PORT" "$fpid" ;;
 						dnsrouted|unique) run_load "$scen" "$p" "$n" "$t" "$x" "$load" "$R_ADDR" "$R_PORT" "${pid_of[dnsrouted]}" ;;
 						dnsdist) run_load "$scen" "$p" "$n" "$t" dnsdist "$load" "$DD_ADDR" "$DD_PORT" "$dd_pid" ;;
 						esac
@@ -411,6 +418,7 @@ if [ "$BIG" = 1 ]; then
 fi
 
 stop floor
+stop floor_tcp
 stop nsd
 if [ "$SCALE" = 1 ]; then
 	log "scale measurements (tests/bench/scale.sh)"

@@ -9,7 +9,8 @@
                                       dnsroutectl batch: backends bNNN (FIRST..N) at ADDR
     gen.py dnsdist N LISTEN BACKEND LISTENERS FILE
                                       dnsdist config: the same N+1 routes as RegexRules
-    gen.py probe ADDR PORT NAME       exit 0 when ADDR:PORT answers NAME A with NOERROR
+    gen.py probe ADDR PORT NAME [tcp] exit 0 when ADDR:PORT answers NAME A with NOERROR
+                                      (over UDP, or over TCP)
                                       and an answer (UDP, one try, 1 s)
     gen.py unique N FILE              N names never repeated, under the wildcard
                                       *.u.bench. of the zone ("NAME A" lines)
@@ -122,7 +123,7 @@ def dnsdist(n, listen, backend, listeners, path):
             f.write("addAction(RegexRule('%s'), PoolAction('main'))\n" % p.replace("\\", "\\\\"))
 
 
-def probe(addr, port, qname):
+def probe(addr, port, qname, tcp=False):
     import socket
     import struct
     qid = random.randrange(65536)
@@ -130,14 +131,26 @@ def probe(addr, port, qname):
     for label in qname.rstrip(".").split("."):
         q += bytes([len(label)]) + label.encode()
     q += b"\0" + struct.pack(">HH", 1, 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
     s.settimeout(1.0)
     try:
         s.connect((addr, int(port)))   # so a closed port fails at once
-        s.send(q)
-        a = s.recv(4096)
+        if tcp:
+            s.sendall(struct.pack(">H", len(q)) + q)
+            a = b""
+            while len(a) < 2 or len(a) < 2 + struct.unpack(">H", a[:2])[0]:
+                more = s.recv(4096)
+                if not more:
+                    return 1
+                a += more
+            a = a[2:]
+        else:
+            s.send(q)
+            a = s.recv(4096)
     except OSError:
         return 1
+    finally:
+        s.close()
     if len(a) < 12:
         return 1
     rid, flags, qd, an = struct.unpack(">HHHH", a[:8])
@@ -165,7 +178,7 @@ def main(argv):
     elif cmd == "zqueries":
         zqueries(int(argv[2]), int(argv[3]), argv[4])
     elif cmd == "probe":
-        sys.exit(probe(argv[2], argv[3], argv[4]))
+        sys.exit(probe(argv[2], argv[3], argv[4], len(argv) > 5 and argv[5] == "tcp"))
     else:
         sys.exit("gen.py: unknown command %s" % cmd)
 

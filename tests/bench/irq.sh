@@ -7,7 +7,8 @@
 # the same count within a few instructions per query), so this is the
 # number to compare before and after a change to the query path.
 #
-# TARGET: dnsrouted (default) or floor (tests/bench/floor_relay).  It
+# TARGET: dnsrouted (default) or floor (tests/bench/floor_relay, or with
+# IRQ_PROTO=tcp tests/bench/floor_tcp).  It
 # starts NSD with the bench zone, the target under callgrind, sends a
 # warm-up load (every name once: the slot pool, ID map and decision cache
 # grow to size),
@@ -62,7 +63,7 @@ PROCS_LABEL=irq
 . "$HERE/../lib/procs.sh"
 
 ctl() { "$BUILDDIR/ctl/dnsroutectl" -s "$SOCK" "$@"; }
-answers() { $GEN probe "$1" "$2" n00001.bench.; }
+answers() { $GEN probe "$1" "$2" n00001.bench. "$PROTO"; }
 backend_up() {
 	ctl --json -c 'show backends' | $PY -c '
 import json, sys
@@ -106,7 +107,9 @@ fi
 
 CG="valgrind --tool=callgrind --callgrind-out-file=$D/cg.out --dump-instr=no"
 if [ "$TARGET" = floor ]; then
-	$CG "$BUILDDIR/tests/bench/floor_relay" "$R_ADDR" "$R_PORT" "$NSD_ADDR" "$PORT" \
+	floor=floor_relay
+	[ "$PROTO" = udp ] || floor=floor_tcp
+	$CG "$BUILDDIR/tests/bench/$floor" "$R_ADDR" "$R_PORT" "$NSD_ADDR" "$PORT" \
 	    >>"$D/target.log" 2>&1 &
 	pid_of[target]=$!
 else

@@ -22,8 +22,8 @@ runs.tsv, one line a dnsperf run, tab-separated:
 relay process, or for nsd of its main process and its forked children; rss_kb
 of the relay process, '-' for nsd; p99_us '-' when not measured).
 
-floor is tests/bench/floor_relay, the least a userspace relay can do (UDP:
-recvmmsg/sendmmsg; TCP: a byte pipe); it runs in the scenarios with one
+floor is the least a userspace relay can do (UDP: tests/bench/floor_relay,
+poll and recvmmsg/sendmmsg; TCP: tests/bench/floor_tcp, a byte pipe); it runs in the scenarios with one
 thread only.  The table gives the relays' (dnsrouted's, dnsdist's) qps and
 CPU per query as ratios to it, and the targets its figure beside the
 router's, so a miss can be read against what any relay costs on the same
@@ -336,18 +336,18 @@ def targets(raw):
                 check(None, "%s, %d routes: -t 2 / -t 1 = %.2f x qps, %s x CPU/query"
                       % (proto.upper(), routes, b["qps"] / a["qps"], ratio(b["cpu"], a["cpu"])))
 
-    # The UDP targets restated against the floor relay of the same run, the
+    # Issue 16: the UDP targets against the floor relay of the same run, the
     # form that can hold on a machine where the floor itself misses the
     # absolute ones: what the router costs on top of any relay.
     fl_out = []
     r = get("udp", 1, 1, "dnsrouted", "max")
     f = get("udp", 1, 1, "floor", "max")
     if r and f and r["cpu"] and f["cpu"]:
-        fl_out.append("  [%s] router CPU %.2f us/query = %.2f x the floor's %.2f (<= 1.25)"
-                      % ("ok" if r["cpu"] <= 1.25 * f["cpu"] else "MISS", r["cpu"], r["cpu"] / f["cpu"], f["cpu"]))
+        fl_out.append("  [%s] router CPU %.2f us/query = %.2f x the floor's %.2f (<= 1.1)"
+                      % ("ok" if r["cpu"] <= 1.1 * f["cpu"] else "MISS", r["cpu"], r["cpu"] / f["cpu"], f["cpu"]))
     if r and f and r["qps"] and f["qps"]:
-        fl_out.append("  [%s] %.0f qps = %.0f%% of the floor's %.0f (>= 90%%)"
-                      % ("ok" if r["qps"] >= 0.9 * f["qps"] else "MISS", r["qps"], 100 * r["qps"] / f["qps"],
+        fl_out.append("  [%s] %.0f qps = %.0f%% of the floor's %.0f (>= 95%%)"
+                      % ("ok" if r["qps"] >= 0.95 * f["qps"] else "MISS", r["qps"], 100 * r["qps"] / f["qps"],
                          f["qps"]))
     r = get("udp", 1, 1, "dnsrouted", "10k")
     f = get("udp", 1, 1, "floor", "10k")
@@ -355,7 +355,7 @@ def targets(raw):
         fl_out.append("  [%s] at 10k qps: average latency %+.0f us over the floor's (<= 10)"
                       % ("ok" if r["avg"] - f["avg"] <= 10 else "MISS", r["avg"] - f["avg"]))
     if fl_out:
-        out.append("UDP, 1 route, 1 worker, against the floor relay (proposed restatement of the three UDP targets):")
+        out.append("UDP, 1 route, 1 worker, against the floor relay (issue 16):")
         out += fl_out
     # And TCP's CPU target: the router multiplexes clients onto a few
     # backend connections, parses and re-IDs every message; the floor only
@@ -369,7 +369,7 @@ def targets(raw):
                           % ("ok" if r["cpu"] <= 1.25 * f["cpu"] else "MISS", routes, r["cpu"], r["cpu"] / f["cpu"],
                              f["cpu"]))
     if fl_out:
-        out.append("TCP, 1 worker, against the floor relay (proposed restatement of the TCP CPU target):")
+        out.append("TCP, 1 worker, against the TCP floor relay (issue 16):")
         out += fl_out
     return "\n".join(out)
 

@@ -7,5 +7,6 @@ REPORT="$PY $HERE/report.py"
 DNSROUTED=$BUILDDIR/daemon/dnsrouted
 DNSROUTECTL=$BUILDDIR/ctl/dnsroutectl
 FLOOR=$BUILDDIR/tests/bench/floor_relay
+FLOOR_TCP=$BUILDDIR/tests/bench/floor_tcp
 NSD=$(command -v nsd || echo /usr/sbin/nsd)
 DNSPERF=$(command -v dnsperf || echo /usr/bin/dnsperf)
