@@ -2,9 +2,17 @@
  * client_tcp: a worker's TCP listeners and client connections (see
  * client_tcp.h).
  *
+ * Idle connections: a timeout on each read event would be re-armed at every
+ * read (a timer heap operation per message); instead the worker's list is
+ * kept in the order of the last read, most recent first (a move to the
+ * front per read), and the worker's tick closes from the tail the reading
+ * connections that have read nothing for tcp-idle-timeout.  One that cannot
+ * write its answers for that long times out in tconn.c.
+ *
  * Invariants: every fd and event here belongs to this worker's base and is
  * touched by this thread only; a tclient is freed only when no query holds
- * it (inflight is zero), so a late answer finds it closed, not freed.
+ * it (inflight is zero), so a late answer finds it closed, not freed, and
+ * the query being handled still has its bytes (the connection's input).
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -15,8 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/listener.h>
 
 #include "client_tcp.h"
@@ -35,19 +41,55 @@
 static struct log_limit ll_accept;
 
 static void
-tclient_free(struct tclient *tc)
+tclient_unlink(struct tclient *tc)
 {
 	struct worker *w = tc->w;
 
-	if (w->tcp_per_addr[tc->bucket] > 0)
-		w->tcp_per_addr[tc->bucket]--;
 	if (tc->prev != NULL)
 		tc->prev->next = tc->next;
 	else
 		w->tclients = tc->next;
 	if (tc->next != NULL)
 		tc->next->prev = tc->prev;
+	else
+		w->tclients_tail = tc->prev;
+	tc->next = tc->prev = NULL;
+}
+
+static void
+tclient_push(struct tclient *tc)
+{
+	struct worker *w = tc->w;
+
+	tc->next = w->tclients;
+	if (tc->next != NULL)
+		tc->next->prev = tc;
+	else
+		w->tclients_tail = tc;
+	w->tclients = tc;
+}
+
+/* tc read (or reads again): to the front, its idle time from now. */
+static inline void
+tclient_touch(struct tclient *tc)
+{
+	tc->read_us = tc->w->tick_us;
+	if (tc->w->tclients != tc) {
+		tclient_unlink(tc);
+		tclient_push(tc);
+	}
+}
+
+static void
+tclient_free(struct tclient *tc)
+{
+	struct worker *w = tc->w;
+
+	if (w->tcp_per_addr[tc->bucket] > 0)
+		w->tcp_per_addr[tc->bucket]--;
+	tclient_unlink(tc);
 	w->ntcp--;
+	tconn_release(&tc->c);
 	free(tc);
 }
 
@@ -56,9 +98,7 @@ tclient_close(struct tclient *tc)
 {
 	if (tc->closed)
 		return;
-	tcpout_close(&tc->out);
-	bufferevent_free(tc->bev);
-	tc->bev = NULL;
+	tconn_close(&tc->c);
 	tc->closed = 1;
 	if (tc->inflight == 0)
 		tclient_free(tc);
@@ -76,12 +116,13 @@ tclient_query_done(struct tclient *tc)
 	if (tc->paused && tc->inflight < TCP_CONN_MAX_INFLIGHT / 2) {
 		tc->paused = 0;
 		/* Stopping: what was read is answered, nothing more read. */
-		if (!tc->w->stopping)
-			bufferevent_enable(tc->bev, EV_READ);
+		if (!tc->w->stopping) {
+			tconn_read_enable(&tc->c, 1);
+			tclient_touch(tc);
+		}
 		/* Queries already read wait in the input buffer; no new data
 		 * may come to wake us, so look at them (from the loop). */
-		bufferevent_trigger(tc->bev, EV_READ,
-		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		tconn_trigger(&tc->c);
 	}
 }
 
@@ -91,8 +132,8 @@ tclient_send(struct tclient *tc, const uint8_t *pkt, size_t len)
 	if (tc->closed)
 		return -1;
 	/* A client that does not read its answers is cut off. */
-	if (tcpout_backlog(&tc->out) > TCP_OUT_MAX ||
-	    tcpout_msg(&tc->out, pkt, len) == -1) {
+	if (tconn_backlog(&tc->c) > TCP_OUT_MAX ||
+	    tconn_msg(&tc->c, pkt, len) == -1) {
 		STAT_INC(&tc->w->st, send_errors);
 		tclient_close(tc);
 		return -1;
@@ -100,62 +141,47 @@ tclient_send(struct tclient *tc, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-/* The input is made linear once and drained once per callback: per
- * message copyout, drain and remove each ran the buffer's callbacks. */
+/* Every whole query in the input, handled in place (the input lives as
+ * long as tc) and consumed once per callback. */
 static void
-tclient_read_cb(struct bufferevent *bev, void *arg)
+tclient_read_cb(struct tconn *c, void *arg)
 {
 	struct tclient *tc = arg;
 	struct worker *w = tc->w;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	struct client cl;
-	const uint8_t *p;
-	size_t avail, off = 0;
+	size_t off = 0;
 	long l;
 
-	avail = evbuffer_get_length(in);
-	if (avail < 2 || (p = evbuffer_pullup(in, (ssize_t)avail)) == NULL)
-		return;
-	/* Hold tc while we work: an answer given at once may close it (and
-	 * free the input with the bufferevent). */
+	/* Hold tc while we work: an answer given at once may close it. */
 	tc->inflight++;
-	while (!tc->closed && (l = dns_tcp_next(p, avail, off)) >= 0) {
+	tclient_touch(tc);
+	cl.sa = (struct sockaddr *)&tc->addr;
+	cl.salen = tc->addrlen;
+	cl.lfd = -1;
+	cl.tc = tc;
+	cl.dst = NULL;
+	while (!tc->closed && (l = dns_tcp_next(c->in, c->inlen, off)) >= 0) {
 		if (tc->inflight > TCP_CONN_MAX_INFLIGHT) {
 			tc->paused = 1;
-			bufferevent_disable(bev, EV_READ);
+			tconn_read_enable(c, 0);
 			break;
 		}
-		memcpy(w->tcpbuf, p + off + 2, (size_t)l);
-		off += 2 + (size_t)l;
 		STAT_INC(&w->st, queries_tcp);
-		cl.sa = (struct sockaddr *)&tc->addr;
-		cl.salen = tc->addrlen;
-		cl.lfd = -1;
-		cl.tc = tc;
-		cl.dst = NULL;
-		w->on_query(w, w->tcpbuf, (size_t)l, &cl);
+		w->on_query(w, c->in + off + 2, (size_t)l, &cl);
+		off += 2 + (size_t)l;
 	}
 	if (!tc->closed && off > 0)
-		evbuffer_drain(in, off);
+		tconn_consume(c, off);
 	tclient_query_done(tc);
 }
 
 static void
-tclient_write_cb(struct bufferevent *bev, void *arg)
+tclient_error_cb(struct tconn *c, int what, void *arg)
 {
 	struct tclient *tc = arg;
 
-	(void)bev;
-	tcpout_drained(&tc->out);
-}
-
-static void
-tclient_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct tclient *tc = arg;
-
-	(void)bev;
-	if (what & BEV_EVENT_TIMEOUT)
+	(void)c;
+	if (what == TCONN_TIMEOUT)
 		STAT_INC(&tc->w->st, tcp_timeouts);
 	tclient_close(tc);
 }
@@ -166,7 +192,6 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct worker *w = arg;
 	struct tclient *tc;
-	struct timeval tv;
 	uint32_t bk = client_bucket(w, sa);
 	int on = 1;
 
@@ -187,26 +212,33 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	memcpy(&tc->addr, sa, (size_t)salen);
 	tc->addrlen = (socklen_t)salen;
 	tc->bucket = bk;
-	tc->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (tc->bev == NULL) {
-		close(fd);
+	/* The listener made fd non-blocking. */
+	if (tconn_open(&tc->c, &w->tcpq, w->base, fd, w->cfg->set.tcp_idle_s,
+	    tclient_read_cb, tclient_error_cb, tc) == -1) {
 		free(tc);
 		return;
 	}
 	w->ntcp++;
 	w->tcp_per_addr[bk]++;
-	tc->next = w->tclients;
-	if (tc->next != NULL)
-		tc->next->prev = tc;
-	w->tclients = tc;
-	bufferevent_setcb(tc->bev, tclient_read_cb, tclient_write_cb,
-	    tclient_event_cb, tc);
-	tv.tv_sec = w->cfg->set.tcp_idle_s;
-	tv.tv_usec = 0;
-	bufferevent_set_timeouts(tc->bev, &tv, &tv);
-	/* Writing stays off but while a backlog drains: see tcpout.c. */
-	bufferevent_enable(tc->bev, EV_READ);
-	tcpout_open(&tc->out, &w->tcpq, tc->bev, 0);
+	tc->read_us = w->tick_us;
+	tclient_push(tc);
+}
+
+void
+client_tcp_idle(struct worker *w)
+{
+	struct tclient *tc, *prev;
+	uint64_t idle = (uint64_t)w->cfg->set.tcp_idle_s * 1000000;
+
+	for (tc = w->tclients_tail; tc != NULL &&
+	    w->tick_us - tc->read_us >= idle; tc = prev) {
+		prev = tc->prev;	/* tc may go */
+		/* Paused, stopping: not waiting for the client. */
+		if (tc->closed || !tc->c.reading)
+			continue;
+		STAT_INC(&w->st, tcp_timeouts);
+		tclient_close(tc);
+	}
 }
 
 /* Out of descriptors (or another accept error): stop accepting for a
@@ -273,20 +305,14 @@ client_tcp_stop(struct worker *w)
 		evconnlistener_disable(w->tcpl[i]);
 	for (tc = w->tclients; tc != NULL; tc = tc->next)
 		if (!tc->closed)
-			bufferevent_disable(tc->bev, EV_READ);
+			tconn_read_enable(&tc->c, 0);
 }
 
 /* A complete query waits in tc's input (read, not yet handled). */
 static int
 tclient_query_buffered(struct tclient *tc)
 {
-	struct evbuffer *in = bufferevent_get_input(tc->bev);
-	size_t n = evbuffer_get_length(in);
-	uint8_t h[2];
-
-	if (n < 2 || evbuffer_copyout(in, h, 2) != 2)
-		return 0;
-	return n - 2 >= ((size_t)h[0] << 8 | h[1]);
+	return dns_tcp_next(tc->c.in, tc->c.inlen, 0) >= 0;
 }
 
 /* Stopping: a client connection closes once every query read on it is
@@ -305,17 +331,16 @@ tclient_stop_step(struct tclient *tc, uint64_t now)
 
 	if (tc->closed)
 		return;
-	fd = bufferevent_getfd(tc->bev);
+	fd = tc->c.fd;
 	if (now - w->stopping_us > STOP_TCP_MAX_US) {
 		tclient_close(tc);
 		return;
 	}
 	if (!tc->shut) {
-		if (tc->inflight > 0 || tcpout_backlog(&tc->out) > 0)
+		if (tc->inflight > 0 || tconn_backlog(&tc->c) > 0)
 			return;
 		if (tclient_query_buffered(tc)) {
-			bufferevent_trigger(tc->bev, EV_READ,
-			    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+			tconn_trigger(&tc->c);
 			return;
 		}
 		(void)shutdown(fd, SHUT_WR);

@@ -1,7 +1,7 @@
 /*
  * client_tcp: a worker's TCP listeners and client connections: accepting
  * within the limits, reading length-framed queries and handing each to the
- * query layer (w->on_query), writing the answers coalesced (tcpout.h), and
+ * query layer (w->on_query), writing the answers coalesced (tconn.h), and
  * the orderly close of every connection when the worker stops.
  */
 #ifndef CLIENT_TCP_H
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tcpout.h"
+#include "tconn.h"
 
 struct worker;
 
@@ -20,13 +20,13 @@ struct worker;
 struct tclient {
 	struct worker		*w;
 	struct tclient		*next, *prev;	/* worker's list */
-	struct bufferevent	*bev;
-	struct tcpout		 out;		/* answers, written coalesced */
+	struct tconn		 c;		/* queries in, answers out */
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
 	uint32_t		 bucket;	/* client_bucket() of addr */
+	uint64_t		 read_us;	/* w->tick_us when it last read */
 	int			 inflight;	/* queries not yet answered */
-	int			 closed;	/* bev freed; waiting for inflight */
+	int			 closed;	/* c closed; waiting for inflight */
 	int			 paused;	/* reading stopped at the in-flight cap */
 	int			 shut;		/* stopping: FIN sent after the last answer */
 	uint64_t		 shut_us;
@@ -38,6 +38,8 @@ void	client_tcp_add(struct worker *, int fd, const char *text);
  * connection once its queries are answered and written. */
 void	client_tcp_stop(struct worker *);
 void	client_tcp_step(struct worker *, uint64_t now);
+/* Close the connections idle for tcp-idle-timeout (from the worker's tick). */
+void	client_tcp_idle(struct worker *);
 void	client_tcp_free(struct worker *);
 
 /* Queue an answer; 0, or -1 when the connection is gone or cut off (a

@@ -22,9 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-
 #include "backend.h"
 #include "config.h"
 #include "dnsmsg.h"
@@ -50,8 +47,7 @@ struct usock {
 
 struct utcp {
 	struct bconn		*bc;
-	struct bufferevent	*bev;		/* NULL: not open */
-	struct tcpout		 out;		/* queries, written coalesced */
+	struct tconn		 c;		/* queries out, answers in */
 	uint32_t		 serial;	/* 0 when not open */
 	long			 nout;		/* queries in flight on it */
 };
@@ -82,9 +78,8 @@ struct idcell {
 static struct log_limit ll_up;
 
 static void	up_udp_cb(evutil_socket_t, short, void *);
-static void	up_tcp_read_cb(struct bufferevent *, void *);
-static void	up_tcp_write_cb(struct bufferevent *, void *);
-static void	up_tcp_event_cb(struct bufferevent *, short, void *);
+static void	up_tcp_read_cb(struct tconn *, void *);
+static void	up_tcp_error_cb(struct tconn *, int, void *);
 
 /* ---- (serial, ID) map: linear probing, backward-shift deletion ---- */
 
@@ -235,6 +230,8 @@ bconn_get(struct worker *w, struct backend *b)
 	bc->w = w;
 	bc->b = b;
 	backend_ref(b);
+	for (i = 0; i < UP_TCP_CONNS; i++)
+		bc->tcp[i].c.fd = -1;
 	for (i = 0; i < UP_UDP_SOCKS; i++) {
 		bc->udp[i].bc = bc;
 		bc->udp[i].fd = -1;
@@ -266,14 +263,12 @@ bconn_get(struct worker *w, struct backend *b)
 	return bc;
 }
 
+/* The input stays until the bconn goes: an answer being handled may be in
+ * it (see up_tcp_read_cb). */
 static void
 bconn_close_tcp(struct utcp *t)
 {
-	if (t->bev != NULL) {
-		tcpout_close(&t->out);
-		bufferevent_free(t->bev);
-		t->bev = NULL;
-	}
+	tconn_close(&t->c);
 	t->serial = 0;
 	t->nout = 0;
 }
@@ -298,7 +293,7 @@ bconn_maybe_free(struct bconn *bc)
 			close(bc->udp[i].fd);
 		}
 	for (i = 0; i < UP_TCP_CONNS; i++)
-		bconn_close_tcp(&bc->tcp[i]);
+		tconn_release(&bc->tcp[i].c);
 	bc->b->wstate[w->idx] = NULL;
 	backend_unref(bc->b);
 	free(bc);
@@ -339,7 +334,7 @@ bconn_tcp(struct bconn *bc)
 
 	for (i = 0; i < UP_TCP_CONNS; i++) {
 		t = &bc->tcp[i];
-		if (t->bev == NULL) {
+		if (!tconn_is_open(&t->c)) {
 			if (idle == NULL)
 				idle = t;
 			continue;
@@ -354,18 +349,10 @@ bconn_tcp(struct bconn *bc)
 	t = idle;
 	t->bc = bc;
 	t->nout = 0;
-	t->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (t->bev == NULL)
+	if (tconn_connect(&t->c, &w->tcpq, w->base,
+	    (struct sockaddr *)&bc->b->addr, bc->b->addrlen, up_tcp_read_cb,
+	    up_tcp_error_cb, t) == -1)
 		return best;
-	bufferevent_setcb(t->bev, up_tcp_read_cb, up_tcp_write_cb,
-	    up_tcp_event_cb, t);
-	tcpout_open(&t->out, &w->tcpq, t->bev, 1);
-	if (bufferevent_socket_connect(t->bev, (struct sockaddr *)&bc->b->addr,
-	    (int)bc->b->addrlen) == -1) {
-		bconn_close_tcp(t);
-		return best;
-	}
-	bufferevent_enable(t->bev, EV_READ);
 	t->serial = w->next_serial++;
 	return t;
 }
@@ -376,7 +363,7 @@ bconn_tcp_by_serial(struct bconn *bc, uint32_t serial)
 	int i;
 
 	for (i = 0; i < UP_TCP_CONNS; i++)
-		if (bc->tcp[i].bev != NULL && bc->tcp[i].serial == serial)
+		if (tconn_is_open(&bc->tcp[i].c) && bc->tcp[i].serial == serial)
 			return &bc->tcp[i];
 	return NULL;
 }
@@ -425,7 +412,7 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 		return -1;
 	dns_set_id(pkt, id);
 	if (tcp) {
-		if (tcpout_msg(&ut->out, pkt, len) == -1) {
+		if (tconn_msg(&ut->c, pkt, len) == -1) {
 			STAT_INC(&w->st, send_errors);
 			return -1;
 		}
@@ -537,64 +524,46 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/* Each answer is handled where it was read: the query layer may change it
+ * (it is consumed after), and a close under it leaves the input in place. */
 static void
-up_tcp_read_cb(struct bufferevent *bev, void *arg)
+up_tcp_read_cb(struct tconn *c, void *arg)
 {
 	struct utcp *t = arg;
 	struct worker *w = t->bc->w;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	struct up_ref *r;
-	const uint8_t *p;
-	size_t avail, off = 0;
+	uint8_t *pkt;
+	size_t off = 0;
 	uint32_t serial = t->serial;
 	long l;
 
-	avail = evbuffer_get_length(in);
-	if (avail < 2 || (p = evbuffer_pullup(in, (ssize_t)avail)) == NULL)
-		return;
-	while ((l = dns_tcp_next(p, avail, off)) >= 0) {
-		memcpy(w->tcpbuf, p + off + 2, (size_t)l);
+	while ((l = dns_tcp_next(c->in, c->inlen, off)) >= 0) {
+		pkt = c->in + off + 2;
 		off += 2 + (size_t)l;
-		if ((r = idmap_answer(w, serial, w->tcpbuf, (size_t)l)) == NULL)
+		if ((r = idmap_answer(w, serial, pkt, (size_t)l)) == NULL)
 			continue;
-		w->on_answer(w, r, w->tcpbuf, (size_t)l, 0);
-		/* The connection may have been closed under us, and the
-		 * input freed with it. */
-		if (t->bev != bev)
+		w->on_answer(w, r, pkt, (size_t)l, 0);
+		/* Closed under us (and maybe opened again). */
+		if (t->serial != serial)
 			return;
 	}
 	if (off > 0)
-		evbuffer_drain(in, off);
-	/* More answers to come: see tcpout.c on ACKs. */
+		tconn_consume(c, off);
+	/* More answers to come: see tconn.c on ACKs. */
 	if (t->nout > 0)
-		tcpout_ack(&t->out);
+		tconn_ack(c);
 }
 
+/* EOF (the backend closed an idle connection), reset, refused: what was in
+ * flight on it will not be answered. */
 static void
-up_tcp_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct utcp *t = arg;
-
-	(void)bev;
-	tcpout_drained(&t->out);
-}
-
-static void
-up_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+up_tcp_error_cb(struct tconn *c, int what, void *arg)
 {
 	struct utcp *t = arg;
 	uint32_t serial = t->serial;
 
-	if (what & BEV_EVENT_CONNECTED) {
-		int on = 1;
-
-		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
-		    TCP_NODELAY, &on, sizeof(on));
-		tcpout_connected(&t->out);
-		return;
-	}
-	/* EOF (the backend closed an idle connection), reset, refused:
-	 * what was in flight on it will not be answered. */
+	(void)c;
+	(void)what;
 	bconn_close_tcp(t);
 	bconn_failed(t->bc, serial);
 }

@@ -63,13 +63,14 @@ worker_new(int idx, struct listeners *ls, struct config *cfg, int tcp_budget)
 	event_add(w->ev_bell, NULL);
 	w->ev_timer = event_new(w->base, -1, EV_PERSIST, timer_cb, w);
 	event_add(w->ev_timer, &tv);
+	w->tick_us = now_us();
 	w->ring = tring_new();
 	w->on_query = query_client;
 	w->on_answer = query_answer;
 	w->on_failed = query_failed;
 
 	w->rxbuf = xmalloc((size_t)UDP_BATCH * 65536);
-	tcpout_q_init(&w->tcpq, w->base);
+	tconn_q_init(&w->tcpq, w->base);
 	w->txq.st = &w->st;
 	if (getrandom(&w->client_salt, sizeof(w->client_salt), 0) !=
 	    (ssize_t)sizeof(w->client_salt))
@@ -207,10 +208,13 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	w->tick_us = now_us();
 	if (w->nout > 0) {
-		query_timeouts(w, now_us());
+		query_timeouts(w, w->tick_us);
 		txq_flush(&w->txq);
 	}
+	if (w->ntcp > 0)
+		client_tcp_idle(w);
 	/* Retired backends go once their last query is done; never from
 	 * inside a callback of their own sockets. */
 	up_reap(w);
@@ -272,7 +276,7 @@ worker_free(struct worker *w)
 	event_free(w->ev_bell);
 	close(w->bell);
 	event_free(w->ev_timer);
-	tcpout_q_free(&w->tcpq);
+	tconn_q_free(&w->tcpq);
 	event_base_free(w->base);
 	route_matcher_free(w->rm);
 	tring_free(w->ring);

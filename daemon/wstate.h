@@ -23,7 +23,7 @@
 #include <event2/event.h>
 
 #include "stats.h"
-#include "tcpout.h"
+#include "tconn.h"
 #include "txq.h"
 #include "util.h"
 
@@ -99,6 +99,7 @@ struct worker {
 	uint64_t		 stopping_us;
 	int			 exiting;
 	struct event		*ev_timer;
+	uint64_t		 tick_us;	/* now_us() at the last tick */
 	struct stats		 st;		/* everyone counts here */
 	struct tring		*ring;		/* what became of each query */
 	query_fn		*on_query;
@@ -106,12 +107,10 @@ struct worker {
 	failed_fn		*on_failed;
 
 	/* Shared by the files that read sockets, which run one at a time:
-	 * the receive buffer (UDP_BATCH * 65536), one TCP message being
-	 * handled, the TCP connections with output to write, the datagrams
-	 * to send (txq.c). */
+	 * the receive buffer (UDP_BATCH * 65536), the TCP connections with
+	 * output to write (tconn.c), the datagrams to send (txq.c). */
 	uint8_t			*rxbuf;
-	uint8_t			 tcpbuf[65536];
-	struct tcpout_q		 tcpq;
+	struct tconn_q		 tcpq;
 	struct txq		 txq;
 
 	/* Per client address, by client_bucket(). */
@@ -133,7 +132,8 @@ struct worker {
 	struct evconnlistener	**tcpl;
 	int			 ntcpl;
 	struct event		*ev_accept_resume;
-	struct tclient		*tclients;	/* open and closing connections */
+	struct tclient		*tclients;	/* open and closing connections, */
+	struct tclient		*tclients_tail;	/* the last read from first */
 	int			 ntcp;
 	int			 tcp_budget;	/* connections the fd limit allows */
 

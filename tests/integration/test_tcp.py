@@ -146,7 +146,7 @@ def test_client_that_reads_late_gets_every_answer_then_more(seed):
     """2,000 pipelined queries from a client that reads nothing until the
     router's writes to it back up: the answers wait in the router's socket
     (past what the kernel takes, in the router itself: tests/unit/
-    test_tcpout.c), all of them arrive once the client reads, and the
+    test_tconn.c), all of them arrive once the client reads, and the
     connection then answers the next query at once."""
     r = seed.router
     names = pipelined_names()
