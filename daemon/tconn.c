@@ -13,7 +13,11 @@
  * queue; one event, made active (no system call) when the queue stops
  * being empty, runs after the callbacks of this loop iteration and writes
  * each queued connection with one send(): a client pipelining hundreds of
- * queries gets dozens of answers from one read of the backend.  Only what
+ * queries gets dozens of answers from one read of the backend.  When the
+ * output was queued by a read callback and no other event is active in
+ * this iteration, nothing could join it: the queue is written at the end
+ * of that callback, which spares the event's activation (at low load, one
+ * of the two per message).  Only what
  * the kernel does not take waits for the write event (draining), with the
  * idle timeout; an error is reported from there too, never from inside the
  * flush, so an owner is never closed under its own call.
@@ -76,8 +80,10 @@ enqueue(struct tconn *c)
 		return;
 	if (c->draining && !c->ack)
 		return;
-	if (q->head == NULL)
+	if (!q->pending && !q->in_read) {
 		event_active(q->ev, EV_WRITE, 1);
+		q->pending = 1;
+	}
 	c->prev = NULL;
 	c->next = q->head;
 	if (q->head != NULL)
@@ -148,9 +154,31 @@ flush_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	q->pending = 0;
 	while ((c = q->head) != NULL) {
 		unlink_q(c);
 		write_one(c);
+	}
+}
+
+/* An owner's read callback, then what it queued: see "Writing" above.  c
+ * may be gone when the callback returns; its queue is the worker's. */
+static void
+owner_read(struct tconn *c)
+{
+	struct tconn_q *q = c->q;
+
+	q->in_read = 1;
+	c->read_cb(c, c->arg);
+	q->in_read = 0;
+	if (q->head == NULL || q->pending)
+		return;
+	if (event_base_get_num_events(event_get_base(q->ev),
+	    EVENT_BASE_COUNT_ACTIVE) == 0)
+		flush_cb(-1, 0, q);
+	else {
+		event_active(q->ev, EV_WRITE, 1);
+		q->pending = 1;
 	}
 }
 
@@ -158,6 +186,7 @@ void
 tconn_q_init(struct tconn_q *q, struct event_base *base)
 {
 	q->head = NULL;
+	q->pending = q->in_read = 0;
 	/* Persistent: made active again and again, never added or deleted. */
 	q->ev = event_new(base, -1, EV_PERSIST, flush_cb, q);
 	if (q->ev == NULL)
@@ -184,7 +213,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->trigger || !c->reading) {
 		c->trigger = 0;
-		c->read_cb(c, c->arg);
+		owner_read(c);
 		return;
 	}
 	/* Room for a whole message when one has begun, and more room while
@@ -202,7 +231,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 	n = recv(fd, c->in + c->inlen, c->incap - c->inlen, MSG_DONTWAIT);
 	if (n > 0) {
 		c->inlen += (size_t)n;
-		c->read_cb(c, c->arg);
+		owner_read(c);
 	} else if (n == 0)
 		c->error_cb(c, TCONN_EOF, c->arg);
 	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)

@@ -17,7 +17,9 @@
 /* The connections of one worker that have output waiting to be written. */
 struct tconn_q {
 	struct tconn	*head;
-	struct event	*ev;		/* made active when head is set */
+	struct event	*ev;		/* runs the flush from the loop */
+	int		 pending;	/* ev made active, not yet run */
+	int		 in_read;	/* inside an owner's read callback */
 };
 
 struct tconn;

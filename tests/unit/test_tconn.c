@@ -110,6 +110,7 @@ test_output(struct event_base *base)
 	size_t have = 0;
 	int sv[2], sz = 4096, got = 0, bad = 0, i, rounds;
 
+	memset(&o, 0, sizeof(o));	/* as the daemon's are: calloc'd */
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	(void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -175,6 +176,7 @@ test_input(struct event_base *base)
 	size_t len = 0, off, step;
 	int sv[2], i, rounds;
 
+	memset(&c, 0, sizeof(c));
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
 	tconn_q_init(&q, base);
