@@ -84,6 +84,10 @@ out_value(struct out *o, const struct cmd_arg *a, const void *base)
 	case K_WORD:
 		s = words_name(a->words, v);
 		break;
+	case K_WORDSET:
+		words_set_format(a->words, (unsigned)v, buf, sizeof(buf));
+		s = buf;
+		break;
 	case K_QTYPE:
 	case K_QFILTER:
 		s = v == 0 ? "-" : dnsname_type_str(v, buf, sizeof(buf));

@@ -40,15 +40,18 @@ ub_add(struct ubuf *b, const char *s)
 static void
 ub_value(struct ubuf *b, const struct cmd_arg *a)
 {
-	int i;
+	int i, first = 1;
 
 	if (a->meta != NULL)
 		ub_add(b, a->meta);
 	else if (a->words != NULL)
 		for (i = 0; i < a->words->n; i++) {
-			if (i > 0)
+			if (!words_offered(a->words, i))
+				continue;
+			if (!first)
 				ub_add(b, "|");
 			ub_add(b, a->words->w[i]);
+			first = 0;
 		}
 	if (a->alt != NULL) {
 		ub_add(b, "|");
@@ -202,6 +205,35 @@ emit_lines(struct emitter *e, const char *first, const char *rest,
 	}
 }
 
+/* What each word of an option means, from its word table: "policy:"
+ * and a line per word an operator may give. */
+static void
+help_words(struct emitter *e, const struct cmd_spec *cs)
+{
+	const struct cmd_arg *g[64];
+	const struct words *ws;
+	int n = 0, i, v, w;
+
+	flat(cs->args, g, &n, 64);
+	for (i = 0; i < n; i++) {
+		if ((ws = g[i]->words) == NULL || ws->help == NULL)
+			continue;
+		for (v = 0, w = 0; v < ws->n; v++)
+			if ((int)strlen(ws->w[v]) > w)
+				w = (int)strlen(ws->w[v]);
+		if (g[i]->kind == K_WORDSET)
+			emitf(e, "%s (one or more, joined by commas):",
+			    g[i]->key);
+		else
+			emitf(e, "%s:", g[i]->key != NULL ? g[i]->key :
+			    g[i]->meta);
+		for (v = 0; v < ws->n; v++)
+			if (words_offered(ws, v))
+				emitf(e, "  %-*s  %s", w, ws->w[v],
+				    ws->help[v]);
+	}
+}
+
 static void
 help_detail(struct emitter *e, const struct cmd_spec *cs)
 {
@@ -213,6 +245,7 @@ help_detail(struct emitter *e, const struct cmd_spec *cs)
 	emit_lines(e, "usage: ", "       ", usage);
 	emitf(e, "%s", cs->help);
 	emitf(e, "example: %s", cs->example);
+	help_words(e, cs);
 	if (cs->id == CMD_SET) {
 		for (i = 0; i < setting_table_len; i++)
 			if ((int)strlen(setting_table[i].name) > w)
@@ -336,8 +369,10 @@ offer_values(struct completer *k, const struct cmd_arg *a)
 		offer_names(k, "show keys");
 		break;
 	case K_WORD:
+	case K_WORDSET:
 		for (t = 0; t < a->words->n; t++)
-			offer(k, a->words->w[t], 0);
+			if (words_offered(a->words, t))
+				offer(k, a->words->w[t], 0);
 		break;
 	case K_QTYPE:
 	case K_QFILTER:

@@ -276,8 +276,9 @@ describe_words(const struct words *ws, char *why, size_t whylen)
 
 	used = snprintf(why, whylen, "one of ");
 	for (i = 0; i < ws->n && used < whylen; i++)
-		used += snprintf(why + used, whylen - used, "%s%s",
-		    i ? ", " : "", ws->w[i]);
+		if (words_offered(ws, i))
+			used += snprintf(why + used, whylen - used, "%s%s",
+			    used > 7 ? ", " : "", ws->w[i]);
 }
 
 /* Is w base64 of 1 to CONF_SECRET_MAX octets?  Decoded into a buffer
@@ -305,6 +306,7 @@ value(const struct cmd_arg *a, const char *w, void *base,
 	uint8_t wire[DNS_MAX_WIRE_NAME];
 	struct sockaddr_storage ss;
 	socklen_t sl;
+	unsigned bits;
 	long v = 0;
 	int iv = 0, *np;
 	char *p = arg_field(base, a);
@@ -382,11 +384,6 @@ value(const struct cmd_arg *a, const char *w, void *base,
 		if (dnsname_type_parse(w, &iv) == -1) {
 			snprintf(why, whylen, "not a DNS type");
 			return -1;
-		} else if (a->kind == K_QFILTER &&
-		    (iv == DNS_TYPE_AXFR || iv == DNS_TYPE_IXFR)) {
-			snprintf(why, whylen, "zone transfers are refused "
-			    "before routing, so no route can match them");
-			return -1;
 		}
 		break;
 	case K_QCLASS:
@@ -412,10 +409,20 @@ value(const struct cmd_arg *a, const char *w, void *base,
 		}
 		break;
 	case K_WORD:
-		if ((iv = words_find(a->words, w)) == -1) {
+		if ((iv = words_find(a->words, w)) == -1 ||
+		    !words_offered(a->words, iv)) {
 			describe_words(a->words, why, whylen);
 			return -1;
 		}
+		break;
+	case K_WORDSET:
+		if (words_set_parse(a->words, w, &bits) == -1) {
+			describe_words(a->words, why, whylen);
+			snprintf(why + strlen(why), whylen - strlen(why),
+			    ", or several joined by commas");
+			return -1;
+		}
+		iv = (int)bits;
 		break;
 	case K_SETTING:
 		if (setting_known(w, why, whylen) == NULL)
@@ -508,6 +515,15 @@ backend_conf_defaults(struct backend_conf *conf)
 	*conf = c.a.backend.conf;
 }
 
+void
+pool_conf_defaults(struct pool_conf *conf)
+{
+	struct cmd c;
+
+	cmd_init(&c, CMD_POOL_ADD);
+	*conf = c.a.pool.conf;
+}
+
 /* ---- parsing ---- */
 
 struct parse {
@@ -559,8 +575,9 @@ describe_alts(const struct cmd_arg *a)
 	buf[0] = '\0';
 	for (i = 0; a->words != NULL && i < a->words->n &&
 	    used < sizeof(buf); i++)
-		used += snprintf(buf + used, sizeof(buf) - used, "%s%s",
-		    i ? "|" : "", a->words->w[i]);
+		if (words_offered(a->words, i))
+			used += snprintf(buf + used, sizeof(buf) - used,
+			    "%s%s", used ? "|" : "", a->words->w[i]);
 	return buf;
 }
 

@@ -68,6 +68,8 @@ static const struct cmd_arg backend_opts[] = {
 	OPT(B, conf.check_rcode, "rcode", "RCODE", K_RCODE, S_INT, 0,
 	    .alt = "any", .def = -1),
 	OPT(B, conf.key, "key", "KEY", K_KEY, S_STR, ARG_F_DASH, .defs = ""),
+	OPT(B, conf.client_addr, "client-address", NULL, K_WORD, S_INT, 0,
+	    .words = &words_client_addr, .def = CLIENT_ADDR_OFF),
 	END
 };
 
@@ -96,21 +98,28 @@ static const struct cmd_arg backend_readd_args[] = {
 	END
 };
 
+/* The options of pool add and pool set, with their defaults. */
+static const struct cmd_arg pool_opts[] = {
+	OPT(P, conf.policy, "policy", NULL, K_WORD, S_INT, 0,
+	    .words = &words_policy, .def = POLICY_ROUNDROBIN),
+	OPT(P, conf.confirm, "confirm", NULL, K_WORD, S_INT, 0,
+	    .words = &words_confirm, .def = CONFIRM_ALL),
+	OPT(P, conf.good, "good", "ANSWER[,ANSWER]", K_WORDSET, S_INT, 0,
+	    .words = &words_good, .def = 1 << GOOD_ANSWER),
+	OPT(P, conf.tc_retry, "tc-retry", NULL, K_WORD, S_INT, 0,
+	    .words = &words_yesno, .def = NO),
+	END
+};
+
 static const struct cmd_arg pool_add_args[] = {
 	POS(P, name, "NAME", K_NAME, S_PTR, 0),
-	OPT(P, policy, "policy", NULL, K_WORD, S_INT, 0,
-	    .words = &words_policy, .def = POLICY_ROUNDROBIN),
-	OPT(P, confirm, "confirm", NULL, K_WORD, S_INT, 0,
-	    .words = &words_confirm, .def = CONFIRM_ALL),
+	INCLUDE(pool_opts),
 	END
 };
 
 static const struct cmd_arg pool_set_args[] = {
 	POS(P, name, "NAME", K_POOL, S_PTR, 0),
-	OPT(P, policy, "policy", NULL, K_WORD, S_INT, 0,
-	    .words = &words_policy),
-	OPT(P, confirm, "confirm", NULL, K_WORD, S_INT, 0,
-	    .words = &words_confirm),
+	INCLUDE(pool_opts),
 	END
 };
 
@@ -324,12 +333,16 @@ const struct cmd_spec cmd_table[] = {
 	  "check a failed backend now and serve from it again on success",
 	  "backend readd ns-ab", CMD_F_LIVE, NULL },
 	{ CMD_POOL_ADD, "pool add", pool_add_args,
-	  "add a pool of backends; a fanout pool sends each UPDATE to every "
-	  "member and answers NOERROR when all (or any) confirmed",
-	  "pool add apex policy roundrobin", CMD_F_MUTATES, NULL },
+	  "add a pool of backends: how a query picks its members (policy), "
+	  "what a race takes as a winning answer (good: with nodata, "
+	  "nxdomain), when a fanout pool answers an UPDATE NOERROR (confirm: "
+	  "all or any of its members confirmed), whether the router fetches a "
+	  "truncated UDP answer again over TCP (tc-retry)",
+	  "pool add apex policy race good answer,nxdomain",
+	  CMD_F_MUTATES, NULL },
 	{ CMD_POOL_SET, "pool set", pool_set_args,
-	  "change a pool's policy or a fanout pool's confirmation rule",
-	  "pool set apex policy first", CMD_F_MUTATES, needs_option },
+	  "change a pool's options", "pool set apex policy first tc-retry yes",
+	  CMD_F_MUTATES, needs_option },
 	{ CMD_POOL_DEL, "pool del", pool_name,
 	  "remove a pool no route uses", "pool del old",
 	  CMD_F_MUTATES, NULL },
@@ -349,7 +362,8 @@ const struct cmd_spec cmd_table[] = {
 	{ CMD_ROUTE_ADD, "route add", route_add_args,
 	  "add a route: names matching REGEX (lowercase, trailing dot) go to "
 	  "POOL; with opcode update, the zone of an UPDATE goes to a fanout "
-	  "pool (signed, unless tsig optional)",
+	  "pool (signed, unless tsig optional); a zone transfer (AXFR, IXFR) "
+	  "only by a route for its qtype",
 	  "route add '^[ab][^.]*\\.example\\.$' pool ab comment 'a-b half'",
 	  CMD_F_MUTATES, NULL },
 	{ CMD_ROUTE_SET, "route set", route_set_args,

@@ -76,12 +76,13 @@ enum arg_kind {
 	K_CLIENT,	/* ADDR[:PORT] of a client, as given */
 	K_QNAME,	/* a domain name */
 	K_QTYPE,	/* a DNS type */
-	K_QFILTER,	/* a type a route may filter on: not AXFR, IXFR */
+	K_QFILTER,	/* a type a route filters on (AXFR and IXFR too) */
 	K_QCLASS,	/* a DNS class */
 	K_RCODE,	/* an rcode, or "any" (-1) */
 	K_REGEX,	/* a PCRE2 pattern (checked by the daemon, cmd_checks) */
 	K_TEXT,		/* any text */
 	K_WORD,		/* a word of a word table */
+	K_WORDSET,	/* words of a word table, "a,b": bits (1 << value) */
 	K_SETTING,	/* a setting's name */
 	K_COMMAND,	/* command words (help) */
 	K_PATH,		/* a file's name (zone) */
@@ -107,7 +108,7 @@ struct cmd_arg {
 	unsigned char		 form, kind, store, flags;
 	const char		*key;	/* option keyword */
 	const char		*meta;	/* how usage shows the value: "NAME" */
-	const struct words	*words;	/* K_WORD and A_CHOICE */
+	const struct words	*words;	/* K_WORD, K_WORDSET and A_CHOICE */
 	const char		*alt;	/* a literal word taken as well: "all" */
 	int			 min, max;	/* K_INT range; K_ADDR port */
 	int			 def;	/* an int's default */
@@ -145,8 +146,7 @@ struct cmd_name {		/* backend del|drain|...|readd, pool del */
 };
 struct cmd_pool {		/* pool add, pool set */
 	const char		*name;
-	int			 policy;
-	int			 confirm;	/* enum confirm (fanout) */
+	struct pool_conf	 conf;
 };
 struct cmd_route {		/* route add, set, del, move */
 	int64_t			 id;
@@ -286,8 +286,10 @@ void	cmd_merge(const struct cmd_spec *, void *dst, const void *src,
  * values' bits). */
 uint64_t cmd_diff(const struct cmd_spec *, const void *a, const void *b);
 
-/* The backend options' defaults (one place: the grammar). */
+/* The backend options' and the pool options' defaults (one place: the
+ * grammar). */
 void	backend_conf_defaults(struct backend_conf *);
+void	pool_conf_defaults(struct pool_conf *);
 
 /* ---- usage, help, completion (cmdhelp.c) ---- */
 

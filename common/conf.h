@@ -1,9 +1,10 @@
 /*
  * conf: what an operator configures, as one set of types for the command
  * language, the store and the daemon.  A backend's settings are one struct,
- * struct backend_conf: the command parser fills it (common/cmdtab.c
- * declares its options and their defaults), the store keeps it
- * (daemon/db.c), the daemon serves and health-checks from it.
+ * struct backend_conf, and a pool's struct pool_conf: the command parser
+ * fills them (common/cmdtab.c declares their options and their defaults),
+ * the store keeps them (daemon/db.c), the daemon serves and health-checks
+ * from them.
  */
 #ifndef CONF_H
 #define CONF_H
@@ -31,6 +32,14 @@ struct backend_conf {
 	int	fall;
 	int	rise;
 	char	key[CONF_KEY_MAX];	/* TSIG key for UPDATEs to it; "": none */
+	int	client_addr;		/* enum client_address */
+};
+
+struct pool_conf {
+	int	policy;			/* enum pool_policy */
+	int	confirm;		/* fanout: enum confirm */
+	int	good;			/* race: bits of enum good */
+	int	tc_retry;		/* enum yesno: TCP after a truncated UDP answer */
 };
 
 #endif

@@ -257,7 +257,8 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
 	q->qtype = q->qclass = 0;
 	q->ancount = q->nscount = q->arcount = 0;
 	q->edns_udp_size = 0;
-	q->has_opt = q->do_bit = 0;
+	q->has_opt = q->do_bit = q->signed_ = 0;
+	q->opt_off = 0;
 	q->question_end = 0;
 	q->qname_wire_len = 0;
 	q->qname[0] = '\0';
@@ -309,12 +310,16 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
 			if (i < nansauth || wlen != 1 || q->has_opt)
 				return DNS_E_OPT;
 			q->has_opt = 1;
+			q->opt_off = (uint16_t)(off + 8);
 			q->edns_udp_size = dns_get16(msg + off + 2);
 			/* DO is the top bit of the TTL's low 16 bits. */
 			q->do_bit = (msg[off + 6] & 0x80) != 0;
 			if (!opt_options_fit(msg + off + 10, rdlen))
 				return DNS_E_EDNS_OPTION;
 		}
+		if (dns_get16(msg + off) == DNS_TYPE_TSIG ||
+		    dns_get16(msg + off) == DNS_TYPE_SIG)
+			q->signed_ = 1;
 		off += 10 + rdlen;
 	}
 	if (off != len)
@@ -511,4 +516,12 @@ dns_text_to_wire(const char *text, uint8_t *out, size_t outlen)
 		return -1;
 	out[o++] = 0;
 	return (int)o;
+}
+
+int
+dns_name_skip(const uint8_t *msg, size_t len, size_t *off)
+{
+	size_t wlen;
+
+	return name_walk(msg, len, off, NULL, &wlen) == DNS_OK ? 0 : -1;
 }

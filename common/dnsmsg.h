@@ -43,6 +43,8 @@
 #define DNS_TYPE_TXT		16
 #define DNS_TYPE_AAAA		28
 #define DNS_TYPE_OPT		41
+#define DNS_TYPE_SIG		24
+#define DNS_TYPE_TSIG		250
 #define DNS_TYPE_IXFR		251
 #define DNS_TYPE_AXFR		252
 #define DNS_TYPE_ANY		255
@@ -76,6 +78,8 @@ struct dns_query {
 	uint16_t	edns_udp_size;	/* 0 when there is no OPT */
 	uint8_t		has_opt;
 	uint8_t		do_bit;
+	uint8_t		signed_;	/* a TSIG or SIG(0) record: bytes fixed */
+	uint16_t	opt_off;	/* the OPT's RDLENGTH (has_opt) */
 	/* Offsets in the message. */
 	uint16_t	question_end;	/* first byte after QCLASS */
 	/* The question name in wire form, lowercased, uncompressed. */
@@ -127,6 +131,10 @@ int dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
  * section is allowed and not read.)  Returns the rcode, or -1. */
 int dns_answer_headerless(const uint8_t *msg, size_t len, uint16_t id,
     const struct dns_query *q);
+
+/* Step over the (possibly compressed) name at msg + *off: 0 with *off
+ * after it, or -1 when it is not a valid name. */
+int dns_name_skip(const uint8_t *msg, size_t len, size_t *off);
 
 /* Write an answer with the given rcode to the query in msg (whose parse
  * filled q, possibly partially): header with the query's ID, QR=1, opcode

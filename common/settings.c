@@ -55,6 +55,15 @@ const struct setting_spec setting_table[] = {
 	NUM("update-timeout", "5000", "ms each member of a fanout pool has "
 	    "to answer an UPDATE (UDP and TCP together)", 100, 60000,
 	    update_timeout_ms),
+	NUM("ecs-prefix-v4", "24", "bits of an IPv4 client's address in the "
+	    "EDNS Client Subnet sent to client-address ecs backends", 0, 32,
+	    ecs_v4),
+	NUM("ecs-prefix-v6", "56", "bits of an IPv6 client's address in the "
+	    "EDNS Client Subnet sent to client-address ecs backends", 0, 128,
+	    ecs_v6),
+	WORD("ecs-client", "keep", "a client's own EDNS Client Subnet option "
+	    "towards ecs backends: keep|replace (a /0 opt-out is always kept)",
+	    words_ecs_client, ECS_KEEP, ECS_REPLACE, ecs_client),
 };
 const size_t setting_table_len = NELEMS(setting_table);
 

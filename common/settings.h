@@ -29,6 +29,10 @@ struct settings {
 	int		health_retention;
 	uint32_t	match_limit;
 	int		control_idle_s;
+	/* Towards backends with client-address ecs (RFC 7871). */
+	int		ecs_v4;			/* source prefix length */
+	int		ecs_v6;
+	int		ecs_client;		/* enum ecs_client */
 };
 
 struct words;

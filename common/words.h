@@ -10,6 +10,8 @@
 #ifndef WORDS_H
 #define WORDS_H
 
+#include <stddef.h>
+
 enum route_action {
 	ACTION_POOL = 0, ACTION_REFUSE, ACTION_NXDOMAIN, ACTION_SERVFAIL,
 	ACTION_DROP
@@ -34,10 +36,23 @@ enum tsig_alg {
 	TSIG_HMAC_MD5 = 0, TSIG_HMAC_SHA1, TSIG_HMAC_SHA224, TSIG_HMAC_SHA256,
 	TSIG_HMAC_SHA384, TSIG_HMAC_SHA512, TSIG_ALG__COUNT
 };
+/* What reaches a backend of the client's address (per backend). */
+enum client_address { CLIENT_ADDR_OFF = 0, CLIENT_ADDR_ECS };
+/* A client's own EDNS Client Subnet option, towards an ecs backend. */
+enum ecs_client { ECS_KEEP = 0, ECS_REPLACE };
+/* What a race pool takes as a winning answer, as bits (1 << enum good):
+ * an answer with records always; NODATA and NXDOMAIN when asked. */
+enum good { GOOD_ANSWER = 0, GOOD_NODATA, GOOD_NXDOMAIN };
 
 struct words {
 	const char *const	*w;	/* by enum value */
 	int			 n;
+	/* What each word means, for help; NULL: the words say it. */
+	const char *const	*help;
+	/* Words the programs know (stored, shown) that an operator may not
+	 * give yet: bit v for value v.  Left out of usage and completion,
+	 * refused by the parser (words_offered). */
+	unsigned		 withheld;
 };
 
 extern const struct words words_action;		/* pool refuse nxdomain ... */
@@ -51,10 +66,26 @@ extern const struct words words_confirm;	/* all any */
 extern const struct words words_opcode;		/* query update */
 extern const struct words words_tsig;		/* required optional */
 extern const struct words words_tsig_alg;	/* hmac-md5 ... hmac-sha512 */
+extern const struct words words_client_addr;	/* off ecs */
+extern const struct words words_ecs_client;	/* keep replace */
+extern const struct words words_good;		/* answer nodata nxdomain */
 
 /* The value of word s, or -1. */
 int		 words_find(const struct words *, const char *s);
 /* The word of value v, or "?" for a value outside the table. */
 const char	*words_name(const struct words *, int v);
+/* May an operator give the word of value v (not withheld)? */
+static inline int
+words_offered(const struct words *ws, int v)
+{
+	return v >= 0 && v < ws->n && !(ws->withheld >> v & 1);
+}
+/* A set of words as bits (1 << value), written "a,b": 0, or -1 for a word
+ * not in the table (or withheld); an empty set is -1 too. */
+int		 words_set_parse(const struct words *, const char *s,
+		    unsigned *bits);
+/* The words of bits, comma-separated, into out. */
+void		 words_set_format(const struct words *, unsigned bits,
+		    char *out, size_t outlen);
 
 #endif

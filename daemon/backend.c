@@ -31,6 +31,7 @@ backend_new(int64_t id, const char *name, const struct backend_conf *conf,
 	atomic_init(&b->admin, admin);
 	atomic_init(&b->health, HEALTH_UNKNOWN);
 	atomic_init(&b->weight, conf->weight);
+	atomic_init(&b->client_addr, conf->client_addr);
 	return b;
 }
 

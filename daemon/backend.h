@@ -40,12 +40,14 @@ struct backend {
 	atomic_int		 admin;		/* enum admin_state */
 	atomic_int		 health;	/* enum health_state */
 	atomic_int		 weight;
+	atomic_int		 client_addr;	/* enum client_address */
 
 	/* Counters, updated by workers (relaxed). */
 	atomic_long		 outstanding;
 	atomic_ulong		 queries;
 	atomic_ulong		 failures;	/* timeouts, refused, bad answers */
 	atomic_ulong		 answers;
+	atomic_ulong		 race_wins;	/* races its answer won */
 	atomic_uint		 last_rtt_us;
 	atomic_uint		 ewma_rtt_us;	/* smoothed, 1/8 weight */
 	atomic_int		 check_rtt_us;	/* last health check, -1 when it failed */

@@ -17,7 +17,13 @@
  * least-outstanding	the usable member with the fewest queries in flight,
  *		the first of them on a tie
  *
- * Policies not served yet (race, fanout) pick as roundrobin.
+ * race		every usable member at once (pool_all; query.c runs the
+ *		race); pool_pick and pool_peek take them in turn, as
+ *		roundrobin does
+ *
+ * fanout	an UPDATE goes to every member (update.c, fanout.c); a
+ *		query on its pool, which no route sends, would pick as
+ *		roundrobin
  */
 #include <stdatomic.h>
 
@@ -137,6 +143,18 @@ pool_pick(struct pool *p, struct backend *const *ex, int nex, int try_anyway)
 	if ((b = pick_pass(p, ex, nex, 0, 0)) == NULL && try_anyway)
 		b = pick_pass(p, ex, nex, 1, 0);
 	return b;
+}
+
+int
+pool_all(struct pool *p, struct backend **out, int max, int try_anyway)
+{
+	int i, n = 0, anyway;
+
+	for (anyway = 0; anyway <= try_anyway && n == 0; anyway++)
+		for (i = 0; i < p->n && n < max; i++)
+			if (eligible(p->members[i], NULL, 0, anyway))
+				out[n++] = p->members[i];
+	return n;
 }
 
 struct backend *

@@ -15,6 +15,11 @@ struct pool;
  * non-excluded enabled member even if down. */
 struct backend	*pool_pick(struct pool *p, struct backend *const *exclude,
 		    int nexclude, int try_anyway);
+/* Every usable member of p, in the pool's order, up to max, into out
+ * (a race asks them all); with try_anyway and none usable, the enabled
+ * ones.  How many. */
+int		 pool_all(struct pool *p, struct backend **out, int max,
+		    int try_anyway);
 /* The usable member the next query would get (`route test`), without
  * moving the round-robin counter on. */
 struct backend	*pool_peek(struct pool *p);

@@ -126,6 +126,13 @@ tclient_query_done(struct tclient *tc)
 	}
 }
 
+void
+tclient_busy(struct tclient *tc)
+{
+	if (!tc->closed)
+		tclient_touch(tc);
+}
+
 int
 tclient_send(struct tclient *tc, const uint8_t *pkt, size_t len)
 {

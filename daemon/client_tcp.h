@@ -51,5 +51,8 @@ tclient_query_begin(struct tclient *tc)
 	tc->inflight++;
 }
 void	tclient_query_done(struct tclient *);
+/* The client waits for something long (a zone transfer): its idle
+ * timeout starts again. */
+void	tclient_busy(struct tclient *);
 
 #endif

@@ -18,17 +18,26 @@
 #include "state.h"
 #include "util.h"
 
-/* What changed, as the words of the command without its positionals:
- * "weight 3 interval 2000ms". */
+/* The values of c given, as the words of the command without the command
+ * words: "weight 3 interval 2000ms". */
+static const char *
+changed_words_of(const struct cmd *c, char *buf, size_t len)
+{
+	size_t skip = strlen(c->spec->words) + 1;
+
+	if (cmd_format(c, c->given, buf, len) == -1 || strlen(buf) < skip)
+		return "";
+	return buf + skip;
+}
+
+/* What changed: the options given, without the name. */
 static const char *
 changed_words(struct cmd_ctx *x, char *buf, size_t len)
 {
-	size_t skip = strlen(x->c->spec->words) + 1;
+	struct cmd c = *x->c;
 
-	if (cmd_format(x->c, x->c->given & ~(uint64_t)1, buf, len) == -1 ||
-	    strlen(buf) < skip)
-		return "";
-	return buf + skip;
+	c.given &= ~(uint64_t)1;
+	return changed_words_of(&c, buf, len);
 }
 
 static int
@@ -255,12 +264,21 @@ cmd_backend_readd(struct cmd_ctx *x, const union cmd_args *u)
 	return 0;
 }
 
+/* good says what wins a race, confirm when a fanout pool answers
+ * NOERROR: for another policy they would be stored and do nothing, so
+ * only their defaults go with one. */
 static int
-policy_implemented(struct cmd_ctx *x, int policy)
+pool_options_fit(struct cmd_ctx *x, const struct pool_conf *c)
 {
-	if (policy == POLICY_RACE)
-		return cmd_fail(x, "policy %s is not implemented yet",
-		    words_name(&words_policy, policy));
+	if (!(c->good >> GOOD_ANSWER & 1))
+		return cmd_fail(x, "good takes answer too (an answer with "
+		    "records always wins): good answer,...");
+	if (c->good != 1 << GOOD_ANSWER && c->policy != POLICY_RACE)
+		return cmd_fail(x, "good is for race pools (policy race)");
+	if ((x->c->given & cmd_bit(x->c->spec, "confirm")) &&
+	    c->policy != POLICY_FANOUT)
+		return cmd_fail(x, "confirm is for fanout pools (policy "
+		    "fanout)");
 	return 0;
 }
 
@@ -290,7 +308,7 @@ policy_fits_routes(struct cmd_ctx *x, const struct db_pool *p, int policy)
 {
 	struct pool_use pu = { p->id, 0, 0 };
 
-	if ((policy == POLICY_FANOUT) == (p->policy == POLICY_FANOUT))
+	if ((policy == POLICY_FANOUT) == (p->conf.policy == POLICY_FANOUT))
 		return 0;
 	pu.opcode = policy == POLICY_FANOUT ? ROUTE_QUERY : ROUTE_UPDATE;
 	if (db_route_foreach(x->db, pool_use_cb, &pu) == -1)
@@ -305,51 +323,36 @@ policy_fits_routes(struct cmd_ctx *x, const struct db_pool *p, int policy)
 	    "needs a fanout pool", p->name, (long long)pu.route_id);
 }
 
-/* confirm is a fanout pool's. */
-static int
-confirm_fits(struct cmd_ctx *x, int policy)
-{
-	if ((x->c->given & cmd_bit(x->c->spec, "confirm")) &&
-	    policy != POLICY_FANOUT)
-		return cmd_fail(x, "confirm is for fanout pools (policy "
-		    "fanout)");
-	return 0;
-}
-
-static const char *
-pool_words(const struct db_pool *p, char *buf, size_t len)
-{
-	if (p->policy != POLICY_FANOUT)
-		snprintf(buf, len, "policy %s", words_name(&words_policy,
-		    p->policy));
-	else
-		snprintf(buf, len, "policy fanout, confirm %s",
-		    words_name(&words_confirm, p->confirm));
-	return buf;
-}
-
 int
 cmd_pool_add(struct cmd_ctx *x, const union cmd_args *u)
 {
 	const struct cmd_pool *a = &u->pool;
 	struct db_pool p;
-	char w[64];
+	struct cmd shown;
+	char words[1024];
 	int rc;
 
-	if (policy_implemented(x, a->policy) == -1 ||
-	    confirm_fits(x, a->policy) == -1)
+	if (pool_options_fit(x, &a->conf) == -1)
 		return -1;
 	memset(&p, 0, sizeof(p));
 	snprintf(p.name, sizeof(p.name), "%s", a->name);
-	p.policy = a->policy;
-	p.confirm = a->confirm;
+	p.conf = a->conf;
 	rc = db_pool_get(x->db, p.name, &p);
 	if (rc == 0)
 		return cmd_fail(x, "pool \"%s\" exists", a->name);
 	if (rc == -1 || db_pool_add(x->db, &p) == -1)
 		return cmd_dberr(x);
-	reply_ok(x->r, "pool %s added (%s)", p.name,
-	    pool_words(&p, w, sizeof(w)));
+	/* The policy, the other options given, and a fanout pool's
+	 * confirm. */
+	shown = *x->c;
+	shown.given = x->c->given & ~(uint64_t)1;
+	shown.given &= ~cmd_bit(x->c->spec, "policy");
+	if (p.conf.policy == POLICY_FANOUT)
+		shown.given |= cmd_bit(x->c->spec, "confirm");
+	reply_ok(x->r, "pool %s added (policy %s%s%s)", p.name,
+	    words_name(&words_policy, p.conf.policy),
+	    shown.given != 0 ? ", " : "", shown.given != 0 ?
+	    changed_words_of(&shown, words, sizeof(words)) : "");
 	return 0;
 }
 
@@ -357,29 +360,37 @@ int
 cmd_pool_set(struct cmd_ctx *x, const union cmd_args *u)
 {
 	const struct cmd_pool *a = &u->pool;
-	struct db_pool p, to;
-	char w[64];
+	struct cmd_pool cur;
+	struct db_pool p;
+	char words[1024];
 
 	if (get_pool(x, a->name, &p, 0) == -1)
 		return -1;
-	to = p;
-	if (x->c->given & cmd_bit(x->c->spec, "policy"))
-		to.policy = a->policy;
-	if (x->c->given & cmd_bit(x->c->spec, "confirm"))
-		to.confirm = a->confirm;
-	if (policy_implemented(x, to.policy) == -1 ||
-	    confirm_fits(x, to.policy) == -1 ||
-	    policy_fits_routes(x, &p, to.policy) == -1)
+	/* The options given, onto what the pool has. */
+	memset(&cur, 0, sizeof(cur));
+	cur.conf = p.conf;
+	cmd_merge(x->c->spec, &cur, a, x->c->given);
+	/* A race or fanout pool made another keeps none of their
+	 * options. */
+	if (cur.conf.policy != POLICY_RACE &&
+	    !(x->c->given & cmd_bit(x->c->spec, "good")))
+		cur.conf.good = 1 << GOOD_ANSWER;
+	if (cur.conf.policy != POLICY_FANOUT &&
+	    !(x->c->given & cmd_bit(x->c->spec, "confirm")))
+		cur.conf.confirm = CONFIRM_ALL;
+	if (pool_options_fit(x, &cur.conf) == -1 ||
+	    policy_fits_routes(x, &p, cur.conf.policy) == -1)
 		return -1;
-	if (to.policy == p.policy && to.confirm == p.confirm) {
+	if (memcmp(&cur.conf, &p.conf, sizeof(p.conf)) == 0) {
 		reply_ok(x->r, "pool %s already has %s", p.name,
-		    pool_words(&p, w, sizeof(w)));
+		    changed_words(x, words, sizeof(words)));
 		return 0;
 	}
-	if (db_pool_update(x->db, &to) == -1)
+	p.conf = cur.conf;
+	if (db_pool_update(x->db, &p) == -1)
 		return cmd_dberr(x);
 	reply_ok(x->r, "pool %s changed: %s", p.name,
-	    pool_words(&to, w, sizeof(w)));
+	    changed_words(x, words, sizeof(words)));
 	return 0;
 }
 

@@ -2,11 +2,12 @@
  * cmd_export: the configured state of a store as data (statediff.h), and
  * `export`, which prints the commands that rebuild it: settings that
  * differ from their defaults, TSIG keys (their secrets only with `export
- * secrets`: else a comment), pools, backends with every option and their
- * admin state, routes in order.  Each line is a command formatted from
- * its struct (cmd_format), so it parses back to the same state.  The
- * same lines, without the heading comment and with every secret, are the
- * state a fleet shares (cmd_state_text, share_fmt.h).
+ * secrets`: else a comment), pools (their policy and the options that
+ * differ from the defaults), backends with every option and their admin
+ * state, routes in order.  Each line is a command formatted from its
+ * struct (cmd_format), so it parses back to the same state.  The same
+ * lines, without the heading comment and with every secret, are the state
+ * a fleet shares (cmd_state_text, share_fmt.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ read_pool(const struct db_pool *p, void *arg)
 	rd->pools = xrealloc(rd->pools, (rd->npools + 1) * sizeof(*rd->pools));
 	rd->pools[rd->npools].id = p->id;
 	rd->pools[rd->npools++].i = rd->st->np;
-	sd_add_pool(rd->st, p->name, p->policy)->confirm = p->confirm;
+	sd_add_pool(rd->st, p->name, &p->conf);
 	return 0;
 }
 
@@ -227,7 +228,7 @@ cmd_state_lines(struct db *db, int secrets,
 		state_key(&l, &st.k[i], secrets);
 	for (i = 0; i < st.np; i++) {
 		sd_cmd_pool(&c, &st.p[i]);
-		emit(&l, &c, c.given);
+		emit(&l, &c, sd_pool_mask(&c));
 	}
 	for (i = 0; i < st.nb; i++) {
 		/* Every option, so the defaults of another version do not

@@ -55,11 +55,11 @@ route_fits(struct cmd_ctx *x, const struct db_route *r,
 		    "(opcode update)");
 	if (p == NULL)
 		return 0;
-	if (r->opcode == ROUTE_UPDATE && p->policy != POLICY_FANOUT)
+	if (r->opcode == ROUTE_UPDATE && p->conf.policy != POLICY_FANOUT)
 		return cmd_fail(x, "an UPDATE route needs a fanout pool; "
 		    "pool \"%s\" has policy %s", p->name,
-		    words_name(&words_policy, p->policy));
-	if (r->opcode == ROUTE_QUERY && p->policy == POLICY_FANOUT)
+		    words_name(&words_policy, p->conf.policy));
+	if (r->opcode == ROUTE_QUERY && p->conf.policy == POLICY_FANOUT)
 		return cmd_fail(x, "pool \"%s\" is a fanout pool: it takes "
 		    "UPDATE routes only (opcode update)", p->name);
 	return 0;
@@ -226,7 +226,7 @@ cmd_route_test(struct cmd_ctx *x, const union cmd_args *u)
 	char name[DNS_MAX_TEXT_NAME], tb[32];
 	const struct croute *r;
 	struct backend *b;
-	int idx, limited, wl, nl;
+	int idx, limited, wl, nl, xfr;
 
 	if ((wl = dns_text_to_wire(a->qname, wire, sizeof(wire))) == -1 ||
 	    (nl = dns_name_to_text(wire, (size_t)wl, 0, name,
@@ -236,16 +236,27 @@ cmd_route_test(struct cmd_ctx *x, const union cmd_args *u)
 	}
 	if (m == NULL)
 		m = route_matcher_new();
-	idx = route_match(m, c->rt, name, (size_t)nl, (uint16_t)a->qtype,
-	    &limited);
+	xfr = a->qtype == DNS_TYPE_AXFR || a->qtype == DNS_TYPE_IXFR;
+	if (xfr) {
+		/* Only a route that names the transfer's type takes it. */
+		idx = route_match(m, c->xrt, name, (size_t)nl,
+		    (uint16_t)a->qtype, &limited);
+		idx = idx < 0 ? -1 : c->xroute[idx];
+	} else
+		idx = route_match(m, c->rt, name, (size_t)nl,
+		    (uint16_t)a->qtype, &limited);
 	reply_columns(x->r, "name\ttype\troute#\tpattern\taction\tpool\tbackend");
 	reply_field(x->r, name);
 	reply_field(x->r, dnsname_type_str(a->qtype, tb, sizeof(tb)));
 	if (idx < 0) {
 		reply_field_null(x->r);
 		reply_field_null(x->r);
-		reply_fieldf(x->r, "%s (default)",
-		    words_name(&words_action, c->set.default_action));
+		if (xfr)
+			reply_field(x->r, "refuse (no route names this "
+			    "transfer type)");
+		else
+			reply_fieldf(x->r, "%s (default)",
+			    words_name(&words_action, c->set.default_action));
 		reply_field_null(x->r);
 		reply_field_null(x->r);
 	} else {

@@ -127,7 +127,7 @@ cmd_show_backends(struct cmd_ctx *x, const union cmd_args *u)
 	pending_notice(x);
 	reply_columns(x->r, "name\taddress\ttransport\tweight#\tadmin\thealth\tpools"
 	    "\tkey\toutstanding#\tqueries#\tanswers#\tfailures#\trtt_us#"
-	    "\tlatency_us#\tcheck_rtt_us#\torigin");
+	    "\tlatency_us#\tcheck_rtt_us#\tclient_address\trace_wins#\torigin");
 	for (i = 0; i < c->nbackends; i++) {
 		struct backend *b = c->backends[i];
 
@@ -164,6 +164,9 @@ cmd_show_backends(struct cmd_ctx *x, const union cmd_args *u)
 			reply_field_int(x->r, crtt);
 		else
 			reply_field_null(x->r);
+		reply_field(x->r, words_name(&words_client_addr,
+		    atomic_load(&b->client_addr)));
+		reply_field_int(x->r, (long long)atomic_load(&b->race_wins));
 		reply_origin(x, b->origin);
 		reply_end_row(x->r);
 	}
@@ -174,13 +177,14 @@ int
 cmd_show_pools(struct cmd_ctx *x, const union cmd_args *u)
 {
 	struct config *c = dr->cfg;
-	char members[2048];
+	char members[2048], good[64];
 	size_t used;
 	int i, k, up;
 
 	(void)u;
 	pending_notice(x);
-	reply_columns(x->r, "name\tpolicy\tconfirm\tmembers\tup#\torigin");
+	reply_columns(x->r, "name\tpolicy\tconfirm\tgood\ttc_retry\tmembers"
+	    "\tup#\torigin");
 	for (i = 0; i < c->npools; i++) {
 		struct pool *p = &c->pools[i];
 
@@ -200,6 +204,10 @@ cmd_show_pools(struct cmd_ctx *x, const union cmd_args *u)
 			reply_field(x->r, p->confirm_all ? "all" : "any");
 		else
 			reply_field_null(x->r);
+		words_set_format(&words_good, (unsigned)p->good, good,
+		    sizeof(good));
+		reply_field(x->r, good);
+		reply_field(x->r, words_name(&words_yesno, p->tc_retry));
 		if (p->n > 0)
 			reply_field(x->r, members);
 		else
@@ -222,7 +230,7 @@ cmd_stat_row(struct cmd_ctx *x, const char *name, long long v,
 }
 
 /* Per backend, as more counter rows ("backend:NAME:queries"): queries,
- * answers, failures, and latency percentiles from the histogram (no rows
+ * answers, failures, race wins, and latency percentiles from the histogram (no rows
  * before the first answer). */
 static void
 backend_stats(struct cmd_ctx *x)
@@ -247,6 +255,9 @@ backend_stats(struct cmd_ctx *x)
 		snprintf(name, sizeof(name), "backend:%s:failures", b->name);
 		cmd_stat_row(x, name, (long long)atomic_load(&b->failures),
 		    "timeouts, refused connections and bad answers");
+		snprintf(name, sizeof(name), "backend:%s:race-wins", b->name);
+		cmd_stat_row(x, name, (long long)atomic_load(&b->race_wins),
+		    "races of a race pool its answer won");
 		for (k = 0; k < NELEMS(pct); k++) {
 			if ((v = backend_percentile(b, pct[k].p)) < 0)
 				break;

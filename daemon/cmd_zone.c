@@ -194,6 +194,18 @@ cmd_route_lookup(struct cmd_ctx *x, const union cmd_args *u)
 		nlimited += limited;
 		row(x, c, members, name, 0, idx);
 		for (k = 0; k < filtered.n; k++) {
+			if (filtered.types[k] == DNS_TYPE_AXFR ||
+			    filtered.types[k] == DNS_TYPE_IXFR) {
+				/* A transfer goes where a route names it,
+				 * or is refused: a row when one does. */
+				tidx = route_match(m, c->xrt, name,
+				    (size_t)nl, filtered.types[k], &limited);
+				nlimited += limited;
+				if (tidx >= 0)
+					row(x, c, members, name,
+					    filtered.types[k], c->xroute[tidx]);
+				continue;
+			}
 			tidx = route_match(m, c->rt, name, (size_t)nl,
 			    filtered.types[k], &limited);
 			nlimited += limited;

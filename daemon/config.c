@@ -172,7 +172,8 @@ add_backend(const struct db_backend *row, void *arg)
 /* A pool at the end, without members.  Moves the pool array: nothing may
  * point into it yet. */
 static struct pool *
-new_pool(struct build *bd, int64_t id, const char *name, int policy)
+new_pool(struct build *bd, int64_t id, const char *name,
+    const struct pool_conf *conf)
 {
 	struct pool *p;
 
@@ -185,16 +186,17 @@ new_pool(struct build *bd, int64_t id, const char *name, int policy)
 	memset(p, 0, sizeof(*p));
 	p->id = id;
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->policy = policy;
+	p->policy = conf->policy;
+	p->confirm_all = conf->confirm == CONFIRM_ALL;
+	p->good = conf->good;
+	p->tc_retry = conf->tc_retry == YES;
 	return p;
 }
 
 static int
 add_pool(const struct db_pool *row, void *arg)
 {
-	struct pool *p = new_pool(arg, row->id, row->name, row->policy);
-
-	p->confirm_all = row->confirm == CONFIRM_ALL;
+	new_pool(arg, row->id, row->name, &row->conf);
 	return 0;
 }
 
@@ -397,6 +399,12 @@ static const struct db_backend reg_template = {
 	},
 };
 
+/* A registered pool: round robin, as the seed did. */
+static const struct pool_conf reg_pool = {
+	.policy = POLICY_ROUNDROBIN, .confirm = CONFIRM_ALL,
+	.good = 1 << GOOD_ANSWER, .tc_retry = NO,
+};
+
 static int
 collect_reg(const struct db_registration *row, void *arg)
 {
@@ -471,7 +479,7 @@ add_reg_pools(struct build *bd)
 		lead = &bd->regs[i];
 		if (lead->group != i)
 			continue;
-		p = new_pool(bd, -lead->id, lead->name, POLICY_ROUNDROBIN);
+		p = new_pool(bd, -lead->id, lead->name, &reg_pool);
 		bd->ngroups++;
 		p->members = xcalloc(lead->nrun, sizeof(*p->members));
 		for (k = lead->run; k < lead->run + lead->nrun; k++)
@@ -526,6 +534,9 @@ free_regs(struct build *bd)
 	free(bd->regs);
 	free(bd->by);
 }
+
+static void	xfr_table(struct config *, const struct config *,
+		    struct route_cache *);
 
 static int
 add_setting(const char *key, const char *val, void *arg)
@@ -698,6 +709,7 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 		make_table(&bd, rc);
 	}
 	free_regs(&bd);
+	xfr_table(c, old, rc);
 	return c;
 dberr:
 	if (!bd.failed)
@@ -706,6 +718,37 @@ fail:
 	free_regs(&bd);
 	config_unref(c);
 	return NULL;
+}
+
+/* The routes that name a transfer type (qtype AXFR or IXFR), in order,
+ * as a table of their own (xroute[i]: the index in routes of its route
+ * i); old's when they are the same. */
+static void
+xfr_table(struct config *c, const struct config *old,
+    struct route_cache *rc)
+{
+	const char **pats = xcalloc(c->nroutes + 1, sizeof(*pats));
+	uint16_t *qtypes = xcalloc(c->nroutes + 1, sizeof(*qtypes));
+	int i, n = 0;
+
+	c->xroute = xcalloc(c->nroutes + 1, sizeof(*c->xroute));
+	for (i = 0; i < c->nroutes; i++) {
+		if (c->routes[i].qtype != DNS_TYPE_AXFR &&
+		    c->routes[i].qtype != DNS_TYPE_IXFR)
+			continue;
+		pats[n] = c->routes[i].pattern;
+		qtypes[n] = (uint16_t)c->routes[i].qtype;
+		c->xroute[n++] = i;
+	}
+	if (old != NULL && route_table_same(old->xrt, pats, qtypes, n,
+	    c->set.match_limit)) {
+		c->xrt = old->xrt;
+		route_table_ref(c->xrt);
+	} else
+		c->xrt = route_table_new(rc, pats, qtypes, n,
+		    c->set.match_limit);
+	free(pats);
+	free(qtypes);
 }
 
 void
@@ -744,6 +787,8 @@ config_free(struct config *c)
 	free(c->routes_by_id);
 	route_table_free(c->rt);
 	route_table_free(c->urt);
+	route_table_free(c->xrt);
+	free(c->xroute);
 	free(c);
 }
 

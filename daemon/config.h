@@ -31,6 +31,8 @@ struct pool {
 	int64_t			 id;		/* < 0: registered */
 	char			 name[CONF_NAME_MAX];
 	int			 policy;	/* enum pool_policy */
+	int			 good;		/* race: bits of enum good */
+	int			 tc_retry;	/* TCP after a truncated UDP answer */
 	int			 n;
 	struct backend		**members;
 	atomic_uint		 rr;
@@ -99,7 +101,27 @@ struct config {
 	int			 nkeys;
 	int			 nclient_keys;
 	struct tsig_key		*keys;
+	/* Zone transfers go only where a route names their type (qtype
+	 * AXFR or IXFR): those routes again, in order, xroute[i] the index
+	 * in routes of xrt's route i. */
+	struct route_table	*xrt;
+	int			*xroute;
 };
+
+/* The route a zone transfer of type qtype for wire name takes: its index
+ * in routes, or -1 (then it is refused, as a transfer no route names). */
+static inline int
+config_xfr_route(const struct config *c, struct route_matcher *m,
+    const uint8_t *wire, size_t wlen, uint16_t qtype, int *limited)
+{
+	int i;
+
+	*limited = 0;
+	if (c->xrt->n == 0)
+		return -1;
+	i = route_match_wire(m, c->xrt, wire, wlen, qtype, limited);
+	return i < 0 ? -1 : c->xroute[i];
+}
 
 /* Read everything from db (inside the caller's transaction, if any) and
  * build a snapshot.  Backends of old with the same id, address and

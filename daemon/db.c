@@ -83,8 +83,9 @@ enum stmt {
 #define BACKEND_COLS "b.id, b.name, b.addr, b.transport, b.weight, " \
 	"b.admin, b.check_qname, b.check_qtype, b.check_qclass, b.check_tcp, " \
 	"b.check_rcode, b.interval_ms, b.timeout_ms, b.fall, b.rise, " \
-	"coalesce(k.name, '') FROM backend AS b LEFT JOIN tsig_key AS k " \
-	"ON k.id = b.key_id"
+	"coalesce(k.name, ''), b.client_addr FROM backend AS b " \
+	"LEFT JOIN tsig_key AS k ON k.id = b.key_id"
+#define POOL_COLS "id, name, policy, confirm, good, tc_retry"
 
 static const char *const stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -103,29 +104,29 @@ static const char *const stmt_sql[S__COUNT] = {
 	 * key named exists). */
 	[S_BACKEND_ADD] = "INSERT INTO backend (name, addr, transport, weight, "
 	    "admin, check_qname, check_qtype, check_qclass, check_tcp, "
-	    "check_rcode, interval_ms, timeout_ms, fall, rise, key_id) VALUES "
-	    "(?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-	    "(SELECT id FROM tsig_key WHERE name = ?16))",
+	    "check_rcode, interval_ms, timeout_ms, fall, rise, key_id, "
+	    "client_addr) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	    "?12, ?13, ?14, ?15, (SELECT id FROM tsig_key WHERE name = ?16), "
+	    "?17)",
 	[S_BACKEND_UPDATE] = "UPDATE backend SET name = ?2, addr = ?3, "
 	    "transport = ?4, weight = ?5, admin = ?6, check_qname = ?7, "
 	    "check_qtype = ?8, check_qclass = ?9, check_tcp = ?10, "
 	    "check_rcode = ?11, interval_ms = ?12, timeout_ms = ?13, "
 	    "fall = ?14, rise = ?15, "
-	    "key_id = (SELECT id FROM tsig_key WHERE name = ?16) WHERE id = ?1",
+	    "key_id = (SELECT id FROM tsig_key WHERE name = ?16), "
+	    "client_addr = ?17 WHERE id = ?1",
 	[S_BACKEND_DEL] = "DELETE FROM backend WHERE id = ?1",
 	[S_BACKEND_GET] = "SELECT " BACKEND_COLS " WHERE b.name = ?1",
 	[S_BACKEND_ALL] = "SELECT " BACKEND_COLS " ORDER BY b.name",
 	[S_BACKEND_EXISTS] = "SELECT id FROM backend WHERE id = ?1",
 
-	[S_POOL_ADD] = "INSERT INTO pool (name, policy, confirm) "
-	    "VALUES (?2, ?3, ?4)",
+	[S_POOL_ADD] = "INSERT INTO pool (name, policy, confirm, good, "
+	    "tc_retry) VALUES (?2, ?3, ?4, ?5, ?6)",
 	[S_POOL_UPDATE] = "UPDATE pool SET name = ?2, policy = ?3, "
-	    "confirm = ?4 WHERE id = ?1",
+	    "confirm = ?4, good = ?5, tc_retry = ?6 WHERE id = ?1",
 	[S_POOL_DEL] = "DELETE FROM pool WHERE id = ?1",
-	[S_POOL_GET] = "SELECT id, name, policy, confirm FROM pool "
-	    "WHERE name = ?1",
-	[S_POOL_ALL] = "SELECT id, name, policy, confirm FROM pool "
-	    "ORDER BY name",
+	[S_POOL_GET] = "SELECT " POOL_COLS " FROM pool WHERE name = ?1",
+	[S_POOL_ALL] = "SELECT " POOL_COLS " FROM pool ORDER BY name",
 	[S_POOL_NAME] = "SELECT name FROM pool WHERE id = ?1",
 
 	[S_MEMBER_ADD] = "INSERT INTO pool_member (pool_id, backend_id) "
@@ -975,7 +976,7 @@ static int
 backend_bind(struct db *db, sqlite3_stmt *st, const struct db_backend *b)
 {
 	const struct backend_conf *c = &b->conf;
-	const char *transport, *admin;
+	const char *transport, *admin, *client_addr;
 
 	if (name_ok(db, "backend", b->name) == -1)
 		return -1;
@@ -986,9 +987,10 @@ backend_bind(struct db *db, sqlite3_stmt *st, const struct db_backend *b)
 		    "too long", b->name);
 	transport = enum_word(&words_transport, c->transport);
 	admin = enum_word(&words_admin, b->admin);
-	if (transport == NULL || admin == NULL)
-		return db_err(db, "backend \"%s\": bad transport or admin "
-		    "state", b->name);
+	client_addr = enum_word(&words_client_addr, c->client_addr);
+	if (transport == NULL || admin == NULL || client_addr == NULL)
+		return db_err(db, "backend \"%s\": bad transport, admin "
+		    "state or client-address", b->name);
 	bind_text(st, 2, b->name);
 	bind_text(st, 3, c->addr);
 	bind_text(st, 4, transport);
@@ -1004,6 +1006,7 @@ backend_bind(struct db *db, sqlite3_stmt *st, const struct db_backend *b)
 	sqlite3_bind_int(st, 14, c->fall);
 	sqlite3_bind_int(st, 15, c->rise);
 	bind_text(st, 16, c->key);
+	bind_text(st, 17, client_addr);
 	return 0;
 }
 
@@ -1029,9 +1032,10 @@ backend_row(struct db *db, sqlite3_stmt *st, struct db_backend *b)
 	c->fall = sqlite3_column_int(st, 13);
 	c->rise = sqlite3_column_int(st, 14);
 	col_copy(c->key, sizeof(c->key), st, 15);
-	if (c->transport == -1 || b->admin == -1)
-		return db_err(db, "backend \"%s\": unknown transport or admin "
-		    "state in the database", b->name);
+	c->client_addr = word_enum(&words_client_addr, st, 16);
+	if (c->transport == -1 || b->admin == -1 || c->client_addr == -1)
+		return db_err(db, "backend \"%s\": unknown transport, admin "
+		    "state or client-address in the database", b->name);
 	return 0;
 }
 
@@ -1155,32 +1159,47 @@ db_backend_foreach(struct db *db,
 static int
 pool_bind(struct db *db, sqlite3_stmt *st, const struct db_pool *p)
 {
-	const char *policy, *confirm;
+	const struct pool_conf *c = &p->conf;
+	const char *policy, *confirm, *tc_retry;
+	char good[64];
 
 	if (name_ok(db, "pool", p->name) == -1)
 		return -1;
-	policy = enum_word(&words_policy, p->policy);
-	confirm = enum_word(&words_confirm, p->confirm);
-	if (policy == NULL || confirm == NULL)
-		return db_err(db, "pool \"%s\": bad policy %d or confirm %d",
-		    p->name, p->policy, p->confirm);
+	policy = enum_word(&words_policy, c->policy);
+	confirm = enum_word(&words_confirm, c->confirm);
+	tc_retry = enum_word(&words_yesno, c->tc_retry);
+	if (policy == NULL || confirm == NULL || tc_retry == NULL ||
+	    !(c->good >> GOOD_ANSWER & 1))
+		return db_err(db, "pool \"%s\": bad policy, confirm, good or "
+		    "tc-retry", p->name);
+	words_set_format(&words_good, (unsigned)c->good, good, sizeof(good));
 	bind_text(st, 2, p->name);
 	bind_text(st, 3, policy);
 	bind_text(st, 4, confirm);
+	/* SQLITE_STATIC would leave the statement pointing into this
+	 * frame. */
+	sqlite3_bind_text(st, 5, good, -1, SQLITE_TRANSIENT);
+	bind_text(st, 6, tc_retry);
 	return 0;
 }
 
 static int
 pool_row(struct db *db, sqlite3_stmt *st, struct db_pool *p)
 {
+	struct pool_conf *c = &p->conf;
+	unsigned good;
+
 	memset(p, 0, sizeof(*p));
 	p->id = sqlite3_column_int64(st, 0);
 	col_copy(p->name, sizeof(p->name), st, 1);
-	p->policy = word_enum(&words_policy, st, 2);
-	p->confirm = word_enum(&words_confirm, st, 3);
-	if (p->policy == -1 || p->confirm == -1)
-		return db_err(db, "pool \"%s\": unknown policy or confirm in "
-		    "the database", p->name);
+	c->policy = word_enum(&words_policy, st, 2);
+	c->confirm = word_enum(&words_confirm, st, 3);
+	c->tc_retry = word_enum(&words_yesno, st, 5);
+	if (c->policy == -1 || c->confirm == -1 || c->tc_retry == -1 ||
+	    words_set_parse(&words_good, col_str(st, 4), &good) == -1)
+		return db_err(db, "pool \"%s\": unknown policy, confirm, good "
+		    "or tc-retry in the database", p->name);
+	c->good = (int)good;
 	return 0;
 }
 

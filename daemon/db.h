@@ -30,10 +30,9 @@ struct db_backend {
 };
 
 struct db_pool {
-	int64_t		id;
-	char		name[CONF_NAME_MAX];
-	int		policy;			/* enum pool_policy */
-	int		confirm;		/* enum confirm (fanout) */
+	int64_t			id;
+	char			name[CONF_NAME_MAX];
+	struct pool_conf	conf;
 };
 
 struct db_route {

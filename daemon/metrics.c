@@ -158,6 +158,11 @@ put_backends(struct evbuffer *b, const struct config *c)
 	FOR_BACKENDS(c, i, be)
 		put_backend(b, "dnsroute_backend_answers_total", be, NULL,
 		    atomic_load_explicit(&be->answers, memory_order_relaxed));
+	put_head(b, "dnsroute_backend_race_wins_total", "counter",
+	    "races of a race pool that the backend's answer won");
+	FOR_BACKENDS(c, i, be)
+		put_backend(b, "dnsroute_backend_race_wins_total", be, NULL,
+		    atomic_load_explicit(&be->race_wins, memory_order_relaxed));
 	put_head(b, "dnsroute_backend_failures_total", "counter",
 	    "tries that failed: timeouts, refused or closed connections");
 	FOR_BACKENDS(c, i, be)

@@ -11,6 +11,10 @@
  *			relay it with the client's ID, record, free the slot
  *   slot_retry		a try that failed (query_timeouts, query_failed):
  *			the next member, or SERVFAIL
+ *   slot_tc_retry	a truncated UDP answer in a tc-retry pool: the same
+ *			member again over TCP
+ *   race_*		a race pool's query: every usable member at once,
+ *			the first good answer wins
  *
  * Then the helpers: answers the router makes, the trace records, slots.
  * The sockets are other files': client_udp.c and client_tcp.c read the
@@ -25,6 +29,29 @@
  * header with an error rcode (answer_unmatched says why).  On timeout or a
  * refused connection the query is tried once more on another member
  * (setting retries), then answered SERVFAIL.
+ *
+ * A query to a race pool (the dnsmus seed) goes to every usable member at
+ * once (up to RACE_MAX), each try a leg with its own copy of the bytes, as
+ * each gets its own ID before the send queue is flushed.  The first good
+ * answer wins: NOERROR with an answer record, and NODATA or NXDOMAIN where
+ * the pool's good says so; the legs still out are taken off their sockets,
+ * so their answers are dropped as unexpected when they come.  An answer
+ * that is not good is kept when it beats the best so far (race_rank), and
+ * relayed when every leg has answered or failed, or at the timeout; with
+ * none, SERVFAIL.  A race is not retried: every member was asked.
+ *
+ * In a pool with tc-retry, a truncated answer to a query that went over
+ * UDP is not relayed: the query goes to the same member again over TCP
+ * (slot_tc_retry), and that answer is relayed as any other, so when it is
+ * larger than the client's EDNS size (512 without EDNS) the client gets
+ * the router's own truncated answer (slot_answer).  When the TCP try
+ * fails, the client gets that too, with the truncated answer's rcode: it
+ * may come over TCP itself.
+ *
+ * A backend with client-address ecs gets the client's network in an EDNS
+ * Client Subnet option (dnsecs.h), in bytes of the try's own (sent_bytes:
+ * the slot's xpkt, a race leg's copy); an option the router added is
+ * taken out of the answer again, so the client sees none it did not send.
  *
  * One client address (IPv6: its /64) holds at most client_cap slots
  * (max-outstanding-per-client), counted in out_per_addr by client_bucket(),
@@ -41,6 +68,7 @@
 #include "balance.h"
 #include "client_tcp.h"
 #include "config.h"
+#include "dnsecs.h"
 #include "dnsmsg.h"
 #include "log.h"
 #include "query.h"
@@ -49,15 +77,45 @@
 #include "upstream.h"
 #include "util.h"
 #include "wstate.h"
+#include "xfr.h"
 
 #define SLOT_CHUNK	1024
 #define MAX_TRIES	4
+#define RACE_MAX	16	/* members a race asks at most */
+
+struct qslot;
+
+/* One try of a race, on its own ID. */
+struct rleg {
+	struct up_ref	 up;		/* first: slot_of() */
+	struct qslot	*s;
+	uint8_t		*pkt;		/* its own copy of the query */
+	int		 strip;		/* take the ECS option out of the answer */
+};
+
+/* A race pool's query in flight (s->race), allocated with its legs and
+ * their bytes. */
+struct race {
+	int		 n;		/* legs sent */
+	int		 out;		/* legs waiting for their answer */
+	int		 timing;	/* the slot is on the timeout FIFO */
+	struct backend	*won;		/* whose answer the client got */
+	/* The best answer that did not win (race_rank; 0: none yet): its
+	 * bytes, or NULL for the router's own answer with best_rcode. */
+	int		 best_rank;
+	int		 best_rcode, best_ancount;
+	struct backend	*best_b;
+	uint8_t		*best;
+	size_t		 best_len;
+	struct rleg	 leg[];
+};
 
 /* One query in flight. */
 struct qslot {
 	struct qslot		*tnext, *tprev;	/* worker timeout FIFO */
 	struct qslot		*free_next;
 	struct up_ref		 up;		/* the try out now (upstream.c) */
+	struct race		*race;		/* a race pool's legs; NULL */
 	struct config		*cfg;		/* snapshot it was routed with */
 	uint64_t		 start_us;
 	uint64_t		 sent_us;
@@ -66,6 +124,9 @@ struct qslot {
 	struct pool		*pool;
 	struct backend		*tried[MAX_TRIES];
 	int			 ntried;
+	int			 tc_retried;	/* the try out now is over TCP
+						   after a truncated answer */
+	int			 tc_rcode;	/* that answer's rcode */
 	/* The client: cl points into the slot. */
 	struct client		 cl;
 	struct sockaddr_storage	 client;
@@ -76,11 +137,29 @@ struct qslot {
 	uint16_t		 len;
 	uint8_t			*pkt;
 	uint8_t			 inl[512];
+	/* The try out now went with the client's address (xpkt: those
+	 * bytes, allocated on first need); strip: take the option out of
+	 * its answer. */
+	uint8_t			*xpkt;
+	int			 strip;
 };
 
 static int	 slot_forward(struct worker *, struct qslot *, uint64_t);
-static void	 slot_relay(struct worker *, struct qslot *, const uint8_t *,
+static void	 slot_relay(struct worker *, struct qslot *, uint8_t *,
 		    size_t, int, int, int, int, uint64_t);
+static void	 slot_answer(struct worker *, struct qslot *, uint8_t *,
+		    size_t, int, int, int, int, uint64_t);
+static void	 query_xfr(struct worker *, const uint8_t *, size_t,
+		    const struct dns_query *, const struct client *,
+		    const struct croute *);
+static int	 slot_tc_retry(struct worker *, struct qslot *, int, uint64_t);
+static int	 race_start(struct worker *, struct qslot *, uint64_t);
+static void	 race_answer(struct worker *, struct qslot *, struct rleg *,
+		    uint8_t *, size_t, int);
+static void	 race_leg_failed(struct worker *, struct qslot *,
+		    struct rleg *);
+static void	 race_end(struct worker *, struct qslot *, int, uint64_t);
+static void	 race_unsend(struct worker *, struct qslot *);
 static void	 answer_unmatched(struct worker *, struct qslot *,
 		    const uint8_t *, size_t);
 static void	 slot_retry(struct worker *, struct qslot *, uint64_t, int);
@@ -99,10 +178,13 @@ static void	 slot_set_client(struct qslot *, const struct client *);
 static void	 slot_free(struct worker *, struct qslot *);
 static void	 slot_unsend(struct worker *, struct qslot *);
 static void	 tlist_add(struct worker *, struct qslot *);
+static void	 tlist_del(struct worker *, struct qslot *);
 
 static inline struct qslot *
 slot_of(struct up_ref *r)
 {
+	if (r->leg != 0)
+		return ((struct rleg *)(void *)r)->s;
 	return (struct qslot *)(void *)((char *)r - offsetof(struct qslot, up));
 }
 
@@ -119,7 +201,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	struct qslot *s;
 	enum dns_err e;
 	uint32_t bucket;
-	int idx, limited, action, rcode;
+	int idx, limited, action, rcode, xfr;
 	uint64_t now;
 
 	q.question_end = 0;
@@ -144,16 +226,22 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		answer_rcode(w, pkt, len, &q, DNS_RCODE_NOTIMP, cl);
 		return;
 	}
-	if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
-		STAT_INC(&w->st, refused_xfr);
-		trace_early(w, cl, &q, TRACE_XFR, -1, DNS_RCODE_REFUSED);
-		answer_rcode(w, pkt, len, &q, DNS_RCODE_REFUSED, cl);
-		return;
-	}
-
-	/* The route: its pool, or an answer of its own. */
-	idx = route_match_wire(w->rm, c->rt, q.qname_wire, q.qname_wire_len,
-	    q.qtype, &limited);
+	/* The route: its pool, or an answer of its own.  A zone transfer
+	 * takes only a route that names its type, else it is refused. */
+	xfr = q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR;
+	if (xfr) {
+		idx = config_xfr_route(c, w->rm, q.qname_wire,
+		    q.qname_wire_len, q.qtype, &limited);
+		if (idx < 0) {
+			STAT_INC(&w->st, refused_xfr);
+			trace_early(w, cl, &q, TRACE_XFR_REFUSED, -1,
+			    DNS_RCODE_REFUSED);
+			answer_rcode(w, pkt, len, &q, DNS_RCODE_REFUSED, cl);
+			return;
+		}
+	} else
+		idx = route_match_wire(w->rm, c->rt, q.qname_wire,
+		    q.qname_wire_len, q.qtype, &limited);
 	if (limited)
 		STAT_INC(&w->st, match_limit);
 	if (idx < 0) {
@@ -182,6 +270,11 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		    idx < 0 ? TRACE_NOROUTE : TRACE_ROUTE_ANSWER,
 		    idx < 0 ? -1 : (int)r->id, rcode);
 		answer_rcode(w, pkt, len, &q, rcode, cl);
+		return;
+	}
+
+	if (xfr) {
+		query_xfr(w, pkt, len, &q, cl, r);
 		return;
 	}
 
@@ -216,18 +309,101 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	s->route_idx = idx;
 	s->pool = r->pool;
 	s->ntried = 0;
+	s->tc_retried = 0;
+	s->strip = 0;
+	s->race = NULL;
 	slot_set_client(s, cl);
 	dns_query_copy(&s->q, &q);
 	s->len = (uint16_t)len;
 	s->pkt = len <= sizeof(s->inl) ? s->inl : xmalloc(len);
 	memcpy(s->pkt, pkt, len);
-	if (slot_forward(w, s, now) == -1) {
+	if ((s->pool->policy == POLICY_RACE ? race_start(w, s, now) :
+	    slot_forward(w, s, now)) == -1) {
 		STAT_INC(&w->st, all_down);
 		slot_fail(w, s, TRACE_POOL_DOWN);
 	}
 }
 
+/* A zone transfer on route r: relayed over TCP by xfr.c, from one member
+ * of the route's pool.  Asked over UDP, it gets TC: a transfer needs TCP
+ * (RFC 5936 4.2; an IXFR that fits UDP is not worth the special case). */
+static void
+query_xfr(struct worker *w, const uint8_t *pkt, size_t len,
+    const struct dns_query *q, const struct client *cl,
+    const struct croute *r)
+{
+	uint8_t out[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
+	struct backend *b;
+	size_t n;
+
+	if (cl->tc == NULL) {
+		n = dns_make_answer(out, sizeof(out), pkt, len, q,
+		    DNS_RCODE_NOERROR);
+		if (n == 0)
+			return;
+		out[2] |= 0x02;
+		STAT_INC(&w->st, truncated);
+		stats_count_rcode(&w->st, DNS_RCODE_NOERROR);
+		if (send_answer(w, cl, out, n, 0) == 0)
+			STAT_INC(&w->st, answers);
+		trace_early(w, cl, q, TRACE_XFR_UDP, (int)r->id,
+		    DNS_RCODE_NOERROR);
+		return;
+	}
+	if ((b = pool_pick(r->pool, NULL, 0, w->cfg->set.all_down_try)) ==
+	    NULL) {
+		STAT_INC(&w->st, all_down);
+		trace_early(w, cl, q, TRACE_POOL_DOWN, (int)r->id,
+		    DNS_RCODE_SERVFAIL);
+		answer_rcode(w, pkt, len, q, DNS_RCODE_SERVFAIL, cl);
+		return;
+	}
+	if (xfr_start(w, cl->tc, b, pkt, len, q, r->id) == -1) {
+		STAT_INC(&w->st, overload);
+		trace_early(w, cl, q, TRACE_OVERLOAD, (int)r->id,
+		    DNS_RCODE_SERVFAIL);
+		answer_rcode(w, pkt, len, q, DNS_RCODE_SERVFAIL, cl);
+	}
+}
+
 /* ---- forwarding ---- */
+
+/* The bytes of s for b: the client's (*len), or, where b asks for the
+ * client's address, those with an ECS option, written into buf (room for
+ * s->len + DNS_ECS_ROOM; allocated into *buf when it is NULL).  *strip:
+ * the router added the option, and takes it out of the answer. */
+static uint8_t *
+sent_bytes(struct worker *w, struct qslot *s, struct backend *b,
+    uint8_t **buf, size_t *len, int *strip)
+{
+	const struct settings *set = &s->cfg->set;
+	enum dns_ecs_result e;
+
+	*strip = 0;
+	*len = s->len;
+	if (atomic_load_explicit(&b->client_addr, memory_order_relaxed) !=
+	    CLIENT_ADDR_ECS)
+		return s->pkt;
+	if (*buf == NULL)
+		*buf = xmalloc((size_t)s->len + DNS_ECS_ROOM);
+	*len = (size_t)s->len + DNS_ECS_ROOM;
+	e = dns_ecs_add(s->pkt, s->len, &s->q, s->cl.sa, set->ecs_v4,
+	    set->ecs_v6, set->ecs_client == ECS_REPLACE, *buf, len);
+	switch (e) {
+	case DNS_ECS_ADDED:
+		*strip = 1;
+		return *buf;
+	case DNS_ECS_REPLACED:
+		return *buf;
+	case DNS_ECS_KEPT:
+		break;
+	default:
+		STAT_INC(&w->st, ecs_skipped);
+		break;
+	}
+	*len = s->len;
+	return s->pkt;
+}
 
 /* Send to a member of the slot's pool not tried yet; -1 when none is left
  * or the retries are used up. */
@@ -236,6 +412,8 @@ slot_forward(struct worker *w, struct qslot *s, uint64_t now)
 {
 	struct backend *b;
 	int budget = s->cfg->set.retries + 1;
+	uint8_t *pkt;
+	size_t len;
 
 	while (s->ntried < budget && s->ntried < MAX_TRIES) {
 		b = pool_pick(s->pool, s->tried, s->ntried,
@@ -245,8 +423,8 @@ slot_forward(struct worker *w, struct qslot *s, uint64_t now)
 		if (s->ntried > 0)
 			STAT_INC(&w->st, retries);
 		s->tried[s->ntried++] = b;
-		if (up_send(w, &s->up, b, s->cl.tc != NULL, s->pkt,
-		    s->len) == 0) {
+		pkt = sent_bytes(w, s, b, &s->xpkt, &len, &s->strip);
+		if (up_send(w, &s->up, b, s->cl.tc != NULL, pkt, len) == 0) {
 			s->sent_us = now;
 			s->deadline_us = now +
 			    (uint64_t)s->cfg->set.query_timeout_ms * 1000;
@@ -261,21 +439,61 @@ slot_forward(struct worker *w, struct qslot *s, uint64_t now)
 
 /* ---- the answer ---- */
 
+static inline void
+count_answer(struct backend *b, uint64_t rtt_us)
+{
+	backend_record_rtt(b, (unsigned)rtt_us);
+	atomic_fetch_add_explicit(&b->answers, 1, memory_order_relaxed);
+}
+
 void
 query_answer(struct worker *w, struct up_ref *r, uint8_t *pkt, size_t len,
     int stable)
 {
-	uint8_t tc_answer[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
 	struct qslot *s = slot_of(r);
-	int rcode, ancount;
+	uint64_t now;
+	int rcode;
 
+	if (s->race != NULL) {
+		race_answer(w, s, (struct rleg *)(void *)r, pkt, len, stable);
+		return;
+	}
 	if (dns_answer_matches_sent(pkt, len, r->id, &s->q, s->pkt) != 0) {
 		answer_unmatched(w, s, pkt, len);
 		return;
 	}
 	rcode = DNS_RCODE(pkt[2] << 8 | pkt[3]);
-	ancount = pkt[6] << 8 | pkt[7];
-	/* Relay the backend's bytes with the client's ID. */
+	now = now_us();
+	if (s->strip)
+		len = dns_ecs_strip(pkt, len);
+	if ((pkt[2] & 0x02) && !r->tcp && s->pool->tc_retry) {
+		count_answer(r->b, now - s->sent_us);
+		if (slot_tc_retry(w, s, rcode, now) == -1)
+			slot_answer(w, s, pkt, len, stable, rcode,
+			    pkt[6] << 8 | pkt[7], TRACE_OK, now);
+		return;
+	}
+	slot_relay(w, s, pkt, len, stable, rcode, pkt[6] << 8 | pkt[7],
+	    s->tc_retried ? TRACE_TC_RETRY : TRACE_OK, now);
+}
+
+/* The backend of s's try answered: count it, answer the client. */
+static inline void
+slot_relay(struct worker *w, struct qslot *s, uint8_t *pkt, size_t len,
+    int stable, int rcode, int ancount, int outcome, uint64_t now)
+{
+	count_answer(s->up.b, now - s->sent_us);
+	slot_answer(w, s, pkt, len, stable, rcode, ancount, outcome, now);
+}
+
+/* Send s's client pkt, a backend's answer or the router's own, with the
+ * client's ID; record and free the slot. */
+static void
+slot_answer(struct worker *w, struct qslot *s, uint8_t *pkt, size_t len,
+    int stable, int rcode, int ancount, int outcome, uint64_t now)
+{
+	uint8_t tc_answer[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
+
 	dns_set_id(pkt, s->q.id);
 	if (pkt[2] & 0x02)
 		STAT_INC(&w->st, truncated);
@@ -289,19 +507,6 @@ query_answer(struct worker *w, struct up_ref *r, uint8_t *pkt, size_t len,
 		stable = 0;
 		STAT_INC(&w->st, truncated);
 	}
-	slot_relay(w, s, pkt, len, stable, rcode, ancount, TRACE_OK, now_us());
-}
-
-/* The backend answered s: count it, send the client pkt (with the
- * client's ID), record and free the slot. */
-static inline void
-slot_relay(struct worker *w, struct qslot *s, const uint8_t *pkt, size_t len,
-    int stable, int rcode, int ancount, int outcome, uint64_t now)
-{
-	struct backend *b = s->up.b;
-
-	backend_record_rtt(b, (unsigned)(now - s->sent_us));
-	atomic_fetch_add_explicit(&b->answers, 1, memory_order_relaxed);
 	stats_count_rcode(&w->st, rcode);
 	if (send_answer(w, &s->cl, pkt, len, stable) == 0)
 		STAT_INC(&w->st, answers);
@@ -343,6 +548,30 @@ answer_unmatched(struct worker *w, struct qslot *s, const uint8_t *pkt,
 	slot_relay(w, s, own, len, 0, rcode, 0, TRACE_HEADERLESS, now);
 }
 
+/* The answer to s over UDP came truncated, with rcode, and its pool has
+ * tc-retry: ask the same member over TCP.  0, or -1 when that cannot go
+ * (the slot is off its socket then). */
+static int
+slot_tc_retry(struct worker *w, struct qslot *s, int rcode, uint64_t now)
+{
+	struct backend *b = s->up.b;
+
+	uint8_t *pkt;
+	size_t len;
+
+	slot_unsend(w, s);
+	pkt = sent_bytes(w, s, b, &s->xpkt, &len, &s->strip);
+	if (up_send(w, &s->up, b, 1, pkt, len) == -1)
+		return -1;
+	STAT_INC(&w->st, tc_retries);
+	s->tc_retried = 1;
+	s->tc_rcode = rcode;
+	s->sent_us = now;
+	s->deadline_us = now + (uint64_t)s->cfg->set.query_timeout_ms * 1000;
+	tlist_add(w, s);
+	return 0;
+}
+
 /* ---- a try that failed ---- */
 
 void
@@ -361,17 +590,38 @@ query_timeouts(struct worker *w, uint64_t now)
 void
 query_failed(struct worker *w, struct up_ref *r)
 {
-	slot_retry(w, slot_of(r), now_us(), TRACE_REFUSED);
+	struct qslot *s = slot_of(r);
+
+	if (s->race != NULL)
+		race_leg_failed(w, s, (struct rleg *)(void *)r);
+	else
+		slot_retry(w, s, now_us(), TRACE_REFUSED);
 }
 
-/* The try out now failed (timeout, refused, closed): next member or fail. */
+/* The try out now failed (timeout, refused, closed): next member or fail.
+ * A race times out as a whole. */
 static void
 slot_retry(struct worker *w, struct qslot *s, uint64_t now, int outcome)
 {
+	if (s->race != NULL) {
+		race_end(w, s, outcome, now);
+		return;
+	}
+	uint8_t own[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
+	size_t len;
+
 	if (s->up.bc != NULL)
 		atomic_fetch_add_explicit(&s->up.b->failures, 1,
 		    memory_order_relaxed);
 	slot_unsend(w, s);
+	if (s->tc_retried) {
+		/* The member answered, truncated: say so, and let the
+		 * client come over TCP itself. */
+		len = slot_own_answer(s, own, sizeof(own), s->tc_rcode);
+		own[2] |= 0x02;
+		slot_answer(w, s, own, len, 0, s->tc_rcode, 0, outcome, now);
+		return;
+	}
 	if (slot_forward(w, s, now) == -1)
 		slot_fail(w, s, outcome);
 }
@@ -385,6 +635,192 @@ slot_fail(struct worker *w, struct qslot *s, int outcome)
 	answer_rcode(w, s->pkt, s->len, &s->q, DNS_RCODE_SERVFAIL, &s->cl);
 	trace_slot(w, s, outcome, DNS_RCODE_SERVFAIL, 0, now_us());
 	slot_free(w, s);
+}
+
+/* ---- a race ---- */
+
+/* Send s to every usable member of its race pool; -1 when none could be
+ * sent to. */
+static int
+race_start(struct worker *w, struct qslot *s, uint64_t now)
+{
+	struct backend *m[RACE_MAX];
+	struct race *rc;
+	struct rleg *l;
+	uint8_t *bytes;
+	size_t len;
+	int i, n;
+
+	n = pool_all(s->pool, m, RACE_MAX, s->cfg->set.all_down_try);
+	if (n == 0)
+		return -1;
+	rc = xcalloc(1, sizeof(*rc) + (size_t)n * (sizeof(*l) + s->len +
+	    DNS_ECS_ROOM));
+	bytes = (uint8_t *)&rc->leg[n];
+	s->race = rc;
+	for (i = 0; i < n; i++) {
+		l = &rc->leg[rc->n];
+		l->s = s;
+		l->up.leg = 1;
+		l->pkt = bytes + (size_t)rc->n * (s->len + DNS_ECS_ROOM);
+		if (sent_bytes(w, s, m[i], &l->pkt, &len, &l->strip) ==
+		    s->pkt)
+			memcpy(l->pkt, s->pkt, s->len);
+		if (up_send(w, &l->up, m[i], s->cl.tc != NULL, l->pkt,
+		    len) == -1) {
+			atomic_fetch_add_explicit(&m[i]->failures, 1,
+			    memory_order_relaxed);
+			continue;
+		}
+		rc->n++;
+	}
+	if (rc->n == 0) {
+		free(rc);
+		s->race = NULL;
+		return -1;
+	}
+	STAT_INC(&w->st, raced);
+	rc->out = rc->n;
+	s->sent_us = now;
+	s->deadline_us = now + (uint64_t)s->cfg->set.query_timeout_ms * 1000;
+	tlist_add(w, s);
+	rc->timing = 1;
+	return 0;
+}
+
+/* Does this answer win a race of pool p? */
+static inline int
+race_good(const struct pool *p, int rcode, int ancount, int tc)
+{
+	if (tc)
+		return 0;
+	if (rcode == DNS_RCODE_NOERROR)
+		return ancount > 0 || (p->good >> GOOD_NODATA & 1);
+	return rcode == DNS_RCODE_NXDOMAIN && (p->good >> GOOD_NXDOMAIN & 1);
+}
+
+/* How well an answer that did not win serves the client when none wins:
+ * a truncated one (it asks again over TCP) before NXDOMAIN and NODATA
+ * (what is there to know about the name) before any other rcode (about
+ * the server: SERVFAIL, REFUSED). */
+static inline int
+race_rank(int rcode, int tc)
+{
+	if (tc)
+		return 3;
+	return rcode == DNS_RCODE_NOERROR || rcode == DNS_RCODE_NXDOMAIN ?
+	    2 : 1;
+}
+
+/* Leg l of s's race answered. */
+static void
+race_answer(struct worker *w, struct qslot *s, struct rleg *l, uint8_t *pkt,
+    size_t len, int stable)
+{
+	struct race *rc = s->race;
+	struct backend *b = l->up.b;
+	uint64_t now = now_us();
+	int rcode, ancount = 0, tc = 0, own = 0, rank;
+
+	if (dns_answer_matches_sent(pkt, len, l->up.id, &s->q, l->pkt) == 0) {
+		if (l->strip)
+			len = dns_ecs_strip(pkt, len);
+		rcode = DNS_RCODE(pkt[2] << 8 | pkt[3]);
+		ancount = pkt[6] << 8 | pkt[7];
+		tc = pkt[2] & 0x02;
+	} else if ((rcode = dns_answer_headerless(pkt, len, l->up.id,
+	    &s->q)) != -1) {
+		/* As answer_unmatched: its rcode, in the router's answer. */
+		STAT_INC(&w->st, headerless);
+		own = 1;
+	} else {
+		STAT_INC(&w->st, spoofed);
+		trace_slot(w, s, TRACE_SPOOFED, DNS_RCODE(pkt[3]), 0, now);
+		return;
+	}
+	count_answer(b, now - s->sent_us);
+	up_unsend(w, &l->up);
+	rc->out--;
+	if (!own && race_good(s->pool, rcode, ancount, tc)) {
+		atomic_fetch_add_explicit(&b->race_wins, 1,
+		    memory_order_relaxed);
+		STAT_ADD(&w->st, race_discarded, rc->out);
+		rc->won = b;
+		slot_answer(w, s, pkt, len, stable, rcode, ancount,
+		    TRACE_RACE_WON, now);
+		return;
+	}
+	rank = own ? 1 : race_rank(rcode, tc);
+	if (rank > rc->best_rank) {
+		free(rc->best);
+		rc->best = NULL;
+		if (!own) {
+			rc->best = xmalloc(len);
+			memcpy(rc->best, pkt, len);
+			rc->best_len = len;
+		}
+		rc->best_rank = rank;
+		rc->best_rcode = rcode;
+		rc->best_ancount = ancount;
+		rc->best_b = b;
+	}
+	if (rc->out == 0)
+		race_end(w, s, TRACE_RACE_BEST, now);
+}
+
+/* Leg l's connection failed (refused, closed). */
+static void
+race_leg_failed(struct worker *w, struct qslot *s, struct rleg *l)
+{
+	atomic_fetch_add_explicit(&l->up.b->failures, 1, memory_order_relaxed);
+	up_unsend(w, &l->up);
+	if (--s->race->out == 0)
+		race_end(w, s, TRACE_REFUSED, now_us());
+}
+
+/* No answer won s's race: every leg is done, or the time is up (the legs
+ * still out failed).  The best of the answers, else SERVFAIL with
+ * outcome. */
+static void
+race_end(struct worker *w, struct qslot *s, int outcome, uint64_t now)
+{
+	uint8_t own[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
+	struct race *rc = s->race;
+	uint8_t *pkt = rc->best;
+	size_t len = rc->best_len;
+	int i;
+
+	for (i = 0; i < rc->n; i++)
+		if (rc->leg[i].up.bc != NULL)
+			atomic_fetch_add_explicit(&rc->leg[i].up.b->failures,
+			    1, memory_order_relaxed);
+	if (rc->best_rank == 0) {
+		slot_fail(w, s, outcome);
+		return;
+	}
+	if (pkt == NULL) {
+		len = slot_own_answer(s, own, sizeof(own), rc->best_rcode);
+		pkt = own;
+	}
+	rc->won = rc->best_b;
+	slot_answer(w, s, pkt, len, 0, rc->best_rcode, rc->best_ancount,
+	    TRACE_RACE_BEST, now);
+}
+
+/* Take the legs still out off their sockets, and the slot off the
+ * timeout FIFO. */
+static void
+race_unsend(struct worker *w, struct qslot *s)
+{
+	struct race *rc = s->race;
+	int i;
+
+	for (i = 0; i < rc->n; i++)
+		up_unsend(w, &rc->leg[i].up);
+	if (rc->timing) {
+		tlist_del(w, s);
+		rc->timing = 0;
+	}
 }
 
 /* ---- answers ---- */
@@ -465,8 +901,8 @@ static void
 trace_slot(struct worker *w, const struct qslot *s, int outcome, int rcode,
     int ancount, uint64_t now)
 {
-	const struct backend *b = s->ntried > 0 ? s->tried[s->ntried - 1] :
-	    NULL;
+	const struct backend *b = s->race != NULL ? s->race->won :
+	    s->ntried > 0 ? s->tried[s->ntried - 1] : NULL;
 	uint64_t lat = now > s->start_us ? now - s->start_us : 0;
 	struct trec t;
 
@@ -478,7 +914,7 @@ trace_slot(struct worker *w, const struct qslot *s, int outcome, int rcode,
 	t.tcp = s->cl.tc != NULL;
 	t.outcome = (uint8_t)outcome;
 	t.rcode = (int8_t)rcode;
-	t.tries = (uint8_t)s->ntried;
+	t.tries = (uint8_t)(s->race != NULL ? s->race->n : s->ntried);
 	t.detail = 0;
 	tring_put(w->ring, &t, s->cl.sa, &s->q);
 }
@@ -563,8 +999,15 @@ slot_free(struct worker *w, struct qslot *s)
 	struct cfg_hold *h;
 
 	slot_unsend(w, s);
+	if (s->race != NULL) {
+		free(s->race->best);
+		free(s->race);
+		s->race = NULL;
+	}
 	if (s->pkt != s->inl)
 		free(s->pkt);
+	free(s->xpkt);
+	s->xpkt = NULL;
 	s->pkt = NULL;
 	if (s->cl.tc != NULL)
 		tclient_query_done(s->cl.tc);
@@ -609,6 +1052,10 @@ tlist_del(struct worker *w, struct qslot *s)
 static void
 slot_unsend(struct worker *w, struct qslot *s)
 {
+	if (s->race != NULL) {
+		race_unsend(w, s);
+		return;
+	}
 	if (s->up.bc == NULL)
 		return;
 	up_unsend(w, &s->up);

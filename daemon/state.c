@@ -53,6 +53,7 @@ apply_rows(struct config *c)
 		b = c->backends[i];
 		b->conf = c->brows[i].conf;
 		atomic_store(&b->weight, c->brows[i].conf.weight);
+		atomic_store(&b->client_addr, c->brows[i].conf.client_addr);
 		old = atomic_exchange(&b->admin, c->brows[i].admin);
 		if (old != c->brows[i].admin && dr->health != NULL)
 			/* health_note logs it and keeps it in the history. */

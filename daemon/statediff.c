@@ -83,7 +83,8 @@ sd_add_key(struct sd_state *st, const char *name, int alg, const char *secret)
 }
 
 struct sd_pool *
-sd_add_pool(struct sd_state *st, const char *name, int policy)
+sd_add_pool(struct sd_state *st, const char *name,
+    const struct pool_conf *conf)
 {
 	struct sd_pool *p;
 
@@ -91,7 +92,7 @@ sd_add_pool(struct sd_state *st, const char *name, int policy)
 	p = &st->p[st->np++];
 	memset(p, 0, sizeof(*p));
 	p->name = xstrdup(name);
-	p->policy = policy;
+	p->conf = *conf;
 	return p;
 }
 
@@ -154,12 +155,12 @@ sd_cmd_key(struct cmd *c, enum cmd_id id, const struct sd_key *k)
 	c->given = CMD_ALL;
 }
 
-/* Name and policy; a fanout pool's confirm too. */
-static uint64_t
-pool_mask(const struct cmd *c, const struct sd_pool *p)
+uint64_t
+sd_pool_mask(const struct cmd *c)
 {
-	return 3 | (p->policy == POLICY_FANOUT ? cmd_bit(c->spec, "confirm") :
-	    0);
+	return sd_mask(c) | cmd_bit(c->spec, "policy") |
+	    (c->a.pool.conf.policy == POLICY_FANOUT ?
+	    cmd_bit(c->spec, "confirm") : 0);
 }
 
 void
@@ -167,9 +168,8 @@ sd_cmd_pool(struct cmd *c, const struct sd_pool *p)
 {
 	cmd_init(c, CMD_POOL_ADD);
 	c->a.pool.name = p->name;
-	c->a.pool.policy = p->policy;
-	c->a.pool.confirm = p->confirm;
-	c->given = pool_mask(c, p);
+	c->a.pool.conf = p->conf;
+	c->given = CMD_ALL;
 }
 
 void
@@ -360,21 +360,25 @@ diff_pools(const struct sd_state *cur, const struct sd_state *tgt,
 	char **ti = name_index(tgt->p, tgt->np, sizeof(*tgt->p));
 	const struct sd_pool *c;
 	struct sd_change *ch;
+	struct cmd cc, tc;
+	uint64_t mask;
 	size_t i;
 
 	for (i = 0; adding && i < tgt->np; i++) {
-		struct cmd pc;
-
 		c = name_find(ci, cur->np, tgt->p[i].name);
-		if (c != NULL && c->policy == tgt->p[i].policy &&
-		    (c->policy != POLICY_FANOUT ||
-		    c->confirm == tgt->p[i].confirm))
+		sd_cmd_pool(&tc, &tgt->p[i]);
+		if (c == NULL) {
+			ch = change(cs, '+', CMD_POOL_ADD, tgt->p[i].line);
+			ch->item = &tgt->p[i];
+			ch->given = sd_pool_mask(&tc);
 			continue;
-		ch = change(cs, c ? '~' : '+', c ? CMD_POOL_SET : CMD_POOL_ADD,
-		    tgt->p[i].line);
+		}
+		sd_cmd_pool(&cc, c);
+		if ((mask = cmd_diff(tc.spec, &cc.a, &tc.a)) == 0)
+			continue;
+		ch = change(cs, '~', CMD_POOL_SET, tgt->p[i].line);
 		ch->item = &tgt->p[i];
-		sd_cmd_pool(&pc, &tgt->p[i]);
-		ch->given = pc.given;
+		ch->given = mask | 1;		/* and the name */
 	}
 	for (i = 0; !adding && i < cur->np; i++)
 		if (name_find(ti, tgt->np, cur->p[i].name) == NULL)

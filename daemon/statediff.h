@@ -38,10 +38,9 @@ struct sd_key {
 };
 
 struct sd_pool {
-	char		*name;
-	int		 policy;
-	int		 confirm;	/* fanout */
-	unsigned	 line;		/* of the input that made it; 0: none */
+	char			*name;
+	struct pool_conf	 conf;
+	unsigned		 line;	/* of the input that made it; 0: none */
 };
 
 struct sd_backend {
@@ -106,7 +105,7 @@ void	sd_free(struct sd_state *);
 struct sd_key		*sd_add_key(struct sd_state *, const char *name,
 			    int alg, const char *secret);
 struct sd_pool		*sd_add_pool(struct sd_state *, const char *name,
-			    int policy);
+			    const struct pool_conf *);
 struct sd_backend	*sd_add_backend(struct sd_state *, const char *name);
 void			 sd_backend_pool(struct sd_backend *, const char *pool);
 struct sd_route		*sd_add_route(struct sd_state *, const char *pattern,
@@ -118,9 +117,12 @@ void	sd_cmd_key(struct cmd *, enum cmd_id, const struct sd_key *);
 void	sd_cmd_pool(struct cmd *, const struct sd_pool *);
 void	sd_cmd_backend(struct cmd *, enum cmd_id, const struct sd_backend *);
 void	sd_cmd_route(struct cmd *, enum cmd_id, const struct sd_route *);
-/* The values of a backend add or route add that differ from the
- * defaults, with the positionals: what export and a report print. */
+/* The values of a backend add, pool add or route add that differ from
+ * the defaults, with the positionals: what export and a report print. */
 uint64_t sd_mask(const struct cmd *);
+/* What export prints of a pool add: the name and policy always, a fanout
+ * pool's confirm, and the other options that are not their defaults. */
+uint64_t sd_pool_mask(const struct cmd *);
 
 /* What turns cur into tgt. */
 void	sd_diff(const struct sd_state *cur, const struct sd_state *tgt,

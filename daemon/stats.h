@@ -16,7 +16,9 @@
 	X(answers, "answers", "answers sent to clients")		\
 	X(malformed, "malformed", "malformed queries (FORMERR or dropped)") \
 	X(noroute, "noroute", "queries no route matched")		\
-	X(refused_xfr, "refused-xfr", "AXFR/IXFR refused")		\
+	X(refused_xfr, "refused-xfr", "AXFR/IXFR refused: no route names the transfer type") \
+	X(xfr, "xfr", "zone transfers relayed whole from a backend")	\
+	X(xfr_aborted, "xfr-aborted", "zone transfers cut off: the backend failed, closed or was silent, or the client left") \
 	X(notimp, "notimp", "opcodes other than QUERY answered NOTIMP")	\
 	X(action_answers, "route-answers", "answered by a refuse/nxdomain/servfail route") \
 	X(dropped, "dropped", "queries dropped by a drop route or action") \
@@ -43,6 +45,10 @@
 	X(update_copies, "update-copies", "UPDATE copies sent to backends") \
 	X(update_failed, "update-failed", "UPDATEs answered other than NOERROR after their fan-out") \
 	X(update_retransmitted, "update-retransmitted", "UPDATEs dropped as a client's copy of one still in flight") \
+	X(raced, "race", "queries sent to every member of a race pool") \
+	X(race_discarded, "race-discarded", "race tries given up when another answer won (a late answer counts as unexpected)") \
+	X(ecs_skipped, "ecs-skipped", "queries to client-address ecs backends sent without it: no EDNS, signed, or no room") \
+	X(tc_retries, "tc-retries", "truncated UDP answers fetched again over TCP (pool tc-retry)") \
 	X(rcode_noerror, "rcode-noerror", "answers with NOERROR")	\
 	X(rcode_nxdomain, "rcode-nxdomain", "answers with NXDOMAIN")	\
 	X(rcode_servfail, "rcode-servfail", "answers with SERVFAIL")	\

@@ -115,7 +115,7 @@ outcome_name(const struct trec *t, char *buf, size_t len)
 		snprintf(buf, len, "malformed:%s",
 		    t->detail < DNS_E_MAX ? dns_err_str(t->detail) : "?");
 		return buf;
-	case TRACE_XFR:
+	case TRACE_XFR_REFUSED:
 		return "xfr-refused";
 	case TRACE_NOROUTE:
 		return t->rcode < 0 ? "noroute-dropped" : "noroute";
@@ -158,6 +158,18 @@ outcome_name(const struct trec *t, char *buf, size_t len)
 		    sizeof(e)));
 		return buf;
 	}
+	case TRACE_RACE_WON:
+		return "race-won";
+	case TRACE_RACE_BEST:
+		return "race-best";
+	case TRACE_TC_RETRY:
+		return "tc-retry";
+	case TRACE_XFR:
+		return "xfr";
+	case TRACE_XFR_ABORTED:
+		return "xfr-aborted";
+	case TRACE_XFR_UDP:
+		return "xfr-over-udp";
 	default:
 		return "?";
 	}

@@ -21,7 +21,7 @@
 enum trace_outcome {
 	TRACE_OK = 0,		/* answered by a backend */
 	TRACE_MALFORMED,	/* detail: enum dns_err */
-	TRACE_XFR,		/* AXFR/IXFR refused */
+	TRACE_XFR_REFUSED,	/* AXFR/IXFR refused: no route names it */
 	TRACE_NOROUTE,		/* default action */
 	TRACE_ROUTE_ANSWER,	/* refuse/nxdomain/servfail/drop route; detail: route id */
 	TRACE_POOL_DOWN,	/* no usable member */
@@ -37,6 +37,12 @@ enum trace_outcome {
 	TRACE_UPDATE_TARGET,	/* one target of it; detail: enum trace_why */
 	TRACE_UPDATE_UNSIGNED,	/* unsigned, refused (no tsig optional) */
 	TRACE_TSIG,		/* the TSIG failed; detail: its error, 0: FORMERR */
+	TRACE_RACE_WON,		/* a race's first good answer; backend: the winner */
+	TRACE_RACE_BEST,	/* a race without a good answer: the best of the rest */
+	TRACE_TC_RETRY,		/* truncated over UDP, fetched again over TCP */
+	TRACE_XFR,		/* a zone transfer relayed whole */
+	TRACE_XFR_ABORTED,	/* a zone transfer cut off */
+	TRACE_XFR_UDP,		/* a transfer asked over UDP: TC, come over TCP */
 	TRACE__COUNT
 };
 

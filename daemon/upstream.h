@@ -30,6 +30,7 @@ struct up_ref {
 	uint32_t	 serial;	/* the socket it went out on */
 	uint16_t	 id;
 	uint8_t		 tcp;
+	uint8_t		 leg;		/* the query layer's: which of its tries */
 };
 
 void	up_init(struct worker *);

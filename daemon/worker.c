@@ -30,6 +30,7 @@
 #include "upstream.h"
 #include "worker.h"
 #include "wstate.h"
+#include "xfr.h"
 
 static void	bell_cb(evutil_socket_t, short, void *);
 static void	timer_cb(evutil_socket_t, short, void *);
@@ -218,6 +219,8 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 	/* Retired backends go once their last query is done; never from
 	 * inside a callback of their own sockets. */
 	up_reap(w);
+	if (w->xfrs != NULL)
+		xfr_step(w);
 	if (w->stopping)
 		worker_exit_if_idle(w);
 }
@@ -264,6 +267,7 @@ worker_free(struct worker *w)
 	if (w == NULL)
 		return;
 	update_free_all(w);
+	xfr_free_all(w);
 	up_free(w);
 	client_udp_free(w);
 	client_tcp_free(w);

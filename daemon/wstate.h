@@ -45,6 +45,7 @@ struct tring;
 struct up_ref;
 struct upd;
 struct worker;
+struct xfr;
 
 /* Who asked and how to answer them. */
 struct client {
@@ -161,6 +162,9 @@ struct worker {
 	 * from everything above. */
 	struct upd		*updates;
 	int			 nupdates;
+	/* xfr.c: the zone transfers being relayed. */
+	struct xfr		*xfrs;
+	int			 nxfr;
 };
 
 /* The bucket of a client's counters (see addr_bucket). */

@@ -4,6 +4,7 @@ help
 help route
 help route add
 help backend set
+help pool add
 help sh ro
 help nope
 quit

@@ -122,14 +122,15 @@ def workdir(request):
 
 @pytest.fixture
 def nsd_factory(request, workdir, alloc):
-    """start_nsd(name, zones={origin: text}, identity=name) -> running Nsd."""
+    """start_nsd(name, zones={origin: text}, identity=name,
+    provide_xfr=False) -> running Nsd."""
     if not dt.have_nsd():
         pytest.skip('nsd not installed')
     started = []
 
-    def start_nsd(name, zones, identity=None):
+    def start_nsd(name, zones, identity=None, provide_xfr=False):
         host, port = alloc()
-        n = dt.Nsd(workdir, name, host, port, zones, identity)
+        n = dt.Nsd(workdir, name, host, port, zones, identity, provide_xfr)
         _attach_log(request, 'nsd %s log' % name, n.log)
         started.append(n)
         return n.start()

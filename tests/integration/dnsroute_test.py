@@ -434,9 +434,11 @@ def wait_serving(srv, kind, deadline):
 
 class Nsd:
     """One NSD on host:port serving zones {origin: zone text}.  Answers
-    id.server. CH TXT with its identity (the router's health check)."""
+    id.server. CH TXT with its identity (the router's health check); with
+    provide_xfr, zone transfers to anyone on loopback."""
 
-    def __init__(self, workdir, name, host, port, zones, identity=None):
+    def __init__(self, workdir, name, host, port, zones, identity=None,
+                 provide_xfr=False):
         self.name = name
         self.host, self.port = host, port
         self.identity = identity or name
@@ -454,6 +456,9 @@ class Nsd:
             with open(os.path.join(self.dir, zf), 'w') as f:
                 f.write(text)
             conf += 'zone:\n    name: "%s"\n    zonefile: "%s"\n' % (origin, zf)
+            if provide_xfr:
+                conf += '    provide-xfr: 127.0.0.0/8 NOKEY\n    provide-xfr: ::1 NOKEY\n'
+
         with open(self.conf, 'w') as f:
             f.write(conf)
 

@@ -307,7 +307,8 @@ def test_json_is_one_document_per_command_for_jq(router_factory, alloc):
     assert docs[1]['rows'][0]['pool'] == 'web' and docs[1]['rows'][0]['route'] == 1
     assert "route add ^a\\.$ pool web comment '%s'" % comment in docs[2]['text'], docs[2]
     assert docs[3]['rows'] == [{'name': 'web', 'policy': 'roundrobin', 'confirm': None,
-                                'members': 'ns-a', 'up': 0, 'origin': None}], docs[3]
+                                'good': 'answer', 'tc_retry': 'no', 'members': 'ns-a',
+                                'up': 0, 'origin': None}], docs[3]
     # Numeric columns are numbers; the route's comment survives exactly.
     routes = json.loads(r.ctl('show routes', json=True).stdout)['rows']
     assert routes[0]['id'] == 1 and routes[0]['comment'] == 'tab\tand "quotes"'

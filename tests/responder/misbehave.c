@@ -19,6 +19,11 @@
  *	spoof-then-ok	first as wrongid, then as ok
  *	servfail	SERVFAIL with the question
  *	refused		REFUSED with the question
+ *	echo		NOERROR, one TXT saying what EDNS Client Subnet option
+ *			the query carried: "ecs FAMILY/SOURCE/SCOPE HEXADDR",
+ *			"ecs none" (EDNS, no option), "no-edns"; with an
+ *			option, the answer has it back in an OPT record with
+ *			SCOPE = SOURCE, as a server that used it answers
  *	bare-RCODE	a header and nothing else (QDCOUNT 0), with RCODE one of
  *			formerr, servfail, notimp, refused (what NSD and BIND
  *			send for a query they cannot parse), or noerror,
@@ -61,7 +66,8 @@ enum mode {
 	M_OK, M_DROP, M_DELAY, M_WRONGID, M_WRONGQUESTION, M_QRCLEAR,
 	M_TRUNCATE, M_GARBAGE, M_SPOOF_THEN_OK, M_SERVFAIL, M_REFUSED,
 	M_BARE_NOERROR, M_BARE_FORMERR, M_BARE_SERVFAIL, M_BARE_NXDOMAIN,
-	M_BARE_NOTIMP, M_BARE_REFUSED		/* in rcode order */
+	M_BARE_NOTIMP, M_BARE_REFUSED,		/* in rcode order */
+	M_ECHO
 };
 
 static const struct {
@@ -77,6 +83,7 @@ static const struct {
 	{ "bare-servfail", M_BARE_SERVFAIL },
 	{ "bare-nxdomain", M_BARE_NXDOMAIN },
 	{ "bare-notimp", M_BARE_NOTIMP }, { "bare-refused", M_BARE_REFUSED },
+	{ "echo", M_ECHO },
 };
 
 /* A TCP client connection; gen tells a reused slot from the old one. */
@@ -227,12 +234,12 @@ question_end(const uint8_t *msg, size_t len, uint16_t *qclass)
 	return off + 4;
 }
 
-/* Append one TXT record "misbehave" owned by the question name. */
+/* Append one TXT record of text owned by the question name. */
 static size_t
-add_txt(uint8_t *out, size_t off, uint16_t qclass)
+add_text(uint8_t *out, size_t off, uint16_t qclass, const char *text)
 {
 	static const uint8_t rr[] = { 0xc0, 0x0c, 0x00, 0x10 };
-	size_t tl = strlen(ANSWER_TEXT);
+	size_t tl = strlen(text);
 
 	memcpy(out + off, rr, sizeof(rr));
 	off += sizeof(rr);
@@ -243,8 +250,98 @@ add_txt(uint8_t *out, size_t off, uint16_t qclass)
 	out[off++] = 0;
 	out[off++] = (uint8_t)(tl + 1);
 	out[off++] = (uint8_t)tl;
-	memcpy(out + off, ANSWER_TEXT, tl);
+	memcpy(out + off, text, tl);
 	return off + tl;
+}
+
+static size_t
+add_txt(uint8_t *out, size_t off, uint16_t qclass)
+{
+	return add_text(out, off, qclass, ANSWER_TEXT);
+}
+
+/* Step over the name at msg + off (labels, or labels ending in a
+ * pointer); 0 when it runs out of len. */
+static size_t
+skip_name(const uint8_t *msg, size_t len, size_t off)
+{
+	while (off < len) {
+		if (msg[off] == 0)
+			return off + 1;
+		if (msg[off] >= 0xc0)
+			return off + 2 <= len ? off + 2 : 0;
+		off += msg[off] + 1;
+	}
+	return 0;
+}
+
+/* The echo mode's answer (see the top) to msg, len. */
+static size_t
+build_echo(const uint8_t *msg, size_t len, size_t qend, uint16_t qclass,
+    uint8_t *out)
+{
+	char text[160] = "no-edns";
+	const uint8_t *ecs = NULL;
+	size_t off = qend, rdlen, o, olen = 0, ecslen = 0, i, k;
+	unsigned nrr = (unsigned)(msg[6] << 8 | msg[7]) +
+	    (unsigned)(msg[8] << 8 | msg[9]) + (unsigned)(msg[10] << 8 | msg[11]);
+
+	for (i = 0; i < nrr; i++) {
+		if ((off = skip_name(msg, len, off)) == 0 || off + 10 > len)
+			break;
+		rdlen = (size_t)(msg[off + 8] << 8 | msg[off + 9]);
+		if (off + 10 + rdlen > len)
+			break;
+		if ((msg[off] << 8 | msg[off + 1]) == 41) {
+			strcpy(text, "ecs none");
+			for (o = off + 10; o + 4 <= off + 10 + rdlen;
+			    o += 4 + olen) {
+				olen = (size_t)(msg[o + 2] << 8 | msg[o + 3]);
+				if ((msg[o] << 8 | msg[o + 1]) != 8 || olen < 4 ||
+				    o + 4 + olen > off + 10 + rdlen)
+					continue;
+				ecs = msg + o + 4;
+				ecslen = olen;
+				snprintf(text, sizeof(text),
+				    "ecs %d/%d/%d ", ecs[0] << 8 | ecs[1], ecs[2],
+				    ecs[3]);
+				for (k = 4; k < ecslen && k < 36; k++)
+					snprintf(text + strlen(text),
+					    sizeof(text) - strlen(text), "%02x",
+					    ecs[k]);
+			}
+		}
+		off += 10 + rdlen;
+	}
+	memcpy(out, msg, 12);
+	out[2] = (uint8_t)(0x80 | (msg[2] & 0x79) | 0x04);
+	out[3] = 0;
+	out[4] = 0;
+	out[5] = 1;
+	memset(out + 6, 0, 6);
+	out[7] = 1;
+	memcpy(out + 12, msg + 12, qend - 12);
+	off = add_text(out, qend, qclass, text);
+	if (ecs != NULL) {
+		out[11] = 1;
+		out[off++] = 0;				/* root */
+		out[off++] = 0;
+		out[off++] = 41;
+		out[off++] = 0x10;			/* 4096 */
+		out[off++] = 0;
+		memset(out + off, 0, 4);
+		off += 4;
+		out[off++] = (uint8_t)((4 + ecslen) >> 8);
+		out[off++] = (uint8_t)(4 + ecslen);
+		out[off++] = 0;
+		out[off++] = 8;
+		out[off++] = (uint8_t)(ecslen >> 8);
+		out[off++] = (uint8_t)ecslen;
+		memcpy(out + off, ecs, ecslen);
+		out[off + 3] = ecs[2];			/* scope = source */
+		off += ecslen;
+	}
+	return off;
 }
 
 /*
@@ -485,7 +582,10 @@ handle(int tcp, int slot, const struct sockaddr_storage *from,
 		send_or_queue(tcp, slot, from, fromlen, out, n, delay);
 		m = M_OK;
 	}
-	n = build(m, tcp, msg, qend, qclass, out);
+	if (m == M_ECHO)
+		n = build_echo(msg, len, qend, qclass, out);
+	else
+		n = build(m, tcp, msg, qend, qclass, out);
 	if (n > 0)
 		send_or_queue(tcp, slot, from, fromlen, out, n, delay);
 }

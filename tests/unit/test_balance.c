@@ -2,8 +2,9 @@
  * test_balance: each pool policy over hand-made members, as a worker calls
  * it: roundrobin, weighted, first, least-outstanding; members up, down,
  * not checked yet, drained and disabled; members excluded because a query
- * was already sent there; all-down-try-anyway; and pool_peek, which
- * `route test` uses to tell the next member without moving the counter.
+ * was already sent there; all-down-try-anyway; pool_peek, which
+ * `route test` uses to tell the next member without moving the counter;
+ * and pool_all, the members a race asks.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -250,6 +251,33 @@ test_peek(void)
 	CHECK(atomic_load(&pool.rr) == 0);
 }
 
+/* A race asks every usable member, in the pool's order, up to max; with
+ * none usable and try-anyway, the enabled ones. */
+static void
+test_all(void)
+{
+	struct backend *out[NB];
+
+	setup(POLICY_RACE, NB);
+	CHECK(pool_all(&pool, out, NB, 0) == NB);
+	CHECK(out[0] == &be[0] && out[3] == &be[3]);
+	CHECK(pool_all(&pool, out, 2, 0) == 2 && out[1] == &be[1]);
+	atomic_store(&be[1].health, HEALTH_DOWN);
+	atomic_store(&be[2].admin, ADMIN_DRAINED);
+	CHECK(pool_all(&pool, out, NB, 0) == 2);
+	CHECK(out[0] == &be[0] && out[1] == &be[3]);
+	/* The counter is not moved. */
+	CHECK(atomic_load(&pool.rr) == 0);
+	atomic_store(&be[0].health, HEALTH_DOWN);
+	atomic_store(&be[3].health, HEALTH_UNKNOWN);
+	CHECK(pool_all(&pool, out, NB, 0) == 0);
+	/* Anyway: the enabled ones (not the drained), down or not. */
+	CHECK(pool_all(&pool, out, NB, 1) == 3);
+	CHECK(out[0] == &be[0] && out[1] == &be[1] && out[2] == &be[3]);
+	setup(POLICY_RACE, 0);
+	CHECK(pool_all(&pool, out, NB, 1) == 0);
+}
+
 int
 main(void)
 {
@@ -260,5 +288,6 @@ main(void)
 	test_excluded();
 	test_try_anyway();
 	test_peek();
+	test_all();
 	UNIT_DONE("balance");
 }

@@ -135,9 +135,10 @@ static const struct {
 	{ "route add ^a refuse drop", CTL_ERR_SYNTAX, "\"drop\": route add "
 	  "takes one of" },
 	{ "route add ^a pool", CTL_ERR_SYNTAX, "pool needs a value: pool POOL" },
-	{ "route add ^a qtype AXFR refuse", CTL_ERR_SYNTAX, "bad value "
-	  "\"AXFR\" for qtype: zone transfers are refused before routing" },
-	{ "route add ^a qtype IXFR refuse", CTL_ERR_SYNTAX, "bad value" },
+	/* Zone transfers go only by a route that names their type. */
+	{ "route add ^a qtype AXFR pool web", OK,
+	  "route add ^a qtype AXFR pool web" },
+	{ "route add ^a qtype ixfr refuse", OK, "route add ^a qtype IXFR refuse" },
 	{ "route add ^a qtype NOPE refuse", CTL_ERR_SYNTAX, "bad value "
 	  "\"NOPE\" for qtype: not a DNS type" },
 	{ "route add ^a refuse at 0", CTL_ERR_SYNTAX, "bad value \"0\" for at" },

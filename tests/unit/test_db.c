@@ -107,7 +107,9 @@ add_pool(struct db *db, const char *name)
 
 	memset(&p, 0, sizeof(p));
 	snprintf(p.name, sizeof(p.name), "%s", name);
-	p.policy = POLICY_ROUNDROBIN;
+	p.conf.policy = POLICY_ROUNDROBIN;
+	p.conf.good = 1 << GOOD_ANSWER;
+	p.conf.tc_retry = NO;
 	CHECKF(db_pool_add(db, &p) == 0, "%s", db_errmsg(db));
 	return p.id;
 }
@@ -520,7 +522,7 @@ pool_names_cb(const struct db_pool *p, void *arg)
 {
 	char buf[CONF_NAME_MAX + 8];
 
-	snprintf(buf, sizeof(buf), "%s:%d ", p->name, p->policy);
+	snprintf(buf, sizeof(buf), "%s:%d ", p->name, p->conf.policy);
 	strcat(arg, buf);
 	return 0;
 }
@@ -536,16 +538,34 @@ test_pools(void)
 	web = add_pool(db, "web");
 	apex = add_pool(db, "apex");
 	memset(&p, 0, sizeof(p));
+	p.conf.policy = POLICY_ROUNDROBIN;
+	p.conf.good = 1 << GOOD_ANSWER;
+	p.conf.tc_retry = NO;
 	snprintf(p.name, sizeof(p.name), "web");
 	CHECK(db_pool_add(db, &p) == -1);
 	CHECKF(strcmp(db_errmsg(db), "pool \"web\" exists") == 0, "%s",
 	    db_errmsg(db));
 	CHECK(db_pool_get(db, "apex", &p) == 0 && p.id == apex &&
-	    p.policy == POLICY_ROUNDROBIN);
-	p.policy = POLICY_LEAST_OUTSTANDING;
+	    p.conf.policy == POLICY_ROUNDROBIN);
+	p.conf.policy = POLICY_LEAST_OUTSTANDING;
 	CHECK(db_pool_update(db, &p) == 0);
 	CHECK(db_pool_get(db, "apex", &p) == 0 &&
-	    p.policy == POLICY_LEAST_OUTSTANDING);
+	    p.conf.policy == POLICY_LEAST_OUTSTANDING);
+	/* What a race takes as good, kept as set. */
+	p.conf.policy = POLICY_RACE;
+	p.conf.good = 1 << GOOD_ANSWER | 1 << GOOD_NXDOMAIN;
+	CHECK(db_pool_update(db, &p) == 0);
+	CHECK(db_pool_get(db, "apex", &p) == 0 &&
+	    p.conf.policy == POLICY_RACE &&
+	    p.conf.good == (1 << GOOD_ANSWER | 1 << GOOD_NXDOMAIN));
+	/* An answer with records is always good: a set without it is
+	 * refused. */
+	p.conf.good = 1 << GOOD_NXDOMAIN;
+	CHECK(db_pool_update(db, &p) == -1);
+	p.conf.policy = POLICY_LEAST_OUTSTANDING;
+	p.conf.good = 1 << GOOD_ANSWER;
+	p.conf.tc_retry = NO;
+	CHECK(db_pool_update(db, &p) == 0);
 	snprintf(p.name, sizeof(p.name), "web");
 	CHECK(db_pool_update(db, &p) == -1);
 	CHECK(strcmp(db_errmsg(db), "pool \"web\" exists") == 0);
@@ -1091,10 +1111,11 @@ test_keys(void)
 	/* A fanout pool answers by confirm; a route by opcode and tsig. */
 	memset(&p, 0, sizeof(p));
 	snprintf(p.name, sizeof(p.name), "up");
-	p.policy = POLICY_FANOUT;
-	p.confirm = CONFIRM_ANY;
+	p.conf.policy = POLICY_FANOUT;
+	p.conf.good = 1 << GOOD_ANSWER;
+	p.conf.confirm = CONFIRM_ANY;
 	CHECK(db_pool_add(db, &p) == 0);
-	CHECK(db_pool_get(db, "up", &q) == 0 && q.confirm == CONFIRM_ANY);
+	CHECK(db_pool_get(db, "up", &q) == 0 && q.conf.confirm == CONFIRM_ANY);
 	memset(&r, 0, sizeof(r));
 	r.pattern = "^example\\.$";
 	r.action = ACTION_POOL;

@@ -2,15 +2,20 @@
  * test_dnsmsg: table-driven tests of the wire parser.  Packets are written
  * by hand (hex strings, or a tiny builder for the long names) so that the
  * test does not share a line of code, or a bug, with the parser; ldns is
- * the fuzzer's business.  Every message handed to the parser sits in a heap
+ * the fuzzer's business.  Also where a zone transfer ends (dnsxfr.h) and
+ * the EDNS Client Subnet option (dnsecs.h).  Every message handed to the parser sits in a heap
  * buffer of exactly its length, so a sanitizer build catches any overread.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dnsmsg.h"
+#include "dnsecs.h"
+#include "dnsxfr.h"
 #include "unit.h"
 #include "util.h"
 
@@ -827,6 +832,155 @@ test_err_str(void)
 	CHECK(dns_err_str((enum dns_err)-1) != NULL);
 }
 
+/* ---- dnsxfr: where a transfer ends ---- */
+
+/* A message of a transfer of big.: header with an answer count, then
+ * records in hex. */
+#define XNAME	"0362696700"
+#define XSOA(serial) XNAME "0006" "0001" "0000012c" "0018" "c00c" "c00c" \
+	serial "00000e10" "00000e10" "00000e10" "00000e10"
+#define XA(last) XNAME "0001" "0001" "0000012c" "0004" "0a0000" last
+
+static int
+feed(struct dns_xfr *x, const char *hdr_an, const char *records)
+{
+	struct pkt p;
+	uint8_t *b;
+	int r;
+
+	p.len = 0;
+	p_hex(&p, "1234" "8400" "0000");
+	p_hex(&p, hdr_an);
+	p_hex(&p, "0000" "0000");
+	p_hex(&p, records);
+	b = xmalloc(p.len);
+	memcpy(b, p.b, p.len);
+	r = dns_xfr_feed(x, b, p.len);
+	free(b);
+	return r;
+}
+
+static void
+test_xfr_end(void)
+{
+	struct dns_xfr x;
+	struct pkt p;
+
+	/* AXFR: SOA, records, SOA; over messages or in one. */
+	dns_xfr_init(&x, DNS_TYPE_AXFR);
+	CHECK(feed(&x, "0002", XSOA("00000005") XA("01")) == 0);
+	CHECK(feed(&x, "0001", XA("02")) == 0);
+	CHECK(feed(&x, "0000", "") == 0);
+	CHECK(feed(&x, "0002", XA("03") XSOA("00000005")) == 1);
+	CHECK(x.nrr == 5 && x.nsoa == 2);
+	dns_xfr_init(&x, DNS_TYPE_AXFR);
+	CHECK(feed(&x, "0003", XSOA("00000005") XA("01") XSOA("00000005"))
+	    == 1);
+	/* Not a transfer: no SOA first; records after the last SOA; a
+	 * record cut short; an SOA without its five numbers. */
+	dns_xfr_init(&x, DNS_TYPE_AXFR);
+	CHECK(feed(&x, "0001", XA("01")) == -1);
+	dns_xfr_init(&x, DNS_TYPE_AXFR);
+	CHECK(feed(&x, "0003", XSOA("00000005") XSOA("00000005") XA("01"))
+	    == -1);
+	dns_xfr_init(&x, DNS_TYPE_AXFR);
+	CHECK(feed(&x, "0002", XSOA("00000005") XA("")) == -1);
+	dns_xfr_init(&x, DNS_TYPE_AXFR);
+	CHECK(feed(&x, "0001", XNAME "0006" "0001" "0000012c" "0004"
+	    "c00c" "c00c") == -1);
+	/* An error rcode is the last message; no QR is no answer. */
+	dns_xfr_init(&x, DNS_TYPE_AXFR);
+	p.len = 0;
+	p_hex(&p, "1234" "8405" "0000" "0000" "0000" "0000");
+	CHECK(dns_xfr_feed(&x, p.b, p.len) == 1);
+	p.b[2] = 0x04;
+	CHECK(dns_xfr_feed(&x, p.b, p.len) == -1);
+
+	/* IXFR: a lone SOA (up to date); AXFR style; differences, where
+	 * the newest serial closes only in an old SOA's place. */
+	dns_xfr_init(&x, DNS_TYPE_IXFR);
+	CHECK(feed(&x, "0001", XSOA("00000009")) == 1);
+	dns_xfr_init(&x, DNS_TYPE_IXFR);
+	CHECK(feed(&x, "0002", XSOA("00000009") XA("01")) == 0);
+	CHECK(feed(&x, "0001", XSOA("00000009")) == 1);
+	dns_xfr_init(&x, DNS_TYPE_IXFR);
+	CHECK(feed(&x, "0004", XSOA("00000009") XSOA("00000007") XA("01")
+	    XSOA("00000008")) == 0);
+	CHECK(feed(&x, "0003", XA("02") XSOA("00000008") XA("03")) == 0);
+	/* The last difference ends in the newest serial: not the end. */
+	CHECK(feed(&x, "0002", XSOA("00000009") XA("04")) == 0);
+	CHECK(feed(&x, "0001", XSOA("00000009")) == 1);
+	CHECK(x.nsoa == 6 && x.nrr == 10);
+}
+
+/* ---- dnsecs: the client's network in the query, not in the answer ---- */
+
+static void
+ecs_case(const char *hex, int replace, enum dns_ecs_result want,
+    const char *want_hex)
+{
+	struct sockaddr_in sin;
+	struct dns_query q;
+	struct pkt p, w;
+	uint8_t out[600];
+	size_t olen = sizeof(out);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0xc0a80a63);	/* 192.168.10.99 */
+	p.len = 0;
+	p_hex(&p, hex);
+	CHECK(dns_parse_query(p.b, p.len, &q) == DNS_OK);
+	CHECKF(dns_ecs_add(p.b, p.len, &q, (struct sockaddr *)&sin, 20, 56,
+	    replace, out, &olen) == want, "%s", hex);
+	if (want_hex == NULL)
+		return;
+	w.len = 0;
+	p_hex(&w, want_hex);
+	CHECKF(olen == w.len && memcmp(out, w.b, w.len) == 0, "%s", hex);
+}
+
+static void
+test_ecs(void)
+{
+	struct pkt p;
+	size_t n;
+
+	/* Added at the end of the options: family 1, /20, scope 0, three
+	 * octets, the bits past 20 zero. */
+	ecs_case(HDR("0100", "0001", "0000", "0000", "0001") Q_WWW OPT, 0,
+	    DNS_ECS_ADDED, HDR("0100", "0001", "0000", "0000", "0001") Q_WWW
+	    "00" "0029" "1000" "00008000" "000b" "0008" "0007" "0001" "14"
+	    "00" "c0a800");
+	/* The client's own: kept; replaced; a /0 opt-out kept anyway. */
+	ecs_case(HDR("0100", "0001", "0000", "0000", "0001") Q_WWW
+	    OPT_WITH("000b", "0008" "0007" "0001" "18" "00" "0a0102"), 0,
+	    DNS_ECS_KEPT, NULL);
+	ecs_case(HDR("0100", "0001", "0000", "0000", "0001") Q_WWW
+	    OPT_WITH("000f", "000a" "0000" "0008" "0007" "0001" "18" "00"
+	    "0a0102"), 1, DNS_ECS_REPLACED,
+	    HDR("0100", "0001", "0000", "0000", "0001") Q_WWW
+	    OPT_WITH("000f", "000a" "0000" "0008" "0007" "0001" "14" "00"
+	    "c0a800"));
+	ecs_case(HDR("0100", "0001", "0000", "0000", "0001") Q_WWW
+	    OPT_WITH("0008", "0008" "0004" "0001" "00" "00"), 1,
+	    DNS_ECS_KEPT, NULL);
+	/* No EDNS: nothing added. */
+	ecs_case(HDR("0100", "0001", "0000", "0000", "0000") Q_WWW, 0,
+	    DNS_ECS_NO_EDNS, NULL);
+
+	/* Out of an answer: the ECS option only, RDLENGTH fixed. */
+	p.len = 0;
+	p_hex(&p, HDR("8180", "0001", "0000", "0000", "0001") Q_WWW
+	    OPT_WITH("000f", "0008" "0007" "0001" "18" "18" "0a0102" "000a"
+	    "0000"));
+	n = dns_ecs_strip(p.b, p.len);
+	CHECK(n == p.len - 11);
+	CHECK(p.b[n - 6] == 0x00 && p.b[n - 5] == 0x04);	/* RDLENGTH */
+	CHECK(p.b[n - 4] == 0x00 && p.b[n - 3] == 0x0a);	/* the cookie */
+	CHECK(dns_ecs_strip(p.b, n) == n);
+}
+
 int
 main(void)
 {
@@ -841,5 +995,7 @@ main(void)
 	test_make_answer();
 	test_text();
 	test_err_str();
+	test_xfr_end();
+	test_ecs();
 	UNIT_DONE("dnsmsg");
 }

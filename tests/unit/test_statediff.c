@@ -18,6 +18,17 @@
 #include "unit.h"
 
 /* The report of a diff, one "op command (detail)" a line. */
+/* A pool's options: policy, the rest their defaults. */
+static const struct pool_conf *
+pconf(int policy)
+{
+	static struct pool_conf c;
+
+	pool_conf_defaults(&c);
+	c.policy = policy;
+	return &c;
+}
+
 static char *
 report(const struct sd_state *cur, const struct sd_state *tgt,
     struct sd_changes *cs)
@@ -62,8 +73,8 @@ test_nothing_to_do(void)
 	sd_init(&b);
 	CHECK(strcmp(report(&a, &b, &cs), "") == 0 && cs.n == 0);
 	sd_changes_free(&cs);
-	sd_add_pool(&a, "web", POLICY_FIRST);
-	sd_add_pool(&b, "web", POLICY_FIRST);
+	sd_add_pool(&a, "web", pconf(POLICY_FIRST));
+	sd_add_pool(&b, "web", pconf(POLICY_FIRST));
 	x = sd_add_backend(&a, "ns");
 	sd_backend_pool(x, "web");
 	x = sd_add_backend(&b, "ns");
@@ -102,10 +113,10 @@ test_report(void)
 	sd_init(&a);
 	sd_init(&b);
 	b.set[2] = xstrdup("2");		/* retries */
-	sd_add_pool(&a, "apex", POLICY_ROUNDROBIN);
-	sd_add_pool(&a, "spare", POLICY_ROUNDROBIN);
-	sd_add_pool(&b, "apex", POLICY_FIRST);
-	sd_add_pool(&b, "fresh", POLICY_ROUNDROBIN);
+	sd_add_pool(&a, "apex", pconf(POLICY_ROUNDROBIN));
+	sd_add_pool(&a, "spare", pconf(POLICY_ROUNDROBIN));
+	sd_add_pool(&b, "apex", pconf(POLICY_FIRST));
+	sd_add_pool(&b, "fresh", pconf(POLICY_ROUNDROBIN));
 	x = sd_add_backend(&a, "ns-a");
 	snprintf(x->conf.addr, sizeof(x->conf.addr), "10.0.0.1:53");
 	sd_backend_pool(x, "apex");
@@ -309,7 +320,7 @@ test_update_state(void)
 	const char *want =
 	    "~ key set k1. hmac-sha256 c2VjcmV0LTI=\n"
 	    "+ key add k3. hmac-md5 c2VjcmV0LTM=\n"
-	    "~ pool set up policy fanout confirm any\n"
+	    "~ pool set up confirm any\n"
 	    "~ route set 1 opcode update tsig optional (^x\\.$ pool up)\n";
 
 	sd_init(&a);
@@ -318,9 +329,9 @@ test_update_state(void)
 	sd_add_key(&a, "k2.", TSIG_HMAC_SHA512, "c2VjcmV0LTI=");
 	sd_add_key(&b, "k1.", TSIG_HMAC_SHA256, "c2VjcmV0LTI=");
 	sd_add_key(&b, "k3.", TSIG_HMAC_MD5, "c2VjcmV0LTM=");
-	sd_add_pool(&a, "up", POLICY_FANOUT);
-	p = sd_add_pool(&b, "up", POLICY_FANOUT);
-	p->confirm = CONFIRM_ANY;
+	sd_add_pool(&a, "up", pconf(POLICY_FANOUT));
+	p = sd_add_pool(&b, "up", pconf(POLICY_FANOUT));
+	p->conf.confirm = CONFIRM_ANY;
 	route(&a, 1, "^x\\.$", ACTION_POOL, "up", "");
 	route(&b, 0, "^x\\.$", ACTION_POOL, "up", "")->opcode = ROUTE_UPDATE;
 	b.r[0].tsig = TSIG_OPTIONAL;
