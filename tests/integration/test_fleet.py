@@ -200,9 +200,14 @@ def test_a_route_added_on_one_router_answers_through_the_others(fleet):
         assert last['command'] == r"route add ^x[^.]*\.split\.test\.$ pool p comment 'x names'"
         assert last['outcome'] == 'ok (fleet: router %s, etcd revision %d)' % (a_id, rev), last
         assert int(last['uid']) == -1
-    # show fleet on C: every router at that revision, and when.
+    # show fleet on C: every router at that revision, and when.  A router
+    # publishes its record at most every 250 ms, so C may see an older one
+    # for that long.
+    def all_at_rev():
+        routers = rows_by_kind(c)['router']
+        return len(routers) == 3 and {int(x['revision']) for x in routers} == {rev}
+    dt.wait_for(all_at_rev, 5, interval=0.05, what='every router published revision %d' % rev)
     routers = rows_by_kind(c)['router']
-    assert len(routers) == 3 and {int(x['revision']) for x in routers} == {rev}
     assert all(x['changed'] and int(x['lag_ms']) == 0 for x in routers)
     st = c.stats()
     assert st['fleet-joined'] == 1 and st['fleet-revision'] == rev and st['fleet-lag-ms'] == 0
