@@ -81,14 +81,16 @@ int	cmd_state_lines(struct db *, int secrets,
 int	cmd_state_text(struct db *, char **text, size_t *len);
 /* Make the store of x, inside its transaction, equal to the commands of
  * text (cmd_replace.c): each change made by its handler, reported as a
- * change line and audited with outcome.  0 with the counts, or -1 with
- * the error replied (and the line of text it is about). */
+ * change line and audited with outcome.  keys_whole: text lists every
+ * TSIG key with its secret (a fleet's state), so a key it lacks goes;
+ * else the store's keys are kept.  0 with the counts, or -1 with the
+ * error replied (and the line of text it is about). */
 struct cmd_counts {
 	size_t		n;
 	unsigned	add, del, chg;
 };
 int	cmd_replace_text(struct cmd_ctx *, const char *text, size_t len,
-	    const char *outcome, struct cmd_counts *);
+	    int keys_whole, const char *outcome, struct cmd_counts *);
 /* Audit one row in the current transaction. */
 void	cmd_audit(struct cmd_session *, const char *command,
 	    const char *outcome);

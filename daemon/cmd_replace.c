@@ -281,7 +281,7 @@ key_add_is_set(struct replace *rp, struct cmd *c)
 
 /* Run the input on the scratch store. */
 static int
-build(struct replace *rp, const char *text, size_t len)
+build(struct replace *rp, const char *text, size_t len, int keys_whole)
 {
 	struct cmd_ctx *x = rp->x;
 	struct cmd_checks chk;
@@ -296,8 +296,8 @@ build(struct replace *rp, const char *text, size_t len)
 	cmd_checks_init(&chk, known, rp);
 	script_init_mem(&sc, text, len);
 	/* One transaction: the scratch store need not commit each line. */
-	if (db_begin(rp->scratch) == -1 ||
-	    db_key_foreach(x->db, inherit_key, rp->scratch) != 0)
+	if (db_begin(rp->scratch) == -1 || (!keys_whole &&
+	    db_key_foreach(x->db, inherit_key, rp->scratch) != 0))
 		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
 	rc = 0;
 	while (rc == 0 && (r = script_next(&sc, &line, &start)) == 1) {
@@ -363,7 +363,7 @@ apply(struct replace *rp, const struct sd_changes *cs, const char *outcome)
 
 int
 cmd_replace_text(struct cmd_ctx *x, const char *text, size_t len,
-    const char *outcome, struct cmd_counts *n)
+    int keys_whole, const char *outcome, struct cmd_counts *n)
 {
 	struct replace rp;
 	struct sd_state cur, tgt;
@@ -383,7 +383,7 @@ cmd_replace_text(struct cmd_ctx *x, const char *text, size_t len,
 	memset(&cs, 0, sizeof(cs));
 	memset(&cur, 0, sizeof(cur));
 	memset(&tgt, 0, sizeof(tgt));
-	if (build(&rp, text, len) == -1)
+	if (build(&rp, text, len, keys_whole) == -1)
 		goto out;
 	if (cmd_state_read(rp.scratch, &tgt) == -1) {
 		rc = cmd_fail(x, "replace: %s", db_errmsg(rp.scratch));
@@ -421,7 +421,8 @@ cmd_replace(struct cmd_ctx *x, const union cmd_args *u)
 	if (x->sess->in_txn)
 		return cmd_fail(x, "replace is a transaction of its own; "
 		    "commit or abort first");
-	if (cmd_replace_text(x, x->body, x->bodylen, "ok (replace)", &n) == -1)
+	if (cmd_replace_text(x, x->body, x->bodylen, 0, "ok (replace)",
+	    &n) == -1)
 		return -1;
 	x->audited = 1;
 	if (n.n == 0) {

@@ -273,7 +273,7 @@ apply_head(void *arg, const char *text, size_t len,
 		    "etcd revision %lld)", h->router,
 		    strcmp(h->router, fleet_id(dr->fleet)) == 0 ? " (this one, "
 		    "before a restart)" : "", (long long)revision);
-		if (cmd_replace_text(&x, text, len, outcome, &n) == -1) {
+		if (cmd_replace_text(&x, text, len, 1, outcome, &n) == -1) {
 			evbuffer_drain(sink, evbuffer_get_length(sink));
 			db_rollback(dr->db);
 			if (r.where > 0)
@@ -389,7 +389,7 @@ cmd_fleet_join(struct cmd_ctx *x, const union cmd_args *u)
 	/* Take the fleet's state, saying what it changes here. */
 	snprintf(outcome, sizeof(outcome), "ok (fleet join %s: router %s, "
 	    "etcd revision %lld)", prefix, h->router, (long long)rev);
-	if (cmd_replace_text(x, text, len, outcome, &n) == -1)
+	if (cmd_replace_text(x, text, len, 1, outcome, &n) == -1)
 		return -1;
 	if (local_write(prefix, rev, h->digest) == -1)
 		return cmd_dberr(x);

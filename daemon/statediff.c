@@ -226,6 +226,10 @@ sd_change_cmd(const struct sd_change *ch, struct cmd *c)
 	case CMD_KEY_SET:
 		sd_cmd_key(c, ch->id, ch->item);
 		break;
+	case CMD_KEY_DEL:
+		sd_cmd_key(c, ch->id, ch->item);
+		c->a.key.secret = NULL;
+		break;
 	case CMD_POOL_ADD:
 	case CMD_POOL_SET:
 		sd_cmd_pool(c, ch->item);
@@ -387,15 +391,29 @@ diff_pools(const struct sd_state *cur, const struct sd_state *tgt,
 	free(ti);
 }
 
-/* Keys the target adds or changes; none goes (see statediff.h). */
+/* Keys the target adds or changes (adding = 1), or the keys it lacks,
+ * once no backend of the target names them (adding = 0; a replace's
+ * target inherits every key, see statediff.h, so only a fleet's state
+ * removes one). */
 static void
 diff_keys(const struct sd_state *cur, const struct sd_state *tgt,
-    struct sd_changes *cs)
+    struct sd_changes *cs, int adding)
 {
 	char **ci = name_index(cur->k, cur->nk, sizeof(*cur->k));
 	const struct sd_key *c, *t;
 	size_t i;
 
+	if (!adding) {
+		char **ti = name_index(tgt->k, tgt->nk, sizeof(*tgt->k));
+
+		for (i = 0; i < cur->nk; i++)
+			if (name_find(ti, tgt->nk, cur->k[i].name) == NULL)
+				change(cs, '-', CMD_KEY_DEL, 0)->item =
+				    &cur->k[i];
+		free(ti);
+		free(ci);
+		return;
+	}
 	for (i = 0; i < tgt->nk; i++) {
 		t = &tgt->k[i];
 		c = name_find(ci, cur->nk, t->name);
@@ -719,9 +737,10 @@ sd_diff(const struct sd_state *cur, const struct sd_state *tgt,
 	memset(cs, 0, sizeof(*cs));
 	/* Keys and pools before what uses them, pools last out. */
 	diff_settings(cur, tgt, cs);
-	diff_keys(cur, tgt, cs);
+	diff_keys(cur, tgt, cs, 1);
 	diff_pools(cur, tgt, cs, 1);
 	diff_backends(cur, tgt, cs);
+	diff_keys(cur, tgt, cs, 0);
 	diff_routes(cur, tgt, cs);
 	diff_pools(cur, tgt, cs, 0);
 }

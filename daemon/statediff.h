@@ -10,7 +10,9 @@
  *
  * TSIG keys are state too, but a replace never removes one (an export
  * leaves their secrets out, so an input may not list them): the target
- * holds every current key, changed or joined by the input's.
+ * holds every current key, changed or joined by the input's.  A fleet's
+ * state lists every key with its secret, so its target holds just those,
+ * and the keys it lacks go once no backend names them.
  *
  * The difference keeps what it can: a route is paired first with a route
  * equal in everything, then with one of the same pattern (a change of its

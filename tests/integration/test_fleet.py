@@ -525,3 +525,8 @@ def test_a_key_travels_with_its_secret_but_no_audit_shows_it(fleet):
     for r in (a, b):
         audit = r.ok('show audit')
         assert secret not in audit and rotated not in audit, audit
+    # Deleted on B, it goes on A too (a fleet's state names every key).
+    b.ok('key del fleet-key.')
+    dt.wait_for(lambda: a.rows('show keys') == [], 5, what='the key gone on A')
+    f.wait_converged()
+    assert 'fleet-key.' not in a.ok('export secrets')
