@@ -308,9 +308,10 @@ test_all_new(void)
 	sd_free(&b);
 }
 
-/* Keys come first, are added or changed and never removed (an export
- * leaves secrets out); a fanout pool's confirm and a route's opcode are
- * state like the rest. */
+/* Keys are added or changed first, and the ones the target lacks go
+ * after the backends that may name them (replace's target inherits every
+ * key, so only a fleet's state removes one); a fanout pool's confirm and
+ * a route's opcode are state like the rest. */
 static void
 test_update_state(void)
 {
@@ -321,6 +322,7 @@ test_update_state(void)
 	    "~ key set k1. hmac-sha256 c2VjcmV0LTI=\n"
 	    "+ key add k3. hmac-md5 c2VjcmV0LTM=\n"
 	    "~ pool set up confirm any\n"
+	    "- key del k2.\n"
 	    "~ route set 1 opcode update tsig optional (^x\\.$ pool up)\n";
 
 	sd_init(&a);
