@@ -391,29 +391,15 @@ diff_pools(const struct sd_state *cur, const struct sd_state *tgt,
 	free(ti);
 }
 
-/* Keys the target adds or changes (adding = 1), or the keys it lacks,
- * once no backend of the target names them (adding = 0; a replace's
- * target inherits every key, see statediff.h, so only a fleet's state
- * removes one). */
+/* Keys the target adds or changes. */
 static void
 diff_keys(const struct sd_state *cur, const struct sd_state *tgt,
-    struct sd_changes *cs, int adding)
+    struct sd_changes *cs)
 {
 	char **ci = name_index(cur->k, cur->nk, sizeof(*cur->k));
 	const struct sd_key *c, *t;
 	size_t i;
 
-	if (!adding) {
-		char **ti = name_index(tgt->k, tgt->nk, sizeof(*tgt->k));
-
-		for (i = 0; i < cur->nk; i++)
-			if (name_find(ti, tgt->nk, cur->k[i].name) == NULL)
-				change(cs, '-', CMD_KEY_DEL, 0)->item =
-				    &cur->k[i];
-		free(ti);
-		free(ci);
-		return;
-	}
 	for (i = 0; i < tgt->nk; i++) {
 		t = &tgt->k[i];
 		c = name_find(ci, cur->nk, t->name);
@@ -424,6 +410,22 @@ diff_keys(const struct sd_state *cur, const struct sd_state *tgt,
 		    t->line)->item = t;
 	}
 	free(ci);
+}
+
+/* Keys the target lacks, once no backend of the target names them (a
+ * replace's target inherits every key, see statediff.h, so only a
+ * fleet's state removes one). */
+static void
+diff_keys_gone(const struct sd_state *cur, const struct sd_state *tgt,
+    struct sd_changes *cs)
+{
+	char **ti = name_index(tgt->k, tgt->nk, sizeof(*tgt->k));
+	size_t i;
+
+	for (i = 0; i < cur->nk; i++)
+		if (name_find(ti, tgt->nk, cur->k[i].name) == NULL)
+			change(cs, '-', CMD_KEY_DEL, 0)->item = &cur->k[i];
+	free(ti);
 }
 
 /* From admin state from to to, by the commands an operator would type. */
@@ -737,10 +739,10 @@ sd_diff(const struct sd_state *cur, const struct sd_state *tgt,
 	memset(cs, 0, sizeof(*cs));
 	/* Keys and pools before what uses them, pools last out. */
 	diff_settings(cur, tgt, cs);
-	diff_keys(cur, tgt, cs, 1);
+	diff_keys(cur, tgt, cs);
 	diff_pools(cur, tgt, cs, 1);
 	diff_backends(cur, tgt, cs);
-	diff_keys(cur, tgt, cs, 0);
+	diff_keys_gone(cur, tgt, cs);
 	diff_routes(cur, tgt, cs);
 	diff_pools(cur, tgt, cs, 0);
 }
