@@ -77,6 +77,7 @@ enum stmt {
 	S_SETTING_GET, S_SETTING_SET, S_SETTING_ALL,
 	S_AUDIT_ADD, S_AUDIT_LAST,
 	S_HEALTH_ADD, S_HEALTH_LAST, S_HEALTH_PRUNE, S_HEALTH_PRUNE_ONE,
+	S_SYNC_NORMAL, S_SYNC_FULL,
 	S__COUNT
 };
 
@@ -212,6 +213,8 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "AND (to_state IS NULL) = ?2 AND id <= (SELECT id FROM "
 	    "health_event WHERE backend_id = ?1 AND (to_state IS NULL) = ?2 "
 	    "ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+	[S_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[S_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 struct db {
@@ -1844,18 +1847,27 @@ db_audit_foreach(struct db *db, int n,
  */
 
 /* One batch is all-or-nothing; inside the caller's transaction it joins
- * it, outside it is its own. */
+ * it, outside it is its own, committed with synchronous=NORMAL: the WAL
+ * reaches the disk with the next operator's commit or checkpoint, so a
+ * power cut may lose the last seconds of check results, never a change;
+ * and the main thread, which serves the control socket, does not wait
+ * for a flush to the disk every second. */
 int
 db_health_add(struct db *db, const struct db_health_event *ev, size_t n)
 {
 	sqlite3_stmt *st;
 	size_t i;
-	int ret = 0;
+	int ret = 0, lazy;
 
 	if (n == 0)
 		return 0;
-	if (op_begin(db) == -1)
+	if ((lazy = !db_in_transaction(db)) && simple(db, S_SYNC_NORMAL) == -1)
 		return -1;
+	if (op_begin(db) == -1) {
+		if (lazy)
+			(void)simple(db, S_SYNC_FULL);
+		return -1;
+	}
 	if ((st = stmt_get(db, S_HEALTH_ADD)) == NULL)
 		ret = -1;
 	for (i = 0; ret == 0 && i < n; i++) {
@@ -1875,7 +1887,12 @@ db_health_add(struct db *db, const struct db_health_event *ev, size_t n)
 		if (stmt_run(db, st) != SQLITE_OK)
 			ret = -1;
 	}
-	return op_end(db, ret);
+	ret = op_end(db, ret);
+	/* Back to FULL whatever happened; its own failure is the one to
+	 * report only when the rows went in. */
+	if (lazy && simple(db, S_SYNC_FULL) == -1 && ret == 0)
+		ret = -1;
+	return ret;
 }
 
 static int

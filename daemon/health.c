@@ -11,8 +11,14 @@
  * ldns) from the backend's settings, and at most one check in flight, so
  * checks never overlap; a tick that finds a check still running marks the
  * next one due as soon as it ends.  A check is a fresh non-blocking TCP
- * connection (length framing, reset after the answer) or a connected UDP
- * socket, with a random ID per check.  It is good when an answer with our
+ * connection (length framing, the query sent with the connection, reset
+ * after the answer) or a connected UDP socket, with a random ID per check
+ * patched into the prebuilt query; one read event per check, no buffers.
+ * With a thousand backends a check's cost is mostly the kernel's TCP
+ * connection, so the rest is kept to a few system calls: the timers of a
+ * duration share one libevent queue (common timeouts), and first checks
+ * are spread over 10 ms slots so that backends come due a few at a time,
+ * each group in one wake-up.  It is good when an answer with our
  * ID and question arrives within the timeout (and, when configured, with
  * the expected rcode).  Consecutive results drive the state machine:
  * unknown -> up or down on the first check (unknown gets no queries, so
@@ -35,8 +41,9 @@
  * it answers, which a random delay could not promise.
  *
  * Every check result and every state change is an event row.  Rows are
- * buffered and written once a second in one transaction, never while an
- * operator holds an explicit transaction on the same connection.  When the
+ * buffered and written once a second in one transaction (without waiting
+ * for the disk: see db_health_add), never while an operator holds an
+ * explicit transaction on the same connection.  When the
  * database cannot take them (disk full) they are kept and retried; the
  * buffer is bounded, and plain check rows go before transitions do.  The
  * history is pruned to the retention a slice of the backends a flush, each
@@ -55,8 +62,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <ldns/ldns.h>
 
@@ -87,6 +92,11 @@
 #define INTERVAL_MIN_MS		10
 #define INTERVAL_MAX_MS		(24 * 3600 * 1000)
 #define TIMEOUT_MAX_MS		(3600 * 1000)
+/* First checks are spread over whole slots of this, so that backends
+ * come due together, a few to a wake-up, rather than one each. */
+#define SPREAD_SLOT_MS		10
+/* Durations given libevent's common timeouts (see duration()). */
+#define COMMON_MAX		16
 
 struct hevent {
 	int64_t		 backend_id;
@@ -139,9 +149,12 @@ struct hcheck {
 	int			 tcp;
 	uint16_t		 id;
 	uint64_t		 start_us;
-	int			 fd;		/* UDP */
-	struct event		*rev;		/* UDP */
-	struct bufferevent	*bev;		/* TCP */
+	int			 fd;
+	struct event		*rev;
+	/* TCP: the framed query going out (toff of tout sent), then the
+	 * answer coming in (tlen). */
+	uint8_t			 tbuf[2 + CHECK_WIRE_MAX];
+	size_t			 toff, tout, tlen;
 	const char		*soft_err;	/* UDP: a stray came */
 	char			 fail[DETAIL_MAX];
 
@@ -175,6 +188,9 @@ struct health {
 	struct hhost		*hosts[HOST_BUCKETS];
 	TAILQ_HEAD(, readd)	 readds;
 	struct event		*flush_ev;
+	int			 common_ms[COMMON_MAX];
+	const struct timeval	*common[COMMON_MAX];
+	int			 ncommon;
 
 	struct hevent		*ev;
 	size_t			 nev, capev;
@@ -350,11 +366,9 @@ health_flush(struct health *h)
 			rows[i].rtt_us = h->ev[i].rtt_us;
 			rows[i].detail = h->ev[i].detail;
 		}
-		if (db_begin(h->db) == -1 ||
-		    db_health_add(h->db, rows, n) == -1 ||
-		    db_commit(h->db) == -1) {
+		/* Its own transaction (see db_health_add). */
+		if (db_health_add(h->db, rows, n) == -1) {
 			snprintf(why, sizeof(why), "%s", db_errmsg(h->db));
-			db_rollback(h->db);
 			free(rows);
 			flush_failed(h, "write health events", why);
 			return;
@@ -634,6 +648,29 @@ clamp(int v, int lo, int hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* ms as a timer's duration: one of libevent's common timeouts for the
+ * few durations backends use (intervals, timeouts), which keeps the
+ * timers of a duration in a queue with only its head in the heap, so a
+ * thousand backends' timers cost a list insertion each, not a heap
+ * operation; a plain duration past COMMON_MAX of them. */
+static struct timeval
+duration(struct health *h, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	const struct timeval *ct;
+	int i;
+
+	for (i = 0; i < h->ncommon; i++)
+		if (h->common_ms[i] == ms)
+			return *h->common[i];
+	if (h->ncommon == COMMON_MAX ||
+	    (ct = event_base_init_common_timeout(h->base, &tv)) == NULL)
+		return tv;
+	h->common_ms[h->ncommon] = ms;
+	h->common[h->ncommon++] = ct;
+	return *ct;
+}
+
 static void
 timer_arm(struct hcheck *hc)
 {
@@ -641,8 +678,7 @@ timer_arm(struct hcheck *hc)
 
 	hc->interval_ms = clamp(hc->b->conf.interval_ms, INTERVAL_MIN_MS,
 	    INTERVAL_MAX_MS);
-	tv.tv_sec = hc->interval_ms / 1000;
-	tv.tv_usec = (hc->interval_ms % 1000) * 1000;
+	tv = duration(hc->h, hc->interval_ms);
 	evtimer_add(hc->timer, &tv);
 }
 
@@ -658,6 +694,8 @@ timer_spread(struct hcheck *hc)
 
 	ms = hc->interval_ms / 2 + (int)arc4random_uniform(
 	    (uint32_t)(hc->interval_ms - hc->interval_ms / 2) + 1);
+	if (ms > SPREAD_SLOT_MS)
+		ms -= ms % SPREAD_SLOT_MS;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(hc->timer, &tv);
@@ -669,21 +707,18 @@ io_close(struct hcheck *hc)
 {
 	struct linger lg = { 1, 0 };
 
-	if (hc->bev != NULL) {
-		/* A reset, not a FIN: the answer is in (or the check is
-		 * over), and a closed check connection must not sit in
-		 * TIME_WAIT, which at a check a second to each of thousands
-		 * of backends on one server would use up the local ports. */
-		(void)setsockopt(bufferevent_getfd(hc->bev), SOL_SOCKET,
-		    SO_LINGER, &lg, sizeof(lg));
-		bufferevent_free(hc->bev);
-		hc->bev = NULL;
-	}
 	if (hc->rev != NULL) {
 		event_free(hc->rev);
 		hc->rev = NULL;
 	}
 	if (hc->fd != -1) {
+		/* A reset, not a FIN: the answer is in (or the check is
+		 * over), and a closed check connection must not sit in
+		 * TIME_WAIT, which at a check a second to each of thousands
+		 * of backends on one server would use up the local ports. */
+		if (hc->tcp)
+			(void)setsockopt(hc->fd, SOL_SOCKET, SO_LINGER, &lg,
+			    sizeof(lg));
 		close(hc->fd);
 		hc->fd = -1;
 	}
@@ -820,83 +855,144 @@ udp_start(struct hcheck *hc, const uint8_t *msg, size_t len)
 	return 0;
 }
 
-static void
-tcp_read_cb(struct bufferevent *bev, void *arg)
+/* The answer so far: once its length and enough of it for the header and
+ * question are in, judge it.  0 while more is to come. */
+static int
+tcp_judge(struct hcheck *hc)
 {
-	struct hcheck *hc = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	uint8_t lenbuf[2];
-	uint8_t *msg;
-	size_t n;
+	size_t n, have;
 
-	if (evbuffer_copyout(in, lenbuf, 2) != 2)
-		return;
-	n = (size_t)lenbuf[0] << 8 | lenbuf[1];
-	if (evbuffer_get_length(in) < n + 2)
-		return;
-	msg = evbuffer_pullup(in, (ev_ssize_t)(n + 2));
+	if (hc->tlen < 2)
+		return 0;
+	n = (size_t)hc->tbuf[0] << 8 | hc->tbuf[1];
+	have = hc->tlen - 2;
+	/* The header and question are at the front: an answer longer
+	 * than the buffer is judged on what fits. */
+	if (have < n && hc->tlen < sizeof(hc->tbuf))
+		return 0;
+	if (have > n)
+		have = n;
 	/* One query per connection: whatever comes back is the answer. */
-	if (msg == NULL || dns_answer_matches(msg + 2, n, hc->id, &hc->q) != 0)
+	if (dns_answer_matches(hc->tbuf + 2, have, hc->id, &hc->q) != 0)
 		check_finish(hc, 0, (int)(now_us() - hc->start_us),
 		    "wrong answer");
 	else
-		check_answer(hc, msg + 2);
+		check_answer(hc, hc->tbuf + 2);
+	return 1;
+}
+
+/* Send what is left of the framed query; 1 when it is all out, 0 to wait
+ * until the socket takes more, -1 on an error (errno says which). */
+static int
+tcp_send(struct hcheck *hc)
+{
+	ssize_t n;
+
+	while (hc->toff < hc->tout) {
+		n = send(hc->fd, hc->tbuf + hc->toff, hc->tout - hc->toff,
+		    MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			/* Still connecting. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == ENOTCONN)
+				return 0;
+			return -1;
+		}
+		hc->toff += (size_t)n;
+	}
+	hc->tlen = 0;
+	return 1;
 }
 
 static void
-tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+tcp_io_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hcheck *hc = arg;
 	char ebuf[DETAIL_MAX];
-	int e = EVUTIL_SOCKET_ERROR();
+	ssize_t n;
+	int r;
 
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
+	if (hc->toff < hc->tout) {
+		if (!(what & EV_WRITE) || (r = tcp_send(hc)) == 0)
+			return;
+		if (r == -1) {
+			check_finish(hc, 0, -1, errno_detail(errno, "connect",
+			    ebuf, sizeof(ebuf)));
+			return;
+		}
+		/* Now only the answer. */
+		event_del(hc->rev);
+		event_assign(hc->rev, hc->h->base, fd, EV_READ | EV_PERSIST,
+		    tcp_io_cb, hc);
+		if (event_add(hc->rev, NULL) == -1)
+			check_finish(hc, 0, -1, "cannot watch socket");
 		return;
-	if (what & BEV_EVENT_EOF)
-		check_finish(hc, 0, -1, "connection closed");
-	else if (what & BEV_EVENT_ERROR)
-		check_finish(hc, 0, -1, errno_detail(e,
-		    (what & BEV_EVENT_READING) ? "read" : "connect",
-		    ebuf, sizeof(ebuf)));
+	}
+	for (;;) {
+		n = recv(fd, hc->tbuf + hc->tlen, sizeof(hc->tbuf) - hc->tlen,
+		    0);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			check_finish(hc, 0, -1, errno_detail(errno, "read",
+			    ebuf, sizeof(ebuf)));
+			return;
+		}
+		if (n == 0) {
+			check_finish(hc, 0, -1, "connection closed");
+			return;
+		}
+		hc->tlen += (size_t)n;
+		if (tcp_judge(hc))
+			return;
+	}
 }
 
+/* A TCP check: the query goes out with the connection when the kernel
+ * has it established at once (loopback does), else when it is; then one
+ * read event waits for the answer.  No bufferevent: two buffers and their
+ * callbacks per check were most of a check's cost. */
 static int
 tcp_start(struct hcheck *hc, const uint8_t *msg, size_t len)
 {
 	struct backend *b = hc->b;
-	uint8_t framed[2 + CHECK_WIRE_MAX];
 	char ebuf[DETAIL_MAX];
-	int fd;
+	short what = EV_READ | EV_PERSIST;
+	int r;
 
-	fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	hc->fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
-	if (fd == -1) {
+	if (hc->fd == -1) {
 		fail_later(hc, "socket: %s", strerror(errno));
 		return -1;
 	}
-	/* Connect here rather than in libevent: a refusal on loopback comes
-	 * at once, and here errno still says what it was. */
-	if (connect(fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
+	/* Here errno still says why a refusal on loopback, which comes at
+	 * once, was one. */
+	if (connect(hc->fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
 	    errno != EINPROGRESS) {
 		fail_later(hc, "%s", errno_detail(errno, "connect", ebuf,
 		    sizeof(ebuf)));
-		close(fd);
 		return -1;
 	}
-	if ((hc->bev = bufferevent_socket_new(hc->h->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
-		fail_later(hc, "cannot watch socket");
+	hc->tbuf[0] = len >> 8;
+	hc->tbuf[1] = len & 0xff;
+	memcpy(hc->tbuf + 2, msg, len);
+	hc->toff = 0;
+	hc->tout = len + 2;
+	hc->tlen = 0;
+	if ((r = tcp_send(hc)) == -1) {
+		fail_later(hc, "%s", errno_detail(errno, "connect", ebuf,
+		    sizeof(ebuf)));
 		return -1;
 	}
-	framed[0] = len >> 8;
-	framed[1] = len & 0xff;
-	memcpy(framed + 2, msg, len);
-	bufferevent_setcb(hc->bev, tcp_read_cb, NULL, tcp_event_cb, hc);
-	if (bufferevent_write(hc->bev, framed, len + 2) == -1 ||
-	    bufferevent_socket_connect(hc->bev, NULL, 0) == -1 ||
-	    bufferevent_enable(hc->bev, EV_READ | EV_WRITE) == -1) {
+	if (r == 0)
+		what = EV_WRITE | EV_PERSIST;
+	if ((hc->rev = event_new(hc->h->base, hc->fd, what, tcp_io_cb,
+	    hc)) == NULL || event_add(hc->rev, NULL) == -1) {
 		fail_later(hc, "cannot watch socket");
 		return -1;
 	}
@@ -936,8 +1032,7 @@ check_go(struct hcheck *hc)
 	hc->start_us = now_us();
 	hc->tcp = c->check_tcp != 0;
 	tmo = clamp(c->timeout_ms, 1, TIMEOUT_MAX_MS);
-	tv.tv_sec = tmo / 1000;
-	tv.tv_usec = (tmo % 1000) * 1000;
+	tv = duration(hc->h, tmo);
 	evtimer_add(hc->tmo, &tv);
 
 	if (query_stale(hc) && query_build(hc) == -1) {

@@ -436,17 +436,25 @@ def test_drain_under_load_finishes_in_flight_and_loses_nothing(
 # 4. show health
 
 
-def test_show_health_lists_transitions_and_checks(router, nsd_factory):
+def flap(router, nsd_factory, times):
+    """Backends ns1 and ns2 in pool p; ns2 crashed and started again
+    `times` times, each time seen down and up again; then disabled, so
+    that disabling is the last thing in its history.  Returns ns2."""
     ns1 = full_zone_nsd(nsd_factory, 'ns1')
     ns2 = full_zone_nsd(nsd_factory, 'ns2')
     setup_pool(router, [('ns1', ns1.endpoint), ('ns2', ns2.endpoint)])
     router.wait_health('ns2', 'up')
-    crash(ns2)
-    router.wait_health('ns2', 'down', deadline=FALL * INTERVAL + TIMEOUT_MS / 1000.0 + MARGIN)
-    ns2.start()
-    router.wait_health('ns2', 'up', deadline=RISE * INTERVAL + MARGIN)
-    # Stop the history growing: disabling is the last thing in it.
+    for _ in range(times):
+        crash(ns2)
+        router.wait_health('ns2', 'down', deadline=FALL * INTERVAL + TIMEOUT_MS / 1000.0 + MARGIN)
+        ns2.start()
+        router.wait_health('ns2', 'up', deadline=RISE * INTERVAL + MARGIN)
     router.ok('backend disable ns2')
+    return ns2
+
+
+def test_show_health_lists_transitions_and_checks(router, nsd_factory):
+    ns2 = flap(router, nsd_factory, 1)
 
     rows = health_rows(router, 'ns2')
     assert [k for k in rows[0]] == ['time', 'check', 'from', 'to', 'rtt_us', 'detail'], rows[0]
@@ -494,6 +502,43 @@ def test_show_health_lists_transitions_and_checks(router, nsd_factory):
     assert re.search(r'backend ns2 \(%s\) is down: connection refused' % re.escape(ns2.endpoint),
                      log), log[-3000:]
     assert len(re.findall(r'backend ns2 \([^)]*\) is up: ', log)) >= 2, log[-3000:]
+
+
+def test_a_flapping_backend_has_every_check_and_transition_in_its_history(
+        router, nsd_factory):
+    """The history is written in batches (a transaction a second, rows of
+    many checks in each): a backend that goes down and up three times still
+    has every transition, in order, each right after the checks that made
+    it, and the log agrees."""
+    flap(router, nsd_factory, 3)
+    rows = health_rows(router, 'ns2')
+    times = [row_epoch(r) for r in rows]
+    assert times == sorted(times), 'not oldest first'
+    trans = transitions(rows)
+    assert [t[:2] for t in trans] == [('unknown', 'up')] + [('up', 'down'), ('down', 'up')] * 3 + \
+        [('enabled', 'disabled'), ('up', 'unknown')], trans
+    # Each change of health comes right after the fall (rise) checks in a
+    # row that made it, and the one before those went the other way: no
+    # row of the sequence is lost or out of place.
+    for i, r in enumerate(rows):
+        if (r['from'], r['to']) == ('up', 'down'):
+            want, n, other = 'fail', FALL, 'ok'
+        elif (r['from'], r['to']) == ('down', 'up'):
+            want, n, other = 'ok', RISE, 'fail'
+        else:
+            continue
+        run = rows[i - n:i]
+        assert [x['check'] for x in run] == [want] * n and \
+            all(x['from'] in (None, '-') for x in run), rows[i - n - 1:i + 1]
+        assert rows[i - n - 1]['check'] == other, rows[i - n - 1:i + 1]
+    # Between a down and the next up: failures, then exactly rise successes.
+    downs = [i for i, r in enumerate(rows) if (r['from'], r['to']) == ('up', 'down')]
+    ups = [i for i, r in enumerate(rows) if (r['from'], r['to']) == ('down', 'up')]
+    for d, u in zip(downs, ups):
+        assert sum(r['check'] == 'ok' for r in rows[d + 1:u]) == RISE, rows[d:u + 1]
+    log = dt.read_text(router.log)
+    assert len(re.findall(r'backend ns2 \([^)]*\) is down: ', log)) == 3, log[-3000:]
+    assert len(re.findall(r'backend ns2 \([^)]*\) is up: ', log)) == 4, log[-3000:]
 
 
 # --------------------------------------------------------------------------
