@@ -574,8 +574,10 @@ table_of(struct config *c, struct route_table *old, struct route_cache *rc,
 	if (route_table_same(old, pats, qtypes, n, c->set.match_limit)) {
 		t = old;
 		route_table_ref(t);
-	} else
+	} else {
 		t = route_table_new(rc, pats, qtypes, n, c->set.match_limit);
+		route_table_inherit(t, old);
+	}
 	free(pats);
 	free(qtypes);
 	/* One copy of each pattern: the table's. */

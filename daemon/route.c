@@ -1,8 +1,9 @@
 /*
  * route: compile, cache and match regex routes (see route.h).
  *
- * Invariants: a route_table is never changed after route_table_new() but
- * for its reference count.  A pattern's compiled code is published once
+ * Invariants: a route_table is never changed after route_table_new() (and
+ * route_table_inherit(), before it is shared) but for its reference
+ * count.  A pattern's compiled code is published once
  * with a release store and never changed afterwards but for one swap: the
  * main thread may replace interpreted code by a JIT-compiled copy; the
  * code it replaces stays until the pattern is freed, since a matcher may be
@@ -568,6 +569,24 @@ route_table_new(struct route_cache *c, const char *const *patterns,
 	return t;
 }
 
+/* A decision is the first route that matches: when the routes before it
+ * and itself are the same in t as in prev, it is the same in t. */
+void
+route_table_inherit(struct route_table *t, const struct route_table *prev)
+{
+	int i;
+
+	if (prev == NULL || prev->match_limit != t->match_limit ||
+	    prev->any_qtype != t->any_qtype)
+		return;
+	for (i = 0; i < t->n && i < prev->n; i++)
+		if (t->pats[i] != prev->pats[i] ||
+		    t->qtypes[i] != prev->qtypes[i])
+			break;
+	t->prev_gen = prev->gen;
+	t->keep = i;
+}
+
 int
 route_table_same(const struct route_table *t, const char *const *patterns,
     const uint16_t *qtypes, int n, uint32_t match_limit)
@@ -720,8 +739,10 @@ static inline int
 dc_same(const struct dc_key *k, const struct route_table *t, uint32_t h,
     uint16_t qt, const uint8_t *wire, size_t wlen)
 {
-	return k->gen == t->gen && k->hash == h && k->qtype == qt &&
-	    k->len == wlen && memcmp(DC_NAME(k), wire, wlen) == 0;
+	return (k->gen == t->gen || (k->gen == t->prev_gen && k->gen != 0 &&
+	    k->idx >= 0 && k->idx < t->keep)) && k->hash == h &&
+	    k->qtype == qt && k->len == wlen &&
+	    memcmp(DC_NAME(k), wire, wlen) == 0;
 }
 
 /* The way a new name goes to (see the replacement above). */
@@ -802,6 +823,7 @@ route_match_wire(struct route_matcher *m, const struct route_table *t,
 	return idx;
 hit:
 	k->ref = 1;
+	k->gen = t->gen;	/* inherited: good for the next table too */
 	return k->idx;
 }
 

@@ -45,6 +45,11 @@ struct route_table {
 	int			 any_qtype;	/* some route filters on qtype */
 	uint32_t		 match_limit;
 	struct route_index	*ix;		/* prefilter; NULL for short tables */
+	/* The table this one followed, and how many of its first routes
+	 * they share (route_table_inherit): a decision cached under
+	 * prev_gen for a route below keep holds here too. */
+	uint64_t		 prev_gen;
+	int			 keep;
 };
 
 /* Compile-check a pattern for `route add`: 0, or -1 with PCRE2's message
@@ -89,6 +94,12 @@ struct route_table	*route_table_new(struct route_cache *, const char *const *pat
 int			 route_table_same(const struct route_table *t,
 			    const char *const *patterns, const uint16_t *qtypes,
 			    int n, uint32_t match_limit);
+/* t follows prev (the table the workers have now): the routes they share
+ * from the first on, whose cached decisions stay good, so that routes
+ * added after the others (a batch of them) do not make every worker
+ * match every name again.  Before t is shared. */
+void			 route_table_inherit(struct route_table *t,
+			    const struct route_table *prev);
 void			 route_table_ref(struct route_table *);
 /* Drop a reference; the last one frees (NULL-safe). */
 void			 route_table_free(struct route_table *);

@@ -29,6 +29,19 @@ match(struct route_matcher *m, struct route_table *t, const char *name,
 	return got;
 }
 
+/* Does the decision cache answer for this name (in t)? */
+static int
+cached(struct route_matcher *m, struct route_table *t, const char *name,
+    int qtype)
+{
+	uint8_t wire[DNS_MAX_WIRE_NAME];
+	int wl;
+
+	if ((wl = dns_text_to_wire(name, wire, sizeof(wire))) == -1)
+		return 0;
+	return route_matcher_cached(m, t, wire, (size_t)wl, (uint16_t)qtype);
+}
+
 int
 main(void)
 {
@@ -66,6 +79,37 @@ main(void)
 		CHECK(match(m, t, "zzz.", 1, &limited) == 3);
 		CHECK(match(m, t, ".", 1, &limited) == 3);
 		CHECK(limited == 0);
+	}
+	/* A table that follows t with its first two routes unchanged keeps
+	 * the decisions for those two; the others are matched again. */
+	{
+		const char *more[] = { pats[0], pats[1], "^e", pats[2],
+		    pats[3] };
+		uint16_t mq[] = { 0, 0, 0, 0, 0 };
+		struct route_table *t3;
+
+		t3 = route_table_new(c, more, mq, 5, 10000);
+		route_table_inherit(t3, t);
+		CHECK(t3->keep == 2 && t3->prev_gen == t->gen);
+		CHECK(cached(m, t3, "a1.example.", 1));
+		CHECK(cached(m, t3, "c1.example.", 1));
+		CHECK(!cached(m, t3, "example.", 6));
+		CHECK(!cached(m, t3, "zzz.", 1));
+		CHECK(match(m, t3, "a1.example.", 1, &limited) == 0);
+		CHECK(match(m, t3, "c1.example.", 1, &limited) == 1);
+		CHECK(match(m, t3, "example.", 6, &limited) == 2);
+		CHECK(match(m, t3, "zzz.", 1, &limited) == 4);
+		/* A decision taken over is t3's now, no longer t's. */
+		CHECK(!cached(m, t, "a1.example.", 1));
+		CHECK(match(m, t, "a1.example.", 1, &limited) == 0);
+		/* A limit changed: nothing is kept. */
+		route_table_free(t3);
+		t3 = route_table_new(c, pats, qt, 4, 5000);
+		route_table_inherit(t3, t);
+		CHECK(t3->keep == 0);
+		CHECK(!cached(m, t3, "a1.example.", 1));
+		CHECK(match(m, t3, "a1.example.", 1, &limited) == 0);
+		route_table_free(t3);
 	}
 	/* A new table is seen at once, even for cached names. */
 	t2 = route_table_new(c, pats2, qt2, 2, 10000);
