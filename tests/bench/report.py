@@ -386,8 +386,14 @@ def window(path, t0, t1, qps):
     SECONDS'), in order; paced at qps, the i-th completes about i/qps after
     the start, which -S 1 anchors (its first line is stamped a second after
     the start).  The p99 of the queries that completed while the change
-    ran (and a quarter second after), against those of the second before
-    it up to the change."""
+    ran (and a quarter second after), against windows of the same length
+    before it: the time from a second after the start up to the change is
+    cut into such windows, back from the change, and p99_before is the
+    median of their p99s, p99_before_max the worst (what the rig's own
+    noise reaches with no change at all).  A p99 over a short window is
+    noisier than over a long one, so only windows of the same length
+    compare.  A change longer than the time before it is compared with
+    that time whole."""
     t0, t1, qps = float(t0), float(t1), float(qps)
     start = None
     lat = []
@@ -413,6 +419,7 @@ def window(path, t0, t1, qps):
             m = re.search(r"Queries lost:\s+(\d+)", line)
             if m:
                 lost = int(m.group(1))
+    length = t1 + 0.25 - t0
     before, during = [], []
     for i, (rcode, sec) in enumerate(lat):
         if rcode != "NOERROR":
@@ -421,13 +428,20 @@ def window(path, t0, t1, qps):
             continue
         t = start + i / qps
         if start + 1.0 <= t < t0:
-            before.append(sec * 1e6)
+            # Window k (0: the one that ends at the change).
+            before.append((int((t0 - t) / length), sec * 1e6))
         elif t0 <= t <= t1 + 0.25:
             during.append(sec * 1e6)
-    pb, pd = nearest_rank(before, 0.99), nearest_rank(during, 0.99)
-    return "answered %d failed %d p99_before %s p99_during %s" % (
+    nwin = 0 if start is None else max(1, int((t0 - start - 1.0) / length))
+    wins = [[us for k, us in before if k == w or (w == nwin - 1 and k > w)]
+            for w in range(nwin)]
+    p99s = [nearest_rank(w, 0.99) for w in wins if w]
+    pb, pd = median(p99s), nearest_rank(during, 0.99)
+    pmax = max(p99s) if p99s else None
+    return "answered %d failed %d p99_before %s p99_during %s p99_before_max %s windows %d" % (
         len(lat) - sum(1 for r, _ in lat if r == "T"), max(failed, lost),
-        "-" if pb is None else "%.0f" % pb, "-" if pd is None else "%.0f" % pd)
+        "-" if pb is None else "%.0f" % pb, "-" if pd is None else "%.0f" % pd,
+        "-" if pmax is None else "%.0f" % pmax, len(p99s))
 
 
 def latencies(path):
@@ -504,7 +518,7 @@ def scale(raw):
                            ("batch", "a batch of 10,000 more routes"),
                            ("drain", "100 backend drain + undrain pairs")):
             rounds = sorted(k.rsplit(".", 1)[1] for k in c if k.startswith("change.%s.result." % name))
-            fl, ratios, runs = 0, [], []
+            fl, ratios, noise, runs = 0, [], [], []
             for r in rounds:
                 res = fields(c.get("change.%s.result.%s" % (name, r)))
                 win = (c.get("change.%s.window.%s" % (name, r)) or "").split()
@@ -512,14 +526,21 @@ def scale(raw):
                 fl += int(res.get("failed") or 0)
                 if pb and pd is not None:
                     ratios.append(pd / pb)
+                if pb and res.get("p99_before_max") is not None:
+                    noise.append(res["p99_before_max"] / pb)
                 runs.append("%s s: %s/%s us" % ("-" if len(win) != 2 else "%.2f" % (float(win[1]) - float(win[0])),
                                                  "-" if pd is None else "%.0f" % pd, "-" if pb is None else "%.0f" % pb))
             if not rounds:
                 continue
             m = median(ratios)
+            # The rig's noise beside it: with no change, the worst window
+            # of the same length before it against their median.
             check(None if m is None else (fl == 0 and m <= 2),
-                  "%s: %d failed; p99 during/before %s (median of %d; target: 0 failed, <= 2x); %s"
-                  % (what, fl, "-" if m is None else "%.2fx" % m, len(ratios), ", ".join(runs)))
+                  "%s: %d failed; p99 during/before %s (median of %d rounds, %s; target: 0 failed, <= 2x; "
+                  "no change, worst window/median %s); during/before us: %s"
+                  % (what, fl, "-" if m is None else "%.2fx" % m, len(ratios),
+                     "-" if not ratios else "%.2f-%.2fx" % (min(ratios), max(ratios)),
+                     "-" if not noise else "%.2fx" % median(noise), ", ".join(runs)))
     if "health.cpu_pct" in c:
         out.append("Health checks at scale (every backend at the NSD's address, TCP checks):")
         f = g("health.first_failed")

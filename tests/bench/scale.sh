@@ -19,7 +19,11 @@
 #         10,000 other routes, a batch adding 10,000 more, and 100
 #         `backend drain` / `backend undrain` pairs (each its own command);
 #         failed queries (lost or not NOERROR), and the p99 latency of the
-#         queries answered while the change ran against the p99 before it.
+#         queries answered while the change ran against the median p99 of
+#         windows as long as the change before it (report.py window);
+#         SCALE_CHANGE_ROUNDS (5) rounds of each, whose median ratio
+#         counts: the rig's own p99 moves a lot from one second to the
+#         next on a shared machine.
 # health  2,500 backends added at once, all at the NSD's address (every new
 #         backend is checked at once): first checks that failed, time until
 #         all are up; then 1,000 of them (the rest deleted), checked every
@@ -32,7 +36,7 @@
 # Everything started is stopped by PID; every dnsperf run is bounded.
 #
 # Environment: SCALE_PARTS, SCALE_ROUTES, SCALE_CHANGE_ROUTES,
-# SCALE_HEALTH_SECONDS, SCALE_NET (127.61.2), SCALE_PORT (5321).
+# SCALE_CHANGE_ROUNDS, SCALE_HEALTH_SECONDS, SCALE_NET (127.61.2), SCALE_PORT (5321).
 set -eu
 
 if [ $# -ne 2 ]; then
@@ -46,6 +50,7 @@ RAW=$2
 PARTS=${SCALE_PARTS:-routes change health}
 NROUTES=${SCALE_ROUTES:-100000}
 NCHANGE=${SCALE_CHANGE_ROUTES:-10000}
+NROUNDS=${SCALE_CHANGE_ROUNDS:-5}
 HSECS=${SCALE_HEALTH_SECONDS:-20}
 NET=${SCALE_NET:-127.61.2}
 PORT=${SCALE_PORT:-5321}
@@ -237,17 +242,17 @@ part_change() {
 	put change.qps_max "$QMAX"
 	put change.qps "$QHALF"
 	log "change: max $QMAX qps, loads at $QHALF"
-	# Three rounds of each: the rig's own p99 moves a lot from one
+	# Several rounds of each: the rig's own p99 moves a lot from one
 	# second to the next.
-	for r in 1 2 3; do
+	for r in $(seq "$NROUNDS"); do
 		if [ $((r % 2)) = 1 ]; then q=b; else q=a; fi
 		change_run replace $r ctl -q -f "$D/$q.conf" --replace
 	done
-	for r in 1 2 3; do
+	for r in $(seq "$NROUNDS"); do
 		$GEN zroutes "$NCHANGE" $((600000 + r * NCHANGE)) main "$D/more.batch"
 		change_run batch $r ctl -q -f "$D/more.batch"
 	done
-	for r in 1 2 3; do
+	for r in $(seq "$NROUNDS"); do
 		change_run drain $r drain_undrain
 	done
 	cp "$D/change.log" "$RAW/scale-change.log"
