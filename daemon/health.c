@@ -954,8 +954,9 @@ tcp_io_cb(evutil_socket_t fd, short what, void *arg)
 
 /* A TCP check: the query goes out with the connection when the kernel
  * has it established at once (loopback does), else when it is; then one
- * read event waits for the answer.  No bufferevent: two buffers and their
- * callbacks per check were most of a check's cost. */
+ * read event waits for the answer.  No bufferevent: its two buffers, its
+ * callbacks and its wake-up for the connection cost more per check than
+ * what the check itself does outside the kernel. */
 static int
 tcp_start(struct hcheck *hc, const uint8_t *msg, size_t len)
 {
