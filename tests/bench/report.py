@@ -390,7 +390,7 @@ def window(path, t0, t1, qps):
     before it: the time from a second after the start up to the change is
     cut into such windows, back from the change, and p99_before is the
     median of their p99s, p99_before_max the worst (what the rig's own
-    noise reaches with no change at all).  A p99 over a short window is
+    noise reaches with no change at all; '-' with one window).  A p99 over a short window is
     noisier than over a long one, so only windows of the same length
     compare.  A change longer than the time before it is compared with
     that time whole."""
@@ -437,7 +437,7 @@ def window(path, t0, t1, qps):
             for w in range(nwin)]
     p99s = [nearest_rank(w, 0.99) for w in wins if w]
     pb, pd = median(p99s), nearest_rank(during, 0.99)
-    pmax = max(p99s) if p99s else None
+    pmax = max(p99s) if len(p99s) > 1 else None
     return "answered %d failed %d p99_before %s p99_during %s p99_before_max %s windows %d" % (
         len(lat) - sum(1 for r, _ in lat if r == "T"), max(failed, lost),
         "-" if pb is None else "%.0f" % pb, "-" if pd is None else "%.0f" % pd,
