@@ -390,10 +390,10 @@ def window(path, t0, t1, qps):
     before it: the time from a second after the start up to the change is
     cut into such windows, back from the change, and p99_before is the
     median of their p99s, p99_before_max the worst (what the rig's own
-    noise reaches with no change at all; '-' with one window).  A p99 over a short window is
-    noisier than over a long one, so only windows of the same length
-    compare.  A change longer than the time before it is compared with
-    that time whole."""
+    noise reaches with no change at all; '-' with one window).  A p99
+    over a short window is noisier than over a long one, so only windows
+    of the same length compare.  A change longer than the time before it
+    is compared with that time whole."""
     t0, t1, qps = float(t0), float(t1), float(qps)
     start = None
     lat = []
