@@ -12,6 +12,7 @@
 
 #include <sys/socket.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -21,6 +22,22 @@
 
 /* Latency histogram buckets (µs upper bounds, the last is open). */
 #define LAT_BUCKETS	24
+
+/*
+ * The counters every forwarded query moves, kept per worker: slot i of
+ * struct backend's wc[] is written by worker i only, with a relaxed load
+ * and store (a plain move, where a shared counter would cost a locked
+ * instruction and its line bouncing between cores, several times a query),
+ * and readers sum the slots (backend_wsum).  A slot is padded to whole
+ * cache lines so that workers do not share one.
+ */
+struct backend_wcount {
+	atomic_ulong		 outstanding;	/* in flight; wraps below 0 */
+	atomic_ulong		 queries;
+	atomic_ulong		 answers;
+	atomic_ulong		 lat_hist[LAT_BUCKETS];
+	char			 pad[64 - (3 + LAT_BUCKETS) * 8 % 64];
+};
 
 struct backend {
 	atomic_int		 refcnt;
@@ -42,17 +59,15 @@ struct backend {
 	atomic_int		 weight;
 	atomic_int		 client_addr;	/* enum client_address */
 
-	/* Counters, updated by workers (relaxed). */
-	atomic_long		 outstanding;
-	atomic_ulong		 queries;
+	/* Counters, updated by workers (relaxed); the busiest are per
+	 * worker, in wc[]. */
 	atomic_ulong		 failures;	/* timeouts, refused, bad answers */
-	atomic_ulong		 answers;
 	atomic_ulong		 race_wins;	/* races its answer won */
 	atomic_uint		 last_rtt_us;
 	atomic_uint		 ewma_rtt_us;	/* smoothed, 1/8 weight */
 	atomic_int		 check_rtt_us;	/* last health check, -1 when it failed */
 	atomic_ulong		 checks_failed;
-	atomic_ulong		 lat_hist[LAT_BUCKETS];
+	struct backend_wcount	 wc[MAX_WORKERS];
 
 	/* Per-worker connection state: slot i is touched by worker i only. */
 	void			*wstate[MAX_WORKERS];
@@ -74,8 +89,37 @@ backend_usable(const struct backend *b)
 	    atomic_load_explicit(&b->health, memory_order_relaxed) == HEALTH_UP;
 }
 
-/* Record an answer's round trip (workers). */
-void		 backend_record_rtt(struct backend *, unsigned rtt_us);
+/* A worker adds d to a counter of its own slot, b->wc[its index]. */
+static inline void
+backend_wadd(atomic_ulong *c, unsigned long d)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) +
+	    d, memory_order_relaxed);
+}
+/* A counter summed over the workers (off: its offset in the slot):
+ * BACKEND_WSUM(b, queries). */
+static inline unsigned long
+backend_wsum(const struct backend *b, size_t off)
+{
+	unsigned long sum = 0;
+	int i;
+
+	for (i = 0; i < MAX_WORKERS; i++)
+		sum += atomic_load_explicit((const atomic_ulong *)(const void *)
+		    ((const char *)&b->wc[i] + off), memory_order_relaxed);
+	return sum;
+}
+#define BACKEND_WSUM(b, field) \
+	backend_wsum((b), offsetof(struct backend_wcount, field))
+static inline long
+backend_outstanding(const struct backend *b)
+{
+	return (long)BACKEND_WSUM(b, outstanding);
+}
+
+/* Record an answer (its round trip) by worker widx. */
+void		 backend_record_answer(struct backend *, int widx,
+		    unsigned rtt_us);
 /* Latency percentile (0 < p < 100) from the histogram, µs; -1 when empty. */
 long		 backend_percentile(const struct backend *, double p);
 unsigned	 lat_bucket_bound(int i);

@@ -82,7 +82,7 @@ pick_pass(struct pool *p, struct backend *const *ex, int nex, int anyway,
 			b = p->members[i];
 			if (!eligible(b, ex, nex, anyway))
 				continue;
-			o = atomic_load_explicit(&b->outstanding, memory_order_relaxed);
+			o = backend_outstanding(b);
 			if (best == NULL || o < bo) {
 				best = b;
 				bo = o;

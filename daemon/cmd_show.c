@@ -148,9 +148,9 @@ cmd_show_backends(struct cmd_ctx *x, const union cmd_args *u)
 			reply_field(x->r, c->brows[i].conf.key);
 		else
 			reply_field_null(x->r);
-		reply_field_int(x->r, atomic_load(&b->outstanding));
-		reply_field_int(x->r, (long long)atomic_load(&b->queries));
-		reply_field_int(x->r, (long long)atomic_load(&b->answers));
+		reply_field_int(x->r, backend_outstanding(b));
+		reply_field_int(x->r, (long long)BACKEND_WSUM(b, queries));
+		reply_field_int(x->r, (long long)BACKEND_WSUM(b, answers));
 		reply_field_int(x->r, (long long)atomic_load(&b->failures));
 		if ((v = atomic_load(&b->last_rtt_us)) != 0)
 			reply_field_int(x->r, v);
@@ -247,10 +247,10 @@ backend_stats(struct cmd_ctx *x)
 	for (i = 0; i < c->nbackends; i++) {
 		b = c->backends[i];
 		snprintf(name, sizeof(name), "backend:%s:queries", b->name);
-		cmd_stat_row(x, name, (long long)atomic_load(&b->queries),
+		cmd_stat_row(x, name, (long long)BACKEND_WSUM(b, queries),
 		    "queries sent to the backend (with retries)");
 		snprintf(name, sizeof(name), "backend:%s:answers", b->name);
-		cmd_stat_row(x, name, (long long)atomic_load(&b->answers),
+		cmd_stat_row(x, name, (long long)BACKEND_WSUM(b, answers),
 		    "answers accepted from the backend");
 		snprintf(name, sizeof(name), "backend:%s:failures", b->name);
 		cmd_stat_row(x, name, (long long)atomic_load(&b->failures),

@@ -152,12 +152,12 @@ put_backends(struct evbuffer *b, const struct config *c)
 	    "queries sent to the backend, retries included");
 	FOR_BACKENDS(c, i, be)
 		put_backend(b, "dnsroute_backend_queries_total", be, NULL,
-		    atomic_load_explicit(&be->queries, memory_order_relaxed));
+		    BACKEND_WSUM(be, queries));
 	put_head(b, "dnsroute_backend_answers_total", "counter",
 	    "answers accepted from the backend");
 	FOR_BACKENDS(c, i, be)
 		put_backend(b, "dnsroute_backend_answers_total", be, NULL,
-		    atomic_load_explicit(&be->answers, memory_order_relaxed));
+		    BACKEND_WSUM(be, answers));
 	put_head(b, "dnsroute_backend_race_wins_total", "counter",
 	    "races of a race pool that the backend's answer won");
 	FOR_BACKENDS(c, i, be)
@@ -177,8 +177,7 @@ put_backends(struct evbuffer *b, const struct config *c)
 	put_head(b, "dnsroute_backend_outstanding", "gauge",
 	    "queries waiting for this backend's answer");
 	FOR_BACKENDS(c, i, be) {
-		long o = atomic_load_explicit(&be->outstanding,
-		    memory_order_relaxed);
+		long o = backend_outstanding(be);
 
 		put_backend(b, "dnsroute_backend_outstanding", be, NULL,
 		    o > 0 ? (unsigned long long)o : 0);
@@ -239,8 +238,8 @@ put_backends(struct evbuffer *b, const struct config *c)
 	    "round trip of the answers accepted from the backend");
 	FOR_BACKENDS(c, i, be) {
 		for (j = 0; j < LAT_BUCKETS; j++)
-			cnt[j] = atomic_load_explicit(&be->lat_hist[j],
-			    memory_order_relaxed);
+			cnt[j] = backend_wsum(be, offsetof(struct
+			    backend_wcount, lat_hist) + j * sizeof(atomic_ulong));
 		for (j = 0, acc = 0; j < LAT_BUCKETS; j++) {
 			unsigned us = lat_bucket_bound(j);
 

@@ -439,13 +439,6 @@ slot_forward(struct worker *w, struct qslot *s, uint64_t now)
 
 /* ---- the answer ---- */
 
-static inline void
-count_answer(struct backend *b, uint64_t rtt_us)
-{
-	backend_record_rtt(b, (unsigned)rtt_us);
-	atomic_fetch_add_explicit(&b->answers, 1, memory_order_relaxed);
-}
-
 void
 query_answer(struct worker *w, struct up_ref *r, uint8_t *pkt, size_t len,
     int stable)
@@ -467,7 +460,8 @@ query_answer(struct worker *w, struct up_ref *r, uint8_t *pkt, size_t len,
 	if (s->strip)
 		len = dns_ecs_strip(pkt, len);
 	if ((pkt[2] & 0x02) && !r->tcp && s->pool->tc_retry) {
-		count_answer(r->b, now - s->sent_us);
+		backend_record_answer(r->b, w->idx,
+		    (unsigned)(now - s->sent_us));
 		if (slot_tc_retry(w, s, rcode, now) == -1)
 			slot_answer(w, s, pkt, len, stable, rcode,
 			    pkt[6] << 8 | pkt[7], TRACE_OK, now);
@@ -482,7 +476,8 @@ static inline void
 slot_relay(struct worker *w, struct qslot *s, uint8_t *pkt, size_t len,
     int stable, int rcode, int ancount, int outcome, uint64_t now)
 {
-	count_answer(s->up.b, now - s->sent_us);
+	backend_record_answer(s->up.b, w->idx,
+	    (unsigned)(now - s->sent_us));
 	slot_answer(w, s, pkt, len, stable, rcode, ancount, outcome, now);
 }
 
@@ -738,7 +733,7 @@ race_answer(struct worker *w, struct qslot *s, struct rleg *l, uint8_t *pkt,
 		trace_slot(w, s, TRACE_SPOOFED, DNS_RCODE(pkt[3]), 0, now);
 		return;
 	}
-	count_answer(b, now - s->sent_us);
+	backend_record_answer(b, w->idx, (unsigned)(now - s->sent_us));
 	up_unsend(w, &l->up);
 	rc->out--;
 	if (!own && race_good(s->pool, rcode, ancount, tc)) {

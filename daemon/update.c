@@ -216,13 +216,11 @@ upd_record(struct upd *u)
 	for (i = 0; i < u->n; i++) {
 		const struct fanout_target *t = &u->t[i];
 
-		atomic_fetch_add_explicit(&u->b[i]->queries, 1,
-		    memory_order_relaxed);
+		backend_wadd(&u->b[i]->wc[w->idx].queries, 1);
 		if (t->state == FANOUT_CONFIRMED) {
 			confirmed++;
-			atomic_fetch_add_explicit(&u->b[i]->answers, 1,
-			    memory_order_relaxed);
-			backend_record_rtt(u->b[i], (unsigned)t->rtt_us);
+			backend_record_answer(u->b[i], w->idx,
+			    (unsigned)t->rtt_us);
 		} else
 			atomic_fetch_add_explicit(&u->b[i]->failures, 1,
 			    memory_order_relaxed);

@@ -433,8 +433,8 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 		bc->out->prev = r;
 	bc->out = r;
 	bc->nout++;
-	atomic_fetch_add_explicit(&b->outstanding, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&b->queries, 1, memory_order_relaxed);
+	backend_wadd(&b->wc[w->idx].outstanding, 1);
+	backend_wadd(&b->wc[w->idx].queries, 1);
 	STAT_INC(&w->st, forwarded);
 	return 0;
 }
@@ -461,7 +461,7 @@ up_unsend(struct worker *w, struct up_ref *r)
 		r->next->prev = r->prev;
 	r->next = r->prev = NULL;
 	bc->nout--;
-	atomic_fetch_sub_explicit(&bc->b->outstanding, 1, memory_order_relaxed);
+	backend_wadd(&bc->b->wc[w->idx].outstanding, -1UL);
 	r->bc = NULL;
 }
 

@@ -91,7 +91,7 @@ xfr_end(struct xfr *x, int outcome, int rcode)
 		STAT_INC(&w->st, xfr);
 	else
 		STAT_INC(&w->st, xfr_aborted);
-	atomic_fetch_sub_explicit(&x->b->outstanding, 1, memory_order_relaxed);
+	backend_wadd(&x->b->wc[w->idx].outstanding, -1UL);
 	if (x->prev != NULL)
 		x->prev->next = x->next;
 	else
@@ -175,8 +175,8 @@ xfr_start(struct worker *w, struct tclient *tc, struct backend *b,
 	tclient_query_begin(tc);
 	backend_ref(b);
 	x->b = b;
-	atomic_fetch_add_explicit(&b->outstanding, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&b->queries, 1, memory_order_relaxed);
+	backend_wadd(&b->wc[w->idx].outstanding, 1);
+	backend_wadd(&b->wc[w->idx].queries, 1);
 	STAT_INC(&w->st, forwarded);
 	x->next = w->xfrs;
 	if (w->xfrs != NULL)
@@ -251,8 +251,7 @@ xfr_relay(struct xfr *x)
 			return;
 		}
 		if (r == 1) {
-			atomic_fetch_add_explicit(&x->b->answers, 1,
-			    memory_order_relaxed);
+			backend_wadd(&x->b->wc[x->w->idx].answers, 1);
 			stats_count_rcode(&x->w->st, x->rcode);
 			STAT_INC(&x->w->st, answers);
 			xfr_end(x, TRACE_XFR, x->rcode);

@@ -37,7 +37,6 @@ setup(int policy, int n)
 		atomic_init(&be[i].admin, ADMIN_ENABLED);
 		atomic_init(&be[i].health, HEALTH_UP);
 		atomic_init(&be[i].weight, 1);
-		atomic_init(&be[i].outstanding, 0);
 		members[i] = &be[i];
 	}
 }
@@ -156,12 +155,16 @@ static void
 test_least_outstanding(void)
 {
 	setup(POLICY_LEAST_OUTSTANDING, 3);
-	atomic_store(&be[0].outstanding, 5);
-	atomic_store(&be[1].outstanding, 2);
-	atomic_store(&be[2].outstanding, 7);
+	/* Each worker counts its own; the sum is what counts: 5, 2, 7. */
+	atomic_store(&be[0].wc[0].outstanding, 1);
+	atomic_store(&be[0].wc[MAX_WORKERS - 1].outstanding, 4);
+	atomic_store(&be[1].wc[1].outstanding, 2);
+	atomic_store(&be[2].wc[0].outstanding, 9);
+	backend_wadd(&be[2].wc[3].outstanding, -2UL);
+	CHECK(backend_outstanding(&be[2]) == 7);
 	CHECK(pool_pick(&pool, NULL, 0, 0) == &be[1]);
 	/* A tie: the first of them. */
-	atomic_store(&be[2].outstanding, 2);
+	backend_wadd(&be[2].wc[0].outstanding, -5UL);
 	CHECK(pool_pick(&pool, NULL, 0, 0) == &be[1]);
 	atomic_store(&be[1].health, HEALTH_DOWN);
 	CHECK(pool_pick(&pool, NULL, 0, 0) == &be[2]);
