@@ -2,7 +2,9 @@
  * client_udp: a worker's UDP listeners (see client_udp.h).  The receive
  * buffer and headers are the worker's (wstate.h); a datagram's bytes stay
  * where recvmmsg put them until the send queue is flushed at the end of
- * the batch, so an answer can point at them.
+ * the batch, so an answer can point at them.  A batch is read with one
+ * recvmmsg and its names' decision cache entries prefetched before the
+ * first is handled.
  */
 #include <sys/socket.h>
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "client_udp.h"
+#include "config.h"
 #include "log.h"
 #include "wstate.h"
 
@@ -69,6 +72,12 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 				log_warn("recvmmsg");
 			return;
 		}
+		/* Start loading every name's decision cache entries while
+		 * the first queries of the batch are handled: a miss there was
+		 * the dearest part of a query. */
+		for (i = 0; i < n; i++)
+			route_prefetch_wire(w->rm, w->cfg->rt,
+			    w->rxiov_cl[i].iov_base, m[i].msg_len);
 		for (i = 0; i < n; i++) {
 			STAT_INC(&w->st, queries_udp);
 			if (m[i].msg_hdr.msg_flags & MSG_TRUNC) {

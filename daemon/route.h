@@ -119,6 +119,10 @@ int	route_match(struct route_matcher *, const struct route_table *,
  * query), through the matcher's decision cache: the query path. */
 int	route_match_wire(struct route_matcher *, const struct route_table *,
 	    const uint8_t *wire, size_t wlen, uint16_t qtype, int *limited);
+/* A hint, before a batch of datagrams is parsed: start loading the
+ * decision cache's entries for the question name in pkt (a raw query). */
+void	route_prefetch_wire(const struct route_matcher *,
+	    const struct route_table *, const uint8_t *pkt, size_t len);
 /* Does the decision cache hold the answer for this name and type? */
 int	route_matcher_cached(const struct route_matcher *,
 	    const struct route_table *, const uint8_t *wire, size_t wlen,

@@ -3,12 +3,14 @@
  * decision cache across table generations, and the match limit.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dnsmsg.h"
 #include "route.h"
 #include "route_index.h"
 #include "unit.h"
+#include "util.h"
 
 /* The query path's answer (wire name, through the decision cache), which
  * must be what trying every pattern on the text gives. */
@@ -379,6 +381,52 @@ main(void)
 		 * 2,000 names in 16,384 sets) lose one of them: the way a new
 		 * name needs.  Every other name stays. */
 		CHECKF(kept >= 1800, "%d of 2000 names in use kept", kept);
+		route_table_free(t);
+	}
+	/* The cache's hash folds octets together (0x20 set in each: '@'
+	 * and '`', label lengths 1 and 33): names that hash alike are still
+	 * told apart, both ways round. */
+	{
+		const char *fp[] = { "064", "096", "." };
+		uint16_t fq[] = { 0, 0, 0 };
+
+		t = route_table_new(c, fp, fq, 3, 10000);
+		for (i = 0; i < 2; i++) {
+			CHECK(match(m, t, "q\\064.example.", 1, &limited) == 0);
+			CHECK(match(m, t, "q\\096.example.", 1, &limited) == 1);
+			CHECK(match(m, t, "q\\064.example.", 1, &limited) == 0);
+			CHECK(match(m, t, "Q\\096.example.", 1, &limited) == 1);
+		}
+		route_table_free(t);
+	}
+	/* The prefetch reads a raw datagram as it came: every cut of a query,
+	 * and labels that are not, in a buffer of exactly that size (ASan
+	 * sees a read past it), change no answer. */
+	{
+		static const uint8_t q[] = { 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0,
+		    0, 1, 'h', 7, 'E', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1,
+		    0, 1 };
+		const char *fp[] = { "^h", "." };
+		uint16_t fq[] = { 0, 28 };
+		uint8_t *buf;
+		size_t n;
+
+		t = route_table_new(c, fp, fq, 2, 10000);
+		for (n = 0; n <= sizeof(q); n++) {
+			buf = xmalloc(n > 0 ? n : 1);
+			memcpy(buf, q, n);
+			route_prefetch_wire(m, t, buf, n);
+			if (n > 12) {
+				buf[12] = 0xc0;
+				route_prefetch_wire(m, t, buf, n);
+				buf[12] = 0x3f;
+				route_prefetch_wire(m, t, buf, n);
+			}
+			free(buf);
+		}
+		CHECK(match(m, t, "h.example.", 1, &limited) == 0);
+		CHECK(match(m, t, "x.example.", 28, &limited) == 1);
+		CHECK(match(m, t, "x.example.", 1, &limited) == -1);
 		route_table_free(t);
 	}
 	route_matcher_free(m);
