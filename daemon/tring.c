@@ -128,6 +128,12 @@ tring_put(struct tring *r, struct trec *t, const struct sockaddr *sa,
 		atomic_store_explicit(&s->w[i], word(t, i), memory_order_relaxed);
 	atomic_store_explicit(&s->seq, 2 * n + 2, memory_order_release);
 	atomic_store_explicit(&r->head, n + 1, memory_order_release);
+	/* The ring is larger than the caches: fetch the lines the next
+	 * record writes (seq, the fixed words, a short name) now, for
+	 * writing, so that the next put does not wait for them. */
+	s = &r->slot[(n + 1) & (TRING_SLOTS - 1)];
+	__builtin_prefetch(s, 1);
+	__builtin_prefetch((char *)s + 64, 1);
 }
 
 /* ---- the reader ---- */
