@@ -20,6 +20,8 @@ void	query_client(struct worker *, const uint8_t *pkt, size_t len,
 /* A backend's answer on the socket and with the ID of r (w->on_answer). */
 void	query_answer(struct worker *, struct up_ref *r, uint8_t *pkt,
 	    size_t len, int stable);
+/* An answer to r will be handled soon (w->on_answer_soon): prefetch. */
+void	query_answer_soon(const struct up_ref *r);
 /* The connection r went out on failed (w->on_failed). */
 void	query_failed(struct worker *, struct up_ref *r);
 /* Expire the tries past their deadline. */

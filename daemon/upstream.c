@@ -500,6 +500,7 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 	struct worker *w = bc->w;
 	struct mmsghdr *m = w->rx_up;
 	struct up_ref *r;
+	uint32_t pos;
 	int i, n, round;
 
 	(void)ev;
@@ -512,6 +513,13 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 				bconn_failed(bc, 0);
 			return;
 		}
+		/* The queries' slots are cold by the time their answers
+		 * come: start loading them all before the first is handled. */
+		for (i = 0; i < n; i++)
+			if (m[i].msg_len >= DNS_HDR_LEN && idmap_find(w,
+			    idkey(us->serial, dns_get_id(w->rxiov_up[i].iov_base)),
+			    &pos))
+				w->on_answer_soon(w->idmap[pos].val);
 		for (i = 0; i < n; i++)
 			if ((r = idmap_answer(w, us->serial,
 			    w->rxiov_up[i].iov_base, m[i].msg_len)) != NULL)

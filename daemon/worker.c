@@ -69,6 +69,7 @@ worker_new(int idx, struct listeners *ls, struct config *cfg, int tcp_budget)
 	w->on_query = query_client;
 	w->on_answer = query_answer;
 	w->on_failed = query_failed;
+	w->on_answer_soon = query_answer_soon;
 
 	w->rxbuf = xmalloc((size_t)UDP_BATCH * 65536);
 	tconn_q_init(&w->tcpq, w->base);

@@ -73,6 +73,9 @@ typedef void	answer_fn(struct worker *, struct up_ref *r, uint8_t *pkt,
 		    size_t len, int stable);
 /* The connection r went out on failed (refused, reset, closed). */
 typedef void	failed_fn(struct worker *, struct up_ref *r);
+/* An answer to r is in the batch just read (upstream.c): a hint to start
+ * loading what on_answer will touch, before the batch is handled. */
+typedef void	answer_soon_fn(const struct up_ref *r);
 
 struct worker {
 	/* worker.c: the thread, the snapshot it serves from, the handover
@@ -106,6 +109,7 @@ struct worker {
 	query_fn		*on_query;
 	answer_fn		*on_answer;
 	failed_fn		*on_failed;
+	answer_soon_fn		*on_answer_soon;
 
 	/* Shared by the files that read sockets, which run one at a time:
 	 * the receive buffer (UDP_BATCH * 65536), the TCP connections with
