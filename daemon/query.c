@@ -982,6 +982,12 @@ slot_alloc(struct worker *w, uint32_t bucket)
 	}
 	s = w->free;
 	w->free = s->free_next;
+	/* The next query's slot: its head (free_next, read then) and the
+	 * line after, which it writes. */
+	if (w->free != NULL) {
+		__builtin_prefetch(w->free, 1);
+		__builtin_prefetch((char *)w->free + 64, 1);
+	}
 	s->cfg = w->cfg;
 	s->cbucket = bucket;
 	w->out_per_addr[bucket]++;
