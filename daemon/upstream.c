@@ -436,6 +436,12 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 	backend_wadd(&b->wc[w->idx].outstanding, 1);
 	backend_wadd(&b->wc[w->idx].queries, 1);
 	STAT_INC(&w->st, forwarded);
+	/* The next query's ID is drawn already, and most likely goes out on
+	 * this socket too: start loading its cell of the map, which a random
+	 * ID finds cold. */
+	if (w->rndpos > 0)
+		__builtin_prefetch(&w->idmap[idhash(w, idkey(serial,
+		    w->rnd[w->rndpos - 1]))]);
 	return 0;
 }
 
