@@ -19,6 +19,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
+#include <sys/mman.h>
 #include <pcre2.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -103,6 +104,7 @@ _Static_assert(offsetof(struct dc_short, name) == sizeof(struct dc_key) &&
 #define DC_NAME(k)	((uint8_t *)((k) + 1))
 #define DC_SHORT_SETS	16384		/* x 2 ways x 64 bytes: 2 MiB */
 #define DC_LONG_SETS	2048		/* x 2 ways x 128 bytes: 512 KiB */
+#define DC_SHORT_BYTES	(DC_SHORT_SETS * 2 * sizeof(struct dc_short))
 
 /*
  * The decision cache's hash reads the name eight octets at a time with
@@ -657,12 +659,18 @@ route_matcher_new(void)
 	if ((m->jstack = pcre2_jit_stack_create(JIT_STACK_START,
 	    JIT_STACK_MAX, NULL)) != NULL)
 		pcre2_jit_stack_assign(m->mctx, NULL, m->jstack);
-	if (posix_memalign((void **)&m->dcs, 64,
-	    DC_SHORT_SETS * 2 * sizeof(*m->dcs)) != 0 ||
+	/* The short table is one huge page where the kernel gives them on
+	 * request: every lookup lands on a random line of it, and with 4 KiB
+	 * pages on a random page too, a TLB miss on top of the cache miss. */
+	if (posix_memalign((void **)&m->dcs, DC_SHORT_BYTES,
+	    DC_SHORT_BYTES) != 0 ||
 	    posix_memalign((void **)&m->dcl, 64,
 	    DC_LONG_SETS * 2 * sizeof(*m->dcl)) != 0)
 		fatalx("decision cache: out of memory");
-	memset(m->dcs, 0, DC_SHORT_SETS * 2 * sizeof(*m->dcs));
+#ifdef MADV_HUGEPAGE
+	(void)madvise(m->dcs, DC_SHORT_BYTES, MADV_HUGEPAGE);
+#endif
+	memset(m->dcs, 0, DC_SHORT_BYTES);
 	memset(m->dcl, 0, DC_LONG_SETS * 2 * sizeof(*m->dcl));
 	return m;
 }
