@@ -7,11 +7,11 @@
  * Drained and disabled members never get a new query.  The members a query
  * was already sent to are excluded, so a retry goes elsewhere.
  *
- * roundrobin	the next member by a counter shared by the workers; the
- *		counter picks among the usable members only, so a member
- *		that is down leaves its share spread evenly over the rest
- *		(taking the next member's turn instead gave that one twice
- *		the load)
+ * roundrobin	the next member by a counter shared by the workers (not
+ *		locked: see turn_of); the counter picks among the usable
+ *		members only, so a member that is down leaves its share
+ *		spread evenly over the rest (taking the next member's turn
+ *		instead gave that one twice the load)
  * weighted	the same over the total weight of the usable members
  * first	the first usable member in the pool's order (failover)
  * least-outstanding	the usable member with the fewest queries in flight,
@@ -53,13 +53,22 @@ eligible(struct backend *b, struct backend *const *ex, int nex, int anyway)
 	return backend_usable(b);
 }
 
-/* The round-robin counter: taken, or only looked at (peek). */
+/*
+ * The round-robin counter: taken, or only looked at (peek).  Taken with a
+ * relaxed load and store, not a locked add: that was a locked instruction
+ * per query, waiting for every store before it.  Two workers that take a
+ * turn at the same instant may both get it, and the member after it waits
+ * one turn more: the shares stay even on average, and one worker's
+ * sequence is exact.
+ */
 static inline unsigned
 turn_of(struct pool *p, int peek)
 {
-	if (peek)
-		return atomic_load_explicit(&p->rr, memory_order_relaxed);
-	return atomic_fetch_add_explicit(&p->rr, 1, memory_order_relaxed);
+	unsigned t = atomic_load_explicit(&p->rr, memory_order_relaxed);
+
+	if (!peek)
+		atomic_store_explicit(&p->rr, t + 1, memory_order_relaxed);
+	return t;
 }
 
 static struct backend *
