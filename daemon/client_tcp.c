@@ -105,9 +105,8 @@ tclient_close(struct tclient *tc)
 }
 
 void
-tclient_query_done(struct tclient *tc)
+tclient_query_settle(struct tclient *tc)
 {
-	tc->inflight--;
 	if (tc->closed) {
 		if (tc->inflight == 0)
 			tclient_free(tc);

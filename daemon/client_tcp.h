@@ -50,7 +50,17 @@ tclient_query_begin(struct tclient *tc)
 {
 	tc->inflight++;
 }
-void	tclient_query_done(struct tclient *);
+void	tclient_query_settle(struct tclient *);
+/* A query read on tc is answered or given up.  As a rule nothing else is
+ * to be done; a closed tc goes with its last query, a paused one reads
+ * again below half the cap (tclient_query_settle). */
+static inline void
+tclient_query_done(struct tclient *tc)
+{
+	tc->inflight--;
+	if (tc->closed || tc->paused)
+		tclient_query_settle(tc);
+}
 /* The client waits for something long (a zone transfer): its idle
  * timeout starts again. */
 void	tclient_busy(struct tclient *);

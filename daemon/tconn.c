@@ -92,12 +92,14 @@ unlink_q(struct tconn *c)
 	c->queued = 0;
 }
 
+/* Put c on its queue, to be written at the end of the callback or round
+ * (the caller checked that it is not queued already). */
 static void
-enqueue(struct tconn *c)
+enqueue_slow(struct tconn *c)
 {
 	struct tconn_q *q = c->q;
 
-	if (c->queued || c->connecting || c->fd == -1)
+	if (c->connecting || c->fd == -1)
 		return;
 	if (c->draining && !c->ack)
 		return;
@@ -113,10 +115,29 @@ enqueue(struct tconn *c)
 	c->queued = 1;
 }
 
+static inline void
+enqueue(struct tconn *c)
+{
+	if (!c->queued)
+		enqueue_slow(c);
+}
+
 static const struct timeval *
 idle_tv(const struct tconn *c)
 {
 	return c->idle.tv_sec > 0 ? &c->idle : NULL;
+}
+
+/* All of the output is with the kernel. */
+static void
+out_sent(struct tconn *c)
+{
+	c->outoff = c->outlen = 0;
+	if (c->outcap > TCONN_OUT_KEEP) {
+		free(c->out);
+		c->out = NULL;
+		c->outcap = 0;
+	}
 }
 
 /* send what the kernel takes; 0, or -1 on an error. */
@@ -137,17 +158,15 @@ send_some(struct tconn *c)
 			return 0;
 		return -1;
 	}
-	c->outoff = c->outlen = 0;
-	if (c->outcap > TCONN_OUT_KEEP) {
-		free(c->out);
-		c->out = NULL;
-		c->outcap = 0;
-	}
+	out_sent(c);
 	return 0;
 }
 
+/* The general case: an ACK to ask for, a connection already waiting for
+ * its write event, nothing to write, or a send the kernel did not take
+ * whole. */
 static void
-write_one(struct tconn *c)
+write_slow(struct tconn *c)
 {
 	int on = 1;
 
@@ -167,18 +186,51 @@ write_one(struct tconn *c)
 }
 
 static void
+write_one(struct tconn *c)
+{
+	size_t len = c->outlen - c->outoff;
+	ssize_t n;
+
+	if (c->ack || c->draining || len == 0) {
+		write_slow(c);
+		return;
+	}
+	/* As a rule the kernel takes all of it at once. */
+	n = sys_send(c->fd, c->out + c->outoff, len);
+	if (n == (ssize_t)len) {
+		out_sent(c);
+		return;
+	}
+	if (n > 0)
+		c->outoff += (size_t)n;
+	write_slow(c);
+}
+
+/* Every connection on q, each with one send. */
+static void
+flush(struct tconn_q *q)
+{
+	struct tconn *c;
+
+	while ((c = q->head) != NULL) {
+		q->head = c->next;
+		if (c->next != NULL)
+			c->next->prev = NULL;
+		c->next = NULL;
+		c->queued = 0;
+		write_one(c);
+	}
+}
+
+static void
 flush_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct tconn_q *q = arg;
-	struct tconn *c;
 
 	(void)fd;
 	(void)ev;
 	q->pending = 0;
-	while ((c = q->head) != NULL) {
-		unlink_q(c);
-		write_one(c);
-	}
+	flush(q);
 }
 
 /* An owner's read callback, then what it queued: see "Writing" above.  c
@@ -193,9 +245,8 @@ owner_read(struct tconn *c)
 	q->in_read = 0;
 	if (q->head == NULL || q->pending)
 		return;
-	if (event_base_get_num_events(event_get_base(q->ev),
-	    EVENT_BASE_COUNT_ACTIVE) == 0)
-		flush_cb(-1, 0, q);
+	if (event_base_get_num_events(q->base, EVENT_BASE_COUNT_ACTIVE) == 0)
+		flush(q);
 	else {
 		event_active(q->ev, EV_WRITE, 1);
 		q->pending = 1;
@@ -206,6 +257,7 @@ void
 tconn_q_init(struct tconn_q *q, struct event_base *base)
 {
 	q->head = NULL;
+	q->base = base;
 	q->pending = q->in_read = 0;
 	/* Persistent: made active again and again, never added or deleted. */
 	q->ev = event_new(base, -1, EV_PERSIST, flush_cb, q);
@@ -223,22 +275,13 @@ tconn_q_free(struct tconn_q *q)
 
 /* ---- events ---- */
 
+/* Room for a whole message when one has begun, and more room while reads
+ * fill what there is. */
 static void
-read_cb(evutil_socket_t fd, short what, void *arg)
+grow_in(struct tconn *c)
 {
-	struct tconn *c = arg;
-	size_t want;
-	ssize_t n;
+	size_t want = c->incap;
 
-	(void)what;
-	if (c->trigger || !c->reading) {
-		c->trigger = 0;
-		owner_read(c);
-		return;
-	}
-	/* Room for a whole message when one has begun, and more room while
-	 * reads fill what there is. */
-	want = c->incap;
 	if (c->inlen >= 2)
 		want = MAX(want, 2 + ((size_t)c->in[0] << 8 | c->in[1]));
 	if (c->inlen == c->incap && c->incap < TCONN_IN_MAX)
@@ -248,6 +291,23 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 		c->in = xrealloc(c->in, want);
 		c->incap = want;
 	}
+}
+
+static void
+read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tconn *c = arg;
+	ssize_t n;
+
+	(void)what;
+	if (c->trigger || !c->reading) {
+		c->trigger = 0;
+		owner_read(c);
+		return;
+	}
+	if (c->in == NULL || c->inlen == c->incap || (c->inlen >= 2 &&
+	    2 + ((size_t)c->in[0] << 8 | c->in[1]) > c->incap))
+		grow_in(c);
 	n = sys_recv(fd, c->in + c->inlen, c->incap - c->inlen);
 	if (n > 0) {
 		c->inlen += (size_t)n;
