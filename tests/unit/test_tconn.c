@@ -6,7 +6,9 @@
  * again at the next round.  The reader checks the byte stream frame by
  * frame.  On the input side: frames split anywhere arrive whole, a frame
  * larger than the input buffer makes it grow, what is not consumed stays,
- * and the peer's close is reported.
+ * and the peer's close is reported.  Relaying: what a read callback writes
+ * leaves in the same round; what the kernel refuses of it waits for the
+ * write event, and the relayed stream arrives whole and in order.
  */
 #include <sys/socket.h>
 #include <errno.h>
@@ -236,6 +238,90 @@ test_input(struct event_base *base)
 	tconn_q_free(&q);
 }
 
+/* Every whole frame read on c is written on the tconn in arg. */
+static void
+relay_cb(struct tconn *c, void *arg)
+{
+	struct tconn *o = arg;
+	size_t off = 0;
+	long l;
+
+	reads++;
+	while ((l = dns_tcp_next(c->in, c->inlen, off)) >= 0) {
+		CHECK(tconn_msg(o, c->in + off + 2, (size_t)l) == 0);
+		off += 2 + (size_t)l;
+	}
+	tconn_consume(c, off);
+}
+
+static void
+test_relay(struct event_base *base)
+{
+	struct tconn_q q;
+	struct tconn in, out;
+	static uint8_t acc[2 * 65536 + 2 * (2 + MSGLEN)];
+	static uint8_t frame[40 * (2 + MSGLEN)];
+	size_t have = 0, len;
+	int si[2], so[2], sz = 4096, got = 0, bad = 0, i, k, sent = 0, rounds;
+
+	memset(&in, 0, sizeof(in));
+	memset(&out, 0, sizeof(out));
+	errors = reads = 0;
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, si) == 0);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, so) == 0);
+	(void)setsockopt(so[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	(void)setsockopt(so[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	for (i = 0; i < 2; i++) {
+		CHECK(fcntl(si[i], F_SETFL, O_NONBLOCK) == 0);
+		CHECK(fcntl(so[i], F_SETFL, O_NONBLOCK) == 0);
+	}
+	tconn_q_init(&q, base);
+	CHECK(tconn_open(&in, &q, base, si[0], 0, relay_cb, error_cb, &out) == 0);
+	CHECK(tconn_open(&out, &q, base, so[0], 0, no_read_cb, error_cb,
+	    NULL) == 0);
+
+	/* One frame: written by the callback, gone when the round ends. */
+	len = 2 + MSGLEN;
+	frame[0] = MSGLEN >> 8;
+	frame[1] = MSGLEN & 0xff;
+	fill(frame + 2, sent++);
+	CHECK(write(si[1], frame, len) == (ssize_t)len);
+	event_base_loop(base, EVLOOP_ONCE);
+	CHECK(reads == 1);
+	CHECK(tconn_backlog(&out) == 0 && !out.queued && !q.pending);
+	read_some(so[1], acc, &have, &got, &bad);
+	CHECK(got == 1 && bad == 0);
+
+	/* 40 frames a write, the reader slow: the kernel takes a part of
+	 * what each callback relays, the rest drains through the write
+	 * event, and everything arrives in order. */
+	for (k = 0; k < 30; k++) {
+		for (i = 0, len = 0; i < 40; i++, len += 2 + MSGLEN) {
+			frame[len] = MSGLEN >> 8;
+			frame[len + 1] = MSGLEN & 0xff;
+			fill(frame + len + 2, sent++);
+		}
+		CHECK(write(si[1], frame, len) == (ssize_t)len);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		if (k == 0)
+			CHECKF(out.draining && tconn_backlog(&out) > 0,
+			    "backlog %zu", tconn_backlog(&out));
+	}
+	for (rounds = 0; got < sent && rounds < 100000; rounds++) {
+		read_some(so[1], acc, &have, &got, &bad);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	}
+	CHECKF(got == sent, "%d of %d frames", got, sent);
+	CHECK(bad == 0 && have == 0 && errors == 0);
+	CHECK(!out.draining && tconn_backlog(&out) == 0);
+
+	tconn_release(&in);
+	tconn_release(&out);
+	tconn_q_free(&q);
+	close(si[1]);
+	close(so[1]);
+}
+
 int
 main(void)
 {
@@ -244,6 +330,7 @@ main(void)
 	CHECK(base != NULL);
 	test_output(base);
 	test_input(base);
+	test_relay(base);
 	event_base_free(base);
 	UNIT_DONE("tconn");
 }
