@@ -17,10 +17,12 @@
  * output was queued by a read callback and no other event is active in
  * this iteration, nothing could join it: the queue is written at the end
  * of that callback, which spares the event's activation (at low load, one
- * of the two per message).  Only what
- * the kernel does not take waits for the write event (draining), with the
- * idle timeout; an error is reported from there too, never from inside the
- * flush, so an owner is never closed under its own call.
+ * of the two per message).  Only what the kernel does not take waits for
+ * the write event (draining; a send it took in part is not tried again
+ * before), with the idle timeout; an error is reported from there too,
+ * never from inside the flush, so an owner is never closed under its own
+ * call.  The system calls skip glibc's cancellation bracketing (sys_recv,
+ * sys_send).
  *
  * ACKs: a server such as NSD does not set TCP_NODELAY, so its Nagle holds
  * each answer until the one before is acknowledged, and Linux delays that
@@ -201,9 +203,16 @@ write_one(struct tconn *c)
 		out_sent(c);
 		return;
 	}
+	if (n == -1 && errno == EINTR) {
+		write_slow(c);
+		return;
+	}
+	/* A part: the kernel is full.  The rest, or the error, is for the
+	 * write event. */
 	if (n > 0)
 		c->outoff += (size_t)n;
-	write_slow(c);
+	c->draining = 1;
+	event_add(c->wev, idle_tv(c));
 }
 
 /* Every connection on q, each with one send. */
@@ -275,15 +284,21 @@ tconn_q_free(struct tconn_q *q)
 
 /* ---- events ---- */
 
+/* The length of the message the input begins with, its two bytes
+ * included; 0 before they are read. */
+static inline size_t
+first_len(const struct tconn *c)
+{
+	return c->inlen >= 2 ? 2 + ((size_t)c->in[0] << 8 | c->in[1]) : 0;
+}
+
 /* Room for a whole message when one has begun, and more room while reads
  * fill what there is. */
 static void
 grow_in(struct tconn *c)
 {
-	size_t want = c->incap;
+	size_t want = MAX(c->incap, first_len(c));
 
-	if (c->inlen >= 2)
-		want = MAX(want, 2 + ((size_t)c->in[0] << 8 | c->in[1]));
 	if (c->inlen == c->incap && c->incap < TCONN_IN_MAX)
 		want = MAX(want, c->incap * 2);
 	if (want > c->incap || c->in == NULL) {
@@ -305,8 +320,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 		owner_read(c);
 		return;
 	}
-	if (c->in == NULL || c->inlen == c->incap || (c->inlen >= 2 &&
-	    2 + ((size_t)c->in[0] << 8 | c->in[1]) > c->incap))
+	if (c->in == NULL || c->inlen == c->incap || first_len(c) > c->incap)
 		grow_in(c);
 	n = sys_recv(fd, c->in + c->inlen, c->incap - c->inlen);
 	if (n > 0) {

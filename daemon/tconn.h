@@ -17,7 +17,7 @@
 /* The connections of one worker that have output waiting to be written. */
 struct tconn_q {
 	struct tconn	*head;
-	struct event_base *base;
+	struct event_base *base;	/* the worker's */
 	struct event	*ev;		/* runs the flush from the loop */
 	int		 pending;	/* ev made active, not yet run */
 	int		 in_read;	/* inside an owner's read callback */
