@@ -95,6 +95,35 @@ def test_pipeline_deeper_than_the_in_flight_cap(seed):
         assert dt.txt_values(answers[q.id]) == [dt.expected_txt(name)], name
 
 
+def test_answers_leave_as_they_come_not_in_the_order_asked(seed, misbehave_factory):
+    """RFC 7766 6.2.1.1: the first of 21 queries pipelined on one connection
+    goes to a backend that answers after 700 ms, the other 20 to NSD.  The
+    20 come back first, on the same connection, and the slow one last: no
+    answer waits for the queries before it."""
+    r = seed.router
+    m = misbehave_factory('delay', delay_ms=700)
+    r.ok('set query-timeout 5000')
+    r.ok('pool add slow')
+    r.ok('backend add slow %s pool slow %s check-transport udp' % (m.endpoint, dt.BACKEND_FAST))
+    r.ok(r"route add '^e[^.]*\.example\.$' pool slow")
+    r.wait_health('slow', 'up')
+    slow = dt.make_query('e1.example.', 'TXT', qid=0x5000)
+    fast = make_msgs(pipelined_names()[::5], base=0x5001)
+    stream = b''.join(struct.pack('!H', len(w)) + w for w in (q.to_wire() for q in [slow] + fast))
+    s = socket.create_connection((r.host, r.port), timeout=10)
+    try:
+        s.sendall(stream)
+        arrived = []
+        for _ in range(1 + len(fast)):
+            (n,) = struct.unpack('!H', dt.recv_exact(s, 2))
+            arrived.append(dns.message.from_wire(dt.recv_exact(s, n)))
+    finally:
+        s.close()
+    assert arrived[-1].id == slow.id, [a.id for a in arrived]
+    assert dt.txt_values(arrived[-1]) == ['misbehave'], arrived[-1]
+    check_answers(fast, {a.id: a for a in arrived[:-1]})
+
+
 def established_to(host, port):
     """TCP connections in state established towards host:port (ss)."""
     out = subprocess.run(['ss', '-Htn', 'state', 'established', 'dst', '%s:%d' % (host, port)],
