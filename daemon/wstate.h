@@ -102,7 +102,8 @@ struct worker {
 	int			 stopping;	/* reads no more queries */
 	uint64_t		 stopping_us;
 	int			 exiting;
-	struct event		*ev_timer;
+	struct event		*ev_timer;	/* on tickfd, a timerfd */
+	int			 tickfd;
 	uint64_t		 tick_us;	/* now_us() at the last tick */
 	struct stats		 st;		/* everyone counts here */
 	struct tring		*ring;		/* what became of each query */
