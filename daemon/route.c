@@ -570,6 +570,10 @@ route_table_new(struct route_cache *c, const char *const *patterns,
 	t->pats = xcalloc(n > 0 ? n : 1, sizeof(*t->pats));
 	t->qtypes = xcalloc(n > 0 ? n : 1, sizeof(*t->qtypes));
 	t->match_limit = match_limit;
+	/* Room for the table's patterns first: at a start the cache grows
+	 * while it is empty, rather than rehashing 100,000 on the way. */
+	while ((size_t)n > c->nb * CACHE_LOAD)
+		cache_grow(c);
 	for (i = 0; i < n; i++) {
 		t->pats[i] = cache_get(c, patterns[i]);
 		t->qtypes[i] = qtypes[i];

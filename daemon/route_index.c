@@ -158,16 +158,36 @@ route_index_classify(const char *pattern, char *lit, size_t litlen)
 	return 'a';
 }
 
+/*
+ * Eight octets at a time, each word mixed in by a multiply and a shift,
+ * then a final mix so the low bits (the slot) depend on every octet.  It
+ * is computed for each literal length a name is looked up at, and for
+ * each of 100,000 literals before a restart can serve: a byte-at-a-time
+ * FNV was a tenth of the start.
+ */
+#define MIX_K	0xff51afd7ed558ccdULL
+
 static uint32_t
 hash_lit(char kind, const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)kind;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)(unsigned char)kind <<
+	    8) ^ n, w;
 
-	while (n--) {
-		h ^= (unsigned char)*s++;
-		h *= 0x100000001b3ULL;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * MIX_K;
+		h ^= h >> 32;
 	}
-	return (uint32_t)(h ^ (h >> 31));
+	if (n > 0) {
+		w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * MIX_K;
+		h ^= h >> 32;
+	}
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (uint32_t)h;
 }
 
 static struct entry *
@@ -204,7 +224,7 @@ route_index_build(const char *const *patterns, int n)
 	struct route_index *ix = xcalloc(1, sizeof(*ix));
 	struct entry *e;
 	char lit[LIT_MAX + 1], kind;
-	uint32_t size = 16, *slot, i, off;
+	uint32_t size = 16, *slot, i, off, h;
 	size_t l, caplits = 4096;
 	int r, k;
 
@@ -223,10 +243,11 @@ route_index_build(const char *const *patterns, int n)
 			continue;
 		}
 		l = strlen(lit);
-		e = lookup(ix, kind, lit, l, hash_lit(kind, lit, l));
+		h = hash_lit(kind, lit, l);
+		e = lookup(ix, kind, lit, l, h);
 		if (e->kind == 0) {
 			e->kind = kind;
-			e->hash = hash_lit(kind, lit, l);
+			e->hash = h;
 			e->len = (uint16_t)l;
 			if (ix->nlits + l > caplits) {
 				while (ix->nlits + l > caplits)
