@@ -271,6 +271,12 @@ backend_stats(struct cmd_ctx *x)
 	}
 }
 
+static void
+stat_row(void *arg, const char *name, long long v, const char *help)
+{
+	cmd_stat_row(arg, name, v, help);
+}
+
 int
 cmd_show_stats(struct cmd_ctx *x, const union cmd_args *u)
 {
@@ -291,6 +297,7 @@ cmd_show_stats(struct cmd_ctx *x, const union cmd_args *u)
 	cmd_stat_row(x, "outstanding", out, "queries waiting for a backend now");
 	cmd_stat_row(x, "uptime-seconds", (wall_us() - dr->started_us) / 1000000,
 	    "seconds since the daemon started");
+	state_route_stats(stat_row, x);
 	cmd_fleet_stats(x);
 	free(sum);
 	backend_stats(x);

@@ -288,6 +288,20 @@ put_gauge(struct evbuffer *b, const char *name, const char *type,
 	evbuffer_add_printf(b, "%s %lld\n", name, v);
 }
 
+/* The patterns' compilation (state_route_stats): routes-pending becomes
+ * dnsroute_routes_pending. */
+static void
+put_compile_row(void *arg, const char *name, long long v, const char *help)
+{
+	char m[64], *p;
+
+	snprintf(m, sizeof(m), "dnsroute_%s", name);
+	for (p = m; *p != '\0'; p++)
+		if (*p == '-')
+			*p = '_';
+	put_gauge(arg, m, "gauge", help, v);
+}
+
 /* Only with etcd (-e): the client, the registrations, the fleet. */
 static void
 put_fleet(struct evbuffer *b)
@@ -366,6 +380,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	put_counters(b);
 	put_backends(b, dr->cfg);
 	put_routes(b, dr->cfg);
+	state_route_stats(put_compile_row, b);
 	put_fleet(b);
 	evhttp_add_header(hdr, "Content-Type",
 	    "text/plain; version=0.0.4; charset=utf-8");

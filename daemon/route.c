@@ -545,10 +545,16 @@ route_cache_stats(const struct route_cache *c, struct route_cache_stats *s)
 			s->patterns++;
 			if (atomic_load(&p->code) != NULL)
 				s->compiled++;
+			else if (!atomic_load(&p->bad))
+				s->pending++;
 			if (atomic_load(&p->bad))
 				s->bad++;
 			if (p->jit_size > 0)
 				s->jit++;
+			else if (!p->jit_tried &&
+			    c->jit_bytes < c->jit_budget &&
+			    atomic_load(&p->uses) >= HOT_USES)
+				s->jit_wanted++;
 		}
 	s->jit_bytes = c->jit_bytes;
 }

@@ -76,6 +76,9 @@ struct route_cache_stats {
 	size_t	jit;		/* JIT-compiled */
 	size_t	jit_bytes;	/* their machine code */
 	size_t	bad;		/* do not compile (match nothing) */
+	size_t	pending;	/* not compiled yet (nor bad) */
+	size_t	jit_wanted;	/* tried often, interpreted, budget left:
+				 * JIT code within a second */
 };
 void			 route_cache_stats(const struct route_cache *,
 			    struct route_cache_stats *);

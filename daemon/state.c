@@ -161,6 +161,30 @@ state_publish(struct config *c)
 	warm();
 }
 
+void
+state_route_stats(void (*row)(void *, const char *, long long, const char *),
+    void *arg)
+{
+	struct route_cache_stats st;
+
+	route_cache_stats(dr->rc, &st);
+	row(arg, "routes-compiled", (long long)st.compiled,
+	    "route patterns compiled (the others compile when first needed "
+	    "or in the background)");
+	row(arg, "routes-pending", (long long)st.pending,
+	    "route patterns not compiled yet: 0 once the background "
+	    "compilation is done");
+	row(arg, "routes-bad", (long long)st.bad,
+	    "stored route patterns that do not compile (they match nothing)");
+	row(arg, "routes-jit", (long long)st.jit,
+	    "route patterns with JIT code");
+	row(arg, "routes-jit-bytes", (long long)st.jit_bytes,
+	    "their machine code, in bytes (8 MiB at most)");
+	row(arg, "routes-jit-wanted", (long long)st.jit_wanted,
+	    "patterns the queries try often that get JIT code within a "
+	    "second: 0 when the table is as fast as it gets");
+}
+
 int
 state_load(char *err, size_t errlen)
 {

@@ -58,6 +58,13 @@ struct config	*state_build(char *err, size_t errlen);
  * every worker serves from c when this returns, the health checks follow
  * it, and the old snapshot is let go. */
 void		 state_publish(struct config *c);
+/* The route patterns' compilation, as rows (name, value, what it counts)
+ * for show stats and the metrics: routes-pending is 0 once the background
+ * compilation is done, routes-jit-wanted once the patterns the queries
+ * use often have JIT code; until both are, the router answers the same,
+ * only slower. */
+void		 state_route_stats(void (*row)(void *arg, const char *name,
+		    long long v, const char *help), void *arg);
 /* Start-up: the first snapshot, from the store alone; -1 with err. */
 int		 state_load(char *err, size_t errlen);
 /* With dr->base and dr->cfg set: compile the routes in the background

@@ -18,8 +18,14 @@
                                       under it is answered
     gen.py zroutes N FIRST POOL FILE  dnsroutectl batch: N routes
                                       '^[a-q][^.]*\\.zNNNNNN\\.bench\\.test\\.$' (FIRST..)
-    gen.py zqueries N ROUTES FILE     N names, each matching one of the first ROUTES
+    gen.py zqueries N ROUTES FILE [SEED]
+                                      N names, each matching one of the first ROUTES
                                       zroutes, in random order
+    gen.py firstanswer ADDR PORT NAME SECONDS
+                                      print "polling", then ask ADDR:PORT for NAME A
+                                      every 5 ms until a right answer (as probe) and
+                                      print the wall time it came at; exit 1 after
+                                      SECONDS without one
 
 The non-matching routes are '^rNNNNN\\.bench\\.$': they share the suffix of the
 names queried ('nNNNNN.bench.'), so no suffix prefilter can skip them.
@@ -123,7 +129,7 @@ def dnsdist(n, listen, backend, listeners, path):
             f.write("addAction(RegexRule('%s'), PoolAction('main'))\n" % p.replace("\\", "\\\\"))
 
 
-def probe(addr, port, qname, tcp=False):
+def probe(addr, port, qname, tcp=False, timeout=1.0):
     import socket
     import struct
     qid = random.randrange(65536)
@@ -132,7 +138,7 @@ def probe(addr, port, qname, tcp=False):
         q += bytes([len(label)]) + label.encode()
     q += b"\0" + struct.pack(">HH", 1, 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
-    s.settimeout(1.0)
+    s.settimeout(timeout)
     try:
         s.connect((addr, int(port)))   # so a closed port fails at once
         if tcp:
@@ -157,6 +163,20 @@ def probe(addr, port, qname, tcp=False):
     return 0 if rid == qid and flags & 0x8000 and flags & 15 == 0 and an > 0 else 1
 
 
+def firstanswer(addr, port, qname, seconds):
+    """A restart's first right answer, timed here rather than by starting
+    a probe process per try (Python's own start took 30-100 ms of each)."""
+    import time
+    print("polling", flush=True)
+    end = time.time() + seconds
+    while time.time() < end:
+        if probe(addr, port, qname, timeout=0.2) == 0:
+            print("%.6f" % time.time(), flush=True)
+            return 0
+        time.sleep(0.005)
+    return 1
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "zone":
@@ -176,7 +196,9 @@ def main(argv):
     elif cmd == "zroutes":
         zroutes(int(argv[2]), int(argv[3]), argv[4], argv[5])
     elif cmd == "zqueries":
-        zqueries(int(argv[2]), int(argv[3]), argv[4])
+        zqueries(int(argv[2]), int(argv[3]), argv[4], int(argv[5]) if len(argv) > 5 else 16)
+    elif cmd == "firstanswer":
+        sys.exit(firstanswer(argv[2], argv[3], argv[4], float(argv[5])))
     elif cmd == "probe":
         sys.exit(probe(argv[2], argv[3], argv[4], len(argv) > 5 and argv[5] == "tcp"))
     else:

@@ -10,9 +10,15 @@
 #         and CPU (daemon and dnsroutectl), RSS after it and once the
 #         background compilation is done, `show routes`, `export`, a no-op
 #         `--replace` of the export, a restart (SIGTERM, start, the first
-#         answer to a name of the last route), RSS after it; and the max
-#         UDP qps over names of 10,000 of the routes, against the same
-#         names through one route, in alternating rounds.
+#         answer to a name of the last route, polled every 5 ms from
+#         before the start), RSS after it; and the max UDP qps over names
+#         of the first 10,000 routes, with all the routes, with those
+#         10,000 only, and through one route, in alternating rounds: each
+#         router with every pattern compiled and the ones a 2 s warm-up
+#         load tried JIT-compiled (show stats routes-pending and
+#         routes-jit-wanted at 0); 100,000 names asked again and again,
+#         then 500,000 asked once each (every query a decision-cache
+#         miss).
 # change  SCALE_CHANGE_ROUTES (10,000) such routes and a catch-all to a
 #         pool of 4 backends (the NSD), the max UDP qps measured, then a
 #         dnsperf load at half of it during each change: a --replace by
@@ -36,7 +42,8 @@
 # Everything started is stopped by PID; every dnsperf run is bounded.
 #
 # Environment: SCALE_PARTS, SCALE_ROUTES, SCALE_CHANGE_ROUTES,
-# SCALE_CHANGE_ROUNDS, SCALE_HEALTH_SECONDS, SCALE_NET (127.61.2), SCALE_PORT (5321).
+# SCALE_CHANGE_ROUNDS (5), SCALE_HEALTH_SECONDS, SCALE_QPS_ROUNDS (3),
+# SCALE_NET (127.61.2), SCALE_PORT (5321).
 set -eu
 
 if [ $# -ne 2 ]; then
@@ -52,6 +59,7 @@ NROUTES=${SCALE_ROUTES:-100000}
 NCHANGE=${SCALE_CHANGE_ROUTES:-10000}
 NROUNDS=${SCALE_CHANGE_ROUNDS:-5}
 HSECS=${SCALE_HEALTH_SECONDS:-20}
+QROUNDS=${SCALE_QPS_ROUNDS:-3}
 NET=${SCALE_NET:-127.61.2}
 PORT=${SCALE_PORT:-5321}
 NSD_ADDR=$NET.1 NSD_PORT=$PORT
@@ -102,9 +110,12 @@ start_router() {
 	wait_until 30 "dnsrouted to start" ctl -c 'show settings'
 }
 rpid() { echo "${pid_of[dnsrouted]}"; }
-# The background compilation said it is done (it says so past 1,000
-# patterns), the Nth time in this log.
-warm_done() { [ "$(grep -c 'compiled in the background' "$D/dnsrouted.log")" -ge "$1" ]; }
+stat_of() { ctl -c 'show stats' | awk -v k="$1" '$1 == k { print $2 }'; }
+# Every pattern compiled (show stats), and those the queries tried often
+# JIT-compiled: the router is as fast as it gets.
+compiled() {
+	[ "$(stat_of routes-pending)" = 0 ] && [ "$(stat_of routes-jit-wanted)" = 0 ]
+}
 all_up() {
 	[ "$(ctl --json -c 'show backends' | $PY -c '
 import json, sys
@@ -122,7 +133,7 @@ max_qps() {
 # ---- 100,000 routes
 
 part_routes() {
-	local db=$D/routes.db db1=$D/one.db t c0 c1 r qf=$D/zq.txt i
+	local db=$D/routes.db db1=$D/one.db db10k=$D/10k.db t c0 c1 r qf=$D/zq.txt i
 	log "routes: $NROUTES routes in one batch"
 	{
 		echo "pool add main"
@@ -139,7 +150,7 @@ part_routes() {
 	put routes.batch_daemon_cpu_s "$(sub "$(cpu_s "$(rpid)")" "$c0")"
 	put routes.batch_ctl_cpu_s "$(awk '{ printf "%.2f", $1 + $2 }' "$D/ctl.time")"
 	put routes.rss_batch_mib "$(rss_mib "$(rpid)")"
-	wait_until 60 "the background compilation" warm_done 1
+	wait_until 60 "the background compilation" compiled
 	put routes.rss_mib "$(rss_mib "$(rpid)")"
 	log "routes: batch $(grep batch_s "$OUT" | cut -f2) s, RSS $(rss_mib "$(rpid)") MiB"
 	t=$(now)
@@ -152,29 +163,55 @@ part_routes() {
 	ctl -f "$D/export.conf" --replace >"$RAW/scale-replace.txt"
 	put routes.replace_noop_s "$(elapsed "$t")"
 	stop dnsrouted
-	# The restart: the first answer to a name of the last route.
+	# The restart: from the exec to the first right answer to a name of
+	# the last route, asked every 5 ms by a prober started before.
+	coproc PROBE { $GEN firstanswer "$R_ADDR" "$R_PORT" \
+	    "a.z$(printf %06d $((NROUTES - 1))).bench.test." 30; }
+	read -r _ <&"${PROBE[0]}"
 	start_router "$db"
-	wait_until 30 "an answer after the restart" answers "$R_ADDR" "$R_PORT" \
-	    "a.z$(printf %06d $((NROUTES - 1))).bench.test."
-	put routes.ready_s "$(elapsed "$T0")"
-	wait_until 60 "the background compilation" warm_done 2
+	read -r t <&"${PROBE[0]}" || { echo "scale: no answer after the restart" >&2; exit 1; }
+	wait "$PROBE_PID" || true
+	put routes.ready_s "$(echo "$t $T0" | awk '{ printf "%.3f", $1 - $2 }')"
+	wait_until 60 "the background compilation" compiled
 	put routes.rss_restart_mib "$(rss_mib "$(rpid)")"
 	log "routes: serving $(grep ready_s "$OUT" | cut -f2) s after the restart"
-	# qps over 10,000 routes' names: all routes, and one route.
-	$GEN zqueries 100000 10000 "$qf"
+	stop dnsrouted
+	# The same routes' first 10,000, and one route for them all.
+	start_router "$db10k"
+	{ head -n 2 "$D/routes.batch"; head -n 10000 "$D/z.only"; } >"$D/r10k.batch"
+	ctl -q -f "$D/r10k.batch" >/dev/null
 	stop dnsrouted
 	start_router "$db1"
 	ctl -q -c "pool add main" >/dev/null
 	ctl -q -c "backend add ns1 $NSD_ADDR:$NSD_PORT pool main" >/dev/null
-	ctl -q -c "route add '\.bench\.test\.$' pool main" >/dev/null
+	ctl -q -c "route add '\.bench\.test\.\$' pool main" >/dev/null
 	wait_until 30 "the backend up" all_up 1
 	stop dnsrouted
-	for i in 1 2 3; do
-		for r in one all; do
-			if [ $r = one ]; then start_router "$db1"; else start_router "$db"; fi
+	# Names of the first 10,000 routes: 100,000 of them, asked again and
+	# again; 500,000 more, each asked once in a 3 s run (every query a
+	# decision-cache miss); and others for the warm-up.
+	$GEN zqueries 100000 10000 "$qf"
+	$GEN zqueries 500000 10000 "$D/zu.txt" 17
+	$GEN zqueries 300000 10000 "$D/zw.txt" 18
+	for i in $(seq "$QROUNDS"); do
+		for r in one 10k all; do
+			case $r in
+			one) start_router "$db1" ;;
+			10k) start_router "$db10k" ;;
+			all) start_router "$db" ;;
+			esac
 			wait_until 30 "the backend up" all_up 1
-			[ $r = one ] || wait_until 60 "the background compilation" warm_done $((i + 2))
+			# As fast as it gets: the background compilation done,
+			# then a 2 s load of other names so the patterns they
+			# use are tried often, and their JIT code made.
+			wait_until 60 "the background compilation" compiled
+			# shellcheck disable=SC2086 # flags
+			timeout -k 5 20 "$DNSPERF" -s "$R_ADDR" -p "$R_PORT" \
+			    -d "$D/zw.txt" -l 2 $MAX_FLAGS >/dev/null 2>&1 || true
+			wait_until 30 "the JIT code of the patterns used" compiled
 			put "routes.qps_$r.$i" "$(max_qps "$qf")"
+			put "routes.qps_${r}_unique.$i" "$(max_qps "$D/zu.txt")"
+			log "routes: round $i, $r: $(grep "qps_$r\.$i" "$OUT" | cut -f2) qps, unique names $(grep "qps_${r}_unique\.$i" "$OUT" | cut -f2)"
 			stop dnsrouted
 		done
 	done
@@ -235,7 +272,7 @@ part_change() {
 	start_router "$db"
 	ctl -q -f "$D/a.conf" >/dev/null
 	wait_until 30 "4 backends up" all_up 4
-	wait_until 60 "the background compilation" warm_done 1
+	wait_until 60 "the background compilation" compiled
 	QMAX=$(max_qps "$D/cq.txt")
 	QHALF=$((QMAX / 2))
 	put change.routes "$NCHANGE"

@@ -85,6 +85,21 @@ def have_etcd():
     return is_exe(ETCD) and is_exe(ETCDCTL)
 
 
+def big_buffers(s):
+    """Room for a burst in a test's own UDP socket: 16 MiB each way (the
+    FORCE variants pass rmem_max/wmem_max as root).  With the default
+    208 KiB about 250 answers fit, and a test descheduled for a tenth of a
+    second on a loaded machine loses the rest to its own buffer."""
+    for force, plain in ((33, socket.SO_RCVBUF),     # SO_RCVBUFFORCE
+                         (32, socket.SO_SNDBUF)):    # SO_SNDBUFFORCE
+        for opt in (force, plain):
+            try:
+                s.setsockopt(socket.SOL_SOCKET, opt, 16 << 20)
+                break
+            except OSError:
+                pass
+
+
 # --------------------------------------------------------------------------
 # Waiting
 

@@ -12,24 +12,9 @@ import dns.query
 
 import dnsroute_test as dt
 
-SO_RCVBUFFORCE, SO_SNDBUFFORCE = 33, 32
-
-
-def big_buffers(s):
-    """Room for a burst (the FORCE variants pass rmem_max as root)."""
-    for force, plain in ((SO_RCVBUFFORCE, socket.SO_RCVBUF),
-                         (SO_SNDBUFFORCE, socket.SO_SNDBUF)):
-        for opt in (force, plain):
-            try:
-                s.setsockopt(socket.SOL_SOCKET, opt, 16 << 20)
-                break
-            except OSError:
-                pass
-
-
 def udp_from(host):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    big_buffers(s)
+    dt.big_buffers(s)
     s.bind((host, 0))
     return s
 
