@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +227,7 @@ struct db {
 	char		*path;
 	char		 err[512];
 	uint64_t	 routes_gen;	/* see db_routes_gen */
+	struct db_check	*check;		/* running beside; NULL when done */
 };
 
 /* Any row of route or registration written (rolled back or not). */
@@ -799,13 +801,101 @@ fail:
 	return -1;
 }
 
+/*
+ * The integrity check beside the start's first reads (DB_CHECK_BESIDE): on
+ * a read-only connection of its own, in a thread, so that a restart reads
+ * and files 100,000 routes meanwhile instead of after it.  What it decides
+ * is the same and comes before the daemon serves (db_check_wait).
+ */
+struct db_check {
+	pthread_t	 thr;
+	int		 threaded;
+	char		*path;
+	int		 rc;
+	char		 err[512];
+};
+
+static void *
+check_main(void *arg)
+{
+	struct db_check *ck = arg;
+	struct db c;
+
+	memset(&c, 0, sizeof(c));
+	c.path = ck->path;
+	if (sqlite3_open_v2(ck->path, &c.h, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(ck->err, sizeof(ck->err), "cannot read database %s: "
+		    "%s", ck->path, c.h != NULL ? sqlite3_errmsg(c.h) :
+		    "out of memory");
+		ck->rc = -1;
+	} else {
+		sqlite3_db_config(c.h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+		sqlite3_db_config(c.h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
+		    NULL);
+		ck->rc = check_integrity(&c, ck->err, sizeof(ck->err));
+	}
+	sqlite3_close_v2(c.h);
+	return NULL;
+}
+
+static void
+check_start(struct db *db)
+{
+	struct db_check *ck = xcalloc(1, sizeof(*ck));
+
+	ck->path = xstrdup(db->path);
+	if (pthread_create(&ck->thr, NULL, check_main, ck) == 0)
+		ck->threaded = 1;
+	else
+		check_main(ck);
+	db->check = ck;
+}
+
+int
+db_check_wait(struct db *db, char *err, size_t errlen)
+{
+	struct db_check *ck = db->check;
+	int rc;
+
+	if (ck == NULL)
+		return 0;
+	if (ck->threaded && (errno = pthread_join(ck->thr, NULL)) != 0)
+		fatal("pthread_join");
+	if ((rc = ck->rc) == -1)
+		snprintf(err, errlen, "%s", ck->err);
+	free(ck->path);
+	free(ck);
+	db->check = NULL;
+	return rc;
+}
+
+/* Is the schema the latest?  Else a migration is due, and runs only on a
+ * file checked first. */
+static int
+schema_latest(struct db *db)
+{
+	char msg[256];
+	long version;
+
+	return open_int(db, "PRAGMA user_version", &version, msg,
+	    sizeof(msg)) == SQLITE_OK &&
+	    version == DB_SCHEMA_BASE + db_migrations_len;
+}
+
 struct db *
 db_open(const char *path, char *err, size_t errlen)
+{
+	return db_open_flags(path, 0, err, errlen);
+}
+
+struct db *
+db_open_flags(const char *path, int flags, char *err, size_t errlen)
 {
 	struct db *db;
 	char msg[256], mode[16];
 	mode_t oldmask = 0;
-	int memory, rc, i;
+	int memory, rc, i, beside = 0;
 
 	static int configured;
 
@@ -845,7 +935,14 @@ db_open(const char *path, char *err, size_t errlen)
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 
-	if (check_integrity(db, err, errlen) == -1)
+	/* A file that is not a database, or not at the latest schema, is
+	 * checked here (the message says it is corrupt, nothing migrates an
+	 * unchecked file). */
+	if ((flags & DB_CHECKED) && !memory && schema_latest(db))
+		;
+	else if ((flags & DB_CHECK_BESIDE) && !memory && schema_latest(db))
+		beside = 1;
+	else if (check_integrity(db, err, errlen) == -1)
 		goto fail;
 	if (open_query(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode),
 	    msg, sizeof(msg)) != SQLITE_OK) {
@@ -892,6 +989,8 @@ db_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	if (!memory)
 		umask(oldmask);
+	if (beside)
+		check_start(db);
 	return db;
 
 fail:
@@ -908,6 +1007,7 @@ db_close(struct db *db)
 
 	if (db == NULL)
 		return;
+	(void)db_check_wait(db, NULL, 0);
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(db->st[i]);
 	db_reg_finalize(db);

@@ -97,6 +97,16 @@ struct db;
  * by another dnsrouted (pid 123)", "database /x is corrupt: ...").
  * ":memory:" is accepted (tests). */
 struct db	*db_open(const char *path, char *err, size_t errlen);
+/* The same with flags: DB_CHECK_BESIDE runs the integrity check in a
+ * thread beside what the caller reads next, and db_check_wait() gives its
+ * verdict (0, or -1 with the message in err); DB_CHECKED skips it (this
+ * process checked the file a moment ago).  Either only for a file at the
+ * latest schema: any other is checked in the open, as by db_open. */
+#define DB_CHECK_BESIDE	0x1
+#define DB_CHECKED	0x2
+struct db	*db_open_flags(const char *path, int flags, char *err,
+		    size_t errlen);
+int		 db_check_wait(struct db *, char *err, size_t errlen);
 void		 db_close(struct db *);
 const char	*db_errmsg(struct db *);
 

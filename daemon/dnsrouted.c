@@ -387,8 +387,9 @@ main(int argc, char *argv[])
 	struct listeners *ls;
 	struct passwd *pw, pwbuf;
 	struct group *gr;
-	char err[512];
+	char err[512], err2[512];
 	int ch, nla = 0, foreground = 0, verbose = LOG_LVL_INFO, i, tcp_budget;
+	int loaded;
 	int ctl_fd;
 	long nthreads = 1;
 	gid_t gid = 0;
@@ -504,7 +505,8 @@ main(int argc, char *argv[])
 		runtime_dir(pidfile, pw);
 
 	note_db_files(dbpath);
-	if ((dr->db = db_open(dbpath, err, sizeof(err))) == NULL)
+	if ((dr->db = db_open_flags(dbpath, DB_CHECK_BESIDE, err,
+	    sizeof(err))) == NULL)
 		fatalx("%s", err);
 	/* Registrations stored from an earlier run are served at once (etcd
 	 * may be away), unless the router no longer takes them from there. */
@@ -512,7 +514,14 @@ main(int argc, char *argv[])
 	    NULL, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	dr->rc = route_cache_new();
-	if (state_load(err, sizeof(err)) == -1)
+	loaded = state_load(err, sizeof(err));
+	/* The integrity check ran beside the load; its verdict first, as a
+	 * corrupt file explains a load that failed. */
+	if (db_check_wait(dr->db, err2, sizeof(err2)) == -1) {
+		db_close(dr->db);	/* and the WAL it made */
+		fatalx("%s", err2);
+	}
+	if (loaded == -1)
 		fatalx("cannot load the stored configuration from %s: %s",
 		    dbpath, err);
 
@@ -523,7 +532,8 @@ main(int argc, char *argv[])
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		log_init("dnsrouted", 1, verbose);
-		if ((dr->db = db_open(dbpath, err, sizeof(err))) == NULL)
+		if ((dr->db = db_open_flags(dbpath, DB_CHECKED, err,
+		    sizeof(err))) == NULL)
 			fatalx("%s", err);
 	}
 	if ((dr->base = event_base_new()) == NULL)

@@ -567,9 +567,13 @@ struct route_table *
 route_table_new(struct route_cache *c, const char *const *patterns,
     const uint16_t *qtypes, int n, uint32_t match_limit)
 {
+	struct route_index_job *job = NULL;
 	struct route_table *t;
 	int i;
 
+	/* The prefilter is built beside the cache lookups below. */
+	if (n >= INDEX_MIN_ROUTES)
+		job = route_index_build_start(patterns, n);
 	t = xcalloc(1, sizeof(*t));
 	atomic_init(&t->refcnt, 1);
 	t->gen = atomic_fetch_add(&table_gen, 1) + 1;
@@ -587,8 +591,8 @@ route_table_new(struct route_cache *c, const char *const *patterns,
 			t->any_qtype = 1;
 	}
 	t->n = n;
-	if (n >= INDEX_MIN_ROUTES)
-		t->ix = route_index_build(patterns, n);
+	if (job != NULL)
+		t->ix = route_index_build_wait(job);
 	return t;
 }
 

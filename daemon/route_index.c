@@ -5,11 +5,14 @@
  * carries its filed literal, so leaving the other routes out never changes
  * which route matches first.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "route_index.h"
+#include "log.h"
 #include "util.h"
 
 #define LIT_MAX		255
@@ -285,6 +288,53 @@ route_index_build(const char *const *patterns, int n)
 			ix->idx[--e->off] = r;
 	}
 	free(slot);
+	return ix;
+}
+
+/* Below this the thread costs more than it saves. */
+#define JOB_MIN_ROUTES	4096
+
+struct route_index_job {
+	pthread_t		 thr;
+	int			 threaded;
+	const char *const	*patterns;
+	int			 n;
+	struct route_index	*ix;
+};
+
+static void *
+job_main(void *arg)
+{
+	struct route_index_job *j = arg;
+
+	j->ix = route_index_build(j->patterns, j->n);
+	return NULL;
+}
+
+struct route_index_job *
+route_index_build_start(const char *const *patterns, int n)
+{
+	struct route_index_job *j = xcalloc(1, sizeof(*j));
+
+	j->patterns = patterns;
+	j->n = n;
+	if (n >= JOB_MIN_ROUTES &&
+	    pthread_create(&j->thr, NULL, job_main, j) == 0)
+		j->threaded = 1;
+	else
+		job_main(j);
+	return j;
+}
+
+struct route_index *
+route_index_build_wait(struct route_index_job *j)
+{
+	struct route_index *ix;
+
+	if (j->threaded && (errno = pthread_join(j->thr, NULL)) != 0)
+		fatal("pthread_join");
+	ix = j->ix;
+	free(j);
 	return ix;
 }
 

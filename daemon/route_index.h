@@ -22,6 +22,15 @@ struct route_index;
 struct route_index *route_index_build(const char *const *patterns, int n);
 void		    route_index_free(struct route_index *);
 
+/* The same in a thread of its own, for a caller with work of its own to do
+ * meanwhile (a restart with 100,000 routes files their patterns in the
+ * cache while the index is built); patterns must stay until the wait.
+ * Small tables, or no thread to be had: built in the start. */
+struct route_index_job;
+struct route_index_job *route_index_build_start(const char *const *patterns,
+		    int n);
+struct route_index *route_index_build_wait(struct route_index_job *);
+
 /* Candidate route indices for name, ascending and unique, into out (cap
  * entries).  Returns the count, or -1 when they do not fit (the caller
  * then scans every route). */

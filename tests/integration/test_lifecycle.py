@@ -34,6 +34,32 @@ def test_second_daemon_on_the_same_database_refuses(router_factory):
     assert first.ctl('show settings').rc == 0
 
 
+def test_corrupt_database_refuses_to_start(router_factory, workdir):
+    """A store whose pages were overwritten: the start is refused with the
+    reason (the integrity check runs beside the routes' load, and decides
+    before anything is served), and leaves no WAL behind; the intact copy
+    of the same store starts and has its routes."""
+    first = router_factory()
+    first.ok('pool add p')
+    r = first.ctl([r"route add '^r%d\.example\.$' pool p" % i for i in range(2000)],
+                  args=('-q',))
+    assert r.rc == 0 and len(first.routes()) == 2000, r.describe()
+    first.stop()
+    good = os.path.join(workdir, 'good.db')
+    with open(first.db, 'rb') as f, open(good, 'wb') as g:
+        g.write(f.read())
+    fd = os.open(first.db, os.O_WRONLY)
+    try:
+        os.pwrite(fd, bytes((i * 7 + 13) & 0xff for i in range(16384)), 4096 * 8)
+    finally:
+        os.close(fd)
+    p = subprocess.run(first.argv(), capture_output=True, text=True, timeout=dt.STOP_DEADLINE)
+    assert p.returncode == 1 and 'is corrupt' in p.stderr, p
+    assert not os.path.exists(first.db + '-wal'), 'a WAL left beside the corrupt store'
+    second = router_factory(db=good)
+    assert len(second.routes()) == 2000
+
+
 def test_sigterm_finishes_queries_in_flight(router, misbehave_factory):
     m = misbehave_factory('delay', delay_ms=600)
     router.ok('pool add p')
