@@ -296,7 +296,8 @@ main(void)
 		route_cache_set_jit_budget(lc, 600 * (NP / 2));
 		t = route_table_new(lc, lp, lq, NP + 1, 10000);
 		route_cache_stats(lc, &st);
-		CHECK(st.patterns == NP + 1 && st.compiled == 0);
+		CHECK(st.patterns == NP + 1 && st.compiled == 0 &&
+		    st.pending == NP + 1);
 		for (pass = 0; pass < 3; pass++) {
 			for (k = 0; k < NP; k += 7) {
 				snprintf(name, sizeof(name), "b%d.z%05d.test.",
@@ -320,7 +321,7 @@ main(void)
 				CHECK(route_cache_warm(lc, t, UINT64_MAX) == 0);
 		}
 		route_cache_stats(lc, &st);
-		CHECK(st.compiled == NP + 1 && st.bad == 0);
+		CHECK(st.compiled == NP + 1 && st.bad == 0 && st.pending == 0);
 		/* JIT code: up to half the budget at once, in route order;
 		 * the rest for what the matchers use (here the catch-all). */
 		CHECKF(st.jit == 0 || (st.jit < NP && st.jit_bytes >= 600 *
@@ -333,10 +334,12 @@ main(void)
 			for (k = 0; k < 20; k++)
 				CHECK(route_match(m, t, name, strlen(name), 1,
 				    &limited) == NP - 1);
+			route_cache_stats(lc, &st);
+			CHECKF(st.jit_wanted == 1, "%zu wanted", st.jit_wanted);
 			CHECK(route_cache_warm(lc, t, UINT64_MAX) == 0);
 			route_cache_stats(lc, &st);
-			CHECKF(st.jit == j + 1, "%zu JIT-compiled, %zu before",
-			    st.jit, j);
+			CHECKF(st.jit == j + 1 && st.jit_wanted == 0, "%zu "
+			    "JIT-compiled, %zu before", st.jit, j);
 			CHECK(route_match(m, t, name, strlen(name), 1,
 			    &limited) == NP - 1);
 		}
@@ -350,6 +353,17 @@ main(void)
 		route_cache_gc(lc);
 		route_cache_stats(lc, &st);
 		CHECK(st.patterns == 0 && st.jit_bytes == 0);
+		/* A table whose JIT code all fits the budget gets it all in
+		 * the background, not half of it. */
+		route_cache_set_jit_budget(lc, 4000 * (NP + 1));
+		lq[5] = 0;
+		t = route_table_new(lc, lp, lq, NP + 1, 10000);
+		CHECK(route_cache_warm(lc, t, UINT64_MAX) == 0);
+		route_cache_stats(lc, &st);
+		CHECKF(st.jit == 0 || st.jit == NP + 1, "%zu of %d "
+		    "JIT-compiled", st.jit, NP + 1);
+		route_table_free(t);
+		route_cache_gc(lc);
 		route_cache_free(lc);
 	}
 
