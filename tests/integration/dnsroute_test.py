@@ -85,16 +85,20 @@ def have_etcd():
     return is_exe(ETCD) and is_exe(ETCDCTL)
 
 
-def big_buffers(s):
-    """Room for a burst in a test's own UDP socket: 16 MiB each way (the
-    FORCE variants pass rmem_max/wmem_max as root).  With the default
-    208 KiB about 250 answers fit, and a test descheduled for a tenth of a
-    second on a loaded machine loses the rest to its own buffer."""
-    for force, plain in ((33, socket.SO_RCVBUF),     # SO_RCVBUFFORCE
-                         (32, socket.SO_SNDBUF)):    # SO_SNDBUFFORCE
+def big_buffers(s, size=16 << 20, send=False):
+    """Room for a burst in a test's own UDP socket: size to receive into,
+    and with send to send from (the FORCE variants pass rmem_max/wmem_max
+    as root).  With the default 208 KiB about 250 answers fit, and a test
+    descheduled for a tenth of a second on a loaded machine loses the rest
+    to its own buffer.  The default send buffer is what paces a burst to
+    the pace the receiver takes it on loopback."""
+    opts = [(33, socket.SO_RCVBUF)]                  # SO_RCVBUFFORCE
+    if send:
+        opts.append((32, socket.SO_SNDBUF))          # SO_SNDBUFFORCE
+    for force, plain in opts:
         for opt in (force, plain):
             try:
-                s.setsockopt(socket.SOL_SOCKET, opt, 16 << 20)
+                s.setsockopt(socket.SOL_SOCKET, opt, size)
                 break
             except OSError:
                 pass

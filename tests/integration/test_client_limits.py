@@ -14,7 +14,7 @@ import dnsroute_test as dt
 
 def udp_from(host):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    dt.big_buffers(s)
+    dt.big_buffers(s, send=True)
     s.bind((host, 0))
     return s
 

@@ -324,7 +324,7 @@ def test_thousands_outstanding_each_answer_to_its_query(router, misbehave_factor
     setup_pool(router, [('slow', m.endpoint)], timeout_ms=8000, retries=0)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        dt.big_buffers(s)
+        dt.big_buffers(s, 8 << 20)
         s.bind(('127.0.0.1', 0))
         want = {}
         for i in range(n):
