@@ -46,12 +46,16 @@ WORDS(words_tsig, "required", "optional");
 WORDS(words_tsig_alg, "hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256",
     "hmac-sha384", "hmac-sha512");
 
-static const char *const words_client_addr_w[] = { "off", "ecs" };
+static const char *const words_client_addr_w[] = { "off", "ecs", "proxy" };
 static const char *const words_client_addr_h[] = {
 	"the backend sees the router's address only",
 	("an EDNS Client Subnet option with the client's network in each "
 	    "query that has EDNS (settings ecs-prefix-v4, ecs-prefix-v6, "
 	    "ecs-client)"),
+	("a PROXY protocol v2 header with the client's address and port "
+	    "and the address it reached the router on, before each UDP query "
+	    "and at the start of each TCP connection (one client's queries "
+	    "a connection), as dnsdist and PowerDNS read it"),
 };
 WORDS_HELP(words_client_addr, 0);
 

@@ -37,7 +37,7 @@ enum tsig_alg {
 	TSIG_HMAC_SHA384, TSIG_HMAC_SHA512, TSIG_ALG__COUNT
 };
 /* What reaches a backend of the client's address (per backend). */
-enum client_address { CLIENT_ADDR_OFF = 0, CLIENT_ADDR_ECS };
+enum client_address { CLIENT_ADDR_OFF = 0, CLIENT_ADDR_ECS, CLIENT_ADDR_PROXY };
 /* A client's own EDNS Client Subnet option, towards an ecs backend. */
 enum ecs_client { ECS_KEEP = 0, ECS_REPLACE };
 /* What a race pool takes as a winning answer, as bits (1 << enum good):
@@ -66,7 +66,7 @@ extern const struct words words_confirm;	/* all any */
 extern const struct words words_opcode;		/* query update */
 extern const struct words words_tsig;		/* required optional */
 extern const struct words words_tsig_alg;	/* hmac-md5 ... hmac-sha512 */
-extern const struct words words_client_addr;	/* off ecs */
+extern const struct words words_client_addr;	/* off ecs proxy */
 extern const struct words words_ecs_client;	/* keep replace */
 extern const struct words words_good;		/* answer nodata nxdomain */
 

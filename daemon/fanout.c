@@ -7,7 +7,9 @@
  * QR set, opcode UPDATE and the zone echoed (or a bare-header error,
  * which is how servers answer what they cannot parse), else it is counted
  * in ignored and the target waits on.  A truncated answer sends the same
- * copy again over TCP.  A target with a key is confirmed only by a
+ * copy again over TCP.  A target's PROXY header (client-address proxy)
+ * goes before the datagram, or first on the connection; TSIG signs the
+ * message only, so the header changes nothing of the signing.  A target with a key is confirmed only by a
  * NOERROR its key verifies; an answer it does not verify, unsigned, or
  * carrying the server's TSIG error fails the target (SERVFAIL: nothing
  * usable came back), since a server that cannot check our key did not
@@ -193,7 +195,8 @@ tcp_start(struct fo_conn *c)
 	}
 	bufferevent_setcb(c->bev, tcp_read_cb, NULL, tcp_event_cb, c);
 	dns_put16(l, (uint16_t)c->len);
-	if (bufferevent_write(c->bev, l, 2) == -1 ||
+	if (bufferevent_write(c->bev, c->t->proxy, c->t->proxylen) == -1 ||
+	    bufferevent_write(c->bev, l, 2) == -1 ||
 	    bufferevent_write(c->bev, c->msg, c->len) == -1 ||
 	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1 ||
 	    bufferevent_socket_connect(c->bev, (struct sockaddr *)&c->t->addr,
@@ -205,6 +208,10 @@ static void
 udp_start(struct fo_conn *c)
 {
 	struct fanout *fo = c->fo;
+	struct iovec iov[2] = {
+		{ c->t->proxy, c->t->proxylen }, { c->msg, c->len }
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 
 	c->fd = socket(c->t->addr.ss_family,
 	    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -215,7 +222,8 @@ udp_start(struct fo_conn *c)
 	/* connect(): the kernel takes datagrams only from the server, and
 	 * tells us when nothing listens there. */
 	if (connect(c->fd, (struct sockaddr *)&c->t->addr, c->t->addrlen) ==
-	    -1 || send(c->fd, c->msg, c->len, 0) != (ssize_t)c->len) {
+	    -1 || sendmsg(c->fd, &mh, 0) !=
+	    (ssize_t)(c->t->proxylen + c->len)) {
 		end_target(c, FANOUT_FAILED, -1, errno == ECONNREFUSED ?
 		    TRACE_WHY_REFUSED : TRACE_WHY_NO_SOCKET);
 		return;

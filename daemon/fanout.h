@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "dnsmsg.h"
+#include "proxyv2.h"
 #include "tring.h"
 #include "tsig.h"
 
@@ -37,6 +38,9 @@ struct fanout_target {
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
 	const struct tsig_key	*key;		/* NULL: unsigned */
+	uint8_t			 proxy[PROXYV2_MAX];	/* a PROXY header */
+	size_t			 proxylen;	/* before each datagram and at
+						   the start of TCP; 0: none */
 	/* The outcome, once state is not PENDING. */
 	int			 state;		/* enum fanout_state */
 	int			 rcode;		/* the server's; -1: none usable */

@@ -20,7 +20,10 @@
  * are spread over 10 ms slots so that backends come due a few at a time,
  * each group in one wake-up.  It is good when an answer with our
  * ID and question arrives within the timeout (and, when configured, with
- * the expected rcode).  Consecutive results drive the state machine:
+ * the expected rcode).  A client-address proxy backend drops what comes
+ * without a PROXY header, so its check goes after a LOCAL one (no
+ * addresses: the backend takes the connection's own), as dnsdist's checks
+ * do.  Consecutive results drive the state machine:
  * unknown -> up or down on the first check (unknown gets no queries, so
  * there is nothing to protect by waiting), up -> down after `fall` bad
  * ones, down -> up after `rise` good ones.
@@ -70,6 +73,7 @@
 #include "health.h"
 #include "health_state.h"
 #include "log.h"
+#include "proxyv2.h"
 #include "util.h"
 
 #define FLUSH_INTERVAL_MS	1000
@@ -151,9 +155,10 @@ struct hcheck {
 	uint64_t		 start_us;
 	int			 fd;
 	struct event		*rev;
-	/* TCP: the framed query going out (toff of tout sent), then the
+	/* TCP: the framed query going out, after any PROXY header (toff of
+	 * tout sent), then the
 	 * answer coming in (tlen). */
-	uint8_t			 tbuf[2 + CHECK_WIRE_MAX];
+	uint8_t			 tbuf[PROXYV2_LOCAL_LEN + 2 + CHECK_WIRE_MAX];
 	size_t			 toff, tout, tlen;
 	const char		*soft_err;	/* UDP: a stray came */
 	char			 fail[DETAIL_MAX];
@@ -956,9 +961,10 @@ tcp_io_cb(evutil_socket_t fd, short what, void *arg)
  * has it established at once (loopback does), else when it is; then one
  * read event waits for the answer.  No bufferevent: its two buffers, its
  * callbacks and its wake-up for the connection cost more per check than
- * what the check itself does outside the kernel. */
+ * what the check itself does outside the kernel.  The message is at
+ * msg + off, after a PROXY header of off octets. */
 static int
-tcp_start(struct hcheck *hc, const uint8_t *msg, size_t len)
+tcp_start(struct hcheck *hc, const uint8_t *msg, size_t off, size_t len)
 {
 	struct backend *b = hc->b;
 	char ebuf[DETAIL_MAX];
@@ -979,11 +985,12 @@ tcp_start(struct hcheck *hc, const uint8_t *msg, size_t len)
 		    sizeof(ebuf)));
 		return -1;
 	}
-	hc->tbuf[0] = len >> 8;
-	hc->tbuf[1] = len & 0xff;
-	memcpy(hc->tbuf + 2, msg, len);
+	memcpy(hc->tbuf, msg, off);
+	hc->tbuf[off] = len >> 8;
+	hc->tbuf[off + 1] = len & 0xff;
+	memcpy(hc->tbuf + off + 2, msg + off, len);
 	hc->toff = 0;
-	hc->tout = len + 2;
+	hc->tout = off + len + 2;
 	hc->tlen = 0;
 	if ((r = tcp_send(hc)) == -1) {
 		fail_later(hc, "%s", errno_detail(errno, "connect", ebuf,
@@ -1021,8 +1028,9 @@ static void
 check_go(struct hcheck *hc)
 {
 	const struct backend_conf *c = &hc->b->conf;
-	uint8_t msg[CHECK_WIRE_MAX];
+	uint8_t msg[PROXYV2_LOCAL_LEN + CHECK_WIRE_MAX];
 	struct timeval tv;
+	size_t off = 0;
 	int tmo;
 
 	hc->slot = 1;
@@ -1044,12 +1052,14 @@ check_go(struct hcheck *hc)
 		return;
 	}
 	hc->id = (uint16_t)arc4random();
-	memcpy(msg, hc->wire, hc->wirelen);
-	dns_set_id(msg, hc->id);
+	if (atomic_load(&hc->b->client_addr) == CLIENT_ADDR_PROXY)
+		off = proxyv2_local(msg);
+	memcpy(msg + off, hc->wire, hc->wirelen);
+	dns_set_id(msg + off, hc->id);
 	if (hc->tcp)
-		tcp_start(hc, msg, hc->wirelen);
+		tcp_start(hc, msg, off, hc->wirelen);
 	else
-		udp_start(hc, msg, hc->wirelen);
+		udp_start(hc, msg, off + hc->wirelen);
 }
 
 /* The check ended with a result: count it, move the state, answer readd. */

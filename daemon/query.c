@@ -52,6 +52,11 @@
  * Client Subnet option (dnsecs.h), in bytes of the try's own (sent_bytes:
  * the slot's xpkt, a race leg's copy); an option the router added is
  * taken out of the answer again, so the client sees none it did not send.
+ * A backend with client-address proxy gets a PROXY v2 header before the
+ * message (proxyv2.h) with the client's address and port and where it
+ * reached the router, in the same bytes (the DNS message at the try's off,
+ * where its ID is); over TCP upstream.c sends the header once per
+ * connection.  The answer has none: it is matched as any other.
  *
  * One client address (IPv6: its /64) holds at most client_cap slots
  * (max-outstanding-per-client), counted in out_per_addr by client_bucket(),
@@ -60,6 +65,8 @@
  * Nothing here allocates per query once the slot pool has grown to the
  * peak load.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +78,7 @@
 #include "dnsecs.h"
 #include "dnsmsg.h"
 #include "log.h"
+#include "proxyv2.h"
 #include "query.h"
 #include "tring.h"
 #include "update.h"
@@ -82,6 +90,13 @@
 #define SLOT_CHUNK	1024
 #define MAX_TRIES	4
 #define RACE_MAX	16	/* members a race asks at most */
+/* What sent_bytes() adds to a query at most. */
+#define SEND_ROOM	(PROXYV2_MAX > DNS_ECS_ROOM ? PROXYV2_MAX : DNS_ECS_ROOM)
+/* A query over UDP to a backend is a client's over UDP (one over TCP goes
+ * on over TCP, where a PROXY header is not in the message): with its
+ * header it still fits a datagram, so none is too large for one. */
+_Static_assert(UDP_CLIENT_MAX + PROXYV2_MAX <= 65507,
+    "a UDP client's query and a PROXY header exceed a datagram");
 
 struct qslot;
 
@@ -90,6 +105,7 @@ struct rleg {
 	struct up_ref	 up;		/* first: slot_of() */
 	struct qslot	*s;
 	uint8_t		*pkt;		/* its own copy of the query */
+	size_t		 off;		/* the DNS message in pkt (PROXY) */
 	int		 strip;		/* take the ECS option out of the answer */
 };
 
@@ -333,8 +349,9 @@ query_xfr(struct worker *w, const uint8_t *pkt, size_t len,
     const struct croute *r)
 {
 	uint8_t out[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
+	uint8_t proxy[PROXYV2_MAX];
 	struct backend *b;
-	size_t n;
+	size_t n, proxylen = 0;
 
 	if (cl->tc == NULL) {
 		n = dns_make_answer(out, sizeof(out), pkt, len, q,
@@ -358,7 +375,11 @@ query_xfr(struct worker *w, const uint8_t *pkt, size_t len,
 		answer_rcode(w, pkt, len, q, DNS_RCODE_SERVFAIL, cl);
 		return;
 	}
-	if (xfr_start(w, cl->tc, b, pkt, len, q, r->id) == -1) {
+	if (atomic_load_explicit(&b->client_addr, memory_order_relaxed) ==
+	    CLIENT_ADDR_PROXY)
+		proxylen = query_proxy_header(cl, proxy);
+	if (xfr_start(w, cl->tc, b, pkt, len, q, r->id, proxy,
+	    proxylen) == -1) {
 		STAT_INC(&w->st, overload);
 		trace_early(w, cl, q, TRACE_OVERLOAD, (int)r->id,
 		    DNS_RCODE_SERVFAIL);
@@ -368,24 +389,83 @@ query_xfr(struct worker *w, const uint8_t *pkt, size_t len,
 
 /* ---- forwarding ---- */
 
+/* Where cl reached the router, into ss: its TCP connection's local
+ * address, or its UDP listener's with the datagram's destination address
+ * when the listener is a wildcard; NULL when not known. */
+static const struct sockaddr *
+client_dst(const struct client *cl, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
+	socklen_t sl = sizeof(*ss);
+	int fd = cl->tc != NULL ? cl->tc->c.fd : cl->lfd;
+
+	if (fd == -1 || getsockname(fd, (struct sockaddr *)ss, &sl) == -1)
+		return NULL;
+	if (cl->dst == NULL)
+		return (const struct sockaddr *)ss;
+	if (cl->dst->family == AF_INET && ss->ss_family == AF_INET)
+		s4->sin_addr = cl->dst->a.v4;
+	else if (cl->dst->family == AF_INET6 && ss->ss_family == AF_INET6)
+		s6->sin6_addr = cl->dst->a.v6;
+	else if (cl->dst->family == AF_INET && ss->ss_family == AF_INET6) {
+		/* IPv4 on a dual-stack socket: as an IPv4-mapped address. */
+		memset(&s6->sin6_addr, 0, sizeof(s6->sin6_addr));
+		s6->sin6_addr.s6_addr[10] = 0xff;
+		s6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&s6->sin6_addr.s6_addr[12], &cl->dst->a.v4, 4);
+	}
+	return (const struct sockaddr *)ss;
+}
+
+size_t
+query_proxy_header(const struct client *cl, uint8_t *out)
+{
+	struct sockaddr_storage dst;
+
+	return proxyv2_write(out, cl->tc != NULL, cl->sa,
+	    client_dst(cl, &dst));
+}
+
+static uint8_t	*sent_bytes_client(struct worker *, struct qslot *, int,
+		    uint8_t **, size_t *, size_t *, int *);
+
 /* The bytes of s for b: the client's (*len), or, where b asks for the
- * client's address, those with an ECS option, written into buf (room for
- * s->len + DNS_ECS_ROOM; allocated into *buf when it is NULL).  *strip:
- * the router added the option, and takes it out of the answer. */
-static uint8_t *
+ * client's address, those with an ECS option or after a PROXY header
+ * (*off: its length, else 0), written into buf (room for s->len +
+ * SEND_ROOM; allocated into *buf when it is NULL).  *strip: the router
+ * added the option, and takes it out of the answer. */
+static inline uint8_t *
 sent_bytes(struct worker *w, struct qslot *s, struct backend *b,
-    uint8_t **buf, size_t *len, int *strip)
+    uint8_t **buf, size_t *len, size_t *off, int *strip)
+{
+	int ca = atomic_load_explicit(&b->client_addr, memory_order_relaxed);
+
+	*strip = 0;
+	*off = 0;
+	*len = s->len;
+	if (ca == CLIENT_ADDR_OFF)
+		return s->pkt;
+	return sent_bytes_client(w, s, ca, buf, len, off, strip);
+}
+
+/* sent_bytes() for a backend with client-address ca, not off: out of the
+ * plain query's way. */
+static uint8_t *
+sent_bytes_client(struct worker *w, struct qslot *s, int ca, uint8_t **buf,
+    size_t *len, size_t *off, int *strip)
 {
 	const struct settings *set = &s->cfg->set;
 	enum dns_ecs_result e;
 
-	*strip = 0;
-	*len = s->len;
-	if (atomic_load_explicit(&b->client_addr, memory_order_relaxed) !=
-	    CLIENT_ADDR_ECS)
-		return s->pkt;
 	if (*buf == NULL)
-		*buf = xmalloc((size_t)s->len + DNS_ECS_ROOM);
+		*buf = xmalloc((size_t)s->len + SEND_ROOM);
+	if (ca == CLIENT_ADDR_PROXY) {
+		*off = query_proxy_header(&s->cl, *buf);
+		memcpy(*buf + *off, s->pkt, s->len);
+		*len = *off + s->len;
+		return *buf;
+	}
 	*len = (size_t)s->len + DNS_ECS_ROOM;
 	e = dns_ecs_add(s->pkt, s->len, &s->q, s->cl.sa, set->ecs_v4,
 	    set->ecs_v6, set->ecs_client == ECS_REPLACE, *buf, len);
@@ -413,7 +493,7 @@ slot_forward(struct worker *w, struct qslot *s, uint64_t now)
 	struct backend *b;
 	int budget = s->cfg->set.retries + 1;
 	uint8_t *pkt;
-	size_t len;
+	size_t len, off;
 
 	while (s->ntried < budget && s->ntried < MAX_TRIES) {
 		b = pool_pick(s->pool, s->tried, s->ntried,
@@ -423,8 +503,9 @@ slot_forward(struct worker *w, struct qslot *s, uint64_t now)
 		if (s->ntried > 0)
 			STAT_INC(&w->st, retries);
 		s->tried[s->ntried++] = b;
-		pkt = sent_bytes(w, s, b, &s->xpkt, &len, &s->strip);
-		if (up_send(w, &s->up, b, s->cl.tc != NULL, pkt, len) == 0) {
+		pkt = sent_bytes(w, s, b, &s->xpkt, &len, &off, &s->strip);
+		if (up_send(w, &s->up, b, s->cl.tc != NULL, pkt, len,
+		    off) == 0) {
 			s->sent_us = now;
 			s->deadline_us = now +
 			    (uint64_t)s->cfg->set.query_timeout_ms * 1000;
@@ -571,11 +652,11 @@ slot_tc_retry(struct worker *w, struct qslot *s, int rcode, uint64_t now)
 	struct backend *b = s->up.b;
 
 	uint8_t *pkt;
-	size_t len;
+	size_t len, off;
 
 	slot_unsend(w, s);
-	pkt = sent_bytes(w, s, b, &s->xpkt, &len, &s->strip);
-	if (up_send(w, &s->up, b, 1, pkt, len) == -1)
+	pkt = sent_bytes(w, s, b, &s->xpkt, &len, &off, &s->strip);
+	if (up_send(w, &s->up, b, 1, pkt, len, off) == -1)
 		return -1;
 	STAT_INC(&w->st, tc_retries);
 	s->tc_retried = 1;
@@ -669,19 +750,19 @@ race_start(struct worker *w, struct qslot *s, uint64_t now)
 	if (n == 0)
 		return -1;
 	rc = xcalloc(1, sizeof(*rc) + (size_t)n * (sizeof(*l) + s->len +
-	    DNS_ECS_ROOM));
+	    SEND_ROOM));
 	bytes = (uint8_t *)&rc->leg[n];
 	s->race = rc;
 	for (i = 0; i < n; i++) {
 		l = &rc->leg[rc->n];
 		l->s = s;
 		l->up.leg = 1;
-		l->pkt = bytes + (size_t)rc->n * (s->len + DNS_ECS_ROOM);
-		if (sent_bytes(w, s, m[i], &l->pkt, &len, &l->strip) ==
-		    s->pkt)
+		l->pkt = bytes + (size_t)rc->n * (s->len + SEND_ROOM);
+		if (sent_bytes(w, s, m[i], &l->pkt, &len, &l->off,
+		    &l->strip) == s->pkt)
 			memcpy(l->pkt, s->pkt, s->len);
 		if (up_send(w, &l->up, m[i], s->cl.tc != NULL, l->pkt,
-		    len) == -1) {
+		    len, l->off) == -1) {
 			atomic_fetch_add_explicit(&m[i]->failures, 1,
 			    memory_order_relaxed);
 			continue;
@@ -736,7 +817,8 @@ race_answer(struct worker *w, struct qslot *s, struct rleg *l, uint8_t *pkt,
 	uint64_t now = now_us();
 	int rcode, ancount = 0, tc = 0, own = 0, rank;
 
-	if (dns_answer_matches_sent(pkt, len, l->up.id, &s->q, l->pkt) == 0) {
+	if (dns_answer_matches_sent(pkt, len, l->up.id, &s->q,
+	    l->pkt + l->off) == 0) {
 		if (l->strip)
 			len = dns_ecs_strip(pkt, len);
 		rcode = DNS_RCODE(pkt[2] << 8 | pkt[3]);

@@ -48,6 +48,7 @@
 	X(raced, "race", "queries sent to every member of a race pool") \
 	X(race_discarded, "race-discarded", "race tries given up when another answer won (a late answer counts as unexpected)") \
 	X(ecs_skipped, "ecs-skipped", "queries to client-address ecs backends sent without it: no EDNS, signed, or no room") \
+	X(proxy_tcp_busy, "proxy-tcp-busy", "tries not sent to client-address proxy backends over TCP: every connection busy with other clients' queries (also send-errors)") \
 	X(tc_retries, "tc-retries", "truncated UDP answers fetched again over TCP (pool tc-retry)") \
 	X(rcode_noerror, "rcode-noerror", "answers with NOERROR")	\
 	X(rcode_nxdomain, "rcode-nxdomain", "answers with NXDOMAIN")	\

@@ -499,15 +499,12 @@ tconn_consume(struct tconn *c, size_t n)
 
 /* ---- writing ---- */
 
-int
-tconn_msg(struct tconn *c, const uint8_t *pkt, size_t len)
+/* Room for need more octets at the end of the output. */
+static uint8_t *
+out_room(struct tconn *c, size_t need)
 {
-	size_t need, cap;
-	uint8_t *b;
+	size_t cap;
 
-	if (c->fd == -1 || len > 0xffff)
-		return -1;
-	need = len + 2;
 	if (c->outlen + need > c->outcap && c->outoff > 0) {
 		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
 		c->outlen -= c->outoff;
@@ -519,11 +516,33 @@ tconn_msg(struct tconn *c, const uint8_t *pkt, size_t len)
 		c->out = xrealloc(c->out, cap);
 		c->outcap = cap;
 	}
-	b = c->out + c->outlen;
+	return c->out + c->outlen;
+}
+
+int
+tconn_msg(struct tconn *c, const uint8_t *pkt, size_t len)
+{
+	size_t need = len + 2;
+	uint8_t *b;
+
+	if (c->fd == -1 || len > 0xffff)
+		return -1;
+	b = out_room(c, need);
 	b[0] = len >> 8;
 	b[1] = len & 0xff;
 	memcpy(b + 2, pkt, len);
 	c->outlen += need;
+	enqueue(c);
+	return 0;
+}
+
+int
+tconn_raw(struct tconn *c, const uint8_t *buf, size_t len)
+{
+	if (c->fd == -1)
+		return -1;
+	memcpy(out_room(c, len), buf, len);
+	c->outlen += len;
 	enqueue(c);
 	return 0;
 }

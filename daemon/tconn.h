@@ -90,6 +90,9 @@ void	tconn_consume(struct tconn *, size_t n);
 
 /* Append one message with its two-byte length.  -1: closed or too long. */
 int	tconn_msg(struct tconn *, const uint8_t *, size_t);
+/* Append octets as they are, unframed (a PROXY header before the first
+ * message).  -1: closed. */
+int	tconn_raw(struct tconn *, const uint8_t *, size_t);
 /* What was read is to be acknowledged at once, not after the delayed-ACK
  * timeout: by the next message written if there is one this round, else
  * with TCP_QUICKACK. */

@@ -31,6 +31,7 @@
 #include "dnsnames.h"
 #include "fanout.h"
 #include "log.h"
+#include "query.h"
 #include "tring.h"
 #include "tsig.h"
 #include "txq.h"
@@ -352,6 +353,12 @@ upd_start(struct worker *w, const uint8_t *pkt, size_t len,
 		u->t[n].addr = p->members[i]->addr;
 		u->t[n].addrlen = p->members[i]->addrlen;
 		u->t[n].key = p->mkeys != NULL ? p->mkeys[i] : NULL;
+		/* The header is outside what TSIG signs: re-signing the
+		 * message does not touch it. */
+		if (atomic_load_explicit(&p->members[i]->client_addr,
+		    memory_order_relaxed) == CLIENT_ADDR_PROXY)
+			u->t[n].proxylen = query_proxy_header(cl,
+			    u->t[n].proxy);
 		n++;
 	}
 	if (n == 0) {

@@ -8,6 +8,16 @@
  * query, and every socket has a serial of its own, never reused.  Whether
  * the answer fits the question is for the query layer to say.
  *
+ * A backend that reads a PROXY header (client-address proxy) learns the
+ * client once per TCP connection, from the header at its start: such a
+ * connection carries the queries of one client only (one TCP client's
+ * connection, or one UDP client's address and port), as dnsdist does.
+ * Each connection remembers its header; a query goes on one with the same
+ * header, else on a new one, else on one with no query in flight, closed
+ * and opened again with its header; with all UP_TCP_CONNS busy for other
+ * clients the try fails (proxy-tcp-busy) and the query layer goes on to
+ * another member.
+ *
  * Invariants: every fd and event here belongs to this worker's base and
  * is touched by this thread only; a bconn is freed only when it is
  * retired and no query is out on it (nout is zero).
@@ -26,6 +36,7 @@
 #include "config.h"
 #include "dnsmsg.h"
 #include "log.h"
+#include "proxyv2.h"
 #include "upstream.h"
 #include "wstate.h"
 
@@ -50,6 +61,8 @@ struct utcp {
 	struct tconn		 c;		/* queries out, answers in */
 	uint32_t		 serial;	/* 0 when not open */
 	long			 nout;		/* queries in flight on it */
+	size_t			 hdrlen;	/* the PROXY header it opened */
+	uint8_t			 hdr[PROXYV2_MAX];	/* with; 0: none */
 };
 
 /* One worker's connections to one backend (b->wstate[w->idx]). */
@@ -326,10 +339,10 @@ bconn_udp(struct bconn *bc)
  * query now and then leaves the server's Nagle waiting for our delayed ACK
  * (40 ms on Linux).  Spread evenly at 10k qps, that was 3.5 ms average. */
 static struct utcp *
-bconn_tcp(struct bconn *bc)
+bconn_tcp(struct bconn *bc, const uint8_t *hdr, size_t hdrlen)
 {
 	struct worker *w = bc->w;
-	struct utcp *best = NULL, *idle = NULL, *t;
+	struct utcp *best = NULL, *idle = NULL, *spare = NULL, *t;
 	int i;
 
 	for (i = 0; i < UP_TCP_CONNS; i++) {
@@ -339,13 +352,26 @@ bconn_tcp(struct bconn *bc)
 				idle = t;
 			continue;
 		}
+		if (t->hdrlen != hdrlen ||
+		    memcmp(t->hdr, hdr, hdrlen) != 0) {
+			/* Another client's (or opened before the backend's
+			 * client-address changed). */
+			if (t->nout == 0 && spare == NULL)
+				spare = t;
+			continue;
+		}
 		if (t->nout < UP_TCP_SPREAD)
 			return t;
 		if (best == NULL || t->nout < best->nout)
 			best = t;
 	}
-	if (idle == NULL)
+	if (idle == NULL && (idle = spare) != NULL)
+		bconn_close_tcp(idle);
+	if (idle == NULL) {
+		if (best == NULL)
+			STAT_INC(&w->st, proxy_tcp_busy);
 		return best;
+	}
 	t = idle;
 	t->bc = bc;
 	t->nout = 0;
@@ -353,6 +379,12 @@ bconn_tcp(struct bconn *bc)
 	    (struct sockaddr *)&bc->b->addr, bc->b->addrlen, up_tcp_read_cb,
 	    up_tcp_error_cb, t) == -1)
 		return best;
+	t->hdrlen = hdrlen;
+	memcpy(t->hdr, hdr, hdrlen);
+	if (hdrlen > 0 && tconn_raw(&t->c, hdr, hdrlen) == -1) {
+		bconn_close_tcp(t);
+		return best;
+	}
 	t->serial = w->next_serial++;
 	return t;
 }
@@ -372,7 +404,7 @@ bconn_tcp_by_serial(struct bconn *bc, uint32_t serial)
 
 int
 up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
-    uint8_t *pkt, size_t len)
+    uint8_t *pkt, size_t len, size_t off)
 {
 	struct bconn *bc;
 	struct usock *us = NULL;
@@ -389,7 +421,8 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 	}
 	tcp = tcp || b->transport == TRANSPORT_TCP;
 	if (tcp)
-		serial = (ut = bconn_tcp(bc)) != NULL ? ut->serial : 0;
+		serial = (ut = bconn_tcp(bc, pkt, off)) != NULL ? ut->serial :
+		    0;
 	else if ((us = bconn_udp(bc)) != NULL)
 		serial = us->serial;
 	else
@@ -410,9 +443,9 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 	}
 	if (tries == 16)
 		return -1;
-	dns_set_id(pkt, id);
+	dns_set_id(pkt + off, id);
 	if (tcp) {
-		if (tconn_msg(&ut->c, pkt, len) == -1) {
+		if (tconn_msg(&ut->c, pkt + off, len - off) == -1) {
 			STAT_INC(&w->st, send_errors);
 			return -1;
 		}

@@ -37,9 +37,14 @@ void	up_init(struct worker *);
 /* Send pkt to b, over TCP when the backend's transport is TCP or tcp is
  * set, with a fresh random ID, unique on the socket it goes out on (pkt is
  * changed).  Over UDP it waits in the send queue: pkt stays valid until
- * txq_flush().  0, or -1 when it cannot go (counted: overload, send-errors). */
+ * txq_flush().  The first off octets of pkt are a PROXY header
+ * (proxyv2.h; 0: none) and the DNS message follows it: over UDP the
+ * datagram is all of pkt, over TCP the header opens a connection of its
+ * own and the message goes on it, with the next ones that have the same
+ * header.  0, or -1 when it cannot go (counted: overload, send-errors,
+ * and proxy-tcp-busy among those). */
 int	up_send(struct worker *, struct up_ref *, struct backend *, int tcp,
-	    uint8_t *pkt, size_t len);
+	    uint8_t *pkt, size_t len, size_t off);
 /* Take r off its socket (answered, timed out, failed): an answer with its
  * ID is unexpected from now on. */
 void	up_unsend(struct worker *, struct up_ref *);

@@ -125,7 +125,7 @@ xfr_fail(struct xfr *x)
 int
 xfr_start(struct worker *w, struct tclient *tc, struct backend *b,
     const uint8_t *pkt, size_t len, const struct dns_query *q,
-    int64_t route_id)
+    int64_t route_id, const uint8_t *proxy, size_t proxylen)
 {
 	struct evbuffer *out;
 	struct timeval tv;
@@ -163,8 +163,10 @@ xfr_start(struct worker *w, struct tclient *tc, struct backend *b,
 	tv.tv_usec = (ms % 1000) * 1000;
 	bufferevent_set_timeouts(x->bev, &tv, &tv);
 	bufferevent_enable(x->bev, EV_READ | EV_WRITE);
-	/* The client's bytes with our ID; written once connected. */
+	/* The client's bytes with our ID, after the PROXY header of a
+	 * client-address proxy backend; written once connected. */
 	out = bufferevent_get_output(x->bev);
+	evbuffer_add(out, proxy, proxylen);
 	head[0] = (uint8_t)(len >> 8);
 	head[1] = (uint8_t)len;
 	head[2] = (uint8_t)(x->id >> 8);

@@ -16,11 +16,12 @@ struct tclient;
 struct worker;
 
 /* Relay the transfer the client on tc asked for in pkt (parsed as q) from
- * b, on a connection of its own.  0, or -1 when it cannot start (at
- * XFR_MAX transfers, or no socket); the caller answers then. */
+ * b, on a connection of its own, opened with the PROXY header proxy
+ * (proxylen octets; 0: none).  0, or -1 when it cannot start (at XFR_MAX
+ * transfers, or no socket); the caller answers then. */
 int	xfr_start(struct worker *, struct tclient *, struct backend *,
 	    const uint8_t *pkt, size_t len, const struct dns_query *q,
-	    int64_t route_id);
+	    int64_t route_id, const uint8_t *proxy, size_t proxylen);
 /* From the worker's timer: go on with the transfers paused while their
  * client read too slowly. */
 void	xfr_step(struct worker *);

@@ -179,17 +179,18 @@ def etcd_factory(request, workdir, alloc):
 
 @pytest.fixture
 def misbehave_factory(request, workdir, alloc):
-    """start_misbehave(mode, delay_ms=None, all_classes=False, record=False)
-    -> Misbehave."""
+    """start_misbehave(mode, delay_ms=None, all_classes=False, record=False,
+    proxy=False) -> Misbehave."""
     binary = dt.misbehave_binary(_session_root())
     if binary is None:
         pytest.skip('misbehave responder neither built nor buildable')
     started = []
 
-    def start_misbehave(mode, delay_ms=None, all_classes=False, record=False):
+    def start_misbehave(mode, delay_ms=None, all_classes=False, record=False,
+                        proxy=False):
         host, port = alloc()
         m = dt.Misbehave(binary, workdir, host, port, mode, delay_ms, all_classes,
-                         record)
+                         record, proxy)
         _attach_log(request, 'misbehave %s log' % mode, m.log)
         started.append(m)
         return m.start()

@@ -762,7 +762,7 @@ def misbehave_binary(scratch):
 
 class Misbehave:
     def __init__(self, binary, workdir, host, port, mode, delay_ms=None,
-                 all_classes=False, record=False):
+                 all_classes=False, record=False, proxy=False):
         self.binary = binary
         self.host, self.port, self.mode = host, port, mode
         self.dir = os.path.join(workdir, 'misbehave-%s-%d' % (mode, port))
@@ -778,6 +778,9 @@ class Misbehave:
         self.record = os.path.join(self.dir, 'record') if record else None
         if record:
             self.argv += ['-r', self.record]
+        # proxy: a PROXY v2 header is required, as dnsdist and PowerDNS do.
+        if proxy:
+            self.argv.append('-P')
         self.proc = None
 
     @property
@@ -796,7 +799,9 @@ class Misbehave:
         return self
 
     def received(self):
-        """The lines of the record: [(transport, opcode, name)]."""
+        """The lines of the record: [(transport, opcode, name)], or
+        (transport, 'noproxy') for a message dropped for want of a PROXY
+        header."""
         return [tuple(l.split(' ', 2)) for l in read_text(self.record).splitlines()]
 
     def stop(self):

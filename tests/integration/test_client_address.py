@@ -16,14 +16,13 @@ import dnsroute_test as dt
 SRC4 = '127.0.0.9'
 
 
-def ask(host, port, tcp=False, edns=True, options=(), source=None):
+def ask(host, port, tcp=False, edns=True, options=(), source=None,
+        source_port=0, rcode='NOERROR'):
     q = dns.message.make_query('x.example.', 'TXT', use_edns=0 if edns else False,
                                options=list(options))
-    if tcp:
-        a = dns.query.tcp(q, host, port=port, timeout=3, source=source)
-    else:
-        a = dns.query.udp(q, host, port=port, timeout=3, source=source)
-    assert dt.rcode_text(a) == 'NOERROR', a
+    f = dns.query.tcp if tcp else dns.query.udp
+    a = f(q, host, port=port, timeout=3, source=source, source_port=source_port)
+    assert dt.rcode_text(a) == rcode, a
     return a
 
 
@@ -90,8 +89,8 @@ def test_ecs_to_an_echoing_backend(router_factory, misbehave_factory, alloc):
     assert 'set ecs-prefix-v4 20\n' in out and 'set ecs-client replace\n' in out, out
     r.ok('backend set echo client-address off')
     assert said(v4()) == 'ecs none'
-    bad = r.ctl('backend set echo client-address proxy')
-    assert bad.rc == 2 and 'one of off, ecs' in bad.stderr, bad.describe()
+    bad = r.ctl('backend set echo client-address subnet')
+    assert bad.rc == 2 and 'one of off, ecs, proxy' in bad.stderr, bad.describe()
 
 
 def test_ecs_in_a_race(router, misbehave_factory):

@@ -2,7 +2,7 @@
  * misbehave: a DNS server that misbehaves on purpose, for the fault tests.
  *
  *	misbehave -l ADDR:PORT -m MODE [-d DELAY_MS] [-p PIDFILE] [-a]
- *	    [-r RECORD]
+ *	    [-r RECORD] [-P]
  *
  * It serves UDP and TCP on the same address (TCP: 2-byte length framing,
  * any number of queries per connection, answered in order of arrival).
@@ -28,6 +28,13 @@
  *			formerr, servfail, notimp, refused (what NSD and BIND
  *			send for a query they cannot parse), or noerror,
  *			nxdomain (what no server sends)
+ *
+ * -P reads a PROXY protocol v2 header (haproxy's proxy-protocol.txt) as
+ * dnsdist and PowerDNS do: before every UDP datagram, at the start of every
+ * TCP connection; a datagram without one is dropped and a connection
+ * without one closed (with -r, a line "udp|tcp noproxy").  Then the echo
+ * mode's TXT says what the header said instead: "proxy udp4|udp6|tcp4|tcp6
+ * SRC SPORT DST DPORT", or "proxy local" (a LOCAL header).
  *
  * -d delays every answer of any mode (delay is ok with a default delay).
  * Queries of class CH (the router's id.server. health check) are answered
@@ -90,6 +97,8 @@ static const struct {
 struct conn {
 	int		 fd;
 	unsigned	 gen;
+	int		 proxied;	/* -P: its header was read */
+	char		 proxy[128];	/* what it said (echo) */
 	uint8_t		 buf[2 + MAX_MSG];
 	size_t		 have;
 };
@@ -110,6 +119,7 @@ static volatile sig_atomic_t	 quit;
 static enum mode		 mode = M_OK;
 static long			 delay_ms;
 static int			 all_classes;
+static int			 want_proxy;
 static FILE			*record;
 static int			 udp_fd = -1, tcp_fd = -1;
 static struct conn		 conns[MAX_CONNS];
@@ -128,7 +138,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: misbehave -l ADDR:PORT -m MODE [-d DELAY_MS] "
-	    "[-p PIDFILE] [-a] [-r RECORD]\nmodes:");
+	    "[-p PIDFILE] [-a] [-r RECORD] [-P]\nmodes:");
 	for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
 		fprintf(stderr, " %s", mode_names[i].name);
 	fputc('\n', stderr);
@@ -278,7 +288,7 @@ skip_name(const uint8_t *msg, size_t len, size_t off)
 /* The echo mode's answer (see the top) to msg, len. */
 static size_t
 build_echo(const uint8_t *msg, size_t len, size_t qend, uint16_t qclass,
-    uint8_t *out)
+    const char *proxy, uint8_t *out)
 {
 	char text[160] = "no-edns";
 	const uint8_t *ecs = NULL;
@@ -312,6 +322,10 @@ build_echo(const uint8_t *msg, size_t len, size_t qend, uint16_t qclass,
 			}
 		}
 		off += 10 + rdlen;
+	}
+	if (proxy != NULL) {
+		snprintf(text, sizeof(text), "%s", proxy);
+		ecs = NULL;
 	}
 	memcpy(out, msg, 12);
 	out[2] = (uint8_t)(0x80 | (msg[2] & 0x79) | 0x04);
@@ -558,9 +572,57 @@ record_msg(int tcp, const uint8_t *msg, size_t qend)
 	fflush(record);
 }
 
+/* -P: the PROXY v2 header at the start of buf: its length, with what it
+ * said in text; 0 when more is needed (TCP); -1 when it is not one. */
+static long
+proxy_header(const uint8_t *buf, size_t len, char *text, size_t textlen)
+{
+	static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+	    0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	size_t n, a;
+	int fam;
+
+	if (memcmp(buf, sig, len < 12 ? len : 12) != 0)
+		return -1;
+	if (len < 16)
+		return 0;
+	n = (size_t)(buf[14] << 8 | buf[15]);
+	if (len < 16 + n)
+		return 0;
+	if (buf[12] == 0x20) {
+		snprintf(text, textlen, "proxy local");
+		return (long)(16 + n);
+	}
+	if (buf[12] != 0x21)
+		return -1;
+	fam = (buf[13] >> 4) == 1 ? AF_INET : (buf[13] >> 4) == 2 ? AF_INET6 :
+	    0;
+	a = fam == AF_INET ? 4 : 16;
+	if (fam == 0 || ((buf[13] & 0xf) != 1 && (buf[13] & 0xf) != 2) ||
+	    n < 2 * a + 4)
+		return -1;
+	inet_ntop(fam, buf + 16, src, sizeof(src));
+	inet_ntop(fam, buf + 16 + a, dst, sizeof(dst));
+	snprintf(text, textlen, "proxy %s%d %s %d %s %d",
+	    (buf[13] & 0xf) == 1 ? "tcp" : "udp", fam == AF_INET ? 4 : 6, src,
+	    buf[16 + 2 * a] << 8 | buf[17 + 2 * a], dst,
+	    buf[18 + 2 * a] << 8 | buf[19 + 2 * a]);
+	return (long)(16 + n);
+}
+
+static void
+record_noproxy(int tcp)
+{
+	if (record == NULL)
+		return;
+	fprintf(record, "%s noproxy\n", tcp ? "tcp" : "udp");
+	fflush(record);
+}
+
 static void
 handle(int tcp, int slot, const struct sockaddr_storage *from,
-    socklen_t fromlen, const uint8_t *msg, size_t len)
+    socklen_t fromlen, const uint8_t *msg, size_t len, const char *proxy)
 {
 	uint8_t out[MAX_MSG];
 	uint16_t qclass;
@@ -583,7 +645,7 @@ handle(int tcp, int slot, const struct sockaddr_storage *from,
 		m = M_OK;
 	}
 	if (m == M_ECHO)
-		n = build_echo(msg, len, qend, qclass, out);
+		n = build_echo(msg, len, qend, qclass, proxy, out);
 	else
 		n = build(m, tcp, msg, qend, qclass, out);
 	if (n > 0)
@@ -595,6 +657,8 @@ read_udp(void)
 {
 	uint8_t buf[MAX_MSG];
 	struct sockaddr_storage from;
+	char proxy[128];
+	long h = 0;
 
 	for (;;) {
 		socklen_t fromlen = sizeof(from);
@@ -603,7 +667,14 @@ read_udp(void)
 
 		if (n < 0)
 			return;
-		handle(0, -1, &from, fromlen, buf, (size_t)n);
+		if (want_proxy &&
+		    (h = proxy_header(buf, (size_t)n, proxy, sizeof(proxy))) <=
+		    0) {
+			record_noproxy(0);
+			continue;
+		}
+		handle(0, -1, &from, fromlen, buf + h, (size_t)(n - h),
+		    want_proxy ? proxy : NULL);
 	}
 }
 
@@ -626,6 +697,7 @@ accept_tcp(void)
 		conns[i].fd = fd;
 		conns[i].gen = ++conn_gen;
 		conns[i].have = 0;
+		conns[i].proxied = !want_proxy;
 	}
 }
 
@@ -642,6 +714,21 @@ read_tcp(int i)
 	if (n < 0)
 		return;
 	c->have += (size_t)n;
+	if (!c->proxied) {
+		long h = proxy_header(c->buf, c->have, c->proxy,
+		    sizeof(c->proxy));
+
+		if (h == 0)
+			return;
+		if (h < 0) {
+			record_noproxy(1);
+			close_conn(i);
+			return;
+		}
+		memmove(c->buf, c->buf + h, c->have - (size_t)h);
+		c->have -= (size_t)h;
+		c->proxied = 1;
+	}
 	for (;;) {
 		size_t mlen;
 
@@ -650,7 +737,8 @@ read_tcp(int i)
 		mlen = (size_t)(c->buf[0] << 8 | c->buf[1]);
 		if (c->have < 2 + mlen)
 			return;
-		handle(1, i, NULL, 0, c->buf + 2, mlen);
+		handle(1, i, NULL, 0, c->buf + 2, mlen,
+		    want_proxy ? c->proxy : NULL);
 		if (c->fd == -1)	/* closed while answering */
 			return;
 		memmove(c->buf, c->buf + 2 + mlen, c->have - 2 - mlen);
@@ -696,7 +784,7 @@ main(int argc, char *argv[])
 	const char *listen_addr = NULL, *pidfile = NULL;
 	int ch, delay_given = 0;
 
-	while ((ch = getopt(argc, argv, "l:m:d:p:ar:")) != -1) {
+	while ((ch = getopt(argc, argv, "l:m:d:p:ar:P")) != -1) {
 		switch (ch) {
 		case 'l':
 			listen_addr = optarg;
@@ -728,6 +816,9 @@ main(int argc, char *argv[])
 			break;
 		case 'a':
 			all_classes = 1;
+			break;
+		case 'P':
+			want_proxy = 1;
 			break;
 		case 'r':
 			if ((record = fopen(optarg, "a")) == NULL) {
