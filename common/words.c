@@ -53,9 +53,10 @@ static const char *const words_client_addr_h[] = {
 	    "query that has EDNS (settings ecs-prefix-v4, ecs-prefix-v6, "
 	    "ecs-client)"),
 	("a PROXY protocol v2 header with the client's address and port "
-	    "and the address it reached the router on, before each UDP query "
-	    "and at the start of each TCP connection (one client's queries "
-	    "a connection), as dnsdist and PowerDNS read it"),
+	    "and where it reached the router, before each UDP query and at the "
+	    "start of each TCP connection, which then carries that client's "
+	    "queries only, as dnsdist and PowerDNS read it (health checks "
+	    "send a LOCAL header)"),
 };
 WORDS_HELP(words_client_addr, 0);
 

@@ -65,8 +65,6 @@
  * Nothing here allocates per query once the slot pool has grown to the
  * peak load.
  */
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +76,7 @@
 #include "dnsecs.h"
 #include "dnsmsg.h"
 #include "log.h"
+#include "proxyhdr.h"
 #include "proxyv2.h"
 #include "query.h"
 #include "tring.h"
@@ -377,7 +376,7 @@ query_xfr(struct worker *w, const uint8_t *pkt, size_t len,
 	}
 	if (atomic_load_explicit(&b->client_addr, memory_order_relaxed) ==
 	    CLIENT_ADDR_PROXY)
-		proxylen = query_proxy_header(cl, proxy);
+		proxylen = proxyhdr_client(cl, proxy);
 	if (xfr_start(w, cl->tc, b, pkt, len, q, r->id, proxy,
 	    proxylen) == -1) {
 		STAT_INC(&w->st, overload);
@@ -388,44 +387,6 @@ query_xfr(struct worker *w, const uint8_t *pkt, size_t len,
 }
 
 /* ---- forwarding ---- */
-
-/* Where cl reached the router, into ss: its TCP connection's local
- * address, or its UDP listener's with the datagram's destination address
- * when the listener is a wildcard; NULL when not known. */
-static const struct sockaddr *
-client_dst(const struct client *cl, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
-	socklen_t sl = sizeof(*ss);
-	int fd = cl->tc != NULL ? cl->tc->c.fd : cl->lfd;
-
-	if (fd == -1 || getsockname(fd, (struct sockaddr *)ss, &sl) == -1)
-		return NULL;
-	if (cl->dst == NULL)
-		return (const struct sockaddr *)ss;
-	if (cl->dst->family == AF_INET && ss->ss_family == AF_INET)
-		s4->sin_addr = cl->dst->a.v4;
-	else if (cl->dst->family == AF_INET6 && ss->ss_family == AF_INET6)
-		s6->sin6_addr = cl->dst->a.v6;
-	else if (cl->dst->family == AF_INET && ss->ss_family == AF_INET6) {
-		/* IPv4 on a dual-stack socket: as an IPv4-mapped address. */
-		memset(&s6->sin6_addr, 0, sizeof(s6->sin6_addr));
-		s6->sin6_addr.s6_addr[10] = 0xff;
-		s6->sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&s6->sin6_addr.s6_addr[12], &cl->dst->a.v4, 4);
-	}
-	return (const struct sockaddr *)ss;
-}
-
-size_t
-query_proxy_header(const struct client *cl, uint8_t *out)
-{
-	struct sockaddr_storage dst;
-
-	return proxyv2_write(out, cl->tc != NULL, cl->sa,
-	    client_dst(cl, &dst));
-}
 
 static uint8_t	*sent_bytes_client(struct worker *, struct qslot *, int,
 		    uint8_t **, size_t *, size_t *, int *);
@@ -461,7 +422,7 @@ sent_bytes_client(struct worker *w, struct qslot *s, int ca, uint8_t **buf,
 	if (*buf == NULL)
 		*buf = xmalloc((size_t)s->len + SEND_ROOM);
 	if (ca == CLIENT_ADDR_PROXY) {
-		*off = query_proxy_header(&s->cl, *buf);
+		*off = proxyhdr_client(&s->cl, *buf);
 		memcpy(*buf + *off, s->pkt, s->len);
 		*len = *off + s->len;
 		return *buf;

@@ -24,10 +24,6 @@ void	query_answer(struct worker *, struct up_ref *r, uint8_t *pkt,
 void	query_answer_soon(const struct up_ref *r);
 /* The connection r went out on failed (w->on_failed). */
 void	query_failed(struct worker *, struct up_ref *r);
-/* The PROXY v2 header (proxyv2.h) for cl's message to a client-address
- * proxy backend, into out (PROXYV2_MAX octets): cl's address and port,
- * where it reached the router, its transport; the header's length. */
-size_t	query_proxy_header(const struct client *cl, uint8_t *out);
 /* Expire the tries past their deadline. */
 void	query_timeouts(struct worker *, uint64_t now);
 /* A new snapshot is current: let go of the old ones nothing in flight

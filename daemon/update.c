@@ -31,7 +31,7 @@
 #include "dnsnames.h"
 #include "fanout.h"
 #include "log.h"
-#include "query.h"
+#include "proxyhdr.h"
 #include "tring.h"
 #include "tsig.h"
 #include "txq.h"
@@ -357,7 +357,7 @@ upd_start(struct worker *w, const uint8_t *pkt, size_t len,
 		 * message does not touch it. */
 		if (atomic_load_explicit(&p->members[i]->client_addr,
 		    memory_order_relaxed) == CLIENT_ADDR_PROXY)
-			u->t[n].proxylen = query_proxy_header(cl,
+			u->t[n].proxylen = proxyhdr_client(cl,
 			    u->t[n].proxy);
 		n++;
 	}
