@@ -15,10 +15,12 @@ import struct
 import dns.edns
 import dns.message
 import dns.query
+import dns.rcode
 import pytest
 
 import dnsroute_test as dt
 from test_client_address import ask, said
+from test_update import send_update, update_msg
 
 DNSDIST = shutil.which('dnsdist') or '/usr/sbin/dnsdist'
 
@@ -76,9 +78,17 @@ def test_proxy_to_an_echoing_backend(router_factory, misbehave_factory, alloc):
         s2.close()
     assert noproxy(echo) == []
 
-    # What export writes, replace takes back.
-    out = r.ctl('export').stdout
+    # What export writes rebuilds the same on another router.
+    out = r.ok('export')
     assert 'client-address proxy' in out, out
+    path = os.path.join(r.dir, 'exported.cmd')
+    with open(path, 'w') as f:
+        f.write(out)
+    r2 = router_factory()
+    res = r2.ctl(None, args=['-f', path])
+    assert res.rc == 0, res.describe()
+    assert r2.backends()['echo']['client_address'] == 'proxy'
+    assert r2.ok('export').splitlines()[1:] == out.splitlines()[1:]
 
     # Off: the backend drops the bare queries, as dnsdist would.
     r.ok('backend set echo client-address off')
@@ -212,6 +222,20 @@ def test_proxy_with_the_largest_queries(router, misbehave_factory):
     assert said(tcp(big_query(60000))).startswith('proxy tcp4 127.')
     assert noproxy(echo) == []
     assert router.stat('malformed') == 0
+
+
+def test_proxy_with_an_update(router, misbehave_factory):
+    # An UPDATE's copies carry the header too, over UDP and again over TCP
+    # when truncated (TSIG, when there is one, signs the message only).
+    m = misbehave_factory('truncate', proxy=True, record=True)
+    router.ok('pool add tc policy fanout')
+    proxy_backend(router, 'tc', m, pool='tc')
+    router.ok(r"route add '^example\.$' opcode update pool tc tsig optional")
+    router.wait_health('tc')
+    a = send_update(router, update_msg([('t', 'A', '192.0.2.1')], key=None))
+    assert a.rcode() == dns.rcode.NOERROR, a
+    got = [r for r in m.received() if r[1] in ('5', 'noproxy')]
+    assert got == [('udp', '5', 'example.'), ('tcp', '5', 'example.')], got
 
 
 # ---- a real dnsdist as the backend ----
