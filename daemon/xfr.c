@@ -8,7 +8,8 @@
  * first must answer the question (or be the bare-header error of a server
  * that could not parse it).  Each message is written to the client with
  * the client's ID as soon as it is read, and dns_xfr_feed says which is
- * the last; then the backend connection is closed.
+ * the last; then the backend connection is closed.  To a client-address
+ * proxy backend the connection starts with the client's PROXY header.
  *
  * A client that reads slowly is not buffered for: past XFR_HIWAT bytes
  * not yet written to it, the backend connection is not read (the backend
