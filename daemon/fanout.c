@@ -9,11 +9,12 @@
  * in ignored and the target waits on.  A truncated answer sends the same
  * copy again over TCP.  A target's PROXY header (client-address proxy)
  * goes before the datagram, or first on the connection; TSIG signs the
- * message only, so the header changes nothing of the signing.  A target with a key is confirmed only by a
- * NOERROR its key verifies; an answer it does not verify, unsigned, or
- * carrying the server's TSIG error fails the target (SERVFAIL: nothing
- * usable came back), since a server that cannot check our key did not
- * apply the update, and one whose answer we cannot check may not have.
+ * message only, so the header changes nothing of the signing.  A target
+ * with a key is confirmed only by a NOERROR its key verifies; an answer
+ * it does not verify, unsigned, or carrying the server's TSIG error fails
+ * the target (SERVFAIL: nothing usable came back), since a server that
+ * cannot check our key did not apply the update, and one whose answer we
+ * cannot check may not have.
  *
  * Invariants: a target ends once (end_target), its sockets closed then;
  * cb runs only from the check event, so never inside fanout_start,
