@@ -500,7 +500,7 @@ tconn_consume(struct tconn *c, size_t n)
 /* ---- writing ---- */
 
 /* Room for need more octets at the end of the output. */
-static uint8_t *
+static inline uint8_t *
 out_room(struct tconn *c, size_t need)
 {
 	size_t cap;

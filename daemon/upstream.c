@@ -353,7 +353,7 @@ bconn_tcp(struct bconn *bc, const uint8_t *hdr, size_t hdrlen)
 			continue;
 		}
 		if (t->hdrlen != hdrlen ||
-		    memcmp(t->hdr, hdr, hdrlen) != 0) {
+		    (hdrlen > 0 && memcmp(t->hdr, hdr, hdrlen) != 0)) {
 			/* Another client's (or opened before the backend's
 			 * client-address changed). */
 			if (t->nout == 0 && spare == NULL)
