@@ -156,8 +156,7 @@ struct hcheck {
 	int			 fd;
 	struct event		*rev;
 	/* TCP: the framed query going out, after any PROXY header (toff of
-	 * tout sent), then the
-	 * answer coming in (tlen). */
+	 * tout sent), then the answer coming in (tlen). */
 	uint8_t			 tbuf[PROXYV2_LOCAL_LEN + 2 + CHECK_WIRE_MAX];
 	size_t			 toff, tout, tlen;
 	const char		*soft_err;	/* UDP: a stray came */
