@@ -51,6 +51,12 @@ def test_proxy_to_an_echoing_backend(router_factory, misbehave_factory, alloc):
     # The health checks reach it (with a LOCAL header): it comes up.
     r.wait_health('echo')
     assert r.backends()['echo']['client_address'] == 'proxy'
+    # TCP checks too: the header opens each check's connection.
+    r.ok('backend set echo check-transport tcp')
+    dt.wait_for(lambda: any(l[0] == 'tcp' and l[2] == 'id.server.'
+                            for l in echo.received()), 5, what='a TCP check taken')
+    assert r.backends()['echo']['health'] == 'up' and noproxy(echo) == []
+    r.ok('backend set echo check-transport udp')
 
     for tcp in (False, True):
         t = 'tcp' if tcp else 'udp'
