@@ -65,7 +65,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	/* A few batches per wakeup, then let the other sockets in. */
 	for (round = 0; round < 4; round++) {
-		n = recvmmsg(fd, m, UDP_BATCH, MSG_DONTWAIT, NULL);
+		n = sys_recvmmsg(fd, m, UDP_BATCH, MSG_DONTWAIT);
 		if (n <= 0) {
 			if (n == -1 && errno != EAGAIN && errno != EINTR &&
 			    log_allow(&ll_recv))

@@ -133,7 +133,7 @@ txq_flush(struct txq *q)
 			;
 		j = start;
 		while (j < i) {
-			r = sendmmsg(q->fd[start], &q->m[j], (unsigned)(i - j),
+			r = sys_sendmmsg(q->fd[start], &q->m[j], (unsigned)(i - j),
 			    MSG_DONTWAIT);
 			if (r <= 0) {
 				/* The kernel refused the rest (buffer full,

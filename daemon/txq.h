@@ -9,8 +9,10 @@
 #define TXQ_H
 
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "stats.h"
 
@@ -38,6 +40,25 @@ struct txq {
 	struct sockaddr_storage	 addr[TXQ_MAX];
 	uint64_t		 ctl[TXQ_MAX][TXQ_CTL_LEN / 8];
 };
+
+/*
+ * recvmmsg() and sendmmsg() are cancellation points: in a process with
+ * threads, glibc brackets each with two calls that switch the thread's
+ * cancellation type (about 50 instructions a call, as much as the wrapper
+ * itself).  No worker thread is ever cancelled, so the system calls are
+ * made directly, as tconn.c does for TCP.
+ */
+static inline int
+sys_recvmmsg(int fd, struct mmsghdr *m, unsigned n, int flags)
+{
+	return (int)syscall(SYS_recvmmsg, fd, m, n, flags, NULL);
+}
+
+static inline int
+sys_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int flags)
+{
+	return (int)syscall(SYS_sendmmsg, fd, m, n, flags);
+}
 
 /* Queue a datagram; it goes out at txq_flush(), so buf must stay valid
  * until then.  to may be NULL (connected socket); from is the source

@@ -544,7 +544,7 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)ev;
 	for (round = 0; round < 4; round++) {
-		n = recvmmsg(fd, m, UDP_BATCH, MSG_DONTWAIT, NULL);
+		n = sys_recvmmsg(fd, m, UDP_BATCH, MSG_DONTWAIT);
 		if (n == -1) {
 			/* ICMP port unreachable: nobody listens there; do
 			 * not wait for the timeouts. */
