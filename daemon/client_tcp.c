@@ -166,6 +166,7 @@ tclient_read_cb(struct tconn *c, void *arg)
 	cl.lfd = -1;
 	cl.tc = tc;
 	cl.dst = NULL;
+	w->batch_us = now_us();
 	while (!tc->closed && (l = dns_tcp_next(c->in, c->inlen, off)) >= 0) {
 		if (tc->inflight > TCP_CONN_MAX_INFLIGHT) {
 			tc->paused = 1;
@@ -176,6 +177,7 @@ tclient_read_cb(struct tconn *c, void *arg)
 		w->on_query(w, c->in + off + 2, (size_t)l, &cl);
 		off += 2 + (size_t)l;
 	}
+	w->batch_us = 0;
 	if (!tc->closed && off > 0)
 		tconn_consume(c, off);
 	tclient_query_done(tc);

@@ -72,6 +72,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 				log_warn("recvmmsg");
 			return;
 		}
+		w->batch_us = now_us();
 		/* Start loading every name's decision cache entries while
 		 * the first queries of the batch are handled: a miss there was
 		 * the dearest part of a query. */
@@ -94,6 +95,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 			    &cl);
 		}
 		txq_flush(&w->txq);
+		w->batch_us = 0;
 		for (i = 0; i < n; i++)
 			rx_reset(&m[i]);
 		if (n < UDP_BATCH)

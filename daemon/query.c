@@ -319,7 +319,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		answer_rcode(w, pkt, len, &q, DNS_RCODE_SERVFAIL, cl);
 		return;
 	}
-	now = now_us();
+	now = wnow(w);
 	s->start_us = now;
 	s->route_idx = idx;
 	s->pool = r->pool;
@@ -517,7 +517,7 @@ query_answer(struct worker *w, struct up_ref *r, uint8_t *pkt, size_t len,
 		return;
 	}
 	rcode = DNS_RCODE(pkt[2] << 8 | pkt[3]);
-	now = now_us();
+	now = wnow(w);
 	if (s->strip)
 		len = dns_ecs_strip(pkt, len);
 	if ((pkt[2] & 0x02) && !r->tcp && s->pool->tc_retry) {
@@ -591,7 +591,7 @@ answer_unmatched(struct worker *w, struct qslot *s, const uint8_t *pkt,
     size_t len)
 {
 	uint8_t own[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
-	uint64_t now = now_us();
+	uint64_t now = wnow(w);
 	int rcode;
 
 	if ((rcode = dns_answer_headerless(pkt, len, s->up.id, &s->q)) == -1) {
@@ -651,7 +651,7 @@ query_failed(struct worker *w, struct up_ref *r)
 	if (s->race != NULL)
 		race_leg_failed(w, s, (struct rleg *)(void *)r);
 	else
-		slot_retry(w, s, now_us(), TRACE_REFUSED);
+		slot_retry(w, s, wnow(w), TRACE_REFUSED);
 }
 
 /* The try out now failed (timeout, refused, closed): next member or fail.
@@ -689,7 +689,7 @@ slot_fail(struct worker *w, struct qslot *s, int outcome)
 	 * client's. */
 	dns_set_id(s->pkt, s->q.id);
 	answer_rcode(w, s->pkt, s->len, &s->q, DNS_RCODE_SERVFAIL, &s->cl);
-	trace_slot(w, s, outcome, DNS_RCODE_SERVFAIL, 0, now_us());
+	trace_slot(w, s, outcome, DNS_RCODE_SERVFAIL, 0, wnow(w));
 	slot_free(w, s);
 }
 
@@ -775,7 +775,7 @@ race_answer(struct worker *w, struct qslot *s, struct rleg *l, uint8_t *pkt,
 {
 	struct race *rc = s->race;
 	struct backend *b = l->up.b;
-	uint64_t now = now_us();
+	uint64_t now = wnow(w);
 	int rcode, ancount = 0, tc = 0, own = 0, rank;
 
 	if (dns_answer_matches_sent(pkt, len, l->up.id, &s->q,
@@ -832,7 +832,7 @@ race_leg_failed(struct worker *w, struct qslot *s, struct rleg *l)
 	atomic_fetch_add_explicit(&l->up.b->failures, 1, memory_order_relaxed);
 	up_unsend(w, &l->up);
 	if (--s->race->out == 0)
-		race_end(w, s, TRACE_REFUSED, now_us());
+		race_end(w, s, TRACE_REFUSED, wnow(w));
 }
 
 /* No answer won s's race: every leg is done, or the time is up (the legs
@@ -940,7 +940,7 @@ trace_early(struct worker *w, const struct client *cl,
 {
 	struct trec t;
 
-	t.mono_us = now_us();
+	t.mono_us = wnow(w);
 	t.route_id = outcome == TRACE_MALFORMED ? -1 : detail;
 	t.backend_id = 0;
 	t.latency_us = 0;

@@ -552,6 +552,7 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 				bconn_failed(bc, 0);
 			return;
 		}
+		w->batch_us = now_us();
 		/* The queries' slots are cold by the time their answers
 		 * come: start loading them all before the first is handled. */
 		for (i = 0; i < n; i++)
@@ -566,6 +567,7 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 				    m[i].msg_len, 1);
 		/* Before the next recvmmsg reuses the buffers. */
 		txq_flush(&w->txq);
+		w->batch_us = 0;
 		if (n < UDP_BATCH)
 			return;
 	}
@@ -584,6 +586,7 @@ up_tcp_read_cb(struct tconn *c, void *arg)
 	uint32_t serial = t->serial;
 	long l;
 
+	w->batch_us = now_us();
 	while ((l = dns_tcp_next(c->in, c->inlen, off)) >= 0) {
 		pkt = c->in + off + 2;
 		off += 2 + (size_t)l;
@@ -591,9 +594,12 @@ up_tcp_read_cb(struct tconn *c, void *arg)
 			continue;
 		w->on_answer(w, r, pkt, (size_t)l, 0);
 		/* Closed under us (and maybe opened again). */
-		if (t->serial != serial)
+		if (t->serial != serial) {
+			w->batch_us = 0;
 			return;
+		}
 	}
+	w->batch_us = 0;
 	if (off > 0)
 		tconn_consume(c, off);
 	/* More answers to come: see tconn.c on ACKs. */

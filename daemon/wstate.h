@@ -105,6 +105,10 @@ struct worker {
 	struct event		*ev_timer;	/* on tickfd, a timerfd */
 	int			 tickfd;
 	uint64_t		 tick_us;	/* now_us() at the last tick */
+	/* now_us() when the batch being handled was read, 0 outside one:
+	 * what its queries and answers take as their time (wnow()), one
+	 * clock read a batch instead of two a query. */
+	uint64_t		 batch_us;
 	struct stats		 st;		/* everyone counts here */
 	struct tring		*ring;		/* what became of each query */
 	query_fn		*on_query;
@@ -171,6 +175,13 @@ struct worker {
 	struct xfr		*xfrs;
 	int			 nxfr;
 };
+
+/* The time of the batch being handled, else the clock's. */
+static inline uint64_t
+wnow(const struct worker *w)
+{
+	return w->batch_us != 0 ? w->batch_us : now_us();
+}
 
 /* The bucket of a client's counters (see addr_bucket). */
 static inline uint32_t
