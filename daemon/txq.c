@@ -95,7 +95,13 @@ txq_add(struct txq *q, int fd, const void *buf, size_t len,
 	q->m[i].msg_hdr.msg_iov = &q->iov[i];
 	q->m[i].msg_hdr.msg_iovlen = 1;
 	if (to != NULL) {
-		memcpy(&q->addr[i], to, tolen);
+		/* Copies of known size, not a call. */
+		if (tolen == sizeof(struct sockaddr_in))
+			memcpy(&q->addr[i], to, sizeof(struct sockaddr_in));
+		else if (tolen == sizeof(struct sockaddr_in6))
+			memcpy(&q->addr[i], to, sizeof(struct sockaddr_in6));
+		else
+			memcpy(&q->addr[i], to, tolen);
 		q->m[i].msg_hdr.msg_name = &q->addr[i];
 		q->m[i].msg_hdr.msg_namelen = tolen;
 	}
@@ -119,6 +125,9 @@ txq_flush(struct txq *q)
 	if (n == 0)
 		return;
 	for (i = 1; i < n; i++) {
+		/* Mostly in order already: one socket per batch. */
+		if (q->fd[i - 1] <= q->fd[i])
+			continue;
 		fd = q->fd[i];
 		m = q->m[i];
 		for (j = i; j > 0 && q->fd[j - 1] > fd; j--) {
