@@ -88,7 +88,7 @@ cmd_show_routes(struct cmd_ctx *x, const union cmd_args *u)
 			reply_field(x->r, r->pool->name);
 		else
 			reply_field_null(x->r);
-		reply_field_int(x->r, (long long)atomic_load(&r->hits->hits));
+		reply_field_int(x->r, (long long)route_hits_count(r->hits));
 		reply_field(x->r, r->comment);
 		reply_origin(x, r->origin);
 		reply_end_row(x->r);

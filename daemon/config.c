@@ -221,6 +221,8 @@ add_member(int64_t pool_id, int64_t backend_id, void *arg)
 	return 0;
 }
 
+int route_hit_slots = MAX_WORKERS;
+
 static struct route_hits *
 old_hits(const struct config *old, int64_t id)
 {
@@ -259,7 +261,9 @@ new_route(struct build *bd, int64_t id, const char *pattern, uint64_t saved)
 	r->position = bd->c->nroutes;
 	r->pattern = xstrdup(pattern);
 	if ((r->hits = old_hits(bd->old, id)) == NULL) {
-		r->hits = xcalloc(1, sizeof(*r->hits));
+		r->hits = xcalloc(1, sizeof(*r->hits) +
+		    (size_t)route_hit_slots * sizeof(r->hits->w[0]));
+		r->hits->nslots = route_hit_slots;
 		atomic_init(&r->hits->refcnt, 1);
 		atomic_init(&r->hits->hits, (unsigned long)saved);
 		r->hits->saved = saved;

@@ -43,12 +43,45 @@ struct pool {
 };
 
 /* Route hit counters outlive snapshots: shared by id across rebuilds,
- * saved to the store now and then (hits.c); saved is what it holds. */
+ * saved to the store now and then (hits.c); saved is what it holds.  The
+ * count is hits (what it started from) plus w[i] for each worker i, which
+ * worker i alone writes, with a relaxed load and store (a plain add, where
+ * one shared counter cost a locked add per query); readers sum them
+ * (route_hits_count). */
 struct route_hits {
 	atomic_int	 refcnt;
+	int		 nslots;	/* of w[] */
 	atomic_ulong	 hits;
 	uint64_t	 saved;		/* main thread only */
+	atomic_ulong	 w[];
 };
+
+/* The number of workers that count hits (w[] of a new route_hits); set
+ * before the first snapshot is built, else MAX_WORKERS. */
+extern int route_hit_slots;
+
+/* A hit on the route, by worker widx. */
+static inline void
+route_hits_add(struct route_hits *h, int widx)
+{
+	if (widx >= 0 && widx < h->nslots)
+		atomic_store_explicit(&h->w[widx], atomic_load_explicit(
+		    &h->w[widx], memory_order_relaxed) + 1,
+		    memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(&h->hits, 1, memory_order_relaxed);
+}
+
+static inline uint64_t
+route_hits_count(const struct route_hits *h)
+{
+	uint64_t n = atomic_load_explicit(&h->hits, memory_order_relaxed);
+	int i;
+
+	for (i = 0; i < h->nslots; i++)
+		n += atomic_load_explicit(&h->w[i], memory_order_relaxed);
+	return n;
+}
 
 struct croute {
 	int64_t			 id;		/* < 0: registered */

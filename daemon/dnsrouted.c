@@ -493,6 +493,7 @@ main(int argc, char *argv[])
 	dr = xcalloc(1, sizeof(*dr));
 	dr->started_us = wall_us();
 	dr->nworkers = (int)nthreads;
+	route_hit_slots = dr->nworkers;
 	/* Sockets first: nothing is written when one is in use. */
 	ls = listen_open(la, nla, LISTEN_DEFAULT, dr->nworkers);
 	if ((ctl_fd = ls->control_fd) == -1) {

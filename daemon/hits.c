@@ -24,8 +24,7 @@ hits_save(void)
 		return 0;
 	now = xcalloc(c->nroutes + 1, sizeof(*now));
 	for (i = 0; i < c->nroutes; i++) {
-		now[i] = atomic_load_explicit(&c->routes[i].hits->hits,
-		    memory_order_relaxed);
+		now[i] = route_hits_count(c->routes[i].hits);
 		n += now[i] != c->routes[i].hits->saved;
 	}
 	if (n > 0) {

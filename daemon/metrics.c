@@ -276,7 +276,7 @@ put_routes(struct evbuffer *b, const struct config *c)
 		    words_name(&words_action, r->action));
 		put_label(b, r->pool != NULL ? r->pool->name : "");
 		evbuffer_add_printf(b, "} %llu\n", (unsigned long long)
-		    atomic_load_explicit(&r->hits->hits, memory_order_relaxed));
+		    route_hits_count(r->hits));
 	}
 }
 

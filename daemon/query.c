@@ -264,7 +264,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		action = c->set.default_action;
 	} else {
 		r = &c->routes[idx];
-		atomic_fetch_add_explicit(&r->hits->hits, 1, memory_order_relaxed);
+		route_hits_add(r->hits, w->idx);
 		action = r->action;
 	}
 	switch (action) {

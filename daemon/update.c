@@ -475,7 +475,7 @@ update_client(struct worker *w, const uint8_t *pkt, size_t len,
 		return;
 	}
 	r = &c->routes[idx];
-	atomic_fetch_add_explicit(&r->hits->hits, 1, memory_order_relaxed);
+	route_hits_add(r->hits, w->idx);
 	if (r->action == ACTION_DROP) {
 		STAT_INC(&w->st, dropped);
 		trace_now(w, cl, q, TRACE_ROUTE_ANSWER, r->id, 0, -1);
