@@ -2,11 +2,17 @@
  * tring: the per-worker query rings (see tring.h).
  *
  * Each worker owns one ring and is its only writer; the main thread is the
- * only reader.  A slot is a sequence lock: its seq is odd while the worker
- * writes it and 2n + 2 once it holds record n, and the reader keeps a copy
- * only when seq, read before and after the copy, names the record it
- * wanted.  Every shared word is a relaxed atomic (a plain move on x86), so
- * the worker never waits and never learns whether anyone reads.
+ * only reader.  Records are packed one after the other in a ring of words,
+ * each a word of sequence (2n + 2 for record n) and only the words it
+ * uses: a query's record is about 80 bytes, written in order, where a
+ * fixed slot for the longest name took two cache lines of five a query,
+ * strided.  at[] has where record n starts, in slot n % TRING_SLOTS.
+ * Before it writes, the worker claims the words it is about to write
+ * (claim: every word below claim - TRING_WORDS may be rewritten); the
+ * reader keeps a copy only when the record's sequence word names it and,
+ * after the copy, the claim has not reached it: a sequence lock over the
+ * whole ring.  Every shared word is a relaxed atomic (a plain move on
+ * x86), so the worker never waits and never learns whether anyone reads.
  */
 #include <netinet/in.h>
 #include <stdalign.h>
@@ -19,22 +25,24 @@
 
 #define TREC_WORDS	(sizeof(struct trec) / 8)
 #define TREC_HDR_WORDS	((offsetof(struct trec, namelen) + 8) / 8)
+/* Room for TRING_SLOTS records of the longest name, and a power of two. */
+#define TRING_WORDS	(1u << 18)
 
 _Static_assert(sizeof(struct trec) % 8 == 0, "trec is whole words");
 _Static_assert(TREC_HDR_WORDS == 8, "tring_put writes 8 fixed words");
 _Static_assert(offsetof(struct trec, name) ==
     offsetof(struct trec, namelen) + 1, "trec has no padding");
 _Static_assert((TRING_SLOTS & (TRING_SLOTS - 1)) == 0, "a power of two");
-
-struct tslot {
-	_Atomic uint64_t	seq;
-	_Atomic uint64_t	w[TREC_WORDS];
-};
+_Static_assert(TRING_WORDS >= TRING_SLOTS * (1 + TREC_WORDS),
+    "TRING_SLOTS records of any length fit");
 
 struct tring {
 	alignas(64) _Atomic uint64_t head;	/* records written */
+	_Atomic uint64_t	claim;		/* words claimed for writing */
 	uint64_t		next;		/* the worker's copy of head */
-	alignas(64) struct tslot slot[TRING_SLOTS];
+	uint64_t		pos;		/* words written */
+	alignas(64) _Atomic uint64_t at[TRING_SLOTS];	/* record's first word */
+	alignas(64) _Atomic uint64_t w[TRING_WORDS];
 };
 
 struct tring *
@@ -116,8 +124,7 @@ void
 tring_put(struct tring *r, struct trec *t, const struct sockaddr *sa,
     const struct dns_query *q)
 {
-	uint64_t n = r->next++;
-	struct tslot *s = &r->slot[n & (TRING_SLOTS - 1)];
+	uint64_t n = r->next++, p = r->pos, d;
 	size_t i, end, nw;
 
 	rec_client(t, sa);
@@ -126,25 +133,37 @@ tring_put(struct tring *r, struct trec *t, const struct sockaddr *sa,
 	nw = (end + 7) / 8;
 	/* The tail of the last word: no stale stack bytes in a record. */
 	memset((char *)t + end, 0, nw * 8 - end);
-	atomic_store_explicit(&s->seq, 2 * n + 1, memory_order_relaxed);
+	atomic_store_explicit(&r->claim, p + 1 + nw, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	/* The fixed words written out (a loop costs two and a half times
 	 * as much, and the compiler does not unroll one over atomics), then
 	 * the name's; nw >= TREC_HDR_WORDS, as the name's length octet is
-	 * in the last fixed word. */
-#define PUT(k)	atomic_store_explicit(&s->w[k], word(t, k), memory_order_relaxed)
-	PUT(0); PUT(1); PUT(2); PUT(3); PUT(4); PUT(5); PUT(6); PUT(7);
+	 * in the last fixed word.  The sequence word last. */
+	d = p + 1;
+	if ((d & (TRING_WORDS - 1)) + nw <= TRING_WORDS) {
+		/* Not across the end of the ring: the usual case. */
+		_Atomic uint64_t *o = &r->w[d & (TRING_WORDS - 1)];
+
+#define PUT(k)	atomic_store_explicit(&o[k], word(t, k), memory_order_relaxed)
+		PUT(0); PUT(1); PUT(2); PUT(3); PUT(4); PUT(5); PUT(6); PUT(7);
+		for (i = TREC_HDR_WORDS; i < nw; i++)
+			PUT(i);
 #undef PUT
-	for (i = TREC_HDR_WORDS; i < nw; i++)
-		atomic_store_explicit(&s->w[i], word(t, i), memory_order_relaxed);
-	atomic_store_explicit(&s->seq, 2 * n + 2, memory_order_release);
+	} else
+		for (i = 0; i < nw; i++)
+			atomic_store_explicit(&r->w[(d + i) & (TRING_WORDS - 1)],
+			    word(t, i), memory_order_relaxed);
+	atomic_store_explicit(&r->w[p & (TRING_WORDS - 1)], 2 * n + 2,
+	    memory_order_release);
+	atomic_store_explicit(&r->at[n & (TRING_SLOTS - 1)], p,
+	    memory_order_relaxed);
 	atomic_store_explicit(&r->head, n + 1, memory_order_release);
+	r->pos = p = d + nw;
 	/* The ring is larger than the caches: fetch the lines the next
-	 * record writes (seq, the fixed words, a short name) now, for
-	 * writing, so that the next put does not wait for them. */
-	s = &r->slot[(n + 1) & (TRING_SLOTS - 1)];
-	__builtin_prefetch(s, 1);
-	__builtin_prefetch((char *)s + 64, 1);
+	 * record writes now, for writing, so that the next put does not
+	 * wait for them. */
+	__builtin_prefetch(&r->w[p & (TRING_WORDS - 1)], 1);
+	__builtin_prefetch(&r->w[(p + 8) & (TRING_WORDS - 1)], 1);
 }
 
 /* ---- the reader ---- */
@@ -158,23 +177,31 @@ tring_head(struct tring *r)
 int
 tring_get(struct tring *r, uint64_t n, struct trec *out)
 {
-	struct tslot *s = &r->slot[n & (TRING_SLOTS - 1)];
-	uint64_t want = 2 * n + 2, v;
+	uint64_t p, d, v;
 	size_t i, nw;
 
-	if (atomic_load_explicit(&s->seq, memory_order_acquire) != want)
+	p = atomic_load_explicit(&r->at[n & (TRING_SLOTS - 1)],
+	    memory_order_acquire);
+	if (atomic_load_explicit(&r->w[p & (TRING_WORDS - 1)],
+	    memory_order_acquire) != 2 * n + 2)
 		return -1;
+	d = p + 1;
 	for (i = 0; i < TREC_HDR_WORDS; i++) {
-		v = atomic_load_explicit(&s->w[i], memory_order_relaxed);
+		v = atomic_load_explicit(&r->w[(d + i) & (TRING_WORDS - 1)],
+		    memory_order_relaxed);
 		memcpy((char *)out + 8 * i, &v, 8);
 	}
+	/* At most TREC_WORDS: namelen is a byte. */
 	nw = (offsetof(struct trec, name) + out->namelen + 7) / 8;
 	for (; i < nw; i++) {
-		v = atomic_load_explicit(&s->w[i], memory_order_relaxed);
+		v = atomic_load_explicit(&r->w[(d + i) & (TRING_WORDS - 1)],
+		    memory_order_relaxed);
 		memcpy((char *)out + 8 * i, &v, 8);
 	}
 	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != want)
+	/* Some of it rewritten meanwhile? */
+	if (atomic_load_explicit(&r->claim, memory_order_relaxed) >
+	    p + TRING_WORDS)
 		return -1;
 	return 0;
 }

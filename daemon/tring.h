@@ -1,5 +1,5 @@
 /*
- * tring: what became of each query, as one fixed-size record in a ring per
+ * tring: what became of each query, as one record in a ring per
  * worker.  The worker writes a record for every query it finishes with
  * (answered, failed, refused, dropped), always, and never allocates, locks
  * or waits to do so; the main thread reads the rings (`show recent` and
