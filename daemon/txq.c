@@ -80,36 +80,11 @@ dst_cmsg(const struct udp_dst *d, void *buf, size_t len)
 }
 
 void
-txq_add(struct txq *q, int fd, const void *buf, size_t len,
-    const struct sockaddr *to, socklen_t tolen, const struct udp_dst *from)
+txq_set_from(struct txq *q, int i, const struct udp_dst *from)
 {
-	int i;
-
-	if (q->n == TXQ_MAX)
-		txq_flush(q);
-	i = q->n++;
-	q->fd[i] = fd;
-	q->iov[i].iov_base = (void *)(uintptr_t)buf;
-	q->iov[i].iov_len = len;
-	memset(&q->m[i], 0, sizeof(q->m[i]));
-	q->m[i].msg_hdr.msg_iov = &q->iov[i];
-	q->m[i].msg_hdr.msg_iovlen = 1;
-	if (to != NULL) {
-		/* Copies of known size, not a call. */
-		if (tolen == sizeof(struct sockaddr_in))
-			memcpy(&q->addr[i], to, sizeof(struct sockaddr_in));
-		else if (tolen == sizeof(struct sockaddr_in6))
-			memcpy(&q->addr[i], to, sizeof(struct sockaddr_in6));
-		else
-			memcpy(&q->addr[i], to, tolen);
-		q->m[i].msg_hdr.msg_name = &q->addr[i];
-		q->m[i].msg_hdr.msg_namelen = tolen;
-	}
-	if (from != NULL) {
-		q->m[i].msg_hdr.msg_control = q->ctl[i];
-		q->m[i].msg_hdr.msg_controllen = dst_cmsg(from, q->ctl[i],
-		    sizeof(q->ctl[i]));
-	}
+	q->m[i].msg_hdr.msg_control = q->ctl[i];
+	q->m[i].msg_hdr.msg_controllen = dst_cmsg(from, q->ctl[i],
+	    sizeof(q->ctl[i]));
 }
 
 /* One sendmmsg per run of datagrams for the same socket.  The queue is
