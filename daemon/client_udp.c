@@ -42,7 +42,7 @@ client_udp_init(struct worker *w)
 	int i;
 
 	for (i = 0; i < UDP_BATCH; i++) {
-		w->rxiov_cl[i].iov_base = w->rxbuf + (size_t)i * UDP_CLIENT_MAX;
+		w->rxiov_cl[i].iov_base = w->rxbuf + (size_t)i * UDP_CL_STRIDE;
 		w->rxiov_cl[i].iov_len = UDP_CLIENT_MAX;
 		w->rx_cl[i].msg_hdr.msg_iov = &w->rxiov_cl[i];
 		w->rx_cl[i].msg_hdr.msg_iovlen = 1;

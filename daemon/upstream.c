@@ -211,7 +211,7 @@ up_init(struct worker *w)
 	w->idmap = xcalloc(w->idmask + 1, sizeof(*w->idmap));
 	/* Connected sockets: no address, no control data to reset. */
 	for (i = 0; i < UDP_BATCH; i++) {
-		w->rxiov_up[i].iov_base = w->rxbuf + (size_t)i * 65536;
+		w->rxiov_up[i].iov_base = w->rxbuf + (size_t)i * UDP_UP_STRIDE;
 		w->rxiov_up[i].iov_len = 65536;
 		w->rx_up[i].msg_hdr.msg_iov = &w->rxiov_up[i];
 		w->rx_up[i].msg_hdr.msg_iovlen = 1;

@@ -82,7 +82,7 @@ worker_new(int idx, struct listeners *ls, struct config *cfg, int tcp_budget)
 	w->on_failed = query_failed;
 	w->on_answer_soon = query_answer_soon;
 
-	w->rxbuf = xmalloc((size_t)UDP_BATCH * 65536);
+	w->rxbuf = xmalloc(UDP_RXBUF_SIZE);
 	tconn_q_init(&w->tcpq, w->base);
 	w->txq.st = &w->st;
 	if (getrandom(&w->client_salt, sizeof(w->client_salt), 0) !=

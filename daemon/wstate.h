@@ -29,6 +29,17 @@
 
 #define UDP_BATCH	32	/* datagrams per recvmmsg */
 #define UDP_CLIENT_MAX	4096	/* larger client datagrams are malformed here */
+/*
+ * Where datagram i of a batch is read into: rxbuf + i * stride.  A stride
+ * of a power of two (4096 for a query, 65536 for an answer) put the start
+ * of every datagram in the same cache set, so that the 32 of a batch,
+ * written by the kernel and then read here, evicted one another from L1
+ * (and the answers from L2 too); one or three lines more spread them over
+ * distinct sets.
+ */
+#define UDP_CL_STRIDE	(UDP_CLIENT_MAX + 64)
+#define UDP_UP_STRIDE	(65536 + 3 * 64)
+#define UDP_RXBUF_SIZE	((size_t)UDP_BATCH * UDP_UP_STRIDE)
 /* Per-client counters (TCP connections, outstanding queries) live in
  * hashed buckets: 2^14 of them, so two busy clients rarely share one. */
 #define CLIENT_BUCKET_BITS 14
@@ -117,7 +128,7 @@ struct worker {
 	answer_soon_fn		*on_answer_soon;
 
 	/* Shared by the files that read sockets, which run one at a time:
-	 * the receive buffer (UDP_BATCH * 65536), the TCP connections with
+	 * the receive buffer (UDP_RXBUF_SIZE), the TCP connections with
 	 * output to write (tconn.c), the datagrams to send (txq.c). */
 	uint8_t			*rxbuf;
 	struct tconn_q		 tcpq;
