@@ -120,23 +120,46 @@ def workdir(request):
     return d
 
 
+def _stop_all(started):
+    """Stop each of started (and close what outlives it, where there is
+    such); when some did not stop cleanly, fail the test once all are
+    stopped, with every reason."""
+    errors = []
+    for x in started:
+        try:
+            x.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+        finally:
+            if hasattr(x, 'close'):
+                x.close()
+    if errors:
+        pytest.fail('\n'.join(errors), pytrace=False)
+
+
+def _zone_servers(request, workdir, alloc, cls, host=None):
+    """What nsd_factory and named_factory yield: start(name, zones, *args,
+    **kw) -> a running cls(workdir, name, host, port, zones, *args, **kw)
+    on a fresh address (on host when given), stopped at the end."""
+    started = []
+
+    def start(name, zones, *args, **kw):
+        h, port = alloc(host)
+        srv = cls(workdir, name, h, port, zones, *args, **kw)
+        _attach_log(request, '%s %s log' % (cls.KIND, name), srv.log)
+        started.append(srv)
+        return srv.start()
+    yield start
+    _stop_all(started)
+
+
 @pytest.fixture
 def nsd_factory(request, workdir, alloc):
     """start_nsd(name, zones={origin: text}, identity=name,
     provide_xfr=False) -> running Nsd."""
     if not dt.have_nsd():
         pytest.skip('nsd not installed')
-    started = []
-
-    def start_nsd(name, zones, identity=None, provide_xfr=False):
-        host, port = alloc()
-        n = dt.Nsd(workdir, name, host, port, zones, identity, provide_xfr)
-        _attach_log(request, 'nsd %s log' % name, n.log)
-        started.append(n)
-        return n.start()
-    yield start_nsd
-    for n in started:
-        n.stop()
+    yield from _zone_servers(request, workdir, alloc, dt.Nsd)
 
 
 @pytest.fixture
@@ -145,17 +168,7 @@ def named_factory(request, workdir, alloc):
     secret)}) -> a running dt.Named taking UPDATEs signed with keys."""
     if not dt.have_named():
         pytest.skip('named (bind9) not installed')
-    started = []
-
-    def start_named(name, zones, keys):
-        host, port = alloc('127.0.0.1')
-        n = dt.Named(workdir, name, host, port, zones, keys)
-        _attach_log(request, 'named %s log' % name, n.log)
-        started.append(n)
-        return n.start()
-    yield start_named
-    for n in started:
-        n.stop()
+    yield from _zone_servers(request, workdir, alloc, dt.Named, host='127.0.0.1')
 
 
 @pytest.fixture
@@ -195,14 +208,7 @@ def misbehave_factory(request, workdir, alloc):
         started.append(m)
         return m.start()
     yield start_misbehave
-    errors = []
-    for m in started:
-        try:
-            m.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail('\n'.join(errors), pytrace=False)
+    _stop_all(started)
 
 
 def _routers(request, workdir, alloc, prefix, make):
@@ -223,16 +229,7 @@ def _routers(request, workdir, alloc, prefix, make):
         started.append(r)
         return r.start() if start else r
     yield start_router
-    errors = []
-    for r in started:
-        try:
-            r.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-        finally:
-            r.close()
-    if errors:
-        pytest.fail('\n'.join(errors), pytrace=False)
+    _stop_all(started)
 
 
 @pytest.fixture

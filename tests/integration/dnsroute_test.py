@@ -451,35 +451,34 @@ def wait_serving(srv, kind, deadline):
     wait_for(answers_soa, deadline, what='%s %s to answer SOA' % (kind, srv.name))
 
 
-class Nsd:
-    """One NSD on host:port serving zones {origin: zone text}.  Answers
-    id.server. CH TXT with its identity (the router's health check); with
-    provide_xfr, zone transfers to anyone on loopback."""
+class ZoneServer:
+    """What Nsd and Named share: a server of KIND named name on host:port
+    serving zones {origin: zone text}, each in a file of its own in dir
+    (KIND-name in the test's directory), with KIND.conf and KIND.log
+    there; started by PID and ready when it answers SOA.  A subclass
+    writes the configuration and says how it runs (argv)."""
+    KIND = None
 
-    def __init__(self, workdir, name, host, port, zones, identity=None,
-                 provide_xfr=False):
+    def __init__(self, workdir, name, host, port, zones):
         self.name = name
         self.host, self.port = host, port
-        self.identity = identity or name
-        self.dir = os.path.join(workdir, 'nsd-' + name)
-        self.log = os.path.join(self.dir, 'nsd.log')
-        self.conf = os.path.join(self.dir, 'nsd.conf')
+        self.dir = os.path.join(workdir, '%s-%s' % (self.KIND, name))
+        self.log = os.path.join(self.dir, self.KIND + '.log')
+        self.conf = os.path.join(self.dir, self.KIND + '.conf')
         self.zones = dict(zones)
         self.proc = None
         os.makedirs(self.dir, exist_ok=True)
-        conf = NSD_CONF.format(host=host, port=port, dir=self.dir,
-                               identity=self.identity,
-                               ip6='yes' if ':' in host else 'no')
+
+    def zone_files(self, suffix):
+        """Write each zone to zoneN.suffix in dir: [(origin, file name)],
+        sorted by origin."""
+        files = []
         for i, (origin, text) in enumerate(sorted(self.zones.items())):
-            zf = 'zone%d.zone' % i
+            zf = 'zone%d.%s' % (i, suffix)
             with open(os.path.join(self.dir, zf), 'w') as f:
                 f.write(text)
-            conf += 'zone:\n    name: "%s"\n    zonefile: "%s"\n' % (origin, zf)
-            if provide_xfr:
-                conf += '    provide-xfr: 127.0.0.0/8 NOKEY\n    provide-xfr: ::1 NOKEY\n'
-
-        with open(self.conf, 'w') as f:
-            f.write(conf)
+            files.append((origin, zf))
+        return files
 
     @property
     def endpoint(self):
@@ -489,15 +488,44 @@ class Nsd:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self):
-        assert not self.running(), 'nsd %s already running' % self.name
+        assert not self.running(), '%s %s already running' % (self.KIND, self.name)
         with open(self.log, 'a') as f:
-            f.write('=== test harness: starting nsd %s\n' % self.name)
-        self.proc = _spawn([NSD, '-d', '-c', self.conf], self.log)
+            f.write('=== test harness: starting %s %s\n' % (self.KIND, self.name))
+        self.proc = _spawn(self.argv(), self.log)
         self.wait_ready()
         return self
 
     def wait_ready(self, deadline=START_DEADLINE):
-        wait_serving(self, 'nsd', deadline)
+        wait_serving(self, self.KIND, deadline)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+
+class Nsd(ZoneServer):
+    """One NSD on host:port serving zones {origin: zone text}.  Answers
+    id.server. CH TXT with its identity (the router's health check); with
+    provide_xfr, zone transfers to anyone on loopback."""
+    KIND = 'nsd'
+
+    def __init__(self, workdir, name, host, port, zones, identity=None,
+                 provide_xfr=False):
+        super().__init__(workdir, name, host, port, zones)
+        self.identity = identity or name
+        conf = NSD_CONF.format(host=host, port=port, dir=self.dir,
+                               identity=self.identity,
+                               ip6='yes' if ':' in host else 'no')
+        for origin, zf in self.zone_files('zone'):
+            conf += 'zone:\n    name: "%s"\n    zonefile: "%s"\n' % (origin, zf)
+            if provide_xfr:
+                conf += '    provide-xfr: 127.0.0.0/8 NOKEY\n    provide-xfr: ::1 NOKEY\n'
+
+        with open(self.conf, 'w') as f:
+            f.write(conf)
+
+    def argv(self):
+        return [NSD, '-d', '-c', self.conf]
 
     def stop(self):
         """SIGTERM and wait (NSD also ends its helpers); SIGKILL the group
@@ -511,10 +539,6 @@ class Nsd:
         if ':' not in self.host:
             wait_for(lambda: AddrAllocator.is_released(self.host, self.port), STOP_DEADLINE,
                      what='nsd %s to release %s' % (self.name, self.endpoint))
-
-    def restart(self):
-        self.stop()
-        return self.start()
 
 
 # --------------------------------------------------------------------------
@@ -542,51 +566,30 @@ def have_named():
     return is_exe(NAMED)
 
 
-class Named:
+class Named(ZoneServer):
     """One BIND 9 primary (named -g, foreground) on host:port (named binds
     only addresses an interface has: 127.0.0.1) with its own
     directory: zones {origin: text}, each taking UPDATEs signed with keys
     {name: (algorithm, base64 secret)} (update-policy grant KEY zonesub
     ANY).  Started and stopped by PID."""
+    KIND = 'named'
 
     def __init__(self, workdir, name, host, port, zones, keys):
-        self.name = name
-        self.host, self.port = host, port
-        self.dir = os.path.join(workdir, 'named-' + name)
-        self.log = os.path.join(self.dir, 'named.log')
-        self.conf = os.path.join(self.dir, 'named.conf')
-        self.zones = dict(zones)
+        super().__init__(workdir, name, host, port, zones)
         self.keys = dict(keys)
-        self.proc = None
-        os.makedirs(self.dir, exist_ok=True)
         text = ''.join('key "%s" {\n    algorithm %s;\n    secret "%s";\n};\n'
                        % (k, a, sec) for k, (a, sec) in sorted(self.keys.items()))
         grants = ''.join('        grant %s zonesub ANY;\n' % k for k in sorted(self.keys))
-        for i, (origin, ztext) in enumerate(sorted(self.zones.items())):
-            zf = 'zone%d.db' % i
-            with open(os.path.join(self.dir, zf), 'w') as f:
-                f.write(ztext)
+        for origin, zf in self.zone_files('db'):
             text += ('zone "%s" {\n    type primary;\n    file "%s";\n'
                      '    update-policy {\n%s    };\n};\n' % (origin, zf, grants))
         with open(self.conf, 'w') as f:
             f.write(NAMED_CONF.format(dir=self.dir, host=host, port=port, name=name,
                                       keys=text))
 
-    @property
-    def endpoint(self):
-        return endpoint(self.host, self.port)
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self):
-        assert not self.running(), 'named %s already running' % self.name
-        with open(self.log, 'a') as f:
-            f.write('=== test harness: starting named %s\n' % self.name)
+    def argv(self):
         # -n 1: one worker thread is plenty; -g: foreground, log to stderr.
-        self.proc = _spawn([NAMED, '-g', '-n', '1', '-c', self.conf], self.log)
-        wait_serving(self, 'named', START_DEADLINE)
-        return self
+        return [NAMED, '-g', '-n', '1', '-c', self.conf]
 
     def stop(self):
         if self.proc is None:
@@ -978,6 +981,13 @@ class Router:
     def pools(self):
         return {r['name']: r for r in self.rows('show pools')}
 
+    def fleet(self):
+        """{kind: [rows]} of show fleet."""
+        out = {}
+        for r in self.rows('show fleet'):
+            out.setdefault(r['kind'], []).append(r)
+        return out
+
     def stats(self):
         return {r['counter']: int(r['value']) for r in self.rows('show stats')}
 
@@ -1107,17 +1117,21 @@ def samples(text):
     return out
 
 
-def setup_pool(router, members, timeout_ms=None, retries=None, policy=None):
-    """Pool p with the given (name, endpoint) members, every *.example. name
-    routed to it, and every member up."""
+def setup_pool(router, members, timeout_ms=None, retries=None, policy=None,
+               pool='p', route=r'\.example\.$', options=''):
+    """Pool pool (p) with the given (name, endpoint) members (each with
+    the backend options given, beside quick health checks), every
+    *.example. name (or what route matches) routed to it, and every
+    member up."""
     if timeout_ms is not None:
         router.ok('set query-timeout %d' % timeout_ms)
     if retries is not None:
         router.ok('set retries %d' % retries)
-    router.ok('pool add p' + (' policy %s' % policy if policy else ''))
+    router.ok('pool add %s' % pool + (' policy %s' % policy if policy else ''))
     for name, ep in members:
-        router.ok('backend add %s %s pool p %s' % (name, ep, BACKEND_FAST))
-    router.ok(r"route add '\.example\.$' pool p")
+        router.ok(('backend add %s %s pool %s %s %s' % (name, ep, pool, BACKEND_FAST,
+                                                       options)).rstrip())
+    router.ok("route add '%s' pool %s" % (route, pool))
     for name, _ in members:
         router.wait_health(name, 'up')
 
@@ -1166,6 +1180,24 @@ def check_name(router, name, tcp=False, sock=None):
     r = router.query(name, 'A', tcp=tcp, sock=sock)
     assert rcode_text(r) == 'NOERROR' and a_values(r) == [expected_a(name)], \
         '%s A over %s: %s' % (name, 'TCP' if tcp else 'UDP', r)
+
+
+def apex_answers(router, n, servers):
+    """Ask the apex TXT (example.) n times from one client socket, each
+    answered by one of servers (its TXT is the server's name): the
+    servers that answered, in order."""
+    seen = []
+    s = router.udp_socket()
+    try:
+        for _ in range(n):
+            a = router.query('example.', 'TXT', sock=s)
+            assert rcode_text(a) == 'NOERROR', a
+            vals = txt_values(a)
+            assert len(vals) == 1 and vals[0] in servers, a
+            seen.append(vals[0])
+    finally:
+        s.close()
+    return seen
 
 
 def spoof_count(stats):

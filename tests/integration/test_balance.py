@@ -24,26 +24,9 @@ def three(router, nsd_factory):
     return dict(members)
 
 
-def who_answers(router, n):
-    """Ask the apex TXT n times from one client socket; the servers that
-    answered, in order."""
-    seen = []
-    s = router.udp_socket()
-    try:
-        for _ in range(n):
-            a = router.query('example.', 'TXT', sock=s)
-            assert dt.rcode_text(a) == 'NOERROR', a
-            vals = dt.txt_values(a)
-            assert len(vals) == 1 and vals[0] in SERVERS, a
-            seen.append(vals[0])
-    finally:
-        s.close()
-    return seen
-
-
 def test_round_robin_in_turn(router, nsd_factory):
     three(router, nsd_factory)
-    seen = who_answers(router, 30)
+    seen = dt.apex_answers(router, 30, SERVERS)
     assert collections.Counter(seen) == {n: 10 for n in SERVERS}, seen
     assert all(x != y for x, y in zip(seen, seen[1:])), seen
 
@@ -51,7 +34,7 @@ def test_round_robin_in_turn(router, nsd_factory):
 def test_round_robin_spreads_a_drained_members_turns(router, nsd_factory):
     three(router, nsd_factory)
     router.ok('backend drain ns2')
-    seen = who_answers(router, 40)
+    seen = dt.apex_answers(router, 40, SERVERS)
     assert collections.Counter(seen) == {'ns1': 20, 'ns3': 20}, seen
     # Still in turn: never the same server twice in a row.
     assert all(x != y for x, y in zip(seen, seen[1:])), seen
@@ -62,7 +45,7 @@ def test_round_robin_spreads_a_down_members_turns(router, nsd_factory):
     before = router.backends()
     servers['ns1'].stop()
     router.wait_health('ns1', 'down')
-    seen = who_answers(router, 40)
+    seen = dt.apex_answers(router, 40, SERVERS)
     after = router.backends()
     assert collections.Counter(seen) == {'ns2': 20, 'ns3': 20}, seen
     # What show backends counts is what answered.

@@ -37,14 +37,6 @@ def ns(nsd_factory):
     return start
 
 
-def fleet(router):
-    """{kind: [rows]} of show fleet."""
-    out = {}
-    for r in router.rows('show fleet'):
-        out.setdefault(r['kind'], []).append(r)
-    return out
-
-
 def registered_routes(router):
     return [r for r in router.routes() if int(r['id']) < 0]
 
@@ -116,7 +108,7 @@ def test_put_routes_to_the_server_and_del_stops_it(etcd_factory, router_factory,
     # The counters and the fleet's view.
     st = r.stats()
     assert st['etcd-connected'] == 1 and st['registrations'] == 1
-    reg, = fleet(r)['registrations']
+    reg, = r.fleet()['registrations']
     assert reg['state'] == 'live' and reg['name'] == '/dnsrouter/'
     assert int(reg['revision']) >= etcd.revision() - 1
 
@@ -232,10 +224,10 @@ def test_etcd_stopped_under_load(etcd_factory, router_factory, ns, workdir):
                       names=['%s %s' % (n, t) for n in NAMES for t in ('A', 'TXT')])
     time.sleep(1)
     etcd.stop()
-    dt.wait_for(lambda: fleet(r)['etcd'][0]['state'] == 'disconnected', 10,
+    dt.wait_for(lambda: r.fleet()['etcd'][0]['state'] == 'disconnected', 10,
                 what='show fleet: disconnected')
     assert r.stat('etcd-connected') == 0
-    assert fleet(r)['registrations'][0]['state'] == 'stale'
+    assert r.fleet()['registrations'][0]['state'] == 'stale'
     assert 'disconnected' in r.settings()['etcd']
     res = load.wait()
     assert res['lost'] == 0 and set(res['rcodes']) == {'NOERROR'}, res
@@ -260,7 +252,7 @@ def test_router_started_while_etcd_is_down_serves_stored(etcd_factory, router_fa
     etcd.stop()
     r.start()
     wait_answer(r, 'ns9')
-    assert fleet(r)['etcd'][0]['state'] == 'disconnected'
+    assert r.fleet()['etcd'][0]['state'] == 'disconnected'
     assert registered_routes(r)[0]['origin'] == 'etcd /dnsrouter/ns9'
     # Back: etcd's copy replaces the stored one.
     etcd.start()
@@ -273,7 +265,7 @@ def test_router_started_while_etcd_is_down_serves_stored(etcd_factory, router_fa
     r.extra_args = []
     r.start()
     assert not registered_routes(r)
-    assert fleet(r)['etcd'][0]['state'] == 'off'
+    assert r.fleet()['etcd'][0]['state'] == 'off'
 
 
 def test_member_lost_watch_resumes_and_compaction_rereads(etcd_factory, router_factory,
@@ -310,7 +302,7 @@ def test_member_lost_watch_resumes_and_compaction_rereads(etcd_factory, router_f
     assert [x['pattern'] for x in registered_routes(r)] == \
         ['^y\\.split\\.test\\.$', '^zz\\.split\\.test\\.$']
     assert 'history compacted' in dt.read_text(r.log)
-    assert fleet(r)['registrations'][0]['state'] == 'live'
+    assert r.fleet()['registrations'][0]['state'] == 'live'
 
 
 def test_failover_to_another_member(etcd_factory, router_factory, ns):
@@ -320,14 +312,14 @@ def test_failover_to_another_member(etcd_factory, router_factory, ns):
     ns9 = ns('ns9')
     etcd.put('/dnsrouter/ns9', '%s,%s' % (ns9.endpoint, SPLIT))
     wait_answer(r, 'ns9')
-    in_use = [e['name'] for e in fleet(r)['endpoint'] if e['state'] == 'in use']
+    in_use = [e['name'] for e in r.fleet()['endpoint'] if e['state'] == 'in use']
     assert in_use == [m0.url]
     m0.stop()
     dt.wait_for(lambda: r.stat('etcd-failovers') >= 1 and r.stat('etcd-connected') == 1,
                 15, what='failed over')
     etcd.delete('/dnsrouter/ns9', member=m2)
     wait_no_route(r)
-    eps = {e['name']: e for e in fleet(r)['endpoint']}
+    eps = {e['name']: e for e in r.fleet()['endpoint']}
     assert eps[m0.url]['state'] == 'failing' and eps[m0.url]['detail']
 
 
@@ -341,7 +333,7 @@ def test_routers_see_each_other(etcd_factory, router_factory):
     r2 = start_router(router_factory, etcd, '-E', '/fleet-x/')
 
     def routers(r):
-        return {x['name']: x for x in fleet(r).get('router', [])
+        return {x['name']: x for x in r.fleet().get('router', [])
                 if not x['state'].startswith('self, not')}
     dt.wait_for(lambda: len(routers(r1)) == 2 and len(routers(r2)) == 2, 15,
                 what='both routers seen by both')

@@ -25,15 +25,8 @@ needs_dnsperf = pytest.mark.skipif(shutil.which('dnsperf') is None,
                                    reason='dnsperf not installed')
 
 
-def rows_by_kind(router):
-    out = {}
-    for r in router.rows('show fleet'):
-        out.setdefault(r['kind'], []).append(r)
-    return out
-
-
 def state_row(router):
-    row, = rows_by_kind(router)['state']
+    row, = router.fleet()['state']
     return row
 
 
@@ -190,7 +183,7 @@ def test_a_route_added_on_one_router_answers_through_the_others(fleet):
     assert a.ok('export').splitlines()[1:] == b.ok('export').splitlines()[1:] == \
         c.ok('export').splitlines()[1:]
     # The audit: the operator on A, where it came from on B and C.
-    a_id = [x['name'] for x in rows_by_kind(a)['router'] if x['state'] == 'self'][0]
+    a_id = [x['name'] for x in a.fleet()['router'] if x['state'] == 'self'][0]
     last = a.rows('show audit last 1')[0]
     assert last['command'].startswith('route add') and last['outcome'] == 'ok'
     assert int(last['uid']) == os.getuid()
@@ -204,10 +197,10 @@ def test_a_route_added_on_one_router_answers_through_the_others(fleet):
     # publishes its record at most every 250 ms, so C may see an older one
     # for that long.
     def all_at_rev():
-        routers = rows_by_kind(c)['router']
+        routers = c.fleet()['router']
         return len(routers) == 3 and {int(x['revision']) for x in routers} == {rev}
     dt.wait_for(all_at_rev, 5, interval=0.05, what='every router published revision %d' % rev)
-    routers = rows_by_kind(c)['router']
+    routers = c.fleet()['router']
     assert all(x['changed'] and int(x['lag_ms']) == 0 for x in routers)
     st = c.stats()
     assert st['fleet-joined'] == 1 and st['fleet-revision'] == rev and st['fleet-lag-ms'] == 0

@@ -13,20 +13,25 @@ import pytest
 import dnsroute_test as dt
 
 
+def run_refused(argv, log, what):
+    """Run dnsrouted as argv says, its output appended to log, where it
+    must not start: its exit status (killed if it keeps running)."""
+    with open(log, 'ab') as out:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        return p.wait(timeout=dt.STOP_DEADLINE)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        raise AssertionError('%s kept running:\n%s' % (what, dt.read_text(log)))
+
+
 def test_second_daemon_on_the_same_database_refuses(router_factory):
     first = router_factory()
     first.ok('pool add p')
     second = router_factory(db=first.db, start=False)
-    p = subprocess.Popen(second.argv(), stdin=subprocess.DEVNULL,
-                         stdout=open(second.log, 'ab'), stderr=subprocess.STDOUT,
-                         start_new_session=True)
-    try:
-        rc = p.wait(timeout=dt.STOP_DEADLINE)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        raise AssertionError('a second dnsrouted on the same database kept running:\n'
-                             + dt.read_text(second.log))
+    rc = run_refused(second.argv(), second.log, 'a second dnsrouted on the same database')
     assert rc != 0, dt.read_text(second.log)
     assert dt.read_text(second.log).strip(), 'refused without saying why'
     # The first one is untouched.
@@ -90,15 +95,7 @@ def test_second_daemon_on_the_same_address_refuses(router_factory):
     argv = second.argv()
     i = argv.index('-l')
     argv[i + 1] = '%s:%d' % (first.host, first.port)
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                         stdout=open(second.log, 'ab'), stderr=subprocess.STDOUT,
-                         start_new_session=True)
-    try:
-        rc = p.wait(timeout=dt.STOP_DEADLINE)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        raise AssertionError('a second dnsrouted on the same address kept running')
+    rc = run_refused(argv, second.log, 'a second dnsrouted on the same address')
     assert rc != 0
     assert 'already in use' in dt.read_text(second.log)
     # The first one still answers.

@@ -29,23 +29,6 @@ def check_all_names(seed, tcp):
             s.close()
 
 
-def apex_split(router, n=20):
-    """Ask the apex TXT n times from one client socket; returns the list of
-    answers (which server answered each)."""
-    seen = []
-    s = router.udp_socket()
-    try:
-        for _ in range(n):
-            a = router.query('example.', 'TXT', sock=s)
-            assert dt.rcode_text(a) == 'NOERROR', a
-            vals = dt.txt_values(a)
-            assert len(vals) == 1 and vals[0] in ('ns-ab', 'ns-cd'), a
-            seen.append(vals[0])
-    finally:
-        s.close()
-    return seen
-
-
 def check_unrouted(router):
     for name in ('zzz.example.', 'other.org.', 'e1.example.', 'a1.example.org.'):
         a = router.query(name, 'A')
@@ -84,7 +67,7 @@ def test_apex_soa_and_ns(seed):
 def test_apex_round_robin_splits_evenly(seed):
     r = seed.router
     before = r.backends()
-    seen = apex_split(r, 20)
+    seen = dt.apex_answers(r, 20, ('ns-ab', 'ns-cd'))
     after = r.backends()
     counts = collections.Counter(seen)
     assert counts == {'ns-ab': 10, 'ns-cd': 10}, seen
@@ -200,7 +183,8 @@ def test_everything_back_after_kill9_and_restart(seed):
     check_all_names(seed, tcp=False)
     for name in ('a1.example.', 'b50.example.', 'c1.example.', 'd50.example.'):
         dt.check_name(r, name, tcp=True)
-    assert collections.Counter(apex_split(r, 20)) == {'ns-ab': 10, 'ns-cd': 10}
+    seen = dt.apex_answers(r, 20, ('ns-ab', 'ns-cd'))
+    assert collections.Counter(seen) == {'ns-ab': 10, 'ns-cd': 10}, seen
     check_unrouted(r)
     check_xfr_refused(r)
     # And once more, to be sure a restart does not only work once.

@@ -102,11 +102,8 @@ def test_answers_leave_as_they_come_not_in_the_order_asked(seed, misbehave_facto
     answer waits for the queries before it."""
     r = seed.router
     m = misbehave_factory('delay', delay_ms=700)
-    r.ok('set query-timeout 5000')
-    r.ok('pool add slow')
-    r.ok('backend add slow %s pool slow %s check-transport udp' % (m.endpoint, dt.BACKEND_FAST))
-    r.ok(r"route add '^e[^.]*\.example\.$' pool slow")
-    r.wait_health('slow', 'up')
+    dt.setup_pool(r, [('slow', m.endpoint)], timeout_ms=5000, pool='slow',
+                  route=r'^e[^.]*\.example\.$', options='check-transport udp')
     slow = dt.make_query('e1.example.', 'TXT', qid=0x5000)
     fast = make_msgs(pipelined_names()[::5], base=0x5001)
     stream = b''.join(struct.pack('!H', len(w)) + w for w in (q.to_wire() for q in [slow] + fast))
@@ -137,12 +134,9 @@ def test_deep_pipeline_spreads_over_a_few_backend_connections(router, misbehave_
     to the backend: the router opens another when each open one has 16 in
     flight, up to 4, and every answer still goes to its own query."""
     m = misbehave_factory('delay', delay_ms=1000)
-    router.ok('set query-timeout 5000')
-    router.ok('pool add p')
     # UDP health checks: the only TCP connections to it are the router's.
-    router.ok('backend add slow %s pool p %s check-transport udp' % (m.endpoint, dt.BACKEND_FAST))
-    router.ok(r"route add '\.example\.$' pool p")
-    router.wait_health('slow', 'up')
+    dt.setup_pool(router, [('slow', m.endpoint)], timeout_ms=5000,
+                  options='check-transport udp')
     msgs = [dt.make_query('q%d.a.example.' % i, 'TXT', qid=0x100 + i) for i in range(64)]
     result = {}
     th = threading.Thread(target=lambda: result.update(
