@@ -512,8 +512,10 @@ main(int argc, char *argv[])
 	/* Registrations stored from an earlier run are served at once (etcd
 	 * may be away), unless the router no longer takes them from there. */
 	if (registry_prepare_store(dr->db, endpoints != NULL ? reg_prefix :
-	    NULL, err, sizeof(err)) == -1)
+	    NULL, err, sizeof(err)) == -1) {
+		db_close(dr->db);	/* and the WAL it made */
 		fatalx("%s", err);
+	}
 	dr->rc = route_cache_new();
 	loaded = state_load(err, sizeof(err));
 	/* The integrity check ran beside the load; its verdict first, as a

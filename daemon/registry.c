@@ -482,6 +482,17 @@ registry_prepare_store(struct db *db, const char *prefix, char *err,
 		goto fail;
 	if (prefix != NULL && rc == 0 && strcmp(stored, prefix) == 0)
 		return 0;
+	if (prefix == NULL) {
+		if (db_reg_count(db, &n) == -1)
+			goto fail;
+		if (n == 0)
+			return 0;	/* nothing to drop, nothing to write */
+	}
+	/* A write waits for the verdict of the integrity check that runs
+	 * beside the start's first reads (db.c): a corrupt store is left as
+	 * it is, and that verdict is the start's error. */
+	if (db_check_wait(db, err, errlen) == -1)
+		return -1;
 	if (db_begin(db) == -1 || db_reg_clear(db, &n) == -1 ||
 	    (prefix != NULL && db_state_set(db, STATE_PREFIX, prefix) == -1) ||
 	    db_commit(db) == -1) {

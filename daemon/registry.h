@@ -52,7 +52,9 @@ struct registry;
 
 /* Before the first snapshot: make the stored registrations fit how the
  * router was started.  Without etcd (prefix NULL) or with another prefix
- * than they came from, they are dropped (logged). */
+ * than they came from, they are dropped (logged).  A write first takes
+ * the verdict of the integrity check beside the start (db_check_wait):
+ * -1 with it in err when the store is corrupt. */
 int	registry_prepare_store(struct db *, const char *prefix, char *err,
 	    size_t errlen);
 

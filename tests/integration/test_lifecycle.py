@@ -39,12 +39,10 @@ def test_second_daemon_on_the_same_database_refuses(router_factory):
     assert first.ctl('show settings').rc == 0
 
 
-def test_corrupt_database_refuses_to_start(router_factory, workdir):
-    """A store whose pages were overwritten: the start is refused with the
-    reason (the integrity check runs beside the routes' load, and decides
-    before anything is served), and leaves no WAL behind; the intact copy
-    of the same store starts and has its routes."""
-    first = router_factory()
+def corrupt_store(router_factory, workdir, extra_args=()):
+    """A router's store of 2,000 routes, stopped, with some of its pages
+    overwritten: (that router, an intact copy of the store)."""
+    first = router_factory(extra_args)
     first.ok('pool add p')
     r = first.ctl([r"route add '^r%d\.example\.$' pool p" % i for i in range(2000)],
                   args=('-q',))
@@ -58,11 +56,37 @@ def test_corrupt_database_refuses_to_start(router_factory, workdir):
         os.pwrite(fd, bytes((i * 7 + 13) & 0xff for i in range(16384)), 4096 * 8)
     finally:
         os.close(fd)
+    return first, good
+
+
+def test_corrupt_database_refuses_to_start(router_factory, workdir):
+    """A store whose pages were overwritten: the start is refused with the
+    reason (the integrity check runs beside the routes' load, and decides
+    before anything is served), and leaves no WAL behind; the intact copy
+    of the same store starts and has its routes."""
+    first, good = corrupt_store(router_factory, workdir)
     p = subprocess.run(first.argv(), capture_output=True, text=True, timeout=dt.STOP_DEADLINE)
     assert p.returncode == 1 and 'is corrupt' in p.stderr, p
     assert not os.path.exists(first.db + '-wal'), 'a WAL left beside the corrupt store'
     second = router_factory(db=good)
     assert len(second.routes()) == 2000
+
+
+def test_corrupt_database_is_not_written(router_factory, workdir, alloc):
+    """Started with another registration prefix than its store's, a router
+    drops the stored registrations before it loads: on a corrupt store
+    that waits for the integrity check, and the refused start leaves the
+    file as it was (for a recovery to read).  etcd need not answer."""
+    etcd = ['-e', 'http://%s' % dt.endpoint(*alloc())]
+    first, _ = corrupt_store(router_factory, workdir, etcd)
+    with open(first.db, 'rb') as f:
+        before = f.read()
+    p = subprocess.run(first.argv() + ['-R', '/elsewhere/'], capture_output=True, text=True,
+                       timeout=dt.STOP_DEADLINE)
+    assert p.returncode == 1 and 'is corrupt' in p.stderr, p
+    assert not os.path.exists(first.db + '-wal'), 'a WAL left beside the corrupt store'
+    with open(first.db, 'rb') as f:
+        assert f.read() == before, 'the refused start wrote to the corrupt store'
 
 
 def test_sigterm_finishes_queries_in_flight(router, misbehave_factory):
