@@ -546,6 +546,28 @@ def scale(raw):
                   % (what, fl, "-" if m is None else "%.2fx" % m, len(ratios),
                      "-" if not ratios else "%.2f-%.2fx" % (min(ratios), max(ratios)),
                      "-" if not noise else "%.2fx" % median(noise), ", ".join(runs)))
+            # What causes it, measured directly: the router's own CPU for
+            # the change (main thread, and the others but the worker's:
+            # the bulk thread, the prefilter's), and how long the worker
+            # waited for a CPU, a second, during the change against the
+            # 2 s before it.
+            cost, waits = [], []
+            for r in rounds:
+                th = fields(c.get("change.%s.threads.%s" % (name, r)))
+                bf = fields(c.get("change.%s.before.%s" % (name, r)))
+                win = (c.get("change.%s.window.%s" % (name, r)) or "").split()
+                if th.get("main_cpu_ms") is None or len(win) != 2:
+                    continue
+                secs = max(float(win[1]) - float(win[0]), 1e-3)
+                cost.append("%.0f+%.0f" % (th["main_cpu_ms"], th.get("other_cpu_ms") or 0))
+                if bf.get("worker_wait_ms") is not None:
+                    waits.append("%.0f/%.0f" % (th["worker_wait_ms"] / secs, bf["worker_wait_ms"] / 2))
+            if cost:
+                check(None, "  %s: router CPU for it, main+other threads ms: %s; the worker's wait for a CPU, "
+                      "ms a second, during/before: %s; load %s"
+                      % (name, ", ".join(cost), ", ".join(waits) or "-",
+                         ", ".join(str(fields(c.get("change.%s.threads.%s" % (name, r))).get("load"))
+                                   for r in rounds)))
     if "health.cpu_pct" in c:
         out.append("Health checks at scale (every backend at the NSD's address, TCP checks):")
         f = g("health.first_failed")

@@ -225,27 +225,58 @@ part_routes() {
 
 # ---- changes under load
 
+# tasks PID: a line a thread, "TID CPU_NS WAIT_NS" (schedstat: time on a
+# CPU, time runnable but waiting for one).
+tasks() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		read -r a b _ <"$t/schedstat" 2>/dev/null && echo "${t##*/} $a $b"
+	done
+}
+# threads_delta PID BEFORE AFTER: what the change cost the router's
+# threads: the main thread's CPU (ms), the other non-worker threads',
+# and the worker's (the thread other than main with the most CPU) CPU
+# and time waiting for a CPU (ms).
+threads_delta() {
+	awk -v main="$1" 'NR == FNR { c0[$1] = $2; w0[$1] = $3; next }
+	{ c = $2 - c0[$1]; w = $3 - w0[$1]; tot[$1] = $2
+	  if ($1 == main) { mc = c; mw = w } else { oc[$1] = c; ow[$1] = w } }
+	END { best = ""; for (t in oc) if (best == "" || tot[t] > tot[best]) best = t
+	  rest = 0; for (t in oc) if (t != best) rest += oc[t]
+	  printf "main_cpu_ms %.1f main_wait_ms %.1f worker_cpu_ms %.1f worker_wait_ms %.1f other_cpu_ms %.1f\n",
+	      mc / 1e6, mw / 1e6, oc[best] / 1e6, ow[best] / 1e6, rest / 1e6 }' "$2" "$3"
+}
+
 # change_run NAME ROUND COMMAND...: a dnsperf load at QHALF qps, COMMAND
 # run after 3 s, the load stopped (SIGINT: it reports) 2 s after the
 # change; the window the change ran in, and the load's outcome.
 change_run() {
-	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p
+	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p l0
 	shift 2
 	timeout -k 5 300 "$DNSPERF" -s "$R_ADDR" -p "$R_PORT" -d "$D/cq.txt" -c 8 -q 500 \
 	    -Q "$QHALF" -S 1 -v -l 240 >"$f" 2>&1 &
 	p=$!
-	sleep 3
+	sleep 1
+	tasks "$(rpid)" >"$D/tasksb"
+	sleep 2
+	tasks "$(rpid)" >"$D/tasks0"
+	read -r l0 _ </proc/loadavg
 	t0=$(now)
 	"$@" >>"$D/change.log" 2>&1
 	t1=$(now)
+	tasks "$(rpid)" >"$D/tasks1"
 	sleep 2
+	tasks "$(rpid)" >"$D/tasks2"
 	kill -INT "$p"
 	wait "$p" || true
 	put "change.$name.window.$round" "$t0 $t1"
 	put "change.$name.result.$round" "$($REPORT window "$f" "$t0" "$t1" "$QHALF")"
+	put "change.$name.threads.$round" "$(threads_delta "$(rpid)" "$D/tasks0" "$D/tasks1") load $l0"
+	put "change.$name.before.$round" "$(threads_delta "$(rpid)" "$D/tasksb" "$D/tasks0")"
+	put "change.$name.after.$round" "$(threads_delta "$(rpid)" "$D/tasks1" "$D/tasks2")"
 	grep -v '^> ' "$f" >"$f.tmp" || true
 	mv "$f.tmp" "$f"
-	log "change: $name in $(sub "$t1" "$t0") s: $(grep "change.$name.result.$round" "$OUT" | cut -f2)"
+	log "change: $name in $(sub "$t1" "$t0") s: $(grep "change.$name.result.$round" "$OUT" | cut -f2); $(grep "change.$name.threads.$round" "$OUT" | cut -f2)"
 }
 
 drain_undrain() {
