@@ -60,7 +60,13 @@ struct route_cache {
 	uint64_t		 wstart_us;
 	size_t			 wcompiled, wbad, wjit;
 	size_t			 wn;		/* the table's patterns */
+	unsigned		 gc_freed;	/* tables_freed at the last gc */
 };
+
+/* Tables freed (any cache's): a pattern leaves its last table only then,
+ * so a gc with none freed since the one before has nothing to do (a
+ * drain's snapshot shares the table whole). */
+static atomic_uint	tables_freed;
 
 /*
  * Decision cache, keyed by the lowercased wire name (and qtype, and the
@@ -310,8 +316,12 @@ void
 route_cache_gc(struct route_cache *c)
 {
 	struct route_pat **pp, *p;
+	unsigned freed = atomic_load(&tables_freed);
 	size_t i;
 
+	if (freed == c->gc_freed)
+		return;
+	c->gc_freed = freed;
 	for (i = 0; i < c->nb; i++) {
 		pp = &c->b[i];
 		while ((p = *pp) != NULL) {
@@ -655,6 +665,7 @@ route_table_free(struct route_table *t)
 	free(t->pats);
 	free(t->qtypes);
 	free(t);
+	atomic_fetch_add(&tables_freed, 1);
 }
 
 const char *

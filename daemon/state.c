@@ -147,8 +147,11 @@ void
 state_publish(struct config *c)
 {
 	struct config *old = dr->cfg;
-	int i;
+	int i, tables;
 
+	/* A drain shares the route tables whole: nothing new to compile
+	 * (the once-a-second look for JIT work goes on). */
+	tables = old == NULL || c->rt != old->rt || c->urt != old->urt;
 	apply_rows(c);
 	dr->cfg = c;
 	dr->generation++;
@@ -158,7 +161,8 @@ state_publish(struct config *c)
 		health_sync(dr->health, c);
 	config_unref(old);
 	route_cache_gc(dr->rc);
-	warm();
+	if (tables)
+		warm();
 }
 
 void
