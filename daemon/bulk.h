@@ -1,7 +1,7 @@
 /*
- * bulk: the main thread's long work (a replace's input, a transaction's
- * commands and commit, building a snapshot, compiling patterns in the
- * background) done on a thread of its own at the lowest CPU priority
+ * bulk: the main thread's long work (a replace's input and changes, a
+ * transaction's commands, compiling patterns in the background), in short
+ * pieces, done on a thread of its own at the lowest CPU priority
  * (SCHED_IDLE, or nice 19 where that is refused), while the main thread
  * waits for it.  The workers then take a CPU from it whenever they have a
  * query, instead of sharing one with it: a big change slows down under
@@ -9,8 +9,10 @@
  * nothing meanwhile, so what runs there is still one thing at a time, in
  * the same order, and what it touches is as single-threaded as before.
  * When no CPU is left for the thread at all, the main thread does the work
- * itself (bulk.c).  The priority is set once, at the start, and never
- * raised again.
+ * itself (bulk.c); a piece it has begun, though, the main thread can only
+ * wait for, so only short pieces go there (a line, a change, a pattern),
+ * never one like building a snapshot.  The priority is set once, at the
+ * start, and never raised again.
  */
 #ifndef BULK_H
 #define BULK_H

@@ -126,3 +126,56 @@ def test_kill9_in_the_middle_of_a_10k_batch_leaves_all_or_none(router):
     r.restart()
     assert route_count(r) == before + N and patterns_with(r, 'z') == N
     assert dt.rcode_text(r.query('z00042.bench.')) == 'REFUSED'
+
+
+def thread_sched(pid):
+    """{tid: (policy, nice)} of the process's threads (/proc stat fields
+    41 and 19)."""
+    out = {}
+    for tid in os.listdir('/proc/%d/task' % pid):
+        with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        out[int(tid)] = (int(fields[38]), int(fields[16]))
+    return out
+
+
+SCHED_OTHER, SCHED_IDLE = 0, 5
+
+
+def test_bulk_work_runs_on_one_low_priority_thread(router):
+    """A change's long work (a replace's input and changes, a batch's
+    lines, the patterns' compilation) runs on a thread of its own at the
+    lowest CPU priority, SCHED_IDLE (or nice 19 where that is refused);
+    the main thread and the workers keep theirs, and what the changes do
+    is what they always did."""
+    r = router
+    pid = r.proc.pid
+    sched = thread_sched(pid)
+    low = [t for t, (pol, nice) in sched.items()
+           if pol == SCHED_IDLE or (pol == SCHED_OTHER and nice == 19)]
+    assert len(low) == 1 and low[0] != pid, sched
+    assert sched[pid] == (SCHED_OTHER, 0), sched
+    # A batch and a replace far longer than one slice of the thread's
+    # work (2 ms), each with a mistake on its last line: nothing applied,
+    # the line named.
+    path = big_file(r, 'r')
+    with open(path, 'a') as f:
+        f.write("route add '^[ab' refuse\n")
+    res, _ = ctl_file(r, path)
+    assert res.rc == 1 and '%s:%d: ' % (path, N + 2) in res.stderr, res.describe()
+    assert route_count(r) == 0
+    res, _ = ctl_file(r, path, '--replace')
+    assert res.rc == 1 and '%s:%d: ' % (path, N + 2) in res.stderr, res.describe()
+    assert route_count(r) == 0
+    # Without it, both apply whole; the thread is still the one it was.
+    path = big_file(r, 's')
+    res, _ = ctl_file(r, path)
+    assert res.rc == 0, res.describe()
+    assert route_count(r) == N
+    res, _ = ctl_file(r, big_file(r, 't'), '--replace')
+    assert res.rc == 0, res.describe()
+    assert route_count(r) == N and patterns_with(r, 't') == N
+    assert dt.rcode_text(r.query('t09999.bench.')) == 'REFUSED'
+    assert dt.rcode_text(r.query('s09999.bench.')) == 'SERVFAIL'
+    after = thread_sched(pid)
+    assert after[low[0]] == sched[low[0]] and after[pid] == sched[pid], after
