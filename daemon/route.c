@@ -580,6 +580,16 @@ route_cache_stats(const struct route_cache *c, struct route_cache_stats *s)
  * Tables.
  */
 
+/* The lite matcher takes PCRE2's newline to be LF (the default build). */
+static int
+newline_lf(void)
+{
+	uint32_t nl = 0;
+
+	return pcre2_config(PCRE2_CONFIG_NEWLINE, &nl) >= 0 &&
+	    nl == PCRE2_NEWLINE_LF;
+}
+
 struct route_table *
 route_table_new(struct route_cache *c, const char *const *patterns,
     const uint16_t *qtypes, int n, uint32_t match_limit)
@@ -590,7 +600,7 @@ route_table_new(struct route_cache *c, const char *const *patterns,
 
 	/* The prefilter is built beside the cache lookups below. */
 	if (n >= INDEX_MIN_ROUTES)
-		job = route_index_build_start(patterns, n);
+		job = route_index_build_start(patterns, n, newline_lf());
 	t = xcalloc(1, sizeof(*t));
 	atomic_init(&t->refcnt, 1);
 	t->gen = atomic_fetch_add(&table_gen, 1) + 1;
@@ -728,7 +738,7 @@ try_route(struct route_matcher *m, const struct route_table *t, int i,
 	pcre2_code *code;
 	int r;
 
-	if (t->qtypes[i] != 0 && t->qtypes[i] != qtype)
+	if (t->any_qtype && t->qtypes[i] != 0 && t->qtypes[i] != qtype)
 		return 0;
 	if ((code = pat_code(p)) == NULL) {
 		*limited = 1;
@@ -758,11 +768,20 @@ match_linear(struct route_matcher *m, const struct route_table *t,
 		pcre2_set_match_limit(m->mctx, m->limit);
 		pcre2_set_depth_limit(m->mctx, m->limit);
 	}
-	if (t->ix != NULL &&
-	    (n = route_index_candidates(t->ix, name, len, m->cand, CAND_MAX)) >= 0) {
-		for (i = 0; i < n; i++)
-			if (try_route(m, t, m->cand[i], name, len, qtype, limited))
-				return m->cand[i];
+	if (t->ix != NULL && (n = route_index_candidates(t->ix, name, len,
+	    t->match_limit, m->cand, CAND_MAX)) >= 0) {
+		for (i = 0; i < n; i++) {
+			int r = m->cand[i] & ~ROUTE_INDEX_SURE;
+
+			/* The pattern matches (its lite program said so):
+			 * nothing of the route's but its qtype to read. */
+			if (m->cand[i] & ROUTE_INDEX_SURE) {
+				if (!t->any_qtype || t->qtypes[r] == 0 ||
+				    t->qtypes[r] == qtype)
+					return r;
+			} else if (try_route(m, t, r, name, len, qtype, limited))
+				return r;
+		}
 		return -1;
 	}
 	for (i = 0; i < t->n; i++)

@@ -1,7 +1,12 @@
 /*
  * test_route: compile checks, first-match order, qtype filters, the
- * decision cache across table generations, and the match limit.
+ * decision cache across table generations, the match limit, and the lite
+ * matcher against PCRE2.
  */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <pcre2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +47,196 @@ cached(struct route_matcher *m, struct route_table *t, const char *name,
 	if ((wl = dns_text_to_wire(name, wire, sizeof(wire))) == -1)
 		return 0;
 	return route_matcher_cached(m, t, wire, (size_t)wl, (uint16_t)qtype);
+}
+
+/*
+ * The lite matcher against PCRE2: random patterns in and around the
+ * shapes it takes, random names over the bytes that matter to them.
+ */
+static uint64_t rng = 0x2545f4914f6cdd1dULL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+static void
+gen_pattern(char *p, size_t cap)
+{
+	static const char *pieces[] = {
+		"a", "b", "z", "0", "-", "\\.", "\\-", "\\\\", "\\*", "_", ".",
+		"[a-q]", "[^.]", "[.a]", "[ab-]", "[-z]", "[^a-c.]", "[0-9_]",
+		"[\\.x]", "[]a]", "[^]]", "[a-b-c]", "[\\]]", "\\.z012345",
+		"\\.bench\\.test\\.", "example", "[$^]", "*", "+", "?", "{2}",
+		"|", "(", ")", "\\d", "[[:alpha:]]", "\\n", "\\Qa\\E", "A",
+		"[z-a]", "\\", "[", "$", "^", "*?", "++", " ", "#", "[.a.]",
+		"[:a:]", "[=a=]",
+	};
+	size_t o = 0, k, n = rnd(8);
+
+	p[0] = '\0';
+	if (rnd(3) != 0)
+		o += (size_t)snprintf(p + o, cap - o, "^");
+	for (k = 0; k < n && o + 16 < cap; k++) {
+		/* Mostly the pieces of the common shapes. */
+		const char *x = pieces[rnd(rnd(4) == 0 ?
+		    sizeof(pieces) / sizeof(pieces[0]) : 27)];
+
+		o += (size_t)snprintf(p + o, cap - o, "%s", x);
+		if (rnd(5) == 0)
+			o += (size_t)snprintf(p + o, cap - o, "%s",
+			    rnd(3) == 0 ? "+" : "*");
+	}
+	if (rnd(3) != 0 && o + 2 < cap)
+		snprintf(p + o, cap - o, "$");
+}
+
+static size_t
+gen_name(char *s, size_t cap, int printable)
+{
+	static const char bytes[] = "abzq0-._\\*]$\n";
+	size_t n = rnd(5) == 0 ? rnd((unsigned)cap - 40) : rnd(24), i, run;
+	char c = bytes[rnd(4)];
+
+	/* Some start with a long run of one byte: what makes a star
+	 * backtrack, up to PCRE2's match limit. */
+	run = rnd(3) == 0 ? n - rnd(8) % (n + 1) : 0;
+	for (i = 0; i < n; i++)
+		s[i] = i < run ? c :
+		    bytes[rnd(sizeof(bytes) - (printable ? 2 : 1))];
+	if (rnd(3) == 0 && n > 0)
+		s[n - 1] = '.';
+	if (rnd(4) == 0 && n + 20 < cap) {
+		memcpy(s + n, ".z012345.bench.test.", 20);
+		n += 20;
+	}
+	s[n] = '\0';
+	return n;
+}
+
+/* PCRE2's answer as route.c asks it: 1, 0, or -1 when limited. */
+static int
+pcre_says(pcre2_code *code, const char *s, size_t n, uint32_t limit,
+    int jit)
+{
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	pcre2_match_context *mc = pcre2_match_context_create(NULL);
+	int r;
+
+	pcre2_set_match_limit(mc, limit);
+	pcre2_set_depth_limit(mc, limit);
+	r = pcre2_match(code, (PCRE2_SPTR)s, n, 0, jit ? 0 : PCRE2_NO_JIT, md,
+	    mc);
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(mc);
+	return r >= 0 ? 1 : r == PCRE2_ERROR_NOMATCH ? 0 : -1;
+}
+
+static void
+test_lite(struct route_cache *c, struct route_matcher *m)
+{
+	static const uint32_t limits[] = { 100, 300, 10000 };
+	char pat[128], name[320];
+	uint8_t prog[256];
+	uint32_t nl = 0;
+	int k, j, took = 0, decided = 0, limited;
+
+	CHECK(pcre2_config(PCRE2_CONFIG_NEWLINE, &nl) >= 0);
+	if (nl != PCRE2_NEWLINE_LF)
+		return;
+	/* The shapes it is for, and some it is not. */
+	CHECK(route_index_lite_compile("^[a-q][^.]*\\.z012345\\.bench\\.test\\.$",
+	    prog, sizeof(prog)) > 0);
+	CHECK(route_index_lite_compile("\\.bench\\.test\\.$", prog,
+	    sizeof(prog)) > 0);
+	CHECK(route_index_lite_compile("^www\\.", prog, sizeof(prog)) > 0);
+	CHECK(route_index_lite_compile("^a|b", prog, sizeof(prog)) == 0);
+	CHECK(route_index_lite_compile("^a?b", prog, sizeof(prog)) == 0);
+	CHECK(route_index_lite_compile("^a*b*", prog, sizeof(prog)) == 0);
+	CHECK(route_index_lite_compile("ax*\\.$", prog, sizeof(prog)) == 0);
+	CHECK(route_index_lite_compile(".*\\.example\\.$", prog,
+	    sizeof(prog)) > 0);
+	CHECK(route_index_lite_compile("^[.a]", prog, sizeof(prog)) == 0);
+	CHECK(route_index_lite_compile("^\\d", prog, sizeof(prog)) == 0);
+	for (k = 0; k < 20000; k++) {
+		pcre2_code *code;
+		PCRE2_SIZE off;
+		int ec, jit;
+		size_t pl;
+
+		gen_pattern(pat, sizeof(pat));
+		if ((pl = route_index_lite_compile(pat, prog, sizeof(prog))) == 0)
+			continue;
+		took++;
+		code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0,
+		    &ec, &off, NULL);
+		CHECKF(code != NULL, "%s: taken, but PCRE2 does not compile it",
+		    pat);
+		if (code == NULL)
+			continue;
+		jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+		for (j = 0; j < 30; j++) {
+			size_t n = gen_name(name, sizeof(name), 0);
+			uint32_t lim = limits[rnd(3)];
+			int lite = route_index_lite_match(prog, name, n, lim);
+
+			if (lite == -1)
+				continue;
+			decided++;
+			CHECKF(lite == pcre_says(code, name, n, lim, 0) &&
+			    (!jit || lite == pcre_says(code, name, n, lim, 1)),
+			    "%s on \"%s\" (limit %u): lite %d, PCRE2 %d, JIT %d",
+			    pat, name, lim, lite, pcre_says(code, name, n, lim,
+			    0), jit ? pcre_says(code, name, n, lim, 1) : -2);
+		}
+		pcre2_code_free(code);
+	}
+	CHECKF(took > 2000 && decided > 20000, "%d patterns taken, %d "
+	    "names decided", took, decided);
+
+	/* Through the prefilter (lite programs for what is left of a
+	 * pattern past its literal): a table's first match is what trying
+	 * each pattern alone gives, for names the query path makes. */
+	for (k = 0; k < 40; k++) {
+		enum { NP = 24 };
+		static char pb[NP][128];
+		const char *pp[NP];
+		uint16_t q0[NP] = { 0 };
+		struct route_table *all, *one[NP];
+		int i, want, got;
+
+		for (i = 0; i < NP; i++) {
+			gen_pattern(pb[i], sizeof(pb[i]));
+			if (route_check_pattern(pb[i], 10000, name,
+			    sizeof(name)) == -1)
+				snprintf(pb[i], sizeof(pb[i]),
+				    "^[a-q][^.]*\\.z%06d\\.test\\.$", i);
+			pp[i] = pb[i];
+		}
+		all = route_table_new(c, pp, q0, NP, limits[k % 3]);
+		CHECK(all->ix != NULL);
+		for (i = 0; i < NP; i++)
+			one[i] = route_table_new(c, &pp[i], q0, 1, limits[k % 3]);
+		for (j = 0; j < 400; j++) {
+			size_t n = gen_name(name, 260, 1);
+
+			want = -1;
+			for (i = 0; i < NP && want < 0; i++)
+				if (route_match(m, one[i], name, n, 1,
+				    &limited) == 0)
+					want = i;
+			got = route_match(m, all, name, n, 1, &limited);
+			CHECKF(got == want, "\"%s\": got %d want %d (limit %u)",
+			    name, got, want, limits[k % 3]);
+		}
+		for (i = 0; i < NP; i++)
+			route_table_free(one[i]);
+		route_table_free(all);
+	}
 }
 
 int
@@ -285,8 +480,11 @@ main(void)
 		int k, pass, want;
 
 		for (k = 0; k < NP; k++) {
-			snprintf(pbuf[k], sizeof(pbuf[k]),
-			    "^[a-q][^.]*\\.z%05d\\.test\\.$", k);
+			/* The last with a ? that the lite matcher leaves to
+			 * PCRE2: it is tried, and so wanted as JIT code. */
+			snprintf(pbuf[k], sizeof(pbuf[k]), k < NP - 1 ?
+			    "^[a-q][^.]*\\.z%05d\\.test\\.$" :
+			    "^[a-q][^.]?[^.]*\\.z%05d\\.test\\.$", k);
 			lp[k] = pbuf[k];
 			lq[k] = 0;
 		}
@@ -443,6 +641,7 @@ main(void)
 		CHECK(match(m, t, "x.example.", 1, &limited) == -1);
 		route_table_free(t);
 	}
+	test_lite(c, m);
 	route_matcher_free(m);
 	route_cache_free(c);
 	UNIT_DONE("route");
