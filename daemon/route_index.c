@@ -184,21 +184,69 @@ route_index_classify(const char *pattern, char *lit, size_t litlen)
 #define LF_DOLLAR	0x08	/* the pattern ends in $ */
 enum { SET_BYTE = 1, SET_RANGE, SET_NRANGE, SET_MAP };
 
+/* A set of bytes, bit c of w[c / 64]; one: its only byte, when it is
+ * known to have one (-1: a class, count them). */
 struct lset {
-	uint8_t	map[32];
+	uint64_t	w[4];
+	int		one;
 };
 
 static void
 lset_add(struct lset *s, unsigned lo, unsigned hi)
 {
 	for (; lo <= hi; lo++)
-		s->map[lo >> 3] |= (uint8_t)(1u << (lo & 7));
+		s->w[lo >> 6] |= 1ULL << (lo & 63);
 }
 
 static int
 lset_has(const struct lset *s, unsigned c)
 {
-	return s->map[c >> 3] >> (c & 7) & 1;
+	return s->w[c >> 6] >> (c & 63) & 1;
+}
+
+static int
+lset_count(const struct lset *s)
+{
+	if (s->one >= 0)
+		return 1;
+	return __builtin_popcountll(s->w[0]) + __builtin_popcountll(s->w[1]) +
+	    __builtin_popcountll(s->w[2]) + __builtin_popcountll(s->w[3]);
+}
+
+/* The lowest byte in s (not empty). */
+static int
+lset_first(const struct lset *s)
+{
+	int k;
+
+	for (k = 0; s->w[k] == 0; k++)
+		;
+	return k * 64 + __builtin_ctzll(s->w[k]);
+}
+
+/* The highest. */
+static int
+lset_last(const struct lset *s)
+{
+	int k;
+
+	for (k = 3; s->w[k] == 0; k--)
+		;
+	return k * 64 + 63 - __builtin_clzll(s->w[k]);
+}
+
+/* How many runs of consecutive bytes. */
+static int
+lset_runs(const struct lset *s)
+{
+	uint64_t carry = 0;
+	int k, n = 0;
+
+	for (k = 0; k < 4; k++) {
+		n += __builtin_popcountll(s->w[k] & ~(s->w[k] << 1 | carry));
+		carry = s->w[k] >> 63;
+	}
+	return n;
 }
 
 /* A byte a pattern may hold as itself: printable ASCII. */
@@ -226,22 +274,30 @@ lite_set(const char *p, struct lset *s)
 	int neg = 0, first = 1, k;
 
 	memset(s, 0, sizeof(*s));
+	s->one = -1;
 	if (u[0] == '\\') {
 		if (!lite_escaped(u[1]))
 			return 0;
 		lset_add(s, u[1], u[1]);
+		s->one = u[1];
 		return 2;
 	}
 	if (u[0] == '.') {
 		/* Any byte but a newline (LF: see route_index_build). */
-		lset_add(s, 0, 255);
-		s->map['\n' >> 3] &= (uint8_t)~(1u << ('\n' & 7));
+		s->w[0] = s->w[1] = s->w[2] = s->w[3] = ~0ULL;
+		s->w[0] &= ~(1ULL << '\n');
 		return 1;
 	}
 	if (u[0] != '[') {
-		if (!lite_plain(u[0]) || strchr("^$.[]|()?*+{}\\", u[0]) != NULL)
+		switch (u[0]) {
+		case '^': case '$': case '[': case ']': case '|': case '(':
+		case ')': case '?': case '*': case '+': case '{': case '}':
+			return 0;
+		}
+		if (!lite_plain(u[0]))
 			return 0;
 		lset_add(s, u[0], u[0]);
+		s->one = u[0];
 		return 1;
 	}
 	/* [: [. [= may open POSIX syntax, which PCRE2 refuses outside a
@@ -279,8 +335,8 @@ lite_set(const char *p, struct lset *s)
 		lset_add(s, lo, hi);
 	}
 	if (neg)
-		for (k = 0; k < 32; k++)
-			s->map[k] = (uint8_t)~s->map[k];
+		for (k = 0; k < 4; k++)
+			s->w[k] = ~s->w[k];
 	return i + 1;
 }
 
@@ -288,43 +344,33 @@ lite_set(const char *p, struct lset *s)
 static size_t
 lite_put(const struct lset *s, uint8_t *out)
 {
-	int c, lo = -1, hi = -1, n = 0, runs = 0, in = 0;
+	struct lset c;
+	int runs, k;
 
-	for (c = 0; c < 256; c++) {
-		if (lset_has(s, (unsigned)c)) {
-			n++;
-			if (!in) {
-				runs++;
-				lo = c;
-			}
-			hi = c;
-		}
-		in = lset_has(s, (unsigned)c);
-	}
-	if (n == 1) {
+	if (lset_count(s) == 1) {
 		out[0] = SET_BYTE;
-		out[1] = (uint8_t)lo;
+		out[1] = (uint8_t)(s->one >= 0 ? s->one : lset_first(s));
 		return 2;
 	}
-	if (runs == 1) {
+	if ((runs = lset_runs(s)) == 1) {
 		out[0] = SET_RANGE;
-		out[1] = (uint8_t)lo;
-		out[2] = (uint8_t)hi;
+		out[1] = (uint8_t)lset_first(s);
+		out[2] = (uint8_t)lset_last(s);
 		return 3;
 	}
 	if (runs == 2 && lset_has(s, 0) && lset_has(s, 255)) {
-		/* The complement of one run: the bytes between the two. */
-		for (c = 0; lset_has(s, (unsigned)c); c++)
-			;
-		for (lo = c; !lset_has(s, (unsigned)c); c++)
-			;
+		/* The complement of one run. */
+		for (k = 0; k < 4; k++)
+			c.w[k] = ~s->w[k];
+		c.one = -1;
 		out[0] = SET_NRANGE;
-		out[1] = (uint8_t)lo;
-		out[2] = (uint8_t)(c - 1);
+		out[1] = (uint8_t)lset_first(&c);
+		out[2] = (uint8_t)lset_last(&c);
 		return 3;
 	}
 	out[0] = SET_MAP;
-	memcpy(out + 1, s->map, 32);
+	for (k = 0; k < 32; k++)
+		out[1 + k] = (uint8_t)(s->w[k / 8] >> (k % 8 * 8));
 	return 33;
 }
 
@@ -427,7 +473,7 @@ lite_compile(const char *pattern, char kind, const char *lit, size_t litlen,
 		for (l = 0; l < litlen; l++) {
 			i = kind == 's' ? n - (int)litlen + (int)l : (int)l;
 			if (quant[i] != '1' || !lset_has(&sets[i],
-			    (unsigned char)lit[l]) || lite_put(&sets[i], buf) != 2)
+			    (unsigned char)lit[l]) || lset_count(&sets[i]) != 1)
 				return 0;
 		}
 		if (kind == 's')
