@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bulk.h"
 #include "cmd.h"
 #include "config.h"
 #include "ctlproto.h"
@@ -51,12 +50,6 @@ struct replace {
 	struct lines		 lines;
 	const char		**known;	/* patterns served, sorted */
 	size_t			 nknown;
-	/* The work, a slice at a time (bulk_loop): the input's commands
-	 * run on the scratch store, then the changes applied. */
-	struct cmd_checks	 chk;
-	struct script		 sc;
-	int			 have_sc;
-	size_t			 applied;	/* of the changes */
 };
 
 static int
@@ -286,28 +279,13 @@ key_add_is_set(struct replace *rp, struct cmd *c)
 		c->spec = cmd_spec_of(CMD_KEY_SET);
 }
 
-/* Start running the input on the scratch store. */
+/* Run the input on the scratch store. */
 static int
-build_begin(struct replace *rp, const char *text, size_t len, int keys_whole)
+build(struct replace *rp, const char *text, size_t len, int keys_whole)
 {
 	struct cmd_ctx *x = rp->x;
-
-	cmd_checks_init(&rp->chk, known, rp);
-	script_init_mem(&rp->sc, text, len);
-	rp->have_sc = 1;
-	/* One transaction: the scratch store need not commit each line. */
-	if (db_begin(rp->scratch) == -1 || (!keys_whole &&
-	    db_key_foreach(x->db, inherit_key, rp->scratch) != 0))
-		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
-	return 0;
-}
-
-/* Run the input's next commands on the scratch store, until deadline_us:
- * 1 while lines are left, 0 at the end, -1 on a mistake (replied). */
-static int
-build_step(struct replace *rp, uint64_t deadline_us)
-{
-	struct cmd_ctx *x = rp->x;
+	struct cmd_checks chk;
+	struct script sc;
 	struct cmd c;
 	char *line, err[4096], msg[4200];
 	unsigned start;
@@ -315,9 +293,15 @@ build_step(struct replace *rp, uint64_t deadline_us)
 	int rc, code, r;
 	const char *why;
 
+	cmd_checks_init(&chk, known, rp);
+	script_init_mem(&sc, text, len);
+	/* One transaction: the scratch store need not commit each line. */
+	if (db_begin(rp->scratch) == -1 || (!keys_whole &&
+	    db_key_foreach(x->db, inherit_key, rp->scratch) != 0))
+		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
 	rc = 0;
-	while (rc == 0 && (r = script_next(&rp->sc, &line, &start)) == 1) {
-		if ((r = cmd_parse(line, &c, &rp->chk, &code, err,
+	while (rc == 0 && (r = script_next(&sc, &line, &start)) == 1) {
+		if ((r = cmd_parse(line, &c, &chk, &code, err,
 		    sizeof(err))) == 1)
 			continue;
 		if (r == -1) {
@@ -343,27 +327,24 @@ build_step(struct replace *rp, uint64_t deadline_us)
 		else
 			note_line(rp, &c, made, start);
 		cmd_free(&c);
-		if (rc == 0 && now_us() >= deadline_us)
-			return 1;
 	}
+	script_free(&sc);
 	return rc;
 }
 
-/* Apply the changes to the store, reporting and auditing each, until
- * deadline_us: 1 while some are left, 0 when all are, -1 on failure. */
+/* Apply the changes to the store, reporting and auditing each. */
 static int
-apply_step(struct replace *rp, const struct sd_changes *cs,
-    const char *outcome, uint64_t deadline_us)
+apply(struct replace *rp, const struct sd_changes *cs, const char *outcome)
 {
 	struct cmd_ctx *x = rp->x;
 	struct cmd c;
 	char text[CTL_LINE_MAX * 2], detail[CTL_LINE_MAX * 2];
 	char err[1024], msg[CTL_LINE_MAX * 2 + 1100];
+	size_t i;
 
-	if (rp->applied == 0)
-		reply_columns(x->r, "op\tcommand\tdetail\tline#");
-	while (rp->applied < cs->n) {
-		const struct sd_change *ch = &cs->v[rp->applied++];
+	reply_columns(x->r, "op\tcommand\tdetail\tline#");
+	for (i = 0; i < cs->n; i++) {
+		const struct sd_change *ch = &cs->v[i];
 
 		sd_change_cmd(ch, &c);
 		if (cmd_format_safe(&c, c.given, text, sizeof(text)) == -1)
@@ -376,108 +357,59 @@ apply_step(struct replace *rp, const struct sd_changes *cs,
 		}
 		cmd_audit(x->sess, text, outcome);
 		reply_change(x->r, ch->op, text, detail, ch->line);
-		if (now_us() >= deadline_us)
-			return rp->applied < cs->n;
 	}
 	return 0;
-}
-
-struct replace_job {
-	struct cmd_ctx		*x;
-	const char		*text, *outcome;
-	size_t			 len;
-	int			 keys_whole, rc;
-	struct cmd_counts	*n;
-	int			 phase;
-	struct replace		 rp;
-	struct sd_state		 cur, tgt;
-	struct sd_changes	 cs;
-};
-
-enum { R_BEGIN, R_BUILD, R_DIFF, R_APPLY };
-
-/* A slice of a replace (bulk_loop): the input's thousands of commands
- * and their patterns' checks, then (a step of its own) the comparison,
- * then the changes' writes, a slice at a time.  1 while work is left in
- * the phase; j->rc is the outcome. */
-static int
-replace_step(void *arg, uint64_t deadline_us)
-{
-	struct replace_job *j = arg;
-	struct replace *rp = &j->rp;
-	struct cmd_ctx *x = j->x;
-	int r;
-
-	switch (j->phase) {
-	case R_BEGIN:
-		if (build_begin(rp, j->text, j->len, j->keys_whole) == -1)
-			return 0;
-		j->phase = R_BUILD;
-		return 1;
-	case R_BUILD:
-		if ((r = build_step(rp, deadline_us)) != 0)
-			return r == 1;
-		/* The comparison is one piece: on the main thread. */
-		j->phase = R_DIFF;
-		return 0;
-	case R_DIFF:
-		if (cmd_state_read(rp->scratch, &j->tgt) == -1) {
-			(void)cmd_fail(x, "replace: %s",
-			    db_errmsg(rp->scratch));
-			return 0;
-		}
-		attach_lines(rp, &j->tgt);
-		if (cmd_state_read(x->db, &j->cur) == -1) {
-			(void)cmd_dberr(x);
-			return 0;
-		}
-		sd_diff(&j->cur, &j->tgt, &j->cs);
-		j->phase = R_APPLY;
-		return 0;
-	default:
-		if ((r = apply_step(rp, &j->cs, j->outcome, deadline_us)) != 0)
-			return r == 1;
-		j->n->n = j->cs.n;
-		j->n->add = j->cs.nadd;
-		j->n->del = j->cs.ndel;
-		j->n->chg = j->cs.nchg;
-		j->rc = 0;
-		return 0;
-	}
 }
 
 int
 cmd_replace_text(struct cmd_ctx *x, const char *text, size_t len,
     int keys_whole, const char *outcome, struct cmd_counts *n)
 {
-	struct replace_job j = { .x = x, .text = text, .outcome = outcome,
-	    .len = len, .keys_whole = keys_whole, .rc = -1, .n = n,
-	    .rp = { .x = x } };
-	struct replace *rp = &j.rp;
+	struct replace rp;
+	struct sd_state cur, tgt;
+	struct sd_changes cs;
 	char err[512];
+	int rc = -1;
 
 	memset(n, 0, sizeof(*n));
 	if (memchr(text, '\0', len) != NULL)
 		return cmd_fail(x, "the input holds a NUL byte");
-	if ((rp->scratch = db_open(":memory:", err, sizeof(err))) == NULL)
+	memset(&rp, 0, sizeof(rp));
+	rp.x = x;
+	if ((rp.scratch = db_open(":memory:", err, sizeof(err))) == NULL)
 		return cmd_fail(x, "replace: %s", err);
-	known_init(rp);
-	rp->lines.settings = xcalloc(setting_table_len, sizeof(unsigned));
-	/* The commands and the changes a slice at a time on the bulk
-	 * thread; the comparison, one piece, here (bulk.h). */
-	bulk_loop(replace_step, &j);
-	if (j.phase == R_DIFF && replace_step(&j, 0) == 0 &&
-	    j.phase == R_APPLY)
-		bulk_loop(replace_step, &j);
-	sd_changes_free(&j.cs);
-	sd_free(&j.cur);
-	sd_free(&j.tgt);
-	free(rp->known);
-	lines_free(&rp->lines);
-	if (rp->have_sc)
-		script_free(&rp->sc);
-	db_close(rp->scratch);
-	return j.rc;
+	known_init(&rp);
+	rp.lines.settings = xcalloc(setting_table_len, sizeof(unsigned));
+	memset(&cs, 0, sizeof(cs));
+	memset(&cur, 0, sizeof(cur));
+	memset(&tgt, 0, sizeof(tgt));
+	if (build(&rp, text, len, keys_whole) == -1)
+		goto out;
+	if (cmd_state_read(rp.scratch, &tgt) == -1) {
+		rc = cmd_fail(x, "replace: %s", db_errmsg(rp.scratch));
+		goto out;
+	}
+	attach_lines(&rp, &tgt);
+	if (cmd_state_read(x->db, &cur) == -1) {
+		rc = cmd_dberr(x);
+		goto out;
+	}
+	sd_diff(&cur, &tgt, &cs);
+	if (apply(&rp, &cs, outcome) == -1)
+		goto out;
+	n->n = cs.n;
+	n->add = cs.nadd;
+	n->del = cs.ndel;
+	n->chg = cs.nchg;
+	rc = 0;
+out:
+	sd_changes_free(&cs);
+	sd_free(&cur);
+	sd_free(&tgt);
+	free(rp.known);
+	lines_free(&rp.lines);
+	db_close(rp.scratch);
+	return rc;
 }
 
 int

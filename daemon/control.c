@@ -26,14 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
-#include "bulk.h"
 #include "config.h"
 #include "control.h"
 #include "ctlproto.h"
@@ -248,81 +246,6 @@ take_body(struct ctl_conn *c, struct evbuffer *in, struct evbuffer *out)
 	return 0;
 }
 
-/*
- * A transaction's lines (a batch's, pipelined: thousands of them) are the
- * long work of a batch: they run on the bulk thread, below the workers'
- * priority (bulk.h), as long as they are plain request lines of the open
- * transaction and the output stays below its mark.  Anything else (a line
- * with data, a malformed one, the commit or abort, the end of the
- * transaction, output backed up) is left to the loop on the main thread:
- * only there may
- * the connection's events change (libevent waits for the callback running
- * an event before deleting it, and this runs inside the read callback).
- * The requests themselves never touch the connection's events.
- */
-struct txn_lines {
-	struct ctl_conn	*c;
-	unsigned	 ran;
-};
-
-/* Wall time for the lines of one bulk job (bulk.c takes a job back that
- * the thread does not begin; a short one ends soon once begun). */
-#define TXN_SLICE_US	2000
-
-/* Might the line end the transaction (commit, abort, or a prefix of
- * them)?  Then the main thread runs it: a commit builds the new snapshot,
- * one piece of work that a starved low-priority thread would hold up. */
-static int
-ends_txn(const char *line)
-{
-	size_t n;
-
-	line += strspn(line, " \t");
-	n = strcspn(line, " \t\r");
-	return n > 0 && (strncasecmp(line, "commit", n) == 0 ||
-	    strncasecmp(line, "abort", n) == 0);
-}
-
-static void
-txn_lines_cb(void *arg)
-{
-	struct txn_lines *t = arg;
-	struct ctl_conn *c = t->c;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	struct evbuffer_ptr eol;
-	const char *rest;
-	char *line;
-	size_t n, len;
-	uint64_t deadline = now_us() + TXN_SLICE_US;
-
-	while (!c->async && !c->closing && c->ctl->ops->in_txn(c->sess) &&
-	    evbuffer_get_length(out) <= CTL_OUT_HIWAT &&
-	    (t->ran == 0 || now_us() < deadline)) {
-		eol = evbuffer_search_eol(in, NULL, &n, EVBUFFER_EOL_LF);
-		if (eol.pos < 0 || eol.pos > CTL_LINE_MAX)
-			return;
-		if ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF)) == NULL)
-			return;
-		if (strlen(line) != n || ends_txn(line) ||
-		    ctl_body_prefix(line, &len, &rest) != 0) {
-			/* Back for the main thread's loop, as it came. */
-			if (evbuffer_prepend(in, "\n", 1) == -1 ||
-			    evbuffer_prepend(in, line, n) == -1)
-				fatalx("evbuffer_prepend failed");
-			free(line);
-			return;
-		}
-		c->active_us = now_us();
-		if (n > 0 && line[n - 1] == '\r')
-			line[--n] = '\0';
-		reply_reset(c, out);
-		c->ctl->ops->request(c->sess, &c->r, line, NULL, 0);
-		free(line);
-		t->ran++;
-	}
-}
-
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -348,13 +271,6 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			if (take_body(c, in, out) == -1)
 				return;
 			continue;
-		}
-		if (c->ctl->ops->in_txn(c->sess) && !bulk_here()) {
-			struct txn_lines t = { c, 0 };
-
-			bulk_run(txn_lines_cb, &t);
-			if (t.ran > 0)
-				continue;
 		}
 		line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 		if (line == NULL) {

@@ -33,7 +33,6 @@
 #include <event2/thread.h>
 
 #include "cmd.h"
-#include "bulk.h"
 #include "config.h"
 #include "control.h"
 #include "db.h"
@@ -560,7 +559,6 @@ main(int argc, char *argv[])
 	dr->health = health_new(dr->base, dr->db);
 	health_sync(dr->health, dr->cfg);
 	hits_start(dr->base);
-	bulk_start();
 	state_start();
 	trace_init(dr->base);
 	if (endpoints != NULL) {
@@ -631,7 +629,6 @@ main(int argc, char *argv[])
 	for (i = 0; i < dr->nworkers; i++)
 		worker_free(dr->workers[i]);
 	state_stop();
-	bulk_stop();
 	listen_free(ls);
 	config_unref(dr->cfg);
 	route_cache_free(dr->rc);

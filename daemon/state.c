@@ -22,7 +22,6 @@
 
 #include <event2/event.h>
 
-#include "bulk.h"
 #include "config.h"
 #include "health.h"
 #include "route.h"
@@ -64,38 +63,10 @@ apply_rows(struct config *c)
 	}
 }
 
-/* On the main thread (or, for a transaction's commit, wherever its
- * commands ran): one indivisible piece of work, which a starved
- * low-priority thread would hold up (bulk.h). */
 struct config *
 state_build(char *err, size_t errlen)
 {
 	return config_build(dr->db, dr->cfg, dr->rc, err, errlen);
-}
-
-struct warm {
-	const struct route_table	*t;
-	int				 more;
-};
-
-static void
-warm_slice_cb(void *arg)
-{
-	struct warm *w = arg;
-
-	/* From when the thread runs: a slice does some work however long
-	 * it waited for a CPU. */
-	w->more = route_cache_warm(dr->rc, w->t, now_us() + WARM_SLICE_US);
-}
-
-/* A slice of the background compilation, on the bulk thread. */
-static int
-warm_slice(const struct route_table *t)
-{
-	struct warm w = { t, 0 };
-
-	bulk_run(warm_slice_cb, &w);
-	return w.more;
 }
 
 static void
@@ -104,6 +75,7 @@ warm_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval zero = { 0, 0 }, later = { WARM_EVERY_S, 0 };
 	static uint64_t urt_warmed;	/* the UPDATE table's generation */
 	const struct route_table *urt = dr->cfg->urt;
+	uint64_t deadline = now_us() + WARM_SLICE_US;
 
 	(void)fd;
 	(void)what;
@@ -112,13 +84,13 @@ warm_cb(evutil_socket_t fd, short what, void *arg)
 	 * cache warms one table at a time (alternating would start the
 	 * query routes' pass over each time). */
 	if (urt != NULL && urt->gen != urt_warmed) {
-		if (warm_slice(urt)) {
+		if (route_cache_warm(dr->rc, urt, deadline)) {
 			evtimer_add(ev_warm, &zero);
 			return;
 		}
 		urt_warmed = urt->gen;
 	}
-	if (warm_slice(dr->cfg->rt))
+	if (route_cache_warm(dr->rc, dr->cfg->rt, deadline))
 		evtimer_add(ev_warm, &zero);
 	else
 		evtimer_add(ev_warm, &later);
