@@ -15,26 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/pcre_oracle.h"
 #include "route_index.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-/* 1, 0, or -1 when limited (or any other error). */
-static int
-pcre_says(pcre2_code *code, const char *s, size_t n, uint32_t limit,
-    uint32_t opts)
-{
-	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-	pcre2_match_context *mc = pcre2_match_context_create(NULL);
-	int r;
-
-	pcre2_set_match_limit(mc, limit);
-	pcre2_set_depth_limit(mc, limit);
-	r = pcre2_match(code, (PCRE2_SPTR)s, n, 0, opts, md, mc);
-	pcre2_match_data_free(md);
-	pcre2_match_context_free(mc);
-	return r >= 0 ? 1 : r == PCRE2_ERROR_NOMATCH ? 0 : -1;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
