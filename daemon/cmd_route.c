@@ -226,6 +226,7 @@ cmd_route_test(struct cmd_ctx *x, const union cmd_args *u)
 	char name[DNS_MAX_TEXT_NAME], tb[32];
 	const struct croute *r;
 	struct backend *b;
+	struct pool *p;
 	int idx, limited, wl, nl, xfr;
 
 	if ((wl = dns_text_to_wire(a->qname, wire, sizeof(wire))) == -1 ||
@@ -264,9 +265,9 @@ cmd_route_test(struct cmd_ctx *x, const union cmd_args *u)
 		reply_field_int(x->r, r->id);
 		reply_field(x->r, r->pattern);
 		reply_field(x->r, words_name(&words_action, r->action));
-		if (r->pool != NULL) {
-			reply_field(x->r, r->pool->name);
-			b = pool_peek(r->pool);
+		if ((p = config_route_pool(c, r)) != NULL) {
+			reply_field(x->r, p->name);
+			b = pool_peek(p);
 			if (b != NULL)
 				reply_field(x->r, b->name);
 			else

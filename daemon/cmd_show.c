@@ -55,6 +55,7 @@ cmd_show_routes(struct cmd_ctx *x, const union cmd_args *u)
 {
 	struct config *c = dr->cfg;
 	const struct croute **v;
+	const struct pool *p;
 	char tb[32];
 	int i;
 
@@ -84,8 +85,8 @@ cmd_show_routes(struct cmd_ctx *x, const union cmd_args *u)
 		else
 			reply_field_null(x->r);
 		reply_field(x->r, words_name(&words_action, r->action));
-		if (r->pool != NULL)
-			reply_field(x->r, r->pool->name);
+		if ((p = config_route_pool(c, r)) != NULL)
+			reply_field(x->r, p->name);
 		else
 			reply_field_null(x->r);
 		reply_field_int(x->r, (long long)route_hits_count(r->hits));

@@ -146,10 +146,10 @@ row(struct cmd_ctx *x, const struct config *c, char **members,
 		r = &c->routes[idx];
 		reply_field_int(x->r, r->id);
 		reply_field(x->r, words_name(&words_action, r->action));
-		if (r->pool != NULL) {
-			reply_field(x->r, r->pool->name);
-			if (members[r->pool - c->pools][0] != '\0')
-				reply_field(x->r, members[r->pool - c->pools]);
+		if (r->pool >= 0) {
+			reply_field(x->r, c->pools[r->pool].name);
+			if (members[r->pool][0] != '\0')
+				reply_field(x->r, members[r->pool]);
 			else
 				reply_field_null(x->r);
 		} else {

@@ -5,9 +5,10 @@
  * the committed state.  It is cheap because compiled patterns come from the
  * route cache and backends are carried over from the previous snapshot;
  * the routes are read only when a route or registration row changed since
- * then (else they are copied), and each route table, the query routes'
- * and the UPDATE routes', is shared with the snapshot before while its
- * patterns are the same.
+ * then.  Else the snapshot before's routes are shared whole (struct
+ * routeset), or copied when a pool was added or removed (pool indices
+ * moved); and each route table, the query routes' and the UPDATE routes',
+ * is shared with the snapshot before while its patterns are the same.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct build {
 	struct config		*c;
 	const struct config	*old;
 	struct db		*db;
+	struct routeset		*rs;		/* being built: c->rs */
 	int			 cap_b, cap_p, cap_r;
 	char			*err;
 	size_t			 errlen;
@@ -131,10 +133,17 @@ find_backend_id(const struct config *c, int64_t id)
 	return c->backends[i];
 }
 
+/* The index in pools of pool id, or -1. */
+static int
+pool_index(const struct config *c, int64_t id)
+{
+	return idpos_find(c->pools_by_id, c->nby_pool, id);
+}
+
 static struct pool *
 find_pool_id(const struct config *c, int64_t id)
 {
-	int i = idpos_find(c->pools_by_id, c->nby_pool, id);
+	int i = pool_index(c, id);
 
 	return i < 0 ? NULL : &c->pools[i];
 }
@@ -248,17 +257,19 @@ comment_dup(const char *s)
 static struct croute *
 new_route(struct build *bd, int64_t id, const char *pattern, uint64_t saved)
 {
+	struct routeset *rs = bd->rs;
 	struct croute *r;
 
-	if (bd->c->nroutes == bd->cap_r) {
+	if (rs->nroutes == bd->cap_r) {
 		bd->cap_r = bd->cap_r ? bd->cap_r * 2 : 64;
-		bd->c->routes = xrealloc(bd->c->routes,
-		    bd->cap_r * sizeof(*bd->c->routes));
+		rs->routes = xrealloc(rs->routes,
+		    bd->cap_r * sizeof(*rs->routes));
 	}
-	r = &bd->c->routes[bd->c->nroutes++];
+	r = &rs->routes[rs->nroutes++];
 	memset(r, 0, sizeof(*r));
 	r->id = id;
-	r->position = bd->c->nroutes;
+	r->position = rs->nroutes;
+	r->pool = -1;
 	r->pattern = xstrdup(pattern);
 	if ((r->hits = old_hits(bd->old, id)) == NULL) {
 		r->hits = xcalloc(1, sizeof(*r->hits) +
@@ -286,7 +297,7 @@ add_route(const struct db_route *row, void *arg)
 	r->action = row->action;
 	r->comment = comment_dup(row->comment);
 	if (row->action == ACTION_POOL &&
-	    (r->pool = find_pool_id(bd->c, row->pool_id)) == NULL) {
+	    (r->pool = pool_index(bd->c, row->pool_id)) < 0) {
 		snprintf(bd->err, bd->errlen, "route %lld names a missing pool",
 		    (long long)row->id);
 		bd->failed = 1;
@@ -373,31 +384,32 @@ pool_keys(struct config *c)
 
 /* Query routes first, UPDATE routes after them, each in order. */
 static void
-split_routes(struct config *c)
+split_routes(struct routeset *rs)
 {
 	struct croute *v;
 	int i, n = 0;
 
 	/* Already so (nearly always: no UPDATE route before a query
 	 * route)?  Then 100,000 routes are not copied. */
-	for (i = 0; i < c->nroutes &&
-	    c->routes[i].opcode == DNS_OPCODE_QUERY; i++)
+	for (i = 0; i < rs->nroutes &&
+	    rs->routes[i].opcode == DNS_OPCODE_QUERY; i++)
 		;
-	c->nqroutes = i;
-	for (; i < c->nroutes && c->routes[i].opcode != DNS_OPCODE_QUERY; i++)
+	rs->nqroutes = i;
+	for (; i < rs->nroutes && rs->routes[i].opcode != DNS_OPCODE_QUERY;
+	    i++)
 		;
-	if (i == c->nroutes)
+	if (i == rs->nroutes)
 		return;
-	v = xcalloc((size_t)c->nroutes, sizeof(*v));
-	for (i = 0; i < c->nroutes; i++)
-		if (c->routes[i].opcode == DNS_OPCODE_QUERY)
-			v[n++] = c->routes[i];
-	c->nqroutes = n;
-	for (i = 0; i < c->nroutes; i++)
-		if (c->routes[i].opcode != DNS_OPCODE_QUERY)
-			v[n++] = c->routes[i];
-	free(c->routes);
-	c->routes = v;
+	v = xcalloc((size_t)rs->nroutes, sizeof(*v));
+	for (i = 0; i < rs->nroutes; i++)
+		if (rs->routes[i].opcode == DNS_OPCODE_QUERY)
+			v[n++] = rs->routes[i];
+	rs->nqroutes = n;
+	for (i = 0; i < rs->nroutes; i++)
+		if (rs->routes[i].opcode != DNS_OPCODE_QUERY)
+			v[n++] = rs->routes[i];
+	free(rs->routes);
+	rs->routes = v;
 }
 
 /* ---- registrations ---- */
@@ -521,7 +533,7 @@ add_reg_routes(struct build *bd)
 		r->action = ACTION_POOL;
 		/* The registered pools are after the operator's, in this
 		 * same order. */
-		r->pool = &bd->c->pools[bd->c->npools - bd->ngroups + np++];
+		r->pool = bd->c->npools - bd->ngroups + np++;
 		r->comment = comment_dup(NULL);
 		r->origin = xmalloc(len);
 		used = (size_t)snprintf(r->origin, len, "etcd");
@@ -551,9 +563,6 @@ free_regs(struct build *bd)
 	free(bd->by);
 }
 
-static void	xfr_table(struct config *, const struct config *,
-		    struct route_cache *);
-
 static int
 add_setting(const char *key, const char *val, void *arg)
 {
@@ -573,7 +582,7 @@ add_setting(const char *key, const char *val, void *arg)
  * maps a name to an index: the routes it indexes are the new ones, so a
  * changed pool, action or tsig setting is seen all the same. */
 static struct route_table *
-table_of(struct config *c, struct route_table *old, struct route_cache *rc,
+table_of(struct routeset *rs, struct route_table *old, struct route_cache *rc,
     int from, int n)
 {
 	struct route_table *t;
@@ -584,103 +593,205 @@ table_of(struct config *c, struct route_table *old, struct route_cache *rc,
 	pats = xcalloc((size_t)n + 1, sizeof(*pats));
 	qtypes = xcalloc((size_t)n + 1, sizeof(*qtypes));
 	for (i = 0; i < n; i++) {
-		pats[i] = c->routes[from + i].pattern;
-		qtypes[i] = (uint16_t)c->routes[from + i].qtype;
+		pats[i] = rs->routes[from + i].pattern;
+		qtypes[i] = (uint16_t)rs->routes[from + i].qtype;
 	}
-	if (route_table_same(old, pats, qtypes, n, c->set.match_limit)) {
+	if (route_table_same(old, pats, qtypes, n, rs->match_limit)) {
 		t = old;
 		route_table_ref(t);
 	} else {
-		t = route_table_new(rc, pats, qtypes, n, c->set.match_limit);
+		t = route_table_new(rc, pats, qtypes, n, rs->match_limit);
 		route_table_inherit(t, old);
 	}
 	free(pats);
 	free(qtypes);
 	/* One copy of each pattern: the table's. */
 	for (i = 0; i < n; i++) {
-		free((char *)c->routes[from + i].pattern);
-		c->routes[from + i].pattern = route_table_pattern(t, i);
+		free((char *)rs->routes[from + i].pattern);
+		rs->routes[from + i].pattern = route_table_pattern(t, i);
 	}
 	return t;
 }
 
+/* The routes that name a transfer type (qtype AXFR or IXFR), in order,
+ * as a table of their own (xroute[i]: the index in routes of its route
+ * i); old's when they are the same. */
+static void
+xfr_table(struct routeset *rs, const struct routeset *old,
+    struct route_cache *rc)
+{
+	const char **pats = xcalloc(rs->nroutes + 1, sizeof(*pats));
+	uint16_t *qtypes = xcalloc(rs->nroutes + 1, sizeof(*qtypes));
+	int i, n = 0;
+
+	rs->xroute = xcalloc(rs->nroutes + 1, sizeof(*rs->xroute));
+	for (i = 0; i < rs->nroutes; i++) {
+		if (rs->routes[i].qtype != DNS_TYPE_AXFR &&
+		    rs->routes[i].qtype != DNS_TYPE_IXFR)
+			continue;
+		pats[n] = rs->routes[i].pattern;
+		qtypes[n] = (uint16_t)rs->routes[i].qtype;
+		rs->xroute[n++] = i;
+	}
+	if (old != NULL && route_table_same(old->xrt, pats, qtypes, n,
+	    rs->match_limit)) {
+		rs->xrt = old->xrt;
+		route_table_ref(rs->xrt);
+	} else
+		rs->xrt = route_table_new(rc, pats, qtypes, n,
+		    rs->match_limit);
+	free(pats);
+	free(qtypes);
+}
+
 /* The route tables for the routes read: the query routes' and, when
- * there are UPDATE routes, theirs. */
+ * there are UPDATE routes, theirs; and the transfer routes'. */
 static void
 make_table(struct build *bd, struct route_cache *rc)
 {
-	struct config *c = bd->c;
-	const struct config *old = bd->old;
+	struct routeset *rs = bd->rs;
+	const struct routeset *old = bd->old != NULL ? bd->old->rs : NULL;
 
-	split_routes(c);
-	c->routes_by_id = idpos_make(NULL, c->nroutes > 0 ?
-	    &c->routes[0].id : NULL, sizeof(*c->routes), c->nroutes);
-	c->rt = table_of(c, old != NULL ? old->rt : NULL, rc, 0, c->nqroutes);
-	if (c->nroutes > c->nqroutes)
-		c->urt = table_of(c, old != NULL ? old->urt : NULL, rc,
-		    c->nqroutes, c->nroutes - c->nqroutes);
-	c->rt_patterns = 1;
+	split_routes(rs);
+	rs->by_id = idpos_make(NULL, rs->nroutes > 0 ?
+	    &rs->routes[0].id : NULL, sizeof(*rs->routes), rs->nroutes);
+	rs->rt = table_of(rs, old != NULL ? old->rt : NULL, rc, 0,
+	    rs->nqroutes);
+	if (rs->nroutes > rs->nqroutes)
+		rs->urt = table_of(rs, old != NULL ? old->urt : NULL, rc,
+		    rs->nqroutes, rs->nroutes - rs->nqroutes);
+	rs->rt_patterns = 1;
+	xfr_table(rs, old, rc);
+}
+
+/* An empty route set for c, which owns it; it notes c's pools' ids by
+ * index, which its routes are to name. */
+static struct routeset *
+routeset_new(struct build *bd, uint64_t gen)
+{
+	struct config *c = bd->c;
+	struct routeset *rs;
+	int i;
+
+	rs = xcalloc(1, sizeof(*rs));
+	atomic_init(&rs->refcnt, 1);
+	rs->gen = gen;
+	rs->match_limit = c->set.match_limit;
+	rs->npools = c->npools;
+	rs->pool_ids = xcalloc((size_t)c->npools + 1, sizeof(*rs->pool_ids));
+	for (i = 0; i < c->npools; i++)
+		rs->pool_ids[i] = c->pools[i].id;
+	bd->rs = c->rs = rs;
+	bd->cap_r = 0;
+	return rs;
 }
 
 static void
-free_routes(struct config *c)
+routeset_unref(struct routeset *rs)
+{
+	struct croute *r;
+	int i;
+
+	if (rs == NULL || atomic_fetch_sub(&rs->refcnt, 1) != 1)
+		return;
+	for (i = 0; i < rs->nroutes; i++) {
+		r = &rs->routes[i];
+		if (!rs->rt_patterns)
+			free((char *)r->pattern);
+		if (r->comment != no_comment)
+			free(r->comment);
+		free(r->origin);
+		if (r->hits != NULL &&
+		    atomic_fetch_sub(&r->hits->refcnt, 1) == 1)
+			free(r->hits);
+	}
+	free(rs->routes);
+	free(rs->by_id);
+	free(rs->pool_ids);
+	route_table_free(rs->rt);
+	route_table_free(rs->urt);
+	route_table_free(rs->xrt);
+	free(rs->xroute);
+	free(rs);
+}
+
+/* rs (the snapshot before's) holds the routes of gen, and names c's pools
+ * by their indices: c can share it. */
+static int
+routeset_fits(const struct routeset *rs, const struct config *c,
+    uint64_t gen)
 {
 	int i;
 
-	for (i = 0; i < c->nroutes; i++) {
-		if (!c->rt_patterns)
-			free((char *)c->routes[i].pattern);
-		if (c->routes[i].comment != no_comment)
-			free(c->routes[i].comment);
-		free(c->routes[i].origin);
-		if (c->routes[i].hits != NULL &&
-		    atomic_fetch_sub(&c->routes[i].hits->refcnt, 1) == 1)
-			free(c->routes[i].hits);
-	}
-	free(c->routes);
-	c->routes = NULL;
-	c->nroutes = 0;
+	if (rs->gen != gen || rs->match_limit != c->set.match_limit ||
+	    rs->npools != c->npools)
+		return 0;
+	for (i = 0; i < c->npools; i++)
+		if (rs->pool_ids[i] != c->pools[i].id)
+			return 0;
+	return 1;
 }
 
-/* No route or registration row changed since old was built: its routes,
- * table and all, rather than reading 100,000 rows again for a drain.  -1
- * when a route's pool is not in the new snapshot (then they are read). */
+/* No route or registration row changed since old was built, but pools
+ * moved (one added or removed): its routes copied, each naming its pool
+ * by its new index, tables shared, rather than reading 100,000 rows
+ * again.  -1 when a route's pool is not in the new snapshot (then they
+ * are read). */
 static int
-copy_routes(struct build *bd)
+copy_routes(struct build *bd, uint64_t gen)
 {
-	const struct config *old = bd->old;
-	struct config *c = bd->c;
+	const struct routeset *old = bd->old->rs;
+	struct routeset *rs;
 	const struct croute *o;
 	struct croute *r;
 	int i;
 
-	if (old->set.match_limit != c->set.match_limit)
+	if (old->gen != gen || old->match_limit != bd->c->set.match_limit)
 		return -1;
-	c->routes = xcalloc(old->nroutes + 1, sizeof(*c->routes));
-	c->rt_patterns = 1;
+	rs = routeset_new(bd, gen);
+	rs->routes = xcalloc(old->nroutes + 1, sizeof(*rs->routes));
+	rs->rt_patterns = 1;
 	for (i = 0; i < old->nroutes; i++) {
 		o = &old->routes[i];
-		r = &c->routes[c->nroutes++];
+		r = &rs->routes[rs->nroutes++];
 		*r = *o;
 		r->comment = comment_dup(o->comment);
 		r->origin = o->origin != NULL ? xstrdup(o->origin) : NULL;
 		atomic_fetch_add(&r->hits->refcnt, 1);
-		if (o->pool != NULL &&
-		    (r->pool = find_pool_id(c, o->pool->id)) == NULL) {
-			free_routes(c);
-			c->rt_patterns = 0;
+		if (o->pool >= 0 && (r->pool = pool_index(bd->c,
+		    old->pool_ids[o->pool])) < 0) {
+			routeset_unref(rs);
+			bd->rs = bd->c->rs = NULL;
 			return -1;
 		}
 	}
-	c->routes_by_id = xcalloc(c->nroutes + 1, sizeof(*c->routes_by_id));
-	memcpy(c->routes_by_id, old->routes_by_id,
-	    c->nroutes * sizeof(*c->routes_by_id));
-	c->nqroutes = old->nqroutes;
-	c->rt = old->rt;
-	route_table_ref(c->rt);
-	if ((c->urt = old->urt) != NULL)
-		route_table_ref(c->urt);
+	rs->by_id = xcalloc(rs->nroutes + 1, sizeof(*rs->by_id));
+	memcpy(rs->by_id, old->by_id, rs->nroutes * sizeof(*rs->by_id));
+	rs->nqroutes = old->nqroutes;
+	rs->rt = old->rt;
+	route_table_ref(rs->rt);
+	if ((rs->urt = old->urt) != NULL)
+		route_table_ref(rs->urt);
+	rs->xrt = old->xrt;
+	route_table_ref(rs->xrt);
+	rs->xroute = xcalloc(rs->nroutes + 1, sizeof(*rs->xroute));
+	memcpy(rs->xroute, old->xroute, rs->nroutes * sizeof(*rs->xroute));
 	return 0;
+}
+
+/* c reads its routes through its own copies of rs's fields. */
+static void
+use_routes(struct config *c, struct routeset *rs)
+{
+	c->rs = rs;
+	c->nroutes = rs->nroutes;
+	c->nqroutes = rs->nqroutes;
+	c->routes = rs->routes;
+	c->routes_by_id = rs->by_id;
+	c->rt = rs->rt;
+	c->urt = rs->urt;
+	c->xrt = rs->xrt;
+	c->xroute = rs->xroute;
 }
 
 struct config *
@@ -689,6 +800,7 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 {
 	struct build bd;
 	struct config *c;
+	uint64_t gen;
 
 	c = xcalloc(1, sizeof(*c));
 	atomic_init(&c->refcnt, 1);
@@ -700,8 +812,8 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 	bd.err = err;
 	bd.errlen = errlen;
 	snprintf(err, errlen, "%s", "");
-	/* Registered pools go in before any route points into the pool
-	 * array, registered routes after the operator's. */
+	/* Registered pools go in before any route names a pool, registered
+	 * routes after the operator's. */
 	if (db_setting_foreach(db, add_setting, &bd) == -1 ||
 	    db_key_foreach(db, add_key, &bd) == -1 ||
 	    db_backend_foreach(db, add_backend, &bd) == -1 ||
@@ -716,9 +828,12 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 		goto fail;
 	index_ids(c);
 	pool_keys(c);
-	c->routes_gen = db_routes_gen(db);
-	if (old == NULL || old->routes_gen != c->routes_gen ||
-	    copy_routes(&bd) == -1) {
+	gen = db_routes_gen(db);
+	if (old != NULL && routeset_fits(old->rs, c, gen)) {
+		c->rs = old->rs;
+		atomic_fetch_add(&c->rs->refcnt, 1);
+	} else if (old == NULL || copy_routes(&bd, gen) == -1) {
+		routeset_new(&bd, gen);
 		if (db_route_foreach(db, add_route, &bd) == -1)
 			goto dberr;
 		if (bd.failed)
@@ -727,7 +842,7 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 		make_table(&bd, rc);
 	}
 	free_regs(&bd);
-	xfr_table(c, old, rc);
+	use_routes(c, c->rs);
 	return c;
 dberr:
 	if (!bd.failed)
@@ -736,37 +851,6 @@ fail:
 	free_regs(&bd);
 	config_unref(c);
 	return NULL;
-}
-
-/* The routes that name a transfer type (qtype AXFR or IXFR), in order,
- * as a table of their own (xroute[i]: the index in routes of its route
- * i); old's when they are the same. */
-static void
-xfr_table(struct config *c, const struct config *old,
-    struct route_cache *rc)
-{
-	const char **pats = xcalloc(c->nroutes + 1, sizeof(*pats));
-	uint16_t *qtypes = xcalloc(c->nroutes + 1, sizeof(*qtypes));
-	int i, n = 0;
-
-	c->xroute = xcalloc(c->nroutes + 1, sizeof(*c->xroute));
-	for (i = 0; i < c->nroutes; i++) {
-		if (c->routes[i].qtype != DNS_TYPE_AXFR &&
-		    c->routes[i].qtype != DNS_TYPE_IXFR)
-			continue;
-		pats[n] = c->routes[i].pattern;
-		qtypes[n] = (uint16_t)c->routes[i].qtype;
-		c->xroute[n++] = i;
-	}
-	if (old != NULL && route_table_same(old->xrt, pats, qtypes, n,
-	    c->set.match_limit)) {
-		c->xrt = old->xrt;
-		route_table_ref(c->xrt);
-	} else
-		c->xrt = route_table_new(rc, pats, qtypes, n,
-		    c->set.match_limit);
-	free(pats);
-	free(qtypes);
 }
 
 void
@@ -787,7 +871,7 @@ config_free(struct config *c)
 {
 	int i;
 
-	free_routes(c);
+	routeset_unref(c->rs);
 	for (i = 0; i < c->npools; i++) {
 		free(c->pools[i].members);
 		free(c->pools[i].mkeys);
@@ -802,11 +886,6 @@ config_free(struct config *c)
 	free(c->brows);
 	free(c->backends_by_id);
 	free(c->pools_by_id);
-	free(c->routes_by_id);
-	route_table_free(c->rt);
-	route_table_free(c->urt);
-	route_table_free(c->xrt);
-	free(c->xroute);
 	free(c);
 }
 

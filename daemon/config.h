@@ -89,7 +89,8 @@ struct croute {
 	const char		*pattern;	/* the route table's */
 	int			 qtype;
 	int			 action;
-	struct pool		*pool;
+	int			 pool;		/* index in the snapshot's
+						 * pools; -1: none */
 	char			*comment;	/* "" is not allocated */
 	char			*origin;	/* "etcd KEY..."; NULL: operator's */
 	struct route_hits	*hits;
@@ -102,6 +103,28 @@ struct idpos {
 	int		 pos;
 };
 
+/*
+ * The routes, their tables and indices: shared by the snapshots that
+ * follow while no route or registration row changes, the match limit is
+ * the same and each pool keeps its index (a route names its pool by
+ * index, not by address, for this).  So a drain, a backend's or a pool's
+ * setting builds new backends and pools only, not 10,000 routes again.
+ */
+struct routeset {
+	atomic_int		 refcnt;
+	uint64_t		 gen;		/* db_routes_gen() at the build */
+	uint32_t		 match_limit;
+	int			 npools;	/* the pools' ids by index, at */
+	int64_t			*pool_ids;	/* the build */
+	int			 nroutes, nqroutes;
+	struct croute		*routes;
+	int			 rt_patterns;	/* routes[].pattern are the
+						 * tables' */
+	struct idpos		*by_id;
+	struct route_table	*rt, *urt, *xrt;
+	int			*xroute;
+};
+
 struct config {
 	atomic_int		 refcnt;
 	struct config		*next_dead;	/* waiting for the reaper */
@@ -111,15 +134,15 @@ struct config {
 	struct db_backend	*brows;		/* their rows, applied at publish */
 	int			 npools;
 	struct pool		*pools;		/* by name */
+	struct routeset		*rs;		/* owns what follows, down to
+						 * xroute: copies of its fields,
+						 * read without another load */
 	/* The query routes by position, then the UPDATE routes by position
 	 * (a query never meets an UPDATE route, nor the other way round):
 	 * rt indexes routes[0, nqroutes), urt routes[nqroutes, nroutes). */
 	int			 nroutes;
 	int			 nqroutes;
 	struct croute		*routes;
-	int			 rt_patterns;	/* routes[].pattern are the
-						 * tables' */
-	uint64_t		 routes_gen;	/* db_routes_gen() it was built at */
 	/* Each table is shared with the snapshot before when its routes'
 	 * patterns did not change (config.c). */
 	struct route_table	*rt;		/* index i <-> routes[i] */
@@ -140,6 +163,13 @@ struct config {
 	struct route_table	*xrt;
 	int			*xroute;
 };
+
+/* The pool route r of c names, or NULL (its action is not "pool"). */
+static inline struct pool *
+config_route_pool(const struct config *c, const struct croute *r)
+{
+	return r->pool < 0 ? NULL : &c->pools[r->pool];
+}
 
 /* The route a zone transfer of type qtype for wire name takes: its index
  * in routes, or -1 (then it is refused, as a transfer no route names). */

@@ -261,6 +261,7 @@ static void
 put_routes(struct evbuffer *b, const struct config *c)
 {
 	const struct croute *r;
+	const struct pool *p;
 	int i;
 
 	if (c->nroutes == 0)
@@ -274,7 +275,8 @@ put_routes(struct evbuffer *b, const struct config *c)
 		put_label(b, r->pattern);
 		evbuffer_add_printf(b, ",action=\"%s\",pool=",
 		    words_name(&words_action, r->action));
-		put_label(b, r->pool != NULL ? r->pool->name : "");
+		p = config_route_pool(c, r);
+		put_label(b, p != NULL ? p->name : "");
 		evbuffer_add_printf(b, "} %llu\n", (unsigned long long)
 		    route_hits_count(r->hits));
 	}

@@ -327,7 +327,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	now = wnow(w);
 	s->start_us = now;
 	s->route_idx = idx;
-	s->pool = r->pool;
+	s->pool = config_route_pool(c, r);
 	s->ntried = 0;
 	s->tc_retried = 0;
 	s->strip = 0;
@@ -371,8 +371,8 @@ query_xfr(struct worker *w, const uint8_t *pkt, size_t len,
 		    DNS_RCODE_NOERROR);
 		return;
 	}
-	if ((b = pool_pick(r->pool, NULL, 0, w->cfg->set.all_down_try)) ==
-	    NULL) {
+	if ((b = pool_pick(config_route_pool(w->cfg, r), NULL, 0,
+	    w->cfg->set.all_down_try)) == NULL) {
 		STAT_INC(&w->st, all_down);
 		trace_early(w, cl, q, TRACE_POOL_DOWN, (int)r->id,
 		    DNS_RCODE_SERVFAIL);

@@ -243,7 +243,8 @@ upd_record(struct upd *u)
 		log_warnx("update %s from %s: %s, %d of %d confirmed "
 		    "(confirm %s); failed: %s", zone, addr,
 		    dnsname_rcode_str(rcode, rc, sizeof(rc)), confirmed, u->n,
-		    u->route->pool->confirm_all ? "all" : "any", failed);
+		    config_route_pool(u->cfg, u->route)->confirm_all ? "all" :
+		    "any", failed);
 }
 
 static void
@@ -321,7 +322,7 @@ upd_start(struct worker *w, const uint8_t *pkt, size_t len,
     const struct dns_query *q, const struct tsig_req *tr, int signed_req,
     const struct croute *r, const struct client *cl)
 {
-	struct pool *p = r->pool;
+	struct pool *p = config_route_pool(w->cfg, r);
 	struct upd *u;
 	uint8_t *msg;
 	size_t mlen;

@@ -1,0 +1,207 @@
+/*
+ * test_config: snapshots built from a store in memory, as the daemon
+ * builds one after each change: what a snapshot shares with the one
+ * before (struct routeset) and that every route still names its own pool.
+ * A drain or a pool's setting shares the routes whole; a pool added
+ * before the routes' pool (by name) copies them with new pool indices and
+ * shares the tables; a route added reads them again.  ASan checks that
+ * whatever is shared is freed once, by the last snapshot holding it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "route.h"
+#include "util.h"
+#include "unit.h"
+
+static struct db *db;
+static struct route_cache *rc;
+
+static int64_t
+add_backend(const char *name, int64_t pool)
+{
+	struct db_backend b;
+
+	memset(&b, 0, sizeof(b));
+	snprintf(b.name, sizeof(b.name), "%s", name);
+	snprintf(b.conf.addr, sizeof(b.conf.addr), "127.0.0.1:5301");
+	b.conf.transport = TRANSPORT_UDP;
+	b.conf.weight = 1;
+	b.admin = ADMIN_ENABLED;
+	snprintf(b.conf.check_qname, sizeof(b.conf.check_qname), "id.server.");
+	b.conf.check_qtype = 16;
+	b.conf.check_qclass = 3;
+	b.conf.check_rcode = -1;
+	b.conf.interval_ms = 5000;
+	b.conf.timeout_ms = 1000;
+	b.conf.fall = 3;
+	b.conf.rise = 2;
+	CHECKF(db_backend_add(db, &b) == 0, "%s", db_errmsg(db));
+	CHECKF(db_member_add(db, pool, b.id) == 0, "%s", db_errmsg(db));
+	return b.id;
+}
+
+static int64_t
+add_pool(const char *name)
+{
+	struct db_pool p;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	p.conf.policy = POLICY_ROUNDROBIN;
+	p.conf.good = 1 << GOOD_ANSWER;
+	p.conf.tc_retry = NO;
+	CHECKF(db_pool_add(db, &p) == 0, "%s", db_errmsg(db));
+	return p.id;
+}
+
+static void
+add_route(const char *pattern, int position, int64_t pool)
+{
+	struct db_route r;
+
+	memset(&r, 0, sizeof(r));
+	r.pattern = pattern;
+	r.position = position;
+	r.action = pool != 0 ? ACTION_POOL : ACTION_REFUSE;
+	r.pool_id = pool;
+	r.comment = "";
+	CHECKF(db_route_add(db, &r) == 0, "%s", db_errmsg(db));
+}
+
+static void
+set_admin(const char *name, int admin)
+{
+	struct db_backend b;
+
+	CHECK(db_backend_get(db, name, &b) == 0);
+	b.admin = admin;
+	CHECKF(db_backend_update(db, &b) == 0, "%s", db_errmsg(db));
+}
+
+static struct config *
+build(struct config *old)
+{
+	char err[256];
+	struct config *c;
+
+	c = config_build(db, old, rc, err, sizeof(err));
+	CHECKF(c != NULL, "config_build: %s", err);
+	if (c == NULL) {
+		printf("unit config: %d passed, %d failed (cannot go on)\n",
+		    unit_pass, unit_fail);
+		exit(1);
+	}
+	config_unref(old);
+	return c;
+}
+
+/* Route i of c names pool want in c (NULL: none). */
+static void
+names(const struct config *c, int i, const char *want)
+{
+	const struct pool *p = config_route_pool(c, &c->routes[i]);
+
+	if (want == NULL)
+		CHECKF(p == NULL, "route %d names pool %s", i, p->name);
+	else
+		CHECKF(p != NULL && strcmp(p->name, want) == 0,
+		    "route %d names pool %s, not %s", i,
+		    p != NULL ? p->name : "(none)", want);
+}
+
+static void
+test_sharing(void)
+{
+	struct config *c, *prev;
+	struct croute *routes;
+	struct route_table *rt;
+	int64_t web, mail;
+
+	web = add_pool("web");
+	mail = add_pool("mail");
+	add_backend("w1", web);
+	add_backend("w2", web);
+	add_backend("m1", mail);
+	add_route("^www\\.", 1, web);
+	add_route("^mx\\.", 2, mail);
+	add_route("\\.example\\.$", 3, 0);
+	add_route("axfr\\.", 4, mail);
+	c = build(NULL);
+	CHECK(c->nroutes == 4 && c->rs != NULL && c->routes == c->rs->routes);
+	names(c, 0, "web");
+	names(c, 1, "mail");
+	names(c, 2, NULL);
+	names(c, 3, "mail");
+	routes = c->routes;
+	rt = c->rt;
+
+	/* A drain: new backends' rows and pools, the same routes. */
+	set_admin("w1", ADMIN_DRAINED);
+	prev = c;
+	config_ref(prev);
+	c = build(c);
+	CHECK(c->rs == prev->rs && c->routes == routes && c->rt == rt);
+	CHECK(c->xrt == prev->xrt && c->xroute == prev->xroute);
+	CHECK(c->pools != prev->pools);
+	CHECK(config_backend(c, "w1") == config_backend(prev, "w1"));
+	CHECK(c->brows[0].admin == ADMIN_DRAINED ||
+	    c->brows[1].admin == ADMIN_DRAINED ||
+	    c->brows[2].admin == ADMIN_DRAINED);
+	names(c, 0, "web");
+	names(c, 1, "mail");
+	/* The one before still reads its own pools through them. */
+	names(prev, 0, "web");
+	config_unref(prev);
+	set_admin("w1", ADMIN_ENABLED);
+	c = build(c);
+	CHECK(c->routes == routes && c->rt == rt);
+
+	/* A pool added before both by name: every index moves; the routes
+	 * are copied, the tables shared. */
+	add_pool("aaa");
+	c = build(c);
+	CHECK(c->routes != routes && c->rt == rt);
+	CHECK(c->npools == 3 && strcmp(c->pools[0].name, "aaa") == 0);
+	names(c, 0, "web");
+	names(c, 1, "mail");
+	names(c, 2, NULL);
+	names(c, 3, "mail");
+	CHECK(config_route(c, c->routes[1].id) == &c->routes[1]);
+	routes = c->routes;
+
+	/* A route added: read again, the new table inherits the old. */
+	add_route("^new\\.", 1, mail);
+	c = build(c);
+	CHECK(c->routes != routes && c->rt != rt && c->nroutes == 5);
+	names(c, 0, "mail");
+	names(c, 1, "web");
+	names(c, 4, "mail");
+	routes = c->routes;
+
+	/* A setting that is not the match limit: shared. */
+	CHECK(db_setting_set(db, "tcp-idle-timeout", "7") == 0);
+	c = build(c);
+	CHECK(c->routes == routes);
+	config_unref(c);
+}
+
+int
+main(void)
+{
+	char err[256];
+
+	log_init("test_config", 0, LOG_LVL_WARN);
+	if ((db = db_open(":memory:", err, sizeof(err))) == NULL) {
+		printf("unit config: db_open: %s\n", err);
+		return 1;
+	}
+	rc = route_cache_new();
+	test_sharing();
+	route_cache_free(rc);
+	db_close(db);
+	UNIT_DONE("config");
+}
