@@ -29,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <event2/thread.h>
 
@@ -485,6 +488,14 @@ main(int argc, char *argv[])
 	}
 	/* Errors before the fork go to the terminal that started us. */
 	log_init("dnsrouted", 0, verbose);
+#ifdef M_TRIM_THRESHOLD
+	/* Keep up to 4 MiB free at the heap's top rather than give it back
+	 * at once: SQLite takes and frees ~90 KiB for each transaction, and
+	 * at glibc's default threshold (128 KiB, raised only when a large
+	 * mapped block is freed) a drain cost brk calls both ways, 2.5 per
+	 * command and a sixth of the main thread's time. */
+	(void)mallopt(M_TRIM_THRESHOLD, 4 << 20);
+#endif
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent without pthreads support");
