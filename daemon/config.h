@@ -134,9 +134,9 @@ struct config {
 	struct db_backend	*brows;		/* their rows, applied at publish */
 	int			 npools;
 	struct pool		*pools;		/* by name */
-	struct routeset		*rs;		/* owns what follows, down to
-						 * xroute: copies of its fields,
-						 * read without another load */
+	/* routes, routes_by_id, rt, urt, xrt and xroute are rs's: copied
+	 * here so that a worker reads them without another load. */
+	struct routeset		*rs;
 	/* The query routes by position, then the UPDATE routes by position
 	 * (a query never meets an UPDATE route, nor the other way round):
 	 * rt indexes routes[0, nqroutes), urt routes[nqroutes, nroutes). */

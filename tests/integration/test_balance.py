@@ -51,3 +51,34 @@ def test_round_robin_spreads_a_down_members_turns(router, nsd_factory):
     # What show backends counts is what answered.
     for name in ('ns2', 'ns3'):
         assert int(after[name]['queries']) - int(before[name]['queries']) == 20
+
+
+def test_routes_keep_their_pools_as_pools_come_and_go(router, nsd_factory):
+    """A route names its pool by its place among the pools, which are
+    sorted by name (config.h): a pool added or deleted before it moves
+    it, a drain shares the routes as they are.  Each route keeps sending
+    its names to its own pool's servers throughout."""
+    for name in ('ns1', 'ns2'):
+        ns = nsd_factory(name, {'example.': dt.example_zone('ab', name)})
+        dt.setup_pool(router, [(name, ns.endpoint)], pool='p' + name[-1],
+                      route=r'^example\.$' if name == 'ns2' else r'^a')
+
+    def check():
+        assert dt.apex_answers(router, 4, SERVERS) == ['ns2'] * 4
+        before = router.backends()
+        router.query('a1.example.', 'A')
+        after = router.backends()
+        assert [int(after[n]['queries']) - int(before[n]['queries'])
+                for n in ('ns1', 'ns2')] == [1, 0], (before, after)
+        assert {r['pattern']: r['pool'] for r in router.routes()} == \
+            {'^a': 'p1', r'^example\.$': 'p2'}
+
+    check()
+    router.ok('pool add a')
+    check()
+    router.ok('backend drain ns2')
+    router.ok('backend undrain ns2')
+    check()
+    router.ok('pool del a')
+    router.ok('pool add q')
+    check()
