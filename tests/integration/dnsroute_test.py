@@ -1038,7 +1038,9 @@ class Router:
 
 class Dnsperf:
     """One dnsperf run against the router, bounded by -l (then at most -t
-    for the last answers); its output is parsed when it ends."""
+    for the last answers); its output is parsed when it ends, or when
+    stop() ends it early: a load that must outlast work of unknown length
+    (changes under ASan on a busy machine) runs long and is stopped."""
 
     def __init__(self, workdir, router, seconds, qps, names, outstanding=1000, timeout=4):
         self.seconds, self.timeout = seconds, timeout
@@ -1057,9 +1059,19 @@ class Dnsperf:
     def running(self):
         return self.proc.poll() is None
 
+    def stop(self):
+        """End the load now and parse as wait() does, 'interrupted' being the
+        queries in flight at the end.  It first waits dnsperf's -t, so that
+        a query the router dropped before stop() counts as lost, not as
+        interrupted."""
+        time.sleep(self.timeout + 0.5)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        return self.wait()
+
     def wait(self):
         """Wait for the end (bounded) and parse: {'sent', 'completed', 'lost',
-        'rcodes': {RCODE: n}}."""
+        'interrupted', 'rcodes': {RCODE: n}}."""
         if self.result is not None:
             return self.result
         try:
@@ -1075,6 +1087,8 @@ class Dnsperf:
             m = re.search(r'Queries %s:\s+(\d+)' % key, text)
             assert m, 'no "Queries %s" in dnsperf output:\n%s' % (key, text[-2000:])
             res[key] = int(m.group(1))
+        m = re.search(r'Queries interrupted:\s+(\d+)', text)
+        res['interrupted'] = int(m.group(1)) if m else 0
         m = re.search(r'Response codes:[ \t]*(.*)', text)
         res['rcodes'] = {k: int(v) for k, v in re.findall(r'([A-Z]+) (\d+) \(', m.group(1))} \
             if m else {}
