@@ -30,7 +30,6 @@
 #include "tokenize.h"
 #include "util.h"
 #include "ctl.h"
-#include "zone.h"
 
 #define CLIENT_LINE_LIMIT	(1024 * 1024)	/* longest reply line */
 #define CLIENT_GREET_MS		5000
@@ -92,6 +91,19 @@ connect_hint(const char *path, int e, char *out, size_t outlen)
 }
 
 struct ctl_conn *
+client_adopt(int fd)
+{
+	struct ctl_conn *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->cap = 4096;
+	c->buf = xmalloc(c->cap);
+	snprintf(c->greeting, sizeof(c->greeting), "(passed)");
+	return c;
+}
+
+struct ctl_conn *
 client_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
@@ -121,11 +133,7 @@ client_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 		close(fd);
 		return NULL;
 	}
-	c = xcalloc(1, sizeof(*c));
-	c->fd = fd;
-	c->cap = 4096;
-	c->buf = xmalloc(c->cap);
-
+	c = client_adopt(fd);
 	code = client_read(c, timeout_ms, &more, &line, why, sizeof(why));
 	if (code == -1) {
 		snprintf(err, errlen, "%s: %s", path, why);
@@ -160,6 +168,12 @@ client_connect(const char *path, int timeout_ms, char *err, size_t errlen)
 fail:
 	client_close(c);
 	return NULL;
+}
+
+int
+client_fd(const struct ctl_conn *c)
+{
+	return c->fd;
 }
 
 void

@@ -124,6 +124,10 @@ struct ctl_conn	*client_connect(const char *path, int timeout_ms, char *err,
 		    size_t errlen);
 void		 client_close(struct ctl_conn *);
 const char	*client_greeting(const struct ctl_conn *);
+/* The socket; a connection made of one already greeted (the zone
+ * helper's). */
+int		 client_fd(const struct ctl_conn *);
+struct ctl_conn	*client_adopt(int fd);
 /* Send a request line, with data (the "{N} " prefix) when body is not
  * NULL. */
 int		 client_send(struct ctl_conn *, const char *line,
@@ -172,5 +176,19 @@ int	replace_run(struct ctl *, FILE *fp, const char *name, int dry_run);
 
 /* shell.c: the interactive shell; returns an exit status. */
 int	shell_run(struct ctl *);
+
+/*
+ * zone split and zone check (c, parsed); a CTL_ST_* value.  zone.c runs
+ * them in dnsroutectl-zone, the one program that links ldns; zone_exec.c
+ * is dnsroutectl's zone_run(): it runs that program on the connection
+ * (passed as ZONE_FD), whose exit status is the CTL_ST_* value, with
+ * ZONE_X_DROPPED when it closed the connection.
+ */
+#define ZONE_HELPER	"dnsroutectl-zone"
+#define ZONE_FD		3
+#define ZONE_X_DROPPED	0x08
+struct cmd;
+int	zone_run(struct ctl *, const char *cmd, const struct cmd *c,
+	    const char *where, int flags);
 
 #endif

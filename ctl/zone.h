@@ -220,11 +220,4 @@ int		 zq_finish(struct zquery *);
 uint64_t	 zq_sent(const struct zquery *);
 void		 zq_free(struct zquery *);
 
-/* ---- zone.c */
-
-struct cmd;
-/* Run zone split or zone check (c, parsed); a CTL_ST_* value. */
-int		 zone_run(struct ctl *, const char *cmd, const struct cmd *c,
-		    const char *where, int flags);
-
 #endif

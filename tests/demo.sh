@@ -20,6 +20,7 @@ fi
 BUILDDIR=$(cd "$1" && pwd)
 DNSROUTED=$BUILDDIR/daemon/dnsrouted
 DNSROUTECTL=$BUILDDIR/ctl/dnsroutectl
+export DNSROUTE_LIBEXECDIR=$BUILDDIR/ctl	# its zone helper
 NSD=$(command -v nsd || echo /usr/sbin/nsd)
 PAUSE=${DEMO_PAUSE:-1}
 NET=${DEMO_ADDR:-127.53.0}

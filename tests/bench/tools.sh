@@ -6,6 +6,7 @@ GEN="$PY $HERE/gen.py"
 REPORT="$PY $HERE/report.py"
 DNSROUTED=$BUILDDIR/daemon/dnsrouted
 DNSROUTECTL=$BUILDDIR/ctl/dnsroutectl
+export DNSROUTE_LIBEXECDIR=$BUILDDIR/ctl	# its zone helper
 FLOOR=$BUILDDIR/tests/bench/floor_relay
 FLOOR_TCP=$BUILDDIR/tests/bench/floor_tcp
 NSD=$(command -v nsd || echo /usr/sbin/nsd)

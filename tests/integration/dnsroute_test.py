@@ -48,6 +48,8 @@ def _guess_builddir():
 BUILDDIR = os.environ.get('DNSROUTE_BUILDDIR') or _guess_builddir()
 DNSROUTED = os.path.join(BUILDDIR, 'daemon', 'dnsrouted')
 DNSROUTECTL = os.path.join(BUILDDIR, 'ctl', 'dnsroutectl')
+# Where that dnsroutectl finds dnsroutectl-zone (not yet installed).
+os.environ.setdefault('DNSROUTE_LIBEXECDIR', os.path.join(BUILDDIR, 'ctl'))
 MISBEHAVE_SRC = os.path.join(SRCDIR, 'tests', 'responder', 'misbehave.c')
 NSD = shutil.which('nsd') or '/usr/sbin/nsd'
 ETCD = shutil.which('etcd') or '/usr/bin/etcd'

@@ -48,11 +48,13 @@ def files_under(root):
 @pytest.mark.skipif(MAKE is None or not os.path.exists(MAKEFILE),
                     reason='needs make and a configured build tree')
 def test_make_install_destdir(workdir):
-    v = configured('sbindir', 'bindir', 'mandir', 'datadir', 'systemdsystemunitdir')
+    v = configured('sbindir', 'bindir', 'pkglibexecdir', 'mandir', 'datadir',
+                   'systemdsystemunitdir')
     dest = os.path.join(workdir, 'dest')
     p = make('install', 'DESTDIR=' + dest)
     assert p.returncode == 0, p
     want = {v['sbindir'] + '/dnsrouted', v['bindir'] + '/dnsroutectl',
+            v['pkglibexecdir'] + '/dnsroutectl-zone',
             v['mandir'] + '/man8/dnsrouted.8', v['mandir'] + '/man8/dnsroutectl.8',
             v['datadir'] + '/dnsroute/sql/schema.sql'}
     units = v['systemdsystemunitdir']
@@ -67,6 +69,8 @@ def test_make_install_destdir(workdir):
                          os.X_OK)
     r = subprocess.run([at(v['sbindir'] + '/dnsrouted'), '-V'], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith('dnsrouted ')
+    # The zone commands' helper (dnsroutectl looks for it there).
+    assert os.access(at(v['pkglibexecdir'] + '/dnsroutectl-zone'), os.X_OK)
     for page in ('daemon/dnsrouted.8', 'ctl/dnsroutectl.8'):
         with open(os.path.join(dt.SRCDIR, page), 'rb') as a, \
                 open(at(v['mandir'] + '/man8/' + os.path.basename(page)), 'rb') as b:
