@@ -189,6 +189,19 @@ def _kill_leftovers():
         _kill_hard(p)
 
 
+def _on_stop_signal(signum, frame):
+    """SIGTERM or SIGHUP (timeout(1), run-tests stopped): what we started
+    runs in sessions of its own and would outlive us, so it goes first;
+    then die of the signal as we would have."""
+    _kill_leftovers()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, _on_stop_signal)
+
+
 def read_text(path, tail=None):
     try:
         with open(path, 'rb') as f:
