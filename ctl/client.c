@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,25 @@ struct ctl_conn {
 };
 
 volatile sig_atomic_t ctl_sigint;
+
+static void
+on_sigint(int sig)
+{
+	(void)sig;
+	ctl_sigint = 1;
+}
+
+void
+ctl_catch_sigint(void)
+{
+	struct sigaction sa;
+
+	/* No SA_RESTART: a blocked read must return to see ctl_sigint. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+}
 
 static char	**fieldv;	/* split_fields() result, reused */
 static int	  fieldcap;

@@ -106,8 +106,10 @@ struct ctl {
 	unsigned		 line_sent, line_done;
 };
 
-/* Set by the shell's SIGINT handler; a blocked read gives up when set. */
+/* Set by the shell's SIGINT handler (ctl_catch_sigint() installs it); a
+ * blocked read gives up when set. */
 extern volatile sig_atomic_t ctl_sigint;
+void	ctl_catch_sigint(void);
 
 /* A null field (CTL_NULL_FIELD on the wire) reaches the renderers as this
  * very pointer: "-" in a table, null in JSON. */
@@ -174,8 +176,18 @@ int	batch_run(struct ctl *, FILE *fp, const char *name, const char *then,
 	    int dry_run);
 int	replace_run(struct ctl *, FILE *fp, const char *name, int dry_run);
 
-/* shell.c: the interactive shell; returns an exit status. */
+/* shell.c: the interactive shell; returns an exit status.  It runs in
+ * dnsroutectl-shell (shell_main.c), the one program that links libedit:
+ * dnsroutectl execs it. */
+#define SHELL_HELPER	"dnsroutectl-shell"
 int	shell_run(struct ctl *);
+
+/* libexec.c: the path of helper name into buf; -1 when too long.  The
+ * output flags of ctl as a helper's arguments (at most 3; their count),
+ * and ctl set by one of them (1 when ch was one). */
+int	ctl_helper_path(const char *name, char *buf, size_t len);
+int	ctl_helper_args(const struct ctl *, const char **argv);
+int	ctl_helper_opt(struct ctl *, int ch);
 
 /*
  * zone split and zone check (c, parsed); a CTL_ST_* value.  zone.c runs

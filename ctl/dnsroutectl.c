@@ -2,9 +2,9 @@
  * dnsroutectl: the admin shell for dnsrouted.  This file owns the command
  * line and the choice of mode: one command (-c, or the words after the
  * flags), a batch (-f FILE, or stdin when it is not a terminal), or the
- * interactive shell.  Exit status: 0 ok, 1 a command failed, 2 bad usage
- * (of dnsroutectl, or of a command: a 9xxx reply), the daemon cannot be
- * reached, or the protocol broke.
+ * interactive shell (dnsroutectl-shell, which it becomes).  Exit status:
+ * 0 ok, 1 a command failed, 2 bad usage (of dnsroutectl, or of a command:
+ * a 9xxx reply), the daemon cannot be reached, or the protocol broke.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -46,6 +46,26 @@ usage(int status)
 	    "  -h, --help          this help; \"dnsroutectl help\" lists "
 	    "commands\n");
 	exit(status);
+}
+
+/* The interactive shell is a program of its own (ctl.h): become it. */
+static void __attribute__((noreturn))
+exec_shell(const struct ctl *ctl)
+{
+	const char *argv[8];
+	char path[1024];
+	int argc = 0;
+
+	if (ctl_helper_path(SHELL_HELPER, path, sizeof(path)) == -1)
+		fatalx("the shell's path is too long");
+	argv[argc++] = SHELL_HELPER;
+	argc += ctl_helper_args(ctl, argv + argc);
+	argv[argc++] = "-s";
+	argv[argc++] = ctl->sockpath;
+	argv[argc] = NULL;
+	execv(path, (char *const *)argv);
+	log_warn("the shell runs in %s", path);
+	exit(2);
 }
 
 /* The words after the flags, quoted back into one command line. */
@@ -178,7 +198,7 @@ main(int argc, char *argv[])
 		st = replace ? replace_run(&ctl, stdin, "stdin", dry_run) :
 		    batch_run(&ctl, stdin, "stdin", cmd, dry_run);
 	else
-		st = shell_run(&ctl);
+		exec_shell(&ctl);
 	ctl_disconnect(&ctl);
 	free(joined);
 	if (fflush(stdout) == EOF && st == CTL_ST_OK) {

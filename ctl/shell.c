@@ -63,13 +63,6 @@ struct shell {
 	struct cands	*cands;		/* while completing */
 };
 
-static void
-on_sigint(int sig)
-{
-	(void)sig;
-	ctl_sigint = 1;
-}
-
 /* History. */
 
 static void
@@ -427,7 +420,6 @@ int
 shell_run(struct ctl *ctl)
 {
 	struct shell sh;
-	struct sigaction sa;
 	HistEvent ev;
 	const char *line;
 	char err[512], *buf;
@@ -437,11 +429,7 @@ shell_run(struct ctl *ctl)
 	memset(&sh, 0, sizeof(sh));
 	sh.ctl = ctl;
 
-	/* No SA_RESTART: a blocked read must return to see ctl_sigint. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
+	ctl_catch_sigint();
 
 	hist_open(&sh);
 	sh.el = el_init("dnsroutectl", stdin, stdout, stderr);

@@ -11,8 +11,7 @@
  * whole command itself to the same stdout, as zone_run() in dnsroutectl
  * did.  Its exit status is the command's CTL_ST_*, plus ZONE_X_DROPPED
  * when it gave up the connection (lost, or interrupted mid-reply): then
- * this side drops it too.  The helper is looked for in $DNSROUTE_LIBEXECDIR
- * (the build tree, for the tests), else where make install puts it.
+ * this side drops it too.  libexec.c says where the helper is.
  */
 #include <sys/wait.h>
 #include <errno.h>
@@ -27,10 +26,6 @@
 #include "util.h"
 #include "ctl.h"
 
-#ifndef DNSROUTE_LIBEXECDIR
-#define DNSROUTE_LIBEXECDIR	"/usr/local/libexec/dnsroute"
-#endif
-
 static void
 fail(struct ctl *ctl, const char *cmd, const char *msg, const char *where,
     int flags)
@@ -44,16 +39,13 @@ zone_run(struct ctl *ctl, const char *cmd, const struct cmd *c,
     const char *where, int flags)
 {
 	struct sigaction sa;
-	const char *dir, *argv[16];
+	const char *argv[16];
 	char path[1024], fl[16], msg[1200];
 	pid_t pid;
 	int argc = 0, st, status, fd;
 
 	(void)c;
-	if ((dir = getenv("DNSROUTE_LIBEXECDIR")) == NULL || *dir == '\0')
-		dir = DNSROUTE_LIBEXECDIR;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, ZONE_HELPER) >=
-	    sizeof(path)) {
+	if (ctl_helper_path(ZONE_HELPER, path, sizeof(path)) == -1) {
 		fail(ctl, cmd, "zone helper path too long", where, flags);
 		return CTL_ST_FAIL;
 	}
@@ -68,15 +60,10 @@ zone_run(struct ctl *ctl, const char *cmd, const struct cmd *c,
 	ctl->nsent++;
 
 	argv[argc++] = ZONE_HELPER;
-	if (ctl->out == &output_json)
-		argv[argc++] = "-j";
-	if (ctl->quiet)
-		argv[argc++] = "-q";
-	if (ctl->noheader)
-		argv[argc++] = "-H";
+	argc += ctl_helper_args(ctl, argv + argc);
 	if (ctl->in_txn)
 		argv[argc++] = "-t";
-	/* The shell's Ctrl-C ends the command, not the helper alone. */
+	/* The shell's Ctrl-C ends the command there too. */
 	if (sigaction(SIGINT, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
 	    sa.sa_handler != SIG_IGN)
 		argv[argc++] = "-i";

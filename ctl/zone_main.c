@@ -12,7 +12,6 @@
  * ZONE_X_DROPPED when the connection was closed here; 127 when it was
  * not run right (dnsroutectl says so).
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +22,6 @@
 #include "log.h"
 #include "util.h"
 #include "ctl.h"
-
-static void
-on_sigint(int sig)
-{
-	(void)sig;
-	ctl_sigint = 1;
-}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -42,7 +34,6 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct sigaction sa;
 	struct ctl ctl;
 	struct cmd c;
 	const char *where = NULL;
@@ -55,22 +46,8 @@ main(int argc, char *argv[])
 	ctl.sockpath = "";	/* the passed connection, or none */
 	while ((ch = getopt(argc, argv, "Hijqtw:x:")) != -1) {
 		switch (ch) {
-		case 'H':
-			ctl.noheader = 1;
-			break;
 		case 'i':
-			/* No SA_RESTART, as in the shell: a blocked read
-			 * returns to see ctl_sigint. */
-			memset(&sa, 0, sizeof(sa));
-			sa.sa_handler = on_sigint;
-			sigemptyset(&sa.sa_mask);
-			sigaction(SIGINT, &sa, NULL);
-			break;
-		case 'j':
-			ctl.out = &output_json;
-			break;
-		case 'q':
-			ctl.quiet = 1;
+			ctl_catch_sigint();
 			break;
 		case 't':
 			ctl.in_txn = 1;
@@ -82,7 +59,8 @@ main(int argc, char *argv[])
 			flags = atoi(optarg);
 			break;
 		default:
-			usage();
+			if (!ctl_helper_opt(&ctl, ch))
+				usage();
 		}
 	}
 	if (argc - optind != 1 || flags < 0)

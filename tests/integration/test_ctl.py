@@ -4,7 +4,10 @@ settings and route order survive kill -9."""
 
 import os
 import re
+import shutil
 import subprocess
+
+import pytest
 
 import dnsroute_test as dt
 
@@ -211,3 +214,25 @@ def test_route_actions(seed):
     assert dt.rcode_text(r.query('example.', 'MX')) == 'REFUSED'
     assert dt.rcode_text(r.query('example.', 'SOA')) == 'NOERROR'
     dt.check_name(r, 'b3.example.')
+
+
+def test_one_command_loads_no_ldns_or_libedit():
+    """dnsroutectl, run once per command by scripts, loads neither ldns
+    (with the libssl and libcrypto it brings) nor libedit: loading them was
+    most of what one command cost.  Their only users are programs of their
+    own: the zone commands' and the interactive shell's."""
+    ldd = shutil.which('ldd')
+    if ldd is None:
+        pytest.skip('ldd not installed')
+
+    def libs(prog):
+        p = subprocess.run([ldd, prog], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p
+        return [l.split()[0] for l in p.stdout.splitlines() if l.strip()]
+    ctl = libs(dt.DNSROUTECTL)
+    assert not [l for l in ctl if l.startswith(('libldns', 'libssl', 'libcrypto', 'libedit'))], ctl
+    helpers = os.path.join(dt.BUILDDIR, 'ctl')
+    assert [l for l in libs(os.path.join(helpers, 'dnsroutectl-zone'))
+            if l.startswith('libldns')]
+    assert [l for l in libs(os.path.join(helpers, 'dnsroutectl-shell'))
+            if l.startswith('libedit')]

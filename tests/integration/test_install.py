@@ -54,7 +54,7 @@ def test_make_install_destdir(workdir):
     p = make('install', 'DESTDIR=' + dest)
     assert p.returncode == 0, p
     want = {v['sbindir'] + '/dnsrouted', v['bindir'] + '/dnsroutectl',
-            v['pkglibexecdir'] + '/dnsroutectl-zone',
+            v['pkglibexecdir'] + '/dnsroutectl-shell', v['pkglibexecdir'] + '/dnsroutectl-zone',
             v['mandir'] + '/man8/dnsrouted.8', v['mandir'] + '/man8/dnsroutectl.8',
             v['datadir'] + '/dnsroute/sql/schema.sql'}
     units = v['systemdsystemunitdir']
@@ -69,8 +69,9 @@ def test_make_install_destdir(workdir):
                          os.X_OK)
     r = subprocess.run([at(v['sbindir'] + '/dnsrouted'), '-V'], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith('dnsrouted ')
-    # The zone commands' helper (dnsroutectl looks for it there).
-    assert os.access(at(v['pkglibexecdir'] + '/dnsroutectl-zone'), os.X_OK)
+    # dnsroutectl's helpers (it looks for them there).
+    for helper in ('dnsroutectl-shell', 'dnsroutectl-zone'):
+        assert os.access(at(v['pkglibexecdir'] + '/' + helper), os.X_OK)
     for page in ('daemon/dnsrouted.8', 'ctl/dnsroutectl.8'):
         with open(os.path.join(dt.SRCDIR, page), 'rb') as a, \
                 open(at(v['mandir'] + '/man8/' + os.path.basename(page)), 'rb') as b:

@@ -300,27 +300,6 @@ def test_zone_commands_are_the_ctls(router):
     assert line.startswith('9000 ') and 'runs in dnsroutectl' in line, line
 
 
-LDNS_AND_TLS = ('libldns', 'libssl', 'libcrypto')
-
-
-def test_only_the_zone_helper_loads_ldns():
-    """dnsroutectl, run once per command by scripts, does not load ldns and
-    the libssl and libcrypto it brings (most of what one command cost);
-    the zone commands, ldns's only users, run in dnsroutectl-zone."""
-    ldd = shutil.which('ldd')
-    if ldd is None:
-        pytest.skip('ldd not installed')
-
-    def libs(prog):
-        p = subprocess.run([ldd, prog], capture_output=True, text=True, timeout=30)
-        assert p.returncode == 0, p
-        return [l.split()[0] for l in p.stdout.splitlines() if l.strip()]
-    ctl = libs(dt.DNSROUTECTL)
-    assert not [l for l in ctl if l.startswith(LDNS_AND_TLS)], ctl
-    helper = libs(os.path.join(dt.BUILDDIR, 'ctl', 'dnsroutectl-zone'))
-    assert [l for l in helper if l.startswith('libldns')], helper
-
-
 def test_check_query_names_what_backends_lack(router, nsd_factory, workdir):
     """Each slice served where it should not be, or wrong: zone check query
     names every name a backend does not answer as the zone says, with the
