@@ -57,12 +57,17 @@ void
 ctl_catch_sigint(void)
 {
 	struct sigaction sa;
+	sigset_t intr;
 
 	/* No SA_RESTART: a blocked read must return to see ctl_sigint. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
+	/* The zone helper starts with it blocked (zone_exec.c). */
+	sigemptyset(&intr);
+	sigaddset(&intr, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &intr, NULL);
 }
 
 static char	**fieldv;	/* split_fields() result, reused */

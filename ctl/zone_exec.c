@@ -39,10 +39,11 @@ zone_run(struct ctl *ctl, const char *cmd, const struct cmd *c,
     const char *where, int flags)
 {
 	struct sigaction sa;
+	sigset_t intr, old;
 	const char *argv[16];
 	char path[1024], fl[16], msg[1200];
 	pid_t pid;
-	int argc = 0, st, status, fd;
+	int argc = 0, st, status, fd, catch = 0;
 
 	(void)c;
 	if (ctl_helper_path(ZONE_HELPER, path, sizeof(path)) == -1) {
@@ -65,8 +66,10 @@ zone_run(struct ctl *ctl, const char *cmd, const struct cmd *c,
 		argv[argc++] = "-t";
 	/* The shell's Ctrl-C ends the command there too. */
 	if (sigaction(SIGINT, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
-	    sa.sa_handler != SIG_IGN)
+	    sa.sa_handler != SIG_IGN) {
 		argv[argc++] = "-i";
+		catch = 1;
+	}
 	snprintf(fl, sizeof(fl), "%d", flags);
 	argv[argc++] = "-x";
 	argv[argc++] = fl;
@@ -84,7 +87,16 @@ zone_run(struct ctl *ctl, const char *cmd, const struct cmd *c,
 	fflush(stdout);
 	fflush(stderr);
 	fd = client_fd(ctl->conn);
-	switch (pid = fork()) {
+	/* Blocked until the helper catches it (ctl_catch_sigint()): a
+	 * Ctrl-C while it starts is not lost, nor does it kill it. */
+	sigemptyset(&intr);
+	sigaddset(&intr, SIGINT);
+	if (catch)
+		sigprocmask(SIG_BLOCK, &intr, &old);
+	pid = fork();
+	if (pid != 0 && catch)
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	switch (pid) {
 	case -1:
 		snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
 		fail(ctl, cmd, msg, where, flags);

@@ -210,6 +210,48 @@ def test_wrong_class_found_inside_begin_in_the_shell(big, workdir):
     assert res.rc == 0, res.describe()[-2000:]
 
 
+def zone_helpers_running(zone):
+    """PIDs of the dnsroutectl-zone processes working on zone."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                argv = f.read().split(b'\0')
+        except OSError:
+            continue
+        if argv[0].endswith(b'dnsroutectl-zone') and any(zone.encode() in a for a in argv):
+            pids.append(int(pid))
+    return pids
+
+
+def test_ctrl_c_stops_a_zone_check_in_the_shell(router, nsd_factory, workdir):
+    """The zone commands run in a helper of dnsroutectl's: Ctrl-C in the
+    shell stops a zone check query there too, and the shell goes on."""
+    from test_shell import Tmux, TMUX
+    if TMUX is None:
+        pytest.skip('tmux not installed')
+    r = router
+    zh.configure(r, ROUTES)
+    zone = small_zone(workdir, 'slow.zone', n=300)
+    slices, _ = zh.split(r, zone, os.path.join(workdir, 'slices'))
+    zh.serve(r, nsd_factory, slices)
+    tm = Tmux(workdir)
+    try:
+        tm.shell(r, os.path.join(workdir, 'history'))
+        tm.type('zone check %s query rate 1' % zone)      # 300 s of questions
+        tm.keys('Enter')
+        dt.wait_for(lambda: zone_helpers_running(zone), 30, what='the zone check running')
+        tm.keys('C-c')
+        tm.wait(lambda s: 'interrupted' in s, 'the zone check to say it was interrupted')
+        tm.wait_line(tm.prompt)
+        dt.wait_for(lambda: not zone_helpers_running(zone), 10, what='the helper to end')
+        tm.type('show settings')
+        tm.keys('Enter')
+        tm.wait(lambda s: 'default-action' in s, 'the daemon answering the shell again')
+    finally:
+        tm.close()
+
+
 # --------------------------------------------------------------------------
 # Bad input: a clear error naming the line, nothing written, and the
 # connection (and a batch's transaction) still in step.
