@@ -2,11 +2,16 @@
  * libexec: where dnsroutectl's helpers are.  The zone commands (ldns) and
  * the interactive shell (libedit) are programs of their own, so that a
  * dnsroutectl running one command loads neither; they are installed in
- * pkglibexecdir, and DNSROUTE_LIBEXECDIR names another place (a build
- * tree: the tests).
+ * pkglibexecdir.  DNSROUTE_LIBEXECDIR names another place (the tests);
+ * without it, a helper beside the running program comes first: that is
+ * a build tree (ctl/dnsroutectl and its helpers, built together), where
+ * the one in pkglibexecdir would be another build's or none at all.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
@@ -14,13 +19,35 @@
 #define DNSROUTE_LIBEXECDIR	"/usr/local/libexec/dnsroute"
 #endif
 
+/* NAME in the running program's directory, if it is there. */
+static int
+beside_self(const char *name, char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return -1;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return -1;
+	*slash = '\0';
+	if ((size_t)snprintf(buf, len, "%s/%s", self, name) >= len)
+		return -1;
+	return access(buf, X_OK);
+}
+
 int
 ctl_helper_path(const char *name, char *buf, size_t len)
 {
 	const char *dir;
 
-	if ((dir = getenv("DNSROUTE_LIBEXECDIR")) == NULL || *dir == '\0')
+	if ((dir = getenv("DNSROUTE_LIBEXECDIR")) == NULL || *dir == '\0') {
+		if (beside_self(name, buf, len) == 0)
+			return 0;
 		dir = DNSROUTE_LIBEXECDIR;
+	}
 	return (size_t)snprintf(buf, len, "%s/%s", dir, name) >= len ? -1 : 0;
 }
 

@@ -37,7 +37,10 @@ class Tmux:
         self.cur = 's%d' % self.n
         env = {'ASAN_OPTIONS': 'detect_leaks=0',     # libedit's own leak
                'DNSROUTECTL_HISTORY': history, 'HOME': self.dir}
-        argv = ['env'] + ['%s=%s' % kv for kv in sorted(env.items())] \
+        # Without DNSROUTE_LIBEXECDIR, as README's shell in a build tree
+        # is run: dnsroutectl finds dnsroutectl-shell beside itself.
+        argv = ['env', '-u', 'DNSROUTE_LIBEXECDIR'] \
+            + ['%s=%s' % kv for kv in sorted(env.items())] \
             + [dt.DNSROUTECTL, '-s', router.sock]
         r = self.tmux('new-session', '-d', '-s', self.cur, '-x', '200', '-y', '50',
                       ' '.join(shlex.quote(a) for a in argv))
