@@ -397,7 +397,12 @@ commit_txn(struct cmd_session *s, struct reply *r, const char *line, int n)
 	return 1;
 }
 
-/* Inside a savepoint of the current (or a new) transaction. */
+/*
+ * Inside a savepoint of the open transaction, or in a new transaction of
+ * its own: that needs no savepoint, since a failure rolls it all back (and
+ * a savepoint open across a replace of 10,000 routes made SQLite copy
+ * every page each change touched to a file).
+ */
 static void
 run_mutating(struct cmd_ctx *x, cmd_handler h)
 {
@@ -408,10 +413,8 @@ run_mutating(struct cmd_ctx *x, cmd_handler h)
 		cmd_dberr(x);
 		return;
 	}
-	if (db_savepoint(dr->db) == -1) {
+	if (!implicit && db_savepoint(dr->db) == -1) {
 		cmd_dberr(x);
-		if (implicit)
-			db_rollback(dr->db);
 		return;
 	}
 	/* "route 7 added" is not true before the commit. */
@@ -419,25 +422,26 @@ run_mutating(struct cmd_ctx *x, cmd_handler h)
 	rc = h(x, &x->c->a);
 	if (rc == 0 && x->rollback) {
 		/* A dry run, or nothing to do: keep nothing, say so. */
-		if (db_rollback_savepoint(dr->db) == -1 || implicit)
+		if (implicit || db_rollback_savepoint(dr->db) == -1)
 			db_rollback(dr->db);
 		reply_release(x->r, NULL);
 		return;
 	}
 	if (rc == 0 && !x->audited)
 		cmd_audit(s, x->line, "ok");
-	if (rc == 0 && db_release(dr->db) == -1)
+	if (rc == 0 && !implicit && db_release(dr->db) == -1)
 		rc = cmd_dberr(x);
 	if (rc != 0) {
-		if (db_rollback_savepoint(dr->db) == -1 && !implicit) {
+		if (implicit)
+			db_rollback(dr->db);
+		else if (db_rollback_savepoint(dr->db) == -1) {
 			/* SQLite gave up the whole transaction (full disk). */
 			db_rollback(dr->db);
 			s->in_txn = 0;
 			txn_owner = NULL;
 			log_warnx("transaction of pid %ld rolled back: %s",
 			    (long)s->pid, db_errmsg(dr->db));
-		} else if (implicit)
-			db_rollback(dr->db);
+		}
 		audit_later(s, x->line, x->r->errtext, x->r->where);
 		audit_flush();
 		return;

@@ -84,7 +84,8 @@ int	cmd_state_text(struct db *, char **text, size_t *len);
  * change line and audited with outcome.  keys_whole: text lists every
  * TSIG key with its secret (a fleet's state), so a key it lacks goes;
  * else the store's keys are kept.  0 with the counts, or -1 with the
- * error replied (and the line of text it is about). */
+ * error replied (and the line of text it is about), after which the
+ * caller must roll back: the changes made so far are not undone. */
 struct cmd_counts {
 	size_t		n;
 	unsigned	add, del, chg;

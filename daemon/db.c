@@ -227,6 +227,7 @@ struct db {
 	char		*path;
 	char		 err[512];
 	uint64_t	 routes_gen;	/* see db_routes_gen */
+	int		 bulk;		/* see db_bulk */
 	struct db_check	*check;		/* running beside; NULL when done */
 };
 
@@ -524,11 +525,14 @@ name_ok(struct db *db, const char *what, const char *name)
  * Our own savepoint around a multi-statement call.  When a statement fails
  * with SQLITE_FULL or an I/O error SQLite may already have rolled back the
  * whole transaction; then there is no savepoint left to roll back to, and
- * the caller's db_rollback finds nothing to do.
+ * the caller's db_rollback finds nothing to do.  In bulk (db_bulk) the
+ * caller undoes the call's work itself.
  */
 static int
 op_begin(struct db *db)
 {
+	if (db->bulk)
+		return 0;
 	return simple(db, S_OP_SAVEPOINT);
 }
 
@@ -539,6 +543,8 @@ op_end(struct db *db, int ret)
 {
 	char saved[sizeof(db->err)];
 
+	if (db->bulk)
+		return ret;
 	if (ret == 0)
 		return simple(db, S_OP_RELEASE);
 	memcpy(saved, db->err, sizeof(saved));
@@ -1082,6 +1088,12 @@ int
 db_in_transaction(struct db *db)
 {
 	return !sqlite3_get_autocommit(db->h);
+}
+
+void
+db_bulk(struct db *db, int on)
+{
+	db->bulk = on;
 }
 
 /*

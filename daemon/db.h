@@ -118,6 +118,12 @@ int	db_savepoint(struct db *);		/* SAVEPOINT cmd */
 int	db_release(struct db *);		/* RELEASE cmd */
 int	db_rollback_savepoint(struct db *);	/* ROLLBACK TO cmd; RELEASE cmd */
 int	db_in_transaction(struct db *);
+/* While on, calls that need several statements run them without a
+ * savepoint of their own: for a caller that undoes all its work on any
+ * failure (ROLLBACK, or ROLLBACK TO its own savepoint), as replace does.
+ * A savepoint per call costs a copy of every page it touches once an
+ * outer savepoint's journal has spilled to a file. */
+void	db_bulk(struct db *, int on);
 
 /* Backends.  add fills b->id; names are unique ("backend \"x\" exists"). */
 int	db_backend_add(struct db *, struct db_backend *b);
