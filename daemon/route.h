@@ -11,7 +11,8 @@
  *
  * Compilation is lazy: a table is built without compiling anything, so a
  * restart with 100,000 stored routes serves at once.  The main thread then
- * compiles every pattern in the background (route_cache_warm), and JIT-
+ * compiles every pattern in the background (route_cache_warm) but those
+ * the prefilter's lite matcher decides (route_index.h), and JIT-
  * compiles them within a memory budget (JIT code for 100,000 patterns is
  * about 100 MB): half of it in route order (the prefilter's always-tried
  * patterns first), the other half for the patterns the matchers then try
@@ -62,12 +63,13 @@ struct route_cache	*route_cache_new(void);
 void			 route_cache_free(struct route_cache *);
 /* Drop cached patterns no table uses any more. */
 void			 route_cache_gc(struct route_cache *);
-/* Compile t's patterns, JIT-compiling them up to half the cache's JIT
- * budget (the prefilter's always-tried patterns first, then in route
- * order); once all are compiled, JIT-compile those the matchers tried
- * often, up to the budget.  Until deadline_us (now_us()).  Returns 1 while
- * work is left, 0 when there is nothing to do until the matchers have
- * tried more: call it again a while later.  Main thread. */
+/* Compile t's patterns but those its lite matcher decides, JIT-compiling
+ * them up to half the cache's JIT budget (the prefilter's always-tried
+ * patterns first, then in route order); once all are compiled, JIT-compile
+ * those the matchers tried often, up to the budget.  Until deadline_us
+ * (now_us()).  Returns 1 while work is left, 0 when there is nothing to do
+ * until the matchers have tried more: call it again a while later.  Main
+ * thread. */
 int			 route_cache_warm(struct route_cache *,
 			    const struct route_table *t, uint64_t deadline_us);
 struct route_cache_stats {
@@ -76,7 +78,8 @@ struct route_cache_stats {
 	size_t	jit;		/* JIT-compiled */
 	size_t	jit_bytes;	/* their machine code */
 	size_t	bad;		/* do not compile (match nothing) */
-	size_t	pending;	/* not compiled yet (nor bad) */
+	size_t	pending;	/* not compiled yet (nor bad, nor left to
+				 * the lite matcher of the last table warmed) */
 	size_t	jit_wanted;	/* tried often, interpreted, budget left:
 				 * JIT code within a second */
 };

@@ -792,6 +792,17 @@ route_index_always(const struct route_index *ix, const int **idx)
 	return ix->nalways;
 }
 
+void
+route_index_lite_routes(const struct route_index *ix, uint8_t *lite, int n)
+{
+	uint32_t i;
+
+	for (i = 0; i <= ix->mask; i++)
+		if (ix->tab[i].n == 1 && ix->tab[i].lite &&
+		    ix->tab[i].off >= 0 && ix->tab[i].off < n)
+			lite[ix->tab[i].off] = 1;
+}
+
 static int
 cmp_int(const void *a, const void *b)
 {

@@ -49,6 +49,12 @@ int		    route_index_candidates(const struct route_index *,
  * their count, and *idx. */
 int		    route_index_always(const struct route_index *, const int **idx);
 
+/* Mark in lite (n entries, zeroed by the caller) the routes a lite program
+ * decides alone: their PCRE2 code is needed only for the rare name the
+ * program cannot be sure of, so it need not be made before one comes. */
+void		    route_index_lite_routes(const struct route_index *,
+		    uint8_t *lite, int n);
+
 /*
  * The lite matcher.  A route filed alone under its literal whose pattern
  * is an anchored run of byte sets (bytes, escaped punctuation, simple

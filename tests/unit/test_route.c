@@ -452,7 +452,9 @@ main(void)
 
 	/* Nothing is compiled when a table is made; a name that needs a
 	 * pattern compiles it, so the answers before, during and after the
-	 * background work are the same, interpreted or JIT-compiled. */
+	 * background work are the same, interpreted or JIT-compiled.  (The
+	 * patterns have a ? that the lite matcher leaves to PCRE2: those it
+	 * decides are not compiled ahead, see below.) */
 	{
 		enum { NP = 3000 };
 		static char pbuf[NP][48];
@@ -464,15 +466,12 @@ main(void)
 		int k, pass, want;
 
 		for (k = 0; k < NP; k++) {
-			/* The last with a ? that the lite matcher leaves to
-			 * PCRE2: it is tried, and so wanted as JIT code. */
-			snprintf(pbuf[k], sizeof(pbuf[k]), k < NP - 1 ?
-			    "^[a-q][^.]*\\.z%05d\\.test\\.$" :
+			snprintf(pbuf[k], sizeof(pbuf[k]),
 			    "^[a-q][^.]?[^.]*\\.z%05d\\.test\\.$", k);
 			lp[k] = pbuf[k];
 			lq[k] = 0;
 		}
-		lp[NP] = "\\.test\\.$";
+		lp[NP] = "\\.tes?t\\.$";
 		lq[NP] = 0;
 		/* Room for JIT code of about half the patterns. */
 		route_cache_set_jit_budget(lc, 600 * (NP / 2));
@@ -544,6 +543,55 @@ main(void)
 		route_cache_stats(lc, &st);
 		CHECKF(st.jit == 0 || st.jit == NP + 1, "%zu of %d "
 		    "JIT-compiled", st.jit, NP + 1);
+		route_table_free(t);
+		route_cache_gc(lc);
+		route_cache_free(lc);
+	}
+
+	/* The background work compiles no pattern the lite matcher
+	 * decides, and does not count one as pending; a name the lite
+	 * program cannot be sure of compiles its pattern then. */
+	{
+		enum { NL = 200 };
+		static char lbuf[NL][48];
+		const char *lp[NL + 2];
+		uint16_t lq[NL + 2] = { 0 };
+		struct route_cache *lc = route_cache_new();
+		struct route_cache_stats st;
+		char name[128];
+		int k;
+
+		for (k = 0; k < NL; k++) {
+			snprintf(lbuf[k], sizeof(lbuf[k]),
+			    "^[a-q][^.]*\\.z%05d\\.test\\.$", k);
+			lp[k] = lbuf[k];
+		}
+		lp[NL] = "^[a-q][^.]?[^.]*\\.y\\.test\\.$";
+		lp[NL + 1] = "\\.test\\.$";
+		/* A low match limit: the lite programs are sure of short
+		 * names only. */
+		t = route_table_new(lc, lp, lq, NL + 2, 200);
+		CHECK(route_cache_warm(lc, t, UINT64_MAX) == 0);
+		route_cache_stats(lc, &st);
+		CHECKF(st.patterns == NL + 2 && st.compiled == 1 &&
+		    st.pending == 0 && st.bad == 0, "%zu patterns, %zu "
+		    "compiled, %zu pending", st.patterns, st.compiled,
+		    st.pending);
+		for (k = 0; k < NL; k += 13) {
+			snprintf(name, sizeof(name), "b%d.z%05d.test.", k, k);
+			CHECK(match(m, t, name, 1, &limited) == k);
+			snprintf(name, sizeof(name), "x%d.z%05d.test.", k, k);
+			CHECK(match(m, t, name, 1, &limited) == NL + 1);
+		}
+		CHECK(match(m, t, "b.y.test.", 1, &limited) == NL);
+		route_cache_stats(lc, &st);
+		CHECK(st.compiled == 1);
+		/* A name that might reach the limit: PCRE2's to say. */
+		snprintf(name, sizeof(name), "b%060d.z%05d.test.", 1, 7);
+		k = match(m, t, name, 1, &limited);
+		CHECKF(k == 7 || (k == NL + 1 && limited), "%d", k);
+		route_cache_stats(lc, &st);
+		CHECKF(st.compiled == 2, "%zu compiled", st.compiled);
 		route_table_free(t);
 		route_cache_gc(lc);
 		route_cache_free(lc);
