@@ -73,7 +73,8 @@ enum stmt {
 	S_POOL_NAME,
 	S_MEMBER_ADD, S_MEMBER_DEL, S_MEMBER_DEL_BACKEND, S_MEMBER_ALL,
 	S_ROUTE_LAST, S_ROUTE_ADD, S_ROUTE_POS, S_ROUTE_DEL, S_ROUTE_SETPOS,
-	S_ROUTE_SHIFT_UP, S_ROUTE_SHIFT_DOWN, S_ROUTE_ALL,
+	S_ROUTE_SHIFT_UP, S_ROUTE_SHIFT_DOWN, S_ROUTE_IDS_AT, S_ROUTE_SHIFT_ID,
+	S_ROUTE_ALL,
 	S_ROUTE_USING_POOL, S_ROUTE_UPDATE, S_ROUTE_HITS, S_ROUTE_GET,
 	S_SETTING_GET, S_SETTING_SET, S_SETTING_ALL,
 	S_AUDIT_ADD, S_AUDIT_LAST,
@@ -155,6 +156,13 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "WHERE position >= ?1 AND position <= ?2",
 	[S_ROUTE_SHIFT_DOWN] = "UPDATE route SET position = position - 1 "
 	    "WHERE position >= ?1 AND position <= ?2",
+	/* The same a few rows at a time (route_shift): an UPDATE of the
+	 * column it selects by makes SQLite collect the rows in a temporary
+	 * b-tree first, the dearest part of a one-row shift. */
+	[S_ROUTE_IDS_AT] = "SELECT id FROM route "
+	    "WHERE position >= ?1 AND position <= ?2 LIMIT ?3",
+	[S_ROUTE_SHIFT_ID] = "UPDATE route SET position = position + ?2 "
+	    "WHERE id = ?1",
 	[S_ROUTE_ALL] = "SELECT r.id, r.position, r.pattern, r.qtype, "
 	    "r.action, r.pool_id, p.name, r.comment, r.hits, r.opcode, "
 	    "r.tsig FROM route AS r "
@@ -1572,17 +1580,46 @@ route_last(struct db *db, int64_t *last)
 	return stmt_int64(db, st, last) == 0 ? 0 : -1;
 }
 
-/* Shift positions lo..hi by +1 (up) or -1. */
+/* Shift positions lo..hi by +1 (up) or -1.  The common shift is of a
+ * row or two (a route added or deleted above a catch-all): those are
+ * updated by id. */
+#define SHIFT_BY_ID	8
+
 static int
 route_shift(struct db *db, enum stmt id, int64_t lo, int64_t hi)
 {
 	sqlite3_stmt *st;
+	int64_t ids[SHIFT_BY_ID + 1];
+	int n = 0, i, rc;
 
-	if ((st = stmt_get(db, id)) == NULL)
+	if ((st = stmt_get(db, S_ROUTE_IDS_AT)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, lo);
 	sqlite3_bind_int64(st, 2, hi);
-	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	sqlite3_bind_int(st, 3, SHIFT_BY_ID + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	if (rc != SQLITE_DONE) {
+		stmt_fail(db, st, rc);
+		return -1;
+	}
+	stmt_done(st);
+	if (n > SHIFT_BY_ID) {
+		if ((st = stmt_get(db, id)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, lo);
+		sqlite3_bind_int64(st, 2, hi);
+		return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((st = stmt_get(db, S_ROUTE_SHIFT_ID)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_int(st, 2, id == S_ROUTE_SHIFT_UP ? 1 : -1);
+		if (stmt_run(db, st) != SQLITE_OK)
+			return -1;
+	}
+	return 0;
 }
 
 /* The position of route id: 0, 1 (no such route) or -1. */
