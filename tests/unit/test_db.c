@@ -1038,7 +1038,8 @@ test_registrations(void)
 
 /* A store made by the first release (schema version 1, no migrations)
  * takes the migrations at open and keeps every row, health history
- * included, which still goes with its backend. */
+ * included, which still goes with its backend; the route table, made
+ * again, keeps its ids, and never gives one twice. */
 static int
 key_cb(const struct db_key *k, int users, void *arg)
 {
@@ -1155,7 +1156,13 @@ test_upgrade(void)
 	sqlite3_free(msg);
 	CHECK(sqlite3_exec(h, "INSERT INTO backend (name, addr) VALUES "
 	    "('old', '127.0.0.1:53'); INSERT INTO health_event (backend_id, "
-	    "time_us, ok, detail) VALUES (1, 5, 1, 'NOERROR')", NULL, NULL,
+	    "time_us, ok, detail) VALUES (1, 5, 1, 'NOERROR'); "
+	    "INSERT INTO pool (name) VALUES ('p'); "
+	    "INSERT INTO route (id, position, pattern, action) VALUES "
+	    "(9, 2, '^gone', 'drop'); "
+	    "INSERT INTO route (id, position, pattern, action, pool_id) VALUES "
+	    "(7, 1, '^kept', 'pool', 1); "
+	    "DELETE FROM route WHERE id = 9", NULL, NULL,
 	    NULL) == SQLITE_OK);
 	sqlite3_close(h);
 	CHECK(pragma_long(path, "user_version") == 1);
@@ -1167,6 +1174,9 @@ test_upgrade(void)
 	CHECK(db_backend_del(db, 1) == 0);
 	CHECK(health_count(db, 1) == 0);
 	CHECK(put_reg(db, "x", "^x", 1, 1) > 0);
+	routes_expect(db, "^kept", __LINE__);
+	CHECK(add_route(db, "^new", 1, 1) == 10);
+	routes_expect(db, "^new ^kept", __LINE__);
 	db_close(db);
 }
 
