@@ -4,9 +4,10 @@
  * Each worker owns one ring and is its only writer; the main thread is the
  * only reader.  Records are packed one after the other in a ring of words,
  * each a word of sequence (2n + 2 for record n) and only the words it
- * uses: a query's record is about 80 bytes, written in order, where a
- * fixed slot for the longest name took two cache lines of five a query,
- * strided.  at[] has where record n starts, in slot n % TRING_SLOTS.
+ * uses (below): a query's record is about 90 bytes, written in order,
+ * where a fixed slot for the longest name took two cache lines of five a
+ * query, strided.  at[] has where record n starts, in slot n %
+ * TRING_SLOTS.
  * Before it writes, the worker claims the words it is about to write
  * (claim: every word below claim - TRING_WORDS may be rewritten); the
  * reader keeps a copy only when the record's sequence word names it and,
@@ -14,9 +15,6 @@
  * whole ring.  Every shared word is a relaxed atomic (a plain move on
  * x86), so the worker never waits and never learns whether anyone reads.
  */
-#include <netinet/in.h>
-#include <stdalign.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,26 +22,13 @@
 #include "tring.h"
 
 #define TREC_WORDS	(sizeof(struct trec) / 8)
-#define TREC_HDR_WORDS	((offsetof(struct trec, namelen) + 8) / 8)
-/* Room for TRING_SLOTS records of the longest name, and a power of two. */
-#define TRING_WORDS	(1u << 18)
 
 _Static_assert(sizeof(struct trec) % 8 == 0, "trec is whole words");
-_Static_assert(TREC_HDR_WORDS == 8, "tring_put writes 8 fixed words");
-_Static_assert(offsetof(struct trec, name) ==
-    offsetof(struct trec, namelen) + 1, "trec has no padding");
 _Static_assert((TRING_SLOTS & (TRING_SLOTS - 1)) == 0, "a power of two");
-_Static_assert(TRING_WORDS >= TRING_SLOTS * (1 + TREC_WORDS),
+_Static_assert(TRING_WORDS >= TRING_SLOTS * (2 + TREC_WORDS),
     "TRING_SLOTS records of any length fit");
-
-struct tring {
-	alignas(64) _Atomic uint64_t head;	/* records written */
-	_Atomic uint64_t	claim;		/* words claimed for writing */
-	uint64_t		next;		/* the worker's copy of head */
-	uint64_t		pos;		/* words written */
-	alignas(64) _Atomic uint64_t at[TRING_SLOTS];	/* record's first word */
-	alignas(64) _Atomic uint64_t w[TRING_WORDS];
-};
+_Static_assert(TRING_REC_WORDS(DNS_MAX_WIRE_NAME) <= TREC_WORDS + 1,
+    "a record is at most a word longer than the struct");
 
 struct tring *
 tring_new(void)
@@ -64,106 +49,40 @@ tring_free(struct tring *r)
 
 /* ---- the worker side ---- */
 
-static inline void
-rec_client(struct trec *t, const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		t->family = 4;
-		t->port = ntohs(in->sin_port);
-		memcpy(t->addr, &in->sin_addr, 4);
-		memset(t->addr + 4, 0, 12);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		t->family = 6;
-		t->port = ntohs(in6->sin6_port);
-		memcpy(t->addr, &in6->sin6_addr, 16);
-	} else {
-		t->family = 0;
-		t->port = 0;
-		memset(t->addr, 0, 16);
-	}
-}
-
-static inline void
-rec_question(struct trec *t, const struct dns_query *q)
-{
-	size_t i, n = q->qname_wire_len;
-
-	if (q->question_end != 0 && n <= DNS_MAX_WIRE_NAME) {
-		t->qtype = q->qtype;
-		t->namelen = (uint8_t)n;
-		/* Word by word, the last word overlapping the one before: a
-		 * memcpy of variable length became rep movsq, whose start-up
-		 * cost more than the name. */
-		for (i = 0; i + 8 <= n; i += 8)
-			memcpy(t->name + i, q->qname_wire + i, 8);
-		if (n >= 8)
-			memcpy(t->name + n - 8, q->qname_wire + n - 8, 8);
-		else
-			for (; i < n; i++)
-				t->name[i] = q->qname_wire[i];
-	} else {
-		t->qtype = 0;
-		t->namelen = 0;
-	}
-}
-
-static inline uint64_t
-word(const struct trec *t, size_t k)
-{
-	uint64_t v;
-
-	memcpy(&v, (const char *)t + 8 * k, 8);
-	return v;
-}
-
+/*
+ * A record in the ring is not the struct copied: the worker packs each
+ * word from the fields as they are, straight into the ring (tring_put, in
+ * tring.h), and the reader unpacks them.  The words:
+ *
+ *	0 mono_us  1 route_id  2 backend_id
+ *	3 latency_us | qtype << 32 | ancount << 48
+ *	4 port | family << 16 | tcp << 24 | outcome << 32 | rcode << 40 |
+ *	  tries << 48 | detail << 56
+ *	5, 6 the address's octets (IPv4: its four in the low half of 5)
+ *	7 namelen
+ *	8... the name's octets, eight a word; those after the name in the
+ *	  last word are whatever followed it, and the reader drops them
+ */
 void
-tring_put(struct tring *r, struct trec *t, const struct sockaddr *sa,
-    const struct dns_query *q)
+tring_put_slow(struct tring *r, const uint64_t h[8], const uint8_t *name)
 {
-	uint64_t n = r->next++, p = r->pos, d;
-	size_t i, end, nw;
+	uint64_t n = r->next++, p = r->pos, d = p + 1, v[TREC_WORDS + 1];
+	size_t i, namelen = h[7], nw = TRING_REC_WORDS(namelen);
 
-	rec_client(t, sa);
-	rec_question(t, q);
-	end = offsetof(struct trec, name) + t->namelen;
-	nw = (end + 7) / 8;
-	/* The tail of the last word: no stale stack bytes in a record. */
-	memset((char *)t + end, 0, nw * 8 - end);
+	memcpy(v, h, 8 * sizeof(*v));
+	v[nw - 1] = 0;
+	memcpy(&v[TRING_NAME_WORD], name, namelen);
 	atomic_store_explicit(&r->claim, p + 1 + nw, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	/* The fixed words written out (a loop costs two and a half times
-	 * as much, and the compiler does not unroll one over atomics), then
-	 * the name's; nw >= TREC_HDR_WORDS, as the name's length octet is
-	 * in the last fixed word.  The sequence word last. */
-	d = p + 1;
-	if ((d & (TRING_WORDS - 1)) + nw <= TRING_WORDS) {
-		/* Not across the end of the ring: the usual case. */
-		_Atomic uint64_t *o = &r->w[d & (TRING_WORDS - 1)];
-
-#define PUT(k)	atomic_store_explicit(&o[k], word(t, k), memory_order_relaxed)
-		PUT(0); PUT(1); PUT(2); PUT(3); PUT(4); PUT(5); PUT(6); PUT(7);
-		for (i = TREC_HDR_WORDS; i < nw; i++)
-			PUT(i);
-#undef PUT
-	} else
-		for (i = 0; i < nw; i++)
-			atomic_store_explicit(&r->w[(d + i) & (TRING_WORDS - 1)],
-			    word(t, i), memory_order_relaxed);
+	for (i = 0; i < nw; i++)
+		atomic_store_explicit(&r->w[(d + i) & (TRING_WORDS - 1)], v[i],
+		    memory_order_relaxed);
 	atomic_store_explicit(&r->w[p & (TRING_WORDS - 1)], 2 * n + 2,
 	    memory_order_release);
 	atomic_store_explicit(&r->at[n & (TRING_SLOTS - 1)], p,
 	    memory_order_relaxed);
 	atomic_store_explicit(&r->head, n + 1, memory_order_release);
-	r->pos = p = d + nw;
-	/* The ring is larger than the caches: fetch the lines the next
-	 * record writes now, for writing, so that the next put does not
-	 * wait for them. */
-	__builtin_prefetch(&r->w[p & (TRING_WORDS - 1)], 1);
-	__builtin_prefetch(&r->w[(p + 8) & (TRING_WORDS - 1)], 1);
+	r->pos = d + nw;
 }
 
 /* ---- the reader ---- */
@@ -177,8 +96,9 @@ tring_head(struct tring *r)
 int
 tring_get(struct tring *r, uint64_t n, struct trec *out)
 {
-	uint64_t p, d, v;
-	size_t i, nw;
+	uint64_t p, d, v[TREC_WORDS + 1];
+	size_t i, nw, namelen;
+	uint32_t a4;
 
 	p = atomic_load_explicit(&r->at[n & (TRING_SLOTS - 1)],
 	    memory_order_acquire);
@@ -186,23 +106,44 @@ tring_get(struct tring *r, uint64_t n, struct trec *out)
 	    memory_order_acquire) != 2 * n + 2)
 		return -1;
 	d = p + 1;
-	for (i = 0; i < TREC_HDR_WORDS; i++) {
-		v = atomic_load_explicit(&r->w[(d + i) & (TRING_WORDS - 1)],
+	for (i = 0; i < TRING_NAME_WORD; i++)
+		v[i] = atomic_load_explicit(&r->w[(d + i) & (TRING_WORDS - 1)],
 		    memory_order_relaxed);
-		memcpy((char *)out + 8 * i, &v, 8);
-	}
-	/* At most TREC_WORDS: namelen is a byte. */
-	nw = (offsetof(struct trec, name) + out->namelen + 7) / 8;
-	for (; i < nw; i++) {
-		v = atomic_load_explicit(&r->w[(d + i) & (TRING_WORDS - 1)],
+	/* Rewritten under us, the length may be anything: bounded here,
+	 * the record dropped below. */
+	namelen = v[7] <= DNS_MAX_WIRE_NAME ? v[7] : 0;
+	nw = TRING_REC_WORDS(namelen);
+	for (; i < nw; i++)
+		v[i] = atomic_load_explicit(&r->w[(d + i) & (TRING_WORDS - 1)],
 		    memory_order_relaxed);
-		memcpy((char *)out + 8 * i, &v, 8);
-	}
 	atomic_thread_fence(memory_order_acquire);
 	/* Some of it rewritten meanwhile? */
 	if (atomic_load_explicit(&r->claim, memory_order_relaxed) >
 	    p + TRING_WORDS)
 		return -1;
+	memset(out, 0, sizeof(*out));
+	out->mono_us = v[0];
+	out->route_id = (int64_t)v[1];
+	out->backend_id = (int64_t)v[2];
+	out->latency_us = (uint32_t)v[3];
+	out->qtype = (uint16_t)(v[3] >> 32);
+	out->ancount = (uint16_t)(v[3] >> 48);
+	out->port = (uint16_t)v[4];
+	out->family = (uint8_t)(v[4] >> 16);
+	out->tcp = (uint8_t)(v[4] >> 24);
+	out->outcome = (uint8_t)(v[4] >> 32);
+	out->rcode = (int8_t)(uint8_t)(v[4] >> 40);
+	out->tries = (uint8_t)(v[4] >> 48);
+	out->detail = (uint8_t)(v[4] >> 56);
+	if (out->family == 4) {
+		a4 = (uint32_t)v[5];
+		memcpy(out->addr, &a4, 4);
+	} else if (out->family == 6) {
+		memcpy(out->addr, &v[5], 8);
+		memcpy(out->addr + 8, &v[6], 8);
+	}
+	out->namelen = (uint8_t)namelen;
+	memcpy(out->name, &v[TRING_NAME_WORD], namelen);
 	return 0;
 }
 

@@ -26,11 +26,13 @@ tsig_answer_str(int e)
 }
 
 /* Record n: a name of n % 256 octets (0: no question), every field and
- * name byte derived from n. */
+ * name byte derived from n; from IPv6 when n % 3 is 2, else IPv4.  The
+ * bytes after the name in its buffer are not the name's. */
 static void
 put_n(struct tring *r, uint64_t n)
 {
 	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
 	struct dns_query q;
 	struct trec t;
 	size_t i, len = n % 256;
@@ -39,7 +41,13 @@ put_n(struct tring *r, uint64_t n)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)n);
 	sin.sin_addr.s_addr = htonl((uint32_t)(n * 7));
-	memset(&q, 0, sizeof(q));
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons((uint16_t)n);
+	for (i = 0; i < 16; i++)
+		sin6.sin6_addr.s6_addr[i] = (uint8_t)(n * 7 + i);
+	memset(&q, 0xee, sizeof(q));
+	q.question_end = 0;
 	if (len > 0) {
 		q.question_end = 1;
 		q.qtype = (uint16_t)(n * 3);
@@ -58,7 +66,8 @@ put_n(struct tring *r, uint64_t n)
 	t.rcode = (int8_t)(n % 6);
 	t.tries = (uint8_t)(n % 4);
 	t.detail = (uint8_t)(n % 9);
-	tring_put(r, &t, (struct sockaddr *)&sin, &q);
+	tring_put(r, &t, n % 3 == 2 ? (struct sockaddr *)&sin6 :
+	    (struct sockaddr *)&sin, &q);
 }
 
 /* Is t record n, whole? */
@@ -67,20 +76,31 @@ is_n(const struct trec *t, uint64_t n)
 {
 	size_t i, len = n % 256;
 	uint32_t a = htonl((uint32_t)(n * 7));
+	uint8_t a6[16], zero[12] = { 0 };
 
+	for (i = 0; i < 16; i++)
+		a6[i] = (uint8_t)(n * 7 + i);
 	if (t->mono_us != n || t->route_id != (int64_t)n * 5 ||
 	    t->backend_id != (int64_t)n * 11 || t->latency_us != (uint32_t)n ||
 	    t->ancount != (uint16_t)(n * 13) || t->tcp != (n & 1) ||
 	    t->outcome != n % TRACE__COUNT || t->rcode != (int8_t)(n % 6) ||
-	    t->tries != n % 4 || t->detail != n % 9 || t->family != 4 ||
-	    t->port != (uint16_t)n || memcmp(t->addr, &a, 4) != 0)
+	    t->tries != n % 4 || t->detail != n % 9 ||
+	    t->port != (uint16_t)n)
+		return 0;
+	if (n % 3 == 2 ? t->family != 6 || memcmp(t->addr, a6, 16) != 0 :
+	    t->family != 4 || memcmp(t->addr, &a, 4) != 0 ||
+	    memcmp(t->addr + 4, zero, 12) != 0)
 		return 0;
 	if (len > 255 || t->namelen != len)
 		return 0;
-	if (len > 0 && t->qtype != (uint16_t)(n * 3))
+	if (t->qtype != (len > 0 ? (uint16_t)(n * 3) : 0))
 		return 0;
 	for (i = 0; i < len; i++)
 		if (t->name[i] != (uint8_t)(n + i))
+			return 0;
+	/* Nothing of the buffer after the name. */
+	for (; i < sizeof(t->name); i++)
+		if (t->name[i] != 0)
 			return 0;
 	return 1;
 }
