@@ -109,17 +109,60 @@ static const char *const dns_errs[DNS_E_MAX] = {
 };
 
 /*
+ * Lowercase eight octets at once: 0x20 added to each that is 'A' to 'Z'.
+ * Each octet is worked on alone (no carry crosses into the next), so the
+ * order of the octets in the word does not matter.
+ */
+static inline uint64_t
+lower8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t h = x & 0x7f * ones;
+	uint64_t ge_a = h + (0x80 - 'A') * ones;	/* top bit: h >= 'A' */
+	uint64_t gt_z = h + (0x7f - 'Z') * ones;	/* top bit: h > 'Z' */
+
+	return x | (ge_a & ~gt_z & ~x & 0x80 * ones) >> 2;
+}
+
+/* n octets of src to dst, lowercased, a word at a time. */
+static inline void
+lower_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	uint64_t x;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&x, src + i, 8);
+		x = lower8(x);
+		memcpy(dst + i, &x, 8);
+	}
+	if (i == n)
+		return;
+	if (n >= 8) {
+		/* The last eight, over some done already. */
+		memcpy(&x, src + n - 8, 8);
+		x = lower8(x);
+		memcpy(dst + n - 8, &x, 8);
+	} else
+		for (; i < n; i++)
+			dst[i] = lc[src[i]];
+}
+
+/*
  * Walk the name at msg + *offp.  On success *offp is the first byte after
  * the name as it sits in the message (after its first pointer, if any) and
  * *wlenp the length of the uncompressed name, root octet included.  When
  * wire is not NULL it receives the name lowercased and uncompressed; it
- * must have room for DNS_MAX_WIRE_NAME octets.
+ * must have room for DNS_MAX_WIRE_NAME octets.  The labels are checked
+ * first and copied in runs (all of a name without pointers, a query's,
+ * in one): the length octets are below 'A', so lowercasing leaves them.
  */
 static enum dns_err
 name_walk(const uint8_t *msg, size_t len, size_t *offp, uint8_t *wire,
     size_t *wlenp)
 {
-	size_t off = *offp, seg = off, end = 0, wlen = 0, ptr, i;
+	size_t off = *offp, seg = off, end = 0, wlen = 0, ptr, from = off;
+	size_t wfrom = 0;
 	unsigned int hops = 0;
 	uint8_t c;
 
@@ -140,7 +183,11 @@ name_walk(const uint8_t *msg, size_t len, size_t *offp, uint8_t *wire,
 				return DNS_E_POINTER;
 			if (end == 0)
 				end = off + 2;
-			off = seg = ptr;
+			if (wire != NULL)
+				lower_copy(wire + wfrom, msg + from,
+				    wlen - wfrom);
+			off = seg = from = ptr;
+			wfrom = wlen;
 			continue;
 		}
 		if (len - off - 1 < c)
@@ -148,16 +195,12 @@ name_walk(const uint8_t *msg, size_t len, size_t *offp, uint8_t *wire,
 		/* This label and at least the root octet must fit. */
 		if (wlen + 1 + c + 1 > DNS_MAX_WIRE_NAME)
 			return DNS_E_NAMELEN;
-		if (wire != NULL) {
-			wire[wlen] = c;
-			for (i = 1; i <= c; i++)
-				wire[wlen + i] = lc[msg[off + i]];
-		}
 		wlen += 1 + (size_t)c;
 		off += 1 + (size_t)c;
 	}
+	/* The run up to the root octet, that included. */
 	if (wire != NULL)
-		wire[wlen] = 0;
+		lower_copy(wire + wfrom, msg + from, wlen + 1 - wfrom);
 	*offp = end != 0 ? end : off + 1;
 	*wlenp = wlen + 1;
 	return DNS_OK;

@@ -816,6 +816,74 @@ test_text(void)
 	CHECK(dns_name_to_text(msg.b, 12, 12, text, sizeof(text)) == -1);
 }
 
+/* ASCII lowercase of one octet, as the parser must give it. */
+static uint8_t
+lower_ref(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/*
+ * The question name is lowercased octet for octet: only 'A' to 'Z' move,
+ * whatever the octets around them, in names of every length (labels of
+ * every length, the octets 0 to 255 in every position of a word), and a
+ * compressed name read by dns_name_read comes out the same, a run before
+ * and after its pointer.
+ */
+static void
+test_lowercase(void)
+{
+	struct dns_query q;
+	struct pkt p;
+	uint8_t want[DNS_MAX_WIRE_NAME], wire[DNS_MAX_WIRE_NAME], *b;
+	size_t wl, off, n, i, k;
+	unsigned int start, bad = 0, badptr = 0;
+
+	for (start = 0; start < 256; start += 7) {
+		for (n = 2; n <= 250; n += (n < 20 ? 1 : 9)) {
+			/* A name of n octets before the root: labels of up
+			 * to 63, octets counting up from start (none left
+			 * over for a label of its own). */
+			if (n % 64 == 1)
+				continue;
+			p.len = 0;
+			p_hex(&p, HDR("0000", "0001", "0000", "0000", "0000"));
+			wl = 0;
+			for (k = start; wl < n; ) {
+				size_t l = n - wl - 1 < 63 ? n - wl - 1 : 63;
+
+				want[wl++] = (uint8_t)l;
+				p.b[p.len++] = (uint8_t)l;
+				for (i = 0; i < l; i++, k++) {
+					want[wl++] = lower_ref((uint8_t)k);
+					p.b[p.len++] = (uint8_t)k;
+				}
+			}
+			want[wl++] = 0;
+			p_hex(&p, "00" "00010001");
+			/* The same name again, compressed: two labels of
+			 * it, then a pointer to the rest. */
+			p_hex(&p, "01" "41" "015a");
+			p_u16(&p, 0xc000 | DNS_HDR_LEN);
+			b = xmalloc(p.len);
+			memcpy(b, p.b, p.len);
+			if (dns_parse_query_wire(b, p.len - 6, &q) != DNS_OK ||
+			    q.qname_wire_len != wl ||
+			    memcmp(q.qname_wire, want, wl) != 0)
+				bad++;
+			off = p.len - 6;
+			if (dns_name_read(b, p.len, &off, wire, &k) != 0 ||
+			    off != p.len || k != wl + 4 ||
+			    memcmp(wire, "\x01" "a" "\x01" "z", 4) != 0 ||
+			    memcmp(wire + 4, want, wl) != 0)
+				badptr++;
+			free(b);
+		}
+	}
+	CHECKF(bad == 0, "%u names lowercased wrong", bad);
+	CHECKF(badptr == 0, "%u compressed names read wrong", badptr);
+}
+
 static void
 test_err_str(void)
 {
@@ -994,6 +1062,7 @@ main(void)
 	test_tcp_next();
 	test_make_answer();
 	test_text();
+	test_lowercase();
 	test_err_str();
 	test_xfr_end();
 	test_ecs();
