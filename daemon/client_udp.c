@@ -60,6 +60,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 	struct mmsghdr *m = w->rx_cl;
 	struct udp_dst dst;
 	struct client cl;
+	uint64_t hint[UDP_BATCH];
 	int i, n, round;
 
 	(void)ev;
@@ -77,7 +78,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 		 * the first queries of the batch are handled: a miss there was
 		 * the dearest part of a query. */
 		for (i = 0; i < n; i++)
-			route_prefetch_wire(w->rm, w->cfg->rt,
+			hint[i] = route_prefetch_wire(w->rm, w->cfg->rt,
 			    w->rxiov_cl[i].iov_base, m[i].msg_len);
 		for (i = 0; i < n; i++) {
 			STAT_INC(&w->st, queries_udp);
@@ -91,6 +92,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 			cl.tc = NULL;
 			cl.dst = lu->wildcard &&
 			    udp_dst_of(&m[i].msg_hdr, &dst) == 0 ? &dst : NULL;
+			cl.hint = hint[i];
 			w->on_query(w, w->rxiov_cl[i].iov_base, m[i].msg_len,
 			    &cl);
 		}

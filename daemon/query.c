@@ -260,8 +260,8 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 			return;
 		}
 	} else
-		idx = route_match_wire(w->rm, c->rt, q.qname_wire,
-		    q.qname_wire_len, q.qtype, &limited);
+		idx = route_match_wire_hint(w->rm, c->rt, q.qname_wire,
+		    q.qname_wire_len, q.qtype, cl->hint, &limited);
 	if (limited)
 		STAT_INC(&w->st, match_limit);
 	if (idx < 0) {

@@ -882,7 +882,8 @@ dc_hash(const uint8_t *wire, size_t wlen, uint16_t qt)
 }
 
 /* Way 0 of the set of a name (way 1 follows it, esz bytes on), and the
- * hash; NULL when the name is too long for the cache. */
+ * hash (given: *h when not 0); NULL when the name is too long for the
+ * cache. */
 static inline struct dc_key *
 dc_set(const struct route_matcher *m, const uint8_t *wire, size_t wlen,
     uint16_t qt, size_t *esz, uint64_t *h)
@@ -900,7 +901,8 @@ dc_set(const struct route_matcher *m, const uint8_t *wire, size_t wlen,
 		set = DC_LONG_SETS - 1;
 	} else
 		return NULL;
-	*h = dc_hash(wire, wlen, qt);
+	if (*h == 0)
+		*h = dc_hash(wire, wlen, qt);
 	set &= (uint32_t)(*h >> 32);
 	return dc_way(tab, *esz, set, 0);
 }
@@ -909,10 +911,18 @@ int
 route_match_wire(struct route_matcher *m, const struct route_table *t,
     const uint8_t *wire, size_t wlen, uint16_t qtype, int *limited)
 {
+	return route_match_wire_hint(m, t, wire, wlen, qtype, 0, limited);
+}
+
+int
+route_match_wire_hint(struct route_matcher *m, const struct route_table *t,
+    const uint8_t *wire, size_t wlen, uint16_t qtype, uint64_t hint,
+    int *limited)
+{
 	char name[DNS_MAX_TEXT_NAME];
 	struct dc_key *k0, *k1 = NULL, *k;
 	uint16_t qt = t->any_qtype ? qtype : 0;
-	uint64_t h = 0;
+	uint64_t h = hint;
 	size_t esz = 0;
 	int idx, nl;
 
@@ -953,7 +963,7 @@ route_matcher_cached(const struct route_matcher *m,
 {
 	struct dc_key *k0;
 	uint16_t qt = t->any_qtype ? qtype : 0;
-	uint64_t h;
+	uint64_t h = 0;
 	size_t esz;
 
 	return (k0 = dc_set(m, wire, wlen, qt, &esz, &h)) != NULL &&
@@ -962,28 +972,31 @@ route_matcher_cached(const struct route_matcher *m,
 	    wire, wlen));
 }
 
-void
+/* The hint is the name's hash: the same for the name as it came as for
+ * its lowercased copy (DC_FOLD). */
+uint64_t
 route_prefetch_wire(const struct route_matcher *m, const struct route_table *t,
     const uint8_t *pkt, size_t len)
 {
 	const uint8_t *k0;
-	uint64_t h;
+	uint64_t h = 0;
 	size_t i = DNS_HDR_LEN, esz;
 	uint16_t qt = 0;
 
 	/* The question name's length; anything odd is left to the parser. */
 	while (i < len && pkt[i] != 0) {
 		if (pkt[i] > 63)
-			return;
+			return 0;
 		i += pkt[i] + 1u;
 	}
 	if (i + 5 > len)
-		return;
+		return 0;
 	if (t->any_qtype)
 		qt = (uint16_t)(pkt[i + 1] << 8 | pkt[i + 2]);
 	if ((k0 = (const uint8_t *)dc_set(m, pkt + DNS_HDR_LEN,
-	    i + 1 - DNS_HDR_LEN, qt, &esz, &h)) != NULL) {
-		__builtin_prefetch(k0);
-		__builtin_prefetch(k0 + esz);
-	}
+	    i + 1 - DNS_HDR_LEN, qt, &esz, &h)) == NULL)
+		return 0;
+	__builtin_prefetch(k0);
+	__builtin_prefetch(k0 + esz);
+	return h;
 }

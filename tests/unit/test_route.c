@@ -673,6 +673,35 @@ main(void)
 		CHECK(match(m, t, "x.example.", 1, &limited) == -1);
 		route_table_free(t);
 	}
+	/* The prefetch's hint for a datagram (its name in any case) is
+	 * what the decision cache files the lowercased name under: matched
+	 * with it, the name is cached where a lookup without a hint finds
+	 * it, and a wrong hint changes no answer. */
+	{
+		static const uint8_t q[] = { 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0,
+		    0, 3, 'W', 'w', 'W', 7, 'E', 'x', 'A', 'm', 'p', 'L', 'e',
+		    0, 0, 28, 0, 1 };
+		const char *fp[] = { "^www\\.", "." };
+		uint16_t fq[] = { 0, 28 };
+		struct dns_query dq;
+		uint64_t hint;
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			t = route_table_new(c, fp, fq, 2 - k, 10000);
+			hint = route_prefetch_wire(m, t, q, sizeof(q));
+			CHECK(hint != 0);
+			CHECK(dns_parse_query_wire(q, sizeof(q), &dq) == DNS_OK);
+			CHECK(!cached(m, t, "www.example.", 28));
+			CHECK(route_match_wire_hint(m, t, dq.qname_wire,
+			    dq.qname_wire_len, dq.qtype, hint, &limited) == 0);
+			CHECK(cached(m, t, "www.example.", 28));
+			CHECK(route_match_wire_hint(m, t, dq.qname_wire,
+			    dq.qname_wire_len, dq.qtype, hint ^ 1ULL << 40,
+			    &limited) == 0);
+			route_table_free(t);
+		}
+	}
 	test_lite(c, m);
 	route_matcher_free(m);
 	route_cache_free(c);
