@@ -142,6 +142,24 @@ pick_pass(struct pool *p, struct backend *const *ex, int nex, int anyway,
 	}
 }
 
+/*
+ * A query's first try in a round-robin pool whose members are all usable,
+ * on its own: what pick_pass gives then (the same turn taken), without
+ * the exclusions and the count of the usable, and with no division for
+ * one member.  NULL when a member is not usable: pick_pass decides.
+ */
+static inline struct backend *
+pick_rr_all(struct pool *p)
+{
+	unsigned i, n = (unsigned)p->n;
+
+	for (i = 0; i < n; i++)
+		if (!backend_usable(p->members[i]))
+			return NULL;
+	i = turn_of(p, 0);
+	return p->members[n == 1 ? 0 : i % n];
+}
+
 struct backend *
 pool_pick(struct pool *p, struct backend *const *ex, int nex, int try_anyway)
 {
@@ -149,6 +167,10 @@ pool_pick(struct pool *p, struct backend *const *ex, int nex, int try_anyway)
 
 	if (p->n == 0)
 		return NULL;
+	if (nex == 0 && p->policy != POLICY_WEIGHTED &&
+	    p->policy != POLICY_FIRST && p->policy != POLICY_LEAST_OUTSTANDING &&
+	    (b = pick_rr_all(p)) != NULL)
+		return b;
 	if ((b = pick_pass(p, ex, nex, 0, 0)) == NULL && try_anyway)
 		b = pick_pass(p, ex, nex, 1, 0);
 	return b;
