@@ -145,8 +145,10 @@ pick_pass(struct pool *p, struct backend *const *ex, int nex, int anyway,
 /*
  * A query's first try in a round-robin pool whose members are all usable,
  * on its own: what pick_pass gives then (the same turn taken), without
- * the exclusions and the count of the usable, and with no division for
- * one member.  NULL when a member is not usable: pick_pass decides.
+ * the exclusions and the count of the usable.  A single member takes no
+ * turn: there is no order to keep, and the counter's line, written by
+ * every worker, would move between their cores at every query.  NULL
+ * when a member is not usable: pick_pass decides.
  */
 static inline struct backend *
 pick_rr_all(struct pool *p)
@@ -156,8 +158,7 @@ pick_rr_all(struct pool *p)
 	for (i = 0; i < n; i++)
 		if (!backend_usable(p->members[i]))
 			return NULL;
-	i = turn_of(p, 0);
-	return p->members[n == 1 ? 0 : i % n];
+	return p->members[n == 1 ? 0 : turn_of(p, 0) % n];
 }
 
 struct backend *

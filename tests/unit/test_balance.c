@@ -70,6 +70,17 @@ test_roundrobin(void)
 	}
 	picks(30, c);
 	CHECK(c[0] == 10 && c[1] == 10 && c[2] == 10 && c[NB] == 0);
+	CHECK(atomic_load(&pool.rr) == 36);
+
+	/* A single member: every query, and the counter, which all the
+	 * workers would write, left alone. */
+	setup(POLICY_ROUNDROBIN, 1);
+	picks(5, c);
+	CHECK(c[0] == 5 && c[NB] == 0);
+	CHECK(atomic_load(&pool.rr) == 0);
+	setup(POLICY_ROUNDROBIN, 3);
+	for (i = 0; i < 36; i++)
+		(void)pool_pick(&pool, NULL, 0, 0);
 
 	/* One of three down: its turns spread evenly over the other two
 	 * (not all to the next member, which then had twice the load). */
