@@ -539,7 +539,8 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 	struct worker *w = bc->w;
 	struct mmsghdr *m = w->rx_up;
 	struct up_ref *r;
-	uint32_t pos;
+	uint64_t key[UDP_BATCH];
+	uint32_t pos[UDP_BATCH];
 	int i, n, round;
 
 	(void)ev;
@@ -554,17 +555,32 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 		}
 		w->batch_us = now_us();
 		/* The queries' slots are cold by the time their answers
-		 * come: start loading them all before the first is handled. */
-		for (i = 0; i < n; i++)
-			if (m[i].msg_len >= DNS_HDR_LEN && idmap_find(w,
-			    idkey(us->serial, dns_get_id(w->rxiov_up[i].iov_base)),
-			    &pos))
-				w->on_answer_soon(w->idmap[pos].val);
-		for (i = 0; i < n; i++)
-			if ((r = idmap_answer(w, us->serial,
-			    w->rxiov_up[i].iov_base, m[i].msg_len)) != NULL)
+		 * come: start loading them all before the first is handled.
+		 * Where each was found is kept: an answer handled before may
+		 * have moved it (a deletion shifts cells back, a growth
+		 * rehashes), so the cell is taken only if it still holds
+		 * the key, which is unique in the map. */
+		for (i = 0; i < n; i++) {
+			key[i] = 0;
+			if (m[i].msg_len >= DNS_HDR_LEN) {
+				key[i] = idkey(us->serial,
+				    dns_get_id(w->rxiov_up[i].iov_base));
+				if (idmap_find(w, key[i], &pos[i]))
+					w->on_answer_soon(w->idmap[pos[i]].val);
+				else
+					key[i] = 0;
+			}
+		}
+		for (i = 0; i < n; i++) {
+			if (key[i] != 0 && w->idmap[pos[i]].key == key[i])
+				r = w->idmap[pos[i]].val;
+			else
+				r = idmap_answer(w, us->serial,
+				    w->rxiov_up[i].iov_base, m[i].msg_len);
+			if (r != NULL)
 				w->on_answer(w, r, w->rxiov_up[i].iov_base,
 				    m[i].msg_len, 1);
+		}
 		/* Before the next recvmmsg reuses the buffers. */
 		txq_flush(&w->txq);
 		w->batch_us = 0;
