@@ -16,8 +16,7 @@ RUN_TESTS = os.path.join(dt.SRCDIR, 'tests', 'run-tests')
 STOP_BOUND = 60     # a hang, not a timing target (ASan, a loaded machine)
 
 
-@pytest.mark.skipif(os.environ.get('DNSROUTE_HARNESS_INNER') != '1',
-                    reason='the run that test_stopped_run_leaves_no_servers stops')
+@pytest.mark.harness_inner
 def test_inner_holds_servers(seed, workdir):
     """Started by the test below: holds a router and NSD until stopped."""
     with open(os.path.join(os.environ['DNSROUTE_HARNESS_READY'], 'ready'), 'w') as f:
