@@ -16,6 +16,7 @@
 #include "route.h"
 #include "util.h"
 #include "unit.h"
+#include "db_rows.h"
 
 static struct db *db;
 static struct route_cache *rc;
@@ -42,34 +43,6 @@ add_backend(const char *name, int64_t pool)
 	CHECKF(db_backend_add(db, &b) == 0, "%s", db_errmsg(db));
 	CHECKF(db_member_add(db, pool, b.id) == 0, "%s", db_errmsg(db));
 	return b.id;
-}
-
-static int64_t
-add_pool(const char *name)
-{
-	struct db_pool p;
-
-	memset(&p, 0, sizeof(p));
-	snprintf(p.name, sizeof(p.name), "%s", name);
-	p.conf.policy = POLICY_ROUNDROBIN;
-	p.conf.good = 1 << GOOD_ANSWER;
-	p.conf.tc_retry = NO;
-	CHECKF(db_pool_add(db, &p) == 0, "%s", db_errmsg(db));
-	return p.id;
-}
-
-static void
-add_route(const char *pattern, int position, int64_t pool)
-{
-	struct db_route r;
-
-	memset(&r, 0, sizeof(r));
-	r.pattern = pattern;
-	r.position = position;
-	r.action = pool != 0 ? ACTION_POOL : ACTION_REFUSE;
-	r.pool_id = pool;
-	r.comment = "";
-	CHECKF(db_route_add(db, &r) == 0, "%s", db_errmsg(db));
 }
 
 static void
@@ -121,15 +94,15 @@ test_sharing(void)
 	struct route_table *rt;
 	int64_t web, mail;
 
-	web = add_pool("web");
-	mail = add_pool("mail");
+	web = add_pool(db, "web");
+	mail = add_pool(db, "mail");
 	add_backend("w1", web);
 	add_backend("w2", web);
 	add_backend("m1", mail);
-	add_route("^www\\.", 1, web);
-	add_route("^mx\\.", 2, mail);
-	add_route("\\.example\\.$", 3, 0);
-	add_route("axfr\\.", 4, mail);
+	add_route(db, "^www\\.", 1, web);
+	add_route(db, "^mx\\.", 2, mail);
+	add_route(db, "\\.example\\.$", 3, 0);
+	add_route(db, "axfr\\.", 4, mail);
 	c = build(NULL);
 	CHECK(c->nroutes == 4 && c->rs != NULL && c->routes == c->rs->routes);
 	names(c, 0, "web");
@@ -162,7 +135,7 @@ test_sharing(void)
 
 	/* A pool added before both by name: every index moves; the routes
 	 * are copied, the tables shared. */
-	add_pool("aaa");
+	add_pool(db, "aaa");
 	c = build(c);
 	CHECK(c->routes != routes && c->rt == rt);
 	CHECK(c->npools == 3 && strcmp(c->pools[0].name, "aaa") == 0);
@@ -174,7 +147,7 @@ test_sharing(void)
 	routes = c->routes;
 
 	/* A route added: read again, the new table inherits the old. */
-	add_route("^new\\.", 1, mail);
+	add_route(db, "^new\\.", 1, mail);
 	c = build(c);
 	CHECK(c->routes != routes && c->rt != rt && c->nroutes == 5);
 	names(c, 0, "mail");

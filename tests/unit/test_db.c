@@ -24,6 +24,7 @@
 #include "log.h"
 #include "util.h"
 #include "unit.h"
+#include "db_rows.h"
 
 extern const int db_migrations_len;	/* from the embedded schema */
 extern const char *const db_schema_sql;
@@ -98,38 +99,6 @@ add_backend(struct db *db, const char *name)
 	backend_init(&b, name, "127.0.0.1:5301");
 	CHECKF(db_backend_add(db, &b) == 0, "%s", db_errmsg(db));
 	return b.id;
-}
-
-static int64_t
-add_pool(struct db *db, const char *name)
-{
-	struct db_pool p;
-
-	memset(&p, 0, sizeof(p));
-	snprintf(p.name, sizeof(p.name), "%s", name);
-	p.conf.policy = POLICY_ROUNDROBIN;
-	p.conf.good = 1 << GOOD_ANSWER;
-	p.conf.tc_retry = NO;
-	CHECKF(db_pool_add(db, &p) == 0, "%s", db_errmsg(db));
-	return p.id;
-}
-
-static int64_t
-add_route(struct db *db, const char *pattern, int position, int64_t pool)
-{
-	struct db_route r;
-
-	memset(&r, 0, sizeof(r));
-	r.pattern = pattern;
-	r.position = position;
-	r.action = pool != 0 ? ACTION_POOL : ACTION_REFUSE;
-	r.pool_id = pool;
-	r.comment = "";
-	if (db_route_add(db, &r) != 0) {
-		CHECKF(0, "route add %s: %s", pattern, db_errmsg(db));
-		return 0;
-	}
-	return r.id;
 }
 
 /* Routes as the store has them, in position order. */
