@@ -1285,6 +1285,98 @@ def ctl_connect(r):
     return s
 
 
+# A control-socket client speaking the line protocol (README: "The control
+# protocol"), for what dnsroutectl hides (when a trace starts, a client that
+# stops reading) and for a series of commands without a process each: on a
+# loaded machine starting dnsroutectl can take longer than what is timed.
+
+def unescape(field):
+    """A protocol field as text; None for the null field."""
+    if field == '\\N':
+        return None
+    out, i = [], 0
+    while i < len(field):
+        c = field[i]
+        if c != '\\' or i + 1 >= len(field):
+            out.append(c)
+            i += 1
+            continue
+        n = field[i + 1]
+        if n in '\\tnr':
+            out.append({'\\': '\\', 't': '\t', 'n': '\n', 'r': '\r'}[n])
+            i += 2
+        elif field[i + 1:i + 4].isdigit() and len(field[i + 1:i + 4]) == 3:
+            out.append(chr(int(field[i + 1:i + 4])))
+            i += 4
+        else:
+            out.append(c)
+            i += 1
+    return ''.join(out)
+
+
+class CtlConn:
+    """One control connection, past its greeting."""
+
+    def __init__(self, path, rcvbuf=None):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.connect(path)
+        self.buf = b''
+        code, more, text = self.line()
+        assert code == 1 and not more, text
+
+    def close(self):
+        self.s.close()
+
+    def send(self, cmd):
+        self.s.sendall(cmd.encode() + b'\n')
+
+    def line(self, deadline=10.0):
+        """(code, more, text) of the next reply line."""
+        end = time.monotonic() + deadline
+        while b'\n' not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise WaitTimeout('no reply line within %.1fs (have %r)'
+                                     % (deadline, self.buf[:200]))
+            self.s.settimeout(left)
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise EOFError('control connection closed')
+            self.buf += chunk
+        raw, self.buf = self.buf.split(b'\n', 1)
+        raw = raw.decode('utf-8', 'replace')
+        m = re.match(r'^(\d{4})([- ])(.*)$', raw)
+        assert m, 'not a protocol line: %r' % raw
+        return int(m.group(1)), m.group(2) == '-', m.group(3)
+
+    def reply(self, cmd, deadline=10.0):
+        """Send cmd; return (final code, final text, [(code, text), ...])."""
+        self.send(cmd)
+        lines = []
+        while True:
+            code, more, text = self.line(deadline)
+            if not more:
+                return code, text, lines
+            lines.append((code, text))
+
+    def rows(self, cmd, deadline=10.0):
+        """The rows of cmd, which must succeed, as dicts by column name
+        (without the numeric mark `#`; numeric fields as int)."""
+        code, text, lines = self.reply(cmd, deadline)
+        assert code == 0, 'command %r failed: %d %s' % (cmd, code, text)
+        cols, out = None, []
+        for c, t in lines:
+            if c == 1000:
+                cols = t.split('\t')
+            elif c == 1001:
+                assert cols is not None, 'a row before the column names: %r' % t
+                out.append({k.rstrip('#'): int(v) if k.endswith('#') and v.lstrip('-').isdigit()
+                            else v for k, v in zip(cols, map(unescape, t.split('\t')))})
+        return out
+
+
 def timed(fn, *a, **kw):
     """(result, seconds) of fn(*a, **kw)."""
     t = time.monotonic()

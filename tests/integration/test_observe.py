@@ -25,79 +25,10 @@ PROMTOOL = '/usr/bin/promtool'
 
 
 # --------------------------------------------------------------------------
-# A control-socket client speaking the line protocol (README: "The control
-# protocol"), for what dnsroutectl hides: when a trace starts, and a client
-# that stops reading.
+# The control socket itself (dt.CtlConn), for what dnsroutectl hides: when a
+# trace starts, and a client that stops reading.
 
-def unescape(field):
-    """A protocol field as text; None for the null field."""
-    if field == '\\N':
-        return None
-    out, i = [], 0
-    while i < len(field):
-        c = field[i]
-        if c != '\\' or i + 1 >= len(field):
-            out.append(c)
-            i += 1
-            continue
-        n = field[i + 1]
-        if n in '\\tnr':
-            out.append({'\\': '\\', 't': '\t', 'n': '\n', 'r': '\r'}[n])
-            i += 2
-        elif field[i + 1:i + 4].isdigit() and len(field[i + 1:i + 4]) == 3:
-            out.append(chr(int(field[i + 1:i + 4])))
-            i += 4
-        else:
-            out.append(c)
-            i += 1
-    return ''.join(out)
-
-
-class CtlConn:
-    def __init__(self, path, rcvbuf=None):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        if rcvbuf is not None:
-            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.s.connect(path)
-        self.buf = b''
-        code, more, text = self.line()
-        assert code == 1 and not more, text
-
-    def close(self):
-        self.s.close()
-
-    def send(self, cmd):
-        self.s.sendall(cmd.encode() + b'\n')
-
-    def line(self, deadline=10.0):
-        """(code, more, text) of the next reply line."""
-        end = time.monotonic() + deadline
-        while b'\n' not in self.buf:
-            left = end - time.monotonic()
-            if left <= 0:
-                raise dt.WaitTimeout('no reply line within %.1fs (have %r)'
-                                     % (deadline, self.buf[:200]))
-            self.s.settimeout(left)
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise EOFError('control connection closed')
-            self.buf += chunk
-        raw, self.buf = self.buf.split(b'\n', 1)
-        raw = raw.decode('utf-8', 'replace')
-        m = re.match(r'^(\d{4})([- ])(.*)$', raw)
-        assert m, 'not a protocol line: %r' % raw
-        return int(m.group(1)), m.group(2) == '-', m.group(3)
-
-    def reply(self, cmd, deadline=10.0):
-        """Send cmd; return (final code, final text, [(code, text), ...])."""
-        self.send(cmd)
-        lines = []
-        while True:
-            code, more, text = self.line(deadline)
-            if not more:
-                return code, text, lines
-            lines.append((code, text))
-
+class CtlConn(dt.CtlConn):
     def start_trace(self, cmd):
         """Send a trace command; return once its column line is in, that
         is once the daemon has subscribed it."""
@@ -123,7 +54,7 @@ class CtlConn:
 
 
 def as_row(text):
-    fields = [unescape(f) for f in text.split('\t')]
+    fields = [dt.unescape(f) for f in text.split('\t')]
     assert len(fields) == len(COLUMNS), text
     return {c.rstrip('#'): f for c, f in zip(COLUMNS, fields)}
 
