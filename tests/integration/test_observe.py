@@ -216,6 +216,10 @@ def test_dnsroutectl_streams_trace_lines_as_json(seed):
 def blast(router, names, window=200, timeout=5.0):
     """Send every name (A) over UDP from one socket, at most window
     unanswered at a time; return how many were answered."""
+    wires = [dns.message.make_query(n, 'A') for n in names]
+    for i, q in enumerate(wires):
+        q.id = i & 0xffff
+    wires = [q.to_wire() for q in wires]
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     s.bind(('127.0.0.1', 0))
@@ -223,14 +227,11 @@ def blast(router, names, window=200, timeout=5.0):
     s.settimeout(timeout)
     answered = 0
     try:
-        for start in range(0, len(names), window):
-            chunk = names[start:start + window]
+        for start in range(0, len(wires), window):
             ids = set()
-            for i, n in enumerate(chunk):
-                q = dns.message.make_query(n, 'A')
-                q.id = (start + i) & 0xffff
-                ids.add(q.id)
-                s.send(q.to_wire())
+            for i, w in enumerate(wires[start:start + window]):
+                ids.add((start + i) & 0xffff)
+                s.send(w)
             while ids:
                 try:
                     data = s.recv(65535)
@@ -247,19 +248,27 @@ def blast(router, names, window=200, timeout=5.0):
 
 def test_a_stalled_trace_reader_does_not_stop_answers(seed):
     r = seed.router
+    # Long names make long lines: far more than the 1 MiB the daemon
+    # buffers for a trace client, plus what the socket holds.
+    names = ['a%s%05d.example.' % ('x' * 57, i) for i in range(20000)]
+    # The trace must outlast the blast, which took 15 to 20 s instead of
+    # 5 on a loaded machine: its window is 3 times what a twentieth of
+    # the blast takes now, at least 12 s.
+    _, t_part = dt.timed(blast, r, ['b%s%05d.example.' % ('x' * 57, i)
+                                    for i in range(len(names) // 20)])
+    window = max(12, int(3 * 20 * t_part) + 1)
     stalled = CtlConn(r.sock, rcvbuf=4096)
     try:
-        stalled.start_trace('trace seconds 12')
+        stalled.start_trace('trace seconds %d' % window)
         t0 = time.monotonic()
-        # Long names make long lines: far more than the 1 MiB the daemon
-        # buffers for a trace client, plus what the socket holds.
-        names = ['a%s%05d.example.' % ('x' * 57, i) for i in range(20000)]
         answered = blast(r, names)
         took = time.monotonic() - t0
+        print('\n[figure] stalled trace: blast %.1f s in a window of %d s' % (took, window))
         assert answered == len(names), (answered, len(names))
-        assert took < 11, 'the blast took %.1fs; the trace window is too short' % took
+        assert took < window - 1, 'the blast took %.1fs; the trace window (%d s) is too short' \
+            % (took, window)
         # Now read: what was buffered, then the final line with the count.
-        rows, notices, code, text = stalled.trace_until_end(deadline=20)
+        rows, notices, code, text = stalled.trace_until_end(deadline=window + 10)
     finally:
         stalled.close()
     lines, missed = ended(text)
