@@ -21,6 +21,9 @@ import zone_helpers as zh
 N = 100000
 HANG_BOUND = 10     # a hang, not a timing target
 LETTERS = 'abcdefghijklmnopqrstuvwxyz'
+# zone check's per-question timeout where every question is answered:
+# over TCP a question gets one try, and 500 ms was missed at load 10.
+CHECK_TIMEOUT_MS = 10000
 
 ROUTES = [
     r"route add '^[a-h][^.]*\.' pool p1",
@@ -364,7 +367,8 @@ def test_check_query_names_what_backends_lack(router, nsd_factory, workdir):
                                                  dt.BACKEND_FAST, extra))
     for pool in ('p1', 'p2', 'p3'):
         r.wait_health('ns-' + pool)
-    res = zh.ctl(r, 'zone check %s query rate 5000 timeout 500' % zone, json_out=True)
+    res = zh.ctl(r, 'zone check %s query rate 5000 timeout %d' % (zone, CHECK_TIMEOUT_MS),
+                 json_out=True)
     doc = json.loads(res.stdout)
     assert res.rc == 1 and doc['ok'] is False, res.describe()
     got = {}
@@ -391,5 +395,5 @@ def test_check_query_names_what_backends_lack(router, nsd_factory, workdir):
         r.ok('backend set ns-%s addr %s' % (pool, n.endpoint))
     for pool in ('p1', 'p2', 'p3'):
         r.wait_health('ns-' + pool)
-    res = zh.ctl(r, 'zone check %s query rate 5000' % zone)
+    res = zh.ctl(r, 'zone check %s query rate 5000 timeout %d' % (zone, CHECK_TIMEOUT_MS))
     assert res.rc == 0, res.describe()
