@@ -356,6 +356,7 @@ query_xfr(struct worker *w, const uint8_t *pkt, size_t len,
 	uint8_t proxy[PROXYV2_MAX];
 	struct backend *b;
 	size_t n, proxylen = 0;
+	int rc;
 
 	if (cl->tc == NULL) {
 		n = dns_make_answer(out, sizeof(out), pkt, len, q,
@@ -382,10 +383,14 @@ query_xfr(struct worker *w, const uint8_t *pkt, size_t len,
 	if (atomic_load_explicit(&b->client_addr, memory_order_relaxed) ==
 	    CLIENT_ADDR_PROXY)
 		proxylen = proxyhdr_client(cl, proxy);
-	if (xfr_start(w, cl->tc, b, pkt, len, q, r->id, proxy,
-	    proxylen) == -1) {
-		STAT_INC(&w->st, overload);
-		trace_early(w, cl, q, TRACE_OVERLOAD, (int)r->id,
+	if ((rc = xfr_start(w, cl->tc, b, pkt, len, q, r->id, proxy,
+	    proxylen)) != 0) {
+		if (rc == XFR_CLIENT_FULL)
+			STAT_INC(&w->st, client_limit);
+		else
+			STAT_INC(&w->st, overload);
+		trace_early(w, cl, q, rc == XFR_CLIENT_FULL ?
+		    TRACE_CLIENT_LIMIT : TRACE_OVERLOAD, (int)r->id,
 		    DNS_RCODE_SERVFAIL);
 		answer_rcode(w, pkt, len, q, DNS_RCODE_SERVFAIL, cl);
 	}

@@ -24,7 +24,7 @@
 	X(dropped, "dropped", "queries dropped by a drop route or action") \
 	X(all_down, "pool-down", "queries whose pool had no usable member") \
 	X(overload, "overload", "queries refused at the outstanding limit") \
-	X(client_limit, "client-limit", "queries over max-outstanding-per-client (UDP dropped, TCP SERVFAIL)") \
+	X(client_limit, "client-limit", "queries over max-outstanding-per-client (UDP dropped, TCP SERVFAIL), transfers over a client's share (SERVFAIL)") \
 	X(forwarded, "forwarded", "queries sent to backends (with retries)") \
 	X(retries, "retries", "queries retried on another member")	\
 	X(timeouts, "timeouts", "backend timeouts")			\

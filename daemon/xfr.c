@@ -22,6 +22,13 @@
  * tick of the worker's timer (the client has nothing to say meanwhile),
  * unless it is paused and the client read nothing since the last tick.
  *
+ * One client address (an IPv6 /64; by client_bucket(), as its other
+ * limits) runs at most XFR_SHARE of a worker's XFR_MAX transfers: a
+ * client that pipelines transfers it does not read, on every connection
+ * tcp-max-per-client allows, would otherwise hold every slot and shut out
+ * every other secondary.  The list is walked to count (at most XFR_MAX
+ * long, once per transfer asked): no per-client state to keep in step.
+ *
  * Invariants: a transfer holds its client (tclient_query_begin) and its
  * backend (backend_ref) until xfr_end; it is on the worker's list while
  * it lives.
@@ -44,6 +51,7 @@
 #include "xfr.h"
 
 #define XFR_MAX		64		/* transfers at once per worker */
+#define XFR_SHARE	8		/* of them, one client address's */
 #define XFR_HIWAT	(256 * 1024)	/* client backlog that pauses reading */
 
 struct xfr {
@@ -123,6 +131,19 @@ xfr_fail(struct xfr *x)
 	xfr_end(x, TRACE_XFR_ABORTED, DNS_RCODE_SERVFAIL);
 }
 
+/* The transfers that the client address of tc runs on this worker. */
+static int
+xfr_of_client(const struct worker *w, const struct tclient *tc)
+{
+	const struct xfr *x;
+	int n = 0;
+
+	for (x = w->xfrs; x != NULL; x = x->next)
+		if (x->tc->bucket == tc->bucket)
+			n++;
+	return n;
+}
+
 int
 xfr_start(struct worker *w, struct tclient *tc, struct backend *b,
     const uint8_t *pkt, size_t len, const struct dns_query *q,
@@ -134,6 +155,8 @@ xfr_start(struct worker *w, struct tclient *tc, struct backend *b,
 	uint8_t head[4];
 	int ms = w->cfg->set.query_timeout_ms;
 
+	if (xfr_of_client(w, tc) >= XFR_SHARE)
+		return XFR_CLIENT_FULL;
 	if (w->nxfr >= XFR_MAX || len < DNS_HDR_LEN)
 		return -1;
 	x = xcalloc(1, sizeof(*x));

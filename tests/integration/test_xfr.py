@@ -4,6 +4,8 @@ message by message; without such a route AXFR and IXFR are refused as
 before.  Checked against NSD serving a 10,000-record zone: what dig gets
 through the router is what it gets from NSD."""
 
+import socket
+import struct
 import subprocess
 
 import dns.flags
@@ -17,11 +19,11 @@ RECORDS = 10000
 SERIAL = 2024010101
 
 
-def big_zone():
+def big_zone(records=RECORDS):
     lines = ['$ORIGIN big.', '$TTL 300',
              '@ IN SOA ns1.big. hostmaster.big. %d 3600 600 86400 300' % SERIAL,
              '@ IN NS ns1.big.', 'ns1 IN A 127.0.0.1']
-    for i in range(RECORDS - 3):
+    for i in range(records - 3):
         lines.append('h%d IN A 10.%d.%d.%d' % (i, i >> 16, (i >> 8) & 255, i & 255))
     return '\n'.join(lines) + '\n'
 
@@ -33,8 +35,8 @@ def dig(host, port, *args):
     return r.stdout
 
 
-def xfr_router(router, nsd_factory, routes=('AXFR', 'IXFR')):
-    ns = nsd_factory('ns-big', {'big.': big_zone()}, provide_xfr=True)
+def xfr_router(router, nsd_factory, routes=('AXFR', 'IXFR'), records=RECORDS):
+    ns = nsd_factory('ns-big', {'big.': big_zone(records)}, provide_xfr=True)
     dt.setup_pool(router, [('ns-big', ns.endpoint)])
     for t in routes:
         router.ok(r"route add '^big\.$' qtype %s pool p" % t)
@@ -115,3 +117,92 @@ def test_a_backend_that_does_not_transfer_gets_servfail(router, misbehave_factor
     assert router.stat('xfr-aborted') == 1
     row = router.rows('show recent 1')[0]
     assert (row['outcome'], row['rcode'], row['backend']) == ('xfr-aborted', 'SERVFAIL', 'mb'), row
+
+
+# --------------------------------------------------------------------------
+# One client against the rest (README: "At most 64 transfers per worker")
+
+XFR_MAX = 64            # transfers at once per worker
+XFR_SHARE = 8           # of them, one client address's
+HUGE = 50000            # records: 1.1 MB a transfer, far more than buffers hold
+
+
+def axfr_frame(qid):
+    w = dns.message.make_query('big.', 'AXFR')
+    w.id = qid
+    w = w.to_wire()
+    return struct.pack('!H', len(w)) + w
+
+
+def read_transfers(conns, ids, records, deadline=60):
+    """Read the connections until every ID in ids has ended; {id: 'servfail'
+    or the number of records relayed in a transfer that ended whole}.
+    Only headers are looked at: a transfer has ended when its records
+    reach `records` (its SOA twice)."""
+    got = {}
+    for s in conns:
+        s.settimeout(deadline)
+        buf = b''
+        mine = {i for i in ids if i // XFR_MAX == conns.index(s)}
+        while any(i not in got or (got[i] != 'servfail' and got[i] < records)
+                  for i in mine):
+            chunk = s.recv(1 << 20)
+            assert chunk, 'connection closed with transfers unfinished: %r' % \
+                {i: got.get(i) for i in mine if got.get(i) != 'servfail'}
+            buf += chunk
+            while len(buf) >= 2 and len(buf) >= 2 + (buf[0] << 8 | buf[1]):
+                n = buf[0] << 8 | buf[1]
+                qid, flags, _, ancount = struct.unpack('!HHHH', buf[2:10])
+                buf = buf[2 + n:]
+                if flags & 0xf == dns.rcode.SERVFAIL and ancount == 0:
+                    assert qid not in got, 'SERVFAIL in transfer %d' % qid
+                    got[qid] = 'servfail'
+                else:
+                    assert got.get(qid) != 'servfail', qid
+                    got[qid] = got.get(qid, 0) + ancount
+    return got
+
+
+def test_one_client_gets_a_share_of_the_transfer_slots(router_factory, nsd_factory, alloc):
+    """A client that asks for more transfers than a worker runs at once,
+    pipelined on two connections it then does not read, keeps XFR_SHARE of
+    them running; the rest get SERVFAIL at once, counted in client-limit,
+    and another client's transfer goes through meanwhile.  When it reads,
+    it gets each of its running transfers whole."""
+    r = router_factory(extra_args=['-t', '1'])
+    r.ok('set tcp-idle-timeout 120')    # the greedy client reads nothing for a while
+    xfr_router(r, nsd_factory, routes=('AXFR',), records=HUGE)
+    greedy, polite = alloc()[0], alloc()[0]
+    assert greedy != polite
+    conns, asked = [], 2 * XFR_MAX
+    for c in range(2):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.bind((greedy, 0))
+        s.connect((r.host, r.port))
+        s.sendall(b''.join(axfr_frame(c * XFR_MAX + i) for i in range(XFR_MAX)))
+        conns.append(s)
+    try:
+        def settled():
+            st = r.stats()
+            running = r.backends()['ns-big']['outstanding']
+            done = st['client-limit'] + st['overload'] + st['xfr'] + st['xfr-aborted']
+            return (running, st) if running + done == asked else None
+        running, st = dt.wait_for(settled, 20, what='every transfer asked to start or fail')
+        # Another client is not shut out.
+        via = dig(r.host, r.port, '-b', polite, 'AXFR', 'big.')
+        assert len(via.splitlines()) == HUGE + 1, via[-300:]
+        assert running == XFR_SHARE and st['xfr'] == 0, (running, st)
+        assert st['client-limit'] == asked - XFR_SHARE and st['overload'] == 0, st
+        got = read_transfers(conns, range(asked), HUGE + 1)
+    finally:
+        for s in conns:
+            s.close()
+    whole = sorted(i for i, v in got.items() if v != 'servfail')
+    assert len(whole) == XFR_SHARE and all(got[i] == HUGE + 1 for i in whole), got
+    st = r.stats()
+    assert st['xfr'] == XFR_SHARE + 1 and st['xfr-aborted'] == 0, st
+    # Each refused one is in the recent queries as over the client's limit.
+    rows = [x for x in r.rows('show recent 300') if x['type'] == 'AXFR']
+    assert sum(x['outcome'] == 'client-limit' and x['rcode'] == 'SERVFAIL'
+               for x in rows) == asked - XFR_SHARE, rows[-3:]
