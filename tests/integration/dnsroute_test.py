@@ -887,11 +887,15 @@ class Router:
         """What outlives the daemon (nothing here; see held.HeldRouter)."""
 
     def wait_ready(self, deadline=START_DEADLINE):
+        end = time.monotonic() + deadline
+
         def ready():
             if not self.running():
                 raise AssertionError('dnsrouted exited with %s during start-up:\n%s'
                                      % (self.proc.returncode, read_text(self.log, 60)))
-            return self.ctl('show settings', timeout=2).rc == 0
+            # Each try may take what is left: at load 14 one dnsroutectl
+            # took over 2 s, and five 2 s tries all ran out.
+            return self.ctl('show settings', timeout=max(2, end - time.monotonic())).rc == 0
         wait_for(ready, deadline, interval=0.05, what='dnsroutectl show settings',
                  ignore=(subprocess.TimeoutExpired,))
 
