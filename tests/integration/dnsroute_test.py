@@ -1376,8 +1376,9 @@ class CtlConn:
                 cols = t.split('\t')
             elif c == 1001:
                 assert cols is not None, 'a row before the column names: %r' % t
-                out.append({k.rstrip('#'): int(v) if k.endswith('#') and v.lstrip('-').isdigit()
-                            else v for k, v in zip(cols, map(unescape, t.split('\t')))})
+                out.append({k.rstrip('#'): int(v) if k.endswith('#') and v is not None and
+                            v.lstrip('-').isdigit() else v
+                            for k, v in zip(cols, map(unescape, t.split('\t')))})
         return out
 
 
