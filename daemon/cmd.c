@@ -34,6 +34,7 @@
 #include "db.h"
 #include "health.h"
 #include "log.h"
+#include "prio.h"
 #include "route.h"
 #include "state.h"
 #include "trace.h"
@@ -285,6 +286,31 @@ struct inflight {
 };
 static struct inflight *inflight;
 
+/*
+ * Changes give the CPU to queries (prio.c): the main thread runs at the
+ * lower weight from the start of a change to its end, and while a
+ * transaction is open, so that a batch's lines and its commit (the
+ * snapshot built) go at that weight without a system call for each line.
+ */
+static void
+changing(int yes)
+{
+	static int held;
+
+	if (yes && !held)
+		prio_change_enter();
+	else if (!yes && held)
+		prio_change_leave();
+	held = yes;
+}
+
+/* The change is done; a transaction may still be open. */
+static void
+changes_done(void)
+{
+	changing(txn_owner != NULL);
+}
+
 /* The transaction is over, committed or not. */
 static void
 txn_end(struct cmd_session *s)
@@ -353,6 +379,7 @@ confirmed(int ok, const char *err, void *arg)
 		f->r->async = 0;	/* reply_release sends the final line */
 	f->shared = ok;
 	commit_end(f, ok, err);
+	changes_done();
 	if (conn != NULL)
 		reply_async_done(conn);
 }
@@ -593,11 +620,17 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 		reply_err(r, CTL_ERR_SYNTAX, "\"%s\" runs in dnsroutectl (it "
 		    "reads files there)", c.spec->words);
 	else if (c.spec->flags & CMD_F_TXN) {
-		if (!busy(&x))
+		if (!busy(&x)) {
+			changing(1);
 			run_txn_cmd(&x);
+			changes_done();
+		}
 	} else if (c.spec->flags & CMD_F_MUTATES) {
-		if (!busy(&x))
+		if (!busy(&x)) {
+			changing(1);
 			run_mutating(&x, handlers[c.spec->id]);
+			changes_done();
+		}
 	} else if (c.spec->flags & CMD_F_LIVE) {
 		rc = handlers[c.spec->id](&x, &c.a);
 		audit_later(s, line, rc == 0 ? "ok" : r->errtext, 0);
@@ -659,6 +692,7 @@ cmd_session_end(struct cmd_session *s)
 	}
 	if (txn_owner == s)
 		txn_owner = NULL;
+	changes_done();
 	audit_flush();
 	if (dr->health != NULL)
 		health_cancel(dr->health, s->conn);

@@ -46,6 +46,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "prio.h"
 #include "registry.h"
 #include "route.h"
 #include "share.h"
@@ -564,6 +565,7 @@ main(int argc, char *argv[])
 		fatalx("-m %s: %s", metrics, err);
 	if (pidfile != NULL)
 		write_pidfile(pidfile);
+	prio_init();
 	if (pw != NULL)
 		drop_privileges(pw, dbpath);
 

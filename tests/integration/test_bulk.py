@@ -126,3 +126,51 @@ def test_kill9_in_the_middle_of_a_10k_batch_leaves_all_or_none(router):
     r.restart()
     assert route_count(r) == before + N and patterns_with(r, 'z') == N
     assert dt.rcode_text(r.query('z00042.bench.')) == 'REFUSED'
+
+
+def nice_of(pid, tid):
+    with open('/proc/%d/task/%d/stat' % (pid, tid)) as f:
+        return int(f.read().rsplit(')', 1)[1].split()[16])
+
+
+def can_renice_back():
+    """CAP_SYS_NICE, or an RLIMIT_NICE that lets nice 0 be set again: as
+    dnsrouted (run as we are) decides whether to lower its priority."""
+    import resource
+    with open('/proc/self/status') as f:
+        eff = [l for l in f if l.startswith('CapEff:')][0].split()[1]
+    soft, _ = resource.getrlimit(resource.RLIMIT_NICE)
+    return bool(int(eff, 16) & (1 << 23)) or soft == resource.RLIM_INFINITY or soft >= 20
+
+
+def test_a_batch_runs_the_main_thread_at_a_lower_priority(router):
+    """While a batch's transaction is open the daemon's main thread (its
+    control plane, not the workers) runs at nice +10, when it can come
+    back; after the commit, or a batch that failed, it is back."""
+    r = router
+    pid = r.proc.pid
+    tids = sorted(int(t) for t in os.listdir('/proc/%d/task' % pid))
+    before = {t: nice_of(pid, t) for t in tids}
+    p = subprocess.Popen([dt.DNSROUTECTL, '-s', r.sock], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        p.stdin.write('pool add p1\n')
+        p.stdin.flush()
+        want = min(before[pid] + 10, 19) if can_renice_back() else before[pid]
+        dt.wait_for(lambda: nice_of(pid, pid) == want, 10,
+                    what='the main thread at nice %d' % want)
+        during = {t: nice_of(pid, t) for t in tids}
+        p.stdin.write("route add '^a' pool p1\n")
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0 and 'committed 2 changes' in out, (out, err)
+    assert during[pid] == want
+    assert all(during[t] == before[t] for t in tids if t != pid), (before, during)
+    assert {t: nice_of(pid, t) for t in tids} == before
+    # A batch that fails leaves it as it was too.
+    res = r.ctl(['pool add p2', "route add '^[b' pool p2"])
+    assert res.rc == 1, res.describe()
+    assert {t: nice_of(pid, t) for t in tids} == before
