@@ -236,6 +236,11 @@ struct db {
 	char		 err[512];
 	uint64_t	 routes_gen;	/* see db_routes_gen */
 	int		 bulk;		/* see db_bulk */
+	/* The pool db_pool_get found last, while no pool row was written or
+	 * rolled back since, in the same transaction: each route of a
+	 * batch names one, mostly the same. */
+	struct db_pool	 pool_last;
+	int		 pool_cached;
 	struct db_check	*check;		/* running beside; NULL when done */
 };
 
@@ -251,6 +256,8 @@ update_hook(void *arg, int op, const char *dbname, const char *table,
 	(void)rowid;
 	if (strcmp(table, "route") == 0 || strcmp(table, "registration") == 0)
 		db->routes_gen++;
+	else if (strcmp(table, "pool") == 0)
+		db->pool_cached = 0;
 }
 
 uint64_t
@@ -1048,6 +1055,7 @@ db_errmsg(struct db *db)
 int
 db_begin(struct db *db)
 {
+	db->pool_cached = 0;
 	return simple(db, S_BEGIN);
 }
 
@@ -1062,6 +1070,7 @@ db_commit(struct db *db)
 int
 db_rollback(struct db *db)
 {
+	db->pool_cached = 0;
 	if (sqlite3_get_autocommit(db->h))
 		return 0;
 	return simple(db, S_ROLLBACK);
@@ -1084,6 +1093,7 @@ db_release(struct db *db)
 int
 db_rollback_savepoint(struct db *db)
 {
+	db->pool_cached = 0;
 	if (sqlite3_get_autocommit(db->h))
 		return db_err(db, "the whole transaction was rolled back "
 		    "after an error");
@@ -1441,6 +1451,11 @@ db_pool_get(struct db *db, const char *name, struct db_pool *out)
 	sqlite3_stmt *st;
 	int rc, ret;
 
+	if (db->pool_cached && !sqlite3_get_autocommit(db->h) &&
+	    strcmp(db->pool_last.name, name) == 0) {
+		*out = db->pool_last;
+		return 0;
+	}
 	if ((st = stmt_get(db, S_POOL_GET)) == NULL)
 		return -1;
 	bind_text(st, 1, name);
@@ -1456,6 +1471,10 @@ db_pool_get(struct db *db, const char *name, struct db_pool *out)
 	}
 	ret = pool_row(db, st, out);
 	stmt_done(st);
+	if (ret == 0) {
+		db->pool_last = *out;
+		db->pool_cached = 1;
+	}
 	return ret;
 }
 

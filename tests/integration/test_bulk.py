@@ -128,6 +128,26 @@ def test_kill9_in_the_middle_of_a_10k_batch_leaves_all_or_none(router):
     assert dt.rcode_text(r.query('z00042.bench.')) == 'REFUSED'
 
 
+def test_a_batch_sees_its_own_pool_changes(router):
+    """Each route of a batch names a pool: what the batch did to that pool
+    before the route counts, and nothing of a batch that failed."""
+    r = router
+    res = r.ctl(['pool add p1', 'backend add b1 127.0.0.1:53 pool p1',
+                 'pool set p1 policy fanout', "route add '^b' pool p1"])
+    assert res.rc == 1 and 'is a fanout pool' in res.stderr, res.describe()
+    assert not r.pools()
+    res = r.ctl(['pool add p2', 'backend add b2 127.0.0.1:53 pool p2',
+                 'backend del b2', 'pool del p2', "route add '^d' pool p2"])
+    assert res.rc == 1 and 'pool "p2" does not exist' in res.stderr, res.describe()
+    # Rolled back: p3 is not there for the next batch, which cannot
+    # name it.
+    res = r.ctl(['pool add p3', "route add '^e' pool p3", "route add '^[f' pool p3"])
+    assert res.rc == 1, res.describe()
+    res = r.ctl(["route add '^g' pool p3"])
+    assert res.rc == 1 and 'pool "p3" does not exist' in res.stderr, res.describe()
+    assert not r.pools() and not r.routes()
+
+
 def nice_of(pid, tid):
     with open('/proc/%d/task/%d/stat' % (pid, tid)) as f:
         return int(f.read().rsplit(')', 1)[1].split()[16])
