@@ -137,6 +137,62 @@ group_words(const char *first, char *out, size_t outlen)
 	}
 }
 
+/*
+ * The command found last and the words it was found for: a batch says
+ * the same command line after line ("route add"), and the search of the
+ * whole table was a tenth of a route's cost.  What is found depends only
+ * on the first words, as many as the longest entry has, and on how many
+ * there are up to that.
+ */
+static struct {
+	const struct cmd_spec	*spec;
+	int			 m;
+	struct cmdwords		 w;
+} found_last;
+
+static int
+longest_entry(void)
+{
+	static int most;
+	size_t i;
+	int n = 0;
+
+	if (most > 0)
+		return most;
+	for (i = 0; i < cmd_table_len; i++)
+		if (cmd_nwords(&cmd_table[i]) > n)
+			n = cmd_nwords(&cmd_table[i]);
+	return most = n;
+}
+
+static int
+same_as_last(int m, char *const argv[])
+{
+	int k;
+
+	if (found_last.spec == NULL || found_last.m != m)
+		return 0;
+	for (k = 0; k < m; k++)
+		if (strcmp(found_last.w.w[k], argv[k]) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+keep_last(const struct cmd_spec *c, int m, char *const argv[])
+{
+	int k;
+
+	found_last.spec = NULL;
+	for (k = 0; k < m; k++)
+		if (strlen(argv[k]) >= sizeof(found_last.w.w[k]))
+			return;
+	for (k = 0; k < m; k++)
+		memcpy(found_last.w.w[k], argv[k], strlen(argv[k]) + 1);
+	found_last.m = m;
+	found_last.spec = c;
+}
+
 const struct cmd_spec *
 cmd_lookup(int argc, char *const argv[], int *nwords, char *err,
     size_t errlen)
@@ -144,11 +200,16 @@ cmd_lookup(int argc, char *const argv[], int *nwords, char *err,
 	const struct cmd_spec *found = NULL, *c;
 	char first[64], list[512];
 	size_t i;
-	int nfound = 0, best = -1, n, k, exact, nexact, rank;
+	int nfound = 0, best = -1, n, k, exact, nexact, rank, m;
 
 	if (argc == 0) {
 		snprintf(err, errlen, "empty command");
 		return NULL;
+	}
+	m = argc < longest_entry() ? argc : longest_entry();
+	if (same_as_last(m, argv)) {
+		*nwords = cmd_nwords(found_last.spec);
+		return found_last.spec;
 	}
 	for (i = 0; i < cmd_table_len; i++) {
 		c = &cmd_table[i];
@@ -180,6 +241,7 @@ cmd_lookup(int argc, char *const argv[], int *nwords, char *err,
 	}
 	if (found != NULL) {
 		*nwords = cmd_nwords(found);
+		keep_last(found, m, argv);
 		return found;
 	}
 	/* The first word names a group ("show"): say what may follow. */
