@@ -204,8 +204,7 @@ cmd_backend_admin(struct cmd_ctx *x, const union cmd_args *u)
 		    words_name(&words_admin, b.admin));
 		return 0;
 	}
-	b.admin = verbs[i].to;
-	if (db_backend_update(x->db, &b) == -1)
+	if (db_backend_set_admin(x->db, b.id, verbs[i].to) == -1)
 		return cmd_dberr(x);
 	reply_ok(x->r, "backend %s %s", b.name, verbs[i].done);
 	return 0;

@@ -67,8 +67,8 @@ enum stmt {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_OP_SAVEPOINT, S_OP_RELEASE, S_OP_ROLLBACK_TO,
-	S_BACKEND_ADD, S_BACKEND_UPDATE, S_BACKEND_DEL, S_BACKEND_GET,
-	S_BACKEND_ALL, S_BACKEND_EXISTS,
+	S_BACKEND_ADD, S_BACKEND_UPDATE, S_BACKEND_ADMIN, S_BACKEND_DEL,
+	S_BACKEND_GET, S_BACKEND_ALL, S_BACKEND_EXISTS,
 	S_POOL_ADD, S_POOL_UPDATE, S_POOL_DEL, S_POOL_GET, S_POOL_ALL,
 	S_POOL_NAME,
 	S_MEMBER_ADD, S_MEMBER_DEL, S_MEMBER_DEL_BACKEND, S_MEMBER_ALL,
@@ -118,6 +118,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "fall = ?14, rise = ?15, "
 	    "key_id = (SELECT id FROM tsig_key WHERE name = ?16), "
 	    "client_addr = ?17 WHERE id = ?1",
+	[S_BACKEND_ADMIN] = "UPDATE backend SET admin = ?2 WHERE id = ?1",
 	[S_BACKEND_DEL] = "DELETE FROM backend WHERE id = ?1",
 	[S_BACKEND_GET] = "SELECT " BACKEND_COLS " WHERE b.name = ?1",
 	[S_BACKEND_ALL] = "SELECT " BACKEND_COLS " ORDER BY b.name",
@@ -1212,6 +1213,16 @@ db_backend_add(struct db *db, struct db_backend *b)
 	return 0;
 }
 
+/* After a write of backend id: 0, or 1 when there was no such row. */
+static int
+backend_found(struct db *db, int64_t id)
+{
+	if (sqlite3_changes(db->h) > 0)
+		return 0;
+	db_err(db, "no such backend (id %" PRId64 ")", id);
+	return 1;
+}
+
 int
 db_backend_update(struct db *db, const struct db_backend *b)
 {
@@ -1227,11 +1238,26 @@ db_backend_update(struct db *db, const struct db_backend *b)
 	sqlite3_bind_int64(st, 1, b->id);
 	if ((rc = stmt_run(db, st)) != SQLITE_OK)
 		return backend_write_err(db, rc, b->name);
-	if (sqlite3_changes(db->h) == 0) {
-		db_err(db, "no such backend (id %" PRId64 ")", b->id);
-		return 1;
-	}
-	return 0;
+	return backend_found(db, b->id);
+}
+
+/* A drain writes one column, not the row (the name's index, the key's
+ * lookup). */
+int
+db_backend_set_admin(struct db *db, int64_t id, int admin)
+{
+	sqlite3_stmt *st;
+	const char *word;
+
+	if ((word = enum_word(&words_admin, admin)) == NULL)
+		return db_err(db, "bad admin state %d", admin);
+	if ((st = stmt_get(db, S_BACKEND_ADMIN)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, word);
+	if (stmt_run(db, st) != SQLITE_OK)
+		return -1;
+	return backend_found(db, id);
 }
 
 /* Memberships and health events go with it (ON DELETE CASCADE). */
@@ -1245,11 +1271,7 @@ db_backend_del(struct db *db, int64_t id)
 	sqlite3_bind_int64(st, 1, id);
 	if (stmt_run(db, st) != SQLITE_OK)
 		return -1;
-	if (sqlite3_changes(db->h) == 0) {
-		db_err(db, "no such backend (id %" PRId64 ")", id);
-		return 1;
-	}
-	return 0;
+	return backend_found(db, id);
 }
 
 int

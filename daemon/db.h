@@ -128,6 +128,7 @@ void	db_bulk(struct db *, int on);
 /* Backends.  add fills b->id; names are unique ("backend \"x\" exists"). */
 int	db_backend_add(struct db *, struct db_backend *b);
 int	db_backend_update(struct db *, const struct db_backend *b);	/* by id */
+int	db_backend_set_admin(struct db *, int64_t id, int admin);
 int	db_backend_del(struct db *, int64_t id);	/* also drops memberships */
 int	db_backend_get(struct db *, const char *name, struct db_backend *out);	/* 0, 1 = none, -1 */
 int	db_backend_foreach(struct db *, int (*cb)(const struct db_backend *, void *), void *arg);	/* by name */
