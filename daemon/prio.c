@@ -32,6 +32,7 @@
 
 static int	base;		/* the main thread's nice value at start */
 static int	able = -1;	/* it can be restored (-1: not known yet) */
+static int	inited;		/* prio_init ran: in the daemon, not a test */
 static int	depth;
 static int	raised;
 
@@ -74,6 +75,7 @@ prio_init(void)
 {
 	struct rlimit rl;
 
+	inited = 1;
 	errno = 0;
 	base = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
 	if (base == -1 && errno != 0)
@@ -89,7 +91,7 @@ prio_init(void)
 void
 prio_change_enter(void)
 {
-	if (depth++ > 0)
+	if (depth++ > 0 || !inited)
 		return;
 	if (able == -1)
 		able = cap_nice() || nice_floor() <= base;
