@@ -81,10 +81,16 @@ txq_add(struct txq *q, int fd, const void *buf, size_t len,
 	q->fd[i] = fd;
 	q->iov[i].iov_base = (void *)(uintptr_t)buf;
 	q->iov[i].iov_len = len;
-	memset(&q->m[i], 0, sizeof(q->m[i]));
+	/* Each field sendmmsg reads, once: no clearing of the whole header
+	 * first (msg_flags and msg_len are the kernel's to write). */
 	q->m[i].msg_hdr.msg_iov = &q->iov[i];
 	q->m[i].msg_hdr.msg_iovlen = 1;
-	if (to != NULL) {
+	q->m[i].msg_hdr.msg_control = NULL;
+	q->m[i].msg_hdr.msg_controllen = 0;
+	if (to == NULL) {
+		q->m[i].msg_hdr.msg_name = NULL;
+		q->m[i].msg_hdr.msg_namelen = 0;
+	} else {
 		/* Copies of known size, not a call. */
 		if (tolen == sizeof(struct sockaddr_in))
 			memcpy(&q->addr[i], to, sizeof(struct sockaddr_in));
