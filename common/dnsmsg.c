@@ -422,12 +422,13 @@ dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
 	    dns_get16(msg + 4) != 1)
 		return -1;
 	if (sent != NULL && len >= qe &&
-	    memcmp(msg + DNS_HDR_LEN, sent + DNS_HDR_LEN, qe - DNS_HDR_LEN) == 0)
+	    dns_bytes_eq(msg + DNS_HDR_LEN, sent + DNS_HDR_LEN,
+	    qe - DNS_HDR_LEN))
 		return 0;
 	if (name_walk(msg, len, &off, wire, &wlen) != DNS_OK)
 		return -1;
 	/* Both sides are lowercased, so this compares without case. */
-	if (wlen != q->qname_wire_len || memcmp(wire, q->qname_wire, wlen) != 0)
+	if (wlen != q->qname_wire_len || !dns_bytes_eq(wire, q->qname_wire, wlen))
 		return -1;
 	if (len - off < 4)
 		return -1;

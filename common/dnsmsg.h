@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define DNS_HDR_LEN		12
 #define DNS_MAX_WIRE_NAME	255
@@ -183,6 +184,49 @@ dns_tcp_next(const uint8_t *p, size_t avail, size_t off)
 		return -1;
 	l = (size_t)p[off] << 8 | p[off + 1];
 	return avail - off - 2 < l ? -1 : (long)l;
+}
+
+/*
+ * Are the first n octets of a and b the same?  Inline, a word at a time:
+ * the first and the last word (overlapping when n is not a multiple of
+ * eight), then any between.  The query path compares a name or a question
+ * of a few dozen octets twice a query, where the call to memcmp cost more
+ * than the comparison.
+ */
+static inline uint64_t
+dns_word_at(const uint8_t *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	return x;
+}
+
+static inline int
+dns_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t d;
+	uint32_t x, y;
+	size_t i;
+
+	if (n < 8) {
+		if (n < 4) {
+			for (i = 0, x = 0; i < n; i++)
+				x |= (uint32_t)(a[i] ^ b[i]);
+			return x == 0;
+		}
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		d = x ^ y;
+		memcpy(&x, a + n - 4, 4);
+		memcpy(&y, b + n - 4, 4);
+		return (d | (x ^ y)) == 0;
+	}
+	d = (dns_word_at(a) ^ dns_word_at(b)) |
+	    (dns_word_at(a + n - 8) ^ dns_word_at(b + n - 8));
+	for (i = 8; i + 8 < n; i += 8)
+		d |= dns_word_at(a + i) ^ dns_word_at(b + i);
+	return d == 0;
 }
 
 /* A 16-bit field in network order, read or written in place. */

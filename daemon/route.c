@@ -837,7 +837,7 @@ dc_same(const struct dc_key *k, const struct route_table *t, uint32_t h,
 	return (k->gen == t->gen || (k->gen == t->prev_gen && k->gen != 0 &&
 	    k->idx >= 0 && k->idx < t->keep)) && k->hash == h &&
 	    k->qtype == qt && k->len == wlen &&
-	    memcmp(DC_NAME(k), wire, wlen) == 0;
+	    dns_bytes_eq(DC_NAME(k), wire, wlen);
 }
 
 /* The way a new name goes to (see the replacement above). */

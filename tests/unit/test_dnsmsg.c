@@ -512,6 +512,31 @@ static const struct match_case {
 	{ "short", "abcd81", 0xabcd, -1 },
 };
 
+/* dns_bytes_eq says what memcmp says, for every length up to a long name
+ * and a difference at every place, the last word overlapping or not. */
+static void
+test_bytes_eq(void)
+{
+	uint8_t a[DNS_MAX_WIRE_NAME + 8], b[sizeof(a)];
+	size_t n, i;
+
+	for (i = 0; i < sizeof(a); i++)
+		a[i] = b[i] = (uint8_t)(i * 7 + 1);
+	for (n = 0; n <= DNS_MAX_WIRE_NAME; n++) {
+		CHECK(dns_bytes_eq(a, b, n));
+		/* Past n they differ: not compared. */
+		b[n] ^= 0x20;
+		CHECK(dns_bytes_eq(a, b, n));
+		b[n] ^= 0x20;
+		for (i = 0; i < n; i++) {
+			b[i] ^= 0x01;
+			CHECK(!dns_bytes_eq(a, b, n));
+			CHECK(!dns_bytes_eq(b, a, n));
+			b[i] ^= 0x01;
+		}
+	}
+}
+
 static void
 test_answer_matches(void)
 {
@@ -1057,6 +1082,7 @@ main(void)
 	test_lengths();
 	test_hops();
 	test_truncation();
+	test_bytes_eq();
 	test_answer_matches();
 	test_answer_headerless();
 	test_tcp_next();
