@@ -424,29 +424,13 @@ commit_txn(struct cmd_session *s, struct reply *r, const char *line, int n)
 	return 1;
 }
 
-/*
- * Inside a savepoint of the open transaction, or in a new transaction of
- * its own: that needs no savepoint, since a failure rolls it all back (and
- * a savepoint open across a replace of 10,000 routes made SQLite copy
- * every page each change touched to a file).
- */
+/* After the handler of a change returned rc, in its savepoint (!implicit)
+ * or its transaction: keep it or not, audit, commit, answer. */
 static void
-run_mutating(struct cmd_ctx *x, cmd_handler h)
+mutating_end(struct cmd_ctx *x, int implicit, int rc)
 {
 	struct cmd_session *s = x->sess;
-	int implicit = !s->in_txn, rc;
 
-	if (implicit && db_begin(dr->db) == -1) {
-		cmd_dberr(x);
-		return;
-	}
-	if (!implicit && db_savepoint(dr->db) == -1) {
-		cmd_dberr(x);
-		return;
-	}
-	/* "route 7 added" is not true before the commit. */
-	reply_hold(x->r);
-	rc = h(x, &x->c->a);
 	if (rc == 0 && x->rollback) {
 		/* A dry run, or nothing to do: keep nothing, say so. */
 		if (implicit || db_rollback_savepoint(dr->db) == -1)
@@ -480,6 +464,79 @@ run_mutating(struct cmd_ctx *x, cmd_handler h)
 	s->changes++;
 	s->txn_serial = ++txn_serial;
 	reply_release(x->r, " (pending commit)");
+}
+
+/*
+ * Inside a savepoint of the open transaction, or in a new transaction of
+ * its own: that needs no savepoint, since a failure rolls it all back (and
+ * a savepoint open across a replace of 10,000 routes made SQLite copy
+ * every page each change touched to a file).
+ */
+static void
+run_mutating(struct cmd_ctx *x, cmd_handler h)
+{
+	struct cmd_session *s = x->sess;
+	int implicit = !s->in_txn, rc;
+
+	if (implicit && db_begin(dr->db) == -1) {
+		cmd_dberr(x);
+		return;
+	}
+	if (!implicit && db_savepoint(dr->db) == -1) {
+		cmd_dberr(x);
+		return;
+	}
+	/* "route 7 added" is not true before the commit. */
+	reply_hold(x->r);
+	rc = h(x, &x->c->a);
+	if (rc != CMD_LATER)
+		mutating_end(x, implicit, rc);
+}
+
+/* The one change answering later (cmd.h): a transaction of its own. */
+struct later {
+	struct cmd_ctx	 x;
+	char		*line;
+	void		(*cancel)(void *);
+	void		*arg;
+};
+static struct later *later;
+
+struct cmd_ctx *
+cmd_later(struct cmd_ctx *x, void (*cancel)(void *), void *arg)
+{
+	struct later *l = xcalloc(1, sizeof(*l));
+
+	l->x = *x;
+	l->line = xstrdup(x->line);
+	l->x.line = l->line;
+	l->x.c = NULL;			/* the request's, gone on return */
+	l->x.body = NULL;
+	l->x.bodylen = 0;
+	l->cancel = cancel;
+	l->arg = arg;
+	later = l;
+	/* Other clients' changes are busy meanwhile. */
+	txn_owner = x->sess;
+	reply_async_begin(x->r);
+	return &l->x;
+}
+
+void
+cmd_later_end(struct cmd_ctx *x, int rc)
+{
+	struct later *l = later;
+	struct ctl_conn *conn = x->r->conn;
+
+	later = NULL;
+	txn_owner = NULL;
+	x->r->async = 0;	/* the final line goes now */
+	mutating_end(x, 1, rc);
+	/* A fleet's etcd may now be deciding (commit_txn): it answers. */
+	if (!x->r->async && conn != NULL)
+		reply_async_done(conn);
+	free(l->line);
+	free(l);
 }
 
 static void
@@ -546,6 +603,12 @@ busy(struct cmd_ctx *x)
 	if (inflight != NULL && inflight->s != x->sess) {
 		reply_err(x->r, CTL_ERR_BUSY, "busy: a change is being "
 		    "confirmed by etcd");
+		return 1;
+	}
+	if (txn_owner == NULL && db_in_transaction(dr->db)) {
+		/* Nobody's: the fleet's change being applied (cmd_share.c). */
+		reply_err(x->r, CTL_ERR_BUSY, "busy: a change of the fleet is "
+		    "being applied");
 		return 1;
 	}
 	if (txn_owner == NULL || txn_owner == x->sess)
@@ -685,6 +748,16 @@ cmd_session_end(struct cmd_session *s)
 		/* etcd still decides; nobody hears the answer. */
 		inflight->s = NULL;
 		inflight->r = NULL;
+	}
+	if (later != NULL && later->x.sess == s) {
+		later->cancel(later->arg);
+		db_rollback(dr->db);
+		reply_err(later->x.r, CTL_ERR_RUNTIME, "the client left; "
+		    "nothing applied");
+		audit_later(s, later->x.line, later->x.r->errtext, 0);
+		free(later->line);
+		free(later);
+		later = NULL;
 	}
 	if (s->in_txn) {
 		db_rollback(dr->db);

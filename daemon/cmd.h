@@ -92,6 +92,30 @@ struct cmd_counts {
 };
 int	cmd_replace_text(struct cmd_ctx *, const char *text, size_t len,
 	    int keys_whole, const char *outcome, struct cmd_counts *);
+/* The same in time slices of about 10 ms, each run from the event loop,
+ * so that the control socket answers meanwhile (cmd_replace.c): done is
+ * called once with what cmd_replace_text would return, unless
+ * cmd_replace_cancel() came first.  x, its reply and its session stay
+ * valid until then, in the transaction of x; text is copied. */
+struct replace;
+struct replace *cmd_replace_start(struct cmd_ctx *, const char *text,
+	    size_t len, int keys_whole, const char *outcome,
+	    void (*done)(int rc, const struct cmd_counts *, void *arg),
+	    void *arg);
+/* Stop it; the caller rolls the transaction back.  NULL-safe. */
+void	cmd_replace_cancel(struct replace *);
+/*
+ * A change that answers later (replace): its handler takes a copy of its
+ * context with cmd_later() and returns CMD_LATER.  Its transaction stays
+ * open, other clients' changes are busy and its client waits; it ends
+ * with cmd_later_end() and what the handler would have returned, or,
+ * when the client leaves first, cancel(arg) is called and it is rolled
+ * back.
+ */
+#define CMD_LATER	1
+struct cmd_ctx	*cmd_later(struct cmd_ctx *, void (*cancel)(void *),
+		    void *arg);
+void		 cmd_later_end(struct cmd_ctx *, int rc);
 /* Audit one row in the current transaction. */
 void	cmd_audit(struct cmd_session *, const char *command,
 	    const char *outcome);

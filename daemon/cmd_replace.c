@@ -13,9 +13,12 @@
  * Patterns the live table already serves are not compiled again: a no-op
  * replace of 10,000 routes costs what parsing and comparing them costs.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "cmd.h"
 #include "config.h"
@@ -44,12 +47,41 @@ struct lines {
 	unsigned	*settings;		/* by setting_table index */
 };
 
+/* The work is done in slices of about SLICE_US, the clock looked at
+ * every SLICE_CHECK lines or changes (a line costs some µs; under the
+ * sanitizers ten times that). */
+#define SLICE_US	10000
+#define SLICE_CHECK	16
+
+enum phase {
+	PH_START,		/* open the scratch */
+	PH_BUILD,		/* run the input on it */
+	PH_COMPARE,		/* read both states, diff */
+	PH_APPLY		/* make the changes in the store */
+};
+
 struct replace {
 	struct cmd_ctx		*x;
+	char			*text;		/* the input, a copy */
+	size_t			 len;
+	int			 keys_whole;
+	char			*outcome;	/* of each change, audited */
+	enum phase		 phase;
 	struct db		*scratch;
+	struct script		 sc;		/* where the build is */
+	int			 sc_open;
 	struct lines		 lines;
+	struct config		*cfg;		/* held: known[] is its */
 	const char		**known;	/* patterns served, sorted */
 	size_t			 nknown;
+	struct sd_state		 cur, tgt;
+	struct sd_changes	 cs;
+	size_t			 next;		/* the change to apply next */
+	struct cmd_counts	 counts;
+	struct event		*ev;		/* the next slice (started) */
+	void			(*done)(int, const struct cmd_counts *,
+				    void *);
+	void			*arg;
 };
 
 static int
@@ -70,7 +102,7 @@ known(void *arg, const char *pattern)
 static void
 known_init(struct replace *rp)
 {
-	const struct config *c = dr->cfg;
+	const struct config *c = rp->cfg;
 	int i;
 
 	rp->known = xcalloc(c->nroutes + 1, sizeof(*rp->known));
@@ -279,35 +311,53 @@ key_add_is_set(struct replace *rp, struct cmd *c)
 		c->spec = cmd_spec_of(CMD_KEY_SET);
 }
 
-/* Run the input on the scratch store. */
+/* Open the scratch store, with the keys the input may keep. */
 static int
-build(struct replace *rp, const char *text, size_t len, int keys_whole)
+start(struct replace *rp)
+{
+	struct cmd_ctx *x = rp->x;
+	char err[512];
+
+	if (memchr(rp->text, '\0', rp->len) != NULL)
+		return cmd_fail(x, "the input holds a NUL byte");
+	if ((rp->scratch = db_open(":memory:", err, sizeof(err))) == NULL)
+		return cmd_fail(x, "replace: %s", err);
+	script_init_mem(&rp->sc, rp->text, rp->len);
+	rp->sc_open = 1;
+	/* One transaction: the scratch store need not commit each line. */
+	if (db_begin(rp->scratch) == -1 || (!rp->keys_whole &&
+	    db_key_foreach(x->db, inherit_key, rp->scratch) != 0))
+		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
+	return 0;
+}
+
+/* Run the input on the scratch store, until it is all run (1) or the
+ * slice is over (0); -1 with the error replied. */
+static int
+build(struct replace *rp, uint64_t until)
 {
 	struct cmd_ctx *x = rp->x;
 	struct cmd_checks chk;
-	struct script sc;
 	struct cmd c;
 	char *line, err[4096], msg[4200];
-	unsigned start;
+	unsigned start, n;
 	int64_t made;
 	int rc, code, r;
 	const char *why;
 
+	/* The checks' context is static in cmd.c: set it for each slice. */
 	cmd_checks_init(&chk, known, rp);
-	script_init_mem(&sc, text, len);
-	/* One transaction: the scratch store need not commit each line. */
-	if (db_begin(rp->scratch) == -1 || (!keys_whole &&
-	    db_key_foreach(x->db, inherit_key, rp->scratch) != 0))
-		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
 	rc = 0;
-	while (rc == 0 && (r = script_next(&sc, &line, &start)) == 1) {
+	for (n = 1; rc == 0; n++) {
+		if (n % SLICE_CHECK == 0 && now_us() >= until)
+			return 0;
+		if ((r = script_next(&rp->sc, &line, &start)) != 1)
+			break;
 		if ((r = cmd_parse(line, &c, &chk, &code, err,
 		    sizeof(err))) == 1)
 			continue;
-		if (r == -1) {
-			rc = fail_at(x, code, start, err);
-			break;
-		}
+		if (r == -1)
+			return fail_at(x, code, start, err);
 		if (c.spec->id == CMD_QUIT) {
 			cmd_free(&c);
 			break;
@@ -328,28 +378,48 @@ build(struct replace *rp, const char *text, size_t len, int keys_whole)
 			note_line(rp, &c, made, start);
 		cmd_free(&c);
 	}
-	script_free(&sc);
-	return rc;
+	return rc == 0 ? 1 : -1;
 }
 
-/* Apply the changes to the store, reporting and auditing each. */
+/* What the input makes, then what the store has, and the difference. */
 static int
-apply(struct replace *rp, const struct sd_changes *cs, const char *outcome)
+compare(struct replace *rp)
 {
 	struct cmd_ctx *x = rp->x;
+
+	if (cmd_state_read(rp->scratch, &rp->tgt) == -1)
+		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
+	attach_lines(rp, &rp->tgt);
+	if (cmd_state_read(x->db, &rp->cur) == -1)
+		return cmd_dberr(x);
+	sd_diff(&rp->cur, &rp->tgt, &rp->cs);
+	reply_columns(x->r, "op\tcommand\tdetail\tline#");
+	return 0;
+}
+
+/* Apply the changes to the store, reporting and auditing each, until
+ * they are all applied (1) or the slice is over (0); -1 with the error
+ * replied. */
+static int
+apply(struct replace *rp, uint64_t until)
+{
+	struct cmd_ctx *x = rp->x;
+	const struct sd_changes *cs = &rp->cs;
 	struct cmd c;
 	char text[CTL_LINE_MAX * 2], detail[CTL_LINE_MAX * 2];
 	char err[1024], msg[CTL_LINE_MAX * 2 + 1100];
-	size_t i;
+	unsigned n;
 
-	reply_columns(x->r, "op\tcommand\tdetail\tline#");
 	/* The caller rolls back on failure (cmd.h), so a change needs no
 	 * savepoint of its own: 10,000 of them wrote each page they touched
-	 * to the statement journal's file again. */
+	 * to the statement journal's file again.  Only within the slice:
+	 * other commands run on the store between two. */
 	db_bulk(x->db, 1);
-	for (i = 0; i < cs->n; i++) {
-		const struct sd_change *ch = &cs->v[i];
+	for (n = 1; rp->next < cs->n; n++) {
+		const struct sd_change *ch = &cs->v[rp->next];
 
+		if (n % SLICE_CHECK == 0 && now_us() >= until)
+			break;
 		sd_change_cmd(ch, &c);
 		if (cmd_format_safe(&c, c.given, text, sizeof(text)) == -1)
 			snprintf(text, sizeof(text), "%s ...", c.spec->words);
@@ -360,87 +430,223 @@ apply(struct replace *rp, const struct sd_changes *cs, const char *outcome)
 			snprintf(msg, sizeof(msg), "%s: %s", text, err);
 			return fail_at(x, CTL_ERR_RUNTIME, ch->line, msg);
 		}
-		cmd_audit(x->sess, text, outcome);
+		cmd_audit(x->sess, text, rp->outcome);
 		reply_change(x->r, ch->op, text, detail, ch->line);
+		rp->next++;
 	}
 	db_bulk(x->db, 0);
-	return 0;
+	return rp->next == cs->n;
+}
+
+/* Work until the slice ends at until (now_us): 0 while work is left,
+ * 1 done, -1 failed (the error replied). */
+static int
+step(struct replace *rp, uint64_t until)
+{
+	int rc;
+
+	switch (rp->phase) {
+	case PH_START:
+		if (start(rp) == -1)
+			return -1;
+		rp->phase = PH_BUILD;
+		return 0;
+	case PH_BUILD:
+		if ((rc = build(rp, until)) != 1)
+			return rc;
+		rp->phase = PH_COMPARE;
+		return 0;
+	case PH_COMPARE:
+		if (compare(rp) == -1)
+			return -1;
+		/* The scratch has said all it had to: let it go now. */
+		db_close(rp->scratch);
+		rp->scratch = NULL;
+		rp->phase = PH_APPLY;
+		return 0;
+	default:
+		if ((rc = apply(rp, until)) != 1)
+			return rc;
+		rp->counts.n = rp->cs.n;
+		rp->counts.add = rp->cs.nadd;
+		rp->counts.del = rp->cs.ndel;
+		rp->counts.chg = rp->cs.nchg;
+		return 1;
+	}
+}
+
+static struct replace *
+replace_new(struct cmd_ctx *x, const char *text, size_t len,
+    int keys_whole, const char *outcome)
+{
+	struct replace *rp = xcalloc(1, sizeof(*rp));
+
+	rp->x = x;
+	/* The caller's copy may go before the last slice ran. */
+	rp->text = xmalloc(len + 1);
+	memcpy(rp->text, text, len);
+	rp->text[len] = '\0';
+	rp->len = len;
+	rp->keys_whole = keys_whole;
+	rp->outcome = xstrdup(outcome);
+	/* The patterns known() finds are the snapshot's: keep it. */
+	rp->cfg = dr->cfg;
+	config_ref(rp->cfg);
+	known_init(rp);
+	rp->lines.settings = xcalloc(setting_table_len, sizeof(unsigned));
+	return rp;
+}
+
+void
+cmd_replace_cancel(struct replace *rp)
+{
+	if (rp == NULL)
+		return;
+	if (rp->ev != NULL)
+		event_free(rp->ev);
+	if (rp->sc_open)
+		script_free(&rp->sc);
+	sd_changes_free(&rp->cs);
+	sd_free(&rp->cur);
+	sd_free(&rp->tgt);
+	free(rp->known);
+	config_unref(rp->cfg);
+	lines_free(&rp->lines);
+	db_close(rp->scratch);
+	/* The input may hold secrets (key add). */
+	explicit_bzero(rp->text, rp->len);
+	free(rp->text);
+	free(rp->outcome);
+	free(rp);
 }
 
 int
 cmd_replace_text(struct cmd_ctx *x, const char *text, size_t len,
     int keys_whole, const char *outcome, struct cmd_counts *n)
 {
-	struct replace rp;
-	struct sd_state cur, tgt;
-	struct sd_changes cs;
-	char err[512];
-	int rc = -1;
+	struct replace *rp;
+	int rc;
 
-	memset(n, 0, sizeof(*n));
-	if (memchr(text, '\0', len) != NULL)
-		return cmd_fail(x, "the input holds a NUL byte");
-	memset(&rp, 0, sizeof(rp));
-	rp.x = x;
-	if ((rp.scratch = db_open(":memory:", err, sizeof(err))) == NULL)
-		return cmd_fail(x, "replace: %s", err);
-	known_init(&rp);
-	rp.lines.settings = xcalloc(setting_table_len, sizeof(unsigned));
-	memset(&cs, 0, sizeof(cs));
-	memset(&cur, 0, sizeof(cur));
-	memset(&tgt, 0, sizeof(tgt));
-	if (build(&rp, text, len, keys_whole) == -1)
-		goto out;
-	if (cmd_state_read(rp.scratch, &tgt) == -1) {
-		rc = cmd_fail(x, "replace: %s", db_errmsg(rp.scratch));
-		goto out;
-	}
-	attach_lines(&rp, &tgt);
-	if (cmd_state_read(x->db, &cur) == -1) {
-		rc = cmd_dberr(x);
-		goto out;
-	}
-	sd_diff(&cur, &tgt, &cs);
-	if (apply(&rp, &cs, outcome) == -1)
-		goto out;
-	n->n = cs.n;
-	n->add = cs.nadd;
-	n->del = cs.ndel;
-	n->chg = cs.nchg;
-	rc = 0;
-out:
-	sd_changes_free(&cs);
-	sd_free(&cur);
-	sd_free(&tgt);
-	free(rp.known);
-	lines_free(&rp.lines);
-	db_close(rp.scratch);
-	return rc;
+	/* In the smallest slices (until 0): the same resumable path the
+	 * event loop takes, where the fuzzers see it. */
+	rp = replace_new(x, text, len, keys_whole, outcome);
+	while ((rc = step(rp, 0)) == 0)
+		;
+	*n = rp->counts;
+	cmd_replace_cancel(rp);
+	return rc == 1 ? 0 : -1;
 }
 
-int
-cmd_replace(struct cmd_ctx *x, const union cmd_args *u)
+static void
+slice_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct replace *rp = arg;
+	static const struct timeval now = { 0, 0 };
+	void (*done)(int, const struct cmd_counts *, void *);
 	struct cmd_counts n;
-	int dry = u->replace.dry_run;
+	void *done_arg;
+	int rc;
 
-	if (x->sess->in_txn)
-		return cmd_fail(x, "replace is a transaction of its own; "
-		    "commit or abort first");
-	if (cmd_replace_text(x, x->body, x->bodylen, 0, "ok (replace)",
-	    &n) == -1)
-		return -1;
+	(void)fd;
+	(void)what;
+	if ((rc = step(rp, now_us() + SLICE_US)) == 0) {
+		/* What else waits (control clients, etcd) goes first. */
+		evtimer_add(rp->ev, &now);
+		return;
+	}
+	done = rp->done;
+	done_arg = rp->arg;
+	n = rp->counts;
+	cmd_replace_cancel(rp);
+	done(rc == 1 ? 0 : -1, &n, done_arg);
+}
+
+struct replace *
+cmd_replace_start(struct cmd_ctx *x, const char *text, size_t len,
+    int keys_whole, const char *outcome,
+    void (*done)(int rc, const struct cmd_counts *, void *arg), void *arg)
+{
+	struct replace *rp;
+	static const struct timeval now = { 0, 0 };
+
+	rp = replace_new(x, text, len, keys_whole, outcome);
+	rp->done = done;
+	rp->arg = arg;
+	if ((rp->ev = evtimer_new(dr->base, slice_cb, rp)) == NULL)
+		fatalx("evtimer_new failed");
+	evtimer_add(rp->ev, &now);
+	return rp;
+}
+
+/* ---- replace [dry-run], for a control client ---- */
+
+struct client_replace {
+	struct cmd_ctx	*x;		/* cmd_later's */
+	struct replace	*rp;
+	int		 dry;
+};
+
+/* The answer of a replace that made n. */
+static void
+replied(struct cmd_ctx *x, int dry, const struct cmd_counts *n)
+{
 	x->audited = 1;
-	if (n.n == 0) {
+	if (n->n == 0) {
 		x->rollback = 1;
 		reply_ok(x->r, "%sno changes: the state already equals the "
 		    "input", dry ? "dry run: " : "");
 	} else {
 		x->rollback = dry;
 		reply_ok(x->r, "%s%zu change%s: %u added, %u removed, %u "
-		    "changed%s", dry ? "dry run: " : "", n.n,
-		    n.n == 1 ? "" : "s", n.add, n.del, n.chg,
+		    "changed%s", dry ? "dry run: " : "", n->n,
+		    n->n == 1 ? "" : "s", n->add, n->del, n->chg,
 		    dry ? "; checked, nothing applied" : "; committed");
 	}
-	return 0;
+}
+
+static void
+client_done(int rc, const struct cmd_counts *n, void *arg)
+{
+	struct client_replace *cr = arg;
+	struct cmd_ctx *x = cr->x;
+
+	if (rc == 0)
+		replied(x, cr->dry, n);
+	free(cr);
+	cmd_later_end(x, rc);
+}
+
+/* The client left (or the daemon stops) before the end. */
+static void
+client_gone(void *arg)
+{
+	struct client_replace *cr = arg;
+
+	cmd_replace_cancel(cr->rp);
+	free(cr);
+}
+
+int
+cmd_replace(struct cmd_ctx *x, const union cmd_args *u)
+{
+	struct client_replace *cr;
+	struct cmd_counts n;
+
+	if (x->sess->in_txn)
+		return cmd_fail(x, "replace is a transaction of its own; "
+		    "commit or abort first");
+	if (x->r->conn == NULL) {
+		/* Nobody to answer later (a test driving the handlers). */
+		if (cmd_replace_text(x, x->body, x->bodylen, 0,
+		    "ok (replace)", &n) == -1)
+			return -1;
+		replied(x, u->replace.dry_run, &n);
+		return 0;
+	}
+	cr = xcalloc(1, sizeof(*cr));
+	cr->dry = u->replace.dry_run;
+	cr->x = cmd_later(x, client_gone, cr);
+	cr->rp = cmd_replace_start(cr->x, x->body, x->bodylen, 0,
+	    "ok (replace)", client_done, cr);
+	return CMD_LATER;
 }

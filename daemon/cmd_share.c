@@ -236,62 +236,43 @@ cmd_share_can_change(char *why, size_t whylen)
 /* Who applies the fleet's changes: not a local user (uid -1). */
 static struct cmd_session fleet_session = { .uid = (uid_t)-1 };
 
-/* Make the store equal to the head at revision: one transaction, one
- * table swap.  1 while the store is busy. */
-static int
-apply_head(void *arg, const char *text, size_t len,
-    const struct share_head *h, int64_t revision, char *err, size_t errlen)
-{
-	static struct evbuffer *sink;
-	struct cmd_counts n;
-	struct cmd_ctx x;
-	struct reply r;
-	struct config *c;
-	struct local l;
-	char outcome[512], berr[512];
+/* A head being applied, in slices (cmd_replace_start): the store's
+ * transaction is open meanwhile, and nobody's (cmd.c says busy). */
+struct fleet_apply {
+	struct cmd_ctx		 x;
+	struct reply		 r;		/* nobody reads it */
+	struct evbuffer		*sink;
+	struct replace		*rp;
+	struct share_head	 h;		/* without its chunks */
+	int64_t			 revision;
+	struct local		 l;
+};
+static struct fleet_apply *fa;
 
-	(void)arg;
-	if (db_in_transaction(dr->db) || cmd_committing())
-		return 1;
-	if (sink == NULL && (sink = evbuffer_new()) == NULL)
-		fatalx("evbuffer_new failed");
-	if (local_read(&l) == -1 || db_begin(dr->db) == -1) {
-		snprintf(err, errlen, "store: %s", db_errmsg(dr->db));
-		return -1;
-	}
-	memset(&n, 0, sizeof(n));
-	if (strcmp(l.digest, h->digest) != 0) {
-		memset(&r, 0, sizeof(r));
-		r.out = sink;
-		r.discard = 1;
-		memset(&x, 0, sizeof(x));
-		x.sess = &fleet_session;
-		x.r = &r;
-		x.line = "";
-		x.db = dr->db;
-		snprintf(outcome, sizeof(outcome), "ok (fleet: router %s%s, "
-		    "etcd revision %lld)", h->router,
-		    strcmp(h->router, fleet_id(dr->fleet)) == 0 ? " (this one, "
-		    "before a restart)" : "", (long long)revision);
-		if (cmd_replace_text(&x, text, len, 1, outcome, &n) == -1) {
-			evbuffer_drain(sink, evbuffer_get_length(sink));
-			db_rollback(dr->db);
-			if (r.where > 0)
-				snprintf(err, errlen, "line %u: %s", r.where,
-				    r.errtext);
-			else
-				snprintf(err, errlen, "%s", r.errtext);
-			return -1;
-		}
-		evbuffer_drain(sink, evbuffer_get_length(sink));
-	}
-	if (local_write(l.prefix, revision, h->digest) == -1) {
+static void
+fleet_apply_free(struct fleet_apply *a)
+{
+	evbuffer_free(a->sink);
+	free(a);
+}
+
+/* The store made equal to the head (n: what changed), in the open
+ * transaction: record the revision, build, commit, publish.  0, or -1
+ * with err and everything rolled back. */
+static int
+apply_end(const struct local *l, const struct share_head *h,
+    int64_t revision, const struct cmd_counts *n, char *err, size_t errlen)
+{
+	struct config *c;
+	char berr[512];
+
+	if (local_write(l->prefix, revision, h->digest) == -1) {
 		snprintf(err, errlen, "store: %s", db_errmsg(dr->db));
 		db_rollback(dr->db);
 		return -1;
 	}
 	c = NULL;
-	if (n.n > 0 && (c = state_build(berr, sizeof(berr))) == NULL) {
+	if (n->n > 0 && (c = state_build(berr, sizeof(berr))) == NULL) {
 		db_rollback(dr->db);
 		snprintf(err, errlen, "%s", berr);
 		return -1;
@@ -304,18 +285,97 @@ apply_head(void *arg, const char *text, size_t len,
 	}
 	if (c != NULL)
 		state_publish(c);
-	if (n.n > 0)
+	if (n->n > 0)
 		log_info("fleet: revision %lld (serial %lld, router %s) "
 		    "applied: %u added, %u removed, %u changed",
 		    (long long)revision, (long long)h->serial, h->router,
-		    n.add, n.del, n.chg);
-	applying = n.n > 0;
+		    n->add, n->del, n->chg);
+	applying = n->n > 0;
 	cmd_share_committed();
 	applying = 0;
 	return 0;
 }
 
-static const struct share_ops share_ops = { apply_head };
+static void
+applied(int rc, const struct cmd_counts *n, void *arg)
+{
+	struct fleet_apply *a = arg;
+	char err[600];
+
+	fa = NULL;
+	if (rc == -1) {
+		db_rollback(dr->db);
+		if (a->r.where > 0)
+			snprintf(err, sizeof(err), "line %u: %s", a->r.where,
+			    a->r.errtext);
+		else
+			snprintf(err, sizeof(err), "%s", a->r.errtext);
+	} else
+		rc = apply_end(&a->l, &a->h, a->revision, n, err, sizeof(err));
+	fleet_apply_free(a);
+	share_apply_done(dr->share, rc, err);
+}
+
+/* Make the store equal to the head at revision: one transaction, one
+ * table swap.  1 while the store is busy, 2 while it is being done. */
+static int
+apply_head(void *arg, const char *text, size_t len,
+    const struct share_head *h, int64_t revision, char *err, size_t errlen)
+{
+	struct cmd_counts n;
+	struct fleet_apply *a;
+	struct local l;
+	char outcome[512];
+
+	(void)arg;
+	if (fa != NULL || db_in_transaction(dr->db) || cmd_committing())
+		return 1;
+	if (local_read(&l) == -1 || db_begin(dr->db) == -1) {
+		snprintf(err, errlen, "store: %s", db_errmsg(dr->db));
+		return -1;
+	}
+	if (strcmp(l.digest, h->digest) == 0) {
+		/* The same state at another revision: nothing to apply. */
+		memset(&n, 0, sizeof(n));
+		return apply_end(&l, h, revision, &n, err, errlen);
+	}
+	a = xcalloc(1, sizeof(*a));
+	if ((a->sink = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new failed");
+	a->r.out = a->sink;
+	a->r.discard = 1;
+	a->x.sess = &fleet_session;
+	a->x.r = &a->r;
+	a->x.line = "";
+	a->x.db = dr->db;
+	a->h = *h;
+	a->h.chunks = NULL;
+	a->h.nchunks = 0;
+	a->revision = revision;
+	a->l = l;
+	snprintf(outcome, sizeof(outcome), "ok (fleet: router %s%s, etcd "
+	    "revision %lld)", h->router, strcmp(h->router,
+	    fleet_id(dr->fleet)) == 0 ? " (this one, before a restart)" : "",
+	    (long long)revision);
+	a->rp = cmd_replace_start(&a->x, text, len, 1, outcome, applied, a);
+	fa = a;
+	return 2;
+}
+
+/* The daemon stops while a head is being applied: none of it stays. */
+static void
+apply_cancel(void *arg)
+{
+	(void)arg;
+	if (fa == NULL)
+		return;
+	cmd_replace_cancel(fa->rp);
+	db_rollback(dr->db);
+	fleet_apply_free(fa);
+	fa = NULL;
+}
+
+static const struct share_ops share_ops = { apply_head, apply_cancel };
 
 void
 cmd_share_start(struct etcd *etcd, const char *prefix)

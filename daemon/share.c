@@ -91,6 +91,8 @@ struct share {
 	uint64_t		 apply_end_us;		/* monotonic */
 	uint64_t		 apply_took_us;		/* the last apply's */
 	int			 apply_retry_ms;
+	int			 applying;		/* started (ops->apply 2) */
+	uint64_t		 apply_t0;		/* when */
 	int64_t			 apply_failed_rev;	/* logged for it */
 	char			 last_error[512];
 	uint64_t		 applied, proposed, refused;
@@ -375,26 +377,11 @@ static const struct etcd_sync_ops sync_ops = { on_reset, on_update };
 
 /* ---- applying ---- */
 
+/* What the apply of the head came to (rc as ops->apply's), t0 when it
+ * began. */
 static void
-apply_cb(evutil_socket_t fd, short what, void *arg)
+apply_result(struct share *sh, int rc, const char *err, uint64_t t0)
 {
-	struct share *sh = arg;
-	char err[512];
-	uint64_t t0;
-	int rc;
-
-	(void)fd;
-	(void)what;
-	if (!sh->joined || !text_current(sh) || sh->head_rev == sh->local_rev)
-		return;
-	if (sh->prop != NULL) {
-		schedule_apply(sh, APPLY_BUSY_MS);
-		return;
-	}
-	err[0] = '\0';
-	t0 = now_us();
-	rc = sh->ops->apply(sh->arg, sh->text, sh->textlen, &sh->head,
-	    sh->head_rev, err, sizeof(err));
 	sh->apply_end_us = now_us();
 	sh->apply_took_us = rc == 1 ? 0 : sh->apply_end_us - t0;
 	if (rc == 1) {
@@ -422,6 +409,42 @@ apply_cb(evutil_socket_t fd, short what, void *arg)
 	if (sh->apply_retry_ms > APPLY_RETRY_MAX_MS)
 		sh->apply_retry_ms = APPLY_RETRY_MAX_MS;
 	schedule_apply(sh, sh->apply_retry_ms);
+}
+
+static void
+apply_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct share *sh = arg;
+	char err[512];
+	int rc;
+
+	(void)fd;
+	(void)what;
+	/* One running: its end looks again (share_set_local). */
+	if (sh->applying || !sh->joined || !text_current(sh) ||
+	    sh->head_rev == sh->local_rev)
+		return;
+	if (sh->prop != NULL) {
+		schedule_apply(sh, APPLY_BUSY_MS);
+		return;
+	}
+	err[0] = '\0';
+	sh->apply_t0 = now_us();
+	rc = sh->ops->apply(sh->arg, sh->text, sh->textlen, &sh->head,
+	    sh->head_rev, err, sizeof(err));
+	if (rc == 2)
+		sh->applying = 1;
+	else
+		apply_result(sh, rc, err, sh->apply_t0);
+}
+
+void
+share_apply_done(struct share *sh, int rc, const char *err)
+{
+	if (sh == NULL || !sh->applying)
+		return;
+	sh->applying = 0;
+	apply_result(sh, rc, err, sh->apply_t0);
 }
 
 void
@@ -906,6 +929,8 @@ share_free(struct share *sh)
 		prop_end(sh, SHARE_FAILED, 0, "dnsrouted is stopping; nothing "
 		    "changed here");
 	}
+	if (sh->applying && sh->ops->cancel != NULL)
+		sh->ops->cancel(sh->arg);
 	etcd_req_cancel(sh->gc_req);
 	etcd_sync_free(sh->sync);
 	event_free(sh->apply_ev);

@@ -46,10 +46,14 @@ struct share;
 struct share_ops {
 	/* Make the store equal to text, etcd's state at head (mod_revision
 	 * revision): 0 done (the owner calls share_set_local), 1 busy (an
-	 * open transaction: call again later), -1 failed (err). */
+	 * open transaction: call again later), -1 failed (err), 2 started:
+	 * the owner calls share_apply_done() once it is over (text need
+	 * not stay). */
 	int	(*apply)(void *arg, const char *text, size_t len,
 		    const struct share_head *, int64_t revision, char *err,
 		    size_t errlen);
+	/* share_free() while an apply is started: stop it, keep none. */
+	void	(*cancel)(void *arg);
 };
 
 struct share	*share_new(struct event_base *, struct etcd *, const char *prefix,
@@ -61,6 +65,9 @@ const char	*share_prefix(const struct share *);
  * head it is at (0: none) and that head's digest ("" none). */
 void		 share_set_local(struct share *, int joined, int64_t revision,
 		    const char *digest);
+
+/* A started apply is over: rc and err as apply() would return them. */
+void		 share_apply_done(struct share *, int rc, const char *err);
 
 /* The head etcd has now, as mirrored: 0 with its text (valid until the
  * next return to the event loop), 1 when there is none, -1 when the
