@@ -1382,6 +1382,95 @@ class CtlConn:
         return out
 
 
+class Session:
+    """A raw control connection: one line in, its final line out."""
+
+    def __init__(self, router):
+        self.s = ctl_connect(router)
+        self.s.settimeout(60)
+        self.buf = b''
+
+    def send(self, line, data=None):
+        """line, with data as the request's data ("{N} line") if given."""
+        if data is not None:
+            line = '{%d} %s' % (len(data), line)
+        self.s.sendall(line.encode() + b'\n' + (data or b''))
+
+    def final(self):
+        while True:
+            line, nl, rest = self.buf.partition(b'\n')
+            while nl:
+                self.buf = rest
+                if len(line) >= 5 and line[4:5] == b' ':
+                    return line.decode()
+                line, nl, rest = self.buf.partition(b'\n')
+            chunk = self.s.recv(65536)
+            assert chunk, 'closed before the final line'
+            self.buf += chunk
+
+    def has_final(self):
+        """Has the final line arrived (without waiting for it)?"""
+        self.s.setblocking(False)
+        try:
+            while True:
+                chunk = self.s.recv(1 << 20)
+                if not chunk:
+                    break
+                self.buf += chunk
+        except BlockingIOError:
+            pass
+        finally:
+            self.s.settimeout(60)
+        return any(len(l) >= 5 and l[4:5] == b' ' for l in self.buf.split(b'\n'))
+
+    def run(self, line):
+        self.send(line)
+        return self.final()
+
+    def count(self, line):
+        """How many rows line answers (it must succeed)."""
+        self.send(line)
+        rows = 0
+        while True:
+            head, nl, rest = self.buf.partition(b'\n')
+            while nl:
+                self.buf = rest
+                if head.startswith(b'1001'):
+                    rows += 1
+                elif len(head) >= 5 and head[4:5] == b' ':
+                    assert head.startswith(b'0000'), head
+                    return rows
+                head, nl, rest = self.buf.partition(b'\n')
+            chunk = self.s.recv(1 << 20)
+            assert chunk, 'closed before the final line'
+            self.buf += chunk
+
+    def close(self):
+        self.s.close()
+
+
+def wait_store_held(router, deadline=30.0):
+    """Wait until a change is refused busy on router (a replace or a
+    fleet's apply holds the store).  The change asked for deletes a route
+    no store has: refused either way, it never holds the store itself.
+    Returns the busy line."""
+    s = Session(router)
+    busy = []
+
+    def held():
+        line = s.run('route del 999999999')
+        assert line.startswith('8'), line
+        if 'busy' in line:
+            busy.append(line)
+        return bool(busy)
+    try:
+        wait_for(held, deadline=deadline, interval=0.01,
+                 what='a change refused busy')
+    finally:
+        s.close()
+    return busy[0]
+
+
 def timed(fn, *a, **kw):
     """(result, seconds) of fn(*a, **kw)."""
     t = time.monotonic()

@@ -109,53 +109,7 @@ def fleet(etcd_factory, router_factory, nsd_factory):
     return lambda **kw: Fleet(etcd_factory, router_factory, nsd_factory, **kw)
 
 
-class Session:
-    """A raw control connection: one line in, its final line out."""
-
-    def __init__(self, router):
-        self.s = dt.ctl_connect(router)
-        self.s.settimeout(60)
-        self.buf = b''
-
-    def send(self, line):
-        self.s.sendall(line.encode() + b'\n')
-
-    def final(self):
-        while True:
-            line, nl, rest = self.buf.partition(b'\n')
-            while nl:
-                self.buf = rest
-                if len(line) >= 5 and line[4:5] == b' ':
-                    return line.decode()
-                line, nl, rest = self.buf.partition(b'\n')
-            chunk = self.s.recv(65536)
-            assert chunk, 'closed before the final line'
-            self.buf += chunk
-
-    def run(self, line):
-        self.send(line)
-        return self.final()
-
-    def count(self, line):
-        """How many rows line answers (it must succeed)."""
-        self.send(line)
-        rows = 0
-        while True:
-            head, nl, rest = self.buf.partition(b'\n')
-            while nl:
-                self.buf = rest
-                if head.startswith(b'1001'):
-                    rows += 1
-                elif len(head) >= 5 and head[4:5] == b' ':
-                    assert head.startswith(b'0000'), head
-                    return rows
-                head, nl, rest = self.buf.partition(b'\n')
-            chunk = self.s.recv(1 << 20)
-            assert chunk, 'closed before the final line'
-            self.buf += chunk
-
-    def close(self):
-        self.s.close()
+Session = dt.Session
 
 
 # --------------------------------------------------------------------------
@@ -308,6 +262,34 @@ def test_a_state_larger_than_an_etcd_request(fleet):
     have2, named2 = f.chunks()
     assert len(set(named2) - set(named)) == 1 and len(named2) == len(named)
     assert b.routes()[1500]['comment'] == 'short'
+
+
+def test_a_big_apply_leaves_the_control_socket_answering(fleet):
+    """A batch of 10,000 routes made on A is applied on B in slices:
+    meanwhile B answers show fleet and show stats, refuses a change there
+    as busy, and then serves the whole batch."""
+    f = fleet(n=2)
+    a, b = f.routers
+    n = 10000
+    lines = ["route add '^v%05d\\.split\\.test\\.$' pool p" % i for i in range(n)]
+    done = []
+    t = threading.Thread(target=lambda: done.append(a.ctl(lines, timeout=120)))
+    t.start()
+    look = Session(b)
+    try:
+        busy = dt.wait_store_held(b, deadline=120)
+        assert 'a change of the fleet is being applied' in busy, busy
+        assert look.run('show fleet').startswith('0000')
+        assert look.run('show stats').startswith('0000')
+        during = route_count(b) == 0
+    finally:
+        t.join(130)
+        look.close()
+    assert done and done[0].rc == 0, done and done[0].describe()
+    assert during, 'B showed part of the batch, or had applied it already'
+    f.wait_converged(60)
+    assert route_count(b) == n
+    assert b.route_test('v09999.split.test.')['pool'] == 'p'
 
 
 def test_racing_batches_one_wins_whole(fleet):

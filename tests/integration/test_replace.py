@@ -361,3 +361,72 @@ def test_batch_comments_blank_lines_and_continuations(router_factory, alloc):
     res = r.ctl(['pool add p2', 'backend add nb 127.0.0.1:5399 \\', '  weight 0'])
     assert res.rc == 2 and re.search(r':2: bad value "0" for weight', res.stderr), res.describe()
     assert 'p2' not in r.pools()
+
+
+def big_state(n):
+    """A state of n routes, as a replace's data."""
+    lines = ['pool add p'] + [
+        "route add '^r%05d\\.big\\.test\\.$' pool p comment 'route %d'" % (i, i)
+        for i in range(n)]
+    return ''.join(l + '\n' for l in lines).encode()
+
+
+def small_state(r):
+    r.ok('pool add p')
+    r.ok(r"route add '^old\.test\.$' refuse")
+    return export_of(r)
+
+
+def test_a_big_replace_leaves_the_control_socket_answering(router_factory):
+    """A replace of 20,000 routes runs in slices: meanwhile another
+    client's show stats and show routes answer (the old table, until the
+    commit), its changes are refused busy, and the replace's result is
+    whole."""
+    r = router_factory()
+    small_state(r)
+    rep, look = dt.Session(r), dt.Session(r)
+    try:
+        rep.send('replace', big_state(20000))
+        busy = dt.wait_store_held(r)
+        assert 'holds a transaction' in busy, busy
+        assert look.run('show stats').startswith('0000')
+        assert look.count('show routes') == 1
+        during = not rep.has_final()
+        final = rep.final()
+    finally:
+        rep.close()
+        look.close()
+    assert final == '0000 20001 changes: 20000 added, 1 removed, 0 changed; ' \
+        'committed', final
+    assert during, 'the replace was over before another client was answered'
+    assert len(r.routes()) == 20000
+    assert r.route_test('r12345.big.test.')['pool'] == 'p'
+    # The store is free again.
+    r.ok(r"route add '^new\.test\.$' refuse")
+
+
+def test_a_replace_cut_short_changes_nothing(router_factory):
+    """The client leaves in the middle of a replace: nothing of it stays,
+    the store takes changes again at once, and the audit says why.  The
+    daemon stopped (SIGTERM) in the middle of one exits cleanly, and
+    starts again with the state it had."""
+    r = router_factory()
+    before = small_state(r)
+    rep = dt.Session(r)
+    rep.send('replace', big_state(20000))
+    dt.wait_store_held(r)
+    rep.close()
+    dt.wait_for(lambda: 'busy' not in r.ctl('route del 999999999').stderr,
+                deadline=10, what='the store free again')
+    assert export_of(r) == before
+    rows = r.rows('show audit last 20')
+    assert any(x['command'] == 'replace' and 'the client left' in x['outcome']
+               for x in rows), rows
+
+    rep = dt.Session(r)
+    rep.send('replace', big_state(20000))
+    dt.wait_store_held(r)
+    r.stop()
+    rep.close()
+    r.start()
+    assert export_of(r) == before
