@@ -10,6 +10,13 @@
  * difference is applied by the same handlers again, each change audited.
  * A dry run, or an input equal to the state, rolls it all back.
  *
+ * All of it is done in slices of about 10 ms (cmd_replace_start), each
+ * from an event of its own, so that a replace of 10,000 routes, a
+ * client's or the fleet's, never keeps the control socket waiting for
+ * more than a slice: the caller's transaction stays open between them
+ * (other changes are busy; reads see the published table) and the table
+ * is built and published once, at its commit.
+ *
  * Patterns the live table already serves are not compiled again: a no-op
  * replace of 10,000 routes costs what parsing and comparing them costs.
  */
@@ -56,7 +63,8 @@ struct lines {
 enum phase {
 	PH_START,		/* open the scratch */
 	PH_BUILD,		/* run the input on it */
-	PH_COMPARE,		/* read both states, diff */
+	PH_TARGET,		/* read the scratch's state */
+	PH_COMPARE,		/* read the store's, diff */
 	PH_APPLY		/* make the changes in the store */
 };
 
@@ -381,15 +389,22 @@ build(struct replace *rp, uint64_t until)
 	return rc == 0 ? 1 : -1;
 }
 
-/* What the input makes, then what the store has, and the difference. */
+/* What the input makes. */
+static int
+read_target(struct replace *rp)
+{
+	if (cmd_state_read(rp->scratch, &rp->tgt) == -1)
+		return cmd_fail(rp->x, "replace: %s", db_errmsg(rp->scratch));
+	attach_lines(rp, &rp->tgt);
+	return 0;
+}
+
+/* What the store has, and the difference. */
 static int
 compare(struct replace *rp)
 {
 	struct cmd_ctx *x = rp->x;
 
-	if (cmd_state_read(rp->scratch, &rp->tgt) == -1)
-		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
-	attach_lines(rp, &rp->tgt);
 	if (cmd_state_read(x->db, &rp->cur) == -1)
 		return cmd_dberr(x);
 	sd_diff(&rp->cur, &rp->tgt, &rp->cs);
@@ -454,14 +469,19 @@ step(struct replace *rp, uint64_t until)
 	case PH_BUILD:
 		if ((rc = build(rp, until)) != 1)
 			return rc;
+		rp->phase = PH_TARGET;
+		return 0;
+	case PH_TARGET:
+		if (read_target(rp) == -1)
+			return -1;
+		/* The scratch has said all it had to: let it go now. */
+		db_close(rp->scratch);
+		rp->scratch = NULL;
 		rp->phase = PH_COMPARE;
 		return 0;
 	case PH_COMPARE:
 		if (compare(rp) == -1)
 			return -1;
-		/* The scratch has said all it had to: let it go now. */
-		db_close(rp->scratch);
-		rp->scratch = NULL;
 		rp->phase = PH_APPLY;
 		return 0;
 	default:
