@@ -267,7 +267,8 @@ def test_a_state_larger_than_an_etcd_request(fleet):
 def test_a_big_apply_leaves_the_control_socket_answering(fleet):
     """A batch of 10,000 routes made on A is applied on B in slices:
     meanwhile B answers show fleet and show stats, refuses a change there
-    as busy, and then serves the whole batch."""
+    as busy, and then serves the whole batch.  B stopped in the middle of
+    the next apply exits cleanly and catches up after its restart."""
     f = fleet(n=2)
     a, b = f.routers
     n = 10000
@@ -290,6 +291,22 @@ def test_a_big_apply_leaves_the_control_socket_answering(fleet):
     f.wait_converged(60)
     assert route_count(b) == n
     assert b.route_test('v09999.split.test.')['pool'] == 'p'
+
+    # B stopped in the middle of the next one exits cleanly, keeps none
+    # of it, and takes it whole from etcd once started again.
+    lines = ["route add '^u%05d\\.split\\.test\\.$' pool p" % i for i in range(n)]
+    done = []
+    t = threading.Thread(target=lambda: done.append(a.ctl(lines, timeout=120)))
+    t.start()
+    try:
+        dt.wait_store_held(b, deadline=120)
+        b.stop()
+    finally:
+        t.join(130)
+    assert done and done[0].rc == 0, done and done[0].describe()
+    b.start()
+    f.wait_converged(60)
+    assert route_count(b) == 2 * n
 
 
 def test_racing_batches_one_wins_whole(fleet):
