@@ -402,11 +402,61 @@ cmd_share_start(struct etcd *etcd, const char *prefix)
 
 /* ---- fleet join, fleet leave ---- */
 
+/* A fleet join taking the fleet's state (cmd_replace_start). */
+struct join {
+	struct cmd_ctx		*x;		/* cmd_later's */
+	struct replace		*rp;
+	int			 dry;
+	char			 prefix[256];
+	int64_t			 revision;
+	char			 digest[SHARE_DIGEST_LEN + 1];
+	char			 router[SHARE_ROUTER_MAX];
+};
+
+/* The state taken (rc of cmd_replace_text, n): record and answer.
+ * Takes j; returns rc as the handler's. */
+static int
+joined(struct join *j, struct cmd_ctx *x, int rc, const struct cmd_counts *n)
+{
+	if (rc == 0 && local_write(j->prefix, j->revision, j->digest) == -1)
+		rc = cmd_dberr(x);
+	if (rc == 0) {
+		x->rollback = j->dry;
+		reply_ok(x->r, "%s the fleet at %s, revision %lld (router %s): "
+		    "its state %s this router's: %u added, %u removed, %u "
+		    "changed", j->dry ? "dry run: joining" : "joined",
+		    j->prefix, (long long)j->revision, j->router, j->dry ?
+		    "would replace" : "replaced", n->add, n->del, n->chg);
+	}
+	free(j);
+	return rc;
+}
+
+static void
+join_done(int rc, const struct cmd_counts *n, void *arg)
+{
+	struct join *j = arg;
+	struct cmd_ctx *x = j->x;
+
+	cmd_later_end(x, joined(j, x, rc, n));
+}
+
+/* Its client left first. */
+static void
+join_gone(void *arg)
+{
+	struct join *j = arg;
+
+	cmd_replace_cancel(j->rp);
+	free(j);
+}
+
 int
 cmd_fleet_join(struct cmd_ctx *x, const union cmd_args *u)
 {
 	const struct share_head *h;
 	struct cmd_counts n;
+	struct join *j;
 	struct local l;
 	const char *prefix, *text;
 	char why[512], outcome[512];
@@ -446,20 +496,23 @@ cmd_fleet_join(struct cmd_ctx *x, const union cmd_args *u)
 		    prefix, (long long)rev);
 		return 0;
 	}
-	/* Take the fleet's state, saying what it changes here. */
+	/* Take the fleet's state, saying what it changes here: in slices
+	 * (cmd_later), or at once when nobody waits for the answer. */
 	snprintf(outcome, sizeof(outcome), "ok (fleet join %s: router %s, "
 	    "etcd revision %lld)", prefix, h->router, (long long)rev);
-	if (cmd_replace_text(x, text, len, 1, outcome, &n) == -1)
-		return -1;
-	if (local_write(prefix, rev, h->digest) == -1)
-		return cmd_dberr(x);
-	x->rollback = dry;
-	reply_ok(x->r, "%s the fleet at %s, revision %lld (router %s): its "
-	    "state %s this router's: %u added, %u removed, %u changed",
-	    dry ? "dry run: joining" : "joined", prefix, (long long)rev,
-	    h->router, dry ? "would replace" : "replaced", n.add, n.del,
-	    n.chg);
-	return 0;
+	j = xcalloc(1, sizeof(*j));
+	j->dry = dry;
+	snprintf(j->prefix, sizeof(j->prefix), "%s", prefix);
+	j->revision = rev;
+	memcpy(j->digest, h->digest, sizeof(j->digest));
+	snprintf(j->router, sizeof(j->router), "%s", h->router);
+	if (x->r->conn == NULL) {
+		rc = cmd_replace_text(x, text, len, 1, outcome, &n);
+		return joined(j, x, rc, &n);
+	}
+	j->x = cmd_later(x, join_gone, j);
+	j->rp = cmd_replace_start(j->x, text, len, 1, outcome, join_done, j);
+	return CMD_LATER;
 }
 
 int
