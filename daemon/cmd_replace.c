@@ -14,8 +14,9 @@
  * from an event of its own, so that a replace of 10,000 routes, a
  * client's or the fleet's, never keeps the control socket waiting for
  * more than a slice: the caller's transaction stays open between them
- * (other changes are busy; reads see the published table) and the table
- * is built and published once, at its commit.
+ * (other changes are busy; queries and show routes see the published
+ * table, what reads the store sees the changes so far, as inside a
+ * begin) and the table is built and published once, at its commit.
  *
  * Patterns the live table already serves are not compiled again: a no-op
  * replace of 10,000 routes costs what parsing and comparing them costs.
