@@ -537,6 +537,7 @@ cmd_later_end(struct cmd_ctx *x, int rc)
 		reply_async_done(conn);
 	free(l->line);
 	free(l);
+	changes_done();		/* the store is no longer held */
 }
 
 static void

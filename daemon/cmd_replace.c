@@ -33,6 +33,7 @@
 #include "ctlproto.h"
 #include "db.h"
 #include "log.h"
+#include "prio.h"
 #include "script.h"
 #include "settings.h"
 #include "state.h"
@@ -570,9 +571,12 @@ slice_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* A change gives the CPU to queries (prio.c), a fleet's apply too. */
+	prio_change_enter();
 	if ((rc = step(rp, now_us() + SLICE_US)) == 0) {
 		/* What else waits (control clients, etcd) goes first. */
 		evtimer_add(rp->ev, &now);
+		prio_change_leave();
 		return;
 	}
 	done = rp->done;
@@ -580,6 +584,7 @@ slice_cb(evutil_socket_t fd, short what, void *arg)
 	n = rp->counts;
 	cmd_replace_cancel(rp);
 	done(rc == 1 ? 0 : -1, &n, done_arg);
+	prio_change_leave();
 }
 
 struct replace *
