@@ -60,31 +60,18 @@ def zone(rounds):
     return '\n'.join(lines) + '\n'
 
 
-class Ctl:
-    """A control connection: a line out, its final line back."""
+class Ctl(dt.Session):
+    """A control connection whose every command must succeed."""
 
     def __init__(self, router):
-        self.s = dt.ctl_connect(router)
+        super().__init__(router)
         self.s.settimeout(120)
-        self.buf = b''
-
-    def send(self, line):
-        self.s.sendall(line.encode() + b'\n')
 
     def final(self):
-        while True:
-            line, nl, rest = self.buf.partition(b'\n')
-            while nl:
-                self.buf = rest
-                if len(line) >= 5 and line[4:5] == b' ':
-                    if not line.startswith(b'0000'):
-                        raise RuntimeError(line.decode())
-                    return line.decode()
-                line, nl, rest = self.buf.partition(b'\n')
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise RuntimeError('control connection closed')
-            self.buf += chunk
+        line = super().final()
+        if not line.startswith('0000'):
+            raise RuntimeError(line)
+        return line
 
     def run(self, line):
         self.send(line)
