@@ -517,11 +517,14 @@ def scale(raw):
         check(None, "show routes %s s, export %s s, --replace of the export (no change) %s s"
               % (c.get("routes.show_s"), c.get("routes.export_s"), c.get("routes.replace_noop_s")))
     if "change.qps" in c:
-        out.append("Changes under load (UDP at %s qps, half of the max %s; %s routes and a catch-all, 4 backends):"
-                   % (c.get("change.qps"), c.get("change.qps_max"), c.get("change.routes")))
+        out.append("Changes under load (UDP at %s qps, the max %s; %s routes and a catch-all, 4 backends%s):"
+                   % (c.get("change.qps"), c.get("change.qps_max"), c.get("change.routes"),
+                      "" if c.get("change.cpus", "any") == "any" else
+                      "; dnsrouted on CPU %s" % c.get("change.cpus")))
         for name, what in (("replace", "--replace by 10,000 other routes (back and forth)"),
                            ("batch", "a batch of 10,000 more routes"),
-                           ("drain", "100 backend drain + undrain pairs")):
+                           ("drain", "100 backend drain + undrain pairs"),
+                           ("none", "no change (the control: a 1 s sleep in its place)")):
             rounds = sorted(k.rsplit(".", 1)[1] for k in c if k.startswith("change.%s.result." % name))
             fl, ratios, noise, runs = 0, [], [], []
             for r in rounds:
@@ -540,21 +543,23 @@ def scale(raw):
             m = median(ratios)
             # The rig's noise beside it: with no change, the worst window
             # of the same length before it against their median.
-            check(None if m is None else (fl == 0 and m <= 2),
-                  "%s: %d failed; p99 during/before %s (median of %d rounds, %s; target: 0 failed, <= 2x; "
+            check(None if m is None or name == "none" else (fl == 0 and m <= 2),
+                  "%s: %d failed; p99 during/before %s (median of %d rounds, %s; %s"
                   "no change, worst window/median %s); during/before us: %s"
                   % (what, fl, "-" if m is None else "%.2fx" % m, len(ratios),
                      "-" if not ratios else "%.2f-%.2fx" % (min(ratios), max(ratios)),
+                     "" if name == "none" else "target: 0 failed, <= 2x; ",
                      "-" if not noise else "%.2fx" % median(noise), ", ".join(runs)))
             # What causes it, measured directly: the router's own CPU for
             # the change (main thread, and the others but the worker's:
             # the bulk thread, the prefilter's), and how long the worker
             # waited for a CPU, a second, during the change against the
             # 2 s before it.
-            cost, waits = [], []
+            cost, waits, work, per = [], [], [], []
             for r in rounds:
                 th = fields(c.get("change.%s.threads.%s" % (name, r)))
                 bf = fields(c.get("change.%s.before.%s" % (name, r)))
+                af = fields(c.get("change.%s.after.%s" % (name, r)))
                 win = (c.get("change.%s.window.%s" % (name, r)) or "").split()
                 if th.get("main_cpu_ms") is None or len(win) != 2:
                     continue
@@ -562,10 +567,23 @@ def scale(raw):
                 cost.append("%.0f+%.0f" % (th["main_cpu_ms"], th.get("other_cpu_ms") or 0))
                 if bf.get("worker_wait_ms") is not None:
                     waits.append("%.0f/%.0f" % (th["worker_wait_ms"] / secs, bf["worker_wait_ms"] / 2))
+                # How long the worker waited each time it woke up (for
+                # a query, mostly): what a change's CPU adds to a query.
+                if th.get("worker_runs") and bf.get("worker_runs"):
+                    per.append("%.0f/%.0f" % (th["worker_wait_ms"] * 1e3 / th["worker_runs"],
+                                              bf["worker_wait_ms"] * 1e3 / bf["worker_runs"]))
+                # The worker's own CPU a second (the load is paced, so
+                # the same queries a second throughout): more after the
+                # change than before would be work a new table gives it.
+                if bf.get("worker_cpu_ms") is not None and af.get("worker_cpu_ms") is not None:
+                    work.append("%.0f/%.0f/%.0f" % (bf["worker_cpu_ms"] / 2, th["worker_cpu_ms"] / secs,
+                                                    af["worker_cpu_ms"] / 2))
             if cost:
                 check(None, "  %s: router CPU for it, main+other threads ms: %s; the worker's wait for a CPU, "
-                      "ms a second, during/before: %s; load %s"
-                      % (name, ", ".join(cost), ", ".join(waits) or "-",
+                      "ms a second, during/before: %s; its mean wait a wake-up, us, during/before: %s; "
+                      "the worker's CPU, ms a second, before/during/the 2 s after: %s; load %s"
+                      % (name, ", ".join(cost), ", ".join(waits) or "-", ", ".join(per) or "-",
+                         ", ".join(work) or "-",
                          ", ".join(str(fields(c.get("change.%s.threads.%s" % (name, r))).get("load"))
                                    for r in rounds)))
     if "health.cpu_pct" in c:

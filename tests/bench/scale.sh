@@ -29,7 +29,9 @@
 #         windows as long as the change before it (report.py window);
 #         SCALE_CHANGE_ROUNDS (5) rounds of each, whose median ratio
 #         counts: the rig's own p99 moves a lot from one second to the
-#         next on a shared machine.
+#         next on a shared machine; and as many rounds of no change (a
+#         1 s sleep in its place), measured the same way: the ratio the
+#         rig gives with no change at all.
 # health  2,500 backends added at once, all at the NSD's address (every new
 #         backend is checked at once): first checks that failed, time until
 #         all are up; then 1,000 of them (the rest deleted), checked every
@@ -43,7 +45,12 @@
 #
 # Environment: SCALE_PARTS, SCALE_ROUTES, SCALE_CHANGE_ROUTES,
 # SCALE_CHANGE_ROUNDS (5), SCALE_HEALTH_SECONDS, SCALE_QPS_ROUNDS (3),
-# SCALE_NET (127.61.2), SCALE_PORT (5321).
+# SCALE_NET (127.61.2), SCALE_PORT (5321); SCALE_CHANGE_QPS: the change
+# part's load in qps instead of half the max (which moves with the rest
+# of a shared machine's load, so that two builds' runs got different
+# loads); SCALE_ROUTER_CPUS: a taskset CPU list for dnsrouted (one CPU:
+# its worker and its main thread take turns on it, the case where a
+# change's CPU can delay queries the most).
 set -eu
 
 if [ $# -ne 2 ]; then
@@ -106,7 +113,7 @@ wait_until 30 "NSD to answer" answers "$NSD_ADDR" "$NSD_PORT" x.bench.test.
 # until it answers a control command, unless nowait.
 start_router() {
 	T0=$(now)
-	"$DNSROUTED" -f -t 1 -l "$R_ADDR:$R_PORT" -s "$SOCK" -d "$1" >>"$D/dnsrouted.log" 2>&1 &
+	${SCALE_ROUTER_CPUS:+taskset -c "$SCALE_ROUTER_CPUS"} "$DNSROUTED" -f -t 1 -l "$R_ADDR:$R_PORT" -s "$SOCK" -d "$1" >>"$D/dnsrouted.log" 2>&1 &
 	pid_of[dnsrouted]=$!
 	[ "${2:-}" = nowait ] || wait_until 30 "dnsrouted to start" ctl -c 'show settings'
 }
@@ -225,26 +232,27 @@ part_routes() {
 
 # ---- changes under load
 
-# tasks PID: a line a thread, "TID CPU_NS WAIT_NS" (schedstat: time on a
-# CPU, time runnable but waiting for one).
+# tasks PID: a line a thread, "TID CPU_NS WAIT_NS RUNS" (schedstat: time
+# on a CPU, time runnable but waiting for one, times it was given one).
 tasks() {
 	local t
 	for t in /proc/"$1"/task/*; do
-		read -r a b _ <"$t/schedstat" 2>/dev/null && echo "${t##*/} $a $b"
+		read -r a b c <"$t/schedstat" 2>/dev/null && echo "${t##*/} $a $b $c"
 	done
 }
 # threads_delta PID BEFORE AFTER: what the change cost the router's
 # threads: the main thread's CPU (ms), the other non-worker threads',
-# and the worker's (the thread other than main with the most CPU) CPU
-# and time waiting for a CPU (ms).
+# and the worker's (the thread other than main with the most CPU) CPU,
+# time waiting for a CPU (ms) and times it got one (each wake-up for a
+# query, mostly: the mean wait is how long a query waits for the CPU).
 threads_delta() {
-	awk -v main="$1" 'NR == FNR { c0[$1] = $2; w0[$1] = $3; next }
+	awk -v main="$1" 'NR == FNR { c0[$1] = $2; w0[$1] = $3; n0[$1] = $4; next }
 	{ c = $2 - c0[$1]; w = $3 - w0[$1]; tot[$1] = $2
-	  if ($1 == main) { mc = c; mw = w } else { oc[$1] = c; ow[$1] = w } }
+	  if ($1 == main) { mc = c; mw = w } else { oc[$1] = c; ow[$1] = w; on[$1] = $4 - n0[$1] } }
 	END { best = ""; for (t in oc) if (best == "" || tot[t] > tot[best]) best = t
 	  rest = 0; for (t in oc) if (t != best) rest += oc[t]
-	  printf "main_cpu_ms %.1f main_wait_ms %.1f worker_cpu_ms %.1f worker_wait_ms %.1f other_cpu_ms %.1f\n",
-	      mc / 1e6, mw / 1e6, oc[best] / 1e6, ow[best] / 1e6, rest / 1e6 }' "$2" "$3"
+	  printf "main_cpu_ms %.1f main_wait_ms %.1f worker_cpu_ms %.1f worker_wait_ms %.1f worker_runs %d other_cpu_ms %.1f\n",
+	      mc / 1e6, mw / 1e6, oc[best] / 1e6, ow[best] / 1e6, on[best], rest / 1e6 }' "$2" "$3"
 }
 
 # change_run NAME ROUND COMMAND...: a dnsperf load at QHALF qps, COMMAND
@@ -311,11 +319,12 @@ part_change() {
 	wait_until 30 "4 backends up" all_up 4
 	wait_until 60 "the background compilation" compiled
 	QMAX=$(max_qps "$D/cq.txt")
-	QHALF=$((QMAX / 2))
+	QHALF=${SCALE_CHANGE_QPS:-$((QMAX / 2))}
 	put change.routes "$NCHANGE"
 	put change.qps_max "$QMAX"
 	put change.qps "$QHALF"
-	log "change: max $QMAX qps, loads at $QHALF"
+	log "change: max $QMAX qps, loads at $QHALF${SCALE_ROUTER_CPUS:+, dnsrouted on CPU $SCALE_ROUTER_CPUS}"
+	put change.cpus "${SCALE_ROUTER_CPUS:-any}"
 	# Several rounds of each: the rig's own p99 moves a lot from one
 	# second to the next.
 	for r in $(seq "$NROUNDS"); do
@@ -328,6 +337,11 @@ part_change() {
 	done
 	for r in $(seq "$NROUNDS"); do
 		change_run drain $r drain_undrain
+	done
+	# The control: no change at all, measured the same way (a second
+	# without one in its place), for the rig's own noise beside them.
+	for r in $(seq "$NROUNDS"); do
+		change_run none "$r" sleep 1
 	done
 	cp "$D/change.log" "$RAW/scale-change.log"
 	stop dnsrouted
