@@ -35,7 +35,10 @@ enum trace_outcome {
 	TRACE_OVERLOAD,		/* at the outstanding limit: SERVFAIL */
 	TRACE_SPOOFED,		/* an answer was dropped; the query waits on */
 	TRACE_HEADERLESS,	/* a backend's bare-header error answer, relayed */
-	TRACE_CLIENT_LIMIT,	/* over max-outstanding-per-client; detail: route id */
+	TRACE_CLIENT_LIMIT,	/* the client's share used up: over
+				 * max-outstanding-per-client, or (TCP)
+				 * its address runs XFR_SHARE transfers
+				 * already; detail: route id */
 	TRACE_UPDATE,		/* an UPDATE answered after its fan-out;
 				 * tries: targets, detail: confirmed */
 	TRACE_UPDATE_TARGET,	/* one target of it; detail: enum trace_why */
