@@ -74,9 +74,10 @@ def test_idle_connections_are_closed(router):
     s = connect(router)
     try:
         assert len(tcp_query(s, 'zz.example.')) > 12
-        t0 = time.monotonic()
-        assert closed_by_peer(s, 5), 'an idle connection stayed open'
-        assert time.monotonic() - t0 < 4
+        # Closed by the setting (1 s): the default (10 s) would keep it
+        # open past this deadline.  How soon after the 1 s the worker's
+        # sweep comes is not asserted: a loaded machine delays it.
+        assert closed_by_peer(s, 8), 'an idle connection stayed open'
     finally:
         s.close()
     dt.wait_for(lambda: router.stat('tcp-idle-closed') == before + 1, 3,
