@@ -45,6 +45,8 @@ const struct setting_spec setting_table[] = {
 	    "worker", 1, 100000, tcp_max_clients),
 	NUM("tcp-max-per-client", "32", "client TCP connections from one "
 	    "address, per worker", 1, 100000, tcp_max_per_client),
+	NUM("xfr-max-per-client", "8", "zone transfers at once from one "
+	    "address, per worker", 1, 64, xfr_max_per_client),
 	NUM("health-retention", "1000", "health check results kept per "
 	    "backend, and as many state changes", 10, 10000000,
 	    health_retention),

@@ -26,6 +26,7 @@ struct settings {
 	int		tcp_idle_s;
 	int		tcp_max_clients;
 	int		tcp_max_per_client;
+	int		xfr_max_per_client;
 	int		health_retention;
 	uint32_t	match_limit;
 	int		control_idle_s;

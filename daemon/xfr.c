@@ -23,10 +23,11 @@
  * unless it is paused and the client read nothing since the last tick.
  *
  * One client address (an IPv6 /64; by client_bucket(), as its other
- * limits) runs at most XFR_SHARE of a worker's XFR_MAX transfers: a
- * client that pipelines transfers it does not read, on every connection
- * tcp-max-per-client allows, would otherwise hold every slot and shut out
- * every other secondary.  The list is walked to count (at most XFR_MAX
+ * limits) runs at most xfr-max-per-client (a setting, default 8) of a
+ * worker's XFR_MAX transfers: a client that pipelines transfers it does
+ * not read, on every connection tcp-max-per-client allows, would
+ * otherwise hold every slot and shut out every other secondary; an
+ * operator with many secondaries behind one NAT raises it.  The list is walked to count (at most XFR_MAX
  * long, once per transfer asked): no per-client state to keep in step.
  *
  * Invariants: a transfer holds its client (tclient_query_begin) and its
@@ -50,8 +51,8 @@
 #include "wstate.h"
 #include "xfr.h"
 
-#define XFR_MAX		64		/* transfers at once per worker */
-#define XFR_SHARE	8		/* of them, one client address's */
+#define XFR_MAX		64		/* transfers at once per worker (settings.c
+					 * bounds xfr-max-per-client by it) */
 #define XFR_HIWAT	(256 * 1024)	/* client backlog that pauses reading */
 
 struct xfr {
@@ -155,7 +156,7 @@ xfr_start(struct worker *w, struct tclient *tc, struct backend *b,
 	uint8_t head[4];
 	int ms = w->cfg->set.query_timeout_ms;
 
-	if (xfr_of_client(w, tc) >= XFR_SHARE)
+	if (xfr_of_client(w, tc) >= w->cfg->set.xfr_max_per_client)
 		return XFR_CLIENT_FULL;
 	if (w->nxfr >= XFR_MAX || len < DNS_HDR_LEN)
 		return -1;

@@ -12,6 +12,7 @@ import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
+import pytest
 
 import dnsroute_test as dt
 
@@ -123,7 +124,7 @@ def test_a_backend_that_does_not_transfer_gets_servfail(router, misbehave_factor
 # One client against the rest (README: "At most 64 transfers per worker")
 
 XFR_MAX = 64            # transfers at once per worker
-XFR_SHARE = 8           # of them, one client address's
+XFR_SHARE = 8           # of them, one client address's (xfr-max-per-client)
 HUGE = 50000            # records: 1.1 MB a transfer, far more than buffers hold
 
 
@@ -163,14 +164,22 @@ def read_transfers(conns, ids, records, deadline=60):
     return got
 
 
-def test_one_client_gets_a_share_of_the_transfer_slots(router_factory, nsd_factory, alloc):
+@pytest.mark.parametrize('share', [None, 3])
+def test_one_client_gets_a_share_of_the_transfer_slots(router_factory, nsd_factory, alloc,
+                                                       share):
     """A client that asks for more transfers than a worker runs at once,
-    pipelined on two connections it then does not read, keeps XFR_SHARE of
-    them running; the rest get SERVFAIL at once, counted in client-limit,
-    and another client's transfer goes through meanwhile.  When it reads,
-    it gets each of its running transfers whole."""
+    pipelined on two connections it then does not read, keeps its share of
+    them running (XFR_SHARE, or xfr-max-per-client when set); the rest get
+    SERVFAIL at once, counted in client-limit, and another client's
+    transfer goes through meanwhile.  When it reads, it gets each of its
+    running transfers whole."""
     r = router_factory(extra_args=['-t', '1'])
     r.ok('set tcp-idle-timeout 120')    # the greedy client reads nothing for a while
+    if share is not None:
+        r.ok('set xfr-max-per-client %d' % share)
+        assert r.ctl('set xfr-max-per-client %d' % (XFR_MAX + 1)).rc == 2
+    else:
+        share = XFR_SHARE
     xfr_router(r, nsd_factory, routes=('AXFR',), records=HUGE)
     greedy, polite = alloc()[0], alloc()[0]
     assert greedy != polite
@@ -192,17 +201,17 @@ def test_one_client_gets_a_share_of_the_transfer_slots(router_factory, nsd_facto
         # Another client is not shut out.
         via = dig(r.host, r.port, '-b', polite, 'AXFR', 'big.')
         assert len(via.splitlines()) == HUGE + 1, via[-300:]
-        assert running == XFR_SHARE and st['xfr'] == 0, (running, st)
-        assert st['client-limit'] == asked - XFR_SHARE and st['overload'] == 0, st
+        assert running == share and st['xfr'] == 0, (running, st)
+        assert st['client-limit'] == asked - share and st['overload'] == 0, st
         got = read_transfers(conns, range(asked), HUGE + 1)
     finally:
         for s in conns:
             s.close()
     whole = sorted(i for i, v in got.items() if v != 'servfail')
-    assert len(whole) == XFR_SHARE and all(got[i] == HUGE + 1 for i in whole), got
+    assert len(whole) == share and all(got[i] == HUGE + 1 for i in whole), got
     st = r.stats()
-    assert st['xfr'] == XFR_SHARE + 1 and st['xfr-aborted'] == 0, st
+    assert st['xfr'] == share + 1 and st['xfr-aborted'] == 0, st
     # Each refused one is in the recent queries as over the client's limit.
     rows = [x for x in r.rows('show recent 300') if x['type'] == 'AXFR']
     assert sum(x['outcome'] == 'client-limit' and x['rcode'] == 'SERVFAIL'
-               for x in rows) == asked - XFR_SHARE, rows[-3:]
+               for x in rows) == asked - share, rows[-3:]
