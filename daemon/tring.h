@@ -37,8 +37,8 @@ enum trace_outcome {
 	TRACE_HEADERLESS,	/* a backend's bare-header error answer, relayed */
 	TRACE_CLIENT_LIMIT,	/* the client's share used up: over
 				 * max-outstanding-per-client, or (TCP)
-				 * its address runs XFR_SHARE transfers
-				 * already; detail: route id */
+				 * its address runs xfr-max-per-client
+				 * transfers already; detail: route id */
 	TRACE_UPDATE,		/* an UPDATE answered after its fan-out;
 				 * tries: targets, detail: confirmed */
 	TRACE_UPDATE_TARGET,	/* one target of it; detail: enum trace_why */
