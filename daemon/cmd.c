@@ -746,7 +746,11 @@ void
 cmd_session_end(struct cmd_session *s)
 {
 	if (inflight != NULL && inflight->s == s) {
-		/* etcd still decides; nobody hears the answer. */
+		/* etcd still decides; nobody hears the answer.  The reply
+		 * held until the commit is dropped now, with the connection
+		 * it belongs to. */
+		reply_err(inflight->r, CTL_ERR_RUNTIME, "the client left; "
+		    "etcd decides unheard");
 		inflight->s = NULL;
 		inflight->r = NULL;
 	}

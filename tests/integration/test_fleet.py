@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import threading
 import time
 
@@ -547,3 +548,28 @@ def test_a_key_travels_with_its_secret_but_no_audit_shows_it(fleet):
     dt.wait_for(lambda: a.rows('show keys') == [], 5, what='the key gone on A')
     f.wait_converged()
     assert 'fleet-key.' not in a.ok('export secrets')
+
+
+def test_a_client_that_leaves_while_etcd_confirms(fleet):
+    """A client that disconnects while etcd is confirming its change: the
+    change ends as etcd says (here it lands), nobody hears it, and the
+    router still stops cleanly -- its reply, held until the commit, is not
+    lost memory (LeakSanitizer at exit)."""
+    f = fleet(n=1)
+    a, = f.routers
+    etcd = f.etcd.members[0].proc
+    os.kill(etcd.pid, signal.SIGSTOP)
+    try:
+        s = Session(a)
+        s.send(r"route add '^x[^.]*\.split\.test\.$' pool p")
+        busy = dt.wait_store_held(a, deadline=10)
+        assert 'confirmed by etcd' in busy, busy
+        s.close()
+        # Its end is seen before a request that came after it.
+        a.ok('show stats')
+    finally:
+        os.kill(etcd.pid, signal.SIGCONT)
+    dt.wait_for(lambda: answers(a, 'xa.split.test.') == ('NOERROR', ['ns9']), 30,
+                what='the change etcd took, committed')
+    assert in_sync(a)
+    a.stop()
