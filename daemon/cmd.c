@@ -489,7 +489,12 @@ run_mutating(struct cmd_ctx *x, cmd_handler h)
 	/* "route 7 added" is not true before the commit. */
 	reply_hold(x->r);
 	rc = h(x, &x->c->a);
-	if (rc != CMD_LATER)
+	/* A handler that went later and one that did not must say so the
+	 * same way, or its client would wait forever or be answered twice. */
+	if ((rc == CMD_LATER) != x->later)
+		fatalx("%s: handler returned %d, cmd_later %s", x->c->spec->words,
+		    rc, x->later ? "called" : "not called");
+	if (!x->later)
 		mutating_end(x, implicit, rc);
 }
 
@@ -507,6 +512,7 @@ cmd_later(struct cmd_ctx *x, void (*cancel)(void *), void *arg)
 {
 	struct later *l = xcalloc(1, sizeof(*l));
 
+	x->later = 1;
 	l->x = *x;
 	l->line = xstrdup(x->line);
 	l->x.line = l->line;

@@ -46,6 +46,7 @@ struct cmd_ctx {
 	int			 audited;	/* the handler wrote its rows */
 	int			 rollback;	/* undo, yet answer ok (dry run) */
 	int64_t			 made;		/* route add: the id made */
+	int			 later;		/* cmd_later() took it over */
 };
 
 typedef int (*cmd_handler)(struct cmd_ctx *, const union cmd_args *);
@@ -110,9 +111,12 @@ void	cmd_replace_cancel(struct replace *);
  * open, other clients' changes are busy and its client waits; it ends
  * with cmd_later_end() and what the handler would have returned, or,
  * when the client leaves first, cancel(arg) is called and it is rolled
- * back.
+ * back.  What decides is cmd_later() having been called; CMD_LATER is a
+ * value no handler returns otherwise (they return 0 or -1, and some
+ * helpers 1), and cmd.c stops on a handler returning one without the
+ * other.
  */
-#define CMD_LATER	1
+#define CMD_LATER	(-2)
 struct cmd_ctx	*cmd_later(struct cmd_ctx *, void (*cancel)(void *),
 		    void *arg);
 void		 cmd_later_end(struct cmd_ctx *, int rc);
