@@ -268,6 +268,16 @@ audit_flush(void)
 
 /* ---- transactions ---- */
 
+void
+cmd_ahead_free(struct cmd_ahead *a)
+{
+	config_unref(a->built);
+	if (a->text != NULL)
+		explicit_bzero(a->text, a->len);	/* the keys' secrets */
+	free(a->text);
+	memset(a, 0, sizeof(*a));
+}
+
 /*
  * A commit etcd is confirming: the store's transaction stays open until
  * the fleet took the change (then COMMIT) or refused it (ROLLBACK), and
@@ -392,7 +402,8 @@ confirmed(int ok, const char *err, void *arg)
  * reply) and audited.  Returns 1 while etcd decides, else 0.
  */
 static int
-commit_txn(struct cmd_session *s, struct reply *r, const char *line, int n)
+commit_txn(struct cmd_session *s, struct reply *r, const char *line, int n,
+    struct cmd_ahead *a)
 {
 	struct inflight *f;
 	char err[1024], what[64];
@@ -405,7 +416,11 @@ commit_txn(struct cmd_session *s, struct reply *r, const char *line, int n)
 	f->pid = (long)s->pid;
 	f->line = xstrdup(line);
 	f->n = n;
-	if ((f->c = state_build(err, sizeof(err))) == NULL) {
+	if (a != NULL && a->built != NULL) {
+		/* Built ahead, from the store as it still is. */
+		f->c = a->built;
+		a->built = NULL;
+	} else if ((f->c = state_build(err, sizeof(err))) == NULL) {
 		snprintf(err + strlen(err), sizeof(err) - strlen(err),
 		    "; nothing changed");
 		commit_end(f, 0, err);
@@ -413,8 +428,8 @@ commit_txn(struct cmd_session *s, struct reply *r, const char *line, int n)
 	}
 	snprintf(what, sizeof(what), "commit of %d change%s", n,
 	    n == 1 ? "" : "s");
-	rc = cmd_share_commit(f->uid, f->pid, n > 0 ? what : line, confirmed,
-	    f, err, sizeof(err));
+	rc = cmd_share_commit(f->uid, f->pid, n > 0 ? what : line, a,
+	    confirmed, f, err, sizeof(err));
 	if (rc != 1) {
 		commit_end(f, rc == 0, err);
 		return 0;
@@ -431,6 +446,8 @@ mutating_end(struct cmd_ctx *x, int implicit, int rc)
 {
 	struct cmd_session *s = x->sess;
 
+	if (rc != 0 || x->rollback || !implicit)
+		cmd_ahead_free(&x->ahead);	/* no commit of its own */
 	if (rc == 0 && x->rollback) {
 		/* A dry run, or nothing to do: keep nothing, say so. */
 		if (implicit || db_rollback_savepoint(dr->db) == -1)
@@ -458,7 +475,8 @@ mutating_end(struct cmd_ctx *x, int implicit, int rc)
 		return;
 	}
 	if (implicit) {
-		(void)commit_txn(s, x->r, x->line, 0);
+		(void)commit_txn(s, x->r, x->line, 0, &x->ahead);
+		cmd_ahead_free(&x->ahead);
 		return;
 	}
 	s->changes++;
@@ -589,7 +607,7 @@ run_txn_cmd(struct cmd_ctx *x)
 			reply_ok(x->r, "nothing to commit; transaction closed");
 			return;
 		}
-		(void)commit_txn(s, x->r, "commit", n);
+		(void)commit_txn(s, x->r, "commit", n, NULL);
 		return;
 	default:	/* CMD_ABORT */
 		if (!s->in_txn) {

@@ -35,6 +35,18 @@ struct cmd_session {
 	int			 batch_failed;
 };
 
+/* What a commit needs, made ahead of it in slices of their own (a sliced
+ * replace, cmd_replace_ahead), so that the commit's event does not do it
+ * all at once: the table built from the store (state_build) and, when the
+ * store is in a fleet, the state text the commit proposes
+ * (cmd_share_text).  NULL: not made; the commit makes it. */
+struct cmd_ahead {
+	struct config	*built;
+	char		*text;
+	size_t		 len;
+};
+void	cmd_ahead_free(struct cmd_ahead *);
+
 struct cmd_ctx {
 	struct cmd_session	*sess;
 	struct reply		*r;
@@ -47,6 +59,7 @@ struct cmd_ctx {
 	int			 rollback;	/* undo, yet answer ok (dry run) */
 	int64_t			 made;		/* route add: the id made */
 	int			 later;		/* cmd_later() took it over */
+	struct cmd_ahead	 ahead;		/* for its commit; taken there */
 };
 
 typedef int (*cmd_handler)(struct cmd_ctx *, const union cmd_args *);
@@ -97,12 +110,17 @@ int	cmd_replace_text(struct cmd_ctx *, const char *text, size_t len,
  * so that the control socket answers meanwhile (cmd_replace.c): done is
  * called once with what cmd_replace_text would return, unless
  * cmd_replace_cancel() came first.  x, its reply and its session stay
- * valid until then, in the transaction of x; text is copied. */
+ * valid until then, in the transaction of x; text is copied.  done may
+ * take what ahead holds (else it is freed on return). */
 struct replace;
 struct replace *cmd_replace_start(struct cmd_ctx *, const char *text,
 	    size_t len, int keys_whole, const char *outcome,
-	    void (*done)(int rc, const struct cmd_counts *, void *arg),
-	    void *arg);
+	    void (*done)(int rc, const struct cmd_counts *, struct cmd_ahead *,
+	    void *arg), void *arg);
+/* Once the changes are made, and only if there are any, make what their
+ * commit needs (struct cmd_ahead), each in a slice of its own; with
+ * text, the fleet's state text too.  Call before the first slice. */
+void	cmd_replace_ahead(struct replace *, int text);
 /* Stop it; the caller rolls the transaction back.  NULL-safe. */
 void	cmd_replace_cancel(struct replace *);
 /*
@@ -172,8 +190,13 @@ void	cmd_stat_row(struct cmd_ctx *, const char *name, long long v,
  * whether to COMMIT (ok, with the revision recorded in the transaction)
  * or not (err), -1 when it is refused now (err). */
 int	cmd_share_commit(long uid, long pid, const char *what,
+	    struct cmd_ahead *,
 	    void (*done)(int ok, const char *err, void *arg), void *arg,
 	    char *err, size_t errlen);
+/* The text cmd_share_commit would propose for the store as it is now
+ * (malloc'd, to put in cmd_ahead), or NULL with *len 0 when the store is
+ * in no fleet here.  0, or -1 with db_errmsg. */
+int	cmd_share_text(char **text, size_t *len);
 /* After every commit or rollback: what the store reflects, to the share. */
 void	cmd_share_committed(void);
 /* May changes be made at all now (etcd reachable when in a fleet)?  0, or

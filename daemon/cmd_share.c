@@ -136,7 +136,22 @@ proposed(const struct share_result *res, void *arg)
 }
 
 int
-cmd_share_commit(long uid, long pid, const char *what,
+cmd_share_text(char **text, size_t *len)
+{
+	struct local l;
+	char why[16];
+
+	*text = NULL;
+	*len = 0;
+	if (local_read(&l) == -1)
+		return -1;
+	if (joined_here(&l, why, sizeof(why)) != 1)
+		return 0;
+	return cmd_state_text(dr->db, text, len);
+}
+
+int
+cmd_share_commit(long uid, long pid, const char *what, struct cmd_ahead *a,
     void (*done)(int ok, const char *err, void *arg), void *arg, char *err,
     size_t errlen)
 {
@@ -153,7 +168,12 @@ cmd_share_commit(long uid, long pid, const char *what,
 	}
 	if ((rc = joined_here(&l, err, errlen)) != 1)
 		return rc;
-	if (cmd_state_text(dr->db, &text, &len) == -1) {
+	if (a != NULL && a->text != NULL) {
+		/* Made ahead, from the store as it still is. */
+		text = a->text;
+		len = a->len;
+		a->text = NULL;
+	} else if (cmd_state_text(dr->db, &text, &len) == -1) {
 		snprintf(err, errlen, "%s", db_errmsg(dr->db));
 		return -1;
 	}
@@ -261,7 +281,8 @@ fleet_apply_free(struct fleet_apply *a)
  * with err and everything rolled back. */
 static int
 apply_end(const struct local *l, const struct share_head *h,
-    int64_t revision, const struct cmd_counts *n, char *err, size_t errlen)
+    int64_t revision, const struct cmd_counts *n, struct cmd_ahead *made,
+    char *err, size_t errlen)
 {
 	struct config *c;
 	char berr[512];
@@ -271,8 +292,12 @@ apply_end(const struct local *l, const struct share_head *h,
 		db_rollback(dr->db);
 		return -1;
 	}
-	c = NULL;
-	if (n->n > 0 && (c = state_build(berr, sizeof(berr))) == NULL) {
+	/* Built ahead (cmd_replace_ahead), else now. */
+	c = made != NULL ? made->built : NULL;
+	if (made != NULL)
+		made->built = NULL;
+	if (n->n > 0 && c == NULL &&
+	    (c = state_build(berr, sizeof(berr))) == NULL) {
 		db_rollback(dr->db);
 		snprintf(err, errlen, "%s", berr);
 		return -1;
@@ -297,7 +322,8 @@ apply_end(const struct local *l, const struct share_head *h,
 }
 
 static void
-applied(int rc, const struct cmd_counts *n, void *arg)
+applied(int rc, const struct cmd_counts *n, struct cmd_ahead *made,
+    void *arg)
 {
 	struct fleet_apply *a = arg;
 	char err[600];
@@ -311,7 +337,8 @@ applied(int rc, const struct cmd_counts *n, void *arg)
 		else
 			snprintf(err, sizeof(err), "%s", a->r.errtext);
 	} else
-		rc = apply_end(&a->l, &a->h, a->revision, n, err, sizeof(err));
+		rc = apply_end(&a->l, &a->h, a->revision, n, made, err,
+		    sizeof(err));
 	fleet_apply_free(a);
 	share_apply_done(dr->share, rc, err);
 }
@@ -337,7 +364,7 @@ apply_head(void *arg, const char *text, size_t len,
 	if (strcmp(l.digest, h->digest) == 0) {
 		/* The same state at another revision: nothing to apply. */
 		memset(&n, 0, sizeof(n));
-		return apply_end(&l, h, revision, &n, err, errlen);
+		return apply_end(&l, h, revision, &n, NULL, err, errlen);
 	}
 	a = xcalloc(1, sizeof(*a));
 	if ((a->sink = evbuffer_new()) == NULL)
@@ -358,6 +385,7 @@ apply_head(void *arg, const char *text, size_t len,
 	    fleet_id(dr->fleet)) == 0 ? " (this one, before a restart)" : "",
 	    (long long)revision);
 	a->rp = cmd_replace_start(&a->x, text, len, 1, outcome, applied, a);
+	cmd_replace_ahead(a->rp, 0);
 	fa = a;
 	return 2;
 }
@@ -433,11 +461,15 @@ joined(struct join *j, struct cmd_ctx *x, int rc, const struct cmd_counts *n)
 }
 
 static void
-join_done(int rc, const struct cmd_counts *n, void *arg)
+join_done(int rc, const struct cmd_counts *n, struct cmd_ahead *made,
+    void *arg)
 {
 	struct join *j = arg;
 	struct cmd_ctx *x = j->x;
 
+	/* Its commit takes the table built for it. */
+	x->ahead = *made;
+	memset(made, 0, sizeof(*made));
 	cmd_later_end(x, joined(j, x, rc, n));
 }
 
@@ -512,6 +544,8 @@ cmd_fleet_join(struct cmd_ctx *x, const union cmd_args *u)
 	}
 	j->x = cmd_later(x, join_gone, j);
 	j->rp = cmd_replace_start(j->x, text, len, 1, outcome, join_done, j);
+	if (!dry)
+		cmd_replace_ahead(j->rp, 0);
 	return CMD_LATER;
 }
 
