@@ -27,8 +27,9 @@
  * worker's XFR_MAX transfers: a client that pipelines transfers it does
  * not read, on every connection tcp-max-per-client allows, would
  * otherwise hold every slot and shut out every other secondary; an
- * operator with many secondaries behind one NAT raises it.  The list is walked to count (at most XFR_MAX
- * long, once per transfer asked): no per-client state to keep in step.
+ * operator with many secondaries behind one NAT raises it.  The list is
+ * walked to count (at most XFR_MAX long, once per transfer asked): no
+ * per-client state to keep in step.
  *
  * Invariants: a transfer holds its client (tclient_query_begin) and its
  * backend (backend_ref) until xfr_end; it is on the worker's list while
