@@ -153,15 +153,6 @@ rss_kb() {
 
 ctl() { "$DNSROUTECTL" -s "$SOCK" "$@"; }
 
-# backends_up: how many backends report health up.
-backends_up() {
-	ctl --json -c 'show backends' | $PY -c '
-import json, sys
-print(sum(1 for r in json.load(sys.stdin)["rows"] if r["health"] == "up"))'
-}
-all_up() {	# all_up N
-	[ "$(backends_up)" = "$1" ]
-}
 
 conf() {	# conf KEY VALUE: a configuration figure for the report
 	printf '%s\t%s\n' "$1" "$2" >>"$RAW/config.tsv"

@@ -124,11 +124,6 @@ stat_of() { ctl -c 'show stats' | awk -v k="$1" '$1 == k { print $2 }'; }
 compiled() {
 	[ "$(stat_of routes-pending)" = 0 ] && [ "$(stat_of routes-jit-wanted)" = 0 ]
 }
-all_up() {
-	[ "$(ctl --json -c 'show backends' | $PY -c '
-import json, sys
-print(sum(1 for r in json.load(sys.stdin)["rows"] if r["health"] == "up"))')" = "$1" ]
-}
 
 # max_qps FILE: a 3 s max UDP load; prints qps.
 max_qps() {

@@ -50,11 +50,6 @@ PROCS_LABEL=sys
 
 ctl() { "$DNSROUTECTL" -s "$SOCK" "$@"; }
 answers() { $GEN probe "$1" "$2" n00001.bench. udp; }
-backend_up() {
-	ctl --json -c 'show backends' | $PY -c '
-import json, sys
-sys.exit(0 if all(r["health"] == "up" for r in json.load(sys.stdin)["rows"]) else 1)'
-}
 
 $CC -O2 -shared -fPIC -o "$D/syscount.so" "$HERE/syscount.c" -ldl
 
@@ -77,7 +72,7 @@ wait_until 30 "dnsrouted to start" ctl -c 'show settings'
 printf 'pool add main\nbackend add ns1 %s:%s pool main interval 1 timeout 500\nroute add \\.bench\\.$ pool main\n' \
     "$NSD_ADDR" "$PORT" >"$D/routes.batch"
 ctl -q -f "$D/routes.batch"
-wait_until 30 "the backend to be up" backend_up
+wait_until 30 "the backend to be up" all_up 1
 wait_until 30 "the floor relay to answer" answers "$F_ADDR" "$F_PORT"
 wait_until 30 "dnsrouted to answer" answers "$R_ADDR" "$R_PORT"
 
