@@ -78,7 +78,11 @@ static atomic_uint	tables_freed;
  * of 128-byte entries up to DC_LONG; longer names are matched each time.
  * Direct-mapped, 10,000 names in 16,384 entries collided about half the
  * time; two ways and twice the entries in the same memory keep that to a
- * few percent.
+ * few percent.  The two ways of a name are in sets of their own (skewed:
+ * way 0 from one part of the hash, way 1 from another), so that names
+ * sharing one way rarely share the other: with both in one set, three
+ * names of a set asked in turn pushed each other out, and 9% of 10,000
+ * names replayed missed; skewed, 1% do (the same 2 MiB).
  *
  * Replacement keeps names that are asked again: an entry is marked when it
  * is hit, and a new name takes a free (or stale) way, else an unmarked
@@ -823,7 +827,8 @@ route_match(struct route_matcher *m, const struct route_table *t,
 	return match_linear(m, t, name, len, qtype, limited);
 }
 
-/* Way 0 and way 1 of a set: entries of esz bytes from set * 2. */
+/* A way of a set: entries of esz bytes, the two ways of a set side by
+ * side (a name's two ways are in two sets: dc_set). */
 static inline struct dc_key *
 dc_way(void *tab, size_t esz, uint32_t set, int way)
 {
@@ -881,30 +886,31 @@ dc_hash(const uint8_t *wire, size_t wlen, uint16_t qt)
 	return h ^ h >> 29;
 }
 
-/* Way 0 of the set of a name (way 1 follows it, esz bytes on), and the
- * hash (given: *h when not 0); NULL when the name is too long for the
+/* The name's way 0 (*k1: its way 1, in a set of its own, see above) and
+ * the hash (given: *h when not 0); NULL when the name is too long for the
  * cache. */
 static inline struct dc_key *
 dc_set(const struct route_matcher *m, const uint8_t *wire, size_t wlen,
-    uint16_t qt, size_t *esz, uint64_t *h)
+    uint16_t qt, struct dc_key **k1, uint64_t *h)
 {
 	void *tab;
-	uint32_t set;
+	uint32_t mask;
+	size_t esz;
 
 	if (wlen <= DC_SHORT) {
 		tab = m->dcs;
-		*esz = sizeof(struct dc_short);
-		set = DC_SHORT_SETS - 1;
+		esz = sizeof(struct dc_short);
+		mask = DC_SHORT_SETS - 1;
 	} else if (wlen <= DC_LONG) {
 		tab = m->dcl;
-		*esz = sizeof(struct dc_long);
-		set = DC_LONG_SETS - 1;
+		esz = sizeof(struct dc_long);
+		mask = DC_LONG_SETS - 1;
 	} else
 		return NULL;
 	if (*h == 0)
 		*h = dc_hash(wire, wlen, qt);
-	set &= (uint32_t)(*h >> 32);
-	return dc_way(tab, *esz, set, 0);
+	*k1 = dc_way(tab, esz, (uint32_t)*h & mask, 1);
+	return dc_way(tab, esz, (uint32_t)(*h >> 32) & mask, 0);
 }
 
 int
@@ -923,15 +929,14 @@ route_match_wire_hint(struct route_matcher *m, const struct route_table *t,
 	struct dc_key *k0, *k1 = NULL, *k;
 	uint16_t qt = t->any_qtype ? qtype : 0;
 	uint64_t h = hint;
-	size_t esz = 0;
 	int idx, nl;
 
 	*limited = 0;
-	if ((k0 = dc_set(m, wire, wlen, qt, &esz, &h)) != NULL) {
+	if ((k0 = dc_set(m, wire, wlen, qt, &k1, &h)) != NULL) {
 		k = k0;
 		if (dc_same(k, t, (uint32_t)h, qt, wire, wlen))
 			goto hit;
-		k1 = k = (struct dc_key *)((char *)k0 + esz);
+		k = k1;
 		if (dc_same(k, t, (uint32_t)h, qt, wire, wlen))
 			goto hit;
 	}
@@ -961,15 +966,13 @@ route_matcher_cached(const struct route_matcher *m,
     const struct route_table *t, const uint8_t *wire, size_t wlen,
     uint16_t qtype)
 {
-	struct dc_key *k0;
+	struct dc_key *k0, *k1;
 	uint16_t qt = t->any_qtype ? qtype : 0;
 	uint64_t h = 0;
-	size_t esz;
 
-	return (k0 = dc_set(m, wire, wlen, qt, &esz, &h)) != NULL &&
+	return (k0 = dc_set(m, wire, wlen, qt, &k1, &h)) != NULL &&
 	    (dc_same(k0, t, (uint32_t)h, qt, wire, wlen) ||
-	    dc_same((struct dc_key *)((char *)k0 + esz), t, (uint32_t)h, qt,
-	    wire, wlen));
+	    dc_same(k1, t, (uint32_t)h, qt, wire, wlen));
 }
 
 /* The hint is the name's hash: the same for the name as it came as for
@@ -978,9 +981,9 @@ uint64_t
 route_prefetch_wire(const struct route_matcher *m, const struct route_table *t,
     const uint8_t *pkt, size_t len)
 {
-	const uint8_t *k0;
+	struct dc_key *k0, *k1;
 	uint64_t h = 0;
-	size_t i = DNS_HDR_LEN, esz;
+	size_t i = DNS_HDR_LEN;
 	uint16_t qt = 0;
 
 	/* The question name's length; anything odd is left to the parser. */
@@ -993,10 +996,10 @@ route_prefetch_wire(const struct route_matcher *m, const struct route_table *t,
 		return 0;
 	if (t->any_qtype)
 		qt = (uint16_t)(pkt[i + 1] << 8 | pkt[i + 2]);
-	if ((k0 = (const uint8_t *)dc_set(m, pkt + DNS_HDR_LEN,
-	    i + 1 - DNS_HDR_LEN, qt, &esz, &h)) == NULL)
+	if ((k0 = dc_set(m, pkt + DNS_HDR_LEN, i + 1 - DNS_HDR_LEN, qt, &k1,
+	    &h)) == NULL)
 		return 0;
 	__builtin_prefetch(k0);
-	__builtin_prefetch(k0 + esz);
+	__builtin_prefetch(k1);
 	return h;
 }

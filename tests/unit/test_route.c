@@ -702,6 +702,28 @@ main(void)
 			route_table_free(t);
 		}
 	}
+	/* 10,000 names (a third of the short table) asked in turn, again and
+	 * again, as the benchmark asks them: nearly all are answered from the
+	 * cache by the third round.  With both ways of a name in one set, 9%
+	 * missed every round (three names of a set pushing each other out). */
+	{
+		const char *one[] = { "\\.bench\\.$" };
+		uint16_t oq[] = { 0 };
+		char nm[32];
+		int n, round, hits = 0;
+
+		t = route_table_new(c, one, oq, 1, 10000);
+		CHECK(t != NULL);
+		for (round = 0; round < 3; round++)
+			for (n = 1; n <= 10000; n++) {
+				snprintf(nm, sizeof(nm), "n%05d.bench.", n);
+				if (round == 2 && cached(m, t, nm, 1))
+					hits++;
+				CHECK(match(m, t, nm, 1, &limited) == 0);
+			}
+		CHECKF(hits >= 9700, "%d of 10000 names cached", hits);
+		route_table_free(t);
+	}
 	test_lite(c, m);
 	route_matcher_free(m);
 	route_cache_free(c);
