@@ -483,11 +483,17 @@ up_unsend(struct worker *w, struct up_ref *r)
 {
 	struct bconn *bc = r->bc;
 	struct utcp *ut;
+	uint64_t k;
 	uint32_t pos;
 
 	if (bc == NULL)
 		return;
-	if (idmap_find(w, idkey(r->serial, r->id), &pos))
+	/* An answer's query: its cell was found as it came (up_udp_cb), and
+	 * is taken when it still holds the key, which is unique. */
+	k = idkey(r->serial, r->id);
+	pos = w->idhint;
+	if ((pos <= w->idmask && w->idmap[pos].key == k) ||
+	    idmap_find(w, k, &pos))
 		idmap_del(w, pos);
 	/* Not found when its connection has been closed since. */
 	if (r->tcp && (ut = bconn_tcp_by_serial(bc, r->serial)) != NULL)
@@ -572,9 +578,10 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 			}
 		}
 		for (i = 0; i < n; i++) {
-			if (key[i] != 0 && w->idmap[pos[i]].key == key[i])
+			if (key[i] != 0 && w->idmap[pos[i]].key == key[i]) {
 				r = w->idmap[pos[i]].val;
-			else
+				w->idhint = pos[i];
+			} else
 				r = idmap_answer(w, us->serial,
 				    w->rxiov_up[i].iov_base, m[i].msg_len);
 			if (r != NULL)

@@ -165,6 +165,10 @@ struct worker {
 	struct idcell		*idmap;
 	uint32_t		 idmask;
 	uint32_t		 idcount;
+	uint32_t		 idhint;	/* the cell of the answer being
+						   handled (up_udp_cb), so that
+						   up_unsend finds it again
+						   without a search; checked */
 	struct mmsghdr		 rx_up[UDP_BATCH];
 	struct iovec		 rxiov_up[UDP_BATCH];
 	uint16_t		 rnd[2048];
