@@ -272,22 +272,52 @@ opt_options_fit(const uint8_t *p, size_t rdlen)
 }
 
 static enum dns_err	parse_query(const uint8_t *, size_t, struct dns_query *,
-			    int);
+			    int, size_t);
 
 enum dns_err
 dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 {
-	return parse_query(msg, len, q, 1);
+	return parse_query(msg, len, q, 1, 0);
 }
 
 enum dns_err
 dns_parse_query_wire(const uint8_t *msg, size_t len, struct dns_query *q)
 {
-	return parse_query(msg, len, q, 0);
+	return parse_query(msg, len, q, 0, 0);
 }
 
+enum dns_err
+dns_parse_query_qn(const uint8_t *msg, size_t len, struct dns_query *q,
+    size_t qnlen)
+{
+	return parse_query(msg, len, q, 0, qnlen);
+}
+
+size_t
+dns_qname_len(const uint8_t *msg, size_t len)
+{
+	size_t i = DNS_HDR_LEN;
+
+	while (i < len && msg[i] != 0) {
+		if (msg[i] > DNS_MAX_LABEL)
+			return 0;
+		i += msg[i] + 1u;
+	}
+	/* The root octet, QTYPE and QCLASS in len; the name's octets in
+	 * DNS_MAX_WIRE_NAME, as name_walk counts them. */
+	if (i + 5 > len || i + 1 - DNS_HDR_LEN > DNS_MAX_WIRE_NAME)
+		return 0;
+	return i + 1 - DNS_HDR_LEN;
+}
+
+/*
+ * qnlen (not 0): dns_qname_len's for msg, so name_walk would find the
+ * same name and no error in it: labels in bounds, no pointer, not too
+ * long, with the four octets after it.  Then the name is only copied.
+ */
 static enum dns_err
-parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
+parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text,
+    size_t qnlen)
 {
 	size_t off, wlen, rdlen;
 	unsigned int i, nrr, nansauth;
@@ -322,7 +352,12 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text)
 		return DNS_E_QDCOUNT;
 
 	off = DNS_HDR_LEN;
-	if ((e = name_walk(msg, len, &off, q->qname_wire, &wlen)) != DNS_OK)
+	if (qnlen != 0) {
+		lower_copy(q->qname_wire, msg + off, qnlen);
+		wlen = qnlen;
+		off += qnlen;
+	} else if ((e = name_walk(msg, len, &off, q->qname_wire, &wlen)) !=
+	    DNS_OK)
 		return e;
 	if (len - off < 4)
 		return DNS_E_SHORT;

@@ -106,6 +106,17 @@ enum dns_err dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q
  * routes by qname_wire and makes text only when the decision cache misses). */
 enum dns_err dns_parse_query_wire(const uint8_t *msg, size_t len,
     struct dns_query *q);
+/* The wire length of msg's question name when it is the common shape:
+ * labels of up to 63 octets, no pointer, at most DNS_MAX_WIRE_NAME
+ * octets, with QTYPE and QCLASS after it in len; 0 otherwise (the parser
+ * says what is wrong).  One pass over a datagram's name, before it is
+ * parsed: the decision cache's prefetch hashes the name, and
+ * dns_parse_query_qn copies it without walking it again. */
+size_t dns_qname_len(const uint8_t *msg, size_t len);
+/* dns_parse_query_wire, where qnlen is dns_qname_len(msg, len) (0: not
+ * known; then it walks the name): the same result. */
+enum dns_err dns_parse_query_qn(const uint8_t *msg, size_t len,
+    struct dns_query *q, size_t qnlen);
 
 /* Short text for an error code ("short", "qr-set", ...), for counters/logs. */
 const char *dns_err_str(enum dns_err e);

@@ -167,6 +167,7 @@ tclient_read_cb(struct tconn *c, void *arg)
 	cl.tc = tc;
 	cl.dst = NULL;
 	cl.hint = 0;
+	cl.qnlen = 0;
 	w->batch_us = now_us();
 	while (!tc->closed && (l = dns_tcp_next(c->in, c->inlen, off)) >= 0) {
 		if (tc->inflight > TCP_CONN_MAX_INFLIGHT) {

@@ -61,6 +61,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 	struct udp_dst dst;
 	struct client cl;
 	uint64_t hint[UDP_BATCH];
+	size_t qn[UDP_BATCH];
 	int i, n, round;
 
 	(void)ev;
@@ -77,9 +78,12 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 		/* Start loading every name's decision cache entries while
 		 * the first queries of the batch are handled: a miss there was
 		 * the dearest part of a query. */
-		for (i = 0; i < n; i++)
-			hint[i] = route_prefetch_wire(w->rm, w->cfg->rt,
-			    w->rxiov_cl[i].iov_base, m[i].msg_len);
+		for (i = 0; i < n; i++) {
+			qn[i] = dns_qname_len(w->rxiov_cl[i].iov_base,
+			    m[i].msg_len);
+			hint[i] = route_prefetch_qn(w->rm, w->cfg->rt,
+			    w->rxiov_cl[i].iov_base, qn[i]);
+		}
 		for (i = 0; i < n; i++) {
 			STAT_INC(&w->st, queries_udp);
 			if (m[i].msg_hdr.msg_flags & MSG_TRUNC) {
@@ -93,6 +97,7 @@ udp_read_cb(evutil_socket_t fd, short ev, void *arg)
 			cl.dst = lu->wildcard &&
 			    udp_dst_of(&m[i].msg_hdr, &dst) == 0 ? &dst : NULL;
 			cl.hint = hint[i];
+			cl.qnlen = qn[i];
 			w->on_query(w, w->rxiov_cl[i].iov_base, m[i].msg_len,
 			    &cl);
 		}

@@ -225,7 +225,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	uint64_t now;
 
 	q.question_end = 0;
-	e = dns_parse_query_wire(pkt, len, &q);
+	e = dns_parse_query_qn(pkt, len, &q, cl->qnlen);
 	if (e != DNS_OK) {
 		STAT_INC(&w->st, malformed);
 		trace_early(w, cl, &q, TRACE_MALFORMED, e,

@@ -981,23 +981,24 @@ uint64_t
 route_prefetch_wire(const struct route_matcher *m, const struct route_table *t,
     const uint8_t *pkt, size_t len)
 {
+	return route_prefetch_qn(m, t, pkt, dns_qname_len(pkt, len));
+}
+
+uint64_t
+route_prefetch_qn(const struct route_matcher *m, const struct route_table *t,
+    const uint8_t *pkt, size_t qnlen)
+{
 	struct dc_key *k0, *k1;
 	uint64_t h = 0;
-	size_t i = DNS_HDR_LEN;
+	size_t i = DNS_HDR_LEN + qnlen - 1;	/* the root octet */
 	uint16_t qt = 0;
 
-	/* The question name's length; anything odd is left to the parser. */
-	while (i < len && pkt[i] != 0) {
-		if (pkt[i] > 63)
-			return 0;
-		i += pkt[i] + 1u;
-	}
-	if (i + 5 > len)
+	/* Anything odd is left to the parser. */
+	if (qnlen == 0)
 		return 0;
 	if (t->any_qtype)
 		qt = (uint16_t)(pkt[i + 1] << 8 | pkt[i + 2]);
-	if ((k0 = dc_set(m, pkt + DNS_HDR_LEN, i + 1 - DNS_HDR_LEN, qt, &k1,
-	    &h)) == NULL)
+	if ((k0 = dc_set(m, pkt + DNS_HDR_LEN, qnlen, qt, &k1, &h)) == NULL)
 		return 0;
 	__builtin_prefetch(k0);
 	__builtin_prefetch(k1);

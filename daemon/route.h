@@ -131,6 +131,9 @@ int	route_match_wire(struct route_matcher *, const struct route_table *,
  * nothing). */
 uint64_t route_prefetch_wire(const struct route_matcher *,
 	    const struct route_table *, const uint8_t *pkt, size_t len);
+/* The same, where qnlen is dns_qname_len(pkt, len), found already. */
+uint64_t route_prefetch_qn(const struct route_matcher *,
+	    const struct route_table *, const uint8_t *pkt, size_t qnlen);
 /* route_match_wire with the hint for the same name and table, which
  * spares it a pass over the name (a wrong hint costs a cache miss, never
  * a wrong answer; 0 is none). */

@@ -66,6 +66,7 @@ struct client {
 	struct tclient		*tc;		/* TCP connection, or NULL */
 	const struct udp_dst	*dst;		/* NULL unless a wildcard listener */
 	uint64_t		 hint;		/* route_prefetch_wire's; 0: none */
+	size_t			 qnlen;		/* dns_qname_len's; 0: none */
 };
 
 /* A snapshot this worker has routed queries with, and how many of those

@@ -471,6 +471,64 @@ test_truncation(void)
 	CHECKF(bad == 0, "%zu prefixes did not fail with short", bad);
 }
 
+/* Does the parse with the name's length found first (dns_qname_len, as a
+ * UDP datagram is) give the same verdict and name as the one that walks
+ * it?  With what dns_qname_len said (*qn). */
+static int
+same_qn(const uint8_t *m, size_t n, size_t *qn)
+{
+	struct dns_query a, b;
+	enum dns_err ea, eb;
+
+	*qn = dns_qname_len(m, n);
+	ea = dns_parse_query_wire(m, n, &a);
+	eb = dns_parse_query_qn(m, n, &b, *qn);
+	return ea == eb && a.question_end == b.question_end &&
+	    a.qtype == b.qtype && a.qclass == b.qclass &&
+	    a.qname_wire_len == b.qname_wire_len &&
+	    memcmp(a.qname_wire, b.qname_wire, a.qname_wire_len) == 0 &&
+	    (ea != DNS_OK || *qn == 0 || *qn == a.qname_wire_len);
+}
+
+static void
+test_qname_len(void)
+{
+	struct pkt p = { .len = 0 };
+	size_t n, qn, bad = 0;
+	int i;
+
+	/* The common shape: the name's length, root octet included. */
+	p_hex(&p, HDR("0100", "0001", "0000", "0000", "0001") Q_WWW_UC OPT);
+	CHECK(same_qn(p.b, p.len, &qn) && qn == 17);
+	/* Every prefix of it: 0 once QCLASS is cut, the same parse. */
+	for (n = 0; n < p.len; n++)
+		if (!same_qn(p.b, n, &qn) || (n < DNS_HDR_LEN + 21 && qn != 0))
+			bad++;
+	CHECKF(bad == 0, "%zu prefixes differ", bad);
+	/* A pointer, a label over 63 octets, a name over 255: left to the
+	 * walk, which says what is wrong. */
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0001", "0000", "0000", "0000") "c00c" "00010001");
+	CHECK(same_qn(p.b, p.len, &qn) && qn == 0);
+	p.len = 0;
+	p_hex(&p, HDR("0100", "0001", "0000", "0000", "0000"));
+	p_label(&p, 64, 'a');
+	p_hex(&p, "00" "00010001");
+	CHECK(same_qn(p.b, p.len, &qn) && qn == 0);
+	/* 255 octets exactly (labels of 63, 63, 63 and 61, the root), then
+	 * 256. */
+	for (i = 0; i < 2; i++) {
+		p.len = 0;
+		p_hex(&p, HDR("0100", "0001", "0000", "0000", "0000"));
+		p_label(&p, 63, 'a');
+		p_label(&p, 63, 'b');
+		p_label(&p, 63, 'c');
+		p_label(&p, 61 + i, 'd');
+		p_hex(&p, "00" "00010001");
+		CHECK(same_qn(p.b, p.len, &qn) && qn == (i == 0 ? 255 : 0));
+	}
+}
+
 static const struct match_case {
 	const char	*desc;
 	const char	*hex;
@@ -1082,6 +1140,7 @@ main(void)
 	test_lengths();
 	test_hops();
 	test_truncation();
+	test_qname_len();
 	test_bytes_eq();
 	test_answer_matches();
 	test_answer_headerless();
