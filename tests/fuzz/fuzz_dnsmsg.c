@@ -162,6 +162,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memcmp(q2.qname_wire, q.qname_wire, q.qname_wire_len) != 0 ||
 	    q2.qname_len != 0)
 		fail("dns_parse_query_wire differs from dns_parse_query", size);
+	/* The UDP path's: the name's length found first, not walked again. */
+	if (dns_parse_query_qn(data, size, &q2, dns_qname_len(data, size)) !=
+	    e || q2.question_end != q.question_end || q2.qtype != q.qtype ||
+	    q2.qname_wire_len != q.qname_wire_len ||
+	    memcmp(q2.qname_wire, q.qname_wire, q.qname_wire_len) != 0)
+		fail("dns_parse_query_qn differs from dns_parse_query", size);
 	if (e == DNS_OK && q.question_end == 0)
 		fail("DNS_OK without a question", size);
 	if (dns_answer_matches_sent(data, size, fixed.id, &fixed, fixed_msg) !=
