@@ -892,6 +892,58 @@ db_check_wait(struct db *db, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * A scratch store (":memory:", one per replace) starts as an empty store
+ * at the latest schema: the same bytes every time.  Running schema.sql and
+ * every migration for each was nine tenths of its open, so the first one
+ * built is kept as an image (sqlite3_serialize) for the life of the
+ * process, and later ones start from a copy of it.  Only the main thread
+ * opens stores.
+ */
+static unsigned char	*scratch_img;
+static sqlite3_int64	 scratch_len;
+
+/* Start a new ":memory:" connection from the image: 1 if it did, 0 if there
+ * is none yet, -1 on failure. */
+static int
+scratch_load(struct db *db, char *err, size_t errlen)
+{
+	unsigned char *copy;
+	int rc;
+
+	if (scratch_img == NULL)
+		return 0;
+	if ((copy = sqlite3_malloc64(scratch_len)) == NULL)
+		fatalx("sqlite3_malloc64: out of memory");
+	memcpy(copy, scratch_img, (size_t)scratch_len);
+	/* FREEONCLOSE: the copy is SQLite's now, even on failure. */
+	rc = sqlite3_deserialize(db->h, "main", copy, scratch_len,
+	    scratch_len, SQLITE_DESERIALIZE_FREEONCLOSE |
+	    SQLITE_DESERIALIZE_RESIZEABLE);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", db->path,
+		    sqlite3_errmsg(db->h));
+		return -1;
+	}
+	return 1;
+}
+
+/* Keep a newly built empty scratch store as the image for later ones. */
+static void
+scratch_keep(struct db *db)
+{
+	unsigned char *img;
+	sqlite3_int64 len;
+
+	if (scratch_img != NULL ||
+	    (img = sqlite3_serialize(db->h, "main", &len, 0)) == NULL)
+		return;		/* no image: the next one migrates again */
+	scratch_img = xmalloc((size_t)len);
+	memcpy(scratch_img, img, (size_t)len);
+	scratch_len = len;
+	sqlite3_free(img);
+}
+
 /* Is the schema the latest?  Else a migration is due, and runs only on a
  * file checked first. */
 static int
@@ -917,7 +969,7 @@ db_open_flags(const char *path, int flags, char *err, size_t errlen)
 	struct db *db;
 	char msg[256], mode[16];
 	mode_t oldmask = 0;
-	int memory, rc, i, beside = 0;
+	int memory, rc, i, beside = 0, imaged = 0;
 
 	static int configured;
 
@@ -956,6 +1008,8 @@ db_open_flags(const char *path, int flags, char *err, size_t errlen)
 	 * crafted file could play on a connection. */
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	if (memory && (imaged = scratch_load(db, err, errlen)) == -1)
+		goto fail;
 
 	/* A file that is not a database, or not at the latest schema, is
 	 * checked here (the message says it is corrupt, nothing migrates an
@@ -964,6 +1018,8 @@ db_open_flags(const char *path, int flags, char *err, size_t errlen)
 		;
 	else if ((flags & DB_CHECK_BESIDE) && !memory && schema_latest(db))
 		beside = 1;
+	else if (imaged)
+		;	/* the image was made here, at the latest schema */
 	else if (check_integrity(db, err, errlen) == -1)
 		goto fail;
 	if (open_query(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode),
@@ -984,6 +1040,8 @@ db_open_flags(const char *path, int flags, char *err, size_t errlen)
 	}
 	if (migrate(db, err, errlen) == -1)
 		goto fail;
+	if (memory && !imaged)
+		scratch_keep(db);
 	if (!memory) {
 		store_private(path, "");
 		store_private(path, "-wal");

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_int.h"
 #include "log.h"
 #include "util.h"
 #include "unit.h"
@@ -405,14 +406,68 @@ test_foreign_and_newer(void)
 	open_fails(path, "was written by a newer dnsroute");
 }
 
+/* The schema of an open store, as one text. */
+static void
+schema_text(struct db *db, char *out, size_t outlen)
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db_handle(db), "SELECT type || name || "
+	    "coalesce(sql, '') FROM sqlite_master ORDER BY name", -1, &st,
+	    NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW && n < outlen)
+		n += (size_t)snprintf(out + n, outlen - n, "%s\n",
+		    (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+static long
+memory_version(struct db *db)
+{
+	sqlite3_stmt *st;
+	long v = -1;
+
+	if (sqlite3_prepare_v2(db_handle(db), "PRAGMA user_version", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The first scratch store is migrated, later ones start from its image:
+ * each is empty, at the latest schema, the same schema, and its own. */
 static void
 test_memory(void)
 {
-	struct db *db = open_ok(":memory:");
+	static char first[32768], later[32768];
+	struct db *db = open_ok(":memory:"), *db2, *db3;
+	struct db_backend b;
 
 	add_backend(db, "m");
 	CHECK(route_count(db) == 0);
+	schema_text(db, first, sizeof(first));
+	CHECK(strstr(first, "CREATE TABLE") != NULL);
+	CHECK(memory_version(db) == 1 + db_migrations_len);
+
+	db2 = open_ok(":memory:");
+	CHECK(db_backend_get(db2, "m", &b) == 1);
+	schema_text(db2, later, sizeof(later));
+	CHECK(strcmp(first, later) == 0);
+	CHECK(memory_version(db2) == 1 + db_migrations_len);
+	add_backend(db2, "m2");
 	db_close(db);
+
+	db3 = open_ok(":memory:");
+	CHECK(db_backend_get(db3, "m", &b) == 1);
+	CHECK(db_backend_get(db3, "m2", &b) == 1);
+	CHECK(db_backend_get(db2, "m2", &b) == 0);
+	add_backend(db3, "m");
+	CHECK(route_count(db3) == 0);
+	db_close(db2);
+	db_close(db3);
 }
 
 static int
