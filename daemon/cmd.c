@@ -650,6 +650,7 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 	struct cmd_checks chk;
 	struct cmd c;
 	struct cmd_ctx x;
+	struct db *rd;
 	char err[4096], safe[CTL_LINE_MAX];
 	int code, rc;
 
@@ -723,9 +724,17 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 		rc = handlers[c.spec->id](&x, &c.a);
 		audit_later(s, line, rc == 0 ? "ok" : r->errtext, 0);
 		audit_flush();
-	} else if (handlers[c.spec->id](&x, &c.a) == 0 && !r->final &&
-	    !r->async)
-		reply_ok(r, "%s", "");
+	} else {
+		/* A read beside another's transaction (a begin, a replace, a
+		 * fleet's apply) sees the committed store, not its changes
+		 * so far; inside its own it sees its own. */
+		if (txn_owner != s && db_in_transaction(dr->db) &&
+		    (rd = db_reader(dr->db)) != NULL)
+			x.db = rd;
+		if (handlers[c.spec->id](&x, &c.a) == 0 && !r->final &&
+		    !r->async)
+			reply_ok(r, "%s", "");
+	}
 	if (s->in_txn && s->batch && r->failed)
 		s->batch_failed = 1;
 	cmd_free(&c);

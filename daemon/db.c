@@ -243,6 +243,8 @@ struct db {
 	struct db_pool	 pool_last;
 	int		 pool_cached;
 	struct db_check	*check;		/* running beside; NULL when done */
+	struct db	*reader;	/* see db_reader; NULL until asked */
+	int		 reader_failed;	/* it could not be opened: not again */
 };
 
 /* Any row of route or registration written (rolled back or not). */
@@ -957,6 +959,78 @@ schema_latest(struct db *db)
 	    version == DB_SCHEMA_BASE + db_migrations_len;
 }
 
+/* Every statement of db.c, db_reg.c and db_key.c, once per connection. */
+static int
+prepare_all(struct db *db, char *err, size_t errlen)
+{
+	int i, rc;
+
+	for (i = 0; i < S__COUNT; i++) {
+		if (stmt_sql[i] == NULL)
+			fatalx("db: statement %d has no SQL", i);
+		rc = sqlite3_prepare_v3(db->h, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "database %s: cannot prepare "
+			    "\"%s\": %s", db->path, stmt_sql[i],
+			    sqlite3_errmsg(db->h));
+			return -1;
+		}
+	}
+	if (db_reg_prepare(db, err, errlen) == -1 ||
+	    db_key_prepare(db, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The reader: a second, read-only connection to the same file.  Under WAL
+ * it sees what was committed last and never what a transaction open on the
+ * first has written so far.  The first connection opened the file (lock,
+ * check, migrations), so this one only prepares its statements.
+ */
+static struct db *
+reader_open(const char *path)
+{
+	struct db *db;
+	char err[512];
+
+	db = xcalloc(1, sizeof(*db));
+	db->lockfd = -1;
+	db->path = xstrdup(path);
+	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, sizeof(err), "%s", db->h != NULL ?
+		    sqlite3_errmsg(db->h) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	sqlite3_busy_timeout(db->h, DB_BUSY_MS);
+	sqlite3_db_config(db->h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	if (!schema_latest(db)) {
+		snprintf(err, sizeof(err), "not at the latest schema");
+		goto fail;
+	}
+	if (prepare_all(db, err, sizeof(err)) == 0)
+		return db;
+fail:
+	log_warnx("database %s: no read-only connection (%s); reads see "
+	    "open transactions", path, err);
+	db_close(db);
+	return NULL;
+}
+
+struct db *
+db_reader(struct db *db)
+{
+	if (db->reader == NULL && !db->reader_failed &&
+	    strcmp(db->path, ":memory:") != 0 &&
+	    (db->reader = reader_open(db->path)) == NULL)
+		db->reader_failed = 1;
+	return db->reader;
+}
+
 struct db *
 db_open(const char *path, char *err, size_t errlen)
 {
@@ -969,7 +1043,7 @@ db_open_flags(const char *path, int flags, char *err, size_t errlen)
 	struct db *db;
 	char msg[256], mode[16];
 	mode_t oldmask = 0;
-	int memory, rc, i, beside = 0, imaged = 0;
+	int memory, rc, beside = 0, imaged = 0;
 
 	static int configured;
 
@@ -1052,20 +1126,7 @@ db_open_flags(const char *path, int flags, char *err, size_t errlen)
 		snprintf(err, errlen, "database %s: %s", path, msg);
 		goto fail;
 	}
-	for (i = 0; i < S__COUNT; i++) {
-		if (stmt_sql[i] == NULL)
-			fatalx("db: statement %d has no SQL", i);
-		rc = sqlite3_prepare_v3(db->h, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL);
-		if (rc != SQLITE_OK) {
-			snprintf(err, errlen, "database %s: cannot prepare "
-			    "\"%s\": %s", path, stmt_sql[i],
-			    sqlite3_errmsg(db->h));
-			goto fail;
-		}
-	}
-	if (db_reg_prepare(db, err, errlen) == -1 ||
-	    db_key_prepare(db, err, errlen) == -1)
+	if (prepare_all(db, err, errlen) == -1)
 		goto fail;
 	if (!memory)
 		umask(oldmask);
@@ -1087,6 +1148,7 @@ db_close(struct db *db)
 
 	if (db == NULL)
 		return;
+	db_close(db->reader);	/* first: the WAL goes with the last */
 	(void)db_check_wait(db, NULL, 0);
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(db->st[i]);

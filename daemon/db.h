@@ -108,6 +108,11 @@ struct db	*db_open_flags(const char *path, int flags, char *err,
 		    size_t errlen);
 int		 db_check_wait(struct db *, char *err, size_t errlen);
 void		 db_close(struct db *);
+/* A read-only connection to db's file, opened on first use and closed
+ * with db: it sees the last committed state, not the changes of a
+ * transaction open on db.  NULL for ":memory:" or when it cannot be opened
+ * (logged once): read db then. */
+struct db	*db_reader(struct db *);
 const char	*db_errmsg(struct db *);
 
 /* Transactions.  db_begin starts BEGIN IMMEDIATE; savepoints nest inside. */

@@ -377,13 +377,34 @@ def small_state(r):
     return export_of(r)
 
 
+def session_text(sess, line):
+    """Run line on a raw session: its reply's lines before the final one,
+    and the final one."""
+    sess.send(line)
+    lines = []
+    while True:
+        head, nl, rest = sess.buf.partition(b'\n')
+        while nl:
+            sess.buf = rest
+            text = head.decode()
+            if len(text) >= 5 and text[4] == ' ':
+                return lines, text
+            lines.append(text)
+            head, nl, rest = sess.buf.partition(b'\n')
+        chunk = sess.s.recv(1 << 20)
+        assert chunk, 'closed before the final line'
+        sess.buf += chunk
+
+
 def test_a_big_replace_leaves_the_control_socket_answering(router_factory):
     """A replace of 20,000 routes runs in slices: meanwhile another
     client's show stats and show routes answer (the old table, until the
-    commit), its changes are refused busy, and the replace's result is
-    whole."""
+    commit), export and show audit show the committed store (none of the
+    replace's changes so far), its changes are refused busy, and the
+    replace's result is whole."""
     r = router_factory()
     small_state(r)
+    audit_before = r.rows('show audit last 1000000')
     rep, look = dt.Session(r), dt.Session(r)
     try:
         rep.send('replace', big_state(20000))
@@ -392,6 +413,29 @@ def test_a_big_replace_leaves_the_control_socket_answering(router_factory):
         assert look.run('show stats').startswith('0000')
         assert look.count('show routes') == 1
         during = not rep.has_final()
+        # Through the whole replace (its scratch, then its changes
+        # applied to the store), until its final line: the state before
+        # it, or (committed just now) all of it, never a part.
+        old_seen = 0
+        while not rep.has_final():
+            text, final = session_text(look, 'export')
+            assert final.startswith('0000'), final
+            routes = [l for l in text if 'route add' in l]
+            if any('r00000' in l for l in routes):
+                assert len(routes) == 20000, len(routes)
+                break
+            assert len(routes) == 1 and 'route add ^old' in routes[0], \
+                routes
+            old_seen += 1
+            text, final = session_text(look, 'show audit last 1000000')
+            assert final.startswith('0000'), final
+            assert len(text) >= len(audit_before), text
+            # None of its rows, or (committed since the export) all.
+            mine = sum('(replace)' in l for l in text)
+            assert mine == 0 or mine >= 20000, (mine, text[-5:])
+            if mine:
+                break
+        assert old_seen > 0
         final = rep.final()
     finally:
         rep.close()
@@ -403,6 +447,40 @@ def test_a_big_replace_leaves_the_control_socket_answering(router_factory):
     assert r.route_test('r12345.big.test.')['pool'] == 'p'
     # The store is free again.
     r.ok(r"route add '^new\.test\.$' refuse")
+
+
+def test_reads_beside_another_clients_begin_see_the_committed_store(
+        router_factory):
+    """Inside its begin a client's export shows its own changes; another
+    client's export, show settings and show audit show the store as
+    committed until that commit, then the change."""
+    r = router_factory()
+    small_state(r)
+    mine, other = dt.Session(r), dt.Session(r)
+    try:
+        assert mine.run('begin').startswith('0000')
+        assert mine.run(r"route add '^mine\.test\.$' refuse").startswith(
+            '0000')
+        assert mine.run('set default-action refuse').startswith('0000')
+        text, final = session_text(mine, 'export')
+        assert final.startswith('0000'), final
+        assert any('mine' in l for l in text), text
+        text, final = session_text(other, 'export')
+        assert final.startswith('0000'), final
+        assert any('route add ^old' in l for l in text), text
+        assert not any('mine' in l for l in text), text
+        assert not any('default-action' in l for l in text), text
+        text, final = session_text(other, 'show settings')
+        assert final.startswith('0000'), final
+        audit = other.count('show audit last 1000000')
+        assert mine.run('commit').startswith('0000')
+        text, final = session_text(other, 'export')
+        assert any('mine' in l for l in text), text
+        assert any('default-action' in l for l in text), text
+        assert other.count('show audit last 1000000') > audit
+    finally:
+        mine.close()
+        other.close()
 
 
 def test_a_replace_cut_short_changes_nothing(router_factory):
