@@ -497,88 +497,147 @@ strcmp0(const char *a, const char *b)
 	return strcmp(a != NULL ? a : "", b != NULL ? b : "");
 }
 
-/* In everything (full) or in the pattern alone. */
+/* Equal in everything. */
 static int
-route_cmp(const struct sd_route *a, const struct sd_route *b, int full)
+route_same(const struct sd_route *a, const struct sd_route *b)
 {
-	int c;
-
-	if ((c = strcmp(a->pattern, b->pattern)) != 0 || !full)
-		return c;
-	if (a->qtype != b->qtype)
-		return a->qtype < b->qtype ? -1 : 1;
-	if (a->opcode != b->opcode)
-		return a->opcode < b->opcode ? -1 : 1;
-	if (a->tsig != b->tsig)
-		return a->tsig < b->tsig ? -1 : 1;
-	if (a->action != b->action)
-		return a->action < b->action ? -1 : 1;
-	if ((c = strcmp0(a->pool, b->pool)) != 0)
-		return c;
-	return strcmp(a->comment, b->comment);
+	return strcmp(a->pattern, b->pattern) == 0 && a->qtype == b->qtype &&
+	    a->opcode == b->opcode && a->tsig == b->tsig &&
+	    a->action == b->action && strcmp0(a->pool, b->pool) == 0 &&
+	    strcmp(a->comment, b->comment) == 0;
 }
 
-struct rsort {
-	const struct sd_route	*r;
-	size_t			 i;
-	int			 full;
+/*
+ * Pairing looks the target's routes up, in order, in a hash table of the
+ * current ones: first by a hash of everything (equal routes: ids and
+ * counters stay), then what is left by a hash of the pattern (changed in
+ * place).  Each bucket chains its routes in position order and loses a
+ * route once paired, so the k-th of equal routes in the target pairs with
+ * the k-th in the store, and no string is compared but to confirm a pair.
+ */
+static uint64_t
+fnv(uint64_t h, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return (h ^ 0xff) * 0x100000001b3ULL;	/* ends the string */
+}
+
+static uint64_t
+fnv_int(uint64_t h, int v)
+{
+	return (h ^ (uint32_t)v) * 0x100000001b3ULL;
+}
+
+/* The two hashes of each route: its pattern's, and everything's. */
+static void
+route_hashes(const struct sd_route *r, size_t n, uint64_t *hp, uint64_t *hf)
+{
+	uint64_t h;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		hp[i] = fnv(0xcbf29ce484222325ULL, r[i].pattern);
+		h = fnv_int(hp[i], r[i].qtype);
+		h = fnv_int(h, r[i].opcode);
+		h = fnv_int(h, r[i].tsig);
+		h = fnv_int(h, r[i].action);
+		h = fnv(h, r[i].pool);
+		hf[i] = fnv(h, r[i].comment);
+	}
+}
+
+struct rtab {
+	size_t		 mask;
+	ssize_t		*head;		/* first route of a bucket, or -1 */
+	ssize_t		*next;		/* the next route of its bucket */
+	const uint64_t	*h;		/* the routes' hashes */
 };
 
-/* By key, then by position, so equal routes pair up in order. */
-static int
-rsort_cmp(const void *x, const void *y)
+/* The unpaired routes among n (tm[i] < 0) by hash h, in position order. */
+static void
+rtab_fill(struct rtab *t, const uint64_t *h, size_t n, const ssize_t *tm)
 {
-	const struct rsort *a = x, *b = y;
-	int c = route_cmp(a->r, b->r, a->full);
+	size_t i, size = 1;
 
-	if (c != 0)
-		return c;
-	return a->i < b->i ? -1 : a->i > b->i;
-}
-
-/* The unpaired routes of r (pair[i] < 0), sorted; returns how many. */
-static size_t
-unpaired(const struct sd_route *r, size_t n, const ssize_t *pair, int full,
-    struct rsort *out)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < n; i++)
-		if (pair[i] < 0) {
-			out[k].r = &r[i];
-			out[k].i = i;
-			out[k++].full = full;
+	while (size < 2 * n)
+		size <<= 1;
+	t->mask = size - 1;
+	t->head = xcalloc(size, sizeof(*t->head));
+	t->next = xcalloc(n + 1, sizeof(*t->next));
+	t->h = h;
+	for (i = 0; i < size; i++)
+		t->head[i] = -1;
+	for (i = n; i-- > 0; )
+		if (tm[i] < 0) {
+			t->next[i] = t->head[h[i] & t->mask];
+			t->head[h[i] & t->mask] = (ssize_t)i;
 		}
-	qsort(out, k, sizeof(*out), rsort_cmp);
-	return k;
 }
 
-/* Pair unpaired routes of cur and tgt equal in key, in order. */
+/* Take the first route of hash h equal to r (in everything, or in pattern
+ * alone) off the table: its index, or -1. */
+static ssize_t
+rtab_take(struct rtab *t, uint64_t h, const struct sd_route *r,
+    const struct sd_route *cur, int full)
+{
+	ssize_t *at, c;
+
+	for (at = &t->head[h & t->mask]; (c = *at) >= 0; at = &t->next[c])
+		if (t->h[c] == h && (full ? route_same(&cur[c], r) :
+		    strcmp(cur[c].pattern, r->pattern) == 0)) {
+			*at = t->next[c];
+			return c;
+		}
+	return -1;
+}
+
+static void
+rtab_free(struct rtab *t)
+{
+	free(t->head);
+	free(t->next);
+}
+
+/* Pair the routes of cur and tgt: equal ones (same[] set), then what is
+ * left by pattern alone. */
 static void
 pair_routes(const struct sd_state *cur, const struct sd_state *tgt,
-    ssize_t *mt, ssize_t *tm, int full)
+    ssize_t *mt, ssize_t *tm, char *same)
 {
-	struct rsort *cs = xcalloc(cur->nr + 1, sizeof(*cs));
-	struct rsort *ts = xcalloc(tgt->nr + 1, sizeof(*ts));
-	size_t nc, nt, i = 0, j = 0;
-	int c;
+	uint64_t *chp, *chf, *thp, *thf;
+	struct rtab t;
+	size_t j;
+	ssize_t c;
+	int full;
 
-	nc = unpaired(cur->r, cur->nr, tm, full, cs);
-	nt = unpaired(tgt->r, tgt->nr, mt, full, ts);
-	while (i < nc && j < nt) {
-		c = route_cmp(cs[i].r, ts[j].r, full);
-		if (c == 0) {
-			mt[ts[j].i] = (ssize_t)cs[i].i;
-			tm[cs[i].i] = (ssize_t)ts[j].i;
-			i++;
-			j++;
-		} else if (c < 0)
-			i++;
-		else
-			j++;
+	chp = xcalloc(cur->nr + 1, sizeof(*chp));
+	chf = xcalloc(cur->nr + 1, sizeof(*chf));
+	thp = xcalloc(tgt->nr + 1, sizeof(*thp));
+	thf = xcalloc(tgt->nr + 1, sizeof(*thf));
+	route_hashes(cur->r, cur->nr, chp, chf);
+	route_hashes(tgt->r, tgt->nr, thp, thf);
+	for (full = 1; full >= 0; full--) {
+		rtab_fill(&t, full ? chf : chp, cur->nr, tm);
+		for (j = 0; j < tgt->nr; j++) {
+			if (mt[j] >= 0)
+				continue;
+			c = rtab_take(&t, full ? thf[j] : thp[j], &tgt->r[j],
+			    cur->r, full);
+			if (c >= 0) {
+				mt[j] = c;
+				tm[c] = (ssize_t)j;
+				same[j] = (char)full;
+			}
+		}
+		rtab_free(&t);
 	}
-	free(cs);
-	free(ts);
+	free(chp);
+	free(chf);
+	free(thp);
+	free(thf);
 }
 
 /* Mark in keep[] the t whose c = mt[t] (>= 0) form a longest increasing
@@ -647,9 +706,10 @@ diff_routes(const struct sd_state *cur, const struct sd_state *tgt,
 	struct cmd cc, tc;
 	uint64_t mask;
 	ssize_t *mt, *tm;
-	char *keep;
+	char *keep, *same;
 
 	mt = xcalloc(nt + 1, sizeof(*mt));
+	same = xcalloc(nt + 1, 1);
 	tm = xcalloc(nc + 1, sizeof(*tm));
 	keep = xcalloc(nt + 1, 1);
 	list = xcalloc(nc + nt + 1, sizeof(*list));
@@ -658,8 +718,7 @@ diff_routes(const struct sd_state *cur, const struct sd_state *tgt,
 	for (i = 0; i < nc; i++)
 		tm[i] = -1;
 	/* Equal routes first, then what is left by pattern: changed. */
-	pair_routes(cur, tgt, mt, tm, 1);
-	pair_routes(cur, tgt, mt, tm, 0);
+	pair_routes(cur, tgt, mt, tm, same);
 
 	/* The rest of the current routes go, last first: removing the last
 	 * route renumbers no other. */
@@ -680,7 +739,7 @@ diff_routes(const struct sd_state *cur, const struct sd_state *tgt,
 	for (j = 0; j < nt; j++) {
 		const struct sd_route *r = &tgt->r[j];
 
-		if (mt[j] >= 0) {
+		if (mt[j] >= 0 && !same[j]) {
 			/* Paired by pattern alone: change it in place. */
 			sd_cmd_route(&cc, CMD_ROUTE_SET, &cur->r[mt[j]]);
 			sd_cmd_route(&tc, CMD_ROUTE_SET, r);
@@ -729,6 +788,7 @@ diff_routes(const struct sd_state *cur, const struct sd_state *tgt,
 	free(mt);
 	free(tm);
 	free(keep);
+	free(same);
 	free(list);
 }
 
