@@ -202,8 +202,8 @@ cmd_share_commit(long uid, long pid, const char *what, struct cmd_ahead *a,
 	o.uid = uid;
 	o.pid = pid;
 	o.what = what;
-	if (share_propose(dr->share, text, len, l.revision, &o, proposed,
-	    p) == -1) {
+	if (share_propose(dr->share, text, len, digest, l.revision, &o,
+	    proposed, p) == -1) {
 		free(p);
 		snprintf(err, errlen, "another change is being confirmed by "
 		    "etcd; nothing changed, try again");

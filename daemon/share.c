@@ -767,8 +767,8 @@ plan_upload(struct share *sh, struct proposal *p)
 }
 
 int
-share_propose(struct share *sh, char *text, size_t len, int64_t base,
-    const struct share_origin *o, share_cb cb, void *arg)
+share_propose(struct share *sh, char *text, size_t len, const char *digest,
+    int64_t base, const struct share_origin *o, share_cb cb, void *arg)
 {
 	struct proposal *p;
 	size_t i;
@@ -784,7 +784,9 @@ share_propose(struct share *sh, char *text, size_t len, int64_t base,
 	p->nch = share_split(text, len, &p->ch);
 	p->serial = p->head.serial = (sh->head_ok && sh->head_rev == base ?
 	    sh->head.serial : 0) + 1;
-	share_digest(text, len, p->head.digest);
+	/* Made by the caller (a SHA-256 of the whole text, ~2 ms at 10,000
+	 * routes), which compared it with the head's. */
+	snprintf(p->head.digest, sizeof(p->head.digest), "%s", digest);
 	p->head.bytes = (int64_t)len;
 	p->head.chunks = xcalloc(p->nch + 1, sizeof(*p->head.chunks));
 	for (i = 0; i < p->nch; i++)

@@ -102,13 +102,14 @@ struct share_origin {
 	const char	*what;
 };
 
-/* Propose text (taken over: freed here) as the state, replacing the head
- * at revision base (0: there is none).  cb is called exactly once, from
- * the event loop, also when the share is freed first (FAILED).  -1 (and
- * no call) when a proposal is already running. */
+/* Propose text (taken over: freed here), whose share_digest the caller
+ * has made already, as the state, replacing the head at revision base (0:
+ * there is none).  cb is called exactly once, from the event loop, also
+ * when the share is freed first (FAILED).  -1 (and no call) when a
+ * proposal is already running. */
 int		 share_propose(struct share *, char *text, size_t len,
-		    int64_t base, const struct share_origin *, share_cb,
-		    void *arg);
+		    const char *digest, int64_t base,
+		    const struct share_origin *, share_cb, void *arg);
 
 struct share_status {
 	const char	*prefix;
