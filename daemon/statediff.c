@@ -209,9 +209,12 @@ sd_cmd_route(struct cmd *c, enum cmd_id id, const struct sd_route *r)
 uint64_t
 sd_mask(const struct cmd *c)
 {
-	struct cmd def;
+	/* The last command's defaults, kept: a diff asks for the mask of
+	 * 10,000 route adds in a row. */
+	static struct cmd def;
 
-	cmd_init(&def, c->spec->id);
+	if (def.spec != c->spec)
+		cmd_init(&def, c->spec->id);
 	return cmd_diff(c->spec, &def.a, &c->a);
 }
 
