@@ -397,7 +397,6 @@ def window(path, t0, t1, qps):
     t0, t1, qps = float(t0), float(t1), float(qps)
     start = None
     lat = []
-    failed = 0
     lost = 0
     with open(path, errors="replace") as f:
         for line in f:
@@ -419,29 +418,58 @@ def window(path, t0, t1, qps):
             m = re.search(r"Queries lost:\s+(\d+)", line)
             if m:
                 lost = int(m.group(1))
+    failed = sum(1 for rcode, _ in lat if rcode != "NOERROR")
+    samples = [] if start is None else [(start + i / qps, sec * 1e6)
+                                        for i, (rcode, sec) in enumerate(lat) if sec is not None]
+    return "answered %d failed %d %s" % (
+        len(lat) - sum(1 for r, _ in lat if r == "T"), max(failed, lost),
+        cut(samples, start, t0, t1))
+
+
+def cut(samples, start, t0, t1):
+    """(time, us) samples of a load that began at start, a change from t0
+    to t1: "p99_before US p99_during US p99_before_max US windows N" (see
+    window)."""
     length = t1 + 0.25 - t0
     before, during = [], []
-    for i, (rcode, sec) in enumerate(lat):
-        if rcode != "NOERROR":
-            failed += 1
-        if start is None or sec is None:
-            continue
-        t = start + i / qps
+    for t, us in samples:
         if start + 1.0 <= t < t0:
             # Window k (0: the one that ends at the change).
-            before.append((int((t0 - t) / length), sec * 1e6))
+            before.append((int((t0 - t) / length), us))
         elif t0 <= t <= t1 + 0.25:
-            during.append(sec * 1e6)
+            during.append(us)
     nwin = 0 if start is None else max(1, int((t0 - start - 1.0) / length))
     wins = [[us for k, us in before if k == w or (w == nwin - 1 and k > w)]
             for w in range(nwin)]
     p99s = [nearest_rank(w, 0.99) for w in wins if w]
     pb, pd = median(p99s), nearest_rank(during, 0.99)
     pmax = max(p99s) if len(p99s) > 1 else None
-    return "answered %d failed %d p99_before %s p99_during %s p99_before_max %s windows %d" % (
-        len(lat) - sum(1 for r, _ in lat if r == "T"), max(failed, lost),
+    return "p99_before %s p99_during %s p99_before_max %s windows %d" % (
         "-" if pb is None else "%.0f" % pb, "-" if pd is None else "%.0f" % pd,
         "-" if pmax is None else "%.0f" % pmax, len(p99s))
+
+
+def probe(path, t0, t1):
+    """latprobe's output (a line a query: 'SEND_EPOCH US', 'SEND_EPOCH lost'
+    or 'SEND_EPOCH RCODE N'), cut as window() cuts dnsperf's, but by the
+    time each query was really sent, not by its rank: "sent N failed N
+    p99_before US ...".  Its queries go out on a fixed schedule from their
+    own socket, so a late one is the path's, not dnsperf's own queueing."""
+    t0, t1 = float(t0), float(t1)
+    samples, failed, start = [], 0, None
+    with open(path, errors="replace") as f:
+        for line in f:
+            p = line.split()
+            try:
+                t = float(p[0])
+            except (IndexError, ValueError):
+                continue
+            start = t if start is None else start
+            try:
+                samples.append((t, float(p[1])))
+            except (IndexError, ValueError):
+                failed += 1
+    return "sent %d failed %d %s" % (len(samples) + failed, failed, cut(samples, start, t0, t1))
 
 
 def latencies(path):
@@ -521,34 +549,51 @@ def scale(raw):
                    % (c.get("change.qps"), c.get("change.qps_max"), c.get("change.routes"),
                       "" if c.get("change.cpus", "any") == "any" else
                       "; dnsrouted on CPU %s" % c.get("change.cpus")))
+        def ratios_of(name, key):
+            """The rounds' during/before p99 ratios of one kind of result
+            (result: dnsperf's; probe: latprobe's), failed queries, and the
+            worst window before against their median (the rig's noise)."""
+            rs, fl, noise = [], 0, []
+            for k in sorted(k for k in c if k.startswith("change.%s.%s." % (name, key))):
+                res = fields(c.get(k))
+                pb, pd = res.get("p99_before"), res.get("p99_during")
+                fl += int(res.get("failed") or 0)
+                if pb and pd is not None:
+                    rs.append(pd / pb)
+                if pb and res.get("p99_before_max") is not None:
+                    noise.append(res["p99_before_max"] / pb)
+            return rs, fl, noise
+
+        def span(rs):
+            return "-" if not rs else "%.2fx (%.2f-%.2fx, %d rounds)" % (median(rs), min(rs), max(rs), len(rs))
+
+        # The control (no change) beside every ratio: what the rig gives
+        # with nothing happening, measured the same way.
+        ctrl, _, _ = ratios_of("none", "result")
+        ctrl_p, _, _ = ratios_of("none", "probe")
         for name, what in (("replace", "--replace by 10,000 other routes (back and forth)"),
                            ("batch", "a batch of 10,000 more routes"),
-                           ("drain", "100 backend drain + undrain pairs"),
+                           ("drain", "100 backend drain + undrain pairs (one control connection)"),
                            ("none", "no change (the control: a 1 s sleep in its place)")):
             rounds = sorted(k.rsplit(".", 1)[1] for k in c if k.startswith("change.%s.result." % name))
-            fl, ratios, noise, runs = 0, [], [], []
+            ratios, fl, noise = ratios_of(name, "result")
+            pr, pfl, _ = ratios_of(name, "probe")
+            runs = []
             for r in rounds:
                 res = fields(c.get("change.%s.result.%s" % (name, r)))
                 win = (c.get("change.%s.window.%s" % (name, r)) or "").split()
                 pb, pd = res.get("p99_before"), res.get("p99_during")
-                fl += int(res.get("failed") or 0)
-                if pb and pd is not None:
-                    ratios.append(pd / pb)
-                if pb and res.get("p99_before_max") is not None:
-                    noise.append(res["p99_before_max"] / pb)
                 runs.append("%s s: %s/%s us" % ("-" if len(win) != 2 else "%.2f" % (float(win[1]) - float(win[0])),
                                                  "-" if pd is None else "%.0f" % pd, "-" if pb is None else "%.0f" % pb))
             if not rounds:
                 continue
             m = median(ratios)
-            # The rig's noise beside it: with no change, the worst window
-            # of the same length before it against their median.
-            check(None if m is None or name == "none" else (fl == 0 and m <= 2),
-                  "%s: %d failed; p99 during/before %s (median of %d rounds, %s; %s"
-                  "no change, worst window/median %s); during/before us: %s"
-                  % (what, fl, "-" if m is None else "%.2fx" % m, len(ratios),
-                     "-" if not ratios else "%.2f-%.2fx" % (min(ratios), max(ratios)),
-                     "" if name == "none" else "target: 0 failed, <= 2x; ",
+            check(None if m is None or name == "none" else (fl + pfl == 0 and m <= 2),
+                  "%s: %d failed (probe %d); p99 during/before, dnsperf %s, no change %s; probe %s, "
+                  "no change %s%s; dnsperf's worst window before/median with no change %s; "
+                  "during/before us: %s"
+                  % (what, fl, pfl, span(ratios), span(ctrl), span(pr), span(ctrl_p),
+                     "" if name == "none" else " (target: 0 failed, <= 2x)",
                      "-" if not noise else "%.2fx" % median(noise), ", ".join(runs)))
             # What causes it, measured directly: the router's own CPU for
             # the change (main thread, and the others but the worker's:
@@ -618,6 +663,8 @@ def main(argv):
         print(targets(argv[2]))
     elif len(argv) >= 6 and argv[1] == "window":
         print(window(argv[2], argv[3], argv[4], argv[5]))
+    elif len(argv) >= 5 and argv[1] == "probe":
+        print(probe(argv[2], argv[3], argv[4]))
     elif len(argv) >= 3 and argv[1] == "latencies":
         print(latencies(argv[2]))
     elif len(argv) >= 3 and argv[1] == "scale":

@@ -23,15 +23,26 @@
 #         pool of 4 backends (the NSD), the max UDP qps measured, then a
 #         dnsperf load at half of it during each change: a --replace by
 #         10,000 other routes, a batch adding 10,000 more, and 100
-#         `backend drain` / `backend undrain` pairs (each its own command);
-#         failed queries (lost or not NOERROR), and the p99 latency of the
-#         queries answered while the change ran against the median p99 of
-#         windows as long as the change before it (report.py window);
+#         `backend drain` / `backend undrain` pairs (each its own command
+#         with its round trip, all over one control connection:
+#         ctlpipe.py; 200 dnsroutectl processes' own start-up CPU would
+#         be in the window); failed queries (lost or not NOERROR), and
+#         the p99 latency of the queries answered while the change ran
+#         against the median p99 of windows as long as the change before
+#         it (report.py window; 5 s of load before the change, so a
+#         change of up to 1.3 s has 3 such windows).  Beside dnsperf, a
+#         latency probe (latprobe.c: a query every ms, on a fixed
+#         schedule, from its own socket) is cut the same way by the time
+#         each query was really sent (report.py probe): a second view
+#         whose timestamps are exact, not a rank in dnsperf's log.
 #         SCALE_CHANGE_ROUNDS (5) rounds of each, whose median ratio
 #         counts: the rig's own p99 moves a lot from one second to the
 #         next on a shared machine; and as many rounds of no change (a
 #         1 s sleep in its place), measured the same way: the ratio the
-#         rig gives with no change at all.
+#         rig gives with no change at all, printed beside every ratio.
+#         SCALE_SCHED=1: a perf sched trace of each round, and who held
+#         the CPU while dnsrouted's worker, dnsperf, the probe or NSD
+#         waited for one (schedwho.py; RAW/scale-sched-*.txt).
 # health  2,500 backends added at once, all at the NSD's address (every new
 #         backend is checked at once): first checks that failed, time until
 #         all are up; then 1,000 of them (the rest deleted), checked every
@@ -45,7 +56,7 @@
 #
 # Environment: SCALE_PARTS, SCALE_ROUTES, SCALE_CHANGE_ROUTES,
 # SCALE_CHANGE_ROUNDS (5), SCALE_HEALTH_SECONDS, SCALE_QPS_ROUNDS (3),
-# SCALE_NET (127.61.2), SCALE_PORT (5321); SCALE_CHANGE_QPS: the change
+# SCALE_NET (127.61.2), SCALE_PORT (5321), SCALE_SCHED (0); SCALE_CHANGE_QPS: the change
 # part's load in qps instead of half the max (which moves with the rest
 # of a shared machine's load, so that two builds' runs got different
 # loads); SCALE_ROUTER_CPUS: a taskset CPU list for dnsrouted (one CPU:
@@ -93,8 +104,10 @@ answers() { $GEN probe "$1" "$2" "$3"; }
 cpu_s() { sed 's/^.*) //' "/proc/$1/stat" | awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($12 + $13) / t }'; }
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 sub() { echo "$1 $2" | awk '{ printf "%.2f", $1 - $2 }'; }
+subus() { echo "$1 $2" | awk '{ printf "%.6f", $1 - $2 }'; }
 
-for exe in "$DNSROUTED" "$DNSROUTECTL" "$NSD" "$DNSPERF"; do
+LATPROBE=$BUILDDIR/tests/bench/latprobe
+for exe in "$DNSROUTED" "$DNSROUTECTL" "$NSD" "$DNSPERF" "$LATPROBE"; do
 	[ -x "$exe" ] || { echo "scale: $exe is missing" >&2; exit 1; }
 done
 if answers "$NSD_ADDR" "$NSD_PORT" x.bench.test. >/dev/null 2>&1 ||
@@ -250,16 +263,32 @@ threads_delta() {
 	      mc / 1e6, mw / 1e6, oc[best] / 1e6, ow[best] / 1e6, on[best], rest / 1e6 }' "$2" "$3"
 }
 
-# change_run NAME ROUND COMMAND...: a dnsperf load at QHALF qps, COMMAND
-# run after 3 s, the load stopped (SIGINT: it reports) 2 s after the
-# change; the window the change ran in, and the load's outcome.
+# change_run NAME ROUND COMMAND...: a dnsperf load at QHALF qps and the
+# latency probe (a query every ms on its own socket: latprobe.c), COMMAND
+# run after 5 s (so that a change of up to 1.3 s has 3 windows as long
+# before it), both stopped (SIGINT: they report) 2 s after the change;
+# the window the change ran in, and each one's outcome.  With
+# SCALE_SCHED=1 a perf sched trace covers the run, and schedwho.py tells
+# who held the CPU while the query path waited for one
+# (RAW/scale-sched-NAME-ROUND.txt; the trace itself is not kept).
 change_run() {
-	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p l0
+	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p pp ps= l0 off
 	shift 2
+	if [ "${SCALE_SCHED:-0}" = 1 ]; then
+		rm -f "$D/sched.data"
+		perf sched record -k CLOCK_MONOTONIC -B -o "$D/sched.data" \
+		    -- sleep 60 >/dev/null 2>&1 &
+		ps=$!
+		wait_until 30 "perf sched to start" test -s "$D/sched.data"
+		sleep 0.5
+	fi
 	timeout -k 5 300 "$DNSPERF" -s "$R_ADDR" -p "$R_PORT" -d "$D/cq.txt" -c 8 -q 500 \
 	    -Q "$QHALF" -S 1 -v -l 240 >"$f" 2>&1 &
 	p=$!
-	sleep 1
+	"$LATPROBE" "$R_ADDR" "$R_PORT" probe.latprobe.bench.test. 1000 240 \
+	    >"$f.probe" 2>&1 &
+	pp=$!
+	sleep 3
 	tasks "$(rpid)" >"$D/tasksb"
 	sleep 2
 	tasks "$(rpid)" >"$D/tasks0"
@@ -270,23 +299,39 @@ change_run() {
 	tasks "$(rpid)" >"$D/tasks1"
 	sleep 2
 	tasks "$(rpid)" >"$D/tasks2"
-	kill -INT "$p"
+	kill -INT "$p" "$pp"
 	wait "$p" || true
+	wait "$pp" || true
 	put "change.$name.window.$round" "$t0 $t1"
 	put "change.$name.result.$round" "$($REPORT window "$f" "$t0" "$t1" "$QHALF")"
+	put "change.$name.probe.$round" "$($REPORT probe "$f.probe" "$t0" "$t1")"
 	put "change.$name.threads.$round" "$(threads_delta "$(rpid)" "$D/tasks0" "$D/tasks1") load $l0"
 	put "change.$name.before.$round" "$(threads_delta "$(rpid)" "$D/tasksb" "$D/tasks0")"
 	put "change.$name.after.$round" "$(threads_delta "$(rpid)" "$D/tasks1" "$D/tasks2")"
 	grep -v '^> ' "$f" >"$f.tmp" || true
 	mv "$f.tmp" "$f"
-	log "change: $name in $(sub "$t1" "$t0") s: $(grep "change.$name.result.$round" "$OUT" | cut -f2); $(grep "change.$name.threads.$round" "$OUT" | cut -f2)"
+	if [ -n "$ps" ]; then
+		kill -INT "$ps"
+		wait "$ps" || true
+		# Wall time to CLOCK_MONOTONIC, the trace's clock.
+		off=$($PY -c 'import time; print(time.time() - time.monotonic())')
+		$PY "$HERE/schedwho.py" "$D/sched.data" \
+		    "$(subus "$t0" "$off")" "$(subus "$t1" "$off")" "$(rpid)" \
+		    >"$RAW/scale-sched-$name-$round.txt" 2>&1 || true
+		rm -f "$D/sched.data"
+	fi
+	log "change: $name in $(sub "$t1" "$t0") s: $(grep "change.$name.result.$round" "$OUT" | cut -f2); probe: $(grep "change.$name.probe.$round" "$OUT" | cut -f2); $(grep "change.$name.threads.$round" "$OUT" | cut -f2)"
 }
 
+# 100 drain/undrain pairs in a row, each its own command with its round
+# trip, over one control connection (ctlpipe.py): 200 dnsroutectl
+# processes would put their own start-up CPU in the window.
 drain_undrain() {
 	local i
 	for i in $(seq 100); do
-		ctl -q -c 'backend drain b1' && ctl -q -c 'backend undrain b1' || return 1
-	done
+		echo 'backend drain b1'
+		echo 'backend undrain b1'
+	done | $PY "$HERE/ctlpipe.py" "$SOCK"
 }
 
 part_change() {
