@@ -29,6 +29,7 @@ CPU per query as ratios to it, and the targets its figure beside the
 router's, so a miss can be read against what any relay costs on the same
 machine in the same run.
 """
+import collections
 import math
 import os
 import re
@@ -492,6 +493,28 @@ def fields(text):
     return {p[i]: num(p[i + 1]) for i in range(0, len(p) - 1, 2)}
 
 
+def sched_holders(raw, name):
+    """schedwho.py's 'during' holders, summed over a change's rounds and
+    its victims (RAW/scale-sched-NAME-*.txt, SCALE_SCHED=1)."""
+    held = collections.Counter()
+    try:
+        files = sorted(f for f in os.listdir(raw) if f.startswith("scale-sched-%s-" % name))
+    except OSError:
+        return held
+    for fn in files:
+        span = None
+        with open(os.path.join(raw, fn), errors="replace") as f:
+            for line in f:
+                if not line.startswith(" "):
+                    span = line.split()[0] if line.strip() else None
+                elif span == "during" and line.strip().startswith("holders:"):
+                    for item in line.split(":", 1)[1].split(","):
+                        p = item.split()
+                        if len(p) == 2:
+                            held[p[0]] += float(p[1])
+    return held
+
+
 def scale(raw):
     """Issue 16's figures, beside its targets."""
     c = read_kv(os.path.join(raw, "scale.tsv"))
@@ -631,6 +654,13 @@ def scale(raw):
                          ", ".join(work) or "-",
                          ", ".join(str(fields(c.get("change.%s.threads.%s" % (name, r))).get("load"))
                                    for r in rounds)))
+            held = sched_holders(raw, name)
+            if held:
+                tot = sum(held.values())
+                check(None, "  %s: who held the CPU while the query path (worker, dnsperf, probe, NSD) "
+                      "waited > 0.5 ms for one during the change (SCALE_SCHED, all rounds, %.0f ms): %s"
+                      % (name, tot, ", ".join("%s %.0f%%" % (w, 100 * ms / tot)
+                                              for w, ms in held.most_common(8))))
     if "health.cpu_pct" in c:
         out.append("Health checks at scale (every backend at the NSD's address, TCP checks):")
         f = g("health.first_failed")
