@@ -55,7 +55,8 @@
 # Everything started is stopped by PID; every dnsperf run is bounded.
 #
 # Environment: SCALE_PARTS, SCALE_ROUTES, SCALE_CHANGE_ROUTES,
-# SCALE_CHANGE_ROUNDS (5), SCALE_HEALTH_SECONDS, SCALE_QPS_ROUNDS (3),
+# SCALE_CHANGE_ROUNDS (5), SCALE_CHANGE_KINDS (replace batch drain none: the
+# change part's kinds, in that order), SCALE_HEALTH_SECONDS, SCALE_QPS_ROUNDS (3),
 # SCALE_NET (127.61.2), SCALE_PORT (5321), SCALE_SCHED (0); SCALE_CHANGE_QPS: the change
 # part's load in qps instead of half the max (which moves with the rest
 # of a shared machine's load, so that two builds' runs got different
@@ -76,6 +77,7 @@ PARTS=${SCALE_PARTS:-routes change health}
 NROUTES=${SCALE_ROUTES:-100000}
 NCHANGE=${SCALE_CHANGE_ROUTES:-10000}
 NROUNDS=${SCALE_CHANGE_ROUNDS:-5}
+KINDS=${SCALE_CHANGE_KINDS:-replace batch drain none}
 HSECS=${SCALE_HEALTH_SECONDS:-20}
 QROUNDS=${SCALE_QPS_ROUNDS:-3}
 NET=${SCALE_NET:-127.61.2}
@@ -367,21 +369,27 @@ part_change() {
 	put change.cpus "${SCALE_ROUTER_CPUS:-any}"
 	# Several rounds of each: the rig's own p99 moves a lot from one
 	# second to the next.
-	for r in $(seq "$NROUNDS"); do
-		if [ $((r % 2)) = 1 ]; then q=b; else q=a; fi
-		change_run replace $r ctl -q -f "$D/$q.conf" --replace
-	done
-	for r in $(seq "$NROUNDS"); do
-		$GEN zroutes "$NCHANGE" $((600000 + r * NCHANGE)) main "$D/more.batch"
-		change_run batch $r ctl -q -f "$D/more.batch"
-	done
-	for r in $(seq "$NROUNDS"); do
-		change_run drain $r drain_undrain
-	done
-	# The control: no change at all, measured the same way (a second
-	# without one in its place), for the rig's own noise beside them.
-	for r in $(seq "$NROUNDS"); do
-		change_run none "$r" sleep 1
+	q=a
+	for k in $KINDS; do
+		for r in $(seq "$NROUNDS"); do
+			case $k in
+			replace)
+				if [ $q = a ]; then q=b; else q=a; fi
+				change_run replace $r ctl -q -f "$D/$q.conf" --replace ;;
+			batch)
+				$GEN zroutes "$NCHANGE" $((600000 + r * NCHANGE)) main "$D/more.batch"
+				change_run batch $r ctl -q -f "$D/more.batch" ;;
+			drain)
+				change_run drain $r drain_undrain ;;
+			none)
+				# The control: no change at all, measured the
+				# same way (a second without one in its place),
+				# for the rig's own noise beside them.
+				change_run none "$r" sleep 1 ;;
+			*)
+				echo "scale: unknown change kind $k" >&2; exit 2 ;;
+			esac
+		done
 	done
 	cp "$D/change.log" "$RAW/scale-change.log"
 	stop dnsrouted
