@@ -66,6 +66,11 @@ def as_user(user, group='nogroup'):
 AS_NOBODY = as_user('nobody')
 
 START_DEADLINE = 10.0
+# A start that keeps working is given up to START_LIMIT in all, and up to
+# START_CPU seconds of its own CPU (a normal start uses about 0.25 s);
+# see Router.wait_ready.
+START_LIMIT = 90.0
+START_CPU = 10.0
 STOP_DEADLINE = 5.0
 SANITIZER_RE = re.compile(r'(Address|Leak|Thread|Memory|UndefinedBehavior)Sanitizer'
                           r'|runtime error')
@@ -150,6 +155,18 @@ def _spawn(argv, logpath, env=None):
         log.close()
     _live[p.pid] = p
     return p
+
+
+def proc_progress(pid):
+    """(CPU seconds used, in disk wait) of process pid, all its threads,
+    from /proc; None when it is gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return ((int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK'),
+            fields[0] == 'D')
 
 
 def _reap(p, sig, deadline):
@@ -887,17 +904,43 @@ class Router:
         """What outlives the daemon (nothing here; see held.HeldRouter)."""
 
     def wait_ready(self, deadline=START_DEADLINE):
-        end = time.monotonic() + deadline
-
-        def ready():
+        """Wait until `show settings` works.  Slow is not hung: at load
+        13.7 a start took over 10 s, with the daemon working all along.
+        So deadline counts from the daemon's last sign of progress (CPU
+        time used, or a disk wait): deadline seconds in which it neither
+        answered nor progressed fail the start, as a hang that blocks
+        does; START_CPU seconds of its CPU (a spin) or START_LIMIT in all
+        fail it too, and exiting fails it at once."""
+        t0 = time.monotonic()
+        end = t0 + deadline
+        seen = proc_progress(self.proc.pid)
+        why = None
+        while why is None:
             if not self.running():
                 raise AssertionError('dnsrouted exited with %s during start-up:\n%s'
                                      % (self.proc.returncode, read_text(self.log, 60)))
             # Each try may take what is left: at load 14 one dnsroutectl
             # took over 2 s, and five 2 s tries all ran out.
-            return self.ctl('show settings', timeout=max(2, end - time.monotonic())).rc == 0
-        wait_for(ready, deadline, interval=0.05, what='dnsroutectl show settings',
-                 ignore=(subprocess.TimeoutExpired,))
+            try:
+                if self.ctl('show settings', timeout=max(2, end - time.monotonic())).rc == 0:
+                    return
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            p = proc_progress(self.proc.pid)
+            if p is not None and seen is not None and (p[0] > seen[0] or p[1]):
+                end = min(now + deadline, t0 + START_LIMIT)
+            seen = p or seen
+            if seen is not None and seen[0] > START_CPU:
+                why = 'used %.1f s of CPU' % seen[0]
+            elif now >= end:
+                why = ('made no progress for %.0f s' % deadline if end < t0 + START_LIMIT
+                       else 'was still starting after %.0f s' % START_LIMIT)
+            else:
+                time.sleep(0.05)
+        raise WaitTimeout('dnsrouted %s without answering show settings '
+                          '(%.1f s since start):\n%s'
+                          % (why, time.monotonic() - t0, read_text(self.log, 60)))
 
     def kill9(self):
         assert self.running(), 'dnsrouted is not running'

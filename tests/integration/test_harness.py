@@ -76,3 +76,30 @@ def test_stopped_run_leaves_no_servers(workdir, how):
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+
+
+class StoppedAtStart(dt.Router):
+    """A router stopped (SIGSTOP) as soon as it is spawned: a start that
+    hangs without using CPU."""
+
+    def wait_ready(self, deadline=dt.START_DEADLINE):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        try:
+            super().wait_ready(3)
+        finally:
+            os.kill(self.proc.pid, signal.SIGCONT)
+
+
+def test_a_start_that_hangs_fails_at_its_deadline(workdir, alloc):
+    """The start-up wait goes on while the daemon works (a loaded
+    machine), not while it hangs: a stopped one fails at the deadline,
+    saying so."""
+    r = StoppedAtStart(workdir, *alloc())
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(dt.WaitTimeout, match='made no progress for 3 s'):
+            r.start()
+        assert time.monotonic() - t0 < dt.START_LIMIT
+    finally:
+        # Stopped before it took SIGTERM: it dies of it, as it would.
+        dt._kill_hard(r.proc)
