@@ -108,8 +108,9 @@ pools_of(const struct config *c, const struct backend *b, char *out, size_t len)
 	for (i = 0; i < c->npools; i++)
 		for (k = 0; k < c->pools[i].n; k++)
 			if (c->pools[i].members[k] == b) {
-				used += snprintf(out + used, used < len ? len - used : 0,
-				    "%s%s", used ? "," : "", c->pools[i].name);
+				used += snprintf(out + used,
+				    used < len ? len - used : 0, "%s%s",
+				    used ? "," : "", c->pools[i].name);
 				break;
 			}
 	if (used >= len && len > 4)
@@ -126,9 +127,10 @@ cmd_show_backends(struct cmd_ctx *x, const union cmd_args *u)
 
 	(void)u;
 	pending_notice(x);
-	reply_columns(x->r, "name\taddress\ttransport\tweight#\tadmin\thealth\tpools"
-	    "\tkey\toutstanding#\tqueries#\tanswers#\tfailures#\trtt_us#"
-	    "\tlatency_us#\tcheck_rtt_us#\tclient_address\trace_wins#\torigin");
+	reply_columns(x->r, "name\taddress\ttransport\tweight#\tadmin"
+	    "\thealth\tpools\tkey\toutstanding#\tqueries#\tanswers#"
+	    "\tfailures#\trtt_us#\tlatency_us#\tcheck_rtt_us#"
+	    "\tclient_address\trace_wins#\torigin");
 	for (i = 0; i < c->nbackends; i++) {
 		struct backend *b = c->backends[i];
 
@@ -195,8 +197,8 @@ cmd_show_pools(struct cmd_ctx *x, const union cmd_args *u)
 		for (k = 0; k < p->n; k++) {
 			if (used < sizeof(members))
 				used += snprintf(members + used,
-				    sizeof(members) - used, "%s%s", k ? "," : "",
-				    p->members[k]->name);
+				    sizeof(members) - used, "%s%s",
+				    k ? "," : "", p->members[k]->name);
 			up += backend_usable(p->members[k]);
 		}
 		reply_field(x->r, p->name);
@@ -231,8 +233,8 @@ cmd_stat_row(struct cmd_ctx *x, const char *name, long long v,
 }
 
 /* Per backend, as more counter rows ("backend:NAME:queries"): queries,
- * answers, failures, race wins, and latency percentiles from the histogram (no rows
- * before the first answer). */
+ * answers, failures, race wins, and latency percentiles from the
+ * histogram (no rows before the first answer). */
 static void
 backend_stats(struct cmd_ctx *x)
 {
@@ -295,8 +297,10 @@ cmd_show_stats(struct cmd_ctx *x, const union cmd_args *u)
 	for (i = 0; i < stat_ndescs; i++)
 		cmd_stat_row(x, stat_descs[i].name, (long long)sum[i],
 		    stat_descs[i].help);
-	cmd_stat_row(x, "outstanding", out, "queries waiting for a backend now");
-	cmd_stat_row(x, "uptime-seconds", (wall_us() - dr->started_us) / 1000000,
+	cmd_stat_row(x, "outstanding", out,
+	    "queries waiting for a backend now");
+	cmd_stat_row(x, "uptime-seconds",
+	    (wall_us() - dr->started_us) / 1000000,
 	    "seconds since the daemon started");
 	state_route_stats(stat_row, x);
 	cmd_fleet_stats(x);
