@@ -88,9 +88,12 @@ static void
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: dnsrouted [-fhVv] [-l ADDR:PORT]... [-s CONTROL] [-d DB] [-u USER]\n"
-	    "                 [-g GROUP] [-t THREADS] [-p PIDFILE] [-m METRICS_ADDR]\n"
-	    "                 [-e ETCD_URL[,...] [-E FLEET_PREFIX] [-R REG_PREFIX|-]]\n"
+	    "usage: dnsrouted [-fhVv] [-l ADDR:PORT]... [-s CONTROL] [-d DB] "
+	    "[-u USER]\n"
+	    "                 [-g GROUP] [-t THREADS] [-p PIDFILE] "
+	    "[-m METRICS_ADDR]\n"
+	    "                 [-e ETCD_URL[,...] [-E FLEET_PREFIX] "
+	    "[-R REG_PREFIX|-]]\n"
 	    "  -f  stay in the foreground, log to stderr (for init systems)\n"
 	    "  -l  listen for DNS on ADDR:PORT, UDP and TCP (default %s)\n"
 	    "  -s  control socket (default %s)\n"
@@ -99,12 +102,16 @@ usage(int status)
 	    "  -g  group that may use the control socket (mode 0660)\n"
 	    "  -t  worker threads (default 1, at most %d)\n"
 	    "  -p  write the pid to PIDFILE\n"
-	    "  -m  serve Prometheus metrics over HTTP on ADDR:PORT (off by default)\n"
-	    "  -e  join a fleet through etcd at these endpoints (http://HOST:PORT,...)\n"
+	    "  -m  serve Prometheus metrics over HTTP on ADDR:PORT "
+	    "(off by default)\n"
+	    "  -e  join a fleet through etcd at these endpoints "
+	    "(http://HOST:PORT,...)\n"
 	    "  -E  the fleet's key prefix in etcd (default %s)\n"
-	    "  -R  serve nameservers registered under this prefix (default %s; - for none)\n"
+	    "  -R  serve nameservers registered under this prefix "
+	    "(default %s; - for none)\n"
 	    "  -v  more logging (repeat for debug)\n"
-	    "Sockets passed by systemd (LISTEN_FDS) are used as well; see dnsrouted(8).\n",
+	    "Sockets passed by systemd (LISTEN_FDS) are used as well; "
+	    "see dnsrouted(8).\n",
 	    LISTEN_DEFAULT, DNSROUTE_SOCKET_DEFAULT, DNSROUTE_DB_DEFAULT,
 	    MAX_WORKERS, FLEET_PREFIX_DEFAULT, REG_PREFIX_DEFAULT);
 	exit(status);
@@ -127,7 +134,8 @@ sd_notify_msg(const char *msg)
 	strcpy(sun.sun_path, path);
 	if (path[0] == '@')
 		sun.sun_path[0] = '\0';
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return;
 	if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sun, len) == -1)
@@ -247,7 +255,8 @@ drop_privileges(const struct passwd *pw, const char *dbpath)
 	 * it removes at exit is its own (a sticky /tmp wants that). */
 	for (i = 0; i < NELEMS(db_suffixes); i++) {
 		snprintf(path, sizeof(path), "%s%s", dbpath, db_suffixes[i]);
-		if (chown(path, pw->pw_uid, pw->pw_gid) == -1 && errno != ENOENT)
+		if (chown(path, pw->pw_uid, pw->pw_gid) == -1 &&
+		    errno != ENOENT)
 			fatal("chown %s", path);
 	}
 	if (made.pidfile != NULL &&
@@ -380,8 +389,10 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct listen_addr la[MAX_LISTEN];
-	const char *sockpath = DNSROUTE_SOCKET_DEFAULT, *dbpath = DNSROUTE_DB_DEFAULT;
-	const char *user = NULL, *group = NULL, *pidfile = NULL, *metrics = NULL;
+	const char *sockpath = DNSROUTE_SOCKET_DEFAULT;
+	const char *dbpath = DNSROUTE_DB_DEFAULT;
+	const char *user = NULL, *group = NULL, *pidfile = NULL;
+	const char *metrics = NULL;
 	const char *endpoints = NULL;
 	char *fleet_prefix = NULL, *reg_prefix = NULL;
 	int no_reg = 0;
@@ -406,9 +417,10 @@ main(int argc, char *argv[])
 			break;
 		case 'l':
 			if (nla == MAX_LISTEN)
-				fatalx("at most %d listen addresses", MAX_LISTEN);
-			if (addr_parse(optarg, 53, &la[nla].ss, &la[nla].sslen, err,
-			    sizeof(err)) == -1)
+				fatalx("at most %d listen addresses",
+				    MAX_LISTEN);
+			if (addr_parse(optarg, 53, &la[nla].ss, &la[nla].sslen,
+			    err, sizeof(err)) == -1)
 				fatalx("-l: %s", err);
 			addr_fmt((struct sockaddr *)&la[nla].ss, la[nla].text,
 			    sizeof(la[nla].text));
@@ -601,7 +613,8 @@ main(int argc, char *argv[])
 	else {
 		log_info("checking the stored backends before reading queries");
 		first_deadline = now_us() + FIRST_CHECKS_MAX_US;
-		ev_first = event_new(dr->base, -1, EV_PERSIST, first_checks_cb, ls);
+		ev_first = event_new(dr->base, -1, EV_PERSIST, first_checks_cb,
+		    ls);
 		event_add(ev_first, &tick);
 	}
 

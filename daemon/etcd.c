@@ -96,8 +96,8 @@ parse_endpoint(const char *text, struct etcd_endpoint *ep, char *err,
 	if ((path != NULL && path[0] != '\0' && strcmp(path, "/") != 0) ||
 	    evhttp_uri_get_query(u) != NULL ||
 	    evhttp_uri_get_userinfo(u) != NULL) {
-		snprintf(err, errlen, "\"%s\": an endpoint is http://HOST:PORT, "
-		    "nothing more", text);
+		snprintf(err, errlen, "\"%s\": an endpoint is "
+		    "http://HOST:PORT, nothing more", text);
 		goto fail;
 	}
 	p = evhttp_uri_get_port(u);
@@ -153,8 +153,8 @@ etcd_conn_new(struct etcd *e, int timeout_s)
 	 * what waits in big pieces, not libevent's 16 KiB a loop round, so
 	 * a router that fell behind sees the newest state at once (and
 	 * applies that one, not each one before it). */
-	if (bufferevent_set_max_single_read(evhttp_connection_get_bufferevent(c),
-	    READ_MAX) == -1)
+	if (bufferevent_set_max_single_read(
+	    evhttp_connection_get_bufferevent(c), READ_MAX) == -1)
 		log_debug("etcd: cannot raise the read size");
 	return c;
 }

@@ -85,7 +85,8 @@ struct etcd {
 	/* What status shows. */
 	int64_t			 revision;
 	uint64_t		 cluster_id;
-	uint64_t		 epoch;		/* bumped when the cluster changed */
+	/* Bumped when the cluster changed. */
+	uint64_t		 epoch;
 	int64_t			 since_us;
 	char			 last_error[600];
 	int64_t			 last_error_us;

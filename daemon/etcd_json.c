@@ -244,7 +244,8 @@ decode_body(struct etcd_decoded *d, enum etcd_op op, json_t *o,
 			return 0;
 		if (!json_is_array(a))
 			return -1;
-		r->responses = dmem(d, json_array_size(a) * sizeof(*r->responses));
+		r->responses = dmem(d,
+		    json_array_size(a) * sizeof(*r->responses));
 		json_array_foreach(a, i, v) {
 			if (!json_is_object(v))
 				return -1;

@@ -27,12 +27,13 @@ void		 health_sync(struct health *, const struct config *);
  * with b NULL when all are done.  Returns how many checks were started. */
 typedef void (*health_done_cb)(void *arg, struct backend *b, int ok,
     const char *detail);
-int		 health_readd(struct health *, struct backend *b, health_done_cb, void *arg);
+int		 health_readd(struct health *, struct backend *b,
+		    health_done_cb, void *arg);
 /* Forget pending done() calls for arg (its control client left). */
 void		 health_cancel(struct health *, void *arg);
 /* Record an operator's change of admin state as an event (drain, ...). */
-void		 health_note(struct health *, struct backend *, const char *from,
-		    const char *to, const char *reason);
+void		 health_note(struct health *, struct backend *,
+		    const char *from, const char *to, const char *reason);
 /* Write buffered events now (also done by a 1 s timer); retention from the
  * snapshot's settings. */
 void		 health_flush(struct health *);

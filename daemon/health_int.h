@@ -80,7 +80,7 @@ struct hcheck {
 
 	/* The check in flight (or waiting for its turn). */
 	int			 running;
-	int			 queued;	/* running, waiting for a slot */
+	int			 queued;	/* running, waits for a slot */
 	int			 slot;		/* running, holds one */
 	int			 due;		/* a tick came while running */
 	int			 failed;	/* ended early with fail[] */

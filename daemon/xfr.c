@@ -52,8 +52,9 @@
 #include "wstate.h"
 #include "xfr.h"
 
-#define XFR_MAX		64		/* transfers at once per worker (settings.c
-					 * bounds xfr-max-per-client by it) */
+/* Transfers at once per worker (settings.c bounds xfr-max-per-client by
+ * it). */
+#define XFR_MAX		64
 #define XFR_HIWAT	(256 * 1024)	/* client backlog that pauses reading */
 
 struct xfr {
