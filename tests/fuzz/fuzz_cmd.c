@@ -53,7 +53,8 @@ reset(void)
 	if ((dr->db = db_open(":memory:", err, sizeof(err))) == NULL)
 		abort();
 	dr->rc = route_cache_new();
-	if ((dr->cfg = config_build(dr->db, NULL, dr->rc, err, sizeof(err))) == NULL)
+	if ((dr->cfg = config_build(dr->db, NULL, dr->rc, err,
+	    sizeof(err))) == NULL)
 		abort();
 	memset(&sess, 0, sizeof(sess));
 }
@@ -100,7 +101,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		reset();
 	}
 	while (i < size && lines++ < 16) {
-		for (n = 0; i < size && data[i] != '\n' && n < CTL_LINE_MAX; i++)
+		for (n = 0; i < size && data[i] != '\n' && n < CTL_LINE_MAX;
+		    i++)
 			line[n++] = data[i] == '\0' ? ' ' : (char)data[i];
 		line[n] = '\0';
 		i++;
@@ -110,8 +112,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.out = evbuffer_new();
 		if (k == 1) {
 			/* The rest of the input is the desired state. */
-			cmd_execute(&sess, &r, line, i < size ?
-			    (const char *)data + i : "", i < size ? size - i : 0);
+			cmd_execute(&sess, &r, line,
+			    i < size ? (const char *)data + i : "",
+			    i < size ? size - i : 0);
 			i = size;
 		} else
 			cmd_execute(&sess, &r, line, NULL, 0);

@@ -53,7 +53,8 @@ fail(const char *what, size_t size)
 static void
 check_ldns(const uint8_t *data, const struct dns_query *q, size_t size)
 {
-	uint8_t msg[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4], owner[DNS_MAX_WIRE_NAME];
+	uint8_t msg[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
+	uint8_t owner[DNS_MAX_WIRE_NAME];
 	ldns_pkt *pkt = NULL;
 	ldns_rr *rr;
 	ldns_rdf *rdf;

@@ -71,7 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Left out: no match (the prefilter leaves out a route
 		 * whose literal the name lacks even where PCRE2 would
 		 * have stopped at its limit: a non-match too). */
-		if (k == 0 && pcre_says(code, name, n, limit, PCRE2_NO_JIT) == 1)
+		if (k == 0 &&
+		    pcre_says(code, name, n, limit, PCRE2_NO_JIT) == 1)
 			abort();
 		if (k == 1 && (cand[0] & ROUTE_INDEX_SURE) &&
 		    pcre_says(code, name, n, limit, PCRE2_NO_JIT) != 1)

@@ -55,7 +55,8 @@ cut(const char *t, size_t n)
 
 	k = share_split(t, n, &c);
 	for (i = 0; i < k; i++) {
-		if (c[i].off != at || c[i].len == 0 || !share_name_ok(c[i].name))
+		if (c[i].off != at || c[i].len == 0 ||
+		    !share_name_ok(c[i].name))
 			abort();
 		at += c[i].len;
 		if (at < n && t[at - 1] != '\n')

@@ -103,11 +103,13 @@ serve(const uint8_t *copy, size_t len, const uint8_t *mac, uint16_t id,
 	switch (fanout_classify(&sent, out, n, 0, NOW, &rcode, &why)) {
 	case FANOUT_CONFIRM:
 		if (rc != 0)
-			fail("confirmed with a rcode that is not NOERROR", size);
+			fail("confirmed with a rcode that is not NOERROR",
+			    size);
 		break;
 	case FANOUT_FAIL:
 		if (rc == 0 || rcode != rc || why != TRACE_WHY_RCODE)
-			fail("a server's signed rcode not taken as it is", size);
+			fail("a server's signed rcode not taken as it is",
+			    size);
 		break;
 	default:
 		fail("a server's answer not taken", size);
