@@ -324,7 +324,9 @@ def test_thousands_outstanding_each_answer_to_its_query(router, misbehave_factor
     several times with entries live in it, and every answer must still go
     to the query it belongs to."""
     n = 3000
-    m = misbehave_factory('delay', delay_ms=1500)
+    # 4 s: a loaded machine may take over a second to send the 3,000, and
+    # they must all be seen waiting before the first answers come back.
+    m = misbehave_factory('delay', delay_ms=4000)
     router.ok('set max-outstanding-backend 10000')
     # One client address with 3,000 in flight: above its default share.
     router.ok('set max-outstanding-per-client 10000')
@@ -338,7 +340,7 @@ def test_thousands_outstanding_each_answer_to_its_query(router, misbehave_factor
             q = dt.make_query('q%d.a.example.' % i, 'TXT', qid=i)
             want[i] = q
             s.sendto(q.to_wire(), (router.host, router.port))
-        # All of them wait in the router for the same 1.5 s.
+        # All of them wait in the router for the same 4 s.
         dt.wait_for(lambda: int(router.backends()['slow']['outstanding']) >= n * 0.9,
                     5.0, what='most queries outstanding at once')
         got = {}
