@@ -183,6 +183,7 @@ idmap_answer(struct worker *w, uint32_t serial, const uint8_t *pkt,
 		STAT_INC(&w->st, unexpected);
 		return NULL;
 	}
+	w->idhint = pos;	/* up_unsend's: no second search */
 	return w->idmap[pos].val;
 }
 
