@@ -223,6 +223,52 @@ test_lite(struct route_cache *c, struct route_matcher *m)
 	}
 }
 
+/* route_check_pattern passes the patterns the lite matcher takes without
+ * PCRE2 when it can: its answer must still be PCRE2's (compiles, and no
+ * probe name reaches the limit), for every pattern and limit. */
+static void
+test_check(void)
+{
+	static const uint32_t limits[] = { 100, 300, 1000, 10000 };
+	static const char probes[] = "a0-.x";
+	char pat[128], probe[260], err[320];
+	uint8_t prog[256];
+	int k, i, took = 0, want, got;
+
+	for (k = 0; k < 20000; k++) {
+		uint32_t lim = limits[rnd(4)];
+		pcre2_code *code;
+		PCRE2_SIZE off;
+		int ec;
+
+		gen_pattern(pat, sizeof(pat));
+		if (route_index_lite_compile(pat, prog, sizeof(prog)) > 0)
+			took++;
+		code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0,
+		    &ec, &off, NULL);
+		want = code == NULL ? -1 : 0;
+		for (i = 0; code != NULL && probes[i] != '\0'; i++) {
+			memset(probe, probes[i], 250);
+			probe[250] = '!';
+			if (pcre_says(code, probe, 251, lim, PCRE2_NO_JIT) == -1)
+				want = -1;
+		}
+		pcre2_code_free(code);
+		got = route_check_pattern(pat, lim, err, sizeof(err));
+		CHECKF(got == want, "%s (limit %u): checked %d, PCRE2 %d (%s)",
+		    pat, lim, got, want, got == -1 ? err : "");
+	}
+	CHECKF(took > 2000, "only %d patterns for the lite matcher", took);
+	/* The bench's shape, at the lowest limit (the lite matcher cannot
+	 * be sure there: PCRE2 decides) and the default. */
+	CHECK(route_check_pattern("^[a-q][^.]*\\.z012345\\.bench\\.test\\.$",
+	    100, err, sizeof(err)) == 0);
+	CHECK(route_check_pattern("^[a-q][^.]*\\.z012345\\.bench\\.test\\.$",
+	    10000, err, sizeof(err)) == 0);
+	CHECK(route_check_pattern("^[a-q][^.]*\\.z012345\\.bench\\.test\\.($",
+	    10000, err, sizeof(err)) == -1);
+}
+
 int
 main(void)
 {
@@ -725,6 +771,7 @@ main(void)
 		route_table_free(t);
 	}
 	test_lite(c, m);
+	test_check();
 	route_matcher_free(m);
 	route_cache_free(c);
 	UNIT_DONE("route");
