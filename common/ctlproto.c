@@ -11,10 +11,17 @@
 
 #include "ctlproto.h"
 
+/* A byte written as itself. */
+static int
+plain(unsigned char c)
+{
+	return c >= 0x20 && c != 0x7f && c != '\\';
+}
+
 int
 ctl_escape(const char *src, size_t srclen, char *dst, size_t dstlen)
 {
-	size_t i, n = 0;
+	size_t i, n = 0, run;
 	char esc[5];
 
 	if (dstlen == 0)
@@ -23,6 +30,22 @@ ctl_escape(const char *src, size_t srclen, char *dst, size_t dstlen)
 		unsigned char c = src[i];
 		size_t elen;
 
+		/* Runs of plain bytes (nearly all of a field) in one copy:
+		 * a byte at a time was 3% of a 10,000-route replace. */
+		for (run = 0; i + run < srclen &&
+		    plain((unsigned char)src[i + run]); run++)
+			;
+		if (run > 0) {
+			if (n + run >= dstlen) {
+				memcpy(dst + n, src + i, dstlen - 1 - n);
+				dst[dstlen - 1] = '\0';
+				return -1;
+			}
+			memcpy(dst + n, src + i, run);
+			n += run;
+			i += run - 1;
+			continue;
+		}
 		switch (c) {
 		case '\\':
 			memcpy(esc, "\\\\", 3);
@@ -37,12 +60,7 @@ ctl_escape(const char *src, size_t srclen, char *dst, size_t dstlen)
 			memcpy(esc, "\\r", 3);
 			break;
 		default:
-			if (c < 0x20 || c == 0x7f)
-				snprintf(esc, sizeof(esc), "\\%03u", c);
-			else {
-				esc[0] = c;
-				esc[1] = '\0';
-			}
+			snprintf(esc, sizeof(esc), "\\%03u", c);
 			break;
 		}
 		elen = strlen(esc);

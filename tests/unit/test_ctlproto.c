@@ -31,6 +31,75 @@ test_escape_every_byte(void)
 	CHECK(ctl_unescape(back) == 255 && memcmp(back, src, 255) == 0);
 }
 
+/* The escape a byte at a time, as it was written first: ctl_escape copies
+ * runs of plain bytes, and must give the same string and return for any
+ * input and room, a truncated one too. */
+static int
+escape_ref(const char *src, size_t srclen, char *dst, size_t dstlen)
+{
+	size_t i, n = 0, elen;
+	char esc[5];
+
+	if (dstlen == 0)
+		return -1;
+	for (i = 0; i < srclen; i++) {
+		unsigned char c = src[i];
+
+		if (c == '\\')
+			memcpy(esc, "\\\\", 3);
+		else if (c == '\t')
+			memcpy(esc, "\\t", 3);
+		else if (c == '\n')
+			memcpy(esc, "\\n", 3);
+		else if (c == '\r')
+			memcpy(esc, "\\r", 3);
+		else if (c < 0x20 || c == 0x7f)
+			snprintf(esc, sizeof(esc), "\\%03u", c);
+		else {
+			esc[0] = (char)c;
+			esc[1] = '\0';
+		}
+		elen = strlen(esc);
+		if (n + elen >= dstlen) {
+			dst[n] = '\0';
+			return -1;
+		}
+		memcpy(dst + n, esc, elen);
+		n += elen;
+	}
+	dst[n] = '\0';
+	return (int)n;
+}
+
+static void
+test_escape_runs(void)
+{
+	static const char bytes[] = "ab\\\t\n\r\001\177\200 .-";
+	char src[40], want[200], got[200];
+	unsigned x = 12345;
+	size_t len, room;
+	int k, i, rw, rg;
+
+	for (k = 0; k < 3000; k++) {
+		len = (x = x * 1103515245 + 12345) >> 16 & 31;
+		for (i = 0; i < (int)len; i++) {
+			x = x * 1103515245 + 12345;
+			/* Mostly plain bytes, in runs. */
+			src[i] = (x >> 16) % 4 != 0 ? 'p' :
+			    bytes[(x >> 18) % (sizeof(bytes) - 1)];
+		}
+		for (room = 0; room < 140; room++) {
+			memset(want, 'W', sizeof(want));
+			memset(got, 'W', sizeof(got));
+			rw = escape_ref(src, len, want, room);
+			rg = ctl_escape(src, len, got, room);
+			CHECKF(rw == rg && memcmp(want, got, sizeof(got)) == 0,
+			    "input %d, room %zu: %d \"%.*s\", want %d \"%.*s\"",
+			    k, room, rg, (int)room, got, rw, (int)room, want);
+		}
+	}
+}
+
 static void
 test_escape_cases(void)
 {
@@ -148,6 +217,7 @@ main(void)
 {
 	test_escape_every_byte();
 	test_escape_cases();
+	test_escape_runs();
 	test_parse_line();
 	test_body_prefix();
 	UNIT_DONE("ctlproto");
