@@ -27,9 +27,20 @@ millisecond:
     batch's last name.
 
 Prints medians, minimums and maximums.
+
+With FLEET_ROUTES=N (e.g. 10000) it measures instead what one change costs
+at that size (make bench-fleet FLEET_ROUTES=10000): a fleet of two routers
+(A seeds N routes, B joins; FLEET_MEMBERS defaults to 1 here), then
+FLEET_ADDS (default 100) `route add` on A one after the other, each timed
+from sending it to A's answer; A's and B's CPU time over them (from
+/proc), and the same adds on a standalone router holding the same N routes,
+so what the fleet adds shows.  FLEET_PERF=FILE records A meanwhile with
+`perf record --call-graph fp` (FLEET_PERF_CG=dwarf: another
+kind), stopped by its PID.
 """
 
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -112,9 +123,141 @@ def report(what, vals):
         what, ms(statistics.median(vals)), ms(min(vals)), ms(max(vals)), len(vals)))
 
 
+def stop_all(started):
+    """Stop what was started, last first, by PID."""
+    for p in reversed(started):
+        try:
+            p.stop()
+        except AssertionError as e:
+            print('stop: %s' % e, file=sys.stderr)
+    dt._kill_leftovers()
+
+
+def cpu_s(pid):
+    """User and system CPU seconds of pid so far."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def seed(ctl, n, tag):
+    """n routes in one batch, pipelined on one connection."""
+    ctl.run('begin')
+    for i in range(n):
+        ctl.send(route('%s%05d' % (tag, i)))
+        if i % 500 == 499:
+            for _ in range(500):
+                ctl.final()
+    for _ in range(n % 500):
+        ctl.final()
+    ctl.run('commit')
+
+
+def timed_adds(ctl, n, tag, pids):
+    """n route adds one by one: their times (s) and each pid's CPU (s)."""
+    c0 = [cpu_s(p) for p in pids]
+    took = []
+    for i in range(n):
+        t0 = time.monotonic()
+        ctl.run(route('%s%05d' % (tag, i)))
+        took.append(time.monotonic() - t0)
+    return took, [cpu_s(p) - c for p, c in zip(pids, c0)]
+
+
+def etcd_put_ms(etcd, n=20, size=12000):
+    """Median ms of n puts of size bytes through etcd's JSON gateway, as
+    a change's chunk and head go (the wait on etcd, without a router)."""
+    import base64
+    import json
+    import urllib.request
+    url = etcd.members[0].url + '/v3/kv/put'
+    body = json.dumps({'key': base64.b64encode(b'/bench/x').decode(),
+                       'value': base64.b64encode(b'x' * size).decode()}).encode()
+    took = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        with urllib.request.urlopen(urllib.request.Request(
+                url, body, {'Content-Type': 'application/json'}), timeout=10) as r:
+            r.read()
+        took.append(time.monotonic() - t0)
+    return took
+
+
+def scale(routes):
+    adds = int(os.environ.get('FLEET_ADDS', '100'))
+    members = int(os.environ.get('FLEET_MEMBERS', '1'))
+    work = tempfile.mkdtemp(prefix='dnsroute-fleet-scale-')
+    alloc = dt.AddrAllocator().alloc
+    started = []
+    perf = None
+    try:
+        etcd = dt.Etcd(work, alloc, members).start()
+        started.append(etcd)
+        rs = []
+        for name, extra in (('a', ['-e', etcd.urls, '-R', '-']),
+                            ('b', ['-e', etcd.urls, '-R', '-']),
+                            ('s', [])):
+            rdir = os.path.join(work, name)
+            os.makedirs(rdir)
+            host, port = alloc()
+            r = dt.Router(rdir, host, port, extra).start()
+            started.append(r)
+            rs.append(r)
+        a, b, s = rs
+        for r in (a, s):
+            r.ok('pool add p')
+            seed(Ctl(r), routes, 'r')
+        a.ok('fleet join')
+        dt.wait_for(lambda: 'etcd: revision' in
+                    [x for x in b.rows('show fleet') if x['kind'] == 'state'][0]['detail'],
+                    30)
+        b.ctl('fleet join', timeout=120)
+        dt.wait_for(lambda: b.stat('fleet-revision') == a.stat('fleet-revision'), 120)
+        ctl, sctl = Ctl(a), Ctl(s)
+        timed_adds(sctl, 5, 'w', [s.proc.pid])      # warm both alike
+        timed_adds(ctl, 5, 'w', [a.proc.pid])
+        dt.wait_for(lambda: b.stat('fleet-revision') == a.stat('fleet-revision'), 120)
+        load = os.getloadavg()
+        puts = etcd_put_ms(etcd)
+        st, (st_cpu,) = timed_adds(sctl, adds, 'x', [s.proc.pid])
+        if os.environ.get('FLEET_PERF'):
+            perf = subprocess.Popen(['perf', 'record', '--call-graph',
+                                     os.environ.get('FLEET_PERF_CG', 'fp'), '-q', '-o',
+                                     os.environ['FLEET_PERF'], '-p', str(a.proc.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+        ft, (a_cpu, b_cpu) = timed_adds(ctl, adds, 'x', [a.proc.pid, b.proc.pid])
+        if perf is not None:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=60)
+            perf = None
+        t0 = time.monotonic()
+        dt.wait_for(lambda: b.stat('fleet-revision') == a.stat('fleet-revision'), 120)
+        b_late = time.monotonic() - t0
+        print('%s; %d etcd member%s, 2 dnsrouted in a fleet + 1 standalone, '
+              '%d routes, load %.2f %.2f %.2f before' % (
+                  subprocess.run([dt.ETCD, '--version'], capture_output=True,
+                                 text=True).stdout.split('\n')[0], members,
+                  '' if members == 1 else 's', routes, *load))
+        report('etcd: one 12 KB put answered', puts)
+        report('standalone: route add answered', st)
+        print('%-52s %8s ms a change' % ('  its CPU', ms(st_cpu / adds)))
+        report('fleet A: route add answered', ft)
+        print('%-52s %8s ms a change' % ('  A\'s CPU', ms(a_cpu / adds)))
+        print('%-52s %8s ms a change' % ('  B\'s CPU (applying them)', ms(b_cpu / adds)))
+        print('%-52s %8s ms' % ('  B caught up after A\'s last answer', ms(b_late)))
+    finally:
+        if perf is not None:
+            perf.kill()
+            perf.wait()
+        stop_all(started)
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit('usage: fleet_latency.py BUILDDIR [ROUNDS]')
+    if os.environ.get('FLEET_ROUTES'):
+        return scale(int(os.environ['FLEET_ROUTES']))
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     members = int(os.environ.get('FLEET_MEMBERS', '3'))
     work = tempfile.mkdtemp(prefix='dnsroute-fleet-bench-')
@@ -253,12 +396,7 @@ def main():
         for s in socks:
             s.close()
     finally:
-        for p in reversed(started):
-            try:
-                p.stop()
-            except AssertionError as e:
-                print('stop: %s' % e, file=sys.stderr)
-        dt._kill_leftovers()
+        stop_all(started)
 
 
 if __name__ == '__main__':
