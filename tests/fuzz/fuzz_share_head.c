@@ -1,4 +1,4 @@
-// FUZZ-BUILD: daemon/share_fmt.c daemon/etcd_json.c common/b64.c common/log.c common/util.c -Idaemon $(pkg-config --cflags --libs jansson libevent ldns)
+// FUZZ-BUILD: daemon/share_fmt.c daemon/etcd_json.c common/b64.c common/log.c common/util.c -Idaemon $(pkg-config --cflags --libs jansson libevent libcrypto)
 /*
  * fuzz_share_head: the head of a fleet's state as etcd holds it (anyone
  * who can write to etcd can write it), and the cutting of a state's text
