@@ -5,7 +5,8 @@
  * The mirror holds every chunk (name, bytes, mod_revision) and the head.
  * After each batch etcd delivers, the head is looked at again: once its
  * chunks are all here and make its digest, its text is kept, and applying
- * it is scheduled when the store reflects another head.  A batch that
+ * it is scheduled when the store reflects another head.  A head this
+ * router put is known at once, with the text it proposed.  A batch that
  * leaves the head without some chunk (possible only if someone deletes
  * chunks by hand) keeps the last whole text and waits.
  *
@@ -620,6 +621,14 @@ cas_done(const struct etcd_resp *r, void *arg)
 			memset(&sh->prop->head, 0, sizeof(sh->prop->head));
 			sh->have_head = sh->head_ok = 1;
 			sh->head_rev = r->revision;
+			/* And its text is the one proposed: not made again from
+			 * the chunks and hashed (2 ms at 10,000 routes) when the
+			 * watch brings them. */
+			free(sh->text);
+			sh->text = sh->prop->text;
+			sh->textlen = sh->prop->len;
+			sh->text_rev = r->revision;
+			sh->prop->text = NULL;
 		}
 		prop_end(sh, SHARE_DONE, r->revision, NULL);
 		return;
