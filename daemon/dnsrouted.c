@@ -587,7 +587,7 @@ main(int argc, char *argv[])
 	state_start();
 	trace_init(dr->base);
 	if (endpoints != NULL) {
-		/* Names resolve now, before the loop: never inside it. */
+		/* Endpoint names resolve in the loop, at each connect. */
 		if ((dr->etcd = etcd_new(dr->base, endpoints, err,
 		    sizeof(err))) == NULL)
 			fatalx("-e: %s", err);

@@ -17,13 +17,13 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -39,6 +39,9 @@
 #define READ_MAX		(1024 * 1024)
 
 static const char *const apis[] = { "/v3", "/v3beta" };
+
+/* For endpoint names (resolver_init). */
+static struct evdns_base *resolver;
 
 static void	kick(struct etcd *);
 static void	kick_cb(evutil_socket_t, short, void *);
@@ -69,15 +72,18 @@ etcd_timer_ms(struct event *ev, int ms)
 
 /* ---- endpoints ---- */
 
+/* A URL's host is an address, or a name to resolve at each connect. */
 static int
 parse_endpoint(const char *text, struct etcd_endpoint *ep, char *err,
     size_t errlen)
 {
 	struct evhttp_uri *u;
-	struct addrinfo hints, *res = NULL;
+	struct in6_addr a6;
+	struct in_addr a4;
 	const char *host, *path, *scheme;
-	char port[16], num[256], hosthdr[280];
-	int p, rc;
+	char h[256], hosthdr[280];
+	size_t n;
+	int p;
 
 	memset(ep, 0, sizeof(*ep));
 	if ((u = evhttp_uri_parse(text)) == NULL ||
@@ -100,38 +106,34 @@ parse_endpoint(const char *text, struct etcd_endpoint *ep, char *err,
 		    "http://HOST:PORT, nothing more", text);
 		goto fail;
 	}
+	/* An IPv6 address comes in brackets. */
+	n = strlen(host);
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if (n >= sizeof(h)) {
+		snprintf(err, errlen, "\"%s\": the host is too long", text);
+		goto fail;
+	}
+	memcpy(h, host, n);
+	h[n] = '\0';
 	p = evhttp_uri_get_port(u);
 	ep->port = p > 0 ? p : 2379;
-	snprintf(port, sizeof(port), "%d", ep->port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0 || res == NULL) {
-		snprintf(err, errlen, "\"%s\": cannot resolve %s: %s", text,
-		    host, gai_strerror(rc));
-		goto fail;
-	}
-	/* The numeric address: connecting never resolves again. */
-	if (getnameinfo(res->ai_addr, res->ai_addrlen, num, sizeof(num), NULL,
-	    0, NI_NUMERICHOST) != 0) {
-		snprintf(err, errlen, "\"%s\": no usable address", text);
-		goto fail;
-	}
-	if (res->ai_family == AF_INET6)
-		snprintf(hosthdr, sizeof(hosthdr), "[%s]:%d", num, ep->port);
+	if (inet_pton(AF_INET, h, &a4) == 1 || inet_pton(AF_INET6, h, &a6) ==
+	    1)
+		snprintf(ep->addr, sizeof(ep->addr), "%s", h);
 	else
-		snprintf(hosthdr, sizeof(hosthdr), "%s:%d", num, ep->port);
-	snprintf(ep->addr, sizeof(ep->addr), "%s", num);
+		snprintf(ep->name, sizeof(ep->name), "%s", h);
+	snprintf(hosthdr, sizeof(hosthdr), strchr(h, ':') != NULL ?
+	    "[%s]:%d" : "%s:%d", h, ep->port);
 	snprintf(ep->hosthdr, sizeof(ep->hosthdr), "%s", hosthdr);
 	snprintf(ep->url, sizeof(ep->url), "http://%s", hosthdr);
-	freeaddrinfo(res);
 	evhttp_uri_free(u);
-	ep->last_error[0] = '\0';
 	ep->ok = 1;
 	return 0;
 
 fail:
-	if (res != NULL)
-		freeaddrinfo(res);
 	if (u != NULL)
 		evhttp_uri_free(u);
 	return -1;
@@ -619,18 +621,13 @@ kick(struct etcd *e)
 	event_active(e->kick, 0, 0);
 }
 
-/* Try the current endpoint: the probe goes out at once, ahead of the
- * queue. */
+/* The current endpoint's address is known: the probe goes out at once,
+ * ahead of the queue. */
 static void
-connect_next(struct etcd *e)
+connect_probe(struct etcd *e)
 {
 	struct etcd_req *r;
 
-	e->state = ETCD_CONNECTING;
-	if (e->conn != NULL) {
-		etcd_conn_drop(e, e->conn, NULL);
-		e->conn = NULL;
-	}
 	r = xcalloc(1, sizeof(*r));
 	r->e = e;
 	r->op = ETCD_OP_STATUS;
@@ -642,6 +639,82 @@ connect_next(struct etcd *e)
 	TAILQ_INSERT_HEAD(&e->queue, r, entry);
 	r->queued = 1;
 	req_send(e, r, apis[e->probe_api]);
+}
+
+/* The current endpoint's name resolved (or not): connect, or count it as
+ * a failed endpoint (the next one, or a pause, as for any failure). */
+static void
+resolved(int rc, struct evutil_addrinfo *res, void *arg)
+{
+	struct etcd_lookup *lk = arg;
+	struct etcd *e = lk->e;
+	struct etcd_endpoint *ep;
+	char num[INET6_ADDRSTRLEN], why[512];
+	const void *a;
+
+	free(lk);
+	if (e == NULL) {
+		/* Its client is gone. */
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		return;
+	}
+	e->lookup = NULL;
+	ep = &e->eps[e->cur];
+	if (rc != 0 || res == NULL) {
+		snprintf(why, sizeof(why), "cannot resolve %s: %s", ep->name,
+		    rc != 0 ? evutil_gai_strerror(rc) : "no address");
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		etcd_endpoint_failed(e, why);
+		return;
+	}
+	a = res->ai_family == AF_INET6 ?
+	    (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr :
+	    (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	if (evutil_inet_ntop(res->ai_family, a, num, sizeof(num)) == NULL) {
+		evutil_freeaddrinfo(res);
+		etcd_endpoint_failed(e, "the resolver gave no usable address");
+		return;
+	}
+	evutil_freeaddrinfo(res);
+	if (ep->addr[0] != '\0' && strcmp(ep->addr, num) != 0)
+		log_info("etcd: %s resolves to %s now (was %s)", ep->name, num,
+		    ep->addr);
+	snprintf(ep->addr, sizeof(ep->addr), "%s", num);
+	connect_probe(e);
+}
+
+/* Try the current endpoint: a name is resolved again each time, so a
+ * member that moved to another address is followed. */
+static void
+connect_next(struct etcd *e)
+{
+	struct etcd_endpoint *ep = &e->eps[e->cur];
+	struct evutil_addrinfo hints;
+	char port[16];
+
+	e->state = ETCD_CONNECTING;
+	if (e->conn != NULL) {
+		etcd_conn_drop(e, e->conn, NULL);
+		e->conn = NULL;
+	}
+	if (ep->name[0] == '\0') {
+		connect_probe(e);
+		return;
+	}
+	if (e->lookup != NULL)
+		/* Not expected (one connect at a time): its answer is old. */
+		e->lookup->e = NULL;
+	e->lookup = xcalloc(1, sizeof(*e->lookup));
+	e->lookup->e = e;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", ep->port);
+	/* resolved() may run before this returns (a hosts file entry). */
+	(void)evdns_getaddrinfo(resolver, ep->name, port, &hints, resolved,
+	    e->lookup);
 }
 
 static void
@@ -683,6 +756,47 @@ etcd_probe_done(const struct etcd_resp *r, void *arg)
 
 /* ---- public ---- */
 
+/*
+ * The resolver for endpoint names, made at the first client that has one:
+ * the system's (/etc/resolv.conf, /etc/hosts), each lookup bounded (2 s, 2
+ * tries a name server).  DNSROUTED_RESOLV_CONF names another resolv.conf:
+ * the tests point it at a name server of their own.  It lives as long as
+ * the process, so a lookup still under way at exit (etcd away, its name
+ * server silent) is never cut off: cancelled, evdns would answer it from
+ * the loop, which runs no more, and its memory would be lost.
+ */
+static int
+resolver_init(struct etcd *e, char *err, size_t errlen)
+{
+	const char *conf = getenv("DNSROUTED_RESOLV_CONF");
+	int i;
+
+	for (i = 0; i < e->neps && e->eps[i].name[0] == '\0'; i++)
+		;
+	if (i == e->neps || resolver != NULL)
+		return 0;
+	resolver = evdns_base_new(e->base, (conf == NULL ?
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS : 0) |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (resolver == NULL) {
+		snprintf(err, errlen, "cannot set up a resolver for the etcd "
+		    "endpoint names");
+		return -1;
+	}
+	if (conf != NULL && evdns_base_resolv_conf_parse(resolver,
+	    DNS_OPTIONS_ALL, conf) != 0) {
+		snprintf(err, errlen, "DNSROUTED_RESOLV_CONF: cannot read %s",
+		    conf);
+		evdns_base_free(resolver, 0);
+		resolver = NULL;
+		return -1;
+	}
+	if (evdns_base_set_option(resolver, "timeout:", "2") != 0 ||
+	    evdns_base_set_option(resolver, "attempts:", "2") != 0)
+		log_warnx("etcd: cannot bound the resolver's tries");
+	return 0;
+}
+
 struct etcd *
 etcd_new(struct event_base *base, const char *endpoints, char *err,
     size_t errlen)
@@ -715,6 +829,8 @@ etcd_new(struct event_base *base, const char *endpoints, char *err,
 		snprintf(err, errlen, "no etcd endpoint in \"%s\"", endpoints);
 		goto fail;
 	}
+	if (resolver_init(e, err, errlen) == -1)
+		goto fail;
 	free(list);
 	e->kick = event_new(base, -1, 0, kick_cb, e);
 	e->retry = evtimer_new(base, retry_cb, e);
@@ -739,6 +855,9 @@ etcd_free(struct etcd *e)
 	if (e == NULL)
 		return;
 	etcd_watches_free(e);
+	if (e->lookup != NULL)
+		/* Left to the resolver (see resolver_init). */
+		e->lookup->e = NULL;
 	/* Freeing the connection frees the request in flight on it, without
 	 * a callback. */
 	if (e->conn != NULL)

@@ -5,7 +5,8 @@
  * blocks and nothing here is on the query path.
  *
  * One client talks to one cluster through a list of endpoints.  It uses one
- * endpoint at a time: at connect it probes it (POST .../maintenance/status,
+ * endpoint at a time: at connect it resolves its name (if it has one) and
+ * probes it (POST .../maintenance/status,
  * first under /v3, then /v3beta for older servers) and, when that fails, a
  * request times out or etcd answers "unavailable", it moves to the next one,
  * with a growing pause (100 ms doubling to 2 s) once every endpoint has
@@ -135,10 +136,13 @@ typedef void (*etcd_cb)(const struct etcd_resp *, void *arg);
 #define ETCD_PREV_KV	0x08	/* put, delete, watch: the previous pairs */
 #define ETCD_SORT_DESC	0x10	/* range: keys in descending order */
 
-/* "http://10.0.0.1:2379,http://[::1]:2379" (port 2379 when left out).
- * Names are resolved here, once: this is meant to run at start-up.  NULL
- * with err on a malformed list, https (not supported) or a name that does
- * not resolve.  Connecting starts at once, in the background. */
+/* "http://10.0.0.1:2379,http://[::1]:2379,http://etcd1.example:2379"
+ * (port 2379 when left out).  A name is resolved at each connect to its
+ * endpoint, in the background (evdns: the system's resolv.conf and hosts
+ * file, each try bounded), so a member that moves is followed; one that
+ * does not resolve fails that try like an endpoint that does not answer.
+ * NULL with err only on a malformed list or https (not supported).
+ * Connecting starts at once, in the background. */
 struct etcd	*etcd_new(struct event_base *, const char *endpoints, char *err,
 		    size_t errlen);
 /* Cancels every request and watch without calling back.  Not from inside

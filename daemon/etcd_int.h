@@ -13,14 +13,21 @@
 #include "etcd_json.h"
 
 struct etcd_endpoint {
-	char		 url[300];	/* http://ADDR:PORT, as used */
-	char		 addr[256];	/* numeric */
+	char		 url[300];	/* http://HOST:PORT, as shown */
+	char		 name[256];	/* a name to resolve; "": numeric */
+	char		 addr[256];	/* numeric: the last the name gave */
 	int		 port;
 	char		 hosthdr[280];
 	int		 ok;
 	char		 last_error[256];
 	int64_t		 last_error_us;
 	int64_t		 revision;
+};
+
+/* A lookup's ticket: e is NULL once its client is gone (etcd_free), and
+ * the answer, if it ever comes, is dropped. */
+struct etcd_lookup {
+	struct etcd	*e;
 };
 
 struct etcd_req {
@@ -66,6 +73,9 @@ struct etcd {
 	struct etcd_req		*inflight;
 	struct etcd_reqq	 queue;		/* waiting to be sent */
 	struct etcd_reqq	 done;		/* callbacks to run */
+	/* Endpoint names resolve at each connect to them, through evdns
+	 * (asynchronous, bounded in time): the lookup under way. */
+	struct etcd_lookup	*lookup;
 	struct {
 		struct evhttp_connection *conn;
 		void			*owned;

@@ -13,6 +13,7 @@ compacted the history it needed), a router started while etcd is down
 seeing each other.
 """
 
+import os
 import re
 import shutil
 import time
@@ -368,3 +369,81 @@ def test_flags_are_checked(router_factory, alloc):
                        (['-e', 'ftp:x'], 'not an etcd URL')):
         p = dt.subprocess.run(r.argv() + args, capture_output=True, text=True, timeout=10)
         assert p.returncode != 0 and want in p.stderr, (args, p.stderr)
+
+
+# --------------------------------------------------------------------------
+# Endpoint names
+
+
+def name_zone(addr):
+    """etcd.test. with m.etcd.test. at addr (None: no such name)."""
+    z = ['$ORIGIN etcd.test.', '$TTL 0',
+         '@ IN SOA ns hostmaster 1 3600 600 86400 0', '@ IN NS ns',
+         'ns IN A 127.0.0.1']
+    if addr:
+        z.append('m IN A %s' % addr)
+    return '\n'.join(z) + '\n'
+
+
+def serve_name(srv, addr):
+    srv.zones['etcd.test.'] = name_zone(addr)
+    srv.zone_files('zone')
+    srv.restart()
+
+
+def test_endpoint_name_resolved_at_each_connect(etcd_factory, router_factory,
+                                                 nsd_factory, ns, alloc, workdir):
+    """-e http://NAME:PORT: the name is looked up at each connect, through
+    a name server of the test's own (DNSROUTED_RESOLV_CONF), so a start
+    before the name exists is not fatal and a member that moves to another
+    address is followed."""
+    etcd = etcd_factory()
+    m1 = etcd.members[0]
+    h1, port = m1.client
+    dnsd = nsd_factory('dns', {'etcd.test.': name_zone(None)})
+    conf = os.path.join(workdir, 'resolv.conf')
+    with open(conf, 'w') as f:
+        f.write('nameserver %s:%d\nsearch etcd.test\n' % (dnsd.host, dnsd.port))
+    url = 'http://m.etcd.test:%d' % port
+    r = router_factory(['-e', url], start=False)
+    r.env = dict(os.environ, DNSROUTED_RESOLV_CONF=conf)
+    # The name does not resolve yet: the router starts, serves, says why.
+    r.start()
+    dt.wait_for(lambda: 'cannot resolve m.etcd.test' in dt.read_text(r.log), 10,
+                what='the failed lookup logged')
+    assert r.stat('etcd-connected') == 0
+    etcd_row, = r.fleet()['etcd']
+    assert url in str(etcd_row) and 'cannot resolve' in str(etcd_row)
+
+    # The name appears: the router connects (at its next try, 2 s apart
+    # at most) and takes registrations.
+    serve_name(dnsd, h1)
+    dt.wait_for(lambda: r.stat('etcd-connected') == 1, 15, what='connected by name')
+    ns9 = ns('ns9')
+    etcd.put('/dnsrouter/ns9', '%s,%s' % (ns9.endpoint, SPLIT))
+    wait_answer(r, 'ns9')
+
+    # The member moves: a new etcd on another address, same port, and the
+    # name follows it.  The router reconnects there (another cluster: it
+    # reads everything again) and takes what that one holds.
+    h2 = next(h for h in ('127.0.0.%d' % i for i in range(2, 255))
+              if h != h1 and dt.AddrAllocator.is_free(h, port))
+    etcd.stop()
+    dt.wait_for(lambda: r.stat('etcd-connected') == 0, 15, what='etcd lost')
+    serve_name(dnsd, h2)
+    addrs = iter([(h2, port)])
+    e2 = dt.Etcd(os.path.join(workdir, 'moved'),
+                 lambda: next(addrs, None) or alloc(), 1)
+    try:
+        e2.start()
+        ns8 = ns('ns8')
+        e2.put('/dnsrouter/ns8', '%s,%s' % (ns8.endpoint, SPLIT))
+        dt.wait_for(lambda: r.stat('etcd-connected') == 1, 20,
+                    what='connected to the moved member')
+        wait_answer(r, 'ns8', deadline=15)
+        assert 'm.etcd.test resolves to %s now (was %s)' % (h2, h1) in \
+            dt.read_text(r.log)
+        # Stopped while connected: no lookup is left pending at exit.
+        r.stop()
+    finally:
+        e2.stop()
