@@ -307,7 +307,7 @@ db_err(struct db *db, const char *fmt, ...)
 
 /* The statement, unless a caller up the stack is still stepping it. */
 static sqlite3_stmt *
-stmt_get(struct db *db, enum stmt id)
+db_stmt_get(struct db *db, enum stmt id)
 {
 	sqlite3_stmt *st = db->st[id];
 
@@ -322,7 +322,7 @@ stmt_get(struct db *db, enum stmt id)
 /* Reset and drop bindings: text is bound SQLITE_STATIC, and the caller's
  * strings must not stay referenced after the call. */
 static void
-stmt_done(sqlite3_stmt *st)
+db_stmt_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -331,50 +331,50 @@ stmt_done(sqlite3_stmt *st)
 /* Keep SQLite's message for a failed step and finish the statement.
  * Returns the extended result code for callers that map it. */
 static int
-stmt_fail(struct db *db, sqlite3_stmt *st, int rc)
+db_stmt_fail(struct db *db, sqlite3_stmt *st, int rc)
 {
 	db_err(db, "%s", sqlite3_errmsg(db->h));
-	stmt_done(st);
+	db_stmt_done(st);
 	return rc;
 }
 
 /* Step a statement that returns no rows (or whose rows we ignore).
  * SQLITE_OK or the extended error code, with db->err set. */
 static int
-stmt_run(struct db *db, sqlite3_stmt *st)
+db_stmt_run(struct db *db, sqlite3_stmt *st)
 {
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
 	if (rc != SQLITE_DONE)
-		return stmt_fail(db, st, rc);
-	stmt_done(st);
+		return db_stmt_fail(db, st, rc);
+	db_stmt_done(st);
 	return SQLITE_OK;
 }
 
 /* Step for one integer: 0 with *out set, 1 when there is no row, -1. */
 static int
-stmt_int64(struct db *db, sqlite3_stmt *st, int64_t *out)
+db_stmt_int64(struct db *db, sqlite3_stmt *st, int64_t *out)
 {
 	int rc;
 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*out = sqlite3_column_int64(st, 0);
-		stmt_done(st);
+		db_stmt_done(st);
 		return 0;
 	}
 	if (rc == SQLITE_DONE) {
-		stmt_done(st);
+		db_stmt_done(st);
 		return 1;
 	}
-	stmt_fail(db, st, rc);
+	db_stmt_fail(db, st, rc);
 	return -1;
 }
 
 /* The callers' callbacks, one member per row type. */
-union row_cb {
+union db_row_cb {
 	int	(*backend)(const struct db_backend *, void *);
 	int	(*pool)(const struct db_pool *, void *);
 	int	(*member)(int64_t, int64_t, void *);
@@ -385,7 +385,7 @@ union row_cb {
 };
 
 /* Decode the current row of a statement and pass it to the callback. */
-typedef int (*row_fn)(struct db *, sqlite3_stmt *, union row_cb, void *);
+typedef int (*db_row_fn)(struct db *, sqlite3_stmt *, union db_row_cb, void *);
 
 /*
  * Every foreach: step st and hand each row to fn.  A non-zero return (the
@@ -394,44 +394,44 @@ typedef int (*row_fn)(struct db *, sqlite3_stmt *, union row_cb, void *);
  * next call starts from the top.
  */
 static int
-each_row(struct db *db, sqlite3_stmt *st, row_fn fn, union row_cb cb,
+db_each_row(struct db *db, sqlite3_stmt *st, db_row_fn fn, union db_row_cb cb,
     void *arg)
 {
 	int rc, ret;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if ((ret = fn(db, st, cb, arg)) != 0) {
-			stmt_done(st);
+			db_stmt_done(st);
 			return ret;
 		}
 	if (rc != SQLITE_DONE) {
-		stmt_fail(db, st, rc);
+		db_stmt_fail(db, st, rc);
 		return -1;
 	}
-	stmt_done(st);
+	db_stmt_done(st);
 	return 0;
 }
 
 static int
-simple(struct db *db, enum stmt id)
+db_exec(struct db *db, enum stmt id)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, id)) == NULL)
+	if ((st = db_stmt_get(db, id)) == NULL)
 		return -1;
-	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
-static int
-bind_text(sqlite3_stmt *st, int i, const char *s)
+void
+db_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
-	return sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
 }
 
 /* Copy a text column into a fixed buffer.  Rows are written from the same
  * fixed buffers, so truncation only happens to a file edited by hand. */
-static void
-col_copy(char *dst, size_t len, sqlite3_stmt *st, int col)
+void
+db_col_copy(char *dst, size_t len, sqlite3_stmt *st, int col)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
 	size_t n = s != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
@@ -444,7 +444,7 @@ col_copy(char *dst, size_t len, sqlite3_stmt *st, int col)
 }
 
 static const char *
-col_str(sqlite3_stmt *st, int col)
+db_col_str(sqlite3_stmt *st, int col)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
 
@@ -452,7 +452,7 @@ col_str(sqlite3_stmt *st, int col)
 }
 
 static const char *
-enum_word(const struct words *ws, int v)
+db_enum_word(const struct words *ws, int v)
 {
 	return v >= 0 && v < ws->n ? ws->w[v] : NULL;
 }
@@ -460,7 +460,7 @@ enum_word(const struct words *ws, int v)
 /* The CHECK constraints keep other words out; -1 means the file was
  * edited by hand. */
 static int
-word_enum(const struct words *ws, sqlite3_stmt *st, int col)
+db_word_enum(const struct words *ws, sqlite3_stmt *st, int col)
 {
 	const char *s = (const char *)sqlite3_column_text(st, col);
 
@@ -512,25 +512,13 @@ db_side_done(struct db *db, sqlite3_stmt *st, int rc)
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		ret = db_err(db, "%s", sqlite3_errmsg(db->h));
-	stmt_done(st);
+	db_stmt_done(st);
 	return ret;
-}
-
-void
-db_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	bind_text(st, i, s);
-}
-
-void
-db_col_copy(char *dst, size_t len, sqlite3_stmt *st, int col)
-{
-	col_copy(dst, len, st, col);
 }
 
 /* A name that fills its fixed buffer has lost its NUL. */
 static int
-name_ok(struct db *db, const char *what, const char *name)
+db_name_ok(struct db *db, const char *what, const char *name)
 {
 	if (memchr(name, '\0', CONF_NAME_MAX) == NULL)
 		return db_err(db, "%s name is too long", what);
@@ -547,28 +535,28 @@ name_ok(struct db *db, const char *what, const char *name)
  * caller undoes the call's work itself.
  */
 static int
-op_begin(struct db *db)
+db_op_begin(struct db *db)
 {
 	if (db->bulk)
 		return 0;
-	return simple(db, S_OP_SAVEPOINT);
+	return db_exec(db, S_OP_SAVEPOINT);
 }
 
 /* End it after the call's statements returned ret (0 or -1): keep their
  * work or undo it, and keep the message of the statement that failed. */
 static int
-op_end(struct db *db, int ret)
+db_op_end(struct db *db, int ret)
 {
 	char saved[sizeof(db->err)];
 
 	if (db->bulk)
 		return ret;
 	if (ret == 0)
-		return simple(db, S_OP_RELEASE);
+		return db_exec(db, S_OP_RELEASE);
 	memcpy(saved, db->err, sizeof(saved));
 	if (!sqlite3_get_autocommit(db->h)) {
-		simple(db, S_OP_ROLLBACK_TO);
-		simple(db, S_OP_RELEASE);
+		db_exec(db, S_OP_ROLLBACK_TO);
+		db_exec(db, S_OP_RELEASE);
 	}
 	memcpy(db->err, saved, sizeof(saved));
 	return ret;
@@ -662,7 +650,7 @@ open_query(struct db *db, const char *sql, char *out, size_t outlen,
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			if (out != NULL && outlen > 0 && out[0] == '\0')
-				snprintf(out, outlen, "%s", col_str(st, 0));
+				snprintf(out, outlen, "%s", db_col_str(st, 0));
 		if (rc == SQLITE_DONE)
 			rc = SQLITE_OK;
 	}
@@ -961,7 +949,7 @@ schema_latest(struct db *db)
 
 /* Every statement of db.c, db_reg.c and db_key.c, once per connection. */
 static int
-prepare_all(struct db *db, char *err, size_t errlen)
+db_prepare_all(struct db *db, char *err, size_t errlen)
 {
 	int i, rc;
 
@@ -1012,7 +1000,7 @@ reader_open(const char *path)
 		snprintf(err, sizeof(err), "not at the latest schema");
 		goto fail;
 	}
-	if (prepare_all(db, err, sizeof(err)) == 0)
+	if (db_prepare_all(db, err, sizeof(err)) == 0)
 		return db;
 fail:
 	log_warnx("database %s: no read-only connection (%s); reads see "
@@ -1126,7 +1114,7 @@ db_open_flags(const char *path, int flags, char *err, size_t errlen)
 		snprintf(err, errlen, "database %s: %s", path, msg);
 		goto fail;
 	}
-	if (prepare_all(db, err, errlen) == -1)
+	if (db_prepare_all(db, err, errlen) == -1)
 		goto fail;
 	if (!memory)
 		umask(oldmask);
@@ -1177,13 +1165,13 @@ int
 db_begin(struct db *db)
 {
 	db->pool_cached = 0;
-	return simple(db, S_BEGIN);
+	return db_exec(db, S_BEGIN);
 }
 
 int
 db_commit(struct db *db)
 {
-	return simple(db, S_COMMIT);
+	return db_exec(db, S_COMMIT);
 }
 
 /* After SQLITE_FULL or an I/O error SQLite may have rolled back already;
@@ -1194,19 +1182,19 @@ db_rollback(struct db *db)
 	db->pool_cached = 0;
 	if (sqlite3_get_autocommit(db->h))
 		return 0;
-	return simple(db, S_ROLLBACK);
+	return db_exec(db, S_ROLLBACK);
 }
 
 int
 db_savepoint(struct db *db)
 {
-	return simple(db, S_SAVEPOINT);
+	return db_exec(db, S_SAVEPOINT);
 }
 
 int
 db_release(struct db *db)
 {
-	return simple(db, S_RELEASE);
+	return db_exec(db, S_RELEASE);
 }
 
 /* Fails, saying so, when the whole transaction is gone (see db_rollback):
@@ -1218,9 +1206,9 @@ db_rollback_savepoint(struct db *db)
 	if (sqlite3_get_autocommit(db->h))
 		return db_err(db, "the whole transaction was rolled back "
 		    "after an error");
-	if (simple(db, S_ROLLBACK_TO) == -1)
+	if (db_exec(db, S_ROLLBACK_TO) == -1)
 		return -1;
-	return simple(db, S_RELEASE);
+	return db_exec(db, S_RELEASE);
 }
 
 int
@@ -1245,25 +1233,25 @@ backend_bind(struct db *db, sqlite3_stmt *st, const struct db_backend *b)
 	const struct backend_conf *c = &b->conf;
 	const char *transport, *admin, *client_addr;
 
-	if (name_ok(db, "backend", b->name) == -1)
+	if (db_name_ok(db, "backend", b->name) == -1)
 		return -1;
 	if (memchr(c->addr, '\0', sizeof(c->addr)) == NULL ||
 	    memchr(c->check_qname, '\0', sizeof(c->check_qname)) == NULL ||
 	    memchr(c->key, '\0', sizeof(c->key)) == NULL)
 		return db_err(db, "backend \"%s\": address or check name is "
 		    "too long", b->name);
-	transport = enum_word(&words_transport, c->transport);
-	admin = enum_word(&words_admin, b->admin);
-	client_addr = enum_word(&words_client_addr, c->client_addr);
+	transport = db_enum_word(&words_transport, c->transport);
+	admin = db_enum_word(&words_admin, b->admin);
+	client_addr = db_enum_word(&words_client_addr, c->client_addr);
 	if (transport == NULL || admin == NULL || client_addr == NULL)
 		return db_err(db, "backend \"%s\": bad transport, admin "
 		    "state or client-address", b->name);
-	bind_text(st, 2, b->name);
-	bind_text(st, 3, c->addr);
-	bind_text(st, 4, transport);
+	db_bind_text(st, 2, b->name);
+	db_bind_text(st, 3, c->addr);
+	db_bind_text(st, 4, transport);
 	sqlite3_bind_int(st, 5, c->weight);
-	bind_text(st, 6, admin);
-	bind_text(st, 7, c->check_qname);
+	db_bind_text(st, 6, admin);
+	db_bind_text(st, 7, c->check_qname);
 	sqlite3_bind_int(st, 8, c->check_qtype);
 	sqlite3_bind_int(st, 9, c->check_qclass);
 	sqlite3_bind_int(st, 10, c->check_tcp != 0);
@@ -1272,8 +1260,8 @@ backend_bind(struct db *db, sqlite3_stmt *st, const struct db_backend *b)
 	sqlite3_bind_int(st, 13, c->timeout_ms);
 	sqlite3_bind_int(st, 14, c->fall);
 	sqlite3_bind_int(st, 15, c->rise);
-	bind_text(st, 16, c->key);
-	bind_text(st, 17, client_addr);
+	db_bind_text(st, 16, c->key);
+	db_bind_text(st, 17, client_addr);
 	return 0;
 }
 
@@ -1284,12 +1272,12 @@ backend_row(struct db *db, sqlite3_stmt *st, struct db_backend *b)
 
 	memset(b, 0, sizeof(*b));
 	b->id = sqlite3_column_int64(st, 0);
-	col_copy(b->name, sizeof(b->name), st, 1);
-	col_copy(c->addr, sizeof(c->addr), st, 2);
-	c->transport = word_enum(&words_transport, st, 3);
+	db_col_copy(b->name, sizeof(b->name), st, 1);
+	db_col_copy(c->addr, sizeof(c->addr), st, 2);
+	c->transport = db_word_enum(&words_transport, st, 3);
 	c->weight = sqlite3_column_int(st, 4);
-	b->admin = word_enum(&words_admin, st, 5);
-	col_copy(c->check_qname, sizeof(c->check_qname), st, 6);
+	b->admin = db_word_enum(&words_admin, st, 5);
+	db_col_copy(c->check_qname, sizeof(c->check_qname), st, 6);
 	c->check_qtype = sqlite3_column_int(st, 7);
 	c->check_qclass = sqlite3_column_int(st, 8);
 	c->check_tcp = sqlite3_column_int(st, 9);
@@ -1298,8 +1286,8 @@ backend_row(struct db *db, sqlite3_stmt *st, struct db_backend *b)
 	c->timeout_ms = sqlite3_column_int(st, 12);
 	c->fall = sqlite3_column_int(st, 13);
 	c->rise = sqlite3_column_int(st, 14);
-	col_copy(c->key, sizeof(c->key), st, 15);
-	c->client_addr = word_enum(&words_client_addr, st, 16);
+	db_col_copy(c->key, sizeof(c->key), st, 15);
+	c->client_addr = db_word_enum(&words_client_addr, st, 16);
 	if (c->transport == -1 || b->admin == -1 || c->client_addr == -1)
 		return db_err(db, "backend \"%s\": unknown transport, admin "
 		    "state or client-address in the database", b->name);
@@ -1321,13 +1309,13 @@ db_backend_add(struct db *db, struct db_backend *b)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = stmt_get(db, S_BACKEND_ADD)) == NULL)
+	if ((st = db_stmt_get(db, S_BACKEND_ADD)) == NULL)
 		return -1;
 	if (backend_bind(db, st, b) == -1) {
-		stmt_done(st);
+		db_stmt_done(st);
 		return -1;
 	}
-	if ((rc = stmt_run(db, st)) != SQLITE_OK)
+	if ((rc = db_stmt_run(db, st)) != SQLITE_OK)
 		return backend_write_err(db, rc, b->name);
 	b->id = sqlite3_last_insert_rowid(db->h);
 	return 0;
@@ -1349,14 +1337,14 @@ db_backend_update(struct db *db, const struct db_backend *b)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = stmt_get(db, S_BACKEND_UPDATE)) == NULL)
+	if ((st = db_stmt_get(db, S_BACKEND_UPDATE)) == NULL)
 		return -1;
 	if (backend_bind(db, st, b) == -1) {
-		stmt_done(st);
+		db_stmt_done(st);
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, b->id);
-	if ((rc = stmt_run(db, st)) != SQLITE_OK)
+	if ((rc = db_stmt_run(db, st)) != SQLITE_OK)
 		return backend_write_err(db, rc, b->name);
 	return backend_found(db, b->id);
 }
@@ -1369,13 +1357,13 @@ db_backend_set_admin(struct db *db, int64_t id, int admin)
 	sqlite3_stmt *st;
 	const char *word;
 
-	if ((word = enum_word(&words_admin, admin)) == NULL)
+	if ((word = db_enum_word(&words_admin, admin)) == NULL)
 		return db_err(db, "bad admin state %d", admin);
-	if ((st = stmt_get(db, S_BACKEND_ADMIN)) == NULL)
+	if ((st = db_stmt_get(db, S_BACKEND_ADMIN)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	bind_text(st, 2, word);
-	if (stmt_run(db, st) != SQLITE_OK)
+	db_bind_text(st, 2, word);
+	if (db_stmt_run(db, st) != SQLITE_OK)
 		return -1;
 	return backend_found(db, id);
 }
@@ -1386,10 +1374,10 @@ db_backend_del(struct db *db, int64_t id)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_BACKEND_DEL)) == NULL)
+	if ((st = db_stmt_get(db, S_BACKEND_DEL)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (stmt_run(db, st) != SQLITE_OK)
+	if (db_stmt_run(db, st) != SQLITE_OK)
 		return -1;
 	return backend_found(db, id);
 }
@@ -1400,26 +1388,26 @@ db_backend_get(struct db *db, const char *name, struct db_backend *out)
 	sqlite3_stmt *st;
 	int rc, ret;
 
-	if ((st = stmt_get(db, S_BACKEND_GET)) == NULL)
+	if ((st = db_stmt_get(db, S_BACKEND_GET)) == NULL)
 		return -1;
-	bind_text(st, 1, name);
+	db_bind_text(st, 1, name);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		stmt_done(st);
+		db_stmt_done(st);
 		db_err(db, "backend \"%s\" does not exist", name);
 		return 1;
 	}
 	if (rc != SQLITE_ROW) {
-		stmt_fail(db, st, rc);
+		db_stmt_fail(db, st, rc);
 		return -1;
 	}
 	ret = backend_row(db, st, out);
-	stmt_done(st);
+	db_stmt_done(st);
 	return ret;
 }
 
 static int
-backend_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+backend_emit(struct db *db, sqlite3_stmt *st, union db_row_cb cb, void *arg)
 {
 	struct db_backend b;
 
@@ -1432,12 +1420,12 @@ int
 db_backend_foreach(struct db *db,
     int (*cb)(const struct db_backend *, void *), void *arg)
 {
-	union row_cb u = { .backend = cb };
+	union db_row_cb u = { .backend = cb };
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_BACKEND_ALL)) == NULL)
+	if ((st = db_stmt_get(db, S_BACKEND_ALL)) == NULL)
 		return -1;
-	return each_row(db, st, backend_emit, u, arg);
+	return db_each_row(db, st, backend_emit, u, arg);
 }
 
 /*
@@ -1451,23 +1439,23 @@ pool_bind(struct db *db, sqlite3_stmt *st, const struct db_pool *p)
 	const char *policy, *confirm, *tc_retry;
 	char good[64];
 
-	if (name_ok(db, "pool", p->name) == -1)
+	if (db_name_ok(db, "pool", p->name) == -1)
 		return -1;
-	policy = enum_word(&words_policy, c->policy);
-	confirm = enum_word(&words_confirm, c->confirm);
-	tc_retry = enum_word(&words_yesno, c->tc_retry);
+	policy = db_enum_word(&words_policy, c->policy);
+	confirm = db_enum_word(&words_confirm, c->confirm);
+	tc_retry = db_enum_word(&words_yesno, c->tc_retry);
 	if (policy == NULL || confirm == NULL || tc_retry == NULL ||
 	    !(c->good >> GOOD_ANSWER & 1))
 		return db_err(db, "pool \"%s\": bad policy, confirm, good or "
 		    "tc-retry", p->name);
 	words_set_format(&words_good, (unsigned)c->good, good, sizeof(good));
-	bind_text(st, 2, p->name);
-	bind_text(st, 3, policy);
-	bind_text(st, 4, confirm);
+	db_bind_text(st, 2, p->name);
+	db_bind_text(st, 3, policy);
+	db_bind_text(st, 4, confirm);
 	/* SQLITE_STATIC would leave the statement pointing into this
 	 * frame. */
 	sqlite3_bind_text(st, 5, good, -1, SQLITE_TRANSIENT);
-	bind_text(st, 6, tc_retry);
+	db_bind_text(st, 6, tc_retry);
 	return 0;
 }
 
@@ -1479,12 +1467,12 @@ pool_row(struct db *db, sqlite3_stmt *st, struct db_pool *p)
 
 	memset(p, 0, sizeof(*p));
 	p->id = sqlite3_column_int64(st, 0);
-	col_copy(p->name, sizeof(p->name), st, 1);
-	c->policy = word_enum(&words_policy, st, 2);
-	c->confirm = word_enum(&words_confirm, st, 3);
-	c->tc_retry = word_enum(&words_yesno, st, 5);
+	db_col_copy(p->name, sizeof(p->name), st, 1);
+	c->policy = db_word_enum(&words_policy, st, 2);
+	c->confirm = db_word_enum(&words_confirm, st, 3);
+	c->tc_retry = db_word_enum(&words_yesno, st, 5);
 	if (c->policy == -1 || c->confirm == -1 || c->tc_retry == -1 ||
-	    words_set_parse(&words_good, col_str(st, 4), &good) == -1)
+	    words_set_parse(&words_good, db_col_str(st, 4), &good) == -1)
 		return db_err(db, "pool \"%s\": unknown policy, confirm, good "
 		    "or tc-retry in the database", p->name);
 	c->good = (int)good;
@@ -1505,13 +1493,13 @@ db_pool_add(struct db *db, struct db_pool *p)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = stmt_get(db, S_POOL_ADD)) == NULL)
+	if ((st = db_stmt_get(db, S_POOL_ADD)) == NULL)
 		return -1;
 	if (pool_bind(db, st, p) == -1) {
-		stmt_done(st);
+		db_stmt_done(st);
 		return -1;
 	}
-	if ((rc = stmt_run(db, st)) != SQLITE_OK)
+	if ((rc = db_stmt_run(db, st)) != SQLITE_OK)
 		return pool_write_err(db, rc, p->name);
 	p->id = sqlite3_last_insert_rowid(db->h);
 	return 0;
@@ -1523,14 +1511,14 @@ db_pool_update(struct db *db, const struct db_pool *p)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = stmt_get(db, S_POOL_UPDATE)) == NULL)
+	if ((st = db_stmt_get(db, S_POOL_UPDATE)) == NULL)
 		return -1;
 	if (pool_bind(db, st, p) == -1) {
-		stmt_done(st);
+		db_stmt_done(st);
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, p->id);
-	if ((rc = stmt_run(db, st)) != SQLITE_OK)
+	if ((rc = db_stmt_run(db, st)) != SQLITE_OK)
 		return pool_write_err(db, rc, p->name);
 	if (sqlite3_changes(db->h) == 0) {
 		db_err(db, "no such pool (id %" PRId64 ")", p->id);
@@ -1546,21 +1534,21 @@ pool_name(struct db *db, int64_t id, char *name)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = stmt_get(db, S_POOL_NAME)) == NULL)
+	if ((st = db_stmt_get(db, S_POOL_NAME)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		col_copy(name, CONF_NAME_MAX, st, 0);
-		stmt_done(st);
+		db_col_copy(name, CONF_NAME_MAX, st, 0);
+		db_stmt_done(st);
 		return 0;
 	}
 	if (rc == SQLITE_DONE) {
-		stmt_done(st);
+		db_stmt_done(st);
 		db_err(db, "no such pool (id %" PRId64 ")", id);
 		return 1;
 	}
-	stmt_fail(db, st, rc);
+	db_stmt_fail(db, st, rc);
 	return -1;
 }
 
@@ -1581,10 +1569,10 @@ db_pool_del(struct db *db, int64_t id)
 	if (route != 0)
 		return db_err(db, "pool \"%s\" is used by route %" PRId64,
 		    name, route);
-	if ((st = stmt_get(db, S_POOL_DEL)) == NULL)
+	if ((st = db_stmt_get(db, S_POOL_DEL)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
 int
@@ -1598,21 +1586,21 @@ db_pool_get(struct db *db, const char *name, struct db_pool *out)
 		*out = db->pool_last;
 		return 0;
 	}
-	if ((st = stmt_get(db, S_POOL_GET)) == NULL)
+	if ((st = db_stmt_get(db, S_POOL_GET)) == NULL)
 		return -1;
-	bind_text(st, 1, name);
+	db_bind_text(st, 1, name);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		stmt_done(st);
+		db_stmt_done(st);
 		db_err(db, "pool \"%s\" does not exist", name);
 		return 1;
 	}
 	if (rc != SQLITE_ROW) {
-		stmt_fail(db, st, rc);
+		db_stmt_fail(db, st, rc);
 		return -1;
 	}
 	ret = pool_row(db, st, out);
-	stmt_done(st);
+	db_stmt_done(st);
 	if (ret == 0) {
 		db->pool_last = *out;
 		db->pool_cached = 1;
@@ -1621,7 +1609,7 @@ db_pool_get(struct db *db, const char *name, struct db_pool *out)
 }
 
 static int
-pool_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+pool_emit(struct db *db, sqlite3_stmt *st, union db_row_cb cb, void *arg)
 {
 	struct db_pool p;
 
@@ -1634,12 +1622,12 @@ int
 db_pool_foreach(struct db *db, int (*cb)(const struct db_pool *, void *),
     void *arg)
 {
-	union row_cb u = { .pool = cb };
+	union db_row_cb u = { .pool = cb };
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_POOL_ALL)) == NULL)
+	if ((st = db_stmt_get(db, S_POOL_ALL)) == NULL)
 		return -1;
-	return each_row(db, st, pool_emit, u, arg);
+	return db_each_row(db, st, pool_emit, u, arg);
 }
 
 /*
@@ -1657,10 +1645,10 @@ member_fk_err(struct db *db, int64_t pool_id, int64_t backend_id)
 
 	if ((rc = pool_name(db, pool_id, name)) != 0)
 		return -1;		/* "no such pool" or the error */
-	if ((st = stmt_get(db, S_BACKEND_EXISTS)) == NULL)
+	if ((st = db_stmt_get(db, S_BACKEND_EXISTS)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, backend_id);
-	if ((rc = stmt_int64(db, st, &id)) == 1)
+	if ((rc = db_stmt_int64(db, st, &id)) == 1)
 		return db_err(db, "no such backend (id %" PRId64 ")",
 		    backend_id);
 	return -1;
@@ -1672,11 +1660,11 @@ db_member_add(struct db *db, int64_t pool_id, int64_t backend_id)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = stmt_get(db, S_MEMBER_ADD)) == NULL)
+	if ((st = db_stmt_get(db, S_MEMBER_ADD)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, pool_id);
 	sqlite3_bind_int64(st, 2, backend_id);
-	if ((rc = stmt_run(db, st)) == SQLITE_OK)
+	if ((rc = db_stmt_run(db, st)) == SQLITE_OK)
 		return 0;
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return member_fk_err(db, pool_id, backend_id);
@@ -1688,11 +1676,11 @@ db_member_del(struct db *db, int64_t pool_id, int64_t backend_id)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_MEMBER_DEL)) == NULL)
+	if ((st = db_stmt_get(db, S_MEMBER_DEL)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, pool_id);
 	sqlite3_bind_int64(st, 2, backend_id);
-	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
 int
@@ -1700,14 +1688,14 @@ db_member_del_backend(struct db *db, int64_t backend_id)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_MEMBER_DEL_BACKEND)) == NULL)
+	if ((st = db_stmt_get(db, S_MEMBER_DEL_BACKEND)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, backend_id);
-	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
 static int
-member_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+member_emit(struct db *db, sqlite3_stmt *st, union db_row_cb cb, void *arg)
 {
 	(void)db;
 	return cb.member(sqlite3_column_int64(st, 0),
@@ -1718,17 +1706,17 @@ int
 db_member_foreach(struct db *db,
     int (*cb)(int64_t pool_id, int64_t backend_id, void *), void *arg)
 {
-	union row_cb u = { .member = cb };
+	union db_row_cb u = { .member = cb };
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_MEMBER_ALL)) == NULL)
+	if ((st = db_stmt_get(db, S_MEMBER_ALL)) == NULL)
 		return -1;
-	return each_row(db, st, member_emit, u, arg);
+	return db_each_row(db, st, member_emit, u, arg);
 }
 
 /*
  * Routes.  Positions are 1..N without gaps after every call; the calls
- * that shift other rows run in their own savepoint (op_begin).
+ * that shift other rows run in their own savepoint (db_op_begin).
  */
 
 static int
@@ -1736,9 +1724,9 @@ route_last(struct db *db, int64_t *last)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_ROUTE_LAST)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_LAST)) == NULL)
 		return -1;
-	return stmt_int64(db, st, last) == 0 ? 0 : -1;
+	return db_stmt_int64(db, st, last) == 0 ? 0 : -1;
 }
 
 /* Shift positions lo..hi by +1 (up) or -1.  The common shift is of a
@@ -1753,7 +1741,7 @@ route_shift(struct db *db, enum stmt id, int64_t lo, int64_t hi)
 	int64_t ids[SHIFT_BY_ID + 1];
 	int n = 0, i, rc;
 
-	if ((st = stmt_get(db, S_ROUTE_IDS_AT)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_IDS_AT)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, lo);
 	sqlite3_bind_int64(st, 2, hi);
@@ -1761,23 +1749,23 @@ route_shift(struct db *db, enum stmt id, int64_t lo, int64_t hi)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		ids[n++] = sqlite3_column_int64(st, 0);
 	if (rc != SQLITE_DONE) {
-		stmt_fail(db, st, rc);
+		db_stmt_fail(db, st, rc);
 		return -1;
 	}
-	stmt_done(st);
+	db_stmt_done(st);
 	if (n > SHIFT_BY_ID) {
-		if ((st = stmt_get(db, id)) == NULL)
+		if ((st = db_stmt_get(db, id)) == NULL)
 			return -1;
 		sqlite3_bind_int64(st, 1, lo);
 		sqlite3_bind_int64(st, 2, hi);
-		return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+		return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 	}
 	for (i = 0; i < n; i++) {
-		if ((st = stmt_get(db, S_ROUTE_SHIFT_ID)) == NULL)
+		if ((st = db_stmt_get(db, S_ROUTE_SHIFT_ID)) == NULL)
 			return -1;
 		sqlite3_bind_int64(st, 1, ids[i]);
 		sqlite3_bind_int(st, 2, id == S_ROUTE_SHIFT_UP ? 1 : -1);
-		if (stmt_run(db, st) != SQLITE_OK)
+		if (db_stmt_run(db, st) != SQLITE_OK)
 			return -1;
 	}
 	return 0;
@@ -1790,10 +1778,10 @@ route_pos(struct db *db, int64_t id, int64_t *pos)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = stmt_get(db, S_ROUTE_POS)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_POS)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = stmt_int64(db, st, pos)) == 1)
+	if ((rc = db_stmt_int64(db, st, pos)) == 1)
 		db_err(db, "no such route %" PRId64, id);
 	return rc;
 }
@@ -1805,23 +1793,23 @@ route_write(struct db *db, sqlite3_stmt *st, const struct db_route *r,
 {
 	int rc;
 
-	if (enum_word(&words_opcode, r->opcode) == NULL ||
-	    enum_word(&words_tsig, r->tsig) == NULL) {
-		stmt_done(st);
+	if (db_enum_word(&words_opcode, r->opcode) == NULL ||
+	    db_enum_word(&words_tsig, r->tsig) == NULL) {
+		db_stmt_done(st);
 		return db_err(db, "bad route opcode %d or tsig %d", r->opcode,
 		    r->tsig);
 	}
-	bind_text(st, 2, r->pattern);
+	db_bind_text(st, 2, r->pattern);
 	sqlite3_bind_int(st, 3, r->qtype);
-	bind_text(st, 4, action);
+	db_bind_text(st, 4, action);
 	if (r->action == ACTION_POOL)
 		sqlite3_bind_int64(st, 5, r->pool_id);
 	else
 		sqlite3_bind_null(st, 5);
-	bind_text(st, 6, r->comment);
-	bind_text(st, 7, enum_word(&words_opcode, r->opcode));
-	bind_text(st, 8, enum_word(&words_tsig, r->tsig));
-	if ((rc = stmt_run(db, st)) == SQLITE_OK)
+	db_bind_text(st, 6, r->comment);
+	db_bind_text(st, 7, db_enum_word(&words_opcode, r->opcode));
+	db_bind_text(st, 8, db_enum_word(&words_tsig, r->tsig));
+	if ((rc = db_stmt_run(db, st)) == SQLITE_OK)
 		return 0;
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return db_err(db, "no such pool (id %" PRId64 ")", r->pool_id);
@@ -1834,7 +1822,7 @@ route_insert(struct db *db, const struct db_route *r, const char *action,
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_ROUTE_ADD)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_ADD)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, pos);
 	return route_write(db, st, r, action);
@@ -1847,7 +1835,7 @@ db_route_add(struct db *db, struct db_route *r)
 	int64_t last, pos;
 	int ret;
 
-	if ((action = enum_word(&words_action, r->action)) == NULL)
+	if ((action = db_enum_word(&words_action, r->action)) == NULL)
 		return db_err(db, "bad route action %d", r->action);
 	if (r->pattern == NULL)
 		return db_err(db, "route without a pattern");
@@ -1862,12 +1850,12 @@ db_route_add(struct db *db, struct db_route *r)
 		pos = last + 1;
 	} else {
 		pos = r->position;
-		if (op_begin(db) == -1)
+		if (db_op_begin(db) == -1)
 			return -1;
 		ret = route_shift(db, S_ROUTE_SHIFT_UP, pos, last);
 		if (ret == 0)
 			ret = route_insert(db, r, action, pos);
-		if (op_end(db, ret) == -1)
+		if (db_op_end(db, ret) == -1)
 			return -1;
 	}
 	r->id = sqlite3_last_insert_rowid(db->h);
@@ -1884,17 +1872,17 @@ db_route_del(struct db *db, int64_t id)
 
 	if ((ret = route_pos(db, id, &pos)) != 0)
 		return ret;
-	if (op_begin(db) == -1)
+	if (db_op_begin(db) == -1)
 		return -1;
-	if ((st = stmt_get(db, S_ROUTE_DEL)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_DEL)) == NULL)
 		ret = -1;
 	else {
 		sqlite3_bind_int64(st, 1, id);
-		ret = stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+		ret = db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 	}
 	if (ret == 0)
 		ret = route_shift(db, S_ROUTE_SHIFT_DOWN, pos + 1, INT64_MAX);
-	return op_end(db, ret);
+	return db_op_end(db, ret);
 }
 
 /* Like add, position 0 or past the end means last. */
@@ -1914,7 +1902,7 @@ db_route_move(struct db *db, int64_t id, int position)
 	to = position == 0 || position > last ? last : position;
 	if (to == from)
 		return 0;
-	if (op_begin(db) == -1)
+	if (db_op_begin(db) == -1)
 		return -1;
 	/* Close the gap at from, open one at to, then drop the route in. */
 	if (to < from)
@@ -1922,15 +1910,15 @@ db_route_move(struct db *db, int64_t id, int position)
 	else
 		ret = route_shift(db, S_ROUTE_SHIFT_DOWN, from + 1, to);
 	if (ret == 0) {
-		if ((st = stmt_get(db, S_ROUTE_SETPOS)) == NULL)
+		if ((st = db_stmt_get(db, S_ROUTE_SETPOS)) == NULL)
 			ret = -1;
 		else {
 			sqlite3_bind_int64(st, 1, id);
 			sqlite3_bind_int64(st, 2, to);
-			ret = stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+			ret = db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 		}
 	}
-	return op_end(db, ret);
+	return db_op_end(db, ret);
 }
 
 int
@@ -1939,9 +1927,9 @@ db_route_update(struct db *db, const struct db_route *r)
 	const char *action;
 	sqlite3_stmt *st;
 
-	if ((action = enum_word(&words_action, r->action)) == NULL)
+	if ((action = db_enum_word(&words_action, r->action)) == NULL)
 		return db_err(db, "bad route action %d", r->action);
-	if ((st = stmt_get(db, S_ROUTE_UPDATE)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_UPDATE)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->id);
 	if (route_write(db, st, r, action) == -1)
@@ -1958,11 +1946,11 @@ db_route_hits_set(struct db *db, int64_t id, int64_t hits)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_ROUTE_HITS)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_HITS)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, hits);
-	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
 int
@@ -1971,31 +1959,31 @@ db_route_count(struct db *db, int *count)
 	sqlite3_stmt *st;
 	int64_t n;
 
-	if ((st = stmt_get(db, S_ROUTE_LAST)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_LAST)) == NULL)
 		return -1;
-	if (stmt_int64(db, st, &n) != 0)
+	if (db_stmt_int64(db, st, &n) != 0)
 		return -1;
 	*count = (int)n;
 	return 0;
 }
 
 static int
-route_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+route_emit(struct db *db, sqlite3_stmt *st, union db_row_cb cb, void *arg)
 {
 	struct db_route r;
 
 	memset(&r, 0, sizeof(r));
 	r.id = sqlite3_column_int64(st, 0);
 	r.position = sqlite3_column_int(st, 1);
-	r.pattern = col_str(st, 2);
+	r.pattern = db_col_str(st, 2);
 	r.qtype = sqlite3_column_int(st, 3);
-	r.action = word_enum(&words_action, st, 4);
+	r.action = db_word_enum(&words_action, st, 4);
 	r.pool_id = sqlite3_column_int64(st, 5);
-	col_copy(r.pool_name, sizeof(r.pool_name), st, 6);
-	r.comment = col_str(st, 7);
+	db_col_copy(r.pool_name, sizeof(r.pool_name), st, 6);
+	r.comment = db_col_str(st, 7);
 	r.hits = sqlite3_column_int64(st, 8);
-	r.opcode = word_enum(&words_opcode, st, 9);
-	r.tsig = word_enum(&words_tsig, st, 10);
+	r.opcode = db_word_enum(&words_opcode, st, 9);
+	r.tsig = db_word_enum(&words_tsig, st, 10);
 	if (r.action == -1 || r.opcode == -1 || r.tsig == -1)
 		return db_err(db, "route %" PRId64 ": unknown action, opcode "
 		    "or tsig in the database", r.id);
@@ -2006,37 +1994,37 @@ int
 db_route_foreach(struct db *db, int (*cb)(const struct db_route *, void *),
     void *arg)
 {
-	union row_cb u = { .route = cb };
+	union db_row_cb u = { .route = cb };
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_ROUTE_ALL)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_ALL)) == NULL)
 		return -1;
-	return each_row(db, st, route_emit, u, arg);
+	return db_each_row(db, st, route_emit, u, arg);
 }
 
 int
 db_route_get(struct db *db, int64_t id,
     int (*cb)(const struct db_route *, void *), void *arg)
 {
-	union row_cb u = { .route = cb };
+	union db_row_cb u = { .route = cb };
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = stmt_get(db, S_ROUTE_GET)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_GET)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		stmt_done(st);
+		db_stmt_done(st);
 		db_err(db, "no such route %" PRId64, id);
 		return 1;
 	}
 	if (rc != SQLITE_ROW) {
-		stmt_fail(db, st, rc);
+		db_stmt_fail(db, st, rc);
 		return -1;
 	}
 	rc = route_emit(db, st, u, arg);
-	stmt_done(st);
+	db_stmt_done(st);
 	return rc;
 }
 
@@ -2047,10 +2035,10 @@ db_route_using_pool(struct db *db, int64_t pool_id, int64_t *route_id)
 	int rc;
 
 	*route_id = 0;
-	if ((st = stmt_get(db, S_ROUTE_USING_POOL)) == NULL)
+	if ((st = db_stmt_get(db, S_ROUTE_USING_POOL)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, pool_id);
-	rc = stmt_int64(db, st, route_id);
+	rc = db_stmt_int64(db, st, route_id);
 	return rc == -1 ? -1 : 0;
 }
 
@@ -2065,26 +2053,26 @@ db_setting_get(struct db *db, const char *key, char *val, size_t vallen)
 	size_t n;
 	int rc;
 
-	if ((st = stmt_get(db, S_SETTING_GET)) == NULL)
+	if ((st = db_stmt_get(db, S_SETTING_GET)) == NULL)
 		return -1;
-	bind_text(st, 1, key);
+	db_bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		stmt_done(st);
+		db_stmt_done(st);
 		return 1;
 	}
 	if (rc != SQLITE_ROW) {
-		stmt_fail(db, st, rc);
+		db_stmt_fail(db, st, rc);
 		return -1;
 	}
 	n = (size_t)sqlite3_column_bytes(st, 0);
 	if (n >= vallen) {
-		stmt_done(st);
+		db_stmt_done(st);
 		return db_err(db, "setting %s: value is too long (%zu bytes)",
 		    key, n);
 	}
-	col_copy(val, vallen, st, 0);
-	stmt_done(st);
+	db_col_copy(val, vallen, st, 0);
+	db_stmt_done(st);
 	return 0;
 }
 
@@ -2093,30 +2081,30 @@ db_setting_set(struct db *db, const char *key, const char *val)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_SETTING_SET)) == NULL)
+	if ((st = db_stmt_get(db, S_SETTING_SET)) == NULL)
 		return -1;
-	bind_text(st, 1, key);
-	bind_text(st, 2, val);
-	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	db_bind_text(st, 1, key);
+	db_bind_text(st, 2, val);
+	return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
 static int
-setting_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+setting_emit(struct db *db, sqlite3_stmt *st, union db_row_cb cb, void *arg)
 {
 	(void)db;
-	return cb.setting(col_str(st, 0), col_str(st, 1), arg);
+	return cb.setting(db_col_str(st, 0), db_col_str(st, 1), arg);
 }
 
 int
 db_setting_foreach(struct db *db,
     int (*cb)(const char *key, const char *val, void *), void *arg)
 {
-	union row_cb u = { .setting = cb };
+	union db_row_cb u = { .setting = cb };
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_SETTING_ALL)) == NULL)
+	if ((st = db_stmt_get(db, S_SETTING_ALL)) == NULL)
 		return -1;
-	return each_row(db, st, setting_emit, u, arg);
+	return db_each_row(db, st, setting_emit, u, arg);
 }
 
 /*
@@ -2128,18 +2116,18 @@ db_audit_add(struct db *db, const struct db_audit *a)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_AUDIT_ADD)) == NULL)
+	if ((st = db_stmt_get(db, S_AUDIT_ADD)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, a->time_us);
 	sqlite3_bind_int64(st, 2, a->uid);
 	sqlite3_bind_int64(st, 3, a->pid);
-	bind_text(st, 4, a->command);
-	bind_text(st, 5, a->outcome);
-	return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+	db_bind_text(st, 4, a->command);
+	db_bind_text(st, 5, a->outcome);
+	return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
 static int
-audit_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+audit_emit(struct db *db, sqlite3_stmt *st, union db_row_cb cb, void *arg)
 {
 	struct db_audit a;
 
@@ -2147,8 +2135,8 @@ audit_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
 	a.time_us = sqlite3_column_int64(st, 0);
 	a.uid = (long)sqlite3_column_int64(st, 1);
 	a.pid = (long)sqlite3_column_int64(st, 2);
-	a.command = col_str(st, 3);
-	a.outcome = col_str(st, 4);
+	a.command = db_col_str(st, 3);
+	a.outcome = db_col_str(st, 4);
 	return cb.audit(&a, arg);
 }
 
@@ -2156,13 +2144,13 @@ int
 db_audit_foreach(struct db *db, int n,
     int (*cb)(const struct db_audit *, void *), void *arg)
 {
-	union row_cb u = { .audit = cb };
+	union db_row_cb u = { .audit = cb };
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_AUDIT_LAST)) == NULL)
+	if ((st = db_stmt_get(db, S_AUDIT_LAST)) == NULL)
 		return -1;
 	sqlite3_bind_int(st, 1, n > 0 ? n : -1);
-	return each_row(db, st, audit_emit, u, arg);
+	return db_each_row(db, st, audit_emit, u, arg);
 }
 
 /*
@@ -2184,42 +2172,42 @@ db_health_add(struct db *db, const struct db_health_event *ev, size_t n)
 
 	if (n == 0)
 		return 0;
-	if ((lazy = !db_in_transaction(db)) && simple(db, S_SYNC_NORMAL) == -1)
+	if ((lazy = !db_in_transaction(db)) && db_exec(db, S_SYNC_NORMAL) == -1)
 		return -1;
-	if (op_begin(db) == -1) {
+	if (db_op_begin(db) == -1) {
 		if (lazy)
-			(void)simple(db, S_SYNC_FULL);
+			(void)db_exec(db, S_SYNC_FULL);
 		return -1;
 	}
-	if ((st = stmt_get(db, S_HEALTH_ADD)) == NULL)
+	if ((st = db_stmt_get(db, S_HEALTH_ADD)) == NULL)
 		ret = -1;
 	for (i = 0; ret == 0 && i < n; i++) {
 		sqlite3_bind_int64(st, 1, ev[i].backend_id);
 		sqlite3_bind_int64(st, 2, ev[i].time_us);
 		sqlite3_bind_int(st, 3, ev[i].ok != 0);
 		if (ev[i].from_state != NULL)
-			bind_text(st, 4, ev[i].from_state);
+			db_bind_text(st, 4, ev[i].from_state);
 		else
 			sqlite3_bind_null(st, 4);
 		if (ev[i].to_state != NULL)
-			bind_text(st, 5, ev[i].to_state);
+			db_bind_text(st, 5, ev[i].to_state);
 		else
 			sqlite3_bind_null(st, 5);
 		sqlite3_bind_int(st, 6, ev[i].rtt_us);
-		bind_text(st, 7, ev[i].detail);
-		if (stmt_run(db, st) != SQLITE_OK)
+		db_bind_text(st, 7, ev[i].detail);
+		if (db_stmt_run(db, st) != SQLITE_OK)
 			ret = -1;
 	}
-	ret = op_end(db, ret);
+	ret = db_op_end(db, ret);
 	/* Back to FULL whatever happened; its own failure is the one to
 	 * report only when the rows went in. */
-	if (lazy && simple(db, S_SYNC_FULL) == -1 && ret == 0)
+	if (lazy && db_exec(db, S_SYNC_FULL) == -1 && ret == 0)
 		ret = -1;
 	return ret;
 }
 
 static int
-health_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
+health_emit(struct db *db, sqlite3_stmt *st, union db_row_cb cb, void *arg)
 {
 	struct db_health_event ev;
 
@@ -2230,7 +2218,7 @@ health_emit(struct db *db, sqlite3_stmt *st, union row_cb cb, void *arg)
 	ev.from_state = (const char *)sqlite3_column_text(st, 3);
 	ev.to_state = (const char *)sqlite3_column_text(st, 4);
 	ev.rtt_us = sqlite3_column_int(st, 5);
-	ev.detail = col_str(st, 6);
+	ev.detail = db_col_str(st, 6);
 	return cb.health(&ev, arg);
 }
 
@@ -2238,14 +2226,14 @@ int
 db_health_foreach(struct db *db, int64_t backend_id, int n,
     int (*cb)(const struct db_health_event *, void *), void *arg)
 {
-	union row_cb u = { .health = cb };
+	union db_row_cb u = { .health = cb };
 	sqlite3_stmt *st;
 
-	if ((st = stmt_get(db, S_HEALTH_LAST)) == NULL)
+	if ((st = db_stmt_get(db, S_HEALTH_LAST)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, backend_id);
 	sqlite3_bind_int(st, 2, n > 0 ? n : -1);
-	return each_row(db, st, health_emit, u, arg);
+	return db_each_row(db, st, health_emit, u, arg);
 }
 
 int
@@ -2258,22 +2246,22 @@ db_health_prune(struct db *db, int keep, const int64_t *ids, size_t n)
 	if (keep < 0)
 		return db_err(db, "bad health retention %d", keep);
 	if (ids == NULL) {
-		if ((st = stmt_get(db, S_HEALTH_PRUNE)) == NULL)
+		if ((st = db_stmt_get(db, S_HEALTH_PRUNE)) == NULL)
 			return -1;
 		sqlite3_bind_int(st, 1, keep);
-		return stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+		return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 	}
-	if (op_begin(db) == -1)
+	if (db_op_begin(db) == -1)
 		return -1;
-	if ((st = stmt_get(db, S_HEALTH_PRUNE_ONE)) == NULL)
+	if ((st = db_stmt_get(db, S_HEALTH_PRUNE_ONE)) == NULL)
 		ret = -1;
 	for (i = 0; ret == 0 && i < n; i++)
 		for (kind = 0; ret == 0 && kind < 2; kind++) {
 			sqlite3_bind_int64(st, 1, ids[i]);
 			sqlite3_bind_int(st, 2, kind);
 			sqlite3_bind_int(st, 3, keep);
-			if (stmt_run(db, st) != SQLITE_OK)
+			if (db_stmt_run(db, st) != SQLITE_OK)
 				ret = -1;
 		}
-	return op_end(db, ret);
+	return db_op_end(db, ret);
 }
