@@ -58,31 +58,6 @@ extern const int db_migrations_len;
  * stall behind one for long. */
 #define DB_BUSY_MS		100
 
-/*
- * Every statement the daemon runs after open.  Enumerations are stored as
- * their words (common/words.h), which the CHECK constraints in
- * sql/schema.sql must list.
- */
-enum stmt {
-	S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
-	S_OP_SAVEPOINT, S_OP_RELEASE, S_OP_ROLLBACK_TO,
-	S_BACKEND_ADD, S_BACKEND_UPDATE, S_BACKEND_ADMIN, S_BACKEND_DEL,
-	S_BACKEND_GET, S_BACKEND_ALL, S_BACKEND_EXISTS,
-	S_POOL_ADD, S_POOL_UPDATE, S_POOL_DEL, S_POOL_GET, S_POOL_ALL,
-	S_POOL_NAME,
-	S_MEMBER_ADD, S_MEMBER_DEL, S_MEMBER_DEL_BACKEND, S_MEMBER_ALL,
-	S_ROUTE_LAST, S_ROUTE_ADD, S_ROUTE_POS, S_ROUTE_DEL, S_ROUTE_SETPOS,
-	S_ROUTE_SHIFT_UP, S_ROUTE_SHIFT_DOWN, S_ROUTE_IDS_AT, S_ROUTE_SHIFT_ID,
-	S_ROUTE_ALL,
-	S_ROUTE_USING_POOL, S_ROUTE_UPDATE, S_ROUTE_HITS, S_ROUTE_GET,
-	S_SETTING_GET, S_SETTING_SET, S_SETTING_ALL,
-	S_AUDIT_ADD, S_AUDIT_LAST,
-	S_HEALTH_ADD, S_HEALTH_LAST, S_HEALTH_PRUNE, S_HEALTH_PRUNE_ONE,
-	S_SYNC_NORMAL, S_SYNC_FULL,
-	S__COUNT
-};
-
 #define BACKEND_COLS "b.id, b.name, b.addr, b.transport, b.weight, " \
 	"b.admin, b.check_qname, b.check_qtype, b.check_qclass, b.check_tcp, " \
 	"b.check_rcode, b.interval_ms, b.timeout_ms, b.fall, b.rise, " \
@@ -90,6 +65,7 @@ enum stmt {
 	"LEFT JOIN tsig_key AS k ON k.id = b.key_id"
 #define POOL_COLS "id, name, policy, confirm, good, tc_retry"
 
+/* The SQL of each statement of enum stmt (db_int.h). */
 static const char *const stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -227,26 +203,6 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
-struct db {
-	sqlite3		*h;
-	sqlite3_stmt	*st[S__COUNT];
-	struct db_reg	*reg;		/* db_reg.c's statements */
-	struct db_keys	*keys;		/* db_key.c's */
-	int		 lockfd;	/* on PATH-lock; -1 for :memory: */
-	char		*path;
-	char		 err[512];
-	uint64_t	 routes_gen;	/* see db_routes_gen */
-	int		 bulk;		/* see db_bulk */
-	/* The pool db_pool_get found last, while no pool row was written or
-	 * rolled back since, in the same transaction: each route of a
-	 * batch names one, mostly the same. */
-	struct db_pool	 pool_last;
-	int		 pool_cached;
-	struct db_check	*check;		/* running beside; NULL when done */
-	struct db	*reader;	/* see db_reader; NULL until asked */
-	int		 reader_failed;	/* it could not be opened: not again */
-};
-
 /* Any row of route or registration written (rolled back or not). */
 static void
 update_hook(void *arg, int op, const char *dbname, const char *table,
@@ -306,7 +262,7 @@ db_err(struct db *db, const char *fmt, ...)
 }
 
 /* The statement, unless a caller up the stack is still stepping it. */
-static sqlite3_stmt *
+sqlite3_stmt *
 db_stmt_get(struct db *db, enum stmt id)
 {
 	sqlite3_stmt *st = db->st[id];
@@ -321,7 +277,7 @@ db_stmt_get(struct db *db, enum stmt id)
 
 /* Reset and drop bindings: text is bound SQLITE_STATIC, and the caller's
  * strings must not stay referenced after the call. */
-static void
+void
 db_stmt_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
@@ -330,7 +286,7 @@ db_stmt_done(sqlite3_stmt *st)
 
 /* Keep SQLite's message for a failed step and finish the statement.
  * Returns the extended result code for callers that map it. */
-static int
+int
 db_stmt_fail(struct db *db, sqlite3_stmt *st, int rc)
 {
 	db_err(db, "%s", sqlite3_errmsg(db->h));
@@ -340,7 +296,7 @@ db_stmt_fail(struct db *db, sqlite3_stmt *st, int rc)
 
 /* Step a statement that returns no rows (or whose rows we ignore).
  * SQLITE_OK or the extended error code, with db->err set. */
-static int
+int
 db_stmt_run(struct db *db, sqlite3_stmt *st)
 {
 	int rc;
@@ -354,7 +310,7 @@ db_stmt_run(struct db *db, sqlite3_stmt *st)
 }
 
 /* Step for one integer: 0 with *out set, 1 when there is no row, -1. */
-static int
+int
 db_stmt_int64(struct db *db, sqlite3_stmt *st, int64_t *out)
 {
 	int rc;
@@ -373,27 +329,13 @@ db_stmt_int64(struct db *db, sqlite3_stmt *st, int64_t *out)
 	return -1;
 }
 
-/* The callers' callbacks, one member per row type. */
-union db_row_cb {
-	int	(*backend)(const struct db_backend *, void *);
-	int	(*pool)(const struct db_pool *, void *);
-	int	(*member)(int64_t, int64_t, void *);
-	int	(*route)(const struct db_route *, void *);
-	int	(*setting)(const char *, const char *, void *);
-	int	(*audit)(const struct db_audit *, void *);
-	int	(*health)(const struct db_health_event *, void *);
-};
-
-/* Decode the current row of a statement and pass it to the callback. */
-typedef int (*db_row_fn)(struct db *, sqlite3_stmt *, union db_row_cb, void *);
-
 /*
  * Every foreach: step st and hand each row to fn.  A non-zero return (the
  * callback's, or -1 for a row that cannot be decoded) stops the iteration
  * and is what foreach returns.  The statement is reset either way, so the
  * next call starts from the top.
  */
-static int
+int
 db_each_row(struct db *db, sqlite3_stmt *st, db_row_fn fn, union db_row_cb cb,
     void *arg)
 {
@@ -412,7 +354,7 @@ db_each_row(struct db *db, sqlite3_stmt *st, db_row_fn fn, union db_row_cb cb,
 	return 0;
 }
 
-static int
+int
 db_exec(struct db *db, enum stmt id)
 {
 	sqlite3_stmt *st;
@@ -443,7 +385,7 @@ db_col_copy(char *dst, size_t len, sqlite3_stmt *st, int col)
 	dst[n] = '\0';
 }
 
-static const char *
+const char *
 db_col_str(sqlite3_stmt *st, int col)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
@@ -451,7 +393,7 @@ db_col_str(sqlite3_stmt *st, int col)
 	return s != NULL ? (const char *)s : "";
 }
 
-static const char *
+const char *
 db_enum_word(const struct words *ws, int v)
 {
 	return v >= 0 && v < ws->n ? ws->w[v] : NULL;
@@ -459,7 +401,7 @@ db_enum_word(const struct words *ws, int v)
 
 /* The CHECK constraints keep other words out; -1 means the file was
  * edited by hand. */
-static int
+int
 db_word_enum(const struct words *ws, sqlite3_stmt *st, int col)
 {
 	const char *s = (const char *)sqlite3_column_text(st, col);
@@ -517,7 +459,7 @@ db_side_done(struct db *db, sqlite3_stmt *st, int rc)
 }
 
 /* A name that fills its fixed buffer has lost its NUL. */
-static int
+int
 db_name_ok(struct db *db, const char *what, const char *name)
 {
 	if (memchr(name, '\0', CONF_NAME_MAX) == NULL)
@@ -534,7 +476,7 @@ db_name_ok(struct db *db, const char *what, const char *name)
  * the caller's db_rollback finds nothing to do.  In bulk (db_bulk) the
  * caller undoes the call's work itself.
  */
-static int
+int
 db_op_begin(struct db *db)
 {
 	if (db->bulk)
@@ -544,7 +486,7 @@ db_op_begin(struct db *db)
 
 /* End it after the call's statements returned ret (0 or -1): keep their
  * work or undo it, and keep the message of the statement that failed. */
-static int
+int
 db_op_end(struct db *db, int ret)
 {
 	char saved[sizeof(db->err)];
@@ -948,7 +890,7 @@ schema_latest(struct db *db)
 }
 
 /* Every statement of db.c, db_reg.c and db_key.c, once per connection. */
-static int
+int
 db_prepare_all(struct db *db, char *err, size_t errlen)
 {
 	int i, rc;

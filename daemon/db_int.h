@@ -1,7 +1,10 @@
 /*
- * db_int: what db.c shares with db_reg.c and db_key.c and nobody else: the
- * connection, error recording, where those files keep their prepared
- * statements, and the helpers that run them.
+ * db_int: what the files of the store (db.c, db_*.c) share and nobody
+ * else sees: the connection, the statement table, error recording, and
+ * the helpers that run statements.  db.c keeps the statements' SQL (one
+ * place to read every query of the operator's tables) and prepares them
+ * at open; the rows of each kind live in a file of their own.  db_reg.c
+ * and db_key.c keep statements of their own (db_side_*).
  */
 #ifndef DB_INT_H
 #define DB_INT_H
@@ -12,6 +15,52 @@
 
 struct db_reg;
 struct db_keys;
+struct db_check;
+
+/*
+ * Every statement the daemon runs after open.  Enumerations are stored as
+ * their words (common/words.h), which the CHECK constraints in
+ * sql/schema.sql must list.
+ */
+enum stmt {
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
+	S_OP_SAVEPOINT, S_OP_RELEASE, S_OP_ROLLBACK_TO,
+	S_BACKEND_ADD, S_BACKEND_UPDATE, S_BACKEND_ADMIN, S_BACKEND_DEL,
+	S_BACKEND_GET, S_BACKEND_ALL, S_BACKEND_EXISTS,
+	S_POOL_ADD, S_POOL_UPDATE, S_POOL_DEL, S_POOL_GET, S_POOL_ALL,
+	S_POOL_NAME,
+	S_MEMBER_ADD, S_MEMBER_DEL, S_MEMBER_DEL_BACKEND, S_MEMBER_ALL,
+	S_ROUTE_LAST, S_ROUTE_ADD, S_ROUTE_POS, S_ROUTE_DEL, S_ROUTE_SETPOS,
+	S_ROUTE_SHIFT_UP, S_ROUTE_SHIFT_DOWN, S_ROUTE_IDS_AT, S_ROUTE_SHIFT_ID,
+	S_ROUTE_ALL,
+	S_ROUTE_USING_POOL, S_ROUTE_UPDATE, S_ROUTE_HITS, S_ROUTE_GET,
+	S_SETTING_GET, S_SETTING_SET, S_SETTING_ALL,
+	S_AUDIT_ADD, S_AUDIT_LAST,
+	S_HEALTH_ADD, S_HEALTH_LAST, S_HEALTH_PRUNE, S_HEALTH_PRUNE_ONE,
+	S_SYNC_NORMAL, S_SYNC_FULL,
+	S__COUNT
+};
+
+struct db {
+	sqlite3		*h;
+	sqlite3_stmt	*st[S__COUNT];
+	struct db_reg	*reg;		/* db_reg.c's statements */
+	struct db_keys	*keys;		/* db_key.c's */
+	int		 lockfd;	/* on PATH-lock; -1 for :memory: */
+	char		*path;
+	char		 err[512];
+	uint64_t	 routes_gen;	/* see db_routes_gen */
+	int		 bulk;		/* see db_bulk */
+	/* The pool db_pool_get found last, while no pool row was written or
+	 * rolled back since, in the same transaction: each route of a
+	 * batch names one, mostly the same. */
+	struct db_pool	 pool_last;
+	int		 pool_cached;
+	struct db_check	*check;		/* running beside; NULL when done */
+	struct db	*reader;	/* see db_reader; NULL until asked */
+	int		 reader_failed;	/* it could not be opened: not again */
+};
 
 sqlite3		*db_handle(struct db *);
 struct db_reg	**db_reg_slot(struct db *);
@@ -22,6 +71,56 @@ int		 db_err(struct db *, const char *, ...)
 
 /* A write the update hook does not see (DELETE of a whole table). */
 void		 db_routes_touched(struct db *);
+
+/* db.c's statements: the one for id, unless a caller up the stack is
+ * still stepping it (NULL, error recorded). */
+sqlite3_stmt	*db_stmt_get(struct db *, enum stmt id);
+/* Reset st and drop its bindings. */
+void		 db_stmt_done(sqlite3_stmt *);
+/* Record SQLite's message for a failed step, finish st; returns rc. */
+int		 db_stmt_fail(struct db *, sqlite3_stmt *, int rc);
+/* Step to the end: SQLITE_OK, or the extended error code (recorded). */
+int		 db_stmt_run(struct db *, sqlite3_stmt *);
+/* Step for one integer: 0 with *out set, 1 when there is no row, -1. */
+int		 db_stmt_int64(struct db *, sqlite3_stmt *, int64_t *out);
+/* Run statement id, which takes no parameters: 0 or -1. */
+int		 db_exec(struct db *, enum stmt id);
+/* Prepare every statement of the connection (db_reg.c's, db_key.c's
+ * too): 0, or -1 with the message in err. */
+int		 db_prepare_all(struct db *, char *err, size_t errlen);
+
+/* The callers' callbacks, one member per row type. */
+union db_row_cb {
+	int	(*backend)(const struct db_backend *, void *);
+	int	(*pool)(const struct db_pool *, void *);
+	int	(*member)(int64_t, int64_t, void *);
+	int	(*route)(const struct db_route *, void *);
+	int	(*setting)(const char *, const char *, void *);
+	int	(*audit)(const struct db_audit *, void *);
+	int	(*health)(const struct db_health_event *, void *);
+};
+
+/* Decode the current row of a statement and pass it to the callback. */
+typedef int (*db_row_fn)(struct db *, sqlite3_stmt *, union db_row_cb, void *);
+
+int		 db_each_row(struct db *, sqlite3_stmt *, db_row_fn,
+		    union db_row_cb, void *arg);
+
+/* A call's own savepoint, around the statements of a call that needs
+ * several (none under db_bulk): begin, then end it with their result ret
+ * (0: their work kept; -1: undone, their message kept).  end returns ret,
+ * or -1 when the work could not be kept. */
+int		 db_op_begin(struct db *);
+int		 db_op_end(struct db *, int ret);
+
+/* A name of a row (backend, pool): 0, or -1 when empty or too long. */
+int		 db_name_ok(struct db *, const char *what, const char *name);
+/* The word of enum value v of ws (NULL when out of range), and the value
+ * of the word in column col (-1 for a word ws does not have). */
+const char	*db_enum_word(const struct words *ws, int v);
+int		 db_word_enum(const struct words *ws, sqlite3_stmt *, int col);
+/* A text column, "" for NULL; valid until the next step or reset. */
+const char	*db_col_str(sqlite3_stmt *, int col);
 
 /* A file's own statements, n of them: prepared once at open (-1 with
  * err), finalized at close. */
