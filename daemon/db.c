@@ -1,9 +1,13 @@
 /*
- * db: the only SQLite user (with db_reg.c, which keeps the rows that come
- * from etcd).  It owns the connection, the lock that keeps a second daemon
- * off the same file, the schema and its migrations, and every statement,
- * prepared once at open (SQLITE_PREPARE_PERSISTENT) and reset after each
- * use.
+ * db: the store, the only SQLite user.  This file keeps what every call
+ * shares: the SQL of the operator's tables' statements (one place to read
+ * every query; each is prepared once at open, SQLITE_PREPARE_PERSISTENT,
+ * and reset after each use), the helpers that run them, the savepoint of
+ * a call, and the transactions.  The rows live by kind in db_backend.c,
+ * db_pool.c (with memberships), db_route.c, db_setting.c, db_log.c (audit,
+ * health events), db_key.c and db_reg.c (what comes from etcd, the
+ * router's own state); opening, the lock, the check and the migrations in
+ * db_open.c.  db_int.h is what they share.
  *
  * Durability: WAL with synchronous=FULL, so a commit has reached the disk
  * before db_commit returns; with NORMAL a power cut could lose commits
@@ -23,10 +27,8 @@
  * - One thread at a time: the handle is opened SQLITE_OPEN_NOMUTEX, and the
  *   error buffer and statements are per connection anyway.
  */
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>

@@ -1,5 +1,5 @@
 /*
- * db: the only SQLite user (db.c, db_reg.c).  It owns the connection,
+ * db: the only SQLite user (db.c and db_*.c).  It owns the connection,
  * applies sql/schema.sql and the numbered migrations at open (PRAGMA
  * user_version), keeps every statement prepared once, and offers typed
  * calls for the rows the daemon keeps: backends, pools and their members,
