@@ -11,10 +11,17 @@
  *
  * Durability: WAL with synchronous=FULL, so a commit has reached the disk
  * before db_commit returns; with NORMAL a power cut could lose commits
- * already acknowledged to the operator.  Each call that needs more than one
- * statement (inserting a route mid-list shifts the rest, for one) runs them
- * inside its own savepoint, so the call is all-or-nothing even outside a
- * transaction: route positions stay 1..N without gaps whatever fails.
+ * already acknowledged to the operator.  What that costs is one fdatasync
+ * of the WAL per commit (a command's change and its audit row are one
+ * transaction), about 1 ms on the test machine's disk: 200 drains and
+ * undrains under a DNS load made 200 of them, 0.19-0.24 s of a 1.2 s run.
+ * Most of the rest was the main thread waiting for a CPU (prio.c gives
+ * queries the CPU during a change), which NORMAL would not change: the
+ * cheaper setting is not worth a lost change.  Each call that needs more
+ * than one statement (inserting a route mid-list shifts the rest, for one)
+ * runs them inside its own savepoint, so the call is all-or-nothing even
+ * outside a transaction: route positions stay 1..N without gaps whatever
+ * fails.
  *
  * Conventions beyond db.h:
  * - Update, delete and move of a missing row return 1 ("no such ...")
