@@ -1,13 +1,14 @@
 /*
  * db: the store, the only SQLite user.  This file keeps what every call
  * shares: the SQL of the operator's tables' statements (one place to read
- * every query; each is prepared once at open, SQLITE_PREPARE_PERSISTENT,
- * and reset after each use), the helpers that run them, the savepoint of
- * a call, and the transactions.  The rows live by kind in db_backend.c,
- * db_pool.c (with memberships), db_route.c, db_setting.c, db_log.c (audit,
- * health events), db_key.c and db_reg.c (what comes from etcd, the
- * router's own state); opening, the lock, the check and the migrations in
- * db_open.c.  db_int.h is what they share.
+ * every query; each is prepared once, SQLITE_PREPARE_PERSISTENT, at open
+ * or, in a scratch store, on first use, and reset after each use), the
+ * helpers that run them, the savepoint of a call, and the transactions.
+ * The rows live by kind in db_backend.c, db_pool.c (with memberships),
+ * db_route.c, db_setting.c, db_log.c (audit, health events), db_key.c and
+ * db_reg.c (what comes from etcd, the router's own state); opening, the
+ * lock, the check and the migrations in db_open.c.  db_int.h is what they
+ * share.
  *
  * Durability: WAL with synchronous=FULL, so a commit has reached the disk
  * before db_commit returns; with NORMAL a power cut could lose commits
@@ -223,14 +224,7 @@ db_err(struct db *db, const char *fmt, ...)
 sqlite3_stmt *
 db_stmt_get(struct db *db, enum stmt id)
 {
-	sqlite3_stmt *st = db->st[id];
-
-	if (sqlite3_stmt_busy(st)) {
-		db_err(db, "internal error: nested use of \"%s\"",
-		    stmt_sql[id]);
-		return NULL;
-	}
-	return st;
+	return db_side_take(db, &db->st[id], stmt_sql[id]);
 }
 
 /* Reset and drop bindings: text is bound SQLITE_STATIC, and the caller's
@@ -375,6 +369,8 @@ db_side_prepare(struct db *db, sqlite3_stmt **st, const char *const *sql,
 {
 	int i;
 
+	if (db->lazy)
+		return 0;
 	for (i = 0; i < n; i++)
 		if (sqlite3_prepare_v3(db->h, sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st[i], NULL) != SQLITE_OK) {
@@ -394,15 +390,22 @@ db_side_finalize(sqlite3_stmt **st, int n)
 		sqlite3_finalize(st[i]);
 }
 
+/* Prepared here when it is not yet: a scratch store's statements are
+ * prepared on first use (db_open_flags). */
 sqlite3_stmt *
-db_side_take(struct db *db, sqlite3_stmt *st)
+db_side_take(struct db *db, sqlite3_stmt **st, const char *sql)
 {
-	if (sqlite3_stmt_busy(st)) {
-		db_err(db, "internal error: nested use of \"%s\"",
-		    sqlite3_sql(st));
+	if (*st == NULL && sqlite3_prepare_v3(db->h, sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		db_err(db, "cannot prepare \"%s\": %s", sql,
+		    sqlite3_errmsg(db->h));
 		return NULL;
 	}
-	return st;
+	if (sqlite3_stmt_busy(*st)) {
+		db_err(db, "internal error: nested use of \"%s\"", sql);
+		return NULL;
+	}
+	return *st;
 }
 
 int
@@ -462,13 +465,14 @@ db_op_end(struct db *db, int ret)
 	return ret;
 }
 
-/* Every statement of db.c, db_reg.c and db_key.c, once per connection. */
+/* Every statement of db.c, db_reg.c and db_key.c, once per connection:
+ * now, or each on first use when db->lazy. */
 int
 db_prepare_all(struct db *db, char *err, size_t errlen)
 {
 	int i, rc;
 
-	for (i = 0; i < S__COUNT; i++) {
+	for (i = 0; i < S__COUNT && !db->lazy; i++) {
 		if (stmt_sql[i] == NULL)
 			fatalx("db: statement %d has no SQL", i);
 		rc = sqlite3_prepare_v3(db->h, stmt_sql[i], -1,

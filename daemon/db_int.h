@@ -52,6 +52,7 @@ struct db {
 	char		 err[512];
 	uint64_t	 routes_gen;	/* see db_routes_gen */
 	int		 bulk;		/* see db_bulk */
+	int		 lazy;		/* statements prepared on first use */
 	/* The pool db_pool_get found last, while no pool row was written or
 	 * rolled back since, in the same transaction: each route of a
 	 * batch names one, mostly the same. */
@@ -86,7 +87,7 @@ int		 db_stmt_int64(struct db *, sqlite3_stmt *, int64_t *out);
 /* Run statement id, which takes no parameters: 0 or -1. */
 int		 db_exec(struct db *, enum stmt id);
 /* Prepare every statement of the connection (db_reg.c's, db_key.c's
- * too): 0, or -1 with the message in err. */
+ * too), or none when db->lazy: 0, or -1 with the message in err. */
 int		 db_prepare_all(struct db *, char *err, size_t errlen);
 
 /* The callers' callbacks, one member per row type. */
@@ -123,13 +124,14 @@ int		 db_word_enum(const struct words *ws, sqlite3_stmt *, int col);
 const char	*db_col_str(sqlite3_stmt *, int col);
 
 /* A file's own statements, n of them: prepared once at open (-1 with
- * err), finalized at close. */
+ * err) unless db->lazy, finalized at close. */
 int		 db_side_prepare(struct db *, sqlite3_stmt **, const char *const
 		    *sql, int n, char *err, size_t errlen);
 void		 db_side_finalize(sqlite3_stmt **, int n);
-/* st, unless a caller up the stack is still stepping it (NULL, error
- * recorded). */
-sqlite3_stmt	*db_side_take(struct db *, sqlite3_stmt *);
+/* *st, prepared from sql if it is not yet (db->lazy), unless a caller up
+ * the stack is still stepping it (NULL, error recorded). */
+sqlite3_stmt	*db_side_take(struct db *, sqlite3_stmt **st,
+		    const char *sql);
 /* Reset st (bindings dropped) after a step that returned rc: 0, or -1
  * with SQLite's message recorded unless rc is SQLITE_DONE or SQLITE_ROW. */
 int		 db_side_done(struct db *, sqlite3_stmt *, int rc);

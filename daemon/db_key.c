@@ -58,7 +58,7 @@ db_key_finalize(struct db *db)
 static sqlite3_stmt *
 kst(struct db *db, enum kstmt id)
 {
-	return db_side_take(db, (*db_key_slot(db))->st[id]);
+	return db_side_take(db, &(*db_key_slot(db))->st[id], kstmt_sql[id]);
 }
 
 /* Name, algorithm word and secret of k into st's ?1 ?2 ?3. */

@@ -514,6 +514,11 @@ db_open_flags(const char *path, int flags, char *err, size_t errlen)
 	db->lockfd = -1;
 	db->path = xstrdup(path);
 	memory = strcmp(path, ":memory:") == 0;
+	/* A scratch store (replace, tests) uses a few of its 65 statements,
+	 * and preparing them all was most of its open: each is prepared on
+	 * first use.  A file's are prepared here, so that SQL the schema
+	 * does not take stops the start, not a command later. */
+	db->lazy = memory;
 
 	if (!memory && lock_take(db, err, errlen) == -1)
 		goto fail;

@@ -67,7 +67,7 @@ db_reg_finalize(struct db *db)
 static sqlite3_stmt *
 rst(struct db *db, enum rstmt id)
 {
-	return db_side_take(db, (*db_reg_slot(db))->st[id]);
+	return db_side_take(db, &(*db_reg_slot(db))->st[id], rstmt_sql[id]);
 }
 
 
