@@ -200,6 +200,9 @@ cmd_backend_admin(struct cmd_ctx *x, const union cmd_args *u)
 		return cmd_fail(x, "backend \"%s\" is %s, not drained", b.name,
 		    words_name(&words_admin, b.admin));
 	if (b.admin == verbs[i].to) {
+		/* Nothing to do: no audit row, no commit (no wait for the
+		 * disk), no new snapshot; as a replace that changes nothing. */
+		x->rollback = 1;
 		reply_ok(x->r, "backend %s was already %s", b.name,
 		    words_name(&words_admin, b.admin));
 		return 0;
