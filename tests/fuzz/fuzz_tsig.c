@@ -13,8 +13,9 @@
  *   when its ID is the TSIG's Original ID (ldns sets the Original ID on
  *   its parsed packet but digests the message's bytes, ID and all) and
  *   ldns's own walk over the records reaches the TSIG where ours does
- *   (ldns reads RDATA by type and loses its place in one that does not
- *   have its type's form, which a server would refuse anyway);
+ *   and ends each record where its RDLENGTH says (ldns reads RDATA by
+ *   type and loses its place in one that does not have its type's form,
+ *   which a server would refuse anyway);
  * - signing round trip: an unsigned message that parses is signed, then
  *   verifies with that key (and with ldns when ldns parses it), and with
  *   any of its signed bytes changed, no longer does.
@@ -70,13 +71,26 @@ ldns_can(int alg)
 	    alg == TSIG_HMAC_SHA256 || alg == TSIG_HMAC_SHA512;
 }
 
+/* Where the record at off ends by its RDLENGTH, or 0. */
+static size_t
+rr_end(const uint8_t *msg, size_t len, size_t off)
+{
+	if (dns_name_skip(msg, len, &off) == -1 || len - off < 10)
+		return 0;
+	off += 10 + ((size_t)msg[off + 8] << 8 | msg[off + 9]);
+	return off <= len ? off : 0;
+}
+
 /* Does ldns's walk over the records before the TSIG (as its verify
- * makes it) end at start? */
+ * makes it) end each record where its RDLENGTH says, and so at start?
+ * Ending at start is not enough: ldns reads an A record's first 4 octets
+ * of a longer RDATA, and the rest may read as other records that end
+ * where ours do (a fuzzer found one holding a TSIG). */
 static int
 ldns_walks_to(const uint8_t *msg, size_t len, size_t start)
 {
 	ldns_rr *rr;
-	size_t pos = DNS_HDR_LEN;
+	size_t end, pos = DNS_HDR_LEN;
 	unsigned i, n = (unsigned)(msg[4] << 8 | msg[5]);
 
 	for (i = 0; i < n; i++) {
@@ -88,10 +102,13 @@ ldns_walks_to(const uint8_t *msg, size_t len, size_t start)
 	n = (unsigned)(msg[6] << 8 | msg[7]) + (msg[8] << 8 | msg[9]) +
 	    (msg[10] << 8 | msg[11]) - 1;
 	for (i = 0; i < n; i++) {
+		end = rr_end(msg, len, pos);
 		if (ldns_wire2rr(&rr, msg, len, &pos, LDNS_SECTION_ANSWER) !=
 		    LDNS_STATUS_OK)
 			return 0;
 		ldns_rr_free(rr);
+		if (pos != end)
+			return 0;
 	}
 	return pos == start;
 }
