@@ -58,24 +58,6 @@ lat_bucket_bound(int i)
 	return 16u << i;
 }
 
-void
-backend_record_answer(struct backend *b, int widx, unsigned rtt)
-{
-	struct backend_wcount *wc = &b->wc[widx];
-	unsigned old = atomic_load_explicit(&b->ewma_rtt_us, memory_order_relaxed);
-	int i;
-
-	atomic_store_explicit(&b->last_rtt_us, rtt, memory_order_relaxed);
-	atomic_store_explicit(&b->ewma_rtt_us,
-	    old == 0 ? rtt : old - old / 8 + rtt / 8, memory_order_relaxed);
-	/* The first bucket whose bound (16 << i) is >= rtt. */
-	i = rtt <= 16 ? 0 : 32 - __builtin_clz((rtt - 1) >> 4);
-	if (i > LAT_BUCKETS - 1)
-		i = LAT_BUCKETS - 1;
-	backend_wadd(&wc->lat_hist[i], 1);
-	backend_wadd(&wc->answers, 1);
-}
-
 long
 backend_percentile(const struct backend *b, double p)
 {

@@ -117,9 +117,26 @@ backend_outstanding(const struct backend *b)
 	return (long)BACKEND_WSUM(b, outstanding);
 }
 
-/* Record an answer (its round trip) by worker widx. */
-void		 backend_record_answer(struct backend *, int widx,
-		    unsigned rtt_us);
+/* Record an answer (its round trip) by worker widx.  Inline: it runs
+ * once an answer, on the query path. */
+static inline void
+backend_record_answer(struct backend *b, int widx, unsigned rtt)
+{
+	struct backend_wcount *wc = &b->wc[widx];
+	unsigned old = atomic_load_explicit(&b->ewma_rtt_us,
+	    memory_order_relaxed);
+	int i;
+
+	atomic_store_explicit(&b->last_rtt_us, rtt, memory_order_relaxed);
+	atomic_store_explicit(&b->ewma_rtt_us,
+	    old == 0 ? rtt : old - old / 8 + rtt / 8, memory_order_relaxed);
+	/* The first bucket whose bound (16 << i) is >= rtt. */
+	i = rtt <= 16 ? 0 : 32 - __builtin_clz((rtt - 1) >> 4);
+	if (i > LAT_BUCKETS - 1)
+		i = LAT_BUCKETS - 1;
+	backend_wadd(&wc->lat_hist[i], 1);
+	backend_wadd(&wc->answers, 1);
+}
 /* Latency percentile (0 < p < 100) from the histogram, µs; -1 when empty. */
 long		 backend_percentile(const struct backend *, double p);
 unsigned	 lat_bucket_bound(int i);
