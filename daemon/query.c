@@ -158,7 +158,8 @@ struct qslot {
 	struct client		 cl;
 	struct sockaddr_storage	 client;
 	struct udp_dst		 dst;
-	/* Parsed without its text name: qname stays "" (slot_set_query). */
+	/* Parsed without its text name, qname "": into the slot while it
+	 * is the free list's first (query_client), else slot_set_query. */
 	struct dns_query	 q;
 	uint8_t			 inl[512];
 };
@@ -216,7 +217,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 {
 	struct tclient *tc = cl->tc;
 	struct config *c = w->cfg;
-	struct dns_query q;
+	struct dns_query qbuf, *q;
 	const struct croute *r = NULL;
 	struct qslot *s;
 	enum dns_err e;
@@ -224,44 +225,47 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	int idx, limited, action, rcode, xfr;
 	uint64_t now;
 
-	q.question_end = 0;
-	e = dns_parse_query_qn(pkt, len, &q, cl->qnlen);
+	/* Parsed where it is kept if it takes a slot: in the slot that
+	 * slot_alloc() hands out next, the free list's first, so that it is
+	 * not copied there (with none free, here, and copied). */
+	q = w->free != NULL ? &w->free->q : &qbuf;
+	e = dns_parse_query_qn(pkt, len, q, cl->qnlen);
 	if (e != DNS_OK) {
 		STAT_INC(&w->st, malformed);
-		trace_early(w, cl, &q, TRACE_MALFORMED, e,
+		trace_early(w, cl, q, TRACE_MALFORMED, e,
 		    len >= DNS_HDR_LEN && e != DNS_E_QR ? DNS_RCODE_FORMERR : -1);
 		/* Never answer what claims to be an answer: that is how
 		 * two servers are made to ping-pong forever. */
 		if (len >= DNS_HDR_LEN && e != DNS_E_QR)
-			answer_rcode(w, pkt, len, &q, DNS_RCODE_FORMERR, cl);
+			answer_rcode(w, pkt, len, q, DNS_RCODE_FORMERR, cl);
 		return;
 	}
-	if (DNS_OPCODE(q.flags) != DNS_OPCODE_QUERY) {
-		if (DNS_OPCODE(q.flags) == DNS_OPCODE_UPDATE) {
-			update_client(w, pkt, len, &q, cl);
+	if (DNS_OPCODE(q->flags) != DNS_OPCODE_QUERY) {
+		if (DNS_OPCODE(q->flags) == DNS_OPCODE_UPDATE) {
+			update_client(w, pkt, len, q, cl);
 			return;
 		}
 		STAT_INC(&w->st, notimp);
-		trace_early(w, cl, &q, TRACE_NOTIMP, -1, DNS_RCODE_NOTIMP);
-		answer_rcode(w, pkt, len, &q, DNS_RCODE_NOTIMP, cl);
+		trace_early(w, cl, q, TRACE_NOTIMP, -1, DNS_RCODE_NOTIMP);
+		answer_rcode(w, pkt, len, q, DNS_RCODE_NOTIMP, cl);
 		return;
 	}
 	/* The route: its pool, or an answer of its own.  A zone transfer
 	 * takes only a route that names its type, else it is refused. */
-	xfr = q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR;
+	xfr = q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR;
 	if (xfr) {
-		idx = config_xfr_route(c, w->rm, q.qname_wire,
-		    q.qname_wire_len, q.qtype, &limited);
+		idx = config_xfr_route(c, w->rm, q->qname_wire,
+		    q->qname_wire_len, q->qtype, &limited);
 		if (idx < 0) {
 			STAT_INC(&w->st, refused_xfr);
-			trace_early(w, cl, &q, TRACE_XFR_REFUSED, -1,
+			trace_early(w, cl, q, TRACE_XFR_REFUSED, -1,
 			    DNS_RCODE_REFUSED);
-			answer_rcode(w, pkt, len, &q, DNS_RCODE_REFUSED, cl);
+			answer_rcode(w, pkt, len, q, DNS_RCODE_REFUSED, cl);
 			return;
 		}
 	} else
-		idx = route_match_wire_hint(w->rm, c->rt, q.qname_wire,
-		    q.qname_wire_len, q.qtype, cl->hint, &limited);
+		idx = route_match_wire_hint(w->rm, c->rt, q->qname_wire,
+		    q->qname_wire_len, q->qtype, cl->hint, &limited);
 	if (limited)
 		STAT_INC(&w->st, match_limit);
 	if (idx < 0) {
@@ -277,7 +281,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		break;
 	case ACTION_DROP:
 		STAT_INC(&w->st, dropped);
-		trace_early(w, cl, &q,
+		trace_early(w, cl, q,
 		    idx < 0 ? TRACE_NOROUTE : TRACE_ROUTE_ANSWER,
 		    idx < 0 ? -1 : (int)r->id, -1);
 		return;
@@ -286,15 +290,15 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		rcode = action == ACTION_REFUSE ? DNS_RCODE_REFUSED :
 		    action == ACTION_NXDOMAIN ? DNS_RCODE_NXDOMAIN :
 		    DNS_RCODE_SERVFAIL;
-		trace_early(w, cl, &q,
+		trace_early(w, cl, q,
 		    idx < 0 ? TRACE_NOROUTE : TRACE_ROUTE_ANSWER,
 		    idx < 0 ? -1 : (int)r->id, rcode);
-		answer_rcode(w, pkt, len, &q, rcode, cl);
+		answer_rcode(w, pkt, len, q, rcode, cl);
 		return;
 	}
 
 	if (xfr) {
-		query_xfr(w, pkt, len, &q, cl, r);
+		query_xfr(w, pkt, len, q, cl, r);
 		return;
 	}
 
@@ -312,16 +316,16 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 		 */
 		STAT_INC(&w->st, client_limit);
 		rcode = tc != NULL ? DNS_RCODE_SERVFAIL : -1;
-		trace_early(w, cl, &q, TRACE_CLIENT_LIMIT, (int)r->id, rcode);
+		trace_early(w, cl, q, TRACE_CLIENT_LIMIT, (int)r->id, rcode);
 		if (tc != NULL)
-			answer_rcode(w, pkt, len, &q, rcode, cl);
+			answer_rcode(w, pkt, len, q, rcode, cl);
 		return;
 	}
 	if ((s = slot_alloc(w, bucket)) == NULL) {
 		STAT_INC(&w->st, overload);
-		trace_early(w, cl, &q, TRACE_OVERLOAD, (int)r->id,
+		trace_early(w, cl, q, TRACE_OVERLOAD, (int)r->id,
 		    DNS_RCODE_SERVFAIL);
-		answer_rcode(w, pkt, len, &q, DNS_RCODE_SERVFAIL, cl);
+		answer_rcode(w, pkt, len, q, DNS_RCODE_SERVFAIL, cl);
 		return;
 	}
 	now = wnow(w);
@@ -333,7 +337,8 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	s->strip = 0;
 	s->race = NULL;
 	slot_set_client(s, cl);
-	slot_set_query(s, &q);
+	if (q != &s->q)
+		slot_set_query(s, q);
 	s->len = (uint16_t)len;
 	s->pkt = len <= sizeof(s->inl) ? s->inl : xmalloc(len);
 	memcpy(s->pkt, pkt, len);
@@ -1035,11 +1040,12 @@ slot_alloc(struct worker *w, uint32_t bucket)
 	}
 	s = w->free;
 	w->free = s->free_next;
-	/* The next query's slot: its head (free_next, read then) and the
-	 * line after, which it writes. */
+	/* The next query's slot: its head (free_next, read then), the line
+	 * after, which it writes, and where its query is parsed. */
 	if (w->free != NULL) {
 		__builtin_prefetch(w->free, 1);
 		__builtin_prefetch((char *)w->free + 64, 1);
+		__builtin_prefetch(&w->free->q, 1);
 	}
 	s->cfg = w->cfg;
 	s->cbucket = bucket;
@@ -1074,7 +1080,8 @@ slot_set_client(struct qslot *s, const struct client *cl)
 
 /* dns_query_copy() without the text name, which the query path neither
  * makes nor reads: writing its "" and length was two more cache lines a
- * query, far apart in the slot. */
+ * query, far apart in the slot.  Only for a query parsed elsewhere: when
+ * no slot was free (see query_client). */
 static void
 slot_set_query(struct qslot *s, const struct dns_query *q)
 {
