@@ -597,6 +597,9 @@ def scale(raw):
         for name, what in (("replace", "--replace by 10,000 other routes (back and forth)"),
                            ("batch", "a batch of 10,000 more routes"),
                            ("drain", "100 backend drain + undrain pairs (one control connection)"),
+                           ("drainp", "the same, paced (a command every SCALE_CTL_GAP_MS)"),
+                           ("drainidle", "the same paced, of a backend no route's pool has"),
+                           ("show", "200 show settings, paced (no change: a round trip each)"),
                            ("none", "no change (the control: a 1 s sleep in its place)")):
             rounds = sorted(k.rsplit(".", 1)[1] for k in c if k.startswith("change.%s.result." % name))
             ratios, fl, noise = ratios_of(name, "result")
@@ -623,7 +626,7 @@ def scale(raw):
             # the bulk thread, the prefilter's), and how long the worker
             # waited for a CPU, a second, during the change against the
             # 2 s before it.
-            cost, waits, work, per = [], [], [], []
+            cost, waits, work, per, client = [], [], [], [], []
             for r in rounds:
                 th = fields(c.get("change.%s.threads.%s" % (name, r)))
                 bf = fields(c.get("change.%s.before.%s" % (name, r)))
@@ -633,6 +636,8 @@ def scale(raw):
                     continue
                 secs = max(float(win[1]) - float(win[0]), 1e-3)
                 cost.append("%.0f+%.0f" % (th["main_cpu_ms"], th.get("other_cpu_ms") or 0))
+                if th.get("client_cpu_ms") is not None:
+                    client.append("%.0f" % th["client_cpu_ms"])
                 if bf.get("worker_wait_ms") is not None:
                     waits.append("%.0f/%.0f" % (th["worker_wait_ms"] / secs, bf["worker_wait_ms"] / 2))
                 # How long the worker waited each time it woke up (for
@@ -647,10 +652,12 @@ def scale(raw):
                     work.append("%.0f/%.0f/%.0f" % (bf["worker_cpu_ms"] / 2, th["worker_cpu_ms"] / secs,
                                                     af["worker_cpu_ms"] / 2))
             if cost:
-                check(None, "  %s: router CPU for it, main+other threads ms: %s; the worker's wait for a CPU, "
+                check(None, "  %s: router CPU for it, main+other threads ms: %s; its client's CPU ms: %s; "
+                      "the worker's wait for a CPU, "
                       "ms a second, during/before: %s; its mean wait a wake-up, us, during/before: %s; "
                       "the worker's CPU, ms a second, before/during/the 2 s after: %s; load %s"
-                      % (name, ", ".join(cost), ", ".join(waits) or "-", ", ".join(per) or "-",
+                      % (name, ", ".join(cost), ", ".join(client) or "-", ", ".join(waits) or "-",
+                         ", ".join(per) or "-",
                          ", ".join(work) or "-",
                          ", ".join(str(fields(c.get("change.%s.threads.%s" % (name, r))).get("load"))
                                    for r in rounds)))

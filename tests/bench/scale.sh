@@ -43,6 +43,17 @@
 #         SCALE_SCHED=1: a perf sched trace of each round, and who held
 #         the CPU while dnsrouted's worker, dnsperf, the probe or NSD
 #         waited for one (schedwho.py; RAW/scale-sched-*.txt).
+#         The rounds go kind by kind in turn, so that each kind meets the
+#         same load on the machine as the others.  Experiment kinds, to
+#         tell apart what a drain's commands cost the query path, each
+#         200 commands over one connection, one every SCALE_CTL_GAP_MS
+#         (5): drainp (the drain/undrain pairs paced), drainidle (of a
+#         backend of a pool no route names: no load moves) and show
+#         (`show settings`: a round trip, no change); with TMPDIR on a
+#         tmpfs, the store's fdatasync costs nothing.  ctlpipe.py starts
+#         and connects before the load does; its CPU from the first
+#         command on is the client's (client_cpu_ms; else the CPU of the
+#         change's processes: dnsroutectl's).
 # health  2,500 backends added at once, all at the NSD's address (every new
 #         backend is checked at once): first checks that failed, time until
 #         all are up; then 1,000 of them (the rest deleted), checked every
@@ -56,7 +67,8 @@
 #
 # Environment: SCALE_PARTS, SCALE_ROUTES, SCALE_CHANGE_ROUTES,
 # SCALE_CHANGE_ROUNDS (5), SCALE_CHANGE_KINDS (replace batch drain none: the
-# change part's kinds, in that order), SCALE_HEALTH_SECONDS, SCALE_QPS_ROUNDS (3),
+# change part's kinds, each in turn every round; or drainp, drainidle, show),
+# SCALE_CTL_GAP_MS (5), SCALE_HEALTH_SECONDS, SCALE_QPS_ROUNDS (3),
 # SCALE_NET (127.61.2), SCALE_PORT (5321), SCALE_SCHED (0); SCALE_CHANGE_QPS: the change
 # part's load in qps instead of half the max (which moves with the rest
 # of a shared machine's load, so that two builds' runs got different
@@ -265,6 +277,14 @@ threads_delta() {
 	      mc / 1e6, mw / 1e6, oc[best] / 1e6, ow[best] / 1e6, on[best], rest / 1e6 }' "$2" "$3"
 }
 
+# children_cpu_ms: the CPU (user + system, ms) of this shell's children
+# it waited for: before and after a change, what its client (dnsroutectl,
+# ctlpipe.py) took of the CPUs the load shares.
+children_cpu_ms() {
+	sed 's/^.*) //' "/proc/$$/stat" |
+	    awk -v t="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / t }'
+}
+
 # change_run NAME ROUND COMMAND...: a dnsperf load at QHALF qps and the
 # latency probe (a query every ms on its own socket: latprobe.c), COMMAND
 # run after 5 s (so that a change of up to 1.3 s has 3 windows as long
@@ -274,7 +294,7 @@ threads_delta() {
 # who held the CPU while the query path waited for one
 # (RAW/scale-sched-NAME-ROUND.txt; the trace itself is not kept).
 change_run() {
-	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p pp ps= l0 off
+	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p pp ps= l0 off cc0 cc1
 	shift 2
 	if [ "${SCALE_SCHED:-0}" = 1 ]; then
 		rm -f "$D/sched.data"
@@ -290,24 +310,34 @@ change_run() {
 	"$LATPROBE" "$R_ADDR" "$R_PORT" probe.latprobe.bench.test. 1000 240 \
 	    >"$f.probe" 2>&1 &
 	pp=$!
+	# Stopped at an abort too (procs.sh), not left running.
+	pid_of[load]=$p pid_of[probe]=$pp
 	sleep 3
 	tasks "$(rpid)" >"$D/tasksb"
 	sleep 2
 	tasks "$(rpid)" >"$D/tasks0"
 	read -r l0 _ </proc/loadavg
+	cc0=$(children_cpu_ms)
 	t0=$(now)
 	"$@" >>"$D/change.log" 2>&1
 	t1=$(now)
+	cc1=$(children_cpu_ms)
+	if [ -s "$D/client.cpu" ]; then
+		# ctlpipe.py's own count, from its signal on.
+		cc0=0 cc1=$(cat "$D/client.cpu")
+		rm -f "$D/client.cpu"
+	fi
 	tasks "$(rpid)" >"$D/tasks1"
 	sleep 2
 	tasks "$(rpid)" >"$D/tasks2"
 	kill -INT "$p" "$pp"
 	wait "$p" || true
 	wait "$pp" || true
+	unset 'pid_of[load]' 'pid_of[probe]'
 	put "change.$name.window.$round" "$t0 $t1"
 	put "change.$name.result.$round" "$($REPORT window "$f" "$t0" "$t1" "$QHALF")"
 	put "change.$name.probe.$round" "$($REPORT probe "$f.probe" "$t0" "$t1")"
-	put "change.$name.threads.$round" "$(threads_delta "$(rpid)" "$D/tasks0" "$D/tasks1") load $l0"
+	put "change.$name.threads.$round" "$(threads_delta "$(rpid)" "$D/tasks0" "$D/tasks1") load $l0 client_cpu_ms $((cc1 - cc0))"
 	put "change.$name.before.$round" "$(threads_delta "$(rpid)" "$D/tasksb" "$D/tasks0")"
 	put "change.$name.after.$round" "$(threads_delta "$(rpid)" "$D/tasks1" "$D/tasks2")"
 	grep -v '^> ' "$f" >"$f.tmp" || true
@@ -325,15 +355,31 @@ change_run() {
 	log "change: $name in $(sub "$t1" "$t0") s: $(grep "change.$name.result.$round" "$OUT" | cut -f2); probe: $(grep "change.$name.probe.$round" "$OUT" | cut -f2); $(grep "change.$name.threads.$round" "$OUT" | cut -f2)"
 }
 
-# 100 drain/undrain pairs in a row, each its own command with its round
-# trip, over one control connection (ctlpipe.py): 200 dnsroutectl
-# processes would put their own start-up CPU in the window.
-drain_undrain() {
-	local i
+# ctl_ready GAP_MS COMMAND...: ctlpipe.py started with each COMMAND 100
+# times, in turn, over one control connection (GAP_MS 0: each right after
+# the reply before; else one every GAP_MS), connected and waiting for
+# ctl_go: a command each with its round trip, and neither 200 dnsroutectl
+# processes' start-up CPU nor the interpreter's in the change's window.
+ctl_ready() {
+	local gap=$1 i c
+	shift
 	for i in $(seq 100); do
-		echo 'backend drain b1'
-		echo 'backend undrain b1'
-	done | $PY "$HERE/ctlpipe.py" "$SOCK"
+		for c in "$@"; do echo "$c"; done
+	done >"$D/ctl.cmds"
+	rm -f "$D/client.cpu"
+	$PY "$HERE/ctlpipe.py" -w "$SOCK" "$gap" <"$D/ctl.cmds" >"$D/ctlpipe.out" 2>&1 &
+	CTLPIPE=$!
+	pid_of[ctlpipe]=$CTLPIPE
+	wait_until 30 "ctlpipe.py to connect" grep -q '^ready' "$D/ctlpipe.out"
+}
+# ctl_go: the commands ctl_ready prepared, sent; their client's CPU to
+# D/client.cpu (ms).
+ctl_go() {
+	kill -USR1 "$CTLPIPE"
+	wait "$CTLPIPE" || return 1
+	unset 'pid_of[ctlpipe]'
+	cat "$D/ctlpipe.out"
+	awk '/ms of CPU/ { print $3 }' "$D/ctlpipe.out" >"$D/client.cpu"
 }
 
 part_change() {
@@ -344,6 +390,9 @@ part_change() {
 		for q in 1 2 3 4; do
 			echo "backend add b$q $NSD_ADDR:$NSD_PORT pool main interval 1 timeout 500"
 		done
+		# A pool no route names: drainidle's (its drains move no load).
+		echo "pool add idle"
+		echo "backend add i1 $NSD_ADDR:$NSD_PORT pool idle interval 1 timeout 500"
 		$GEN zroutes "$NCHANGE" 0 main "$D/a.only"
 		cat "$D/a.only"
 		echo "route add '\\.bench\\.test\\.\$' pool main comment catch-all"
@@ -351,14 +400,14 @@ part_change() {
 	# The same with 10,000 other routes: what --replace is to make.
 	$GEN zroutes "$NCHANGE" 500000 main "$D/b.only"
 	{
-		head -n 5 "$D/a.conf"
+		head -n 7 "$D/a.conf"
 		cat "$D/b.only"
 		tail -n 1 "$D/a.conf"
 	} >"$D/b.conf"
 	$GEN zqueries 200000 "$NCHANGE" "$D/cq.txt"
 	start_router "$db"
 	ctl -q -f "$D/a.conf" >/dev/null
-	wait_until 30 "4 backends up" all_up 4
+	wait_until 30 "5 backends up" all_up 5
 	wait_until 60 "the background compilation" compiled
 	QMAX=$(max_qps "$D/cq.txt")
 	QHALF=${SCALE_CHANGE_QPS:-$((QMAX / 2))}
@@ -369,9 +418,12 @@ part_change() {
 	put change.cpus "${SCALE_ROUTER_CPUS:-any}"
 	# Several rounds of each: the rig's own p99 moves a lot from one
 	# second to the next.
+	GAP=${SCALE_CTL_GAP_MS:-5}
 	q=a
-	for k in $KINDS; do
-		for r in $(seq "$NROUNDS"); do
+	# Round by round, each kind in turn: a kind is compared with the
+	# others under the same load on the machine.
+	for r in $(seq "$NROUNDS"); do
+		for k in $KINDS; do
 			case $k in
 			replace)
 				if [ $q = a ]; then q=b; else q=a; fi
@@ -380,7 +432,18 @@ part_change() {
 				$GEN zroutes "$NCHANGE" $((600000 + r * NCHANGE)) main "$D/more.batch"
 				change_run batch $r ctl -q -f "$D/more.batch" ;;
 			drain)
-				change_run drain $r drain_undrain ;;
+				# 100 drain/undrain pairs in a row.
+				ctl_ready 0 'backend drain b1' 'backend undrain b1'
+				change_run drain "$r" ctl_go ;;
+			drainp)
+				ctl_ready "$GAP" 'backend drain b1' 'backend undrain b1'
+				change_run drainp "$r" ctl_go ;;
+			drainidle)
+				ctl_ready "$GAP" 'backend drain i1' 'backend undrain i1'
+				change_run drainidle "$r" ctl_go ;;
+			show)
+				ctl_ready "$GAP" 'show settings' 'show settings'
+				change_run show "$r" ctl_go ;;
 			none)
 				# The control: no change at all, measured the
 				# same way (a second without one in its place),
