@@ -30,6 +30,7 @@
 #include "log.h"
 #include "prio.h"
 
+static id_t	tid;		/* the main thread's (prio_init's caller) */
 static int	base;		/* the main thread's nice value at start */
 static int	able = -1;	/* it can be restored (-1: not known yet) */
 static int	inited;		/* prio_init ran: in the daemon, not a test */
@@ -64,10 +65,12 @@ cap_nice(void)
 	    CAP_TO_MASK(CAP_SYS_NICE)) != 0;
 }
 
+/* On the main thread's id, kept: a change's two calls are two system
+ * calls, not four. */
 static int
 set_nice(int n)
 {
-	return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), n);
+	return setpriority(PRIO_PROCESS, tid, n);
 }
 
 void
@@ -76,8 +79,9 @@ prio_init(void)
 	struct rlimit rl;
 
 	inited = 1;
+	tid = (id_t)syscall(SYS_gettid);
 	errno = 0;
-	base = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+	base = getpriority(PRIO_PROCESS, tid);
 	if (base == -1 && errno != 0)
 		base = 0;
 	/* After -u drops root, the user may still go back to base (root
