@@ -597,10 +597,12 @@ def scale(raw):
         for name, what in (("replace", "--replace by 10,000 other routes (back and forth)"),
                            ("batch", "a batch of 10,000 more routes"),
                            ("drain", "100 backend drain + undrain pairs (one control connection)"),
+                           ("draincold", "the same through a ctlpipe.py started in the window"),
                            ("drainp", "the same, paced (a command every SCALE_CTL_GAP_MS)"),
                            ("drainidle", "the same paced, of a backend no route's pool has"),
                            ("show", "200 show settings, paced (no change: a round trip each)"),
-                           ("none", "no change (the control: a 1 s sleep in its place)")):
+                           ("noneforks", "no change, with a sleep, a date and a subshell started in the window"),
+                           ("none", "no change (the control: a 1 s pause in its place)")):
             rounds = sorted(k.rsplit(".", 1)[1] for k in c if k.startswith("change.%s.result." % name))
             ratios, fl, noise = ratios_of(name, "result")
             pr, pfl, _ = ratios_of(name, "probe")

@@ -38,22 +38,26 @@
 #         SCALE_CHANGE_ROUNDS (5) rounds of each, whose median ratio
 #         counts: the rig's own p99 moves a lot from one second to the
 #         next on a shared machine; and as many rounds of no change (a
-#         1 s sleep in its place), measured the same way: the ratio the
-#         rig gives with no change at all, printed beside every ratio.
+#         1 s pause in its place, no process), measured the same way:
+#         the ratio the rig gives with no change at all, printed beside
+#         every ratio.
 #         SCALE_SCHED=1: a perf sched trace of each round, and who held
 #         the CPU while dnsrouted's worker, dnsperf, the probe or NSD
 #         waited for one (schedwho.py; RAW/scale-sched-*.txt).
 #         The rounds go kind by kind in turn, so that each kind meets the
 #         same load on the machine as the others.  Experiment kinds, to
-#         tell apart what a drain's commands cost the query path, each
+#         tell apart what a drain's commands cost the query path:
+#         draincold (drain's pairs through a ctlpipe.py started in the
+#         window, as this rig did before: its start-up CPU in it), and
 #         200 commands over one connection, one every SCALE_CTL_GAP_MS
-#         (5): drainp (the drain/undrain pairs paced), drainidle (of a
-#         backend of a pool no route names: no load moves) and show
-#         (`show settings`: a round trip, no change); with TMPDIR on a
-#         tmpfs, the store's fdatasync costs nothing.  ctlpipe.py starts
-#         and connects before the load does; its CPU from the first
-#         command on is the client's (client_cpu_ms; else the CPU of the
-#         change's processes: dnsroutectl's).
+#         (5): drainp (drain's pairs), drainidle (the same of a backend
+#         of a pool no route names: no load moves) and show (`show
+#         settings`: a round trip, no change); with TMPDIR on a tmpfs,
+#         the store's fdatasync costs nothing.  noneforks: the control
+#         with the processes this rig started in its window before.  Else ctlpipe.py starts
+#         and connects before the load does, and its CPU from the first
+#         command on is the client's (client_cpu_ms; for the other kinds,
+#         the CPU of the change's processes: dnsroutectl's).
 # health  2,500 backends added at once, all at the NSD's address (every new
 #         backend is checked at once): first checks that failed, time until
 #         all are up; then 1,000 of them (the rest deleted), checked every
@@ -67,7 +71,8 @@
 #
 # Environment: SCALE_PARTS, SCALE_ROUTES, SCALE_CHANGE_ROUTES,
 # SCALE_CHANGE_ROUNDS (5), SCALE_CHANGE_KINDS (replace batch drain none: the
-# change part's kinds, each in turn every round; or drainp, drainidle, show),
+# change part's kinds, each in turn every round; or draincold, drainp,
+# drainidle, show),
 # SCALE_CTL_GAP_MS (5), SCALE_HEALTH_SECONDS, SCALE_QPS_ROUNDS (3),
 # SCALE_NET (127.61.2), SCALE_PORT (5321), SCALE_SCHED (0); SCALE_CHANGE_QPS: the change
 # part's load in qps instead of half the max (which moves with the rest
@@ -277,12 +282,27 @@ threads_delta() {
 	      mc / 1e6, mw / 1e6, oc[best] / 1e6, ow[best] / 1e6, on[best], rest / 1e6 }' "$2" "$3"
 }
 
-# children_cpu_ms: the CPU (user + system, ms) of this shell's children
-# it waited for: before and after a change, what its client (dnsroutectl,
-# ctlpipe.py) took of the CPUs the load shares.
-children_cpu_ms() {
-	sed 's/^.*) //' "/proc/$$/stat" |
-	    awk -v t="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / t }'
+# From a change's start to a quarter second after its end (the window
+# report.py cuts), the rig itself starts no process: on this VM a fork
+# and exec cost 8-12 ms of CPU at load 15-20 (100 `x=$(date +%s.%N)`:
+# 1.2 s of CPU; 100 x=$EPOCHREALTIME: 0.01 s), on the CPUs the load
+# shares, and the control (no change) paid them as well, so its
+# during/before ratio was above 1.  So the clock, the pauses, the CPU
+# counts are bash builtins there.
+CLK_TCK=$(getconf CLK_TCK)
+# stamp VAR: the wall time (s.us), no process started.
+stamp() { printf -v "$1" '%s' "${EPOCHREALTIME/,/.}"; }
+# pause SECONDS: sleep without a process (a read that times out on a FIFO
+# no one writes; part_change opens PAUSE_FD).
+pause() { read -r -t "$1" -u "$PAUSE_FD" _ || true; }
+# children_cpu VAR: the CPU (user + system, ms) of this shell's children
+# it waited for: before and after a change, what its client (dnsroutectl)
+# took of the CPUs the load shares.
+children_cpu() {
+	local st fields
+	read -r st <"/proc/$$/stat"
+	read -r -a fields <<<"${st##*) }"
+	printf -v "$1" '%d' $(( (fields[13] + fields[14]) * 1000 / CLK_TCK ))
 }
 
 # change_run NAME ROUND COMMAND...: a dnsperf load at QHALF qps and the
@@ -294,7 +314,7 @@ children_cpu_ms() {
 # who held the CPU while the query path waited for one
 # (RAW/scale-sched-NAME-ROUND.txt; the trace itself is not kept).
 change_run() {
-	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p pp ps= l0 off cc0 cc1
+	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p pp ps= l0 off cc0 cc1 rp
 	shift 2
 	if [ "${SCALE_SCHED:-0}" = 1 ]; then
 		rm -f "$D/sched.data"
@@ -312,28 +332,32 @@ change_run() {
 	pp=$!
 	# Stopped at an abort too (procs.sh), not left running.
 	pid_of[load]=$p pid_of[probe]=$pp
-	sleep 3
-	tasks "$(rpid)" >"$D/tasksb"
-	sleep 2
-	tasks "$(rpid)" >"$D/tasks0"
+	rp=${pid_of[dnsrouted]}
+	# No process started from here to the end of the window but the
+	# change's own (see stamp).
+	pause 3
+	tasks "$rp" >"$D/tasksb"
+	pause 2
+	tasks "$rp" >"$D/tasks0"
 	read -r l0 _ </proc/loadavg
-	cc0=$(children_cpu_ms)
-	t0=$(now)
+	children_cpu cc0
+	stamp t0
 	"$@" >>"$D/change.log" 2>&1
-	t1=$(now)
-	cc1=$(children_cpu_ms)
-	if [ -s "$D/client.cpu" ]; then
-		# ctlpipe.py's own count, from its signal on.
-		cc0=0 cc1=$(cat "$D/client.cpu")
-		rm -f "$D/client.cpu"
-	fi
-	tasks "$(rpid)" >"$D/tasks1"
-	sleep 2
-	tasks "$(rpid)" >"$D/tasks2"
+	stamp t1
+	children_cpu cc1
+	tasks "$rp" >"$D/tasks1"
+	pause 2
+	tasks "$rp" >"$D/tasks2"
 	kill -INT "$p" "$pp"
 	wait "$p" || true
 	wait "$pp" || true
 	unset 'pid_of[load]' 'pid_of[probe]'
+	if [ -n "$CTLPIPE_OUT" ]; then
+		# ctlpipe.py's own count, from its signal on.
+		cat "$CTLPIPE_OUT" >>"$D/change.log"
+		cc0=0 cc1=$(awk '/ms of CPU/ { print $3 }' "$CTLPIPE_OUT")
+		CTLPIPE_OUT=
+	fi
 	put "change.$name.window.$round" "$t0 $t1"
 	put "change.$name.result.$round" "$($REPORT window "$f" "$t0" "$t1" "$QHALF")"
 	put "change.$name.probe.$round" "$($REPORT probe "$f.probe" "$t0" "$t1")"
@@ -366,24 +390,44 @@ ctl_ready() {
 	for i in $(seq 100); do
 		for c in "$@"; do echo "$c"; done
 	done >"$D/ctl.cmds"
-	rm -f "$D/client.cpu"
-	$PY "$HERE/ctlpipe.py" -w "$SOCK" "$gap" <"$D/ctl.cmds" >"$D/ctlpipe.out" 2>&1 &
+	CTLPIPE_OUT=$D/ctlpipe.out
+	$PY "$HERE/ctlpipe.py" -w "$SOCK" "$gap" <"$D/ctl.cmds" >"$CTLPIPE_OUT" 2>&1 &
 	CTLPIPE=$!
 	pid_of[ctlpipe]=$CTLPIPE
 	wait_until 30 "ctlpipe.py to connect" grep -q '^ready' "$D/ctlpipe.out"
 }
-# ctl_go: the commands ctl_ready prepared, sent; their client's CPU to
-# D/client.cpu (ms).
+# drain_cold: 100 drain/undrain pairs through a ctlpipe.py started then
+# (as this rig did before ctl_ready): what its start-up adds.
+drain_cold() {
+	local i
+	for i in $(seq 100); do
+		echo 'backend drain b1'
+		echo 'backend undrain b1'
+	done | $PY "$HERE/ctlpipe.py" "$SOCK"
+}
+# forks_as_before: the processes the rig started in the window of a 1 s
+# control before it used builtins there (noneforks).
+forks_as_before() {
+	local x
+	sleep 1
+	x=$(now)
+	x=$(rpid)
+	sleep 0.01
+	: "$x"
+}
+# ctl_go: the commands ctl_ready prepared, sent (no process started:
+# change_run reads ctlpipe.py's output after the window).
 ctl_go() {
 	kill -USR1 "$CTLPIPE"
 	wait "$CTLPIPE" || return 1
 	unset 'pid_of[ctlpipe]'
-	cat "$D/ctlpipe.out"
-	awk '/ms of CPU/ { print $3 }' "$D/ctlpipe.out" >"$D/client.cpu"
 }
 
 part_change() {
 	local db=$D/change.db q r
+	mkfifo "$D/pause"
+	exec {PAUSE_FD}<>"$D/pause"
+	CTLPIPE_OUT=
 	log "change: $NCHANGE routes, 4 backends"
 	{
 		echo "pool add main"
@@ -435,6 +479,8 @@ part_change() {
 				# 100 drain/undrain pairs in a row.
 				ctl_ready 0 'backend drain b1' 'backend undrain b1'
 				change_run drain "$r" ctl_go ;;
+			draincold)
+				change_run draincold "$r" drain_cold ;;
 			drainp)
 				ctl_ready "$GAP" 'backend drain b1' 'backend undrain b1'
 				change_run drainp "$r" ctl_go ;;
@@ -448,7 +494,12 @@ part_change() {
 				# The control: no change at all, measured the
 				# same way (a second without one in its place),
 				# for the rig's own noise beside them.
-				change_run none "$r" sleep 1 ;;
+				change_run none "$r" pause 1 ;;
+			noneforks)
+				# The control as this rig ran it before stamp
+				# and pause: a sleep, then a date, a subshell
+				# and a sleep started within the window.
+				change_run noneforks "$r" forks_as_before ;;
 			*)
 				echo "scale: unknown change kind $k" >&2; exit 2 ;;
 			esac
