@@ -73,6 +73,7 @@ enum phase {
 	PH_CURRENT,		/* read the store's */
 	PH_DIFF,		/* compare them */
 	PH_APPLY,		/* make the changes in the store */
+	PH_PLACE,		/* the routes that stay where they go */
 	PH_TABLE,		/* build the table, for the commit */
 	PH_TEXT,		/* the fleet's state text, for the commit */
 	PH_DONE
@@ -95,6 +96,7 @@ struct replace {
 	struct sd_state		 cur, tgt;
 	struct sd_changes	 cs;
 	size_t			 next;		/* the change to apply next */
+	struct db		*deferred;	/* its positions (db_route_defer) */
 	struct cmd_counts	 counts;
 	int			 ahead;		/* make these (cmd_replace_ahead): */
 	int			 ahead_text;
@@ -421,9 +423,20 @@ read_current(struct replace *rp)
 	return 0;
 }
 
+static void
+undefer(struct replace *rp)
+{
+	if (rp->deferred != NULL)
+		db_route_defer(rp->deferred, 0);
+	rp->deferred = NULL;
+}
+
 /* Apply the changes to the store, reporting and auditing each, until
  * they are all applied (1) or the slice is over (0); -1 with the error
- * replied. */
+ * replied.  Each route goes to its final place at once, and the routes
+ * that stay are put in theirs after (place): not a shift of the routes
+ * below each added or removed one, which was most of a replace's cost.
+ * The changes reported and audited are the same. */
 static int
 apply(struct replace *rp, uint64_t until)
 {
@@ -439,6 +452,13 @@ apply(struct replace *rp, uint64_t until)
 	 * to the statement journal's file again.  Only within the slice:
 	 * other commands run on the store between two. */
 	db_bulk(x->db, 1);
+	if (rp->deferred == NULL) {
+		if (db_route_defer(x->db, 1) == -1) {
+			db_bulk(x->db, 0);
+			return cmd_dberr(x);
+		}
+		rp->deferred = x->db;
+	}
 	for (n = 1; rp->next < cs->n; n++) {
 		const struct sd_change *ch = &cs->v[rp->next];
 
@@ -448,9 +468,12 @@ apply(struct replace *rp, uint64_t until)
 		if (cmd_format_safe(&c, c.given, text, sizeof(text)) == -1)
 			snprintf(text, sizeof(text), "%s ...", c.spec->words);
 		sd_change_detail(ch, detail, sizeof(detail));
+		if (ch->id == CMD_ROUTE_ADD)
+			c.a.route.position = ch->final;
 		if (cmd_run_on(x->db, x->sess, &c, NULL, err,
 		    sizeof(err)) == -1) {
 			db_bulk(x->db, 0);
+			undefer(rp);
 			snprintf(msg, sizeof(msg), "%s: %s", text, err);
 			return fail_at(x, CTL_ERR_RUNTIME, ch->line, msg);
 		}
@@ -460,6 +483,29 @@ apply(struct replace *rp, uint64_t until)
 	}
 	db_bulk(x->db, 0);
 	return rp->next == cs->n;
+}
+
+/* The routes that stay, where they go: positions are 1..N again. */
+static int
+place(struct replace *rp)
+{
+	const struct sd_changes *cs = &rp->cs;
+	struct db_route_place *v;
+	size_t i;
+	int rc;
+
+	v = xcalloc(cs->nplace + 1, sizeof(*v));
+	for (i = 0; i < cs->nplace; i++) {
+		v[i].id = cs->place[i].id;
+		v[i].from = cs->place[i].from;
+		v[i].to = cs->place[i].to;
+	}
+	db_bulk(rp->x->db, 1);
+	rc = db_route_place(rp->x->db, v, cs->nplace, cs->maxid);
+	db_bulk(rp->x->db, 0);
+	undefer(rp);
+	free(v);
+	return rc == 0 ? 0 : cmd_dberr(rp->x);
 }
 
 /* What the commit will need, each piece a slice (it costs tens of ms
@@ -524,6 +570,11 @@ step(struct replace *rp, uint64_t until)
 	case PH_APPLY:
 		if ((rc = apply(rp, until)) != 1)
 			return rc;
+		rp->phase = PH_PLACE;
+		return 0;
+	case PH_PLACE:
+		if (place(rp) == -1)
+			return -1;
 		rp->counts.n = rp->cs.n;
 		rp->counts.add = rp->cs.nadd;
 		rp->counts.del = rp->cs.ndel;
@@ -578,6 +629,7 @@ cmd_replace_cancel(struct replace *rp)
 		return;
 	if (rp->ev != NULL)
 		event_free(rp->ev);
+	undefer(rp);
 	if (rp->sc_open)
 		script_free(&rp->sc);
 	sd_changes_free(&rp->cs);

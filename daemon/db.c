@@ -127,6 +127,13 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "WHERE position >= ?1 AND position <= ?2 LIMIT ?3",
 	[S_ROUTE_SHIFT_ID] = "UPDATE route SET position = position + ?2 "
 	    "WHERE id = ?1",
+	/* db_route_place: a run of old routes out of the way (?3 is past
+	 * every position), the routes added since (ids over ?4) left where
+	 * they are; then all of them back. */
+	[S_ROUTE_PARK] = "UPDATE route SET position = position + ?3 "
+	    "WHERE position >= ?1 AND position <= ?2 AND id <= ?4",
+	[S_ROUTE_UNPARK] = "UPDATE route SET position = position - ?1 "
+	    "WHERE position > ?1",
 	[S_ROUTE_ALL] = "SELECT r.id, r.position, r.pattern, r.qtype, "
 	    "r.action, r.pool_id, p.name, r.comment, r.hits, r.opcode, "
 	    "r.tsig FROM route AS r "

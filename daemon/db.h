@@ -161,6 +161,24 @@ int	db_route_update(struct db *, const struct db_route *r);
 /* Save the hit counter of a route (the counters live in the daemon). */
 int	db_route_hits_set(struct db *, int64_t id, int64_t hits);
 int	db_route_count(struct db *, int *count);
+/*
+ * A replace's routes (cmd_replace.c), for which it knows every route's
+ * place in the end.  While defer is on, no call shifts another row: add
+ * writes the position it is given as is (the route's final one), del
+ * leaves a gap, move checks the route is there and writes nothing; count
+ * stays right.  Then place puts the routes that were there before (ids
+ * up to maxid) where they go, in fewer statements than a shift per call
+ * made: n of them, each from position from to to, in the order of to.
+ * Only once all that is done are positions 1..N again.  Off forgets it
+ * (a failure's rollback undoes the rows).
+ */
+struct db_route_place {
+	int64_t		 id;
+	int		 from, to;
+};
+int	db_route_defer(struct db *, int on);
+int	db_route_place(struct db *, const struct db_route_place *v, size_t n,
+	    int64_t maxid);
 int	db_route_foreach(struct db *, int (*cb)(const struct db_route *, void *), void *arg);	/* by position */
 /* One route to cb: cb's return, or 1 when there is no such route. */
 int	db_route_get(struct db *, int64_t id,

@@ -33,6 +33,7 @@ enum stmt {
 	S_MEMBER_ADD, S_MEMBER_DEL, S_MEMBER_DEL_BACKEND, S_MEMBER_ALL,
 	S_ROUTE_LAST, S_ROUTE_ADD, S_ROUTE_POS, S_ROUTE_DEL, S_ROUTE_SETPOS,
 	S_ROUTE_SHIFT_UP, S_ROUTE_SHIFT_DOWN, S_ROUTE_IDS_AT, S_ROUTE_SHIFT_ID,
+	S_ROUTE_PARK, S_ROUTE_UNPARK,
 	S_ROUTE_ALL,
 	S_ROUTE_USING_POOL, S_ROUTE_UPDATE, S_ROUTE_HITS, S_ROUTE_GET,
 	S_SETTING_GET, S_SETTING_SET, S_SETTING_ALL,
@@ -52,6 +53,8 @@ struct db {
 	char		 err[512];
 	uint64_t	 routes_gen;	/* see db_routes_gen */
 	int		 bulk;		/* see db_bulk */
+	int		 defer;		/* see db_route_defer */
+	int64_t		 route_n;	/* the count while deferred */
 	int		 lazy;		/* statements prepared on first use */
 	/* The pool db_pool_get found last, while no pool row was written or
 	 * rolled back since, in the same transaction: each route of a

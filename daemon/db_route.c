@@ -1,7 +1,8 @@
 /*
  * db_route: the rows of table route (db.h).  Positions are 1..N without
- * gaps after every call; the calls that shift other rows run in their own
- * savepoint (db_op_begin).
+ * gaps after every call, but while a replace defers them (db_route_defer,
+ * until its db_route_place); the calls that shift other rows run in their
+ * own savepoint (db_op_begin).
  */
 #include <inttypes.h>
 #include <string.h>
@@ -25,6 +26,11 @@ route_last(struct db *db, int64_t *last)
 {
 	sqlite3_stmt *st;
 
+	/* Deferred, positions have gaps and twins: max() is not the count. */
+	if (db->defer) {
+		*last = db->route_n;
+		return 0;
+	}
 	if ((st = db_stmt_get(db, S_ROUTE_LAST)) == NULL)
 		return -1;
 	return db_stmt_int64(db, st, last) == 0 ? 0 : -1;
@@ -144,7 +150,13 @@ db_route_add(struct db *db, struct db_route *r)
 		return db_err(db, "bad route position %d", r->position);
 	if (route_last(db, &last) == -1)
 		return -1;
-	if (r->position == 0 || r->position > last) {
+	if (db->defer) {
+		/* The position is the route's last one: nothing shifts. */
+		pos = r->position > 0 ? r->position : last + 1;
+		if (route_insert(db, r, action, pos) == -1)
+			return -1;
+		db->route_n++;
+	} else if (r->position == 0 || r->position > last) {
 		/* Appending shifts nothing: one statement, atomic as it is. */
 		if (route_insert(db, r, action, last + 1) == -1)
 			return -1;
@@ -171,6 +183,20 @@ db_route_del(struct db *db, int64_t id)
 	int64_t pos;
 	int ret;
 
+	if (db->defer) {
+		/* A gap, closed by db_route_place. */
+		if ((st = db_stmt_get(db, S_ROUTE_DEL)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		if (db_stmt_run(db, st) != SQLITE_OK)
+			return -1;
+		if (sqlite3_changes(db->h) == 0) {
+			db_err(db, "no such route %" PRId64, id);
+			return 1;
+		}
+		db->route_n--;
+		return 0;
+	}
 	if ((ret = route_pos(db, id, &pos)) != 0)
 		return ret;
 	if (db_op_begin(db) == -1)
@@ -196,7 +222,7 @@ db_route_move(struct db *db, int64_t id, int position)
 
 	if (position < 0)
 		return db_err(db, "bad route position %d", position);
-	if ((ret = route_pos(db, id, &from)) != 0)
+	if ((ret = route_pos(db, id, &from)) != 0 || db->defer)
 		return ret;
 	if (route_last(db, &last) == -1)
 		return -1;
@@ -257,15 +283,101 @@ db_route_hits_set(struct db *db, int64_t id, int64_t hits)
 int
 db_route_count(struct db *db, int *count)
 {
-	sqlite3_stmt *st;
 	int64_t n;
 
-	if ((st = db_stmt_get(db, S_ROUTE_LAST)) == NULL)
-		return -1;
-	if (db_stmt_int64(db, st, &n) != 0)
+	if (route_last(db, &n) == -1)
 		return -1;
 	*count = (int)n;
 	return 0;
+}
+
+int
+db_route_defer(struct db *db, int on)
+{
+	int64_t n;
+
+	if (!on) {
+		db->defer = 0;
+		return 0;
+	}
+	if (db->defer)
+		return 0;
+	if (route_last(db, &n) == -1)
+		return -1;
+	db->route_n = n;
+	db->defer = 1;
+	return 0;
+}
+
+/* Where db_route_place parks a long run: past any position. */
+#define PARK_AT		1000000000
+
+/* The end of the run of v that starts at i: entries one position
+ * apart both before and after, so moved by the same amount. */
+static size_t
+place_run(const struct db_route_place *v, size_t n, size_t i)
+{
+	size_t j;
+
+	for (j = i + 1; j < n; j++)
+		if (v[j].from != v[j - 1].from + 1 || v[j].to != v[j - 1].to + 1)
+			break;
+	return j;
+}
+
+int
+db_route_place(struct db *db, const struct db_route_place *v, size_t n,
+    int64_t maxid)
+{
+	sqlite3_stmt *st;
+	size_t i, j, k;
+	int ret = 0, parked = 0;
+
+	if (db_op_begin(db) == -1)
+		return -1;
+	/* Long runs first, each one statement: the range of its old
+	 * positions holds its routes and no other old one (none is placed
+	 * yet); parked past the end, they cannot land in the next's. */
+	for (i = 0; ret == 0 && i < n; i = j) {
+		j = place_run(v, n, i);
+		if (j - i < SHIFT_BY_ID)
+			continue;
+		if ((st = db_stmt_get(db, S_ROUTE_PARK)) == NULL) {
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_int64(st, 1, v[i].from);
+		sqlite3_bind_int64(st, 2, v[j - 1].from);
+		sqlite3_bind_int64(st, 3, (int64_t)PARK_AT + v[i].to -
+		    v[i].from);
+		sqlite3_bind_int64(st, 4, maxid);
+		ret = db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+		parked = 1;
+	}
+	/* The rest one by one, straight to their place. */
+	for (i = 0; ret == 0 && i < n; i = j) {
+		j = place_run(v, n, i);
+		if (j - i >= SHIFT_BY_ID)
+			continue;
+		for (k = i; ret == 0 && k < j; k++) {
+			if ((st = db_stmt_get(db, S_ROUTE_SETPOS)) == NULL) {
+				ret = -1;
+				break;
+			}
+			sqlite3_bind_int64(st, 1, v[k].id);
+			sqlite3_bind_int64(st, 2, v[k].to);
+			ret = db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+		}
+	}
+	if (ret == 0 && parked) {
+		if ((st = db_stmt_get(db, S_ROUTE_UNPARK)) == NULL)
+			ret = -1;
+		else {
+			sqlite3_bind_int64(st, 1, PARK_AT);
+			ret = db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+		}
+	}
+	return db_op_end(db, ret);
 }
 
 static int

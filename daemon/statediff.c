@@ -306,6 +306,7 @@ void
 sd_changes_free(struct sd_changes *cs)
 {
 	free(cs->v);
+	free(cs->place);
 	memset(cs, 0, sizeof(*cs));
 }
 
@@ -699,6 +700,27 @@ list_insert(size_t *list, size_t *n, size_t at, size_t t)
 	(*n)++;
 }
 
+/* The routes that stay, in their final order, whose place is not the
+ * one they had. */
+static void
+place_routes(const struct sd_state *cur, const ssize_t *mt, size_t nt,
+    struct sd_changes *cs)
+{
+	size_t i, j;
+
+	for (i = 0; i < cur->nr; i++)
+		if (cur->r[i].id > cs->maxid)
+			cs->maxid = cur->r[i].id;
+	cs->place = xcalloc(nt + 1, sizeof(*cs->place));
+	for (j = 0; j < nt; j++) {
+		if (mt[j] < 0 || (size_t)mt[j] == j)
+			continue;
+		cs->place[cs->nplace].id = cur->r[mt[j]].id;
+		cs->place[cs->nplace].from = (int)mt[j] + 1;
+		cs->place[cs->nplace++].to = (int)j + 1;
+	}
+}
+
 static void
 diff_routes(const struct sd_state *cur, const struct sd_state *tgt,
     struct sd_changes *cs)
@@ -765,6 +787,7 @@ diff_routes(const struct sd_state *cur, const struct sd_state *tgt,
 		if (mt[j] < 0) {
 			ch = change(cs, '+', CMD_ROUTE_ADD, r->line);
 			ch->item = r;
+			ch->final = (int)j + 1;
 			sd_cmd_route(&tc, CMD_ROUTE_ADD, r);
 			ch->given = sd_mask(&tc);
 			if (q < n) {
@@ -788,6 +811,7 @@ diff_routes(const struct sd_state *cur, const struct sd_state *tgt,
 		ch->position = (int)at + 1;
 		ch->given = CMD_ALL;
 	}
+	place_routes(cur, mt, nt, cs);
 	free(mt);
 	free(tm);
 	free(keep);

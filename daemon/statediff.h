@@ -93,13 +93,27 @@ struct sd_change {
 	const struct sd_route	*about;
 	uint64_t		 given;		/* the values that count */
 	int			 position;	/* route add at, route move to */
+	int			 final;		/* route add: its place in the end */
 	unsigned		 line;
+};
+
+/* A route there before that is somewhere else in the end: its id, its
+ * position before and after (sd_changes.place, by to). */
+struct sd_place {
+	int64_t			 id;
+	int			 from, to;
 };
 
 struct sd_changes {
 	struct sd_change	*v;
 	size_t			 n, cap;
 	unsigned		 nadd, ndel, nchg;
+	/* Where the routes that stay go, for a caller that adds each route
+	 * at its final place (sd_change.final) and shifts nothing on the
+	 * way (db_route_defer); maxid: the highest id of a route before. */
+	struct sd_place		*place;
+	size_t			 nplace;
+	int64_t			 maxid;
 };
 
 void	sd_init(struct sd_state *);

@@ -508,3 +508,49 @@ def test_a_replace_cut_short_changes_nothing(router_factory):
     rep.close()
     r.start()
     assert export_of(r) == before
+
+
+def test_a_mixed_replace_puts_every_route_in_place_and_audits_each_change(
+        router_factory):
+    """Routes removed, added alone and in blocks, a long block moved, a
+    twin, comments changed: after the replace the routes are at positions
+    1..N in the file's order, as the file applied to an empty router puts
+    them; the routes that stay keep their ids; each change reported is one
+    audit row with the same command."""
+    r = router_factory()
+    old_lines = [r"route add '^r%d\.t\.$' refuse comment c%d" % (i, i)
+                 for i in range(60)]
+    assert r.ctl(None, args=['-f', write(r, 'old.cmd', old_lines)]).rc == 0
+    old = {x['pattern']: x['id'] for x in r.routes()}
+
+    kept = [l for i, l in enumerate(old_lines) if i not in (3, 33, 50)]
+    kept[5] = kept[5].replace('comment c', 'comment changed-c')
+    new_lines = (kept[25:40] + [r"route add '^n%d\.t\.$' nxdomain" % i
+                                for i in range(10)]
+                 + kept[40:] + [kept[2]] + kept[:25]
+                 + [r"route add '^n99\.t\.$' drop"])
+    path = write(r, 'new.cmd', new_lines)
+    n_audit = audit_count(r)
+    res = replace(r, path, json_out=True)
+    assert res.rc == 0, res.describe()
+    changes = json.loads(res.stdout)['rows']
+    assert changes, res.describe()
+    assert any(c['op'] == '~' and ' move ' in c['command'] for c in changes), changes
+
+    routes = r.routes()
+    assert [int(x['position']) for x in routes] == list(range(1, len(new_lines) + 1))
+    fresh = router_factory()
+    assert fresh.ctl(None, args=['-f', path]).rc == 0
+    assert [(x['pattern'], x['comment']) for x in routes] == \
+        [(x['pattern'], x['comment']) for x in fresh.routes()]
+    assert export_of(r) == export_of(fresh)
+    ids = [x['id'] for x in routes]
+    assert len(set(ids)) == len(ids)
+    for x in routes:
+        if x['pattern'] in old and x['pattern'] != r'^r2\.t\.$':
+            assert x['id'] == old[x['pattern']], x
+
+    audit = r.rows('show audit last 1000000')[n_audit:]
+    assert [a['command'] for a in audit] == [c['command'] for c in changes], \
+        (audit, changes)
+    assert all(a['outcome'] == 'ok (replace)' for a in audit), audit
