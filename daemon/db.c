@@ -464,6 +464,7 @@ db_op_end(struct db *db, int ret)
 	if (ret == 0)
 		return db_exec(db, S_OP_RELEASE);
 	memcpy(saved, db->err, sizeof(saved));
+	db->last_cached = 0;
 	if (!sqlite3_get_autocommit(db->h)) {
 		db_exec(db, S_OP_ROLLBACK_TO);
 		db_exec(db, S_OP_RELEASE);
@@ -511,6 +512,7 @@ int
 db_begin(struct db *db)
 {
 	db->pool_cached = 0;
+	db->last_cached = 0;
 	return db_exec(db, S_BEGIN);
 }
 
@@ -526,6 +528,7 @@ int
 db_rollback(struct db *db)
 {
 	db->pool_cached = 0;
+	db->last_cached = 0;
 	if (sqlite3_get_autocommit(db->h))
 		return 0;
 	return db_exec(db, S_ROLLBACK);
@@ -549,6 +552,7 @@ int
 db_rollback_savepoint(struct db *db)
 {
 	db->pool_cached = 0;
+	db->last_cached = 0;
 	if (sqlite3_get_autocommit(db->h))
 		return db_err(db, "the whole transaction was rolled back "
 		    "after an error");

@@ -61,6 +61,12 @@ struct db {
 	 * batch names one, mostly the same. */
 	struct db_pool	 pool_last;
 	int		 pool_cached;
+	/* The route count db_route_add found or made last, while no route
+	 * row was written by anyone else (routes_gen is last_gen) or rolled
+	 * back since, in the same transaction: a batch appends 10,000. */
+	int64_t		 last_n;
+	uint64_t	 last_gen;
+	int		 last_cached;
 	struct db_check	*check;		/* running beside; NULL when done */
 	struct db	*reader;	/* see db_reader; NULL until asked */
 	int		 reader_failed;	/* it could not be opened: not again */

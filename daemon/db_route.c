@@ -21,6 +21,15 @@ db_routes_touched(struct db *db)
 	db->routes_gen++;
 }
 
+/* The count is n now (route_last). */
+static void
+last_keep(struct db *db, int64_t n)
+{
+	db->last_n = n;
+	db->last_gen = db->routes_gen;
+	db->last_cached = 1;
+}
+
 static int
 route_last(struct db *db, int64_t *last)
 {
@@ -31,9 +40,17 @@ route_last(struct db *db, int64_t *last)
 		*last = db->route_n;
 		return 0;
 	}
+	if (db->last_cached && db->last_gen == db->routes_gen &&
+	    !sqlite3_get_autocommit(db->h)) {
+		*last = db->last_n;
+		return 0;
+	}
 	if ((st = db_stmt_get(db, S_ROUTE_LAST)) == NULL)
 		return -1;
-	return db_stmt_int64(db, st, last) == 0 ? 0 : -1;
+	if (db_stmt_int64(db, st, last) != 0)
+		return -1;
+	last_keep(db, *last);
+	return 0;
 }
 
 /* Shift positions lo..hi by +1 (up) or -1.  The common shift is of a
@@ -161,6 +178,7 @@ db_route_add(struct db *db, struct db_route *r)
 		if (route_insert(db, r, action, last + 1) == -1)
 			return -1;
 		pos = last + 1;
+		last_keep(db, pos);
 	} else {
 		pos = r->position;
 		if (db_op_begin(db) == -1)

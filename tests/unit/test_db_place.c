@@ -4,7 +4,9 @@
  * the same changes one by one, each shifting the routes below it, does:
  * the same ids at the same positions, 1..N, in the target's order.  The
  * changes are statediff's, between random states: routes removed, added
- * alone and in blocks, blocks moved, comments changed, twins.
+ * alone and in blocks, blocks moved, comments changed, twins.  And the
+ * route count an append keeps (no SELECT for the next) is forgotten when
+ * a rollback undoes the append.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -303,6 +305,41 @@ test_calls(void)
 	db_close(db);
 }
 
+/* Appends at the count kept, after rollbacks of appends. */
+static void
+test_count(void)
+{
+	struct db *db = open_mem();
+	struct sd_route r;
+	struct rows rs;
+	int i, count;
+
+	memset(&r, 0, sizeof(r));
+	r.comment = "";
+	r.pattern = "a";
+	for (i = 0; i < 3; i++)
+		CHECK(route_put(db, &r, 0, 0) == 0);
+	CHECK(db_savepoint(db) == 0);
+	CHECK(route_put(db, &r, 0, 0) == 0);
+	CHECK(db_route_count(db, &count) == 0 && count == 4);
+	CHECK(db_rollback_savepoint(db) == 0);
+	CHECK(db_route_count(db, &count) == 0 && count == 3);
+	CHECK(route_put(db, &r, 0, 0) == 0);
+	CHECK(db_rollback(db) == 0);
+	CHECK(db_begin(db) == 0);
+	CHECK(db_route_count(db, &count) == 0 && count == 0);
+	CHECK(route_put(db, &r, 0, 0) == 0);
+	CHECK(route_put(db, &r, 0, 0) == 0);
+	rows_read(db, &rs);
+	CHECK(rs.n == 2 && rs.v[0].position == 1 && rs.v[1].position == 2);
+	/* A row written behind the store's back: the count is read again. */
+	CHECK(db_route_defer(db, 1) == 0);
+	CHECK(db_route_del(db, rs.v[1].id) == 0);
+	CHECK(db_route_defer(db, 0) == 0);
+	CHECK(db_route_count(db, &count) == 0 && count == 1);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -311,6 +348,7 @@ main(void)
 
 	log_init("test_db_place", 0, LOG_LVL_WARN);
 	test_calls();
+	test_count();
 	for (round = 0; round < 300; round++)
 		one_round(round, &seed);
 	UNIT_DONE("db_place");
