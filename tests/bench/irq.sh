@@ -145,6 +145,42 @@ printf 'irq: %s (%s %s routes%s), %s of %s queries answered (warm-up %s)\n' \
     "$TARGET" "$PROTO" "$ROUTES" "$([ "$FLEET" = 1 ] && echo ', in a fleet')" \
     "$done_q" "$QUERIES" "$warm"
 awk -v t="$total" -v n="$done_q" 'BEGIN { printf "irq: %.0f instructions per query\n", t / n }'
+# Calls of a few functions, in the whole process: epoll_wait is one
+# wakeup (of the worker, and now and then of the main thread).  The
+# functions compressed as "cfn=(ID) name" the first time, "cfn=(ID)" after.
+calls_of() {
+	awk -v want="$1" '
+	/^c?fn=\(/ {
+		s = $0; sub(/^c?fn=\(/, "", s); id = s; sub(/\).*$/, "", id)
+		nm = s; sub(/^[0-9]+\) ?/, "", nm)
+		if (nm != "") name[id] = nm
+		if ($0 ~ /^cfn/) cur = id
+		next
+	}
+	/^calls=/ { s = $0; sub(/^calls=/, "", s); sub(/ .*$/, "", s); c[cur] += s }
+	END { for (i in c) if (name[i] == want) n += c[i]; print n + 0 }' "$out"
+}
+wakeups=$(calls_of epoll_wait)
+# What a wakeup costs however many queries it brings (libevent, epoll_wait,
+# the read callbacks, txq_flush) varies with the number of wakeups, which
+# varies from run to run (2,000-10,000 per 60,000 queries at 15,000 qps):
+# the rest is the number to compare (over UDP: over TCP the read callbacks
+# frame each message, per query).
+callgrind_annotate --auto=no --threshold=100 --inclusive=no "$out" 2>/dev/null |
+    awk -v n="$done_q" -v t="$total" -v wk="$wakeups" '
+	/^ *[0-9,]+ \( *[0-9.]+%\) / && !/PROGRAM TOTALS/ {
+		v = $1; gsub(",", "", v); v += 0
+		if (v >= 0.99 * t) next
+		fn = $0; sub(/^[^)]*\) +/, "", fn)
+		ob = fn; sub(/^.*\[/, "", ob); sub(/\].*$/, "", ob); sub(/^.*\//, "", ob)
+		sub(/ \[.*$/, "", fn); sub(/^[^ ]*:/, "", fn)
+		if (ob ~ /^libevent/ || fn ~ /^(epoll_wait|udp_read_cb|up_udp_cb|txq_flush)$/)
+			w += v
+	}
+	END {
+		printf "irq: %d wakeups (epoll_wait calls), %.1f queries a wakeup\n", wk, wk ? n / wk : 0
+		printf "irq: %.0f instructions per query without the per-wakeup functions (%.0f a wakeup)\n", (t - w) / n, wk ? w / wk : 0
+	}'
 # Self cost of each function (--threshold=100: all of them, not just the
 # first 99%), per query; the first lines are the inclusive totals of the
 # thread's outer frames, skipped by taking only functions below 99%.
