@@ -4,9 +4,12 @@
  *
  * An answer is accepted only on the socket the query went out on (the
  * sockets are connected, so the kernel already checked the address and
- * port) with the ID it went out with: the (serial, ID) pair finds the
- * query, and every socket has a serial of its own, never reused.  Whether
- * the answer fits the question is for the query layer to say.
+ * port) with the ID it went out with: each socket has a table of its
+ * queries out, indexed by the ID's low bits.  IDs are random (RFC 5452);
+ * one whose cell is taken is drawn again.  A TCP connection's table is
+ * emptied when it closes, so an answer on a connection opened again in
+ * its place never finds a query of the old one.  Whether the answer fits
+ * the question is for the query layer to say.
  *
  * A backend that reads a PROXY header (client-address proxy) learns the
  * client once per TCP connection, from the header at its start: such a
@@ -49,17 +52,36 @@
 #define UP_TCP_CONNS	4
 #define UP_TCP_SPREAD	16
 
+/* A socket's queries out by ID: the cell of ID i is i & mask, so a lookup
+ * is one load and a compare, with no hash and no probe.  It starts at
+ * IDTAB_MIN cells and doubles at 25% load, up to one cell an ID: a
+ * doubling moves each query to a cell of its own, as their low bits
+ * differed already. */
+#define IDTAB_MIN	64
+#define IDTAB_MAX	65536
+struct idcell {
+	struct up_ref	*val;		/* NULL: empty */
+	uint16_t	 id;
+};
+
+struct idtab {
+	struct idcell	*cell;
+	uint32_t	 mask;
+	uint32_t	 count;
+};
+
 struct usock {
 	struct bconn	*bc;
 	int		 fd;
-	uint32_t	 serial;
 	struct event	*ev;
+	struct idtab	 ids;
 };
 
 struct utcp {
 	struct bconn		*bc;
 	struct tconn		 c;		/* queries out, answers in */
-	uint32_t		 serial;	/* 0 when not open */
+	uint32_t		 serial;	/* 0 when not open; never reused */
+	struct idtab		 ids;
 	long			 nout;		/* queries in flight on it */
 	size_t			 hdrlen;	/* the PROXY header it opened */
 	uint8_t			 hdr[PROXYV2_MAX];	/* with; 0: none */
@@ -79,112 +101,72 @@ struct bconn {
 	int			 retired;
 };
 
-/* (serial, ID) -> query, key and value side by side so that a lookup
- * touches one cache line.  It starts small and doubles at 25% load up to
- * IDMAP_MAX_BITS: a table sized for the worst case is megabytes of random
- * access, a cache miss on every query. */
-struct idcell {
-	uint64_t	 key;		/* serial << 16 | ID; 0 = empty */
-	struct up_ref	*val;
-};
-
 static struct log_limit ll_up;
 
 static void	up_udp_cb(evutil_socket_t, short, void *);
 static void	up_tcp_read_cb(struct tconn *, void *);
 static void	up_tcp_error_cb(struct tconn *, int, void *);
 
-/* ---- (serial, ID) map: linear probing, backward-shift deletion ---- */
-
-static inline uint64_t
-idkey(uint32_t serial, uint16_t id)
-{
-	/* 0 marks an empty cell; serials start at 1. */
-	return (uint64_t)serial << 16 | id;
-}
-
-static inline uint32_t
-idhash(struct worker *w, uint64_t k)
-{
-	k *= 0x9e3779b97f4a7c15ULL;
-	return (uint32_t)(k >> 40) & w->idmask;
-}
-
-static int
-idmap_find(struct worker *w, uint64_t k, uint32_t *pos)
-{
-	uint32_t i = idhash(w, k);
-
-	while (w->idmap[i].key != 0) {
-		if (w->idmap[i].key == k) {
-			*pos = i;
-			return 1;
-		}
-		i = (i + 1) & w->idmask;
-	}
-	*pos = i;
-	return 0;
-}
+/* ---- the ID tables ---- */
 
 static void
-idmap_del(struct worker *w, uint32_t i)
+idtab_init(struct idtab *t)
 {
-	uint32_t j = i, h;
-
-	w->idmap[i].key = 0;
-	w->idcount--;
-	for (;;) {
-		j = (j + 1) & w->idmask;
-		if (w->idmap[j].key == 0)
-			return;
-		h = idhash(w, w->idmap[j].key);
-		/* Move j back to i unless its home lies cyclically in (i, j]. */
-		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
-			w->idmap[i] = w->idmap[j];
-			w->idmap[j].key = 0;
-			i = j;
-		}
-	}
+	t->cell = xcalloc(IDTAB_MIN, sizeof(*t->cell));
+	t->mask = IDTAB_MIN - 1;
+	t->count = 0;
 }
 
-/* Make room for one more entry: double the table past 25% load.  Returns
+/* The query out with id, or NULL. */
+static inline struct up_ref *
+idtab_get(const struct idtab *t, uint16_t id)
+{
+	const struct idcell *c = &t->cell[id & t->mask];
+
+	return c->id == id ? c->val : NULL;
+}
+
+/* Make room for one more query: double the table past 25% load.  Returns
  * -1 when it is at its largest and full to that load. */
 static int
-idmap_reserve(struct worker *w)
+idtab_reserve(struct idtab *t)
 {
-	struct idcell *old = w->idmap;
-	uint32_t i, pos, n = w->idmask + 1;
+	struct idcell *old = t->cell;
+	uint32_t i, n = t->mask + 1;
 
-	if (w->idcount + 1 <= n / 4)
+	if (t->count + 1 <= n / 4)
 		return 0;
-	if (n >= (1u << IDMAP_MAX_BITS))
+	if (n >= IDTAB_MAX)
 		return -1;
-	w->idmap = xcalloc((size_t)n * 2, sizeof(*w->idmap));
-	w->idmask = n * 2 - 1;
-	for (i = 0; i < n; i++) {
-		if (old[i].key == 0)
-			continue;
-		(void)idmap_find(w, old[i].key, &pos);
-		w->idmap[pos] = old[i];
-	}
+	t->cell = xcalloc((size_t)n * 2, sizeof(*t->cell));
+	t->mask = n * 2 - 1;
+	for (i = 0; i < n; i++)
+		if (old[i].val != NULL)
+			t->cell[old[i].id & t->mask] = old[i];
 	free(old);
 	return 0;
 }
 
-/* The query that went out on socket serial with pkt's ID, or NULL. */
+/* Every query out is off it: its connection closed. */
+static void
+idtab_clear(struct idtab *t)
+{
+	memset(t->cell, 0, ((size_t)t->mask + 1) * sizeof(*t->cell));
+	t->count = 0;
+}
+
+/* The query out on t with pkt's ID, or NULL (counted). */
 static inline struct up_ref *
-idmap_answer(struct worker *w, uint32_t serial, const uint8_t *pkt,
+id_answer(struct worker *w, const struct idtab *t, const uint8_t *pkt,
     size_t len)
 {
-	uint32_t pos;
+	struct up_ref *r;
 
-	if (len < DNS_HDR_LEN ||
-	    !idmap_find(w, idkey(serial, dns_get_id(pkt)), &pos)) {
+	if (len < DNS_HDR_LEN || (r = idtab_get(t, dns_get_id(pkt))) == NULL) {
 		STAT_INC(&w->st, unexpected);
 		return NULL;
 	}
-	w->idhint = pos;	/* up_unsend's: no second search */
-	return w->idmap[pos].val;
+	return r;
 }
 
 static uint16_t
@@ -208,8 +190,6 @@ up_init(struct worker *w)
 	int i;
 
 	w->next_serial = 1;
-	w->idmask = (1u << IDMAP_MIN_BITS) - 1;
-	w->idmap = xcalloc(w->idmask + 1, sizeof(*w->idmap));
 	/* Connected sockets: no address, no control data to reset. */
 	for (i = 0; i < UDP_BATCH; i++) {
 		w->rxiov_up[i].iov_base = w->rxbuf + (size_t)i * UDP_UP_STRIDE;
@@ -244,11 +224,14 @@ bconn_get(struct worker *w, struct backend *b)
 	bc->w = w;
 	bc->b = b;
 	backend_ref(b);
-	for (i = 0; i < UP_TCP_CONNS; i++)
+	for (i = 0; i < UP_TCP_CONNS; i++) {
 		bc->tcp[i].c.fd = -1;
+		idtab_init(&bc->tcp[i].ids);
+	}
 	for (i = 0; i < UP_UDP_SOCKS; i++) {
 		bc->udp[i].bc = bc;
 		bc->udp[i].fd = -1;
+		idtab_init(&bc->udp[i].ids);
 		fd = socket(b->addr.ss_family,
 		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1) {
@@ -266,7 +249,6 @@ bconn_get(struct worker *w, struct backend *b)
 		 * while the worker is busy elsewhere. */
 		sock_buffers(fd, 1024 * 1024, 1);
 		bc->udp[i].fd = fd;
-		bc->udp[i].serial = w->next_serial++;
 		bc->udp[i].ev = event_new(w->base, fd, EV_READ | EV_PERSIST,
 		    up_udp_cb, &bc->udp[i]);
 		event_add(bc->udp[i].ev, NULL);
@@ -278,13 +260,15 @@ bconn_get(struct worker *w, struct backend *b)
 }
 
 /* The input stays until the bconn goes: an answer being handled may be in
- * it (see up_tcp_read_cb). */
+ * it (see up_tcp_read_cb).  The queries out on it are off it: their
+ * up_unsend finds their cells empty. */
 static void
 bconn_close_tcp(struct utcp *t)
 {
 	tconn_close(&t->c);
 	t->serial = 0;
 	t->nout = 0;
+	idtab_clear(&t->ids);
 }
 
 static void
@@ -301,13 +285,17 @@ bconn_maybe_free(struct bconn *bc)
 			*pp = bc->next;
 			break;
 		}
-	for (i = 0; i < UP_UDP_SOCKS; i++)
+	for (i = 0; i < UP_UDP_SOCKS; i++) {
 		if (bc->udp[i].fd != -1) {
 			event_free(bc->udp[i].ev);
 			close(bc->udp[i].fd);
 		}
-	for (i = 0; i < UP_TCP_CONNS; i++)
+		free(bc->udp[i].ids.cell);
+	}
+	for (i = 0; i < UP_TCP_CONNS; i++) {
 		tconn_release(&bc->tcp[i].c);
+		free(bc->tcp[i].ids.cell);
+	}
 	bc->b->wstate[w->idx] = NULL;
 	backend_unref(bc->b);
 	free(bc);
@@ -390,17 +378,6 @@ bconn_tcp(struct bconn *bc, const uint8_t *hdr, size_t hdrlen)
 	return t;
 }
 
-static struct utcp *
-bconn_tcp_by_serial(struct bconn *bc, uint32_t serial)
-{
-	int i;
-
-	for (i = 0; i < UP_TCP_CONNS; i++)
-		if (tconn_is_open(&bc->tcp[i].c) && bc->tcp[i].serial == serial)
-			return &bc->tcp[i];
-	return NULL;
-}
-
 /* ---- sending ---- */
 
 int
@@ -410,7 +387,8 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 	struct bconn *bc;
 	struct usock *us = NULL;
 	struct utcp *ut = NULL;
-	uint32_t pos, serial;
+	struct idtab *t;
+	struct idcell *c;
 	uint16_t id;
 	int tries;
 
@@ -421,25 +399,20 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 		return -1;
 	}
 	tcp = tcp || b->transport == TRANSPORT_TCP;
-	if (tcp)
-		serial = (ut = bconn_tcp(bc, pkt, off)) != NULL ? ut->serial :
-		    0;
-	else if ((us = bconn_udp(bc)) != NULL)
-		serial = us->serial;
-	else
-		serial = 0;
-	if (serial == 0) {
+	if (tcp ? (ut = bconn_tcp(bc, pkt, off)) == NULL :
+	    (us = bconn_udp(bc)) == NULL) {
 		STAT_INC(&w->st, send_errors);
 		return -1;
 	}
-	if (idmap_reserve(w) == -1) {
+	t = tcp ? &ut->ids : &us->ids;
+	if (idtab_reserve(t) == -1) {
 		STAT_INC(&w->st, overload);
 		return -1;
 	}
 	/* A fresh random ID, unique on the socket it goes out on. */
 	for (tries = 0; tries < 16; tries++) {
 		id = random16(w);
-		if (!idmap_find(w, idkey(serial, id), &pos))
+		if ((c = &t->cell[id & t->mask])->val == NULL)
 			break;
 	}
 	if (tries == 16)
@@ -451,14 +424,16 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 			return -1;
 		}
 		ut->nout++;
-	} else
+		r->sock = (uint8_t)(ut - bc->tcp);
+	} else {
 		txq_add(&w->txq, us->fd, pkt, len, NULL, 0, NULL);
-	w->idmap[pos].key = idkey(serial, id);
-	w->idmap[pos].val = r;
-	w->idcount++;
+		r->sock = (uint8_t)(us - bc->udp);
+	}
+	c->val = r;
+	c->id = id;
+	t->count++;
 	r->bc = bc;
 	r->b = b;
-	r->serial = serial;
 	r->id = id;
 	r->tcp = (uint8_t)tcp;
 	r->prev = NULL;
@@ -471,11 +446,10 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 	backend_wadd(&b->wc[w->idx].queries, 1);
 	STAT_INC(&w->st, forwarded);
 	/* The next query's ID is drawn already, and most likely goes out on
-	 * this socket too: start loading its cell of the map, which a random
-	 * ID finds cold. */
+	 * this socket too: start loading its cell, which a random ID finds
+	 * cold. */
 	if (w->rndpos > 0)
-		__builtin_prefetch(&w->idmap[idhash(w, idkey(serial,
-		    w->rnd[w->rndpos - 1]))]);
+		__builtin_prefetch(&t->cell[w->rnd[w->rndpos - 1] & t->mask]);
 	return 0;
 }
 
@@ -483,22 +457,20 @@ void
 up_unsend(struct worker *w, struct up_ref *r)
 {
 	struct bconn *bc = r->bc;
-	struct utcp *ut;
-	uint64_t k;
-	uint32_t pos;
+	struct idtab *t;
+	struct idcell *c;
 
 	if (bc == NULL)
 		return;
-	/* An answer's query: its cell was found as it came (up_udp_cb), and
-	 * is taken when it still holds the key, which is unique. */
-	k = idkey(r->serial, r->id);
-	pos = w->idhint;
-	if ((pos <= w->idmask && w->idmap[pos].key == k) ||
-	    idmap_find(w, k, &pos))
-		idmap_del(w, pos);
-	/* Not found when its connection has been closed since. */
-	if (r->tcp && (ut = bconn_tcp_by_serial(bc, r->serial)) != NULL)
-		ut->nout--;
+	/* Not r's when its connection has been closed since (emptied). */
+	t = r->tcp ? &bc->tcp[r->sock].ids : &bc->udp[r->sock].ids;
+	c = &t->cell[r->id & t->mask];
+	if (c->val == r) {
+		c->val = NULL;
+		t->count--;
+		if (r->tcp)
+			bc->tcp[r->sock].nout--;
+	}
 	if (r->prev != NULL)
 		r->prev->next = r->next;
 	else
@@ -511,10 +483,10 @@ up_unsend(struct worker *w, struct up_ref *r)
 	r->bc = NULL;
 }
 
-/* Every query out on bc over UDP (tcp_serial 0), or on the TCP connection
- * with that serial, failed at once: refused, reset, closed. */
+/* Every query out on bc over UDP (tcp_conn -1), or on its TCP connection
+ * tcp_conn, failed at once: refused, reset, closed. */
 static void
-bconn_failed(struct bconn *bc, uint32_t tcp_serial)
+bconn_failed(struct bconn *bc, int tcp_conn)
 {
 	struct worker *w = bc->w;
 	struct up_ref *r, *next, *failed = NULL;
@@ -522,8 +494,7 @@ bconn_failed(struct bconn *bc, uint32_t tcp_serial)
 	/* Collect first: the query layer may send again on this very bconn. */
 	for (r = bc->out; r != NULL; r = next) {
 		next = r->next;
-		if (tcp_serial != 0 ? !r->tcp || r->serial != tcp_serial :
-		    r->tcp)
+		if (tcp_conn != -1 ? !r->tcp || r->sock != tcp_conn : r->tcp)
 			continue;
 		r->failed = failed;
 		failed = r;
@@ -546,8 +517,6 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 	struct worker *w = bc->w;
 	struct mmsghdr *m = w->rx_up;
 	struct up_ref *r;
-	uint64_t key[UDP_BATCH];
-	uint32_t pos[UDP_BATCH];
 	int i, n, round;
 
 	(void)ev;
@@ -557,34 +526,21 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 			/* ICMP port unreachable: nobody listens there; do
 			 * not wait for the timeouts. */
 			if (errno == ECONNREFUSED)
-				bconn_failed(bc, 0);
+				bconn_failed(bc, -1);
 			return;
 		}
 		w->batch_us = now_us();
 		/* The queries' slots are cold by the time their answers
 		 * come: start loading them all before the first is handled.
-		 * Where each was found is kept: an answer handled before may
-		 * have moved it (a deletion shifts cells back, a growth
-		 * rehashes), so the cell is taken only if it still holds
-		 * the key, which is unique in the map. */
+		 * Each is looked up again when its turn comes: an answer
+		 * handled before may have sent or grown the table. */
+		for (i = 0; i < n; i++)
+			if (m[i].msg_len >= DNS_HDR_LEN && (r = idtab_get(&us->ids,
+			    dns_get_id(w->rxiov_up[i].iov_base))) != NULL)
+				w->on_answer_soon(r);
 		for (i = 0; i < n; i++) {
-			key[i] = 0;
-			if (m[i].msg_len >= DNS_HDR_LEN) {
-				key[i] = idkey(us->serial,
-				    dns_get_id(w->rxiov_up[i].iov_base));
-				if (idmap_find(w, key[i], &pos[i]))
-					w->on_answer_soon(w->idmap[pos[i]].val);
-				else
-					key[i] = 0;
-			}
-		}
-		for (i = 0; i < n; i++) {
-			if (key[i] != 0 && w->idmap[pos[i]].key == key[i]) {
-				r = w->idmap[pos[i]].val;
-				w->idhint = pos[i];
-			} else
-				r = idmap_answer(w, us->serial,
-				    w->rxiov_up[i].iov_base, m[i].msg_len);
+			r = id_answer(w, &us->ids, w->rxiov_up[i].iov_base,
+			    m[i].msg_len);
 			if (r != NULL)
 				w->on_answer(w, r, w->rxiov_up[i].iov_base,
 				    m[i].msg_len, 1);
@@ -614,7 +570,7 @@ up_tcp_read_cb(struct tconn *c, void *arg)
 	while ((l = dns_tcp_next(c->in, c->inlen, off)) >= 0) {
 		pkt = c->in + off + 2;
 		off += 2 + (size_t)l;
-		if ((r = idmap_answer(w, serial, pkt, (size_t)l)) == NULL)
+		if ((r = id_answer(w, &t->ids, pkt, (size_t)l)) == NULL)
 			continue;
 		w->on_answer(w, r, pkt, (size_t)l, 0);
 		/* Closed under us (and maybe opened again). */
@@ -637,12 +593,11 @@ static void
 up_tcp_error_cb(struct tconn *c, int what, void *arg)
 {
 	struct utcp *t = arg;
-	uint32_t serial = t->serial;
 
 	(void)c;
 	(void)what;
 	bconn_close_tcp(t);
-	bconn_failed(t->bc, serial);
+	bconn_failed(t->bc, (int)(t - t->bc->tcp));
 }
 
 /* ---- the worker's life ---- */
@@ -683,5 +638,4 @@ up_free(struct worker *w)
 		bc->nout = 0;
 		bconn_maybe_free(bc);
 	}
-	free(w->idmap);
 }

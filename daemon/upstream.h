@@ -15,11 +15,8 @@ struct backend;
 struct config;
 struct worker;
 
-#define IDMAP_MIN_BITS	12
-#define IDMAP_MAX_BITS	18
-/* Queries one worker can have at the backends at once: what the ID map
- * holds at its largest, at 25% load. */
-#define UP_MAX_QUERIES	((1L << IDMAP_MAX_BITS) / 4)
+/* Queries one worker can have at the backends at once (query slots). */
+#define UP_MAX_QUERIES	65536L
 
 /* One query on a backend's socket; part of its query slot, owned here. */
 struct up_ref {
@@ -27,9 +24,9 @@ struct up_ref {
 	struct backend	*b;		/* where it went */
 	struct up_ref	*next, *prev;	/* bc's queries out */
 	struct up_ref	*failed;	/* while the failed are told */
-	uint32_t	 serial;	/* the socket it went out on */
 	uint16_t	 id;
 	uint8_t		 tcp;
+	uint8_t		 sock;		/* bc's socket it went out on */
 	uint8_t		 leg;		/* the query layer's: which of its tries */
 };
 

@@ -47,7 +47,6 @@
 
 struct bconn;
 struct config;
-struct idcell;
 struct listener_udp;
 struct qslot;
 struct route_matcher;
@@ -160,16 +159,10 @@ struct worker {
 	int			 ntcp;
 	int			 tcp_budget;	/* connections the fd limit allows */
 
-	/* upstream.c: the sockets to the backends, the ID map, random IDs. */
+	/* upstream.c: the sockets to the backends (each with its ID
+	 * table), random IDs. */
 	struct bconn		*bconns;
-	uint32_t		 next_serial;
-	struct idcell		*idmap;
-	uint32_t		 idmask;
-	uint32_t		 idcount;
-	uint32_t		 idhint;	/* the cell of the answer being
-						   handled (up_udp_cb), so that
-						   up_unsend finds it again
-						   without a search; checked */
+	uint32_t		 next_serial;	/* TCP connections' */
 	struct mmsghdr		 rx_up[UDP_BATCH];
 	struct iovec		 rxiov_up[UDP_BATCH];
 	uint16_t		 rnd[2048];
