@@ -44,6 +44,7 @@
 #include "wstate.h"
 
 #define UP_UDP_SOCKS	4	/* UDP sockets per backend per worker */
+#define UP_UDP_TURN	16	/* send queue flushes a socket's turn lasts */
 /* TCP to a backend: up to UP_TCP_CONNS connections per worker, another one
  * opened only when every open one has UP_TCP_SPREAD queries in flight.  A
  * server such as NSD answers one connection's queries one after the other,
@@ -301,15 +302,20 @@ bconn_maybe_free(struct bconn *bc)
 	free(bc);
 }
 
-/* The sockets take turns by batch, not by query: every query of one batch
- * for this backend leaves on the same socket, so it costs one sendmmsg
- * (and its answers come back together) instead of one per socket. */
+/* The sockets take turns by UP_UDP_TURN batches, not by query: every
+ * query of one batch for this backend leaves on the same socket, so it
+ * costs one sendmmsg instead of one per socket, and the answers to the
+ * batches of one turn come back on one socket, where a wakeup reads them
+ * with one recvmmsg and relays them with one sendmmsg.  Taking turns by
+ * batch, the answers to a few batches came on as many sockets: a
+ * recvmmsg, a callback and a sendmmsg each.  A turn is short enough that
+ * the answers of one fit its socket's buffer. */
 static struct usock *
 bconn_udp(struct bconn *bc)
 {
 	int i, k;
 
-	if (bc->udp_flush != bc->w->txq.flushes) {
+	if (bc->w->txq.flushes - bc->udp_flush >= UP_UDP_TURN) {
 		bc->udp_flush = bc->w->txq.flushes;
 		bc->udp_rr++;
 	}
