@@ -271,8 +271,10 @@ opt_options_fit(const uint8_t *p, size_t rdlen)
 	return 1;
 }
 
-static enum dns_err	parse_query(const uint8_t *, size_t, struct dns_query *,
-			    int, size_t);
+/* Inline in each of the three: the query path's (dns_parse_query_qn) has
+ * no second call and no test of text. */
+static inline enum dns_err parse_query(const uint8_t *, size_t,
+			    struct dns_query *, int, size_t);
 
 enum dns_err
 dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
@@ -315,7 +317,7 @@ dns_qname_len(const uint8_t *msg, size_t len)
  * same name and no error in it: labels in bounds, no pointer, not too
  * long, with the four octets after it.  Then the name is only copied.
  */
-static enum dns_err
+static inline __attribute__((always_inline)) enum dns_err
 parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text,
     size_t qnlen)
 {
@@ -456,9 +458,7 @@ dns_answer_matches_sent(const uint8_t *msg, size_t len, uint16_t id,
 	if (!(dns_get16(msg + 2) & DNS_FLAG_QR) || dns_get16(msg) != id ||
 	    dns_get16(msg + 4) != 1)
 		return -1;
-	if (sent != NULL && len >= qe &&
-	    dns_bytes_eq(msg + DNS_HDR_LEN, sent + DNS_HDR_LEN,
-	    qe - DNS_HDR_LEN))
+	if (sent != NULL && dns_answer_echoes(msg, len, id, q, sent))
 		return 0;
 	if (name_walk(msg, len, &off, wire, &wlen) != DNS_OK)
 		return -1;

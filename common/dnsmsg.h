@@ -267,4 +267,20 @@ dns_set_id(uint8_t *msg, uint16_t id)
 	dns_put16(msg, id);
 }
 
+/* dns_answer_matches_sent()'s common case, inline where every answer is
+ * checked: QR, the ID, one question, and the question's bytes as sent.
+ * 0 does not say it does not match: ask dns_answer_matches_sent(). */
+static inline int
+dns_answer_echoes(const uint8_t *msg, size_t len, uint16_t id,
+    const struct dns_query *q, const uint8_t *sent)
+{
+	size_t qe = q->question_end;
+
+	return qe != 0 && len >= qe && len >= DNS_HDR_LEN &&
+	    (dns_get16(msg + 2) & DNS_FLAG_QR) && dns_get16(msg) == id &&
+	    dns_get16(msg + 4) == 1 &&
+	    dns_bytes_eq(msg + DNS_HDR_LEN, sent + DNS_HDR_LEN,
+	    qe - DNS_HDR_LEN);
+}
+
 #endif

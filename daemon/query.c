@@ -540,7 +540,8 @@ query_answer(struct worker *w, struct up_ref *r, uint8_t *pkt, size_t len,
 		race_answer(w, s, (struct rleg *)(void *)r, pkt, len, stable);
 		return;
 	}
-	if (dns_answer_matches_sent(pkt, len, r->id, &s->q, s->pkt) != 0) {
+	if (!dns_answer_echoes(pkt, len, r->id, &s->q, s->pkt) &&
+	    dns_answer_matches_sent(pkt, len, r->id, &s->q, s->pkt) != 0) {
 		answer_unmatched(w, s, pkt, len);
 		return;
 	}
