@@ -310,7 +310,7 @@ bconn_maybe_free(struct bconn *bc)
  * batch, the answers to a few batches came on as many sockets: a
  * recvmmsg, a callback and a sendmmsg each.  A turn is short enough that
  * the answers of one fit its socket's buffer. */
-static struct usock *
+static int
 bconn_udp(struct bconn *bc)
 {
 	int i, k;
@@ -322,9 +322,9 @@ bconn_udp(struct bconn *bc)
 	for (k = 0; k < UP_UDP_SOCKS; k++) {
 		i = (bc->udp_rr + k) % UP_UDP_SOCKS;
 		if (bc->udp[i].fd != -1)
-			return &bc->udp[i];
+			return i;
 	}
-	return NULL;
+	return -1;
 }
 
 /* The first open connection with fewer than UP_TCP_SPREAD queries in
@@ -396,7 +396,7 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 	struct idtab *t;
 	struct idcell *c;
 	uint16_t id;
-	int tries;
+	int tries, sock = 0;
 
 	if ((bc = bconn_get(w, b)) == NULL)
 		return -1;
@@ -406,10 +406,14 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 	}
 	tcp = tcp || b->transport == TRANSPORT_TCP;
 	if (tcp ? (ut = bconn_tcp(bc, pkt, off)) == NULL :
-	    (us = bconn_udp(bc)) == NULL) {
+	    (sock = bconn_udp(bc)) == -1) {
 		STAT_INC(&w->st, send_errors);
 		return -1;
 	}
+	if (tcp)
+		sock = (int)(ut - bc->tcp);
+	else
+		us = &bc->udp[sock];
 	t = tcp ? &ut->ids : &us->ids;
 	if (idtab_reserve(t) == -1) {
 		STAT_INC(&w->st, overload);
@@ -430,11 +434,8 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 			return -1;
 		}
 		ut->nout++;
-		r->sock = (uint8_t)(ut - bc->tcp);
-	} else {
+	} else
 		txq_add(&w->txq, us->fd, pkt, len, NULL, 0, NULL);
-		r->sock = (uint8_t)(us - bc->udp);
-	}
 	c->val = r;
 	c->id = id;
 	t->count++;
@@ -442,6 +443,7 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 	r->b = b;
 	r->id = id;
 	r->tcp = (uint8_t)tcp;
+	r->sock = (uint8_t)sock;
 	r->prev = NULL;
 	r->next = bc->out;
 	if (bc->out != NULL)
