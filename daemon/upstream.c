@@ -57,8 +57,10 @@
  * is one load and a compare, with no hash and no probe.  It starts at
  * IDTAB_MIN cells and doubles at 25% load, up to one cell an ID: a
  * doubling moves each query to a cell of its own, as their low bits
- * differed already. */
-#define IDTAB_MIN	64
+ * differed already.  A worker has 8 of them for each backend it sends
+ * to (UP_UDP_SOCKS + UP_TCP_CONNS), so they start small: 256 octets,
+ * 2 KB a backend, and only the busy ones grow. */
+#define IDTAB_MIN	16
 #define IDTAB_MAX	65536
 struct idcell {
 	struct up_ref	*val;		/* NULL: empty */
