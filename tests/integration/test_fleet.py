@@ -27,6 +27,10 @@ needs_dnsperf = pytest.mark.skipif(shutil.which('dnsperf') is None,
                                    reason='dnsperf not installed')
 
 
+# The router's deadline for an etcd request (daemon/etcd.h ETCD_TIMEOUT_MS).
+ETCD_DEADLINE = 5.0
+
+
 def state_row(router):
     row, = router.fleet()['state']
     return row
@@ -552,24 +556,41 @@ def test_a_key_travels_with_its_secret_but_no_audit_shows_it(fleet):
 
 def test_a_client_that_leaves_while_etcd_confirms(fleet):
     """A client that disconnects while etcd is confirming its change: the
-    change ends as etcd says (here it lands), nobody hears it, and the
-    router still stops cleanly -- its reply, held until the commit, is not
-    lost memory (LeakSanitizer at exit)."""
+    change ends as etcd says, nobody hears it, and the router still stops
+    cleanly -- its reply, held until the commit, is not lost memory
+    (LeakSanitizer at exit)."""
     f = fleet(n=1)
     a, = f.routers
     etcd = f.etcd.members[0].proc
+    # Opened before etcd stops: nothing in the window starts a process
+    # (dnsroutectl took several seconds at load 20).
+    s, later = Session(a), Session(a)
+    t_stop = time.monotonic()
     os.kill(etcd.pid, signal.SIGSTOP)
     try:
-        s = Session(a)
         s.send(r"route add '^x[^.]*\.split\.test\.$' pool p")
         busy = dt.wait_store_held(a, deadline=10)
         assert 'confirmed by etcd' in busy, busy
         s.close()
         # Its end is seen before a request that came after it.
-        a.ok('show stats')
+        assert later.run('show stats').startswith('0'), 'show stats failed'
     finally:
         os.kill(etcd.pid, signal.SIGCONT)
-    dt.wait_for(lambda: answers(a, 'xa.split.test.') == ('NOERROR', ['ns9']), 30,
-                what='the change etcd took, committed')
-    assert in_sync(a)
+        stopped = time.monotonic() - t_stop
+    later.close()
+    dt.wait_for(lambda: a.rows('show audit last 1')[0]['command'].startswith('route add'),
+                30, what='the change to end')
+    outcome = a.rows('show audit last 1')[0]['outcome']
+    if stopped < ETCD_DEADLINE:
+        # etcd answered within the router's deadline: the change landed.
+        assert outcome == 'ok', (stopped, outcome)
+        dt.wait_for(lambda: answers(a, 'xa.split.test.') == ('NOERROR', ['ns9']), 30,
+                    what='the change etcd took, committed')
+    else:
+        # On a busy machine etcd stayed stopped about as long as it or
+        # longer: unconfirmed, the change may have been made or not, and
+        # the router follows what etcd holds.
+        assert outcome == 'ok' or \
+            outcome.startswith('etcd did not confirm the change'), (stopped, outcome)
+    dt.wait_for(lambda: in_sync(a), 30, what='the router in sync with etcd')
     a.stop()
