@@ -1,7 +1,8 @@
 #!/bin/sh
-# embed.sh SQLDIR: print on stdout a C file that holds SQLDIR/schema.sql and
-# the migrations SQLDIR/migrations/NNNN-name.sql as string literals, for
-# daemon/db.c.  The daemon never reads SQL from disk, so it cannot meet a
+# embed.sh SQLDIR: print on stdout a C file that holds SQLDIR/schema.sql,
+# the migrations SQLDIR/migrations/NNNN-name.sql and SQLDIR/latest.sql (the
+# schema they make, in one piece, for a new store) as string literals, for
+# daemon/db_open.c.  The daemon never reads SQL from disk, so it cannot meet a
 # schema file that does not match its code.
 #
 # Migration NNNN takes PRAGMA user_version from NNNN-1 to NNNN; schema.sql
@@ -12,6 +13,7 @@
 # Output:
 #	struct db_migration { int version; const char *sql; };
 #	const char *const db_schema_sql;
+#	const char *const db_latest_sql;
 #	const struct db_migration db_migrations[];	/* + { 0, NULL } */
 #	const int db_migrations_len;
 #
@@ -28,6 +30,7 @@ die() {
 [ $# -eq 1 ] || die "usage: embed.sh SQLDIR"
 dir=$1
 [ -f "$dir/schema.sql" ] || die "$dir/schema.sql: no such file"
+[ -f "$dir/latest.sql" ] || die "$dir/latest.sql: no such file"
 
 # One file as C string literal lines, ending in "" so an empty file is a
 # literal too.  Carriage returns go; backslashes and quotes are escaped, and
@@ -49,12 +52,17 @@ struct db_migration {
 };
 
 extern const char *const db_schema_sql;
+extern const char *const db_latest_sql;
 extern const struct db_migration db_migrations[];
 extern const int db_migrations_len;
 
 const char *const db_schema_sql =
 EOF
 literal "$dir/schema.sql"
+echo ';'
+echo
+echo 'const char *const db_latest_sql ='
+literal "$dir/latest.sql"
 echo ';'
 echo
 echo 'const struct db_migration db_migrations[] = {'

@@ -2,10 +2,11 @@
 --
 -- Migrations.  This file is frozen once released.  Every later change is a
 -- file sql/migrations/NNNN-name.sql that takes PRAGMA user_version from
--- NNNN-1 to NNNN; the first one is 0002.  A new database gets this file and
--- then every migration, in order, so a new database and an upgraded one are
--- built by the same statements and cannot drift apart.  All of it runs in
--- one transaction at start-up: a crash leaves the old version whole.  A
+-- NNNN-1 to NNNN; the first one is 0002.  An older database gets the
+-- migrations it lacks, in order; a new one gets sql/latest.sql, what this
+-- file and every migration make, in one piece (tests/unit/test_migrate
+-- holds the two ways to the same schema).  All of it runs in one
+-- transaction at start-up: a crash leaves the old version whole.  A
 -- migration holds statements only: daemon/db.c sets user_version after it,
 -- runs it with foreign_keys off (so a table can be rebuilt the way
 -- https://www.sqlite.org/lang_altertable.html describes) and runs PRAGMA
