@@ -43,8 +43,11 @@ SLOW = 'interval 60 timeout %d fall 1 rise %d' % (TIMEOUT_MS, RISE)
 MARGIN = 1.0
 FAIL_SHARE_MAX = 0.005
 # The drain test: the slow member's answer delay, longer than a few control
-# round trips on a busy machine.
-DRAIN_DELAY = 1.0
+# round trips on a busy machine (with 1 s, the first sample after the
+# drain saw nothing left in flight, twice in full runs); and the
+# query-timeout it runs with, longer than that delay.
+DRAIN_DELAY = 2.0
+DRAIN_QUERY_TIMEOUT_MS = 3000
 DRAIN_QPS = 1000
 LOST_QPS = 3000
 # The loads under which a backend is lost or drained run this long at most
@@ -469,6 +472,7 @@ def test_drain_under_load_finishes_in_flight_and_loses_nothing(
     slow = misbehave_factory('delay', delay_ms=int(DRAIN_DELAY * 1000))
     setup_pool(router, [('ns1', ns.endpoint, SURVIVOR), ('slow', slow.endpoint)])
     one_client_load(router)
+    router.ok('set query-timeout %d' % DRAIN_QUERY_TIMEOUT_MS)
     router.wait_health('ns1', 'up')
     router.wait_health('slow', 'up')
 
