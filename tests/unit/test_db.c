@@ -414,7 +414,7 @@ schema_text(struct db *db, char *out, size_t outlen)
 	size_t n = 0;
 
 	out[0] = '\0';
-	if (sqlite3_prepare_v2(db_handle(db), "SELECT type || name || "
+	if (sqlite3_prepare_v2(db->h, "SELECT type || name || "
 	    "coalesce(sql, '') FROM sqlite_master ORDER BY name", -1, &st,
 	    NULL) != SQLITE_OK)
 		return;
@@ -430,7 +430,7 @@ memory_version(struct db *db)
 	sqlite3_stmt *st;
 	long v = -1;
 
-	if (sqlite3_prepare_v2(db_handle(db), "PRAGMA user_version", -1, &st,
+	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st,
 	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
