@@ -197,24 +197,6 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
-sqlite3 *
-db_handle(struct db *db)
-{
-	return db->h;
-}
-
-struct db_reg **
-db_reg_slot(struct db *db)
-{
-	return &db->reg;
-}
-
-struct db_keys **
-db_key_slot(struct db *db)
-{
-	return &db->keys;
-}
-
 /* Record an error for db_errmsg; returns -1 for "return db_err(...)". */
 int
 db_err(struct db *db, const char *fmt, ...)

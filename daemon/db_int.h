@@ -72,9 +72,6 @@ struct db {
 	int		 reader_failed;	/* it could not be opened: not again */
 };
 
-sqlite3		*db_handle(struct db *);
-struct db_reg	**db_reg_slot(struct db *);
-struct db_keys	**db_key_slot(struct db *);
 /* Record an error for db_errmsg; returns -1. */
 int		 db_err(struct db *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));

@@ -39,26 +39,26 @@ db_key_prepare(struct db *db, char *err, size_t errlen)
 {
 	struct db_keys *k = xcalloc(1, sizeof(*k));
 
-	*db_key_slot(db) = k;
+	db->keys = k;
 	return db_side_prepare(db, k->st, kstmt_sql, K__COUNT, err, errlen);
 }
 
 void
 db_key_finalize(struct db *db)
 {
-	struct db_keys *k = *db_key_slot(db);
+	struct db_keys *k = db->keys;
 
 	if (k == NULL)
 		return;
 	db_side_finalize(k->st, K__COUNT);
 	free(k);
-	*db_key_slot(db) = NULL;
+	db->keys = NULL;
 }
 
 static sqlite3_stmt *
 kst(struct db *db, enum kstmt id)
 {
-	return db_side_take(db, &(*db_key_slot(db))->st[id], kstmt_sql[id]);
+	return db_side_take(db, &db->keys->st[id], kstmt_sql[id]);
 }
 
 /* Name, algorithm word and secret of k into st's ?1 ?2 ?3. */
@@ -108,7 +108,7 @@ db_key_add(struct db *db, struct db_key *k)
 	}
 	if (db_side_done(db, st, rc) == -1)
 		return -1;
-	k->id = sqlite3_last_insert_rowid(db_handle(db));
+	k->id = sqlite3_last_insert_rowid(db->h);
 	return 0;
 }
 
@@ -120,7 +120,7 @@ db_key_set(struct db *db, const struct db_key *k)
 	if ((st = kst(db, K_SET)) == NULL || key_bind(db, st, k) == -1 ||
 	    db_side_done(db, st, sqlite3_step(st)) == -1)
 		return -1;
-	if (sqlite3_changes(db_handle(db)) == 0) {
+	if (sqlite3_changes(db->h) == 0) {
 		db_err(db, "no such key \"%s\"", k->name);
 		return 1;
 	}
@@ -163,7 +163,7 @@ db_key_del(struct db *db, const char *name)
 	db_bind_text(st, 1, name);
 	if (db_side_done(db, st, sqlite3_step(st)) == -1)
 		return -1;
-	if (sqlite3_changes(db_handle(db)) == 0) {
+	if (sqlite3_changes(db->h) == 0) {
 		db_err(db, "no such key \"%s\"", name);
 		return 1;
 	}

@@ -48,26 +48,26 @@ db_reg_prepare(struct db *db, char *err, size_t errlen)
 {
 	struct db_reg *r = xcalloc(1, sizeof(*r));
 
-	*db_reg_slot(db) = r;
+	db->reg = r;
 	return db_side_prepare(db, r->st, rstmt_sql, R__COUNT, err, errlen);
 }
 
 void
 db_reg_finalize(struct db *db)
 {
-	struct db_reg *r = *db_reg_slot(db);
+	struct db_reg *r = db->reg;
 
 	if (r == NULL)
 		return;
 	db_side_finalize(r->st, R__COUNT);
 	free(r);
-	*db_reg_slot(db) = NULL;
+	db->reg = NULL;
 }
 
 static sqlite3_stmt *
 rst(struct db *db, enum rstmt id)
 {
-	return db_side_take(db, &(*db_reg_slot(db))->st[id], rstmt_sql[id]);
+	return db_side_take(db, &db->reg->st[id], rstmt_sql[id]);
 }
 
 
@@ -103,7 +103,7 @@ db_reg_del(struct db *db, const char *key)
 	db_bind_text(st, 1, key);
 	if (db_side_done(db, st, sqlite3_step(st)) == -1)
 		return -1;
-	return sqlite3_changes(db_handle(db)) > 0 ? 0 : 1;
+	return sqlite3_changes(db->h) > 0 ? 0 : 1;
 }
 
 int
@@ -118,7 +118,7 @@ db_reg_clear(struct db *db, int *removed)
 	if (db_side_done(db, st, sqlite3_step(st)) == -1)
 		return -1;
 	if (removed != NULL)
-		*removed = sqlite3_changes(db_handle(db));
+		*removed = sqlite3_changes(db->h);
 	return 0;
 }
 
