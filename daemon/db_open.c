@@ -3,9 +3,10 @@
  * keeps a second daemon off the file, checks the file (PRAGMA quick_check,
  * in the open or in a thread beside the caller's first reads), brings it
  * to the latest schema (a new one from sql/latest.sql, an older one by the
- * numbered migrations it lacks, PRAGMA user_version), sets WAL and synchronous=FULL (why: db.c) and prepares
- * the statements.  Scratch stores (":memory:") start from an image of an
- * empty one; the read-only second connection (db_reader) is opened here.
+ * numbered migrations it lacks, PRAGMA user_version), sets WAL and
+ * synchronous=FULL (why: db.c) and prepares the statements.  Scratch
+ * stores (":memory:") start from an image of an empty one; the read-only
+ * second connection (db_reader) is opened here.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
