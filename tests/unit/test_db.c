@@ -26,37 +26,11 @@
 #include "util.h"
 #include "unit.h"
 #include "db_rows.h"
+#define UNIT_NAME "db"
+#include "db_files.h"
 
 extern const int db_migrations_len;	/* from the embedded schema */
 extern const char *const db_schema_sql;
-
-static char tmpdir[64];
-
-/* A fresh database path under tmpdir. */
-static const char *
-dbpath(const char *name)
-{
-	static char path[128];
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	return path;
-}
-
-static struct db *
-open_ok(const char *path)
-{
-	char err[512];
-	struct db *db;
-
-	db = db_open(path, err, sizeof(err));
-	CHECKF(db != NULL, "db_open %s: %s", path, err);
-	if (db == NULL) {
-		printf("unit db: %d passed, %d failed (cannot go on)\n",
-		    unit_pass, unit_fail);
-		exit(1);
-	}
-	return db;
-}
 
 /* db_open must fail, with want in the message. */
 static void
@@ -1678,5 +1652,5 @@ main(void)
 	test_full();
 	test_speed();
 	cleanup();
-	UNIT_DONE("db");
+	UNIT_DONE(UNIT_NAME);
 }

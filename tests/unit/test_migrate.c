@@ -23,37 +23,13 @@
 #include "db_int.h"
 #include "log.h"
 #include "unit.h"
+#define UNIT_NAME "migrate"
+#include "db_files.h"
 
 /* From the embedded schema (sql/embed.sh). */
 extern const char *const db_schema_sql;
 extern const char *const db_latest_sql;
 extern const int db_migrations_len;
-
-static char tmpdir[64];
-
-static const char *
-dbpath(const char *name)
-{
-	static char path[128];
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	return path;
-}
-
-static struct db *
-open_ok(const char *path)
-{
-	char err[512];
-	struct db *db;
-
-	if ((db = db_open(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "db_open %s: %s\n", path, err);
-		printf("unit migrate: %d passed, %d failed (cannot go on)\n",
-		    unit_pass, unit_fail + 1);
-		exit(1);
-	}
-	return db;
-}
 
 /* Every row of sql's result, columns joined by '|', rows by '\n', or an
  * error text; NULL for no rows.  The caller frees it. */
@@ -288,5 +264,5 @@ main(int argc, char *argv[])
 	test_latest_is_current();
 	test_new_store_works();
 	cleanup();
-	UNIT_DONE("migrate");
+	UNIT_DONE(UNIT_NAME);
 }
