@@ -345,6 +345,8 @@ start(struct replace *rp)
 		return cmd_fail(x, "the input holds a NUL byte");
 	if ((rp->scratch = db_open(":memory:", err, sizeof(err))) == NULL)
 		return cmd_fail(x, "replace: %s", err);
+	if (db_route_scratch(rp->scratch) == -1)
+		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
 	script_init_mem(&rp->sc, rp->text, rp->len);
 	rp->sc_open = 1;
 	/* One transaction: the scratch store need not commit each line. */

@@ -177,6 +177,8 @@ struct db_route_place {
 	int		 from, to;
 };
 int	db_route_defer(struct db *, int on);
+/* A scratch store's route table, cheaper to add to (db_route.c). */
+int	db_route_scratch(struct db *);
 int	db_route_place(struct db *, const struct db_route_place *v, size_t n,
 	    int64_t maxid);
 int	db_route_foreach(struct db *, int (*cb)(const struct db_route *, void *), void *arg);	/* by position */

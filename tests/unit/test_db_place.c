@@ -340,6 +340,42 @@ test_count(void)
 	db_close(db);
 }
 
+/* A scratch store's route table (db_route_scratch) numbers and places
+ * routes as the store's does, and keeps its checks. */
+static void
+test_scratch(void)
+{
+	struct db *db = open_mem();
+	struct db_route r;
+	struct rows rs;
+	int i;
+
+	CHECKF(db_route_scratch(db) == 0, "%s", db_errmsg(db));
+	memset(&r, 0, sizeof(r));
+	r.comment = "";
+	r.pattern = "a";
+	r.action = ACTION_REFUSE;
+	for (i = 0; i < 3; i++) {
+		r.position = 0;
+		CHECKF(db_route_add(db, &r) == 0, "%s", db_errmsg(db));
+	}
+	r.position = 2;
+	r.pattern = "b";
+	CHECK(db_route_add(db, &r) == 0 && r.id == 4);
+	rows_read(db, &rs);
+	CHECK(rs.n == 4 && rs.v[1].id == 4 && rs.v[1].position == 2 &&
+	    rs.v[3].id == 3 && rs.v[3].position == 4);
+	/* The foreign key to pool, and a check. */
+	r.action = ACTION_POOL;
+	r.pool_id = 99;
+	CHECK(db_route_add(db, &r) == -1 &&
+	    strstr(db_errmsg(db), "no such pool") != NULL);
+	r.action = ACTION_REFUSE;
+	r.qtype = 70000;
+	CHECK(db_route_add(db, &r) == -1);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -349,6 +385,7 @@ main(void)
 	log_init("test_db_place", 0, LOG_LVL_WARN);
 	test_calls();
 	test_count();
+	test_scratch();
 	for (round = 0; round < 300; round++)
 		one_round(round, &seed);
 	UNIT_DONE("db_place");
