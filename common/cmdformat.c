@@ -31,20 +31,24 @@ out_word(struct out *o, const char *w, int quote)
 	char q[CTL_LINE_MAX];
 	size_t n;
 
-	if (quote && tok_quote(w, q, sizeof(q)) == -1) {
-		o->full = 1;
-		return;
+	/* A word that needs no quoting is copied once, straight to the
+	 * line: formatting is a good part of each change a replace reports
+	 * and audits. */
+	if (quote) {
+		if (tok_quote(w, q, sizeof(q)) == -1) {
+			o->full = 1;
+			return;
+		}
+		w = q;
 	}
-	if (!quote)
-		snprintf(q, sizeof(q), "%s", w);
-	n = strlen(q);
-	if (o->len + n + 2 > o->cap) {
+	n = strlen(w);
+	if (n >= sizeof(q) || o->len + n + 2 > o->cap) {
 		o->full = 1;
 		return;
 	}
 	if (o->len > 0)
 		o->s[o->len++] = ' ';
-	memcpy(o->s + o->len, q, n + 1);
+	memcpy(o->s + o->len, w, n + 1);
 	o->len += n;
 }
 
