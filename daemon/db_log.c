@@ -9,6 +9,17 @@
 
 #include "db_int.h"
 
+/* Row a's values as parameters k + 1 ... k + 5 of st. */
+static void
+audit_bind(sqlite3_stmt *st, int k, const struct db_audit *a)
+{
+	sqlite3_bind_int64(st, k + 1, a->time_us);
+	sqlite3_bind_int64(st, k + 2, a->uid);
+	sqlite3_bind_int64(st, k + 3, a->pid);
+	db_bind_text(st, k + 4, a->command);
+	db_bind_text(st, k + 5, a->outcome);
+}
+
 int
 db_audit_add(struct db *db, const struct db_audit *a)
 {
@@ -16,12 +27,30 @@ db_audit_add(struct db *db, const struct db_audit *a)
 
 	if ((st = db_stmt_get(db, S_AUDIT_ADD)) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, a->time_us);
-	sqlite3_bind_int64(st, 2, a->uid);
-	sqlite3_bind_int64(st, 3, a->pid);
-	db_bind_text(st, 4, a->command);
-	db_bind_text(st, 5, a->outcome);
+	audit_bind(st, 0, a);
 	return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
+}
+
+/* One statement for each DB_AUDIT_ROWS rows: a row costs less than half
+ * of what a statement of its own does (a replace audits each change). */
+int
+db_audit_add_rows(struct db *db, const struct db_audit *v, size_t n)
+{
+	sqlite3_stmt *st;
+	int i;
+
+	for (; n >= DB_AUDIT_ROWS; v += DB_AUDIT_ROWS, n -= DB_AUDIT_ROWS) {
+		if ((st = db_stmt_get(db, S_AUDIT_ADD_ROWS)) == NULL)
+			return -1;
+		for (i = 0; i < DB_AUDIT_ROWS; i++)
+			audit_bind(st, i * 5, &v[i]);
+		if (db_stmt_run(db, st) != SQLITE_OK)
+			return -1;
+	}
+	for (; n > 0; v++, n--)
+		if (db_audit_add(db, v) == -1)
+			return -1;
+	return 0;
 }
 
 static int

@@ -831,6 +831,50 @@ audit_cb(const struct db_audit *a, void *arg)
 	return 0;
 }
 
+static int
+audit_row_cb(const struct db_audit *a, void *arg)
+{
+	struct db_audit *v = arg;
+	int i = atoi(a->command + 1);
+
+	CHECKF(a->command[0] == 'r' && i >= 0 && i < 37 &&
+	    v[i].time_us == a->time_us && v[i].uid == a->uid &&
+	    v[i].pid == a->pid && strcmp(v[i].outcome, a->outcome) == 0,
+	    "%s", a->command);
+	v[i].time_us = -1;	/* seen */
+	return 0;
+}
+
+/* Rows in batches of DB_AUDIT_ROWS and the rest one by one: each with its
+ * own values, in order. */
+static void
+test_audit_rows(struct db *db)
+{
+	struct db_audit v[37];
+	char cmd[37][8], got[512], *p;
+	int i;
+
+	for (i = 0; i < 37; i++) {
+		snprintf(cmd[i], sizeof(cmd[i]), "r%d", i);
+		v[i].time_us = 5000 + i * 7;
+		v[i].uid = i % 3 - 1;
+		v[i].pid = 100 + i;
+		v[i].command = cmd[i];
+		v[i].outcome = i % 2 ? "ok" : "refused";
+	}
+	CHECK(db_audit_add_rows(db, v, 37) == 0);
+	got[0] = '\0';
+	CHECK(db_audit_foreach(db, 37, audit_cb, got) == 0);
+	for (i = 0, p = got; i < 37; i++) {
+		CHECKF(strncmp(p, cmd[i], strlen(cmd[i])) == 0 &&
+		    p[strlen(cmd[i])] == '/', "%d: %s", i, p);
+		p = strchr(p, ' ') + 1;
+	}
+	CHECK(db_audit_foreach(db, 37, audit_row_cb, v) == 0);
+	for (i = 0; i < 37; i++)
+		CHECKF(v[i].time_us == -1, "row %d", i);
+}
+
 static void
 test_audit(void)
 {
@@ -859,6 +903,7 @@ test_audit(void)
 	got[0] = '\0';
 	CHECK(db_audit_foreach(db, 100, audit_cb, got) == 0);
 	CHECK(strncmp(got, "c0/ok", 5) == 0);
+	test_audit_rows(db);
 	db_close(db);
 }
 
