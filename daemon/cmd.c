@@ -163,18 +163,29 @@ cmd_checks_init(struct cmd_checks *chk, int (*known)(void *, const char *),
 /* ---- the audit ---- */
 
 void
+cmd_audit_rows(struct cmd_session *s, struct db_audit *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		/* uid -1: no local user (a change that came from the
+		 * fleet). */
+		v[i].uid = s->uid == (uid_t)-1 ? -1 : (long)s->uid;
+		v[i].pid = (long)s->pid;
+	}
+	if (db_audit_add_rows(dr->db, v, n) == -1)
+		log_warnx("audit: %s", db_errmsg(dr->db));
+}
+
+void
 cmd_audit(struct cmd_session *s, const char *command, const char *outcome)
 {
 	struct db_audit a;
 
 	a.time_us = wall_us();
-	/* uid -1: no local user (a change that came from the fleet). */
-	a.uid = s->uid == (uid_t)-1 ? -1 : (long)s->uid;
-	a.pid = (long)s->pid;
 	a.command = command;
 	a.outcome = outcome;
-	if (db_audit_add(dr->db, &a) == -1)
-		log_warnx("audit: %s", db_errmsg(dr->db));
+	cmd_audit_rows(s, &a, 1);
 }
 
 /* The first line of an error: the usage after it is for the client. */

@@ -141,6 +141,9 @@ void		 cmd_later_end(struct cmd_ctx *, int rc);
 /* Audit one row in the current transaction. */
 void	cmd_audit(struct cmd_session *, const char *command,
 	    const char *outcome);
+/* Audit n rows (their time, command and outcome set), in order. */
+struct db_audit;
+void	cmd_audit_rows(struct cmd_session *, struct db_audit *v, size_t n);
 
 /* Handlers. */
 int	cmd_backend_add(struct cmd_ctx *, const union cmd_args *);
