@@ -97,6 +97,8 @@ struct replace {
 	struct sd_changes	 cs;
 	size_t			 next;		/* the change to apply next */
 	struct db		*deferred;	/* its positions (db_route_defer) */
+	struct db_audit		 audit[DB_AUDIT_ROWS];	/* not written yet */
+	size_t			 naudit;
 	struct cmd_counts	 counts;
 	int			 ahead;		/* make these (cmd_replace_ahead): */
 	int			 ahead_text;
@@ -425,6 +427,34 @@ read_current(struct replace *rp)
 	return 0;
 }
 
+/* The audit rows kept so far, written in as few statements as can be
+ * (db_audit_add_rows); before a slice ends, as other commands run on the
+ * store between two. */
+static void
+audit_flush(struct replace *rp)
+{
+	size_t i;
+
+	if (rp->naudit > 0)
+		cmd_audit_rows(rp->x->sess, rp->audit, rp->naudit);
+	for (i = 0; i < rp->naudit; i++)
+		free((char *)rp->audit[i].command);
+	rp->naudit = 0;
+}
+
+/* A change applied: its audit row, the same as cmd_audit writes. */
+static void
+audit_keep(struct replace *rp, const char *command)
+{
+	struct db_audit *a = &rp->audit[rp->naudit++];
+
+	a->time_us = wall_us();
+	a->command = xstrdup(command);
+	a->outcome = rp->outcome;
+	if (rp->naudit == DB_AUDIT_ROWS)
+		audit_flush(rp);
+}
+
 static void
 undefer(struct replace *rp)
 {
@@ -474,15 +504,17 @@ apply(struct replace *rp, uint64_t until)
 			c.a.route.position = ch->final;
 		if (cmd_run_on(x->db, x->sess, &c, NULL, err,
 		    sizeof(err)) == -1) {
+			audit_flush(rp);
 			db_bulk(x->db, 0);
 			undefer(rp);
 			snprintf(msg, sizeof(msg), "%s: %s", text, err);
 			return fail_at(x, CTL_ERR_RUNTIME, ch->line, msg);
 		}
-		cmd_audit(x->sess, text, rp->outcome);
+		audit_keep(rp, text);
 		reply_change(x->r, ch->op, text, detail, ch->line);
 		rp->next++;
 	}
+	audit_flush(rp);
 	db_bulk(x->db, 0);
 	return rp->next == cs->n;
 }

@@ -554,3 +554,10 @@ def test_a_mixed_replace_puts_every_route_in_place_and_audits_each_change(
     assert [a['command'] for a in audit] == [c['command'] for c in changes], \
         (audit, changes)
     assert all(a['outcome'] == 'ok (replace)' for a in audit), audit
+    # More rows than one audit statement takes (16): all the client's,
+    # in the order made.
+    assert len(audit) > 16, audit
+    assert len({(a['uid'], a['pid']) for a in audit}) == 1, audit
+    assert int(audit[0]['uid']) == os.getuid(), audit
+    assert [a['time'] for a in audit] == sorted(a['time'] for a in audit), \
+        audit
