@@ -143,8 +143,10 @@ static const char *const stmt_sql[S__COUNT] = {
 	    "r.action, r.pool_id, p.name, r.comment, r.hits, r.opcode, "
 	    "r.tsig FROM route AS r "
 	    "LEFT JOIN pool AS p ON p.id = r.pool_id ORDER BY r.position",
+	/* No index on pool_id (sql/migrations/0009): one pass over the
+	 * table, not a walk of the position index looking each row up. */
 	[S_ROUTE_USING_POOL] = "SELECT id FROM route WHERE pool_id = ?1 "
-	    "ORDER BY position LIMIT 1",
+	    "ORDER BY +position LIMIT 1",
 	[S_ROUTE_UPDATE] = "UPDATE route SET qtype = ?3, action = ?4, "
 	    "pool_id = ?5, comment = ?6, opcode = ?7, tsig = ?8 WHERE id = ?1",
 	[S_ROUTE_HITS] = "UPDATE route SET hits = ?2 WHERE id = ?1",

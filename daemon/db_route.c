@@ -464,18 +464,16 @@ db_route_get(struct db *db, int64_t id,
 /*
  * A scratch store (cmd_replace.c) only ever adds routes, on an empty
  * table: ids 1, 2, ... with or without AUTOINCREMENT, which costs each
- * INSERT an UPDATE of sqlite_sequence, and an index on pool_id that only
- * a pool del would use (it scans instead).  Together about half of what a
- * route's INSERT costs.  The table is made again from its own text, so it
- * keeps every column and check; its other indexes too.
+ * INSERT an UPDATE of sqlite_sequence (a quarter of its cost).  The table
+ * is made again from its own text without it, so it keeps every column
+ * and check, and its indexes.
  */
 int
 db_route_scratch(struct db *db)
 {
 	static const char *const sql_of =
 	    "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'route' "
-	    "AND sql IS NOT NULL AND name <> 'route_pool' "
-	    "ORDER BY type = 'index'";
+	    "AND sql IS NOT NULL ORDER BY type = 'index'";
 	sqlite3_stmt *st;
 	char **ddl = NULL, *p;
 	int n = 0, i, rc;

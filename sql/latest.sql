@@ -1,4 +1,4 @@
--- dnsroute store, schema version 8: what schema.sql and the
+-- dnsroute store, schema version 9: what schema.sql and the
 -- migrations make, in one piece, for a new store.  An older store takes
 -- the migrations it lacks (daemon/db_open.c).  Each statement is SQLite's
 -- own text of the migrated schema, comments and all.  Do not edit: after
@@ -145,6 +145,4 @@ CREATE TABLE "route" (
 
 CREATE INDEX route_position ON route (position);
 
-CREATE INDEX route_pool ON route (pool_id);
-
-PRAGMA user_version = 8;
+PRAGMA user_version = 9;
