@@ -97,8 +97,8 @@ struct replace {
 	struct sd_changes	 cs;
 	size_t			 next;		/* the change to apply next */
 	struct db		*deferred;	/* its positions (db_route_defer) */
-	struct db_audit		 audit[DB_AUDIT_ROWS];	/* not written yet */
-	size_t			 naudit;
+	struct db_audit		*audit;		/* not written yet */
+	size_t			 naudit, capaudit;
 	struct cmd_counts	 counts;
 	int			 ahead;		/* make these (cmd_replace_ahead): */
 	int			 ahead_text;
@@ -427,9 +427,9 @@ read_current(struct replace *rp)
 	return 0;
 }
 
-/* The audit rows kept so far, written in as few statements as can be
- * (db_audit_add_rows); before a slice ends, as other commands run on the
- * store between two. */
+/* The audit rows kept in a slice, written in as few statements as can
+ * be (db_audit_add_rows) before it ends: other commands run on the store
+ * between two. */
 static void
 audit_flush(struct replace *rp)
 {
@@ -446,13 +446,17 @@ audit_flush(struct replace *rp)
 static void
 audit_keep(struct replace *rp, const char *command)
 {
-	struct db_audit *a = &rp->audit[rp->naudit++];
+	struct db_audit *a;
 
+	if (rp->naudit == rp->capaudit) {
+		rp->capaudit = rp->capaudit ? rp->capaudit * 2 : 64;
+		rp->audit = xrealloc(rp->audit, rp->capaudit *
+		    sizeof(*rp->audit));
+	}
+	a = &rp->audit[rp->naudit++];
 	a->time_us = wall_us();
 	a->command = xstrdup(command);
 	a->outcome = rp->outcome;
-	if (rp->naudit == DB_AUDIT_ROWS)
-		audit_flush(rp);
 }
 
 static void
@@ -670,6 +674,7 @@ cmd_replace_cancel(struct replace *rp)
 	sd_free(&rp->cur);
 	sd_free(&rp->tgt);
 	free(rp->known);
+	free(rp->audit);	/* empty: apply writes them before it returns */
 	config_unref(rp->cfg);
 	lines_free(&rp->lines);
 	cmd_ahead_free(&rp->made);

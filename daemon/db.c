@@ -51,7 +51,7 @@
 	"coalesce(k.name, ''), b.client_addr FROM backend AS b " \
 	"LEFT JOIN tsig_key AS k ON k.id = b.key_id"
 #define POOL_COLS "id, name, policy, confirm, good, tc_retry"
-/* DB_AUDIT_ROWS (16) audit rows' values. */
+/* 4 and 16 audit rows' values. */
 #define AUDIT_ROW	"(?, ?, ?, ?, ?)"
 #define AUDIT_ROWS4	AUDIT_ROW ", " AUDIT_ROW ", " AUDIT_ROW ", " AUDIT_ROW
 #define AUDIT_ROWS16	AUDIT_ROWS4 ", " AUDIT_ROWS4 ", " AUDIT_ROWS4 ", " \
@@ -162,8 +162,10 @@ static const char *const stmt_sql[S__COUNT] = {
 
 	[S_AUDIT_ADD] = "INSERT INTO audit (time_us, uid, pid, command, "
 	    "outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
-	/* DB_AUDIT_ROWS of them, in order (db_audit_add_rows). */
-	[S_AUDIT_ADD_ROWS] = "INSERT INTO audit (time_us, uid, pid, command, "
+	/* 4 and 16 of them, in order (db_audit_add_rows). */
+	[S_AUDIT_ADD4] = "INSERT INTO audit (time_us, uid, pid, command, "
+	    "outcome) VALUES " AUDIT_ROWS4,
+	[S_AUDIT_ADD16] = "INSERT INTO audit (time_us, uid, pid, command, "
 	    "outcome) VALUES " AUDIT_ROWS16,
 	/* The last ?1 rows (all when -1), oldest first. */
 	[S_AUDIT_LAST] = "SELECT time_us, uid, pid, command, outcome FROM "

@@ -210,8 +210,7 @@ int	db_setting_foreach(struct db *, int (*cb)(const char *key, const char *val, 
 
 /* Audit rows; foreach gives the last n (all when n <= 0), oldest first. */
 int	db_audit_add(struct db *, const struct db_audit *a);
-/* n rows in order, DB_AUDIT_ROWS a statement: a replace's changes. */
-#define DB_AUDIT_ROWS	16
+/* n rows in order, up to 16 a statement: a replace's changes. */
 int	db_audit_add_rows(struct db *, const struct db_audit *v, size_t n);
 int	db_audit_foreach(struct db *, int n, int (*cb)(const struct db_audit *, void *), void *arg);
 

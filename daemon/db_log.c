@@ -31,25 +31,29 @@ db_audit_add(struct db *db, const struct db_audit *a)
 	return db_stmt_run(db, st) == SQLITE_OK ? 0 : -1;
 }
 
-/* One statement for each DB_AUDIT_ROWS rows: a row costs less than half
- * of what a statement of its own does (a replace audits each change). */
+/* Runs of 16 rows a statement, then of 4, then one by one, in order: a
+ * replace audits each of its changes, and a statement costs about as
+ * much as a row. */
 int
 db_audit_add_rows(struct db *db, const struct db_audit *v, size_t n)
 {
+	static const struct {
+		enum stmt	id;
+		size_t		rows;
+	} by[] = { { S_AUDIT_ADD16, 16 }, { S_AUDIT_ADD4, 4 },
+	    { S_AUDIT_ADD, 1 } };
 	sqlite3_stmt *st;
-	int i;
+	size_t b, i;
 
-	for (; n >= DB_AUDIT_ROWS; v += DB_AUDIT_ROWS, n -= DB_AUDIT_ROWS) {
-		if ((st = db_stmt_get(db, S_AUDIT_ADD_ROWS)) == NULL)
-			return -1;
-		for (i = 0; i < DB_AUDIT_ROWS; i++)
-			audit_bind(st, i * 5, &v[i]);
-		if (db_stmt_run(db, st) != SQLITE_OK)
-			return -1;
-	}
-	for (; n > 0; v++, n--)
-		if (db_audit_add(db, v) == -1)
-			return -1;
+	for (b = 0; b < sizeof(by) / sizeof(by[0]); b++)
+		for (; n >= by[b].rows; v += by[b].rows, n -= by[b].rows) {
+			if ((st = db_stmt_get(db, by[b].id)) == NULL)
+				return -1;
+			for (i = 0; i < by[b].rows; i++)
+				audit_bind(st, (int)i * 5, &v[i]);
+			if (db_stmt_run(db, st) != SQLITE_OK)
+				return -1;
+		}
 	return 0;
 }
 

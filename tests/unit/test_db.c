@@ -845,7 +845,7 @@ audit_row_cb(const struct db_audit *a, void *arg)
 	return 0;
 }
 
-/* Rows in batches of DB_AUDIT_ROWS and the rest one by one: each with its
+/* Rows 16 and 4 a statement and the rest one by one (37): each with its
  * own values, in order. */
 static void
 test_audit_rows(struct db *db)
