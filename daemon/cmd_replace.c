@@ -66,6 +66,11 @@ struct lines {
 #define SLICE_US	10000
 #define SLICE_CHECK	16
 
+/* From an input this long (some 250 routes) on, the scratch's route table
+ * is made cheaper to add to (db_route_scratch): remaking it costs about
+ * what 250 route adds save. */
+#define SCRATCH_LIGHT	16384
+
 enum phase {
 	PH_START,		/* open the scratch */
 	PH_BUILD,		/* run the input on it */
@@ -347,7 +352,7 @@ start(struct replace *rp)
 		return cmd_fail(x, "the input holds a NUL byte");
 	if ((rp->scratch = db_open(":memory:", err, sizeof(err))) == NULL)
 		return cmd_fail(x, "replace: %s", err);
-	if (db_route_scratch(rp->scratch) == -1)
+	if (rp->len >= SCRATCH_LIGHT && db_route_scratch(rp->scratch) == -1)
 		return cmd_fail(x, "replace: %s", db_errmsg(rp->scratch));
 	script_init_mem(&rp->sc, rp->text, rp->len);
 	rp->sc_open = 1;
