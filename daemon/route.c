@@ -14,8 +14,12 @@
  * that runs out of JIT stack is run again by the interpreter, so what a
  * name gets does not depend on how far the background compilation is.
  * Matchers count the tries of a pattern while it is interpreted (a relaxed
- * add, on the miss path only) so that the main thread can find the ones
- * worth JIT code.
+ * add, on the miss path only); the one whose try makes it HOT_USES puts
+ * the pattern on its cache's hot list, so that the main thread's JIT pass
+ * looks at those, not at every pattern (4.5M instructions a second at
+ * 100,000 routes).  The list holds a reference to each pattern on it,
+ * taken by the matcher while its table still holds one: gc cannot free a
+ * pattern while it is listed, and drops the listed ones no table uses.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -38,6 +42,8 @@ struct route_pat {
 	atomic_int		 bad;		/* does not compile */
 	atomic_int		 jit;		/* code is JIT-compiled */
 	atomic_uint		 uses;		/* tries while interpreted */
+	atomic_int		 hot;		/* was put on the hot list */
+	struct route_pat	*hot_next;	/* on the hot list */
 	/* Main thread only. */
 	pcre2_code		*replaced;	/* interpreted, before the JIT copy */
 	size_t			 jit_size;	/* its JIT code's */
@@ -63,6 +69,11 @@ struct route_cache {
 	size_t			 wcompiled, wbad, wjit, wlite;
 	size_t			 wn;		/* the patterns to compile */
 	unsigned		 gc_freed;	/* tables_freed at the last gc */
+	/* Patterns tried HOT_USES times interpreted: pushed by the
+	 * matchers, taken whole by the main thread onto hot_wait, where
+	 * they stay while the JIT budget is spent. */
+	_Atomic(struct route_pat *) hot;
+	struct route_pat	*hot_wait;
 };
 
 /* Tables freed (any cache's): a pattern leaves its last table only then,
@@ -360,6 +371,21 @@ route_cache_set_jit_budget(struct route_cache *c, size_t bytes)
 	c->jit_budget = bytes;
 }
 
+/* What the matchers listed since, onto hot_wait. */
+static void
+hot_take(struct route_cache *c)
+{
+	struct route_pat *p, *taken;
+
+	taken = atomic_exchange_explicit(&c->hot, NULL, memory_order_acquire);
+	if (taken == NULL)
+		return;
+	for (p = taken; p->hot_next != NULL; p = p->hot_next)
+		;
+	p->hot_next = c->hot_wait;
+	c->hot_wait = taken;
+}
+
 void
 route_cache_gc(struct route_cache *c)
 {
@@ -370,6 +396,17 @@ route_cache_gc(struct route_cache *c)
 	if (freed == c->gc_freed)
 		return;
 	c->gc_freed = freed;
+	/* Listed patterns no table holds (the cache and the list only)
+	 * are let go first, so that the sweep below frees them.  A pattern
+	 * is listed by a matcher holding a table that holds it, so one
+	 * whose last table goes after this is still listed at the next. */
+	hot_take(c);
+	for (pp = &c->hot_wait; (p = *pp) != NULL; )
+		if (atomic_load(&p->refcnt) == 2) {
+			*pp = p->hot_next;
+			atomic_fetch_sub(&p->refcnt, 1);
+		} else
+			pp = &p->hot_next;
 	for (i = 0; i < c->nb; i++) {
 		pp = &c->b[i];
 		while ((p = *pp) != NULL) {
@@ -392,6 +429,11 @@ route_cache_free(struct route_cache *c)
 
 	if (c == NULL)
 		return;
+	hot_take(c);
+	for (p = c->hot_wait; p != NULL; p = n) {
+		n = p->hot_next;
+		pat_unref(p);
+	}
 	for (i = 0; i < c->nb; i++)
 		for (p = c->b[i]; p != NULL; p = n) {
 			n = p->next;
@@ -440,6 +482,7 @@ cache_get(struct route_cache *c, const char *text)
 	atomic_init(&p->bad, 0);
 	atomic_init(&p->jit, 0);
 	atomic_init(&p->uses, 0);
+	atomic_init(&p->hot, 0);
 	memcpy(p->text, text, len + 1);
 	p->hash = h;
 	p->next = c->b[h & (c->nb - 1)];
@@ -507,8 +550,8 @@ warm_compile(struct route_cache *c, struct route_pat *p)
 }
 
 /* A pattern the matchers tried HOT_USES times interpreted: put a JIT-
- * compiled copy of its code in its place while the budget allows.  The
- * interpreted code stays, since a matcher may be in it. */
+ * compiled copy of its code in its place.  The interpreted code stays,
+ * since a matcher may be in it. */
 static void
 warm_jit(struct route_cache *c, struct route_pat *p)
 {
@@ -526,6 +569,31 @@ warm_jit(struct route_cache *c, struct route_pat *p)
 	p->replaced = code;
 	atomic_store_explicit(&p->code, copy, memory_order_release);
 	atomic_store_explicit(&p->jit, 1, memory_order_relaxed);
+}
+
+/*
+ * The JIT pass: the hot list, as long as the budget lasts; what is left
+ * waits on hot_wait until gc frees JIT code (only gc does).  A pattern no
+ * table holds any more (the cache and the list only) is not compiled.
+ * 1 when the deadline stopped it with work left.
+ */
+static int
+warm_hot(struct route_cache *c, uint64_t deadline_us)
+{
+	struct route_pat *p;
+
+	hot_take(c);
+	while ((p = c->hot_wait) != NULL && c->jit_bytes < c->jit_budget) {
+		c->hot_wait = p->hot_next;
+		if (atomic_load(&p->refcnt) > 2)
+			warm_jit(c, p);
+		/* Never the last: the cache's stays, for gc to judge. */
+		atomic_fetch_sub(&p->refcnt, 1);
+		if (now_us() >= deadline_us)
+			return c->hot_wait != NULL &&
+			    c->jit_bytes < c->jit_budget;
+	}
+	return 0;
 }
 
 /* Said for the big jobs (a start, a batch), not for every edit. */
@@ -594,31 +662,19 @@ route_cache_warm(struct route_cache *c, const struct route_table *t,
 
 	if (t->gen != c->wgen)
 		warm_begin(c, t);
-	for (;;) {
-		/* JIT code that does not fit the budget is not made. */
-		if (c->wpass == 1 && c->jit_bytes >= c->jit_budget)
-			p = NULL;
-		else
-			p = warm_nth(t, c->wpos);
-		if (p == NULL && c->wpass == 0) {
+	while (c->wpass == 0) {
+		if ((p = warm_nth(t, c->wpos)) == NULL) {
 			warm_said(c);
 			c->wpass = 1;
-			c->wpos = 0;
-			continue;
-		}
-		if (p == NULL) {
-			/* Looked at them all: again at the next call. */
-			c->wpos = 0;
-			return 0;
+			break;
 		}
 		c->wpos++;
-		if (c->wpass == 0 && !p->lite)
+		if (!p->lite)
 			warm_compile(c, p);
-		else
-			warm_jit(c, p);
 		if ((++k & 63) == 0 && now_us() >= deadline_us)
 			return 1;
 	}
+	return warm_hot(c, deadline_us);
 }
 
 void
@@ -674,6 +730,7 @@ route_table_new(struct route_cache *c, const char *const *patterns,
 		job = route_index_build_start(patterns, n, newline_lf());
 	t = xcalloc(1, sizeof(*t));
 	atomic_init(&t->refcnt, 1);
+	t->cache = c;
 	t->gen = atomic_fetch_add(&table_gen, 1) + 1;
 	t->pats = xcalloc(n > 0 ? n : 1, sizeof(*t->pats));
 	t->qtypes = xcalloc(n > 0 ? n : 1, sizeof(*t->qtypes));
@@ -801,6 +858,24 @@ route_matcher_free(struct route_matcher *m)
 	free(m);
 }
 
+/* p was tried HOT_USES times interpreted: list it for the JIT pass,
+ * once.  Any thread, holding a table that holds p (so the reference
+ * taken here is never p's first). */
+static void
+hot_push(struct route_cache *c, struct route_pat *p)
+{
+	struct route_pat *head;
+
+	if (atomic_exchange_explicit(&p->hot, 1, memory_order_relaxed))
+		return;
+	atomic_fetch_add(&p->refcnt, 1);
+	head = atomic_load_explicit(&c->hot, memory_order_relaxed);
+	do
+		p->hot_next = head;
+	while (!atomic_compare_exchange_weak_explicit(&c->hot, &head, p,
+	    memory_order_release, memory_order_relaxed));
+}
+
 static inline int
 try_route(struct route_matcher *m, const struct route_table *t, int i,
     const char *name, size_t len, uint16_t qtype, int *limited)
@@ -815,8 +890,10 @@ try_route(struct route_matcher *m, const struct route_table *t, int i,
 		*limited = 1;
 		return 0;
 	}
-	if (!atomic_load_explicit(&p->jit, memory_order_relaxed))
-		atomic_fetch_add_explicit(&p->uses, 1, memory_order_relaxed);
+	if (!atomic_load_explicit(&p->jit, memory_order_relaxed) &&
+	    atomic_fetch_add_explicit(&p->uses, 1, memory_order_relaxed) ==
+	    HOT_USES - 1)
+		hot_push(t->cache, p);
 	r = pcre2_match(code, (PCRE2_SPTR)name, len, 0, 0, m->md, m->mctx);
 	if (r == PCRE2_ERROR_JIT_STACKLIMIT)
 		r = pcre2_match(code, (PCRE2_SPTR)name, len, 0, PCRE2_NO_JIT,

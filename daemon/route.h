@@ -42,6 +42,7 @@ struct route_table {
 	uint64_t		 gen;		/* unique per table */
 	int			 n;
 	struct route_pat	**pats;		/* n, in order */
+	struct route_cache	*cache;		/* theirs: its hot list */
 	uint16_t		*qtypes;	/* n; 0 = any */
 	int			 any_qtype;	/* some route filters on qtype */
 	uint32_t		 match_limit;

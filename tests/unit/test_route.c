@@ -50,6 +50,18 @@ cached(struct route_matcher *m, struct route_table *t, const char *name,
 	return route_matcher_cached(m, t, wire, (size_t)wl, (uint16_t)qtype);
 }
 
+/* Match name in t past HOT_USES (16) tries, route i each time: its
+ * pattern is then on the cache's hot list, if interpreted. */
+static void
+try_often(struct route_matcher *m, struct route_table *t, const char *name,
+    int i)
+{
+	int k, limited;
+
+	for (k = 0; k < 20; k++)
+		CHECK(route_match(m, t, name, strlen(name), 1, &limited) == i);
+}
+
 /*
  * The lite matcher against PCRE2: random patterns in and around the
  * shapes it takes, random names over the bytes that matter to them.
@@ -591,6 +603,71 @@ main(void)
 		    "JIT-compiled", st.jit, NP + 1);
 		route_table_free(t);
 		route_cache_gc(lc);
+		route_cache_free(lc);
+	}
+
+	/* The JIT pass takes the patterns the matchers list as tried
+	 * often, and only those.  The list keeps what it lists: a pattern
+	 * waits there for budget, and one whose last table goes meanwhile
+	 * is not JIT-compiled and is freed by the next gc. */
+	{
+		const char *hp[] = { "^[a-q][^.]?[^.]*\\.hot\\.test\\.$",
+		    "^[a-q][^.]?[^.]*\\.cold\\.test\\.$", "^x" };
+		uint16_t hq[] = { 0, 0, 0 };
+		struct route_cache *lc = route_cache_new();
+		struct route_cache_stats st;
+		struct route_table *tx;
+		uint32_t jit = 0;
+		size_t want;
+
+		(void)pcre2_config(PCRE2_CONFIG_JIT, &jit);
+		want = jit ? 1 : 0;
+		route_cache_set_jit_budget(lc, 0);
+		t = route_table_new(lc, hp, hq, 2, 10000);
+		CHECK(route_cache_warm(lc, t, UINT64_MAX) == 0);
+		try_often(m, t, "b.hot.test.", 0);
+		CHECK(route_cache_warm(lc, t, UINT64_MAX) == 0);
+		route_cache_stats(lc, &st);
+		CHECKF(st.compiled == 2 && st.jit == 0 && st.jit_wanted == 0,
+		    "%zu compiled, %zu JIT, %zu wanted", st.compiled, st.jit,
+		    st.jit_wanted);
+		/* Room: the one that waited, not the other. */
+		route_cache_set_jit_budget(lc, 1 << 20);
+		route_cache_stats(lc, &st);
+		CHECKF(st.jit_wanted == 1, "%zu wanted", st.jit_wanted);
+		CHECK(route_cache_warm(lc, t, UINT64_MAX) == 0);
+		route_cache_stats(lc, &st);
+		CHECKF(st.jit == want && st.jit_wanted == 0, "%zu JIT, %zu "
+		    "wanted", st.jit, st.jit_wanted);
+		/* Listed, then its table goes before the pass looks (tx's
+		 * pattern gets JIT code as the first of a new table). */
+		try_often(m, t, "b.cold.test.", 1);
+		tx = route_table_new(lc, &hp[2], hq, 1, 10000);
+		route_table_free(t);
+		CHECK(route_cache_warm(lc, tx, UINT64_MAX) == 0);
+		route_cache_stats(lc, &st);
+		CHECKF(st.patterns == 3 && st.jit == 2 * want, "%zu "
+		    "patterns, %zu JIT", st.patterns, st.jit);
+		route_cache_gc(lc);
+		route_cache_stats(lc, &st);
+		CHECKF(st.patterns == 1 && st.jit == want, "%zu patterns, "
+		    "%zu JIT", st.patterns, st.jit);
+		/* Listed, then its table goes before gc: gc frees it, and
+		 * the pass after has nothing left of it to look at. */
+		t = route_table_new(lc, hp, hq, 2, 10000);
+		try_often(m, t, "b.hot.test.", 0);
+		route_table_free(t);
+		route_cache_gc(lc);
+		route_cache_stats(lc, &st);
+		CHECKF(st.patterns == 1, "%zu patterns", st.patterns);
+		CHECK(route_cache_warm(lc, tx, UINT64_MAX) == 0);
+		route_cache_stats(lc, &st);
+		CHECK(st.patterns == 1 && st.jit == want);
+		/* Listed and never looked at: the cache lets go of it. */
+		t = route_table_new(lc, hp, hq, 2, 10000);
+		try_often(m, t, "b.hot.test.", 0);
+		route_table_free(t);
+		route_table_free(tx);
 		route_cache_free(lc);
 	}
 
