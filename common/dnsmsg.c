@@ -18,7 +18,7 @@
  *   encoder can only point at a name it wrote earlier.  One consequence: a
  *   question name (the first name in a message) can never be compressed.
  * - dns_parse_query() sets question_end only once the question parsed, so
- *   a non-zero question_end means qname, qname_wire, qtype and qclass are
+ *   a non-zero question_end means qname_wire, qtype and qclass are
  *   valid, even when the RR walk after it failed.
  */
 #include <stddef.h>
@@ -271,28 +271,22 @@ opt_options_fit(const uint8_t *p, size_t rdlen)
 	return 1;
 }
 
-/* Inline in each of the three: the query path's (dns_parse_query_qn) has
- * no second call and no test of text. */
+/* Inline in both: the query path's (dns_parse_query_qn) has no second
+ * call. */
 static inline enum dns_err parse_query(const uint8_t *, size_t,
-			    struct dns_query *, int, size_t);
+			    struct dns_query *, size_t);
 
 enum dns_err
 dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 {
-	return parse_query(msg, len, q, 1, 0);
-}
-
-enum dns_err
-dns_parse_query_wire(const uint8_t *msg, size_t len, struct dns_query *q)
-{
-	return parse_query(msg, len, q, 0, 0);
+	return parse_query(msg, len, q, 0);
 }
 
 enum dns_err
 dns_parse_query_qn(const uint8_t *msg, size_t len, struct dns_query *q,
     size_t qnlen)
 {
-	return parse_query(msg, len, q, 0, qnlen);
+	return parse_query(msg, len, q, qnlen);
 }
 
 size_t
@@ -318,7 +312,7 @@ dns_qname_len(const uint8_t *msg, size_t len)
  * long, with the four octets after it.  Then the name is only copied.
  */
 static inline __attribute__((always_inline)) enum dns_err
-parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text,
+parse_query(const uint8_t *msg, size_t len, struct dns_query *q,
     size_t qnlen)
 {
 	size_t off, wlen, rdlen;
@@ -330,8 +324,6 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text,
 	 * clearing of known size (a few stores), not one store each. */
 	memset(q, 0, offsetof(struct dns_query, qname_wire));
 	q->qname_wire_len = 0;
-	q->qname[0] = '\0';
-	q->qname_len = 0;
 
 	if (len < DNS_HDR_LEN) {
 		/* What an answer to it can echo. */
@@ -367,10 +359,6 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text,
 	q->qclass = dns_get16(msg + off + 2);
 	off += 4;
 	q->qname_wire_len = wlen;
-	/* Cannot fail: DNS_MAX_TEXT_NAME covers a 255-octet name all escaped. */
-	if (text)
-		q->qname_len = dns_wire_to_text(q->qname_wire, q->qname,
-		    sizeof(q->qname));
 	q->question_end = off;
 
 	/*
@@ -412,23 +400,15 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q, int text,
 void
 dns_query_copy(struct dns_query *dst, const struct dns_query *src)
 {
-	size_t wl = src->qname_wire_len, tl = (size_t)src->qname_len + 1;
+	size_t wl = src->qname_wire_len;
 
 	/* The fixed fields come first: one copy of known size. */
 	memcpy(dst, src, offsetof(struct dns_query, qname_wire));
 	dst->qname_wire_len = src->qname_wire_len;
-	dst->qname_len = src->qname_len;
-	/* Bounded by the arrays even if a caller hands in garbage lengths. */
+	/* Bounded by the array even if a caller hands in a garbage length. */
 	if (wl > sizeof(dst->qname_wire))
 		wl = sizeof(dst->qname_wire);
-	if (tl > sizeof(dst->qname))
-		tl = sizeof(dst->qname);
 	memcpy(dst->qname_wire, src->qname_wire, wl);
-	/* The query path parses without text: "" is one byte, not a call. */
-	if (tl == 1)
-		dst->qname[0] = src->qname[0];
-	else
-		memcpy(dst->qname, src->qname, tl);
 }
 
 const char *

@@ -1,9 +1,9 @@
 /*
  * dnsmsg: the hot-path DNS wire parser.  It validates a whole query (every
  * section, with bounds checks, compression loops caught) and extracts what
- * routing needs: the ID, flags, the question as a lowercase presentation name
- * with a trailing dot (escaped \DDD so it can reach logs safely) and the
- * question's wire form.  It allocates nothing and never reads past len.
+ * routing needs: the ID, flags and the question's wire form, lowercased
+ * (dns_wire_to_text gives its presentation form, escaped \DDD so it can
+ * reach logs safely).  It allocates nothing and never reads past len.
  * It also checks that a backend's answer belongs to the query we sent, and
  * builds the small error answers the router makes itself.
  */
@@ -83,29 +83,21 @@ struct dns_query {
 	uint16_t	opt_off;	/* the OPT's RDLENGTH (has_opt) */
 	/* Offsets in the message. */
 	uint16_t	question_end;	/* first byte after QCLASS */
-	/* The question name in wire form, lowercased, uncompressed. */
+	/* The question name in wire form, lowercased, uncompressed.  No
+	 * text form: nothing on a query's way reads one, and it would be
+	 * over a kilobyte of every slot (dns_wire_to_text makes it). */
 	uint8_t		qname_wire[DNS_MAX_WIRE_NAME];
 	uint16_t	qname_wire_len;
-	/* Lowercase presentation form with trailing dot ("www.example.com."),
-	 * bytes outside [a-z0-9-_*] and '.' or '\' inside a label escaped as \DDD;
-	 * the root is ".". NUL-terminated. */
-	char		qname[DNS_MAX_TEXT_NAME];
-	uint16_t	qname_len;
 };
 
-/* Copy a parsed query: the fixed fields and only the used bytes of the two
- * names.  A plain struct copy moves over a kilobyte per query, most of it
- * the unused tail of the name buffers. */
+/* Copy a parsed query: the fixed fields and only the used bytes of the
+ * name.  A plain struct copy moves the unused tail of the name too. */
 void dns_query_copy(struct dns_query *dst, const struct dns_query *src);
 
 /* Validate a query message and fill *q.  Returns DNS_OK or the reason it is
  * not acceptable.  On error *q holds whatever was parsed (id and flags are
  * valid whenever len >= DNS_HDR_LEN), so a FORMERR can echo the ID. */
 enum dns_err dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q);
-/* The same, without the presentation form: qname stays "" (the query path
- * routes by qname_wire and makes text only when the decision cache misses). */
-enum dns_err dns_parse_query_wire(const uint8_t *msg, size_t len,
-    struct dns_query *q);
 /* The wire length of msg's question name when it is the common shape:
  * labels of up to 63 octets, no pointer, at most DNS_MAX_WIRE_NAME
  * octets, with QTYPE and QCLASS after it in len; 0 otherwise (the parser
@@ -113,7 +105,7 @@ enum dns_err dns_parse_query_wire(const uint8_t *msg, size_t len,
  * parsed: the decision cache's prefetch hashes the name, and
  * dns_parse_query_qn copies it without walking it again. */
 size_t dns_qname_len(const uint8_t *msg, size_t len);
-/* dns_parse_query_wire, where qnlen is dns_qname_len(msg, len) (0: not
+/* dns_parse_query, where qnlen is dns_qname_len(msg, len) (0: not
  * known; then it walks the name): the same result. */
 enum dns_err dns_parse_query_qn(const uint8_t *msg, size_t len,
     struct dns_query *q, size_t qnlen);

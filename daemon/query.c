@@ -158,8 +158,8 @@ struct qslot {
 	struct client		 cl;
 	struct sockaddr_storage	 client;
 	struct udp_dst		 dst;
-	/* Parsed without its text name, qname "": into the slot while it
-	 * is the free list's first (query_client), else slot_set_query. */
+	/* Parsed into the slot while it is the free list's first
+	 * (query_client), else copied. */
 	struct dns_query	 q;
 	uint8_t			 inl[512];
 };
@@ -201,7 +201,6 @@ static void	 trace_slot(struct worker *, const struct qslot *, int, int,
 		    int, uint64_t);
 static struct qslot *slot_alloc(struct worker *, uint32_t);
 static void	 slot_set_client(struct qslot *, const struct client *);
-static void	 slot_set_query(struct qslot *, const struct dns_query *);
 static void	 slot_free(struct worker *, struct qslot *);
 static inline void slot_unsend(struct worker *, struct qslot *);
 static void	 tlist_add(struct worker *, struct qslot *);
@@ -344,7 +343,7 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	s->race = NULL;
 	slot_set_client(s, cl);
 	if (q != &s->q)
-		slot_set_query(s, q);
+		dns_query_copy(&s->q, q);
 	s->len = (uint16_t)len;
 	s->pkt = len <= sizeof(s->inl) ? s->inl : xmalloc(len);
 	memcpy(s->pkt, pkt, len);
@@ -1110,22 +1109,6 @@ slot_set_client(struct qslot *s, const struct client *cl)
 		s->cl.dst = NULL;
 	if (cl->tc != NULL)
 		tclient_query_begin(cl->tc);
-}
-
-/* dns_query_copy() without the text name, which the query path neither
- * makes nor reads: writing its "" and length was two more cache lines a
- * query, far apart in the slot.  Only for a query parsed elsewhere: when
- * no slot was free (see query_client). */
-static void
-slot_set_query(struct qslot *s, const struct dns_query *q)
-{
-	size_t wl = q->qname_wire_len;
-
-	memcpy(&s->q, q, offsetof(struct dns_query, qname_wire));
-	if (wl > sizeof(s->q.qname_wire))
-		wl = sizeof(s->q.qname_wire);
-	s->q.qname_wire_len = (uint16_t)wl;
-	memcpy(s->q.qname_wire, q->qname_wire, wl);
 }
 
 static void

@@ -40,7 +40,7 @@ add(const uint8_t *msg, size_t len, const struct dns_query *q,
 	if (r == DNS_ECS_ADDED || r == DNS_ECS_REPLACED) {
 		if (olen > len + DNS_ECS_ROOM)
 			fail("grew too much");
-		if (dns_parse_query_wire(out, olen, &q2) != DNS_OK)
+		if (dns_parse_query(out, olen, &q2) != DNS_OK)
 			fail("does not parse");
 		if (q2.id != q->id || q2.qtype != q->qtype ||
 		    q2.arcount != q->arcount || !q2.has_opt ||
@@ -61,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n, n2;
 
 	memcpy(m, data, size);
-	if (dns_parse_query_wire(m, size, &q) == DNS_OK) {
+	if (dns_parse_query(m, size, &q) == DNS_OK) {
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;
 		sin.sin_addr.s_addr = htonl(0xc0a80101);

@@ -52,9 +52,12 @@ static void
 check(const struct route_table *t, int n, const struct dns_query *q,
     uint64_t hint)
 {
-	int want, got, again, lim_want, lim_got, lim_again;
+	char name[DNS_MAX_TEXT_NAME];
+	int want, got, again, lim_want, lim_got, lim_again, nl;
 
-	want = route_match(m, t, q->qname, q->qname_len, q->qtype, &lim_want);
+	if ((nl = dns_wire_to_text(q->qname_wire, name, sizeof(name))) < 0)
+		abort();	/* a parsed name always has one */
+	want = route_match(m, t, name, (size_t)nl, q->qtype, &lim_want);
 	got = route_match_wire_hint(m, t, q->qname_wire, q->qname_wire_len,
 	    q->qtype, hint, &lim_got);
 	/* The hint is the cache's own for the name: asked without one, it

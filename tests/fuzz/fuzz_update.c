@@ -135,7 +135,7 @@ as_request(const uint8_t *data, size_t size)
 	size_t n, len;
 	uint16_t id = (uint16_t)(size * 7919);
 
-	if (dns_parse_query_wire(data, size, &q) != DNS_OK ||
+	if (dns_parse_query(data, size, &q) != DNS_OK ||
 	    DNS_OPCODE(q.flags) != DNS_OPCODE_UPDATE)
 		return;
 	v = tsig_verify_request(data, size, client_keys, 2, NOW, &tr);

@@ -814,7 +814,7 @@ main(void)
 			t = route_table_new(c, fp, fq, 2 - k, 10000);
 			hint = route_prefetch_wire(m, t, q, sizeof(q));
 			CHECK(hint != 0);
-			CHECK(dns_parse_query_wire(q, sizeof(q), &dq) == DNS_OK);
+			CHECK(dns_parse_query(q, sizeof(q), &dq) == DNS_OK);
 			CHECK(!cached(m, t, "www.example.", 28));
 			CHECK(route_match_wire_hint(m, t, dq.qname_wire,
 			    dq.qname_wire_len, dq.qtype, hint, &limited) == 0);
