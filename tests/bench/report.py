@@ -148,8 +148,9 @@ def merge(g):
     (a round that a neighbour on the machine disturbed does not drag them),
     the sum of lost, and CPU per query over all rounds together."""
     if len(g) == 1:
-        return g[0]
+        return dict(g[0], round_cpu=[g[0]["cpu"]])
     d = dict(g[0])
+    d["round_cpu"] = [r["cpu"] for r in g]
     d["qps"] = median(r["qps"] for r in g)
     d["avg"] = median(r["avg"] for r in g)
     d["p99"] = median(r["p99"] for r in g)
@@ -361,14 +362,23 @@ def targets(raw):
     # And TCP's CPU target: the router multiplexes clients onto a few
     # backend connections, parses and re-IDs every message; the floor only
     # pipes bytes.
+    # Judged per round, the median of the rounds' ratios: the TCP floor's
+    # own CPU a query moves by a third from one round to the next on a
+    # shared machine, and the router's run beside it takes the same turn.
     fl_out = []
     for routes in (1, 10000):
         r = get("tcp", routes, 1, "dnsrouted", "max")
         f = get("tcp", routes, 1, "floor", "max")
-        if r and f and r["cpu"] and f["cpu"]:
-            fl_out.append("  [%s] %d route(s): router CPU %.2f us/query = %.2f x the floor's %.2f (<= 1.25)"
-                          % ("ok" if r["cpu"] <= 1.25 * f["cpu"] else "MISS", routes, r["cpu"], r["cpu"] / f["cpu"],
-                             f["cpu"]))
+        if not (r and f and r["cpu"] and f["cpu"]):
+            continue
+        rs = [a / b for a, b in zip(r["round_cpu"], f["round_cpu"]) if a and b]
+        m = median(rs) if rs else r["cpu"] / f["cpu"]
+        fc = [x for x in f["round_cpu"] if x]
+        fl_out.append("  [%s] %d route(s): router CPU / the floor's, median of %d round(s) %.2f x (<= 1.25; rounds %s);"
+                      " all rounds %.2f / %.2f us/query (floor %.2f-%.2f)"
+                      % ("ok" if m <= 1.25 else "MISS", routes, len(rs) or 1, m,
+                         " ".join("%.2f" % x for x in rs) or "-", r["cpu"], f["cpu"],
+                         min(fc) if fc else f["cpu"], max(fc) if fc else f["cpu"]))
     if fl_out:
         out.append("TCP, 1 worker, against the TCP floor relay (issue 16):")
         out += fl_out
