@@ -99,8 +99,7 @@ struct bconn {
 	unsigned		 udp_rr;
 	uint64_t		 udp_flush;	/* txq flushes when udp_rr last moved */
 	struct utcp		 tcp[UP_TCP_CONNS];
-	struct up_ref		*out;		/* queries out on it */
-	long			 nout;
+	long			 nout;		/* queries out on it */
 	int			 retired;
 };
 
@@ -446,11 +445,6 @@ up_send(struct worker *w, struct up_ref *r, struct backend *b, int tcp,
 	r->id = id;
 	r->tcp = (uint8_t)tcp;
 	r->sock = (uint8_t)sock;
-	r->prev = NULL;
-	r->next = bc->out;
-	if (bc->out != NULL)
-		bc->out->prev = r;
-	bc->out = r;
 	bc->nout++;
 	backend_wadd(&b->wc[w->idx].outstanding, 1);
 	backend_wadd(&b->wc[w->idx].queries, 1);
@@ -481,34 +475,34 @@ up_unsend(struct worker *w, struct up_ref *r)
 		if (r->tcp)
 			bc->tcp[r->sock].nout--;
 	}
-	if (r->prev != NULL)
-		r->prev->next = r->next;
-	else
-		bc->out = r->next;
-	if (r->next != NULL)
-		r->next->prev = r->prev;
-	r->next = r->prev = NULL;
 	bc->nout--;
 	backend_wadd(&bc->b->wc[w->idx].outstanding, -1UL);
 	r->bc = NULL;
 }
 
-/* Every query out on bc over UDP (tcp_conn -1), or on its TCP connection
- * tcp_conn, failed at once: refused, reset, closed. */
+/* The queries out in t, onto the list *failed (by r->failed).  The
+ * tables are where a query out is found: no list of them is kept, which
+ * every query would pay for, to be read only when a connection fails. */
 static void
-bconn_failed(struct bconn *bc, int tcp_conn)
+idtab_collect(const struct idtab *t, struct up_ref **failed)
 {
-	struct worker *w = bc->w;
-	struct up_ref *r, *next, *failed = NULL;
+	uint32_t i;
 
-	/* Collect first: the query layer may send again on this very bconn. */
-	for (r = bc->out; r != NULL; r = next) {
-		next = r->next;
-		if (tcp_conn != -1 ? !r->tcp || r->sock != tcp_conn : r->tcp)
-			continue;
-		r->failed = failed;
-		failed = r;
-	}
+	for (i = 0; i <= t->mask; i++)
+		if (t->cell[i].val != NULL) {
+			t->cell[i].val->failed = *failed;
+			*failed = t->cell[i].val;
+		}
+}
+
+/* Those queries failed at once (refused, reset, closed): the query layer
+ * is told after they were all collected, as it may send again on this
+ * very bconn. */
+static void
+bconn_failed(struct worker *w, struct up_ref *failed)
+{
+	struct up_ref *r;
+
 	while ((r = failed) != NULL) {
 		failed = r->failed;
 		r->failed = NULL;
@@ -526,7 +520,7 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 	struct bconn *bc = us->bc;
 	struct worker *w = bc->w;
 	struct mmsghdr *m = w->rx_up;
-	struct up_ref *r;
+	struct up_ref *r, *failed = NULL;
 	int i, n, round;
 
 	(void)ev;
@@ -535,8 +529,11 @@ up_udp_cb(evutil_socket_t fd, short ev, void *arg)
 		if (n == -1) {
 			/* ICMP port unreachable: nobody listens there; do
 			 * not wait for the timeouts. */
-			if (errno == ECONNREFUSED)
-				bconn_failed(bc, -1);
+			if (errno == ECONNREFUSED) {
+				for (i = 0; i < UP_UDP_SOCKS; i++)
+					idtab_collect(&bc->udp[i].ids, &failed);
+				bconn_failed(w, failed);
+			}
 			return;
 		}
 		w->batch_us = now_us();
@@ -603,11 +600,13 @@ static void
 up_tcp_error_cb(struct tconn *c, int what, void *arg)
 {
 	struct utcp *t = arg;
+	struct up_ref *failed = NULL;
 
 	(void)c;
 	(void)what;
+	idtab_collect(&t->ids, &failed);
 	bconn_close_tcp(t);
-	bconn_failed(t->bc, (int)(t - t->bc->tcp));
+	bconn_failed(t->bc->w, failed);
 }
 
 /* ---- the worker's life ---- */

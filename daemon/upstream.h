@@ -22,7 +22,6 @@ struct worker;
 struct up_ref {
 	struct bconn	*bc;		/* NULL: not out */
 	struct backend	*b;		/* where it went */
-	struct up_ref	*next, *prev;	/* bc's queries out */
 	struct up_ref	*failed;	/* while the failed are told */
 	uint16_t	 id;
 	uint8_t		 tcp;
