@@ -54,6 +54,9 @@ const struct setting_spec setting_table[] = {
 	    100, 100000000, match_limit),
 	NUM("control-idle-timeout", "300", "seconds a control client may sit "
 	    "idle outside a transaction", 1, 86400, control_idle_s),
+	NUM("change-cpu-budget", "5", "% of one core the main thread may "
+	    "spend on changes while queries flow (0: no limit)", 0, 100,
+	    change_cpu_pct),
 	NUM("update-timeout", "5000", "ms each member of a fanout pool has "
 	    "to answer an UPDATE (UDP and TCP together)", 100, 60000,
 	    update_timeout_ms),

@@ -30,6 +30,7 @@ struct settings {
 	int		health_retention;
 	uint32_t	match_limit;
 	int		control_idle_s;
+	int		change_cpu_pct;		/* 0: no budget (pace.c) */
 	/* Towards backends with client-address ecs (RFC 7871). */
 	int		ecs_v4;			/* source prefix length */
 	int		ecs_v6;

@@ -20,6 +20,11 @@
  * leaves the line that stopped it.  A reply says nothing of a change until
  * it is committed: its lines are held (reply_hold) and sent after the
  * commit, or dropped for the commit's error.
+ *
+ * While queries flow, changes are held to a budget of main-thread CPU
+ * (pace.c): a change's work is charged to it, and a change line that
+ * comes while it is spent waits (cmd_hold) before it runs; reads never
+ * wait.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,9 +39,11 @@
 #include "db.h"
 #include "health.h"
 #include "log.h"
+#include "pace.h"
 #include "prio.h"
 #include "route.h"
 #include "state.h"
+#include "tokenize.h"
 #include "trace.h"
 #include "util.h"
 
@@ -663,6 +670,7 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 	struct cmd_ctx x;
 	struct db *rd;
 	char err[4096], safe[CTL_LINE_MAX];
+	uint64_t mark;
 	int code, rc;
 
 	cmd_checks_init(&chk, NULL, NULL);
@@ -721,15 +729,19 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 		    "reads files there)", c.spec->words);
 	else if (c.spec->flags & CMD_F_TXN) {
 		if (!busy(&x)) {
+			mark = pace_mark();
 			changing(1);
 			run_txn_cmd(&x);
 			changes_done();
+			pace_charge(mark);
 		}
 	} else if (c.spec->flags & CMD_F_MUTATES) {
 		if (!busy(&x)) {
+			mark = pace_mark();
 			changing(1);
 			run_mutating(&x, handlers[c.spec->id]);
 			changes_done();
+			pace_charge(mark);
 		}
 	} else if (c.spec->flags & CMD_F_LIVE) {
 		rc = handlers[c.spec->id](&x, &c.a);
@@ -835,6 +847,32 @@ ctl_open(struct ctl_conn *conn, uid_t uid, pid_t pid)
 	return s;
 }
 
+/* A change (its command words say so) waits while the change budget is
+ * spent; everything else, and a line that names no command, runs now.
+ * A replace comes with data and paces its own slices (cmd_replace.c). */
+static uint64_t
+cmd_hold(void *s, const char *line)
+{
+	const struct cmd_spec *cs;
+	struct tok_line t;
+	char err[256];
+	uint64_t us;
+	int nw;
+
+	(void)s;
+	if ((us = pace_wait_us()) == 0)
+		return 0;
+	if (tok_split(line, &t, err, sizeof(err)) == -1)
+		return 0;
+	cs = t.argc > 0 ? cmd_lookup(t.argc, t.argv, &nw, err, sizeof(err)) :
+	    NULL;
+	tok_free(&t);
+	if (cs == NULL || !(cs->flags & (CMD_F_MUTATES | CMD_F_TXN)))
+		return 0;
+	pace_waits(us);
+	return us;
+}
+
 static void
 ctl_request(void *s, struct reply *r, const char *line, const char *data,
     size_t datalen)
@@ -856,5 +894,5 @@ ctl_close(void *s)
 }
 
 const struct control_ops cmd_control_ops = {
-	ctl_open, ctl_request, ctl_in_txn, ctl_close
+	ctl_open, ctl_request, cmd_hold, ctl_in_txn, ctl_close
 };

@@ -15,6 +15,7 @@
 #include "dnsmsg.h"
 #include "dnsnames.h"
 #include "health.h"
+#include "pace.h"
 #include "settings.h"
 #include "state.h"
 #include "stats.h"
@@ -303,6 +304,7 @@ cmd_show_stats(struct cmd_ctx *x, const union cmd_args *u)
 	    (wall_us() - dr->started_us) / 1000000,
 	    "seconds since the daemon started");
 	state_route_stats(stat_row, x);
+	pace_stats(stat_row, x);
 	cmd_fleet_stats(x);
 	free(sum);
 	backend_stats(x);

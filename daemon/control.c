@@ -15,6 +15,10 @@
  * CTL_MAX_CLIENTS slots; root and the daemon's own uid may also take the
  * CTL_RESERVED slots beyond them, and when even those are taken, the
  * longest idle client outside a transaction is closed to make room.
+ *
+ * A request the command layer holds (ops->hold: a change while the
+ * change budget is spent, pace.c) is kept, and the connection reads
+ * nothing until a timer says to ask again; other clients go on.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,6 +34,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 
 #include "config.h"
@@ -73,6 +78,8 @@ struct ctl_conn {
 	int			 async;		/* a command is still answering */
 	int			 closing;	/* close once the output is flushed */
 	int			 reserved;	/* holds one of the CTL_RESERVED slots */
+	char			*held;		/* a request line ops->hold held */
+	struct event		*resume;	/* asks for it again */
 	uint64_t		 line_us;	/* first byte of an unfinished line, or 0 */
 	uint64_t		 active_us;	/* last request or end of a reply */
 	/* A request with data: its line, and the data as it arrives. */
@@ -137,6 +144,9 @@ conn_free(struct ctl_conn *c)
 	if (ctl->nconns == 0)
 		event_del(ctl->sweep);
 	free(c->pending);
+	free(c->held);
+	if (c->resume != NULL)
+		event_free(c->resume);
 	if (c->body != NULL)
 		evbuffer_free(c->body);
 	free(c);
@@ -205,7 +215,7 @@ reply_async_done(struct ctl_conn *c)
 {
 	c->async = 0;
 	c->active_us = now_us();
-	if (c->closing)
+	if (c->closing || c->held != NULL)
 		return;
 	bufferevent_enable(c->bev, EV_READ);
 	/* Lines that arrived meanwhile wait in the input buffer. */
@@ -246,6 +256,77 @@ take_body(struct ctl_conn *c, struct evbuffer *in, struct evbuffer *out)
 	return 0;
 }
 
+/* One request line (n bytes, no newline): run it, or start taking the
+ * data it announces. */
+static void
+serve_line(struct ctl_conn *c, const char *line, size_t n)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	const char *rest;
+	size_t len;
+	int pre;
+
+	c->active_us = now_us();
+	reply_reset(c, out);
+	pre = n <= CTL_LINE_MAX && strlen(line) == n ?
+	    ctl_body_prefix(line, &len, &rest) : 0;
+	if (n > CTL_LINE_MAX)
+		reply_err(&c->r, CTL_ERR_SYNTAX,
+		    "request line longer than %d bytes", CTL_LINE_MAX);
+	else if (strlen(line) != n)
+		reply_err(&c->r, CTL_ERR_SYNTAX, "NUL byte in request");
+	else if (pre == -1) {
+		/* The data that follows cannot be skipped: out. */
+		reply_err(&c->r, CTL_ERR_SYNTAX, "bad data prefix: "
+		    "\"{N} \" with N up to %d bytes", CTL_BODY_MAX);
+		conn_close_after_flush(c);
+	} else if (pre == 1) {
+		c->pending = xstrdup(rest);
+		c->need = len;
+		if ((c->body = evbuffer_new()) == NULL)
+			fatalx("evbuffer_new failed");
+	} else
+		c->ctl->ops->request(c->sess, &c->r, line, NULL, 0);
+}
+
+static int	hold(struct ctl_conn *, char *, size_t);
+
+static void
+resume_line_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ctl_conn *c = arg;
+	char *line = c->held;
+
+	(void)fd;
+	(void)ev;
+	c->held = NULL;
+	if (hold(c, line, strlen(line)) == 1)
+		return;
+	serve_line(c, line, strlen(line));
+	free(line);
+	conn_read_cb(c->bev, c);
+}
+
+/* Keep line (taken) for later when the command layer says so: 1. */
+static int
+hold(struct ctl_conn *c, char *line, size_t n)
+{
+	struct timeval tv;
+	uint64_t us;
+
+	if (n > CTL_LINE_MAX || strlen(line) != n ||
+	    (us = c->ctl->ops->hold(c->sess, line)) == 0)
+		return 0;
+	if (c->resume == NULL &&
+	    (c->resume = evtimer_new(c->ctl->base, resume_line_cb, c)) == NULL)
+		fatalx("evtimer_new failed");
+	c->held = line;
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
+	evtimer_add(c->resume, &tv);
+	return 1;
+}
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -253,15 +334,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer *out = bufferevent_get_output(bev);
 	uint64_t line_us = c->line_us;
-	const char *rest;
 	char *line;
-	size_t n, len;
-	int pre;
+	size_t n;
 
 	/* The line clock runs only while we wait for the client's bytes,
 	 * not while it waits for us (a command running, output backed up). */
 	c->line_us = 0;
-	while (!c->async && !c->closing) {
+	while (!c->async && !c->closing && c->held == NULL) {
 		if (evbuffer_get_length(out) > CTL_OUT_HIWAT) {
 			/* Stop reading requests until the client reads. */
 			bufferevent_disable(bev, EV_READ);
@@ -282,29 +361,11 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		line_us = 0;
-		c->active_us = now_us();
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
-		reply_reset(c, out);
-		pre = n <= CTL_LINE_MAX && strlen(line) == n ?
-		    ctl_body_prefix(line, &len, &rest) : 0;
-		if (n > CTL_LINE_MAX)
-			reply_err(&c->r, CTL_ERR_SYNTAX,
-			    "request line longer than %d bytes", CTL_LINE_MAX);
-		else if (strlen(line) != n)
-			reply_err(&c->r, CTL_ERR_SYNTAX, "NUL byte in request");
-		else if (pre == -1) {
-			/* The data that follows cannot be skipped: out. */
-			reply_err(&c->r, CTL_ERR_SYNTAX, "bad data prefix: "
-			    "\"{N} \" with N up to %d bytes", CTL_BODY_MAX);
-			conn_close_after_flush(c);
-		} else if (pre == 1) {
-			c->pending = xstrdup(rest);
-			c->need = len;
-			if ((c->body = evbuffer_new()) == NULL)
-				fatalx("evbuffer_new failed");
-		} else
-			c->ctl->ops->request(c->sess, &c->r, line, NULL, 0);
+		if (hold(c, line, n) == 1)
+			return;
+		serve_line(c, line, n);
 		free(line);
 	}
 }
@@ -341,7 +402,7 @@ conn_wait_limit(const struct ctl_conn *c)
 	int idle_s = dr != NULL && dr->cfg != NULL ?
 	    dr->cfg->set.control_idle_s : 300;
 
-	if (c->closing || c->async ||
+	if (c->closing || c->async || c->held != NULL ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 		return 0;
 	if (c->line_us != 0)

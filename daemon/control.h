@@ -29,6 +29,10 @@ struct control_ops {
 	 * complete on return unless the request went asynchronous. */
 	void	 (*request)(void *sess, struct reply *, const char *line,
 		    const char *data, size_t datalen);
+	/* May the request line (without data) run now?  0: yes; else the
+	 * µs to wait: the connection reads nothing meanwhile, then asks
+	 * again with the same line. */
+	uint64_t (*hold)(void *sess, const char *line);
 	/* Is a transaction open?  Then the client may idle longer, and is
 	 * not closed to make room for another. */
 	int	 (*in_txn)(const void *sess);

@@ -46,6 +46,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "pace.h"
 #include "prio.h"
 #include "registry.h"
 #include "route.h"
@@ -343,6 +344,8 @@ go_live(struct listeners *ls)
 
 	for (i = 0; i < dr->nworkers; i++)
 		worker_start(dr->workers[i]);
+	/* Their CPU is what the change budget's gate reads. */
+	pace_start(dr->base);
 	log_info("dnsrouted %s ready: %d route%s, %d backend%s, %d worker%s, "
 	    "listening on %s%s (%d of %d sockets passed)", DNSROUTE_VERSION,
 	    dr->cfg->nroutes, dr->cfg->nroutes == 1 ? "" : "s",
@@ -619,6 +622,7 @@ main(int argc, char *argv[])
 	}
 
 	event_base_dispatch(dr->base);
+	pace_stop();
 
 	/* Every worker stops reading at once; then they finish. */
 	sd_notify_msg("STOPPING=1");

@@ -31,6 +31,7 @@
 #include "fleet.h"
 #include "log.h"
 #include "metrics.h"
+#include "pace.h"
 #include "registry.h"
 #include "share.h"
 #include "state.h"
@@ -290,10 +291,11 @@ put_gauge(struct evbuffer *b, const char *name, const char *type,
 	evbuffer_add_printf(b, "%s %lld\n", name, v);
 }
 
-/* The patterns' compilation (state_route_stats): routes-pending becomes
+/* A row of show stats as a metric: routes-pending becomes
  * dnsroute_routes_pending. */
 static void
-put_compile_row(void *arg, const char *name, long long v, const char *help)
+put_row(struct evbuffer *b, const char *name, const char *type,
+    const char *help, long long v)
 {
 	char m[64], *p;
 
@@ -301,7 +303,22 @@ put_compile_row(void *arg, const char *name, long long v, const char *help)
 	for (p = m; *p != '\0'; p++)
 		if (*p == '-')
 			*p = '_';
-	put_gauge(arg, m, "gauge", help, v);
+	put_gauge(b, m, type, help, v);
+}
+
+/* The patterns' compilation (state_route_stats). */
+static void
+put_compile_row(void *arg, const char *name, long long v, const char *help)
+{
+	put_row(arg, name, "gauge", help, v);
+}
+
+/* The change budget (pace_stats): counters, but pace-on. */
+static void
+put_pace_row(void *arg, const char *name, long long v, const char *help)
+{
+	put_row(arg, name, strcmp(name, "pace-on") == 0 ? "gauge" : "counter",
+	    help, v);
 }
 
 /* Only with etcd (-e): the client, the registrations, the fleet. */
@@ -383,6 +400,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	put_backends(b, dr->cfg);
 	put_routes(b, dr->cfg);
 	state_route_stats(put_compile_row, b);
+	pace_stats(put_pace_row, b);
 	put_fleet(b);
 	evhttp_add_header(hdr, "Content-Type",
 	    "text/plain; version=0.0.4; charset=utf-8");

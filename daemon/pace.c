@@ -1,0 +1,220 @@
+/*
+ * pace: a budget of main-thread CPU for changes while queries flow.
+ *
+ * On a machine whose CPUs the workers share, every ms the main thread
+ * spends on a change (a drain, a batch's lines, a replace's slices, a
+ * commit's build) comes out of the query path: measured under a load at
+ * half the router's max, p99 during a change rose with the main thread's
+ * CPU per second of it (25 ms/s: 1.5x; 450 ms/s: 3.3x), and a lower
+ * scheduling weight (prio.c, SCHED_IDLE) did not stop it.  So a change
+ * is spread out instead: a token bucket of thread CPU time
+ * (CLOCK_THREAD_CPUTIME_ID, user and kernel), filled at the setting
+ * change-cpu-budget (% of one core) and holding PACE_BURST_MS of it;
+ * change work charges what it took, and once the bucket is empty the next
+ * piece waits (by a timer) until it is not.  A change takes longer; a
+ * query does not notice it.
+ *
+ * The gate: the budget applies only while queries flow, at least
+ * PACE_GATE_QPS over the last PACE_SAMPLE_MS (the workers' counters, read
+ * every PACE_SAMPLE_MS).  With no queries (a start-up batch, an idle
+ * router) nothing is paced and nothing more is read.  Not the workers'
+ * CPU: an idle worker's own 10 ms tick costs 1-3% of a core under the
+ * sanitizers, and a change makes it dearer (cache, preemption), so the
+ * change itself would open the gate.
+ *
+ * What is not counted: the threads a commit's build starts (their CPU is
+ * their own); a piece of work that cannot be cut (a commit's build, a
+ * replace's diff) runs whole and leaves the bucket in debt, paid by
+ * waiting before the next piece, and a debt is capped at
+ * PACE_DEBT_MAX_MS of waiting.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "log.h"
+#include "pace.h"
+#include "state.h"
+#include "stats.h"
+#include "util.h"
+#include "worker.h"
+
+/* How often the workers' CPU is read, and the window the gate sees. */
+#define PACE_SAMPLE_MS		100
+/* The queries a second (UDP and TCP, all workers) in that window from
+ * which the budget applies. */
+#define PACE_GATE_QPS		500
+/* What a change may spend at once when the bucket is full, in ms of
+ * refill: a single drain goes at once, a stream of them is spread. */
+#define PACE_BURST_MS		200
+/* The longest wait one piece's debt may cause. */
+#define PACE_DEBT_MAX_MS	1000
+/* No timer shorter than this: each wake-up costs the main thread too. */
+#define PACE_WAIT_MIN_US	1000
+
+static struct event	*sample_ev;
+static uint64_t		 last_wall_ns, last_queries;
+static int		 flowing;	/* the gate, as last sampled */
+
+static int64_t		 level_ns;	/* CPU in the bucket (< 0: a debt) */
+static uint64_t		 fill_ns;	/* wall time of the last refill */
+
+static uint64_t		 n_waits, waited_us, charged_ns;
+
+static uint64_t
+clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts) == -1)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/* The queries the workers have received so far. */
+static uint64_t
+queries(void)
+{
+	const struct stats *st;
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < dr->nworkers; i++) {
+		st = worker_stats(dr->workers[i]);
+		n += atomic_load_explicit(&st->queries_udp,
+		    memory_order_relaxed) +
+		    atomic_load_explicit(&st->queries_tcp,
+		    memory_order_relaxed);
+	}
+	return n;
+}
+
+static void
+sample_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	uint64_t wall = clock_ns(CLOCK_MONOTONIC), n = queries();
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (wall > last_wall_ns)
+		flowing = (n - last_queries) * 1000000000 >=
+		    (wall - last_wall_ns) * PACE_GATE_QPS;
+	last_wall_ns = wall;
+	last_queries = n;
+}
+
+void
+pace_start(struct event_base *base)
+{
+	struct timeval tv = { 0, PACE_SAMPLE_MS * 1000 };
+
+	last_wall_ns = clock_ns(CLOCK_MONOTONIC);
+	last_queries = queries();
+	if ((sample_ev = event_new(base, -1, EV_PERSIST, sample_cb,
+	    NULL)) == NULL)
+		fatalx("event_new failed");
+	event_add(sample_ev, &tv);
+}
+
+void
+pace_stop(void)
+{
+	if (sample_ev != NULL)
+		event_free(sample_ev);
+	sample_ev = NULL;
+	flowing = 0;
+}
+
+static int
+budget_pct(void)
+{
+	return dr != NULL && dr->cfg != NULL ? dr->cfg->set.change_cpu_pct :
+	    0;
+}
+
+int
+pace_on(void)
+{
+	return flowing && budget_pct() > 0;
+}
+
+/* The bucket filled up to now, at pct % of the wall time gone by. */
+static void
+refill(int pct)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	int64_t cap = (int64_t)PACE_BURST_MS * 1000000 * pct / 100;
+
+	if (fill_ns != 0 && now > fill_ns)
+		level_ns += (int64_t)((now - fill_ns) * (uint64_t)pct / 100);
+	fill_ns = now;
+	if (level_ns > cap)
+		level_ns = cap;
+}
+
+uint64_t
+pace_mark(void)
+{
+	return pace_on() ? clock_ns(CLOCK_THREAD_CPUTIME_ID) : 0;
+}
+
+void
+pace_charge(uint64_t mark)
+{
+	int64_t debt_max;
+	uint64_t now;
+	int pct = budget_pct();
+
+	if (mark == 0 || pct == 0)
+		return;
+	now = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	if (now <= mark)
+		return;
+	refill(pct);
+	charged_ns += now - mark;
+	level_ns -= (int64_t)(now - mark);
+	debt_max = (int64_t)PACE_DEBT_MAX_MS * 1000000 * pct / 100;
+	if (level_ns < -debt_max)
+		level_ns = -debt_max;
+}
+
+uint64_t
+pace_wait_us(void)
+{
+	uint64_t us;
+	int pct = budget_pct();
+
+	if (!pace_on())
+		return 0;
+	refill(pct);
+	if (level_ns >= 0)
+		return 0;
+	/* Until the debt is paid: -level at pct % of the wall time. */
+	us = (uint64_t)(-level_ns) * 100 / (uint64_t)pct / 1000;
+	return us < PACE_WAIT_MIN_US ? PACE_WAIT_MIN_US : us;
+}
+
+void
+pace_waits(uint64_t us)
+{
+	n_waits++;
+	waited_us += us;
+}
+
+void
+pace_stats(void (*row)(void *, const char *, long long, const char *),
+    void *arg)
+{
+	row(arg, "pace-on", pace_on(), "1 while queries flow and changes "
+	    "are held to change-cpu-budget");
+	row(arg, "pace-waits", (long long)n_waits, "times a change waited for "
+	    "the change-cpu-budget");
+	row(arg, "pace-waited-ms", (long long)(waited_us / 1000), "ms changes "
+	    "waited for the change-cpu-budget");
+	row(arg, "pace-cpu-ms", (long long)(charged_ns / 1000000), "ms of main-"
+	    "thread CPU changes took while the budget applied");
+}
