@@ -37,6 +37,7 @@
 #include "ctlproto.h"
 #include "db.h"
 #include "log.h"
+#include "pace.h"
 #include "prio.h"
 #include "script.h"
 #include "settings.h"
@@ -62,8 +63,11 @@ struct lines {
 
 /* The work is done in slices of about SLICE_US, the clock looked at
  * every SLICE_CHECK lines or changes (a line costs some µs; under the
- * sanitizers ten times that). */
+ * sanitizers ten times that).  While queries flow the slices are
+ * SLICE_PACED_US, so that a worker is never kept off a CPU long, and the
+ * next waits while the change budget is spent (pace.c). */
 #define SLICE_US	10000
+#define SLICE_PACED_US	2000
 #define SLICE_CHECK	16
 
 /* From an input this long (some 250 routes) on, the scratch's route table
@@ -719,21 +723,30 @@ static void
 slice_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct replace *rp = arg;
-	static const struct timeval now = { 0, 0 };
 	void (*done)(int, const struct cmd_counts *, struct cmd_ahead *,
 	    void *);
 	struct cmd_ahead made;
 	struct cmd_counts n;
 	void *done_arg;
+	struct timeval tv;
+	uint64_t mark, us;
 	int rc;
 
 	(void)fd;
 	(void)what;
 	/* A change gives the CPU to queries (prio.c), a fleet's apply too. */
 	prio_change_enter();
-	if ((rc = step(rp, now_us() + SLICE_US)) == 0) {
-		/* What else waits (control clients, etcd) goes first. */
-		evtimer_add(rp->ev, &now);
+	mark = pace_mark();
+	rc = step(rp, now_us() + (mark != 0 ? SLICE_PACED_US : SLICE_US));
+	pace_charge(mark);
+	if (rc == 0) {
+		/* What else waits (control clients, etcd) goes first; and
+		 * while queries flow, the change budget's refill. */
+		if ((us = pace_wait_us()) > 0)
+			pace_waits(us);
+		tv.tv_sec = (time_t)(us / 1000000);
+		tv.tv_usec = (suseconds_t)(us % 1000000);
+		evtimer_add(rp->ev, &tv);
 		prio_change_leave();
 		return;
 	}
