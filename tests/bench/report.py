@@ -638,8 +638,14 @@ def scale(raw):
             # the bulk thread, the prefilter's), and how long the worker
             # waited for a CPU, a second, during the change against the
             # 2 s before it.
-            cost, waits, work, per, client = [], [], [], [], []
+            cost, waits, work, per, client, paced = [], [], [], [], [], []
             for r in rounds:
+                # The change budget (show stats pace-*; '-' from a
+                # router without it): waits, ms waited, CPU ms charged.
+                pc = fields(c.get("change.%s.paced.%s" % (name, r)))
+                if pc.get("pace_waits") is not None:
+                    paced.append("%d/%d/%d" % (pc["pace_waits"], pc.get("pace_waited_ms") or 0,
+                                               pc.get("pace_cpu_ms") or 0))
                 th = fields(c.get("change.%s.threads.%s" % (name, r)))
                 bf = fields(c.get("change.%s.before.%s" % (name, r)))
                 af = fields(c.get("change.%s.after.%s" % (name, r)))
@@ -667,10 +673,11 @@ def scale(raw):
                 check(None, "  %s: router CPU for it, main+other threads ms: %s; its client's CPU ms: %s; "
                       "the worker's wait for a CPU, "
                       "ms a second, during/before: %s; its mean wait a wake-up, us, during/before: %s; "
-                      "the worker's CPU, ms a second, before/during/the 2 s after: %s; load %s"
+                      "the worker's CPU, ms a second, before/during/the 2 s after: %s; "
+                      "paced (change-cpu-budget), waits/ms waited/CPU ms charged: %s; load %s"
                       % (name, ", ".join(cost), ", ".join(client) or "-", ", ".join(waits) or "-",
                          ", ".join(per) or "-",
-                         ", ".join(work) or "-",
+                         ", ".join(work) or "-", ", ".join(paced) or "-",
                          ", ".join(str(fields(c.get("change.%s.threads.%s" % (name, r))).get("load"))
                                    for r in rounds)))
             held = sched_holders(raw, name)

@@ -40,7 +40,10 @@
 #         next on a shared machine; and as many rounds of no change (a
 #         1 s pause in its place, no process), measured the same way:
 #         the ratio the rig gives with no change at all, printed beside
-#         every ratio.
+#         every ratio.  What the change budget did in each run (show stats
+#         pace-waits, pace-waited-ms, pace-cpu-ms; read before the load and
+#         after it, outside the window): the time a change now takes is
+#         its window.
 #         SCALE_SCHED=1: a perf sched trace of each round, and who held
 #         the CPU while dnsrouted's worker, dnsperf, the probe or NSD
 #         waited for one (schedwho.py; RAW/scale-sched-*.txt).
@@ -151,6 +154,18 @@ start_router() {
 }
 rpid() { echo "${pid_of[dnsrouted]}"; }
 stat_of() { ctl -c 'show stats' | awk -v k="$1" '$1 == k { print $2 }'; }
+# The change budget's counters (show stats pace-*), "WAITS WAITED_MS
+# CPU_MS", or "- - -" from a router without them.
+pace_counts() {
+	ctl -c 'show stats' | awk '$1 == "pace-waits" { w = $2 }
+	    $1 == "pace-waited-ms" { m = $2 } $1 == "pace-cpu-ms" { c = $2 }
+	    END { if (w == "") print "- - -"; else print w, m, c }'
+}
+# pace_delta "BEFORE" "AFTER": what one change added to them.
+pace_delta() {
+	echo "$1 $2" | awk '$1 == "-" { print "pace_waits - pace_waited_ms - pace_cpu_ms -"; exit }
+	    { printf "pace_waits %d pace_waited_ms %d pace_cpu_ms %d\n", $4 - $1, $5 - $2, $6 - $3 }'
+}
 # Every pattern compiled (show stats), and those the queries tried often
 # JIT-compiled: the router is as fast as it gets.
 compiled() {
@@ -314,8 +329,10 @@ children_cpu() {
 # who held the CPU while the query path waited for one
 # (RAW/scale-sched-NAME-ROUND.txt; the trace itself is not kept).
 change_run() {
-	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p pp ps= l0 off cc0 cc1 rp
+	local name=$1 round=$2 f=$RAW/scale-change-$1-$2.txt t0 t1 p pp ps= l0 off cc0 cc1 rp pc0 pc1
 	shift 2
+	# Before the load: a process (dnsroutectl) is no part of a window.
+	pc0=$(pace_counts)
 	if [ "${SCALE_SCHED:-0}" = 1 ]; then
 		rm -f "$D/sched.data"
 		perf sched record -k CLOCK_MONOTONIC -B -o "$D/sched.data" \
@@ -352,6 +369,7 @@ change_run() {
 	wait "$p" || true
 	wait "$pp" || true
 	unset 'pid_of[load]' 'pid_of[probe]'
+	pc1=$(pace_counts)
 	if [ -n "$CTLPIPE_OUT" ]; then
 		# ctlpipe.py's own count, from its signal on.
 		cat "$CTLPIPE_OUT" >>"$D/change.log"
@@ -364,6 +382,7 @@ change_run() {
 	put "change.$name.threads.$round" "$(threads_delta "$(rpid)" "$D/tasks0" "$D/tasks1") load $l0 client_cpu_ms $((cc1 - cc0))"
 	put "change.$name.before.$round" "$(threads_delta "$(rpid)" "$D/tasksb" "$D/tasks0")"
 	put "change.$name.after.$round" "$(threads_delta "$(rpid)" "$D/tasks1" "$D/tasks2")"
+	put "change.$name.paced.$round" "$(pace_delta "$pc0" "$pc1")"
 	grep -v '^> ' "$f" >"$f.tmp" || true
 	mv "$f.tmp" "$f"
 	if [ -n "$ps" ]; then
@@ -376,7 +395,7 @@ change_run() {
 		    >"$RAW/scale-sched-$name-$round.txt" 2>&1 || true
 		rm -f "$D/sched.data"
 	fi
-	log "change: $name in $(sub "$t1" "$t0") s: $(grep "change.$name.result.$round" "$OUT" | cut -f2); probe: $(grep "change.$name.probe.$round" "$OUT" | cut -f2); $(grep "change.$name.threads.$round" "$OUT" | cut -f2)"
+	log "change: $name in $(sub "$t1" "$t0") s: $(grep "change.$name.result.$round" "$OUT" | cut -f2); probe: $(grep "change.$name.probe.$round" "$OUT" | cut -f2); $(grep "change.$name.threads.$round" "$OUT" | cut -f2); $(grep "change.$name.paced.$round" "$OUT" | cut -f2)"
 }
 
 # ctl_ready GAP_MS COMMAND...: ctlpipe.py started with each COMMAND 100
