@@ -291,34 +291,50 @@ put_gauge(struct evbuffer *b, const char *name, const char *type,
 	evbuffer_add_printf(b, "%s %lld\n", name, v);
 }
 
-/* A row of show stats as a metric: routes-pending becomes
- * dnsroute_routes_pending. */
+/* The name of a row of show stats as a metric: routes-pending becomes
+ * dnsroute_routes_pending, then suffix. */
 static void
-put_row(struct evbuffer *b, const char *name, const char *type,
-    const char *help, long long v)
+metric_name(char *m, size_t mlen, const char *name, size_t namelen,
+    const char *suffix)
 {
-	char m[64], *p;
+	char *p;
 
-	snprintf(m, sizeof(m), "dnsroute_%s", name);
+	snprintf(m, mlen, "dnsroute_%.*s%s", (int)namelen, name, suffix);
 	for (p = m; *p != '\0'; p++)
 		if (*p == '-')
 			*p = '_';
-	put_gauge(b, m, type, help, v);
 }
 
 /* The patterns' compilation (state_route_stats). */
 static void
 put_compile_row(void *arg, const char *name, long long v, const char *help)
 {
-	put_row(arg, name, "gauge", help, v);
+	char m[64];
+
+	metric_name(m, sizeof(m), name, strlen(name), "");
+	put_gauge(arg, m, "gauge", help, v);
 }
 
-/* The change budget (pace_stats): counters, but pace-on. */
+/* The change budget (pace_stats): pace-on a gauge, the others counters;
+ * pace-waited-ms becomes dnsroute_pace_waited_seconds_total. */
 static void
 put_pace_row(void *arg, const char *name, long long v, const char *help)
 {
-	put_row(arg, name, strcmp(name, "pace-on") == 0 ? "gauge" : "counter",
-	    help, v);
+	size_t n = strlen(name);
+	char m[64];
+
+	if (strcmp(name, "pace-on") == 0) {
+		put_compile_row(arg, name, v, help);
+		return;
+	}
+	if (n > 3 && strcmp(name + n - 3, "-ms") == 0) {
+		metric_name(m, sizeof(m), name, n - 3, "_seconds_total");
+		put_head(arg, m, "counter", help);
+		evbuffer_add_printf(arg, "%s %.3f\n", m, v / 1000.0);
+		return;
+	}
+	metric_name(m, sizeof(m), name, n, "_total");
+	put_gauge(arg, m, "counter", help, v);
 }
 
 /* Only with etcd (-e): the client, the registrations, the fleet. */

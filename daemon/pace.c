@@ -213,8 +213,8 @@ pace_stats(void (*row)(void *, const char *, long long, const char *),
 	    "are held to change-cpu-budget");
 	row(arg, "pace-waits", (long long)n_waits, "times a change waited for "
 	    "the change-cpu-budget");
-	row(arg, "pace-waited-ms", (long long)(waited_us / 1000), "ms changes "
-	    "waited for the change-cpu-budget");
-	row(arg, "pace-cpu-ms", (long long)(charged_ns / 1000000), "ms of main-"
-	    "thread CPU changes took while the budget applied");
+	row(arg, "pace-waited-ms", (long long)(waited_us / 1000), "how long "
+	    "changes waited for the change-cpu-budget");
+	row(arg, "pace-cpu-ms", (long long)(charged_ns / 1000000), "the main "
+	    "thread's CPU changes took while the budget applied");
 }
