@@ -673,6 +673,8 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 	uint64_t mark;
 	int code, rc;
 
+	/* A change's parse (its regex compiled) is its work too. */
+	mark = pace_mark();
 	cmd_checks_init(&chk, NULL, NULL);
 	rc = cmd_parse(line, &c, &chk, &code, err, sizeof(err));
 	if (rc == 1) {
@@ -729,7 +731,6 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 		    "reads files there)", c.spec->words);
 	else if (c.spec->flags & CMD_F_TXN) {
 		if (!busy(&x)) {
-			mark = pace_mark();
 			changing(1);
 			run_txn_cmd(&x);
 			changes_done();
@@ -737,7 +738,6 @@ cmd_execute(struct cmd_session *s, struct reply *r, const char *line,
 		}
 	} else if (c.spec->flags & CMD_F_MUTATES) {
 		if (!busy(&x)) {
-			mark = pace_mark();
 			changing(1);
 			run_mutating(&x, handlers[c.spec->id]);
 			changes_done();

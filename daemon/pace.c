@@ -52,7 +52,12 @@
 #define PACE_BURST_MS		200
 /* The longest wait one piece's debt may cause. */
 #define PACE_DEBT_MAX_MS	1000
-/* No timer shorter than this: each wake-up costs the main thread too. */
+/* A wait lasts until the bucket holds this much CPU again (or half of
+ * it, if less), not just until it is out of debt: each wake-up costs
+ * the main thread (and a batch's client) too, so a change line each
+ * millisecond was dearer than some lines every 20 ms. */
+#define PACE_RESUME_US		1000
+/* No timer shorter than this. */
 #define PACE_WAIT_MIN_US	1000
 
 static struct event	*sample_ev;
@@ -185,6 +190,7 @@ pace_charge(uint64_t mark)
 uint64_t
 pace_wait_us(void)
 {
+	int64_t resume;
 	uint64_t us;
 	int pct = budget_pct();
 
@@ -193,8 +199,12 @@ pace_wait_us(void)
 	refill(pct);
 	if (level_ns >= 0)
 		return 0;
-	/* Until the debt is paid: -level at pct % of the wall time. */
-	us = (uint64_t)(-level_ns) * 100 / (uint64_t)pct / 1000;
+	/* Until the debt is paid and the bucket holds resume, at pct % of
+	 * the wall time. */
+	resume = (int64_t)PACE_RESUME_US * 1000;
+	if (resume > (int64_t)PACE_BURST_MS * 1000000 * pct / 200)
+		resume = (int64_t)PACE_BURST_MS * 1000000 * pct / 200;
+	us = (uint64_t)(resume - level_ns) * 100 / (uint64_t)pct / 1000;
 	return us < PACE_WAIT_MIN_US ? PACE_WAIT_MIN_US : us;
 }
 
