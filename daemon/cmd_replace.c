@@ -738,8 +738,8 @@ slice_cb(evutil_socket_t fd, short what, void *arg)
 	prio_change_enter();
 	mark = pace_mark();
 	rc = step(rp, now_us() + (mark != 0 ? SLICE_PACED_US : SLICE_US));
-	pace_charge(mark);
 	if (rc == 0) {
+		pace_charge(mark);
 		/* What else waits (control clients, etcd) goes first; and
 		 * while queries flow, the change budget's refill. */
 		if ((us = pace_wait_us()) > 0)
@@ -758,6 +758,8 @@ slice_cb(evutil_socket_t fd, short what, void *arg)
 	cmd_replace_cancel(rp);
 	done(rc == 1 ? 0 : -1, &n, &made, done_arg);
 	cmd_ahead_free(&made);
+	/* The commit and the table's publication too. */
+	pace_charge(mark);
 	prio_change_leave();
 }
 
