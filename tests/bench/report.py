@@ -578,10 +578,12 @@ def scale(raw):
         check(None, "show routes %s s, export %s s, --replace of the export (no change) %s s"
               % (c.get("routes.show_s"), c.get("routes.export_s"), c.get("routes.replace_noop_s")))
     if "change.qps" in c:
-        out.append("Changes under load (UDP at %s qps, the max %s; %s routes and a catch-all, 4 backends%s):"
+        out.append("Changes under load (UDP at %s qps, the max %s; %s routes and a catch-all, 4 backends%s%s):"
                    % (c.get("change.qps"), c.get("change.qps_max"), c.get("change.routes"),
                       "" if c.get("change.cpus", "any") == "any" else
-                      "; dnsrouted on CPU %s" % c.get("change.cpus")))
+                      "; dnsrouted on CPU %s" % c.get("change.cpus"),
+                      "" if c.get("change.budget", "default") == "default" else
+                      "; change-cpu-budget %s" % c.get("change.budget")))
         def ratios_of(name, key):
             """The rounds' during/before p99 ratios of one kind of result
             (result: dnsperf's; probe: latprobe's), failed queries, and the

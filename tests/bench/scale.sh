@@ -76,7 +76,8 @@
 # SCALE_CHANGE_ROUNDS (5), SCALE_CHANGE_KINDS (replace batch drain none: the
 # change part's kinds, each in turn every round; or draincold, drainp,
 # drainidle, show),
-# SCALE_CTL_GAP_MS (5), SCALE_HEALTH_SECONDS, SCALE_QPS_ROUNDS (3),
+# SCALE_CTL_GAP_MS (5), SCALE_CHANGE_BUDGET (change-cpu-budget, %),
+# SCALE_HEALTH_SECONDS, SCALE_QPS_ROUNDS (3),
 # SCALE_NET (127.61.2), SCALE_PORT (5321), SCALE_SCHED (0); SCALE_CHANGE_QPS: the change
 # part's load in qps instead of half the max (which moves with the rest
 # of a shared machine's load, so that two builds' runs got different
@@ -442,6 +443,15 @@ ctl_go() {
 	unset 'pid_of[ctlpipe]'
 }
 
+# SCALE_CHANGE_BUDGET: the setting change-cpu-budget, in both files a
+# --replace goes between (it sets what its file omits back to the
+# default); unset, the router's default (and a router without it works).
+budget_line() {
+	if [ -n "${SCALE_CHANGE_BUDGET:-}" ]; then
+		echo "set change-cpu-budget $SCALE_CHANGE_BUDGET"
+	fi
+}
+
 part_change() {
 	local db=$D/change.db q r
 	mkfifo "$D/pause"
@@ -459,13 +469,15 @@ part_change() {
 		$GEN zroutes "$NCHANGE" 0 main "$D/a.only"
 		cat "$D/a.only"
 		echo "route add '\\.bench\\.test\\.\$' pool main comment catch-all"
+		budget_line
 	} >"$D/a.conf"
 	# The same with 10,000 other routes: what --replace is to make.
 	$GEN zroutes "$NCHANGE" 500000 main "$D/b.only"
 	{
 		head -n 7 "$D/a.conf"
 		cat "$D/b.only"
-		tail -n 1 "$D/a.conf"
+		grep -F 'comment catch-all' "$D/a.conf"
+		budget_line
 	} >"$D/b.conf"
 	$GEN zqueries 200000 "$NCHANGE" "$D/cq.txt"
 	start_router "$db"
@@ -479,6 +491,7 @@ part_change() {
 	put change.qps "$QHALF"
 	log "change: max $QMAX qps, loads at $QHALF${SCALE_ROUTER_CPUS:+, dnsrouted on CPU $SCALE_ROUTER_CPUS}"
 	put change.cpus "${SCALE_ROUTER_CPUS:-any}"
+	put change.budget "${SCALE_CHANGE_BUDGET:-default}"
 	# Several rounds of each: the rig's own p99 moves a lot from one
 	# second to the next.
 	GAP=${SCALE_CTL_GAP_MS:-5}
