@@ -13,6 +13,12 @@
 # system call costs a microsecond, half of it accounted as user time, the
 # number of calls per query matters as much as the instructions.
 #
+# With SYS_PERF=1 each run is also sampled with perf (cpu-clock, 1 kHz,
+# all threads) and the time per query is split by where it was spent:
+# the kernel, libc (where the system calls' entry and exit land), the
+# relay's own code, libevent; then the dearest symbols, in ns per query.
+# Sampling costs the sampled process a little: compare runs of one kind.
+#
 # Environment: SYS_SECONDS (per run, default 5), SYS_ROUNDS (default 3),
 # SYS_LOADS (default "max 10k": the bench's two dnsperf loads),
 # BENCH_NET/BENCH_PORT as bench.sh (default here 127.61.2 and 5321).
@@ -31,6 +37,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SECS=${SYS_SECONDS:-5}
 ROUNDS=${SYS_ROUNDS:-3}
 LOADS=${SYS_LOADS:-max 10k}
+PERF=
+if [ "${SYS_PERF:-0}" = 1 ]; then
+	PERF=$(command -v perf) || { echo "sys: SYS_PERF=1 needs perf (apt-get install linux-perf)" >&2; exit 1; }
+fi
 NET=${BENCH_NET:-127.61.2}
 PORT=${BENCH_PORT:-5321}
 NSD_ADDR=$NET.1 R_ADDR=$NET.2 R_PORT=$((PORT + 1)) F_ADDR=$NET.4 F_PORT=$((PORT + 3))
@@ -99,10 +109,26 @@ for round in $(seq "$ROUNDS"); do
 			if [ "$x" = floor ]; then addr=$F_ADDR port=$F_PORT; else addr=$R_ADDR port=$R_PORT; fi
 			if [ "$load" = max ]; then flags=$MAX_FLAGS; else flags=$LAT_FLAGS; fi
 			s0=$(snap "${pid_of[$x]}" "$D/cnt.$x")
+			if [ -n "$PERF" ]; then
+				# Over the whole load: the queries it answers are
+				# what the samples are divided by.
+				timeout -k 5 $((SECS + 30)) "$PERF" record -q -e cpu-clock -F 1000 \
+				    -p "${pid_of[$x]}" -o "$D/$x.$load.$round.data" \
+				    -- sleep $((SECS + 1)) >/dev/null 2>&1 &
+				pid_of[perf]=$!
+				sleep 0.5
+			fi
 			# shellcheck disable=SC2086
 			timeout -k 5 $((SECS + 30)) "$DNSPERF" -s "$addr" -p "$port" \
 			    -d "$D/queries.txt" -l "$SECS" $flags >"$D/perf.txt" 2>&1 || true
 			s1=$(snap "${pid_of[$x]}" "$D/cnt.$x")
+			if [ -n "$PERF" ]; then
+				wait "${pid_of[perf]}" || true
+				unset "pid_of[perf]"
+				"$PERF" report -i "$D/$x.$load.$round.data" --stdio --sort dso,sym \
+				    -F sample,dso,sym 2>/dev/null | grep -v '^#' | grep . |
+				    sed "s/^/$x $load /" >>"$D/samples" || true
+			fi
 			q=$(awk '/Queries completed:/ { print $3 }' "$D/perf.txt")
 			qps=$(awk '/Queries per second:/ { print $4 }' "$D/perf.txt")
 			echo "$x $load ${q:-0} ${qps:-0} $s0 $s1" >>"$D/runs"
@@ -139,5 +165,50 @@ for (x, load), k in sorted(acc.items(), key=lambda i: (i[0][1], i[0][0])):
         k["st"] * 1e6 / tck / q, calls / q, k["recvmmsg"] / q, k["sendmmsg"] / q,
         (k["epoll"] + k["poll"]) / q, k["rdgrams"] / max(k["recvmmsg"], 1),
         k["sdgrams"] / max(k["sendmmsg"], 1), k["vcs"] / q))
+EOF
+[ -z "$PERF" ] || [ ! -s "$D/samples" ] || $PY - "$D/runs" "$D/samples" <<'EOF'
+import sys
+from collections import defaultdict
+# Answered queries per target and load, over the rounds sampled.
+q = defaultdict(int)
+for line in open(sys.argv[1]):
+    f = line.split()
+    q[(f[0], f[1])] += int(f[2])
+cls = defaultdict(lambda: defaultdict(int))
+sym = defaultdict(lambda: defaultdict(int))
+for line in open(sys.argv[2]):
+    f = line.split(None, 4)
+    if len(f) < 4 or not f[2].isdigit():
+        continue
+    x, load, n, dso = f[0], f[1], int(f[2]), f[3]
+    name = f[4].split("] ", 1)[-1].strip() if len(f) > 4 else "?"
+    if dso == "[kernel.kallsyms]":
+        c = "kernel"
+    elif dso.startswith("libc.so"):
+        c = "libc"
+    elif dso in ("dnsrouted", "floor_relay"):
+        c = "own"
+    elif dso.startswith("libevent"):
+        c = "libevent"
+    elif dso == "syscount.so":
+        c = "syscount"
+    else:
+        c = "other"
+    cls[(x, load)][c] += n
+    cls[(x, load)]["all"] += n
+    sym[(x, load)][name] += n
+# A sample is a millisecond of CPU (-F 1000).
+C = ["all", "kernel", "libc", "own", "libevent", "syscount", "other"]
+print("perf: ns/query by where the samples fell (cpu-clock, 1 kHz; libc holds the system calls' entry and exit)")
+print("target    load " + " ".join("%8s" % c for c in C) + " samples")
+keys = sorted(cls, key=lambda k: (k[1], k[0]))
+for k in keys:
+    n = q[k] or 1
+    print("%-9s %-4s " % k + " ".join("%8.0f" % (cls[k][c] * 1e6 / n) for c in C) +
+          " %7d" % cls[k]["all"])
+for k in keys:
+    n = q[k] or 1
+    top = sorted(sym[k].items(), key=lambda i: -i[1])[:12]
+    print("%s %s, dearest: " % k + ", ".join("%s %.0f" % (name, v * 1e6 / n) for name, v in top))
 EOF
 echo "sys: cpu_us/q from schedstat (all threads); user/sys from clock ticks ($(getconf CLK_TCK)/s); calls/q counted by syscount.c; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
