@@ -1101,6 +1101,34 @@ class Router:
 # --------------------------------------------------------------------------
 # Load
 
+def udp_drops(pid):
+    """Datagrams the kernel dropped at process pid's UDP sockets (their
+    receive buffers were full), from the drops column of /proc/net/udp
+    and udp6; 0 once the process is gone.  At the router's listening
+    socket: queries it read too late; at dnsperf's: answers it read too
+    late.  Counted so that a test can tell such drops, which a busy
+    machine makes, from what the router lost."""
+    inodes = set()
+    try:
+        for fd in os.listdir('/proc/%d/fd' % pid):
+            try:
+                link = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+            except OSError:
+                continue
+            if link.startswith('socket:['):
+                inodes.add(link[8:-1])
+    except OSError:
+        return 0
+    drops = 0
+    for table in ('/proc/net/udp', '/proc/net/udp6'):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                col = line.split()
+                if col[9] in inodes:
+                    drops += int(col[12])
+    return drops
+
+
 class Dnsperf:
     """One dnsperf run against the router, bounded by -l (then at most -t
     for the last answers); its output is parsed when it ends, or when
@@ -1120,6 +1148,7 @@ class Dnsperf:
         self.proc = _spawn(self.argv, self.out)
         self.started = time.monotonic()
         self.result = None
+        self.drops = 0          # answers dropped at its sockets (stop())
 
     def running(self):
         return self.proc.poll() is None
@@ -1130,6 +1159,7 @@ class Dnsperf:
         a query the router dropped before stop() counts as lost, not as
         interrupted."""
         time.sleep(self.timeout + 0.5)
+        self.drops = udp_drops(self.proc.pid)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
         return self.wait()

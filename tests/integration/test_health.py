@@ -263,8 +263,14 @@ def dnsperf(workdir, router):
         d.kill()
 
 
-def failed_share(res):
-    bad = res['lost'] + res['rcodes'].get('SERVFAIL', 0)
+def failed_share(res, unread=0):
+    """(failed, share of those sent): lost or SERVFAIL.  unread: answers
+    the kernel dropped at dnsperf's own sockets, which dnsperf counts as
+    lost although the router answered (Dnsperf.drops).  At load 20 to 26
+    they were every query lost, 2,596 and 8,544 of about 95,000, the
+    router's sockets dropping none: dnsperf did not get a CPU in time to
+    read its answers."""
+    bad = res['lost'] - min(unread, res['lost']) + res['rcodes'].get('SERVFAIL', 0)
     return bad, bad / float(max(res['sent'], 1))
 
 
@@ -305,6 +311,7 @@ def test_lost_backend_goes_down_under_load_and_comes_back_by_itself(
                 what='both members to take queries')
 
     st0 = router.stats()
+    drops0 = dt.udp_drops(router.proc.pid)
     t_lost = time.monotonic()
     try:
         if failure == 'killed':
@@ -366,17 +373,22 @@ def test_lost_backend_goes_down_under_load_and_comes_back_by_itself(
     res = load.stop()
     spent = time.monotonic() - t_load
     st1 = router.stats()
-    bad, share = failed_share(res)
-    figure(workdir, '%s: under load: %d sent, %d completed, %d lost, %d in flight at the end, '
-           'rcodes %s: failed share %.4f%% (%d of %d); router from the loss on: %s; '
-           'ns2 failures %d'
-           % (failure, res['sent'], res['completed'], res['lost'], res['interrupted'],
-              res['rcodes'], share * 100, bad, res['sent'],
-              {k: st1[k] - st0[k] for k in ('retries', 'timeouts', 'servfail', 'pool-down',
-                                            'unexpected', 'client-limit', 'overload')},
-              router.backends()['ns2']['failures']))
+    bad, share = failed_share(res, load.drops)
+    said = '%s: under load: %d sent, %d completed, %d lost, %d in flight at the end, ' \
+        'rcodes %s: failed share %.4f%% (%d of %d, answers dnsperf left unread not ' \
+        'counted); router from the loss on: %s; ' \
+        'ns2 failures %d; datagrams dropped by the kernel at the router\'s sockets %d, ' \
+        'at dnsperf\'s %d' \
+        % (failure, res['sent'], res['completed'], res['lost'], res['interrupted'],
+           res['rcodes'], share * 100, bad, res['sent'],
+           {k: st1[k] - st0[k] for k in ('retries', 'timeouts', 'servfail', 'pool-down',
+                                         'unexpected', 'client-limit', 'overload',
+                                         'send-errors')},
+           router.backends()['ns2']['failures'], dt.udp_drops(router.proc.pid) - drops0,
+           load.drops)
+    figure(workdir, said)
     assert res['sent'] >= LOST_QPS * spent * 0.5, (spent, res)
-    assert share < FAIL_SHARE_MAX, res
+    assert share < FAIL_SHARE_MAX, said
     # Nobody touched it: the audit has only the set-up.
     audited = [a['command'] for a in router.rows('show audit last 100')]
     assert not any('readd' in c or 'enable' in c for c in audited), audited
