@@ -213,13 +213,21 @@ def test_dnsroutectl_streams_trace_lines_as_json(seed):
         assert row['rcode'] == 'NOERROR' and row['answers'] == 1, row
 
 
-def blast(router, names, window=200, timeout=5.0):
-    """Send every name (A) over UDP from one socket, at most window
-    unanswered at a time; return how many were answered."""
-    wires = [dns.message.make_query(n, 'A') for n in names]
-    for i, q in enumerate(wires):
-        q.id = i & 0xffff
-    wires = [q.to_wire() for q in wires]
+def a_queries(names):
+    """The wire form of an A query (RD set) for each name, the i-th with
+    ID i.  Built by hand and before a blast is timed: at load 18
+    dnspython took 30 s to build 20,000 queries, longer than sending them
+    and reading the answers."""
+    def wire(i, name):
+        labels = b''.join(bytes([len(l)]) + l.encode() for l in name.rstrip('.').split('.'))
+        return struct.pack('!HHHHHH', i & 0xffff, 0x0100, 1, 0, 0, 0) + labels + \
+            b'\x00\x00\x01\x00\x01'
+    return [wire(i, n) for i, n in enumerate(names)]
+
+
+def blast(router, wires, window=200, timeout=5.0):
+    """Send every query of wires (a_queries) over UDP from one socket, at
+    most window unanswered at a time; return how many were answered."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     s.bind(('127.0.0.1', 0))
@@ -250,34 +258,42 @@ def test_a_stalled_trace_reader_does_not_stop_answers(seed):
     r = seed.router
     # Long names make long lines: far more than the 1 MiB the daemon
     # buffers for a trace client, plus what the socket holds.
-    names = ['a%s%05d.example.' % ('x' * 57, i) for i in range(20000)]
+    queries = a_queries(['a%s%05d.example.' % ('x' * 57, i) for i in range(20000)])
     # The trace must outlast the blast, which took 15 to 20 s instead of
     # 5 on a loaded machine: its window is 3 times what a twentieth of
-    # the blast takes now, at least 12 s.
-    _, t_part = dt.timed(blast, r, ['b%s%05d.example.' % ('x' * 57, i)
-                                    for i in range(len(names) // 20)])
+    # the blast takes now, at least 12 s.  A blast that outlasted it all
+    # the same (15.3 s in a 15 s window, the load rising meanwhile) shows
+    # nothing about the router: it runs once more, its window twice what
+    # the blast took, within the test's time limit.
+    part = a_queries(['b%s%05d.example.' % ('x' * 57, i) for i in range(len(queries) // 20)])
+    _, t_part = dt.timed(blast, r, part)
     window = max(12, int(3 * 20 * t_part) + 1)
-    stalled = CtlConn(r.sock, rcvbuf=4096)
-    try:
-        stalled.start_trace('trace seconds %d' % window)
-        t0 = time.monotonic()
-        answered = blast(r, names)
-        took = time.monotonic() - t0
-        print('\n[figure] stalled trace: blast %.1f s in a window of %d s' % (took, window))
-        assert answered == len(names), (answered, len(names))
-        assert took < window - 1, 'the blast took %.1fs; the trace window (%d s) is too short' \
-            % (took, window)
-        # Now read: what was buffered, then the final line with the count.
-        rows, notices, code, text = stalled.trace_until_end(deadline=window + 10)
-    finally:
-        stalled.close()
+    for attempt in (1, 2):
+        stalled = CtlConn(r.sock, rcvbuf=4096)
+        try:
+            stalled.start_trace('trace seconds %d' % window)
+            t0 = time.monotonic()
+            answered = blast(r, queries)
+            took = time.monotonic() - t0
+            print('\n[figure] stalled trace: blast %.1f s in a window of %d s' % (took, window))
+            assert answered == len(queries), (answered, len(queries))
+            if took >= window - 1 and attempt == 1 and 3 * took < 60:
+                window = int(2 * took) + 2
+                continue
+            assert took < window - 1, 'the blast took %.1fs; the trace window (%d s) is too ' \
+                'short' % (took, window)
+            # Now read: what was buffered, then the final line with the count.
+            rows, notices, code, text = stalled.trace_until_end(deadline=window + 10)
+        finally:
+            stalled.close()
+        break
     lines, missed = ended(text)
     assert code == 0 and lines == len(rows), (text, len(rows))
-    assert missed > 0 and lines + missed == len(names), (lines, missed)
+    assert missed > 0 and lines + missed == len(queries), (lines, missed)
     assert all(row['outcome'] == 'ok' for row in rows)
     # The daemon still answers and shows state.
     assert dt.rcode_text(r.query('a1.example.')) == 'NOERROR'
-    assert r.stats()['answers'] >= len(names)
+    assert r.stats()['answers'] >= len(queries)
 
 
 # --------------------------------------------------------------------------
