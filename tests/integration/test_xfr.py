@@ -125,7 +125,7 @@ def test_a_backend_that_does_not_transfer_gets_servfail(router, misbehave_factor
 
 XFR_MAX = 64            # transfers at once per worker
 XFR_SHARE = 8           # of them, one client address's (xfr-max-per-client)
-HUGE = 50000            # records: 1.1 MB a transfer, far more than buffers hold
+HUGE = 50000            # records: 1.1 MB a transfer, more than the router holds
 
 
 def axfr_frame(qid):
@@ -164,12 +164,21 @@ def read_transfers(conns, ids, records, deadline=60):
     return got
 
 
+def xfr_counts(st):
+    """What ended the transfers asked, for an assertion's message (a
+    string: pytest cuts a long dict short)."""
+    return ' '.join('%s=%s' % (k, v) for k, v in sorted(st.items())
+                    if v and (k in ('client-limit', 'overload', 'xfr', 'xfr-aborted',
+                                    'spoofed', 'headerless', 'pool-down', 'servfail',
+                                    'answers', 'forwarded') or k.startswith('backend:')))
+
+
 @pytest.mark.parametrize('share', [None, 3])
 def test_one_client_gets_a_share_of_the_transfer_slots(router_factory, nsd_factory, alloc,
                                                        share):
     """A client that asks for more transfers than a worker runs at once,
-    pipelined on two connections it then does not read, keeps its share of
-    them running (XFR_SHARE, or xfr-max-per-client when set); the rest get
+    pipelined on two connections it then does not read, gets its share of
+    them started (XFR_SHARE, or xfr-max-per-client when set); the rest get
     SERVFAIL at once, counted in client-limit, and another client's
     transfer goes through meanwhile.  When it reads, it gets each of its
     running transfers whole."""
@@ -201,17 +210,26 @@ def test_one_client_gets_a_share_of_the_transfer_slots(router_factory, nsd_facto
         # Another client is not shut out.
         via = dig(r.host, r.port, '-b', polite, 'AXFR', 'big.')
         assert len(via.splitlines()) == HUGE + 1, via[-300:]
-        assert running == share and st['xfr'] == 0, (running, st)
-        assert st['client-limit'] == asked - share and st['overload'] == 0, st
+        # Never more than its share at once, and its share was let in:
+        # running, or ended whole already.  On loopback the kernel took
+        # 3 MB for a client with a 4 KB receive buffer that read nothing
+        # (its send buffer grew to tcp_wmem's 4 MB), so a transfer may
+        # end whole in it before the client reads a byte, and the next
+        # asked then starts (twice in 8 runs at load 15 to 26: 2 running
+        # and 1 ended; 2 running and 2 ended).
+        started = running + st['xfr']
+        assert running <= share <= started and st['xfr-aborted'] == 0, \
+            (running, xfr_counts(st))
+        assert st['client-limit'] == asked - started and st['overload'] == 0, xfr_counts(st)
         got = read_transfers(conns, range(asked), HUGE + 1)
     finally:
         for s in conns:
             s.close()
     whole = sorted(i for i, v in got.items() if v != 'servfail')
-    assert len(whole) == share and all(got[i] == HUGE + 1 for i in whole), got
+    assert len(whole) == started and all(got[i] == HUGE + 1 for i in whole), got
     st = r.stats()
-    assert st['xfr'] == share + 1 and st['xfr-aborted'] == 0, st
+    assert st['xfr'] == started + 1 and st['xfr-aborted'] == 0, xfr_counts(st)
     # Each refused one is in the recent queries as over the client's limit.
     rows = [x for x in r.rows('show recent 300') if x['type'] == 'AXFR']
     assert sum(x['outcome'] == 'client-limit' and x['rcode'] == 'SERVFAIL'
-               for x in rows) == asked - share, rows[-3:]
+               for x in rows) == asked - started, rows[-3:]
