@@ -280,6 +280,7 @@ def test_a_state_larger_than_an_etcd_request(fleet):
     assert b.routes()[1500]['comment'] == 'short'
 
 
+@pytest.mark.time_limit(240)
 def test_a_big_apply_leaves_the_control_socket_answering(fleet):
     """A batch of 10,000 routes made on A is applied on B in slices:
     meanwhile B answers show fleet and show stats, refuses a change there
