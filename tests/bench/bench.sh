@@ -50,6 +50,12 @@
 #   BENCH_NET=127.61.0  the /24 on loopback: NSD .1, dnsrouted .2, dnsdist .3, floor .4
 #   BENCH_PORT=5301     NSD's port; dnsrouted +1, dnsdist +2, floor +3
 #   BENCH_MAX_FLAGS, BENCH_LAT_FLAGS   dnsperf flags of the two loads (defaults below)
+#   BENCH_TCP_PIN="1 0" TCP scenarios with THREADS 1, max load: every target's run has the
+#                       relay (floor, dnsrouted, dnsdist) alone on the first CPU, NSD and
+#                       dnsperf on the second (taskset, undone after the run).  Default
+#                       empty: not pinned.  For an idle machine only: with other work on
+#                       it a pinned process cannot move away, and single rounds fell to
+#                       1.5k-5k qps against 34k.  The 10k load is never pinned.
 #
 # Everything started here is stopped on exit, by PID.  Nothing runs unbounded:
 # every dnsperf run has -l and an outer timeout.
@@ -83,6 +89,14 @@ MAX_FLAGS=${BENCH_MAX_FLAGS:--c 8 -q 500 -t 2}
 # Latency: the same clients paced at 10,000 qps; -v prints every query's
 # latency, from which the p99 is taken.
 LAT_FLAGS=${BENCH_LAT_FLAGS:--c 8 -q 500 -t 2 -Q 10000}
+# TCP, one worker, max load: "RELAY_CPU OTHER_CPU", or empty for no pinning.
+# A TCP relay's CPU per query follows how many messages it finds per read
+# (the TCP floor, a byte pipe: 9.1 us at 0.79 recv and send a query, 12.6
+# at 1.15-1.31, in consecutive rounds), and that follows where the
+# scheduler puts three busy processes on two cores and what else runs.
+# Pinned, the relay has a CPU of its own, if the machine is otherwise idle.
+TCP_PIN=${BENCH_TCP_PIN:-}
+[ "$(nproc)" -ge 2 ] || TCP_PIN=
 USE_DNSDIST=${BENCH_DNSDIST:-1}
 [ -x "$DNSDIST" ] || USE_DNSDIST=0
 BIG=${BENCH_BIG:-1}
@@ -130,12 +144,13 @@ elapsed() { echo "$(now) $1" | awk '{ printf "%.3f", $1 - $2 }'; }
 
 answers() { $GEN probe "$1" "$2" n00001.bench. "${3:-udp}"; }	# answers ADDR PORT [tcp]
 
-# utime + stime of processes (all their threads), in clock ticks.
+# utime + stime of processes (all their threads), in clock ticks, then
+# utime and stime apart.
 cpu_ticks() {	# cpu_ticks PID...
 	local p
 	for p in "$@"; do
 		sed 's/^.*) //' "/proc/$p/stat"
-	done | awk '{ t += $12 + $13 } END { print t }'
+	done | awk '{ u += $12; s += $13 } END { print u + s, u, s }'
 }
 # A process and all its descendants: NSD's main process forks xfrd and the
 # server child, which is the one that answers, a grandchild (NSD 4.6).
@@ -227,34 +242,59 @@ start_dnsdist() {	# start_dnsdist ROUTES LISTENERS; sets DD_READY (seconds to th
 
 # ---- one dnsperf run
 
+# TCP with one worker, max load: the relay alone on one CPU, NSD and
+# dnsperf on the other, for every target's run (see TCP_PIN above); then
+# all CPUs again.
+tcp_pin() {	# tcp_pin TARGET PID RELAY_CPU OTHER_CPU
+	local p
+	[ "$1" = nsd ] || taskset -a -p -c "$3" "$2" >/dev/null
+	for p in $(tree_pids "${pid_of[nsd]}"); do
+		taskset -a -p -c "$4" "$p" >/dev/null
+	done
+}
+tcp_unpin() {	# tcp_unpin TARGET PID
+	local p all=0-$(( $(nproc) - 1 ))
+	[ "$1" = nsd ] || taskset -a -p -c "$all" "$2" >/dev/null
+	for p in $(tree_pids "${pid_of[nsd]}"); do
+		taskset -a -p -c "$all" "$p" >/dev/null
+	done
+}
+
 # run_load SCENARIO PROTO ROUTES THREADS TARGET LOAD ADDR PORT PID [tree]
 # The CPU of PID over the run; with tree, of PID and its descendants (and no
 # RSS: which process's would it be?).
 run_load() {
 	local scen=$1 proto=$2 routes=$3 threads=$4 target=$5 load=$6 addr=$7 port=$8 pid=$9 tree=${10:-}
 	local f=$scen.$target.$load.$ROUND.txt flags pids c0=- c1=- ticks=- rss=- p99=- qf
+	local user=- sys=- pin=
 	if [ "$load" = max ]; then flags=$MAX_FLAGS; else flags="$LAT_FLAGS -v"; fi
 	if [ -n "$tree" ]; then pids=$(tree_pids "$pid"); else pids=$pid; fi
+	[ "$proto" != tcp ] || [ "$threads" != 1 ] || [ "$load" != max ] || pin=$TCP_PIN
+	# shellcheck disable=SC2086 # two CPUs
+	[ -z "$pin" ] || tcp_pin "$target" "$pid" $pin
 	# shellcheck disable=SC2086
 	[ -z "$pid" ] || c0=$(cpu_ticks $pids)
 	qf=$D/queries.txt
 	[ "$target" != unique ] || qf=$D/unique.txt
 	# shellcheck disable=SC2086
-	timeout -k 5 $((RUN_SECS + 30)) "$DNSPERF" -m "$proto" -s "$addr" -p "$port" -d "$qf" \
+	timeout -k 5 $((RUN_SECS + 30)) ${pin:+taskset -c "${pin#* }"} "$DNSPERF" -m "$proto" -s "$addr" -p "$port" -d "$qf" \
 		-l "$RUN_SECS" $flags >"$RAW/$f" 2>&1 || echo "(dnsperf exit $?)" >>"$RAW/$f"
 	if [ -n "$pid" ]; then
 		# shellcheck disable=SC2086
 		c1=$(cpu_ticks $pids)
-		ticks=$((c1 - c0))
+		# shellcheck disable=SC2086
+		set -- $c0 $c1
+		ticks=$(($4 - $1)) user=$(($5 - $2)) sys=$(($6 - $3))
 		[ -n "$tree" ] || rss=$(rss_kb "$pid")
 	fi
+	[ -z "$pin" ] || tcp_unpin "$target" "$pid"
 	if [ "$load" != max ]; then
 		p99=$($REPORT p99 "$RAW/$f")
 		grep -v '^> ' "$RAW/$f" >"$RAW/$f.tmp" || true
 		mv "$RAW/$f.tmp" "$RAW/$f"
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$proto" "$routes" "$threads" \
-		"$target" "$load" "$f" "$ticks" "$rss" "$p99" >>"$RAW/runs.tsv"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$proto" "$routes" "$threads" \
+		"$target" "$load" "$f" "$ticks" "$rss" "$p99" "$user" "$sys" >>"$RAW/runs.tsv"
 	log "$scen $target $load round $ROUND: $(grep -E 'Queries per second' "$RAW/$f" | awk '{print $4}') qps, p99 $p99 us"
 }
 
@@ -295,6 +335,7 @@ HEADER=$(cat <<-EOF
 	  client connection).  The least any userspace relay costs on this rig (-t 1 scenarios only).
 	  x/fl = relay / floor, same scenario and load.
 	CPU: dnsperf, NSD and the relay share the same $(nproc) cores, so qps is the rig's, not the relay's alone.
+	  TCP with 1 worker, max load: $( [ -n "$TCP_PIN" ] && echo "pinned, the relay alone on CPU ${TCP_PIN% *}, NSD and dnsperf on CPU ${TCP_PIN#* } (BENCH_TCP_PIN)" || echo "not pinned (BENCH_TCP_PIN empty)").
 	  cpu_us/q = utime+stime delta over the run (all threads; /proc/PID/stat, CLK_TCK $(getconf CLK_TCK)) / answered queries,
 	  of the relay's process, or for nsd of its main process and its forked children.
 	  rss = VmRSS of the relay after the run. p99 = nearest rank over the per-query latencies of dnsperf -v,
