@@ -17,7 +17,7 @@
                               their targets
 
 runs.tsv, one line a dnsperf run, tab-separated:
-    scenario proto routes threads target load file cpu_ticks rss_kb p99_us
+    scenario proto routes threads target load file cpu_ticks rss_kb p99_us [user_ticks sys_ticks]
 (target: nsd | floor | dnsrouted | dnsdist; load: max | 10k; cpu_ticks of the
 relay process, or for nsd of its main process and its forked children; rss_kb
 of the relay process, '-' for nsd; p99_us '-' when not measured).
@@ -68,6 +68,11 @@ def parse_dnsperf(path):
     m = re.search(r"Queries lost:\s+(\d+)", text)
     if m:
         r["lost"] = int(m.group(1))
+    # Over TCP: connections dnsperf opened again (it opens -c at the start).
+    m = re.search(r"Reconnections:\s+(\d+)", text)
+    r["reconn"] = int(m.group(1)) if m else None
+    m = re.search(r"Command line:.* -c (\d+)", text)
+    r["clients"] = int(m.group(1)) if m else None
     m = re.search(r"Queries per second:\s+([\d.]+)", text)
     if m:
         r["qps"] = float(m.group(1))
@@ -121,6 +126,9 @@ def load_rows(raw):
             d = parse_dnsperf(os.path.join(raw, path))
             t = num(ticks)
             d["cpu"] = (t * 1e6 / clk / d["completed"]) if (t is not None and d["completed"]) else None
+            us = [num(x) for x in p[10:12]] if len(p) >= 12 else [None, None]
+            d["usr"], d["sys"] = [(x * 1e6 / clk / d["completed"]) if (x is not None and d["completed"]) else None
+                                  for x in us]
             d["rss"] = num(rss) / 1024 if num(rss) is not None else None
             d["p99"] = num(p99us)
             d.update(scen=scen, target=target, load=load, proto=proto,
@@ -148,9 +156,10 @@ def merge(g):
     (a round that a neighbour on the machine disturbed does not drag them),
     the sum of lost, and CPU per query over all rounds together."""
     if len(g) == 1:
-        return dict(g[0], round_cpu=[g[0]["cpu"]])
+        return dict(g[0], round_cpu=[g[0]["cpu"]], rounds=g)
     d = dict(g[0])
     d["round_cpu"] = [r["cpu"] for r in g]
+    d["rounds"] = g
     d["qps"] = median(r["qps"] for r in g)
     d["avg"] = median(r["avg"] for r in g)
     d["p99"] = median(r["p99"] for r in g)
@@ -365,24 +374,58 @@ def targets(raw):
     # Judged per round, the median of the rounds' ratios: the TCP floor's
     # own CPU a query moves by a third from one round to the next on a
     # shared machine, and the router's run beside it takes the same turn.
+    # Its cost follows how many messages it finds per read, which follows
+    # where dnsperf, NSD and the relay run and what else does.  Each round
+    # is printed with what could differ between the two sides (qps, user
+    # and system time, connections); a round in which one side's qps is
+    # over 1.5x the other's compared two different loads, and is marked,
+    # but still counts: a router slow enough would always be such.
     fl_out = []
     for routes in (1, 10000):
         r = get("tcp", routes, 1, "dnsrouted", "max")
         f = get("tcp", routes, 1, "floor", "max")
         if not (r and f and r["cpu"] and f["cpu"]):
             continue
-        rs = [a / b for a, b in zip(r["round_cpu"], f["round_cpu"]) if a and b]
+        pairs = [(a, b) for a, b in zip(r["rounds"], f["rounds"]) if a["cpu"] and b["cpu"]]
+        apart = len([1 for a, b in pairs if not same_load(a, b)])
+        rs = [a["cpu"] / b["cpu"] for a, b in pairs]
         m = median(rs) if rs else r["cpu"] / f["cpu"]
         fc = [x for x in f["round_cpu"] if x]
-        fl_out.append("  [%s] %d route(s): router CPU / the floor's, median of %d round(s) %.2f x (<= 1.25; rounds %s);"
+        fl_out.append("  [%s] %d route(s): router CPU / the floor's, median of %d round(s) %.2f x (<= 1.25; rounds %s%s);"
                       " all rounds %.2f / %.2f us/query (floor %.2f-%.2f)"
                       % ("ok" if m <= 1.25 else "MISS", routes, len(rs) or 1, m,
-                         " ".join("%.2f" % x for x in rs) or "-", r["cpu"], f["cpu"],
-                         min(fc) if fc else f["cpu"], max(fc) if fc else f["cpu"]))
+                         " ".join("%.2f" % x for x in rs) or "-",
+                         "; %d at qps over 1.5x apart" % apart if apart else "",
+                         r["cpu"], f["cpu"], min(fc) if fc else f["cpu"], max(fc) if fc else f["cpu"]))
+        fl_out += tcp_rounds(r["rounds"], f["rounds"])
     if fl_out:
         out.append("TCP, 1 worker, against the TCP floor relay (issue 16):")
         out += fl_out
     return "\n".join(out)
+
+
+def same_load(a, b):
+    """Two runs of a round ran at comparable qps (within 1.5x)."""
+    return bool(a["qps"] and b["qps"]) and max(a["qps"], b["qps"]) <= 1.5 * min(a["qps"], b["qps"])
+
+
+def tcp_rounds(rr, fr):
+    """Each round of the router and the floor side by side: which of the
+    two moved, and whether they had the same load (qps, connections
+    dnsperf opened again, queries a connection)."""
+    def side(x):
+        conns = (x["clients"] or 1) + (x["reconn"] or 0)
+        return "%5.2f us/q (usr %s sys %s) %6.0f qps %3s reconn %6.0f q/conn" % (
+            x["cpu"] or 0, fmt(x["usr"], "%.2f"), fmt(x["sys"], "%.2f"), x["qps"] or 0,
+            fmt(x["reconn"], "%d"), x["completed"] / conns)
+    out = []
+    for i, (a, b) in enumerate(zip(rr, fr)):
+        if a["cpu"] and b["cpu"]:
+            out.append("      round %d: %.2f x%s router %s | floor %s" % (
+                i + 1, a["cpu"] / b["cpu"], " " if same_load(a, b) else "*", side(a), side(b)))
+    if out and not all(same_load(a, b) for a, b in zip(rr, fr)):
+        out.append("      (* qps over 1.5x apart: two different loads)")
+    return out
 
 
 def nearest_rank(xs, q):
