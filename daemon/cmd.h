@@ -85,6 +85,14 @@ void	cmd_checks_init(struct cmd_checks *,
 /* The configured state of a store (cmd_export.c): 0, or -1 with
  * db_errmsg. */
 int	cmd_state_read(struct db *, struct sd_state *);
+/* The same in pieces (a replace's slices): the routes are read until the
+ * clock (now_us) passes until, *sr (NULL at first) keeping where; 0 while
+ * there is more, 1 done, -1 with db_errmsg (st freed).  Between two, the
+ * store may be read but not changed; cmd_state_read_free drops *sr. */
+struct state_read;
+int	cmd_state_read_until(struct db *, struct state_read **sr,
+	    struct sd_state *, uint64_t until);
+void	cmd_state_read_free(struct state_read *);
 /* The commands that rebuild the state of a store, one line each to out
  * (export); secrets: with every secret, for the fleet's copy.  0, or -1
  * with db_errmsg. */

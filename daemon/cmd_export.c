@@ -9,6 +9,7 @@
  * lines, without the heading comment and with every secret, are the state
  * a fleet shares (cmd_state_text, share_fmt.h).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,38 +135,86 @@ read_route(const struct db_route *r, void *arg)
 	return 0;
 }
 
+struct state_read {
+	struct reading		 rd;
+	struct db_route_walk	*walk;
+};
+
+void
+cmd_state_read_free(struct state_read *sr)
+{
+	if (sr == NULL)
+		return;
+	db_route_walk_free(sr->walk);
+	free(sr->rd.pools);
+	free(sr->rd.backends);
+	free(sr);
+}
+
+/* All but the routes, which are many: at once. */
+static int
+read_head(struct db *db, struct reading *rd)
+{
+	int rc;
+
+	rc = db_setting_foreach(db, read_setting, rd);
+	if (rc == 0)
+		rc = db_key_foreach(db, read_key, rd);
+	if (rc == 0)
+		rc = db_pool_foreach(db, read_pool, rd);
+	if (rc == 0)
+		rc = db_backend_foreach(db, read_backend, rd);
+	if (rc == 0) {
+		/* Read by name; found by id. */
+		if (rd->npools > 0)
+			qsort(rd->pools, rd->npools, sizeof(*rd->pools),
+			    idx_cmp);
+		if (rd->nbackends > 0)
+			qsort(rd->backends, rd->nbackends,
+			    sizeof(*rd->backends), idx_cmp);
+		rc = db_member_foreach(db, read_member, rd);
+	}
+	return rc;
+}
+
+int
+cmd_state_read_until(struct db *db, struct state_read **p,
+    struct sd_state *st, uint64_t until)
+{
+	struct state_read *sr = *p;
+	int rc;
+
+	if (sr == NULL) {
+		sr = *p = xcalloc(1, sizeof(*sr));
+		sd_init(st);
+		sr->rd.st = st;
+		if ((rc = read_head(db, &sr->rd)) == 0 &&
+		    (sr->walk = db_route_walk_new(db)) == NULL)
+			rc = -1;
+		if (rc != 0)
+			goto fail;
+	}
+	if ((rc = db_route_walk_next(sr->walk, read_route, &sr->rd,
+	    until)) == 0)
+		return 0;
+	if (rc != 1)
+		goto fail;
+	cmd_state_read_free(sr);
+	*p = NULL;
+	return 1;
+fail:
+	cmd_state_read_free(sr);
+	*p = NULL;
+	sd_free(st);
+	return -1;
+}
+
 int
 cmd_state_read(struct db *db, struct sd_state *st)
 {
-	struct reading rd;
-	int rc;
+	struct state_read *sr = NULL;
 
-	sd_init(st);
-	memset(&rd, 0, sizeof(rd));
-	rd.st = st;
-	rc = db_setting_foreach(db, read_setting, &rd);
-	if (rc == 0)
-		rc = db_key_foreach(db, read_key, &rd);
-	if (rc == 0)
-		rc = db_pool_foreach(db, read_pool, &rd);
-	if (rc == 0)
-		rc = db_backend_foreach(db, read_backend, &rd);
-	if (rc == 0) {
-		/* Read by name; found by id. */
-		if (rd.npools > 0)
-			qsort(rd.pools, rd.npools, sizeof(*rd.pools), idx_cmp);
-		if (rd.nbackends > 0)
-			qsort(rd.backends, rd.nbackends, sizeof(*rd.backends),
-			    idx_cmp);
-		rc = db_member_foreach(db, read_member, &rd);
-	}
-	if (rc == 0)
-		rc = db_route_foreach(db, read_route, &rd);
-	free(rd.pools);
-	free(rd.backends);
-	if (rc != 0)
-		sd_free(st);
-	return rc == 0 ? 0 : -1;
+	return cmd_state_read_until(db, &sr, st, UINT64_MAX) == 1 ? 0 : -1;
 }
 
 struct lines {

@@ -561,6 +561,9 @@ free_regs(struct build *bd)
 	}
 	free(bd->regs);
 	free(bd->by);
+	bd->regs = NULL;
+	bd->by = NULL;
+	bd->nregs = bd->cap_regs = bd->ngroups = 0;
 }
 
 static int
@@ -794,37 +797,75 @@ use_routes(struct config *c, struct routeset *rs)
 	c->xroute = rs->xroute;
 }
 
-struct config *
-config_build(struct db *db, const struct config *old, struct route_cache *rc,
+/* A build in pieces: all but the routes at once, the routes a slice at
+ * a time (they are most of it), then the table. */
+struct config_building {
+	struct build		 bd;
+	struct config		*old;		/* held */
+	struct route_cache	*rc;
+	struct db_route_walk	*walk;		/* NULL: the routes are done */
+	char			 err[1024];
+};
+
+void
+config_build_free(struct config_building *cb)
+{
+	if (cb == NULL)
+		return;
+	db_route_walk_free(cb->walk);
+	free_regs(&cb->bd);
+	config_unref(cb->bd.c);
+	if (cb->old != NULL)
+		config_unref(cb->old);
+	free(cb);
+}
+
+/* A failed build: its error (db's unless set) into err; cb is freed. */
+static void
+build_failed(struct config_building *cb, char *err, size_t errlen)
+{
+	if (!cb->bd.failed)
+		snprintf(cb->err, sizeof(cb->err), "%s",
+		    db_errmsg(cb->bd.db));
+	snprintf(err, errlen, "%s", cb->err);
+	config_build_free(cb);
+}
+
+struct config_building *
+config_build_begin(struct db *db, struct config *old, struct route_cache *rc,
     char *err, size_t errlen)
 {
-	struct build bd;
+	struct config_building *cb;
+	struct build *bd;
 	struct config *c;
 	uint64_t gen;
 
+	cb = xcalloc(1, sizeof(*cb));
+	if ((cb->old = old) != NULL)
+		config_ref(old);
+	cb->rc = rc;
 	c = xcalloc(1, sizeof(*c));
 	atomic_init(&c->refcnt, 1);
 	settings_defaults(&c->set);
-	memset(&bd, 0, sizeof(bd));
-	bd.c = c;
-	bd.old = old;
-	bd.db = db;
-	bd.err = err;
-	bd.errlen = errlen;
-	snprintf(err, errlen, "%s", "");
+	bd = &cb->bd;
+	bd->c = c;
+	bd->old = old;
+	bd->db = db;
+	bd->err = cb->err;
+	bd->errlen = sizeof(cb->err);
 	/* Registered pools go in before any route names a pool, registered
 	 * routes after the operator's. */
-	if (db_setting_foreach(db, add_setting, &bd) == -1 ||
-	    db_key_foreach(db, add_key, &bd) == -1 ||
-	    db_backend_foreach(db, add_backend, &bd) == -1 ||
-	    db_pool_foreach(db, add_pool, &bd) == -1)
-		goto dberr;
+	if (db_setting_foreach(db, add_setting, bd) == -1 ||
+	    db_key_foreach(db, add_key, bd) == -1 ||
+	    db_backend_foreach(db, add_backend, bd) == -1 ||
+	    db_pool_foreach(db, add_pool, bd) == -1)
+		goto fail;
 	index_ids(c);
-	if (db_member_foreach(db, add_member, &bd) == -1 ||
-	    db_reg_foreach(db, collect_reg, &bd) == -1)
-		goto dberr;
-	add_reg_pools(&bd);
-	if (bd.failed)
+	if (db_member_foreach(db, add_member, bd) == -1 ||
+	    db_reg_foreach(db, collect_reg, bd) == -1)
+		goto fail;
+	add_reg_pools(bd);
+	if (bd->failed)
 		goto fail;
 	index_ids(c);
 	pool_keys(c);
@@ -832,25 +873,61 @@ config_build(struct db *db, const struct config *old, struct route_cache *rc,
 	if (old != NULL && routeset_fits(old->rs, c, gen)) {
 		c->rs = old->rs;
 		atomic_fetch_add(&c->rs->refcnt, 1);
-	} else if (old == NULL || copy_routes(&bd, gen) == -1) {
-		routeset_new(&bd, gen);
-		if (db_route_foreach(db, add_route, &bd) == -1)
-			goto dberr;
-		if (bd.failed)
+	} else if (old == NULL || copy_routes(bd, gen) == -1) {
+		routeset_new(bd, gen);
+		if ((cb->walk = db_route_walk_new(db)) == NULL)
 			goto fail;
-		add_reg_routes(&bd);
-		make_table(&bd, rc);
 	}
-	free_regs(&bd);
-	use_routes(c, c->rs);
-	return c;
-dberr:
-	if (!bd.failed)
-		snprintf(err, errlen, "%s", db_errmsg(db));
+	return cb;
 fail:
-	free_regs(&bd);
-	config_unref(c);
+	build_failed(cb, err, errlen);
 	return NULL;
+}
+
+int
+config_build_next(struct config_building *cb, uint64_t until,
+    struct config **out, char *err, size_t errlen)
+{
+	struct build *bd = &cb->bd;
+	struct config *c = bd->c;
+	int rc;
+
+	*out = NULL;
+	if (cb->walk != NULL) {
+		rc = db_route_walk_next(cb->walk, add_route, bd, until);
+		if (rc == 0)
+			return 0;
+		db_route_walk_free(cb->walk);
+		cb->walk = NULL;
+		if (rc != 1 || bd->failed) {
+			build_failed(cb, err, errlen);
+			return -1;
+		}
+		add_reg_routes(bd);
+		make_table(bd, cb->rc);
+	}
+	free_regs(bd);
+	use_routes(c, c->rs);
+	*out = c;
+	bd->c = NULL;
+	config_build_free(cb);
+	return 1;
+}
+
+struct config *
+config_build(struct db *db, const struct config *old, struct route_cache *rc,
+    char *err, size_t errlen)
+{
+	struct config_building *cb;
+	struct config *c;
+
+	snprintf(err, errlen, "%s", "");
+	/* Held while it is built, which a caller of this does anyway. */
+	if ((cb = config_build_begin(db, (struct config *)old, rc, err,
+	    errlen)) == NULL)
+		return NULL;
+	return config_build_next(cb, UINT64_MAX, &c, err, errlen) == 1 ? c :
+	    NULL;
 }
 
 void

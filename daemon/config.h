@@ -192,6 +192,18 @@ config_xfr_route(const struct config *c, struct route_matcher *m,
  * counters carry over by route id.  NULL with err on failure. */
 struct config	*config_build(struct db *, const struct config *old,
 		    struct route_cache *, char *err, size_t errlen);
+/* The same in pieces, for a change's slices: begin reads all but the
+ * routes (NULL with err on failure), next the routes until the clock
+ * (now_us) passes until, then builds the table: 0 while there is more,
+ * 1 with *out the snapshot, -1 with err (both end the build).  Between
+ * two, the store may be read but not changed; config_build_free drops a
+ * build not ended (NULL-safe). */
+struct config_building;
+struct config_building *config_build_begin(struct db *, struct config *old,
+		    struct route_cache *, char *err, size_t errlen);
+int		 config_build_next(struct config_building *, uint64_t until,
+		    struct config **out, char *err, size_t errlen);
+void		 config_build_free(struct config_building *);
 void		 config_ref(struct config *);
 /* The last reference frees the snapshot, on the reaper's thread: one
  * dropped by a worker (the last of its queries from that snapshot ended)

@@ -228,6 +228,12 @@ db_stmt_get(struct db *db, enum stmt id)
 	return db_side_take(db, &db->st[id], stmt_sql[id]);
 }
 
+const char *
+db_stmt_sql(enum stmt id)
+{
+	return stmt_sql[id];
+}
+
 /* Reset and drop bindings: text is bound SQLITE_STATIC, and the caller's
  * strings must not stay referenced after the call. */
 void

@@ -182,6 +182,17 @@ int	db_route_scratch(struct db *);
 int	db_route_place(struct db *, const struct db_route_place *v, size_t n,
 	    int64_t maxid);
 int	db_route_foreach(struct db *, int (*cb)(const struct db_route *, void *), void *arg);	/* by position */
+/* The same walk, resumable: db_route_walk_next gives cb the next routes
+ * until the clock (now_us) passes until, and returns 0 while routes are
+ * left, 1 at the end, -1 (or cb's non-zero) on error.  It has a statement
+ * of its own, so other calls may use the store between two (not to change
+ * the routes); db_route_walk_free ends it, at any point (NULL-safe). */
+struct db_route_walk;
+struct db_route_walk *db_route_walk_new(struct db *);
+int	db_route_walk_next(struct db_route_walk *,
+	    int (*cb)(const struct db_route *, void *), void *arg,
+	    uint64_t until);
+void	db_route_walk_free(struct db_route_walk *);
 /* One route to cb: cb's return, or 1 when there is no such route. */
 int	db_route_get(struct db *, int64_t id,
 	    int (*cb)(const struct db_route *, void *), void *arg);

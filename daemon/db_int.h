@@ -82,6 +82,8 @@ void		 db_routes_touched(struct db *);
 /* db.c's statements: the one for id, unless a caller up the stack is
  * still stepping it (NULL, error recorded). */
 sqlite3_stmt	*db_stmt_get(struct db *, enum stmt id);
+/* The SQL of a statement, to prepare a copy that is not shared. */
+const char	*db_stmt_sql(enum stmt id);
 /* Reset st and drop its bindings. */
 void		 db_stmt_done(sqlite3_stmt *);
 /* Record SQLite's message for a failed step, finish st; returns rc. */

@@ -435,6 +435,63 @@ db_route_foreach(struct db *db, int (*cb)(const struct db_route *, void *),
 	return db_each_row(db, st, route_emit, u, arg);
 }
 
+struct db_route_walk {
+	struct db	*db;
+	sqlite3_stmt	*st;
+};
+
+struct db_route_walk *
+db_route_walk_new(struct db *db)
+{
+	struct db_route_walk *w;
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db->h, db_stmt_sql(S_ROUTE_ALL), -1, &st,
+	    NULL) != SQLITE_OK) {
+		db_err(db, "%s", sqlite3_errmsg(db->h));
+		return NULL;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->db = db;
+	w->st = st;
+	return w;
+}
+
+/* The clock is looked at every WALK_CHECK rows (a row costs about 1 µs). */
+#define WALK_CHECK	64
+
+int
+db_route_walk_next(struct db_route_walk *w,
+    int (*cb)(const struct db_route *, void *), void *arg, uint64_t until)
+{
+	union db_row_cb u = { .route = cb };
+	unsigned n;
+	int rc, ret;
+
+	for (n = 1; ; n++) {
+		if (n % WALK_CHECK == 0 && now_us() >= until)
+			return 0;
+		if ((rc = sqlite3_step(w->st)) != SQLITE_ROW)
+			break;
+		if ((ret = route_emit(w->db, w->st, u, arg)) != 0)
+			return ret;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(w->db, "%s", sqlite3_errmsg(w->db->h));
+		return -1;
+	}
+	return 1;
+}
+
+void
+db_route_walk_free(struct db_route_walk *w)
+{
+	if (w == NULL)
+		return;
+	sqlite3_finalize(w->st);
+	free(w);
+}
+
 int
 db_route_get(struct db *db, int64_t id,
     int (*cb)(const struct db_route *, void *), void *arg)

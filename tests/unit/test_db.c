@@ -797,6 +797,51 @@ settings_cb(const char *key, const char *val, void *arg)
 	return 0;
 }
 
+/* A walk stopped every few rows (until 0) gives the routes foreach gives,
+ * in order, while other calls use the store between two steps; one freed
+ * half way leaves the store usable. */
+static void
+test_route_walk(void)
+{
+	struct db *db = open_ok(dbpath("walk.db"));
+	struct db_route_walk *w;
+	struct routes all, walked;
+	char pat[32];
+	int i, rc, steps = 0, next = 1;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(pat, sizeof(pat), "w%03d", i);
+		add_route(db, pat, 0, 0);
+	}
+	memset(&all, 0, sizeof(all));
+	CHECK(db_route_foreach(db, routes_cb, &all) == 0);
+	memset(&walked, 0, sizeof(walked));
+	CHECK((w = db_route_walk_new(db)) != NULL);
+	while ((rc = db_route_walk_next(w, routes_cb, &walked, 0)) == 0) {
+		steps++;
+		/* The shared statement is free meanwhile. */
+		next = 1;
+		CHECK(db_route_foreach(db, positions_cb, &next) == 0);
+	}
+	db_route_walk_free(w);
+	CHECK(rc == 1);
+	CHECKF(steps >= 300 / 64, "%d steps", steps);
+	CHECK(walked.n == all.n && all.n == 300);
+	for (i = 0; i < 64; i++)
+		CHECKF(walked.id[i] == all.id[i] &&
+		    walked.pos[i] == i + 1, "row %d", i);
+
+	CHECK((w = db_route_walk_new(db)) != NULL);
+	memset(&walked, 0, sizeof(walked));
+	CHECK(db_route_walk_next(w, routes_cb, &walked, 0) == 0);
+	db_route_walk_free(w);
+	db_route_walk_free(NULL);
+	add_route(db, "after", 0, 0);
+	next = 1;
+	CHECK(db_route_foreach(db, positions_cb, &next) == 0 && next == 302);
+	db_close(db);
+}
+
 static void
 test_settings(void)
 {
@@ -1685,6 +1730,7 @@ main(void)
 	test_pools();
 	test_members();
 	test_routes();
+	test_route_walk();
 	test_settings();
 	test_audit();
 	test_health();
