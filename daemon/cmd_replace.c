@@ -91,6 +91,7 @@ enum phase {
 	PH_DIFF,		/* compare them */
 	PH_APPLY,		/* make the changes in the store */
 	PH_PLACE,		/* the routes that stay where they go */
+	PH_FREE,		/* the states let go */
 	PH_TABLE,		/* build the table, for the commit */
 	PH_TEXT,		/* the fleet's state text, for the commit */
 	PH_DONE
@@ -99,7 +100,7 @@ enum phase {
 /* For the debug log: which phase a slice ran. */
 static const char *const phase_names[] = {
 	"start", "build", "target", "current", "diff", "apply", "place",
-	"table", "text", "done"
+	"free", "table", "text", "done"
 };
 
 struct replace {
@@ -721,7 +722,14 @@ step(struct replace *rp, uint64_t until)
 		rp->counts.chg = rp->cs.nchg;
 		/* What the diff and the apply hold is not needed again. */
 		sd_changes_free(&rp->cs);
-		sd_free(&rp->cur);
+		rp->phase = PH_FREE;
+		return 0;
+	case PH_FREE:
+		/* Some ms for each state of 10,000 routes: a slice each. */
+		if (rp->cur.set != NULL) {
+			sd_free(&rp->cur);
+			return 0;
+		}
 		sd_free(&rp->tgt);
 		rp->phase = PH_TABLE;
 		return 0;

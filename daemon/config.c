@@ -647,19 +647,24 @@ xfr_table(struct routeset *rs, const struct routeset *old,
 	free(qtypes);
 }
 
-/* The route tables for the routes read: the query routes' and, when
- * there are UPDATE routes, theirs; and the transfer routes'. */
+/* The route tables for the routes read, in two stages (a change's
+ * slices take one each): the query routes' (stage 0), then, when there
+ * are UPDATE routes, theirs, and the transfer routes' (1). */
 static void
-make_table(struct build *bd, struct route_cache *rc)
+make_table(struct build *bd, struct route_cache *rc, int stage)
 {
 	struct routeset *rs = bd->rs;
 	const struct routeset *old = bd->old != NULL ? bd->old->rs : NULL;
 
-	split_routes(rs);
-	rs->by_id = idpos_make(NULL, rs->nroutes > 0 ?
-	    &rs->routes[0].id : NULL, sizeof(*rs->routes), rs->nroutes);
-	rs->rt = table_of(rs, old != NULL ? old->rt : NULL, rc, 0,
-	    rs->nqroutes);
+	if (stage == 0) {
+		split_routes(rs);
+		rs->by_id = idpos_make(NULL, rs->nroutes > 0 ?
+		    &rs->routes[0].id : NULL, sizeof(*rs->routes),
+		    rs->nroutes);
+		rs->rt = table_of(rs, old != NULL ? old->rt : NULL, rc, 0,
+		    rs->nqroutes);
+		return;
+	}
 	if (rs->nroutes > rs->nqroutes)
 		rs->urt = table_of(rs, old != NULL ? old->urt : NULL, rc,
 		    rs->nqroutes, rs->nroutes - rs->nqroutes);
@@ -804,6 +809,7 @@ struct config_building {
 	struct config		*old;		/* held */
 	struct route_cache	*rc;
 	struct db_route_walk	*walk;		/* NULL: the routes are done */
+	int			 stage;		/* of the table: 0, 1; 2 none left */
 	char			 err[1024];
 };
 
@@ -844,6 +850,7 @@ config_build_begin(struct db *db, struct config *old, struct route_cache *rc,
 	if ((cb->old = old) != NULL)
 		config_ref(old);
 	cb->rc = rc;
+	cb->stage = 2;		/* unless the routes are read */
 	c = xcalloc(1, sizeof(*c));
 	atomic_init(&c->refcnt, 1);
 	settings_defaults(&c->set);
@@ -875,6 +882,7 @@ config_build_begin(struct db *db, struct config *old, struct route_cache *rc,
 		atomic_fetch_add(&c->rs->refcnt, 1);
 	} else if (old == NULL || copy_routes(bd, gen) == -1) {
 		routeset_new(bd, gen);
+		cb->stage = 0;
 		if ((cb->walk = db_route_walk_new(db)) == NULL)
 			goto fail;
 	}
@@ -890,7 +898,7 @@ config_build_next(struct config_building *cb, uint64_t until,
 {
 	struct build *bd = &cb->bd;
 	struct config *c = bd->c;
-	int rc;
+	int rc, first;
 
 	*out = NULL;
 	if (cb->walk != NULL) {
@@ -904,7 +912,15 @@ config_build_next(struct config_building *cb, uint64_t until,
 			return -1;
 		}
 		add_reg_routes(bd);
-		make_table(bd, cb->rc);
+		/* Each stage of the table in a slice of its own (some ms each
+		 * at 10,000 routes), unless the caller has all the time. */
+		if (until != UINT64_MAX)
+			return 0;
+	}
+	for (first = 1; cb->stage < 2; cb->stage++, first = 0) {
+		if (!first && until != UINT64_MAX)
+			return 0;
+		make_table(bd, cb->rc, cb->stage);
 	}
 	free_regs(bd);
 	use_routes(c, c->rs);

@@ -310,14 +310,17 @@ off_signo(void)
 static void
 off_tick(int sig, siginfo_t *si, void *uc)
 {
-	struct pace_off *po = si->si_value.sival_ptr;
+	struct pace_off *po;
 	struct timespec ts;
 	uint64_t ns;
 	int saved = errno;
 
 	(void)sig;
 	(void)uc;
-	if (po == NULL || atomic_load(&po->hurry) || !atomic_load(&flowing))
+	po = si->si_value.sival_ptr;
+	/* Not a timer's (a kill from outside): nothing of ours. */
+	if (si->si_code != SI_TIMER || po == NULL ||
+	    atomic_load(&po->hurry) || !atomic_load(&flowing))
 		return;
 	ns = (uint64_t)PACE_OFF_SLICE_NS * (uint64_t)(100 - po->pct) /
 	    (uint64_t)po->pct;

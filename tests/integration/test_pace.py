@@ -11,6 +11,7 @@ bounds: the counters say whether a change waited."""
 
 import random
 import subprocess
+import time
 
 import dnsroute_test as dt
 from test_scale import needs_dnsperf, wild_zone
@@ -161,3 +162,48 @@ def test_no_queries_nothing_waits(router, nsd_factory):
     assert after['pace-on'] == 0 and after['pace-waits'] == 0, after
     assert after['pace-cpu-ms'] == 0, after
     assert route_lines(r) == [l for l in conf if l.startswith('route ')] + routes(2 * N, N)
+
+
+@needs_dnsperf
+def test_a_paced_replace_cut_short_anywhere_leaves_all_or_nothing(
+        router, nsd_factory, workdir):
+    """While paced, a replace's phases run in slices, its diff on a thread
+    of its own: a client that leaves at any point of it (cut at fractions
+    of the time a whole one took) leaves the routes as they were, or as
+    the file says if it had ended first, never a mix; the store takes
+    changes again, and no query is lost."""
+    r = router
+    conf = configure(r, nsd_factory, 5)
+    orig = route_lines(r)
+    want = [l for l in conf if l.startswith('route ')]
+    other = conf[:-len(want)] + orig
+    q = load(workdir, r)
+    try:
+        dt.wait_for(lambda: pace(r)['pace-on'] == 1, deadline=30,
+                    what='the budget to see the queries flow')
+        t0 = time.monotonic()
+        rc, out, _ = replace_reading(r, conf)
+        whole = time.monotonic() - t0
+        assert rc == 0, (rc, out)
+        now, cuts = want, []
+        for k in range(1, 7):
+            target = other if now == want else conf
+            text = ''.join(l + '\n' for l in target).encode()
+            rep = dt.Session(r)
+            rep.send('replace', text)
+            time.sleep(whole * k / 7)        # where to cut, not a wait
+            rep.close()
+            dt.wait_for(lambda: 'busy' not in
+                        r.ctl('route del 999999999').stderr,
+                        deadline=60, what='the store free again')
+            got = route_lines(r)
+            ends = [l for l in target if l.startswith('route ')]
+            assert got in (now, ends), (k, len(got))
+            cuts.append('ended' if got == ends and got != now else 'cut')
+            now = got
+        res = q.stop()
+    finally:
+        q.kill()
+    print('a whole replace took %.1f s; cuts: %s; %s' % (whole, cuts, pace(r)))
+    assert 'cut' in cuts, cuts
+    assert res['lost'] == 0 and set(res['rcodes']) == {'NOERROR'}, res
