@@ -21,11 +21,12 @@
  * before it (cmd_replace_ahead: the table built, the fleet's state text),
  * as the store is held until then; each costs tens of ms at 10,000
  * routes, and one event doing them all was the longest wait left.
- * While queries flow a slice is 2 ms, and no phase runs whole: the two
- * states and the table's routes are read a slice at a time (a statement
- * kept open across slices), and the diff, which cannot be cut, runs on a
- * thread paced to the same budget (pace_off).  A log line at debug level
- * gives each slice's CPU.
+ * While queries flow a slice is 2 ms, and the reads are sliced too: the
+ * two states and the table's routes are read a slice at a time (a
+ * statement kept open across slices).  What cannot be cut runs whole and
+ * is paid for by waiting after it: the diff, some 10 ms at 10,000 routes,
+ * about what the commit's write takes.  A log line at debug level gives
+ * each slice's CPU.
  *
  * Patterns the live table already serves are not compiled again: a no-op
  * replace of 10,000 routes costs what parsing and comparing them costs.
@@ -40,7 +41,6 @@
 #include <event2/event.h>
 
 #include "cmd.h"
-#include "cmdgrammar.h"
 #include "config.h"
 #include "ctlproto.h"
 #include "db.h"
@@ -120,7 +120,6 @@ struct replace {
 	struct state_read	*reading;	/* where tgt or cur is read */
 	struct sd_state		 cur, tgt;
 	struct sd_changes	 cs;
-	struct pace_off		*off;		/* the diff, off the main thread */
 	size_t			 next;		/* the change to apply next */
 	struct db		*deferred;	/* its positions (db_route_defer) */
 	struct db_audit		*audit;		/* not written yet */
@@ -626,51 +625,8 @@ make_text(struct replace *rp)
 	return 0;
 }
 
-static void
-diffed(struct replace *rp)
-{
-	reply_columns(rp->x->r, "op\tcommand\tdetail\tline#");
-	rp->phase = PH_APPLY;
-}
-
-static void
-diff_fn(void *arg)
-{
-	struct replace *rp = arg;
-
-	sd_diff(&rp->cur, &rp->tgt, &rp->cs);
-}
-
-static void	next_slice(struct replace *);
-
-static void
-diff_done(void *arg)
-{
-	struct replace *rp = arg;
-
-	rp->off = NULL;
-	diffed(rp);
-	next_slice(rp);
-}
-
-/* The diff of 10,000 routes costs some 10 ms that cannot be cut: while
- * queries flow it runs paced on a thread of its own (pace_off), reading
- * cur and tgt and making cs, which nothing else touches meanwhile.  The
- * command tables' grammars are made here first: the thread must find
- * them made (cmd_grammar makes each on first use). */
-static void
-diff_off(struct replace *rp)
-{
-	size_t i;
-
-	for (i = 0; i < cmd_table_len; i++)
-		(void)cmd_grammar(&cmd_table[i]);
-	rp->off = pace_off(dr->base, diff_fn, diff_done, rp);
-}
-
 /* Work until the slice ends at until (now_us): 0 while work is left,
- * 1 done, -1 failed (the error replied), 2 when the work goes on off the
- * main thread, which starts the next slice. */
+ * 1 done, -1 failed (the error replied). */
 static int
 step(struct replace *rp, uint64_t until)
 {
@@ -701,12 +657,9 @@ step(struct replace *rp, uint64_t until)
 		rp->phase = PH_DIFF;
 		return 0;
 	case PH_DIFF:
-		if (rp->ev != NULL && pace_on()) {
-			diff_off(rp);
-			return 2;
-		}
 		sd_diff(&rp->cur, &rp->tgt, &rp->cs);
-		diffed(rp);
+		reply_columns(rp->x->r, "op\tcommand\tdetail\tline#");
+		rp->phase = PH_APPLY;
 		return 0;
 	case PH_APPLY:
 		if ((rc = apply(rp, until)) != 1)
@@ -775,8 +728,6 @@ cmd_replace_cancel(struct replace *rp)
 {
 	if (rp == NULL)
 		return;
-	/* First: the thread reads what is freed below. */
-	pace_off_cancel(rp->off);
 	if (rp->ev != NULL)
 		event_free(rp->ev);
 	undefer(rp);
@@ -864,10 +815,9 @@ slice_cb(evutil_socket_t fd, short what, void *arg)
 	/* The longest slice is what a worker waits for (issue 16). */
 	log_debug("replace: %s slice %" PRIu64 " us of CPU",
 	    phase_names[ph], thread_cpu_us() - cpu);
-	if (rc == 0 || rc == 2) {
+	if (rc == 0) {
 		pace_charge(mark);
-		if (rc == 0)
-			next_slice(rp);
+		next_slice(rp);
 		prio_change_leave();
 		return;
 	}

@@ -32,13 +32,8 @@
  * waiting before the next piece, and a debt is capped at
  * PACE_DEBT_MAX_MS of waiting.
  */
-#include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -71,19 +66,9 @@
 /* No timer shorter than this. */
 #define PACE_WAIT_MIN_US	1000
 
-/* glibc names it from 2.38 on. */
-#ifndef sigev_notify_thread_id
-#define sigev_notify_thread_id	_sigev_un._tid
-#endif
-
-/* Work off the main thread (pace_off) sleeps after each this much of
- * its own CPU, as a replace's slice does while paced. */
-#define PACE_OFF_SLICE_NS	2000000
-
 static struct event	*sample_ev;
 static uint64_t		 last_wall_ns, last_queries, asked_ns;
-static atomic_int	 offs;		/* pace_off threads running */
-static atomic_int	 flowing;	/* the gate, as last sampled */
+static int		 flowing;	/* the gate, as last sampled */
 
 static int64_t		 level_ns;	/* CPU in the bucket (< 0: a debt) */
 static uint64_t		 fill_ns;	/* wall time of the last refill */
@@ -125,8 +110,8 @@ sample(uint64_t wall)
 	uint64_t n = queries();
 
 	if (wall > last_wall_ns)
-		atomic_store(&flowing, (n - last_queries) * 1000000000 >=
-		    (wall - last_wall_ns) * PACE_GATE_QPS);
+		flowing = (n - last_queries) * 1000000000 >=
+		    (wall - last_wall_ns) * PACE_GATE_QPS;
 	last_wall_ns = wall;
 	last_queries = n;
 }
@@ -141,8 +126,7 @@ sample_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	sample(wall);
-	if (wall - asked_ns < (uint64_t)PACE_IDLE_MS * 1000000 ||
-	    atomic_load(&offs) > 0)
+	if (wall - asked_ns < (uint64_t)PACE_IDLE_MS * 1000000)
 		evtimer_add(sample_ev, &tv);
 }
 
@@ -176,7 +160,7 @@ pace_stop(void)
 	if (sample_ev != NULL)
 		event_free(sample_ev);
 	sample_ev = NULL;
-	atomic_store(&flowing, 0);
+	flowing = 0;
 }
 
 static int
@@ -192,7 +176,7 @@ pace_on(void)
 	if (budget_pct() == 0)
 		return 0;
 	ask();
-	return atomic_load(&flowing);
+	return flowing;
 }
 
 /* The bucket filled up to now, at pct % of the wall time gone by. */
@@ -275,170 +259,4 @@ pace_stats(void (*row)(void *, const char *, long long, const char *),
 	    "changes waited for the change-cpu-budget");
 	row(arg, "pace-cpu-ms", (long long)(charged_ns / 1000000), "the main "
 	    "thread's CPU changes took while the budget applied");
-}
-
-/*
- * pace_off: a piece of pure work that cannot be cut (a replace's diff)
- * runs on a thread of its own instead of whole on the main thread, and
- * is paced there: a timer on that thread's CPU clock interrupts it every
- * PACE_OFF_SLICE_NS of CPU, and while the gate is open the signal's
- * handler sleeps for what that much CPU refills at the budget.  So it
- * takes a CPU from a worker no longer at once than a paced slice does,
- * and no more often.  The main thread goes on meanwhile; done runs on
- * it at the end.  The budget is the one at the start.
- */
-struct pace_off {
-	void		(*fn)(void *);
-	void		(*done)(void *);
-	void		*arg;
-	int		 pct;
-	int		 paced;		/* the budget applied at the start */
-	pthread_t	 thread;
-	struct event	*ev;		/* done's, made active by the thread */
-	atomic_int	 hurry;		/* no more sleeping: being cancelled */
-	atomic_uint_fast64_t slept_ns, naps, cpu_ns;
-};
-
-static int
-off_signo(void)
-{
-	return SIGRTMIN + 2;
-}
-
-/* The thread's CPU timer fired: sleep for its refill while the gate is
- * open.  Only async-signal-safe calls. */
-static void
-off_tick(int sig, siginfo_t *si, void *uc)
-{
-	struct pace_off *po;
-	struct timespec ts;
-	uint64_t ns;
-	int saved = errno;
-
-	(void)sig;
-	(void)uc;
-	po = si->si_value.sival_ptr;
-	/* Not a timer's (a kill from outside): nothing of ours. */
-	if (si->si_code != SI_TIMER || po == NULL ||
-	    atomic_load(&po->hurry) || !atomic_load(&flowing))
-		return;
-	ns = (uint64_t)PACE_OFF_SLICE_NS * (uint64_t)(100 - po->pct) /
-	    (uint64_t)po->pct;
-	ts.tv_sec = (time_t)(ns / 1000000000);
-	ts.tv_nsec = (long)(ns % 1000000000);
-	(void)nanosleep(&ts, NULL);
-	atomic_fetch_add(&po->slept_ns, ns);
-	atomic_fetch_add(&po->naps, 1);
-	errno = saved;
-}
-
-static void *
-off_main(void *arg)
-{
-	struct pace_off *po = arg;
-	struct sigevent sev;
-	struct itimerspec its;
-	timer_t timer;
-	int armed = 0;
-
-	if (po->pct > 0 && po->pct < 100) {
-		memset(&sev, 0, sizeof(sev));
-		sev.sigev_notify = SIGEV_THREAD_ID;
-		sev.sigev_signo = off_signo();
-		sev.sigev_value.sival_ptr = po;
-		sev.sigev_notify_thread_id = gettid();
-		memset(&its, 0, sizeof(its));
-		its.it_value.tv_nsec = PACE_OFF_SLICE_NS;
-		its.it_interval.tv_nsec = PACE_OFF_SLICE_NS;
-		if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &timer) == 0) {
-			armed = 1;
-			if (timer_settime(timer, 0, &its, NULL) == -1)
-				log_warn("pace: timer_settime");
-		} else
-			log_warn("pace: timer_create");
-	}
-	po->fn(po->arg);
-	if (armed)
-		timer_delete(timer);
-	atomic_store(&po->cpu_ns, clock_ns(CLOCK_THREAD_CPUTIME_ID));
-	event_active(po->ev, 0, 0);
-	return NULL;
-}
-
-static void
-off_end(struct pace_off *po)
-{
-	pthread_join(po->thread, NULL);
-	event_free(po->ev);
-	atomic_fetch_sub(&offs, 1);
-	n_waits += atomic_load(&po->naps);
-	waited_us += atomic_load(&po->slept_ns) / 1000;
-	/* Its CPU is the change's, as a slice's is (pace-cpu-ms). */
-	if (po->paced)
-		charged_ns += atomic_load(&po->cpu_ns);
-}
-
-static void
-off_done_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pace_off *po = arg;
-	void (*done)(void *) = po->done;
-	void *done_arg = po->arg;
-
-	(void)fd;
-	(void)what;
-	off_end(po);
-	free(po);
-	done(done_arg);
-}
-
-struct pace_off *
-pace_off(struct event_base *base, void (*fn)(void *),
-    void (*done)(void *), void *arg)
-{
-	static int handler;
-	struct sigaction sa;
-	struct pace_off *po;
-	sigset_t all, old;
-	int rc;
-
-	if (!handler) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_sigaction = off_tick;
-		sa.sa_flags = SA_SIGINFO | SA_RESTART;
-		sigemptyset(&sa.sa_mask);
-		if (sigaction(off_signo(), &sa, NULL) == -1)
-			fatal("sigaction");
-		handler = 1;
-	}
-	po = xcalloc(1, sizeof(*po));
-	po->fn = fn;
-	po->done = done;
-	po->arg = arg;
-	po->pct = budget_pct();
-	/* The gate is read on while it runs (sample_cb). */
-	po->paced = pace_on();
-	atomic_fetch_add(&offs, 1);
-	if ((po->ev = event_new(base, -1, 0, off_done_cb, po)) == NULL)
-		fatalx("event_new failed");
-	/* The thread takes no signal but its own timer's. */
-	sigfillset(&all);
-	sigdelset(&all, off_signo());
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&po->thread, NULL, off_main, po);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
-		fatalx("pthread_create: %s", strerror(rc));
-	return po;
-}
-
-void
-pace_off_cancel(struct pace_off *po)
-{
-	if (po == NULL)
-		return;
-	/* It finishes at full speed; its done is not called. */
-	atomic_store(&po->hurry, 1);
-	off_end(po);
-	free(po);
 }

@@ -23,14 +23,6 @@ void		pace_charge(uint64_t mark);
  * for the counters. */
 uint64_t	pace_wait_us(void);
 void		pace_waits(uint64_t us);
-/* Pure work (it touches nothing the main thread uses meanwhile) too
- * long to run whole: fn(arg) runs on a thread, paced to the budget by
- * its own CPU (pace.c), then done(arg) on the main thread (base's loop).
- * pace_off_cancel waits for fn to end, and done is not called. */
-struct pace_off;
-struct pace_off	*pace_off(struct event_base *, void (*fn)(void *arg),
-		    void (*done)(void *arg), void *arg);
-void		 pace_off_cancel(struct pace_off *);
 /* The counters, as rows (name, value, help) for show stats and the
  * metrics. */
 void		pace_stats(void (*row)(void *arg, const char *name,

@@ -210,9 +210,8 @@ uint64_t
 sd_mask(const struct cmd *c)
 {
 	/* The last command's defaults, kept: a diff asks for the mask of
-	 * 10,000 route adds in a row.  A thread's own: a replace's diff may
-	 * run off the main thread (cmd_replace.c) while an export runs. */
-	static _Thread_local struct cmd def;
+	 * 10,000 route adds in a row. */
+	static struct cmd def;
 
 	if (def.spec != c->spec)
 		cmd_init(&def, c->spec->id);

@@ -167,8 +167,7 @@ def test_no_queries_nothing_waits(router, nsd_factory):
 @needs_dnsperf
 def test_a_paced_replace_cut_short_anywhere_leaves_all_or_nothing(
         router, nsd_factory, workdir):
-    """While paced, a replace's phases run in slices, its diff on a thread
-    of its own: a client that leaves at any point of it (cut at fractions
+    """While paced, a replace's phases run in slices: a client that leaves at any point of it (cut at fractions
     of the time a whole one took) leaves the routes as they were, or as
     the file says if it had ended first, never a mix; the store takes
     changes again, and no query is lost."""
