@@ -46,7 +46,8 @@
 #include "util.h"
 #include "worker.h"
 
-/* How often the workers' CPU is read, and the window the gate sees. */
+/* How often the workers' query counters are read, and the window the
+ * gate sees. */
 #define PACE_SAMPLE_MS		100
 /* The readings stop this long after the last ask. */
 #define PACE_IDLE_MS		1000
