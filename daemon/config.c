@@ -613,6 +613,9 @@ table_of(struct routeset *rs, struct route_table *old, struct route_cache *rc,
 		free((char *)rs->routes[from + i].pattern);
 		rs->routes[from + i].pattern = route_table_pattern(t, i);
 	}
+	/* Now, not when the build ends: one cut between two stages frees
+	 * what was made so far (config_build_free). */
+	rs->tabled = from + n;
 	return t;
 }
 
@@ -668,7 +671,7 @@ make_table(struct build *bd, struct route_cache *rc, int stage)
 	if (rs->nroutes > rs->nqroutes)
 		rs->urt = table_of(rs, old != NULL ? old->urt : NULL, rc,
 		    rs->nqroutes, rs->nroutes - rs->nqroutes);
-	rs->rt_patterns = 1;
+	rs->tabled = rs->nroutes;
 	xfr_table(rs, old, rc);
 }
 
@@ -704,7 +707,7 @@ routeset_unref(struct routeset *rs)
 		return;
 	for (i = 0; i < rs->nroutes; i++) {
 		r = &rs->routes[i];
-		if (!rs->rt_patterns)
+		if (i >= rs->tabled)
 			free((char *)r->pattern);
 		if (r->comment != no_comment)
 			free(r->comment);
@@ -758,7 +761,7 @@ copy_routes(struct build *bd, uint64_t gen)
 		return -1;
 	rs = routeset_new(bd, gen);
 	rs->routes = xcalloc(old->nroutes + 1, sizeof(*rs->routes));
-	rs->rt_patterns = 1;
+	rs->tabled = old->nroutes;
 	for (i = 0; i < old->nroutes; i++) {
 		o = &old->routes[i];
 		r = &rs->routes[rs->nroutes++];

@@ -118,8 +118,9 @@ struct routeset {
 	int64_t			*pool_ids;	/* the build */
 	int			 nroutes, nqroutes;
 	struct croute		*routes;
-	int			 rt_patterns;	/* routes[].pattern are the
-						 * tables' */
+	int			 tabled;	/* routes[0..tabled).pattern
+						 * are the tables', the rest
+						 * their own */
 	struct idpos		*by_id;
 	struct route_table	*rt, *urt, *xrt;
 	int			*xroute;

@@ -2,6 +2,7 @@
  * test_config: snapshots built from a store in memory, as the daemon
  * builds one after each change: what a snapshot shares with the one
  * before (struct routeset) and that every route still names its own pool.
+ * A build in slices cut after any slice frees what it made so far.
  * A drain or a pool's setting shares the routes whole; a pool added
  * before the routes' pool (by name) copies them with new pool indices and
  * shares the tables; a route added reads them again.  ASan checks that
@@ -162,6 +163,51 @@ test_sharing(void)
 	config_unref(c);
 }
 
+/* A change builds its snapshot a slice at a time and drops it when its
+ * client leaves, at any slice: after the query routes' table is made and
+ * before the UPDATE routes' is, their patterns are the table's and the
+ * rest still their own; a cut there once freed a table's pattern (a
+ * bad free, seen under ASan in test_pace).  Cut after every slice. */
+static void
+test_cut(void)
+{
+	struct config_building *cb;
+	struct config *c, *old;
+	struct db_route r;
+	char err[256];
+	int k, i, got, whole = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.pattern = "\\.upd\\.example\\.$";
+	r.position = 1;
+	r.opcode = ROUTE_UPDATE;
+	r.action = ACTION_REFUSE;
+	r.comment = "";
+	CHECKF(db_route_add(db, &r) == 0, "%s", db_errmsg(db));
+	add_route(db, "^cut\\.", 1, 0);
+	for (k = 1; !whole && k < 20; k++) {
+		/* old forces a read of the routes (their generation moved). */
+		old = build(NULL);
+		add_route(db, "^cut\\.", 1, 0);
+		cb = config_build_begin(db, old, rc, err, sizeof(err));
+		CHECKF(cb != NULL, "config_build_begin: %s", err);
+		if (cb == NULL)
+			return;
+		for (i = 0, got = 0; i < k && got == 0; i++)
+			got = config_build_next(cb, 0, &c, err, sizeof(err));
+		CHECKF(got != -1, "config_build_next: %s", err);
+		if (got == 1) {
+			/* The whole build in k slices: its UPDATE route too. */
+			CHECK(c->nroutes - c->nqroutes == 1);
+			config_unref(c);
+			whole = 1;
+		} else
+			config_build_free(cb);
+		config_unref(old);
+	}
+	CHECKF(whole && k - 1 >= 3, "a build in %d slices", k - 1);
+}
+
 int
 main(void)
 {
@@ -174,6 +220,7 @@ main(void)
 	}
 	rc = route_cache_new();
 	test_sharing();
+	test_cut();
 	route_cache_free(rc);
 	db_close(db);
 	UNIT_DONE("config");
