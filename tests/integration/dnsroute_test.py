@@ -1129,6 +1129,14 @@ def udp_drops(pid):
     return drops
 
 
+# dnsperf's socket buffers (-b, KiB).  Without -b a socket holds
+# rmem_default (208 KiB): 256 answers of 100 bytes, and at load 20 and
+# more dnsperf, not getting a CPU in time, left thousands unread
+# (udp_drops).  The kernel caps -b at net.core.rmem_max: 4 MiB here
+# holds 10,000; 208 KiB (the kernel's default) still twice as many.
+DNSPERF_BUF_KB = 4096
+
+
 class Dnsperf:
     """One dnsperf run against the router, bounded by -l (then at most -t
     for the last answers); its output is parsed when it ends, or when
@@ -1144,7 +1152,7 @@ class Dnsperf:
             f.write(''.join(l + '\n' for l in names))
         self.argv = ['dnsperf', '-s', router.host, '-p', str(router.port), '-d', self.data,
                      '-l', str(seconds), '-Q', str(qps), '-q', str(outstanding),
-                     '-t', str(timeout), '-c', '4']
+                     '-t', str(timeout), '-c', '4', '-b', str(DNSPERF_BUF_KB)]
         self.proc = _spawn(self.argv, self.out)
         self.started = time.monotonic()
         self.result = None
