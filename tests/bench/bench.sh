@@ -56,6 +56,10 @@
 #                       empty: not pinned.  For an idle machine only: with other work on
 #                       it a pinned process cannot move away, and single rounds fell to
 #                       1.5k-5k qps against 34k.  The 10k load is never pinned.
+#   BENCH_TCP_FLOOR_ACK=1   the TCP floor acknowledges its backend's answers as dnsrouted
+#                       must (FLOOR_TCP_ACK, see floor_tcp.c; default).  0: the old floor,
+#                       which leaves them to the kernel's delayed ACK and so holds every
+#                       answer after the first of a pipelined burst for ~40 ms (NSD's Nagle)
 #
 # Everything started here is stopped on exit, by PID.  Nothing runs unbounded:
 # every dnsperf run has -l and an outer timeout.
@@ -96,6 +100,7 @@ LAT_FLAGS=${BENCH_LAT_FLAGS:--c 8 -q 500 -t 2 -Q 10000}
 # scheduler puts three busy processes on two cores and what else runs.
 # Pinned, the relay has a CPU of its own, if the machine is otherwise idle.
 TCP_PIN=${BENCH_TCP_PIN:-}
+TCP_FLOOR_ACK=${BENCH_TCP_FLOOR_ACK:-1}
 [ "$(nproc)" -ge 2 ] || TCP_PIN=
 USE_DNSDIST=${BENCH_DNSDIST:-1}
 [ -x "$DNSDIST" ] || USE_DNSDIST=0
@@ -198,7 +203,7 @@ start_nsd() {
 start_floor() {
 	"$FLOOR" "$F_ADDR" "$F_PORT" "$NSD_ADDR" "$NSD_PORT" >>"$D/floor.log" 2>&1 &
 	pid_of[floor]=$!
-	"$FLOOR_TCP" "$F_ADDR" "$F_PORT" "$NSD_ADDR" "$NSD_PORT" >>"$D/floor.log" 2>&1 &
+	FLOOR_TCP_ACK=$TCP_FLOOR_ACK "$FLOOR_TCP" "$F_ADDR" "$F_PORT" "$NSD_ADDR" "$NSD_PORT" >>"$D/floor.log" 2>&1 &
 	pid_of[floor_tcp]=$!
 	wait_until 30 "the floor relay to answer" answers "$F_ADDR" "$F_PORT"
 	wait_until 30 "the TCP floor relay to answer" answers "$F_ADDR" "$F_PORT" tcp
@@ -332,7 +337,8 @@ HEADER=$(cat <<-EOF
 	  qps, avg and p99 are the medians over the rounds, lost the sum, cpu_us/q all rounds' CPU / all answered queries.
 	floor = on $F_ADDR:$F_PORT, one thread, no parsing: UDP $FLOOR (poll, recvmmsg/sendmmsg 32 at a time, a fixed
 	  65,536-entry table of clients by DNS ID); TCP $FLOOR_TCP (epoll, a byte pipe, one backend connection per
-	  client connection).  The least any userspace relay costs on this rig (-t 1 scenarios only).
+	  client connection; $( [ "$TCP_FLOOR_ACK" = 1 ] && echo "it acknowledges answers as dnsrouted must, BENCH_TCP_FLOOR_ACK=1" || echo "no TCP_QUICKACK: NSD's Nagle holds answers ~40 ms for its delayed ACKs, BENCH_TCP_FLOOR_ACK=0")).
+	  The least any userspace relay costs on this rig (-t 1 scenarios only).
 	  x/fl = relay / floor, same scenario and load.
 	CPU: dnsperf, NSD and the relay share the same $(nproc) cores, so qps is the rig's, not the relay's alone.
 	  TCP with 1 worker, max load: $( [ -n "$TCP_PIN" ] && echo "pinned, the relay alone on CPU ${TCP_PIN% *}, NSD and dnsperf on CPU ${TCP_PIN#* } (BENCH_TCP_PIN)" || echo "not pinned (BENCH_TCP_PIN empty)").
