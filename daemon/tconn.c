@@ -30,6 +30,13 @@
  * connection that had answers to read asks for an ACK; at the flush, a
  * query written carries it, and only a connection with nothing to write
  * pays a TCP_QUICKACK (a system call and an ACK segment of its own).
+ * Each such ACK lets NSD send its next answer at once, in a segment of its
+ * own, where a relay that never acknowledges gets them in bursts: the TCP
+ * floor relay without FLOOR_TCP_ACK does, and takes 44 ms p50 for three
+ * queries pipelined on one connection (this takes 0.4).  Owing the ACK
+ * for a while so that a query written meanwhile carries it was tried
+ * (session 30): a libevent timer has millisecond granularity here, and
+ * three pipelined queries took 3.8 ms p50.
  *
  * Reading: no timeout on the read event (re-armed at every read, that was
  * a timer heap operation per message; the owner keeps its own clock), and
