@@ -51,6 +51,7 @@ addr_bucket(const struct sockaddr *sa, uint64_t salt, unsigned bits)
 int	parse_int(const char *s, long min, long max, long *out);
 
 uint64_t now_us(void);		/* monotonic */
+uint64_t thread_cpu_ns(void);	/* this thread's CPU, user and kernel */
 int64_t	 wall_us(void);		/* since the epoch */
 
 void	*xmalloc(size_t);

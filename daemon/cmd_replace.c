@@ -135,17 +135,6 @@ struct replace {
 	void			*arg;
 };
 
-/* This thread's CPU so far (user and kernel), in µs. */
-static uint64_t
-thread_cpu_us(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int
 str_cmp(const void *a, const void *b)
 {
@@ -810,11 +799,11 @@ slice_cb(evutil_socket_t fd, short what, void *arg)
 	prio_change_enter();
 	mark = pace_mark();
 	ph = rp->phase;
-	cpu = thread_cpu_us();
+	cpu = thread_cpu_ns();
 	rc = step(rp, now_us() + (mark != 0 ? SLICE_PACED_US : SLICE_US));
 	/* The longest slice is what a worker waits for (issue 16). */
 	log_debug("replace: %s slice %" PRIu64 " us of CPU",
-	    phase_names[ph], thread_cpu_us() - cpu);
+	    phase_names[ph], (thread_cpu_ns() - cpu) / 1000);
 	if (rc == 0) {
 		pace_charge(mark);
 		next_slice(rp);

@@ -197,7 +197,7 @@ refill(int pct)
 uint64_t
 pace_mark(void)
 {
-	return pace_on() ? clock_ns(CLOCK_THREAD_CPUTIME_ID) : 0;
+	return pace_on() ? thread_cpu_ns() : 0;
 }
 
 void
@@ -209,7 +209,7 @@ pace_charge(uint64_t mark)
 
 	if (mark == 0 || pct == 0)
 		return;
-	now = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	now = thread_cpu_ns();
 	if (now <= mark)
 		return;
 	refill(pct);
