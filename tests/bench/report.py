@@ -498,9 +498,14 @@ def cut(samples, start, t0, t1):
     p99s = [nearest_rank(w, 0.99) for w in wins if w]
     pb, pd = median(p99s), nearest_rank(during, 0.99)
     pmax = max(p99s) if len(p99s) > 1 else None
-    return "p99_before %s p99_during %s p99_before_max %s windows %d" % (
+    # The control in the same run: each window before, as if the change
+    # had been there, against the median of the others (>= 2 of them).
+    loo = [p99s[i] / median(p99s[:i] + p99s[i + 1:]) for i in range(len(p99s))
+           if len(p99s) >= 3 and median(p99s[:i] + p99s[i + 1:])]
+    return "p99_before %s p99_during %s p99_before_max %s windows %d loo %s" % (
         "-" if pb is None else "%.0f" % pb, "-" if pd is None else "%.0f" % pd,
-        "-" if pmax is None else "%.0f" % pmax, len(p99s))
+        "-" if pmax is None else "%.0f" % pmax, len(p99s),
+        ",".join("%.3f" % r for r in loo) or "-")
 
 
 def probe(path, t0, t1):
@@ -621,8 +626,10 @@ def scale(raw):
         check(None, "show routes %s s, export %s s, --replace of the export (no change) %s s"
               % (c.get("routes.show_s"), c.get("routes.export_s"), c.get("routes.replace_noop_s")))
     if "change.qps" in c:
-        out.append("Changes under load (UDP at %s qps, the max %s; %s routes and a catch-all, 4 backends%s%s):"
+        out.append("Changes under load (UDP at %s qps, the max %s; %s routes and a catch-all, 4 backends; "
+                   "%s s of load before each, the rig at nice %s%s%s):"
                    % (c.get("change.qps"), c.get("change.qps_max"), c.get("change.routes"),
+                      c.get("change.before_s", "5"), c.get("change.nice", "0"),
                       "" if c.get("change.cpus", "any") == "any" else
                       "; dnsrouted on CPU %s" % c.get("change.cpus"),
                       "" if c.get("change.budget", "default") == "default" else
@@ -644,6 +651,25 @@ def scale(raw):
 
         def span(rs):
             return "-" if not rs else "%.2fx (%.2f-%.2fx, %d rounds)" % (median(rs), min(rs), max(rs), len(rs))
+
+        def loo_of(name, key):
+            """The same-run control of a kind's rounds (window's loo): each
+            window before its change against the median of the others."""
+            rs = []
+            for k in c:
+                if k.startswith("change.%s.%s." % (name, key)):
+                    p = (c.get(k) or "").split()
+                    for i in range(len(p) - 1):
+                        if p[i] == "loo" and p[i + 1] != "-":
+                            rs += [float(x) for x in p[i + 1].split(",")]
+            return rs
+
+        def spread(rs):
+            """median (10th-90th percentile, n)."""
+            if not rs:
+                return "-"
+            return "%.2fx (%.2f-%.2fx, %d windows)" % (median(rs), nearest_rank(rs, 0.1),
+                                                      nearest_rank(rs, 0.9), len(rs))
 
         # The control (no change) beside every ratio: what the rig gives
         # with nothing happening, measured the same way.
@@ -678,6 +704,11 @@ def scale(raw):
                   % (what, fl, pfl, span(ratios), span(ctrl), span(pr), span(ctrl_p),
                      "" if name == "none" else " (target: 0 failed, <= 2x)",
                      "-" if not noise else "%.2fx" % median(noise), ", ".join(runs)))
+            # Each window before the change against the others, in the
+            # same runs: what one window's p99 gives with no change, at
+            # this change's window length, under the same load.
+            check(None, "  %s: same-run control, a window before against the median of the others: "
+                  "dnsperf %s; probe %s" % (name, spread(loo_of(name, "result")), spread(loo_of(name, "probe"))))
             # What causes it, measured directly: the router's own CPU for
             # the change (main thread, and the others but the worker's:
             # the bulk thread, the prefilter's), and how long the worker
