@@ -120,6 +120,7 @@ struct replace {
 	struct state_read	*reading;	/* where tgt or cur is read */
 	struct sd_state		 cur, tgt;
 	struct sd_changes	 cs;
+	struct sd_diff_run	*differ;	/* where the diff is */
 	size_t			 next;		/* the change to apply next */
 	struct db		*deferred;	/* its positions (db_route_defer) */
 	struct db_audit		*audit;		/* not written yet */
@@ -646,7 +647,9 @@ step(struct replace *rp, uint64_t until)
 		rp->phase = PH_DIFF;
 		return 0;
 	case PH_DIFF:
-		sd_diff(&rp->cur, &rp->tgt, &rp->cs);
+		if (sd_diff_step(&rp->differ, &rp->cur, &rp->tgt, &rp->cs,
+		    until) == 0)
+			return 0;
 		reply_columns(rp->x->r, "op\tcommand\tdetail\tline#");
 		rp->phase = PH_APPLY;
 		return 0;
@@ -725,6 +728,7 @@ cmd_replace_cancel(struct replace *rp)
 	config_build_free(rp->building);
 	if (rp->sc_open)
 		script_free(&rp->sc);
+	sd_diff_abort(&rp->differ);
 	sd_changes_free(&rp->cs);
 	sd_free(&rp->cur);
 	sd_free(&rp->tgt);

@@ -605,45 +605,6 @@ rtab_free(struct rtab *t)
 	free(t->next);
 }
 
-/* Pair the routes of cur and tgt: equal ones (same[] set), then what is
- * left by pattern alone. */
-static void
-pair_routes(const struct sd_state *cur, const struct sd_state *tgt,
-    ssize_t *mt, ssize_t *tm, char *same)
-{
-	uint64_t *chp, *chf, *thp, *thf;
-	struct rtab t;
-	size_t j;
-	ssize_t c;
-	int full;
-
-	chp = xcalloc(cur->nr + 1, sizeof(*chp));
-	chf = xcalloc(cur->nr + 1, sizeof(*chf));
-	thp = xcalloc(tgt->nr + 1, sizeof(*thp));
-	thf = xcalloc(tgt->nr + 1, sizeof(*thf));
-	route_hashes(cur->r, cur->nr, chp, chf);
-	route_hashes(tgt->r, tgt->nr, thp, thf);
-	for (full = 1; full >= 0; full--) {
-		rtab_fill(&t, full ? chf : chp, cur->nr, tm);
-		for (j = 0; j < tgt->nr; j++) {
-			if (mt[j] >= 0)
-				continue;
-			c = rtab_take(&t, full ? thf[j] : thp[j], &tgt->r[j],
-			    cur->r, full);
-			if (c >= 0) {
-				mt[j] = c;
-				tm[c] = (ssize_t)j;
-				same[j] = (char)full;
-			}
-		}
-		rtab_free(&t);
-	}
-	free(chp);
-	free(chf);
-	free(thp);
-	free(thf);
-}
-
 /* Mark in keep[] the t whose c = mt[t] (>= 0) form a longest increasing
  * run, in t order. */
 static void
@@ -721,115 +682,290 @@ place_routes(const struct sd_state *cur, const ssize_t *mt, size_t nt,
 	}
 }
 
+/*
+ * The routes' difference, in steps: for 10,000 routes on each side it is
+ * some ms of CPU, which a replace must not spend in one piece on the main
+ * thread while queries wait for it (issue 16).  Each loop looks at the
+ * clock every DIFF_CHECK routes and stops once it is past until; the next
+ * call goes on where it stopped.
+ */
+#define DIFF_CHECK	64
+
+enum diff_stage {
+	DS_HEAD,		/* settings, keys, pools, backends; the arrays */
+	DS_HASH_CUR,		/* route_hashes of cur, then of tgt */
+	DS_HASH_TGT,
+	DS_PAIR_FILL,		/* a table of cur's unpaired routes */
+	DS_PAIR_TAKE,		/* tgt's routes looked up in it */
+	DS_DELS,		/* the routes that go */
+	DS_LIS,			/* the routes that keep their order */
+	DS_PLACE,		/* the rest, each after its predecessor */
+	DS_TAIL,		/* place_routes; pools last out */
+	DS_DONE
+};
+
+struct sd_diff_run {
+	enum diff_stage	 stage;
+	size_t		 i;		/* where the stage's loop is */
+	ssize_t		*mt, *tm;	/* tgt's route -> cur's, and back */
+	char		*keep, *same;
+	size_t		*list, n, hint;
+	uint64_t	*chp, *chf, *thp, *thf;
+	struct rtab	 t;
+	int		 full;		/* pairing equal routes, not patterns */
+};
+
 static void
-diff_routes(const struct sd_state *cur, const struct sd_state *tgt,
-    struct sd_changes *cs)
+run_free(struct sd_diff_run *d)
 {
-	size_t nc = cur->nr, nt = tgt->nr, i, j, *list, n = 0, q, p, at;
-	size_t hint = 0;
+	if (d->stage == DS_PAIR_TAKE)
+		rtab_free(&d->t);
+	free(d->chp);
+	free(d->chf);
+	free(d->thp);
+	free(d->thf);
+	free(d->mt);
+	free(d->tm);
+	free(d->keep);
+	free(d->same);
+	free(d->list);
+	free(d);
+}
+
+static int
+past(uint64_t until)
+{
+	return until == 0 || now_us() >= until;
+}
+
+/* Past until, looked at every DIFF_CHECK steps of a loop (at step i). */
+static int
+due(size_t i, uint64_t until)
+{
+	return (i + 1) % DIFF_CHECK == 0 && past(until);
+}
+
+/* A target route not on the kept run goes just after its predecessor:
+ * then every run of them hangs off a kept route (or the top) in target
+ * order, which is the target order. */
+static void
+place_one(struct sd_diff_run *d, const struct sd_state *cur,
+    const struct sd_state *tgt, struct sd_changes *cs, size_t j)
+{
+	const struct sd_route *r = &tgt->r[j];
 	struct sd_change *ch;
 	struct cmd cc, tc;
 	uint64_t mask;
-	ssize_t *mt, *tm;
-	char *keep, *same;
+	size_t q, p, at;
 
-	mt = xcalloc(nt + 1, sizeof(*mt));
-	same = xcalloc(nt + 1, 1);
-	tm = xcalloc(nc + 1, sizeof(*tm));
-	keep = xcalloc(nt + 1, 1);
-	list = xcalloc(nc + nt + 1, sizeof(*list));
-	for (j = 0; j < nt; j++)
-		mt[j] = -1;
-	for (i = 0; i < nc; i++)
-		tm[i] = -1;
-	/* Equal routes first, then what is left by pattern: changed. */
-	pair_routes(cur, tgt, mt, tm, same);
-
-	/* The rest of the current routes go, last first: removing the last
-	 * route renumbers no other. */
-	for (i = 0; i < nc; i++)
-		if (tm[i] >= 0)
-			list[n++] = (size_t)tm[i];
-	for (i = nc; i-- > 0; )
-		if (tm[i] < 0) {
-			ch = change(cs, '-', CMD_ROUTE_DEL, 0);
-			ch->about = &cur->r[i];
-			ch->given = 1;
-		}
-
-	/* Each target route not on the kept run goes just after its
-	 * predecessor: then every run of them hangs off a kept route (or
-	 * the top) in target order, which is the target order. */
-	mark_lis(mt, nt, keep);
-	for (j = 0; j < nt; j++) {
-		const struct sd_route *r = &tgt->r[j];
-
-		if (mt[j] >= 0 && !same[j]) {
-			/* Paired by pattern alone: change it in place. */
-			sd_cmd_route(&cc, CMD_ROUTE_SET, &cur->r[mt[j]]);
-			sd_cmd_route(&tc, CMD_ROUTE_SET, r);
-			tc.a.route.id = cc.a.route.id;
-			if ((mask = cmd_diff(tc.spec, &cc.a, &tc.a)) != 0) {
-				ch = change(cs, '~', CMD_ROUTE_SET, r->line);
-				ch->item = r;
-				ch->about = &cur->r[mt[j]];
-				ch->given = mask | 1;	/* and the id */
-			}
-		}
-		if (keep[j])
-			continue;
-		/* q: the index the route should take, before it moves. */
-		q = 0;
-		if (j > 0) {
-			hint = list_find(list, n, j - 1, hint);
-			q = hint + 1;
-		}
-		if (mt[j] < 0) {
-			ch = change(cs, '+', CMD_ROUTE_ADD, r->line);
+	if (d->mt[j] >= 0 && !d->same[j]) {
+		/* Paired by pattern alone: change it in place. */
+		sd_cmd_route(&cc, CMD_ROUTE_SET, &cur->r[d->mt[j]]);
+		sd_cmd_route(&tc, CMD_ROUTE_SET, r);
+		tc.a.route.id = cc.a.route.id;
+		if ((mask = cmd_diff(tc.spec, &cc.a, &tc.a)) != 0) {
+			ch = change(cs, '~', CMD_ROUTE_SET, r->line);
 			ch->item = r;
-			ch->final = (int)j + 1;
-			sd_cmd_route(&tc, CMD_ROUTE_ADD, r);
-			ch->given = sd_mask(&tc);
-			if (q < n) {
-				ch->position = (int)q + 1;
-				ch->given |= cmd_bit(tc.spec, "at");
-			}
-			list_insert(list, &n, q, j);
-			hint = q;
-			continue;
+			ch->about = &cur->r[d->mt[j]];
+			ch->given = mask | 1;	/* and the id */
 		}
-		p = list_find(list, n, j, q);
-		if (p == q)
-			continue;
-		memmove(&list[p], &list[p + 1], (n - p - 1) * sizeof(*list));
-		n--;
-		at = p < q ? q - 1 : q;
-		list_insert(list, &n, at, j);
-		hint = at;
-		ch = change(cs, '~', CMD_ROUTE_MOVE, r->line);
-		ch->about = &cur->r[mt[j]];
-		ch->position = (int)at + 1;
-		ch->given = CMD_ALL;
 	}
-	place_routes(cur, mt, nt, cs);
-	free(mt);
-	free(tm);
-	free(keep);
-	free(same);
-	free(list);
+	if (d->keep[j])
+		return;
+	/* q: the index the route should take, before it moves. */
+	q = 0;
+	if (j > 0) {
+		d->hint = list_find(d->list, d->n, j - 1, d->hint);
+		q = d->hint + 1;
+	}
+	if (d->mt[j] < 0) {
+		ch = change(cs, '+', CMD_ROUTE_ADD, r->line);
+		ch->item = r;
+		ch->final = (int)j + 1;
+		sd_cmd_route(&tc, CMD_ROUTE_ADD, r);
+		ch->given = sd_mask(&tc);
+		if (q < d->n) {
+			ch->position = (int)q + 1;
+			ch->given |= cmd_bit(tc.spec, "at");
+		}
+		list_insert(d->list, &d->n, q, j);
+		d->hint = q;
+		return;
+	}
+	p = list_find(d->list, d->n, j, q);
+	if (p == q)
+		return;
+	memmove(&d->list[p], &d->list[p + 1], (d->n - p - 1) *
+	    sizeof(*d->list));
+	d->n--;
+	at = p < q ? q - 1 : q;
+	list_insert(d->list, &d->n, at, j);
+	d->hint = at;
+	ch = change(cs, '~', CMD_ROUTE_MOVE, r->line);
+	ch->about = &cur->r[d->mt[j]];
+	ch->position = (int)at + 1;
+	ch->given = CMD_ALL;
+}
+
+int
+sd_diff_step(struct sd_diff_run **dp, const struct sd_state *cur,
+    const struct sd_state *tgt, struct sd_changes *cs, uint64_t until)
+{
+	struct sd_diff_run *d = *dp;
+	size_t nc = cur->nr, nt = tgt->nr, i, j;
+	struct sd_change *ch;
+	ssize_t c;
+
+	if (d == NULL) {
+		d = *dp = xcalloc(1, sizeof(*d));
+		memset(cs, 0, sizeof(*cs));
+	}
+	for (;;) {
+		switch (d->stage) {
+		case DS_HEAD:
+			/* Keys and pools before what uses them, pools last
+			 * out. */
+			diff_settings(cur, tgt, cs);
+			diff_keys(cur, tgt, cs);
+			diff_pools(cur, tgt, cs, 1);
+			diff_backends(cur, tgt, cs);
+			diff_keys_gone(cur, tgt, cs);
+			d->mt = xcalloc(nt + 1, sizeof(*d->mt));
+			d->same = xcalloc(nt + 1, 1);
+			d->tm = xcalloc(nc + 1, sizeof(*d->tm));
+			d->keep = xcalloc(nt + 1, 1);
+			d->list = xcalloc(nc + nt + 1, sizeof(*d->list));
+			d->chp = xcalloc(nc + 1, sizeof(*d->chp));
+			d->chf = xcalloc(nc + 1, sizeof(*d->chf));
+			d->thp = xcalloc(nt + 1, sizeof(*d->thp));
+			d->thf = xcalloc(nt + 1, sizeof(*d->thf));
+			for (j = 0; j < nt; j++)
+				d->mt[j] = -1;
+			for (i = 0; i < nc; i++)
+				d->tm[i] = -1;
+			d->full = 1;
+			d->stage = DS_HASH_CUR;
+			d->i = 0;
+			break;
+		case DS_HASH_CUR:
+		case DS_HASH_TGT: {
+			const struct sd_state *st = d->stage == DS_HASH_CUR ?
+			    cur : tgt;
+			uint64_t *hp = d->stage == DS_HASH_CUR ? d->chp : d->thp;
+			uint64_t *hf = d->stage == DS_HASH_CUR ? d->chf : d->thf;
+			size_t k;
+
+			for (; d->i < st->nr; d->i += k) {
+				k = st->nr - d->i < DIFF_CHECK ?
+				    st->nr - d->i : DIFF_CHECK;
+				route_hashes(st->r + d->i, k, hp + d->i,
+				    hf + d->i);
+				if (d->i + k < st->nr && past(until)) {
+					d->i += k;
+					return 0;
+				}
+			}
+			d->stage = d->stage == DS_HASH_CUR ? DS_HASH_TGT :
+			    DS_PAIR_FILL;
+			d->i = 0;
+			break;
+		}
+		case DS_PAIR_FILL:
+			/* Equal routes first, then what is left by pattern:
+			 * changed. */
+			rtab_fill(&d->t, d->full ? d->chf : d->chp, nc, d->tm);
+			d->stage = DS_PAIR_TAKE;
+			d->i = 0;
+			break;
+		case DS_PAIR_TAKE:
+			for (; d->i < nt; d->i++) {
+				j = d->i;
+				if (d->mt[j] < 0) {
+					c = rtab_take(&d->t, d->full ?
+					    d->thf[j] : d->thp[j], &tgt->r[j],
+					    cur->r, d->full);
+					if (c >= 0) {
+						d->mt[j] = c;
+						d->tm[c] = (ssize_t)j;
+						d->same[j] = (char)d->full;
+					}
+				}
+				if (d->i + 1 < nt && due(d->i, until)) {
+					d->i++;
+					return 0;
+				}
+			}
+			rtab_free(&d->t);
+			if (d->full) {
+				d->full = 0;
+				d->stage = DS_PAIR_FILL;
+				break;
+			}
+			/* The rest of the current routes go, last first:
+			 * removing the last route renumbers no other. */
+			for (i = 0; i < nc; i++)
+				if (d->tm[i] >= 0)
+					d->list[d->n++] = (size_t)d->tm[i];
+			d->stage = DS_DELS;
+			d->i = nc;
+			break;
+		case DS_DELS:
+			for (; d->i > 0; d->i--) {
+				i = d->i - 1;
+				if (d->tm[i] < 0) {
+					ch = change(cs, '-', CMD_ROUTE_DEL, 0);
+					ch->about = &cur->r[i];
+					ch->given = 1;
+				}
+				if (i > 0 && due(i, until)) {
+					d->i--;
+					return 0;
+				}
+			}
+			d->stage = DS_LIS;
+			break;
+		case DS_LIS:
+			mark_lis(d->mt, nt, d->keep);
+			d->stage = DS_PLACE;
+			d->i = 0;
+			break;
+		case DS_PLACE:
+			for (; d->i < nt; d->i++) {
+				place_one(d, cur, tgt, cs, d->i);
+				if (d->i + 1 < nt && due(d->i, until)) {
+					d->i++;
+					return 0;
+				}
+			}
+			d->stage = DS_TAIL;
+			break;
+		case DS_TAIL:
+			place_routes(cur, d->mt, nt, cs);
+			diff_pools(cur, tgt, cs, 0);
+			d->stage = DS_DONE;
+			break;
+		case DS_DONE:
+			run_free(d);
+			*dp = NULL;
+			return 1;
+		}
+	}
+}
+
+void
+sd_diff_abort(struct sd_diff_run **dp)
+{
+	if (*dp != NULL)
+		run_free(*dp);
+	*dp = NULL;
 }
 
 void
 sd_diff(const struct sd_state *cur, const struct sd_state *tgt,
     struct sd_changes *cs)
 {
-	memset(cs, 0, sizeof(*cs));
-	/* Keys and pools before what uses them, pools last out. */
-	diff_settings(cur, tgt, cs);
-	diff_keys(cur, tgt, cs);
-	diff_pools(cur, tgt, cs, 1);
-	diff_backends(cur, tgt, cs);
-	diff_keys_gone(cur, tgt, cs);
-	diff_routes(cur, tgt, cs);
-	diff_pools(cur, tgt, cs, 0);
+	struct sd_diff_run *d = NULL;
+
+	while (sd_diff_step(&d, cur, tgt, cs, UINT64_MAX) == 0)
+		;
 }

@@ -143,6 +143,15 @@ uint64_t sd_pool_mask(const struct cmd *);
 /* What turns cur into tgt. */
 void	sd_diff(const struct sd_state *cur, const struct sd_state *tgt,
 	    struct sd_changes *);
+/* The same in steps: *run NULL at first; each call works until now_us()
+ * is past until (0: some routes' worth, the least) and returns 0 while
+ * work is left, 1 once cs is whole (*run freed and NULL again).  cur and
+ * tgt must not change between the calls; sd_diff_abort frees a run left
+ * unfinished (cs is the caller's to free). */
+struct sd_diff_run;
+int	sd_diff_step(struct sd_diff_run **run, const struct sd_state *cur,
+	    const struct sd_state *tgt, struct sd_changes *, uint64_t until);
+void	sd_diff_abort(struct sd_diff_run **run);
 void	sd_changes_free(struct sd_changes *);
 /* The command of a change, and the detail of a route change (the route
  * as it was, as route add words: "^a\\.$ pool web"; "" for others). */

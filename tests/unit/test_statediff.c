@@ -344,6 +344,58 @@ test_update_state(void)
 	sd_free(&b);
 }
 
+/* The diff in the smallest steps (sd_diff_step, until 0: the clock
+ * always past) makes the same changes as the whole one, and a run left
+ * unfinished is freed (the sanitizers see a leak). */
+static void
+test_steps(void)
+{
+	struct sd_state a, b;
+	struct sd_changes whole, stepped;
+	struct sd_diff_run *run;
+	int round, rc, steps;
+	size_t k;
+
+	srand(29);
+	for (round = 0; round < 60; round++) {
+		sd_init(&a);
+		sd_init(&b);
+		random_routes(&a, rand() % 600, 100);
+		random_routes(&b, rand() % 600, 0);
+		sd_diff(&a, &b, &whole);
+		run = NULL;
+		steps = 0;
+		while ((rc = sd_diff_step(&run, &a, &b, &stepped, 0)) == 0)
+			steps++;
+		CHECK(rc == 1 && run == NULL);
+		CHECKF(a.nr + b.nr < 200 || steps > 4, "round %d: %d steps for "
+		    "%zu and %zu routes", round, steps, a.nr, b.nr);
+		CHECK(stepped.n == whole.n && stepped.nadd == whole.nadd &&
+		    stepped.ndel == whole.ndel && stepped.nchg == whole.nchg &&
+		    stepped.nplace == whole.nplace &&
+		    stepped.maxid == whole.maxid);
+		for (k = 0; k < whole.n && k < stepped.n; k++)
+			CHECKF(memcmp(&whole.v[k], &stepped.v[k],
+			    sizeof(whole.v[k])) == 0, "round %d: change %zu "
+			    "differs", round, k);
+		for (k = 0; k < whole.nplace && k < stepped.nplace; k++)
+			CHECK(memcmp(&whole.place[k], &stepped.place[k],
+			    sizeof(whole.place[k])) == 0);
+		sd_changes_free(&whole);
+		sd_changes_free(&stepped);
+		/* Left after some steps. */
+		run = NULL;
+		for (k = 0; k < (size_t)(round % 7) &&
+		    sd_diff_step(&run, &a, &b, &stepped, 0) == 0; k++)
+			;
+		sd_diff_abort(&run);
+		CHECK(run == NULL);
+		sd_changes_free(&stepped);
+		sd_free(&a);
+		sd_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -351,6 +403,7 @@ main(void)
 	test_report();
 	test_routes_property();
 	test_all_new();
+	test_steps();
 	test_update_state();
 	UNIT_DONE("statediff");
 }
