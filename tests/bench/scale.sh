@@ -93,16 +93,16 @@ if [ $# -ne 2 ]; then
 fi
 # SCALE_NICE (-10; 0: off): the rig and all it starts (dnsrouted, NSD,
 # dnsperf, the probe, dnsroutectl) run at this nice value, so that on a
-# shared machine the other work at nice 0 takes little of the CPU its
-# load needs: at load 7-8 on 2 cores (other helpers' benches) the p99
-# with no change at all moved 13-120 ms from window to window, and the
-# control's ratio with it.  Only relative to the rest of the machine: the
+# shared machine the other work at nice 0 (builds, tests) takes little of
+# the CPU its load needs.  It does not help against benches run at a
+# lower nice: at load 7-16 on 2 cores, beside another rig at nice -20,
+# the p99 with no change at all still moved 2-130 ms from one window to
+# the next, and the control's ratio with it.  Only relative to the rest of the machine: the
 # router's own threads keep their distances (prio.c raises a change's
 # main thread by 10 from where it started), and on an idle machine it
 # changes nothing.  Refused (no CAP_SYS_NICE): it runs at 0 and says so.
 if [ "${SCALE_NICE:--10}" != 0 ] && [ -z "${SCALE_NICED:-}" ]; then
-	if nice -n "${SCALE_NICE:--10}" true 2>/dev/null &&
-	    [ "$(nice -n "${SCALE_NICE:--10}" nice)" -lt "$(nice)" ]; then
+	if [ "$(nice -n "${SCALE_NICE:--10}" nice 2>/dev/null)" -lt "$(nice)" ]; then
 		SCALE_NICED=${SCALE_NICE:--10} exec nice -n "${SCALE_NICE:--10}" "$0" "$@"
 	fi
 	echo "scale: cannot run at nice ${SCALE_NICE:--10}; at $(nice)" >&2
