@@ -41,7 +41,10 @@
 #         next on a shared machine; and as many rounds of no change (a
 #         1 s pause in its place, no process), measured the same way:
 #         the ratio the rig gives with no change at all, printed beside
-#         every ratio.  What the change budget did in each run (show stats
+#         every ratio; and a control from the same runs, at the change's
+#         own window length: each window before a change against the
+#         median of the others (report.py's loo; its median and 10th-90th
+#         percentile over all the rounds' windows).  What the change budget did in each run (show stats
 #         pace-waits, pace-waited-ms, pace-cpu-ms; read before the load and
 #         after it, outside the window): the time a change now takes is
 #         its window.
