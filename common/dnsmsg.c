@@ -323,7 +323,6 @@ parse_query(const uint8_t *msg, size_t len, struct dns_query *q,
 	 * and the struct is over a kilobyte.  The fixed fields are one
 	 * clearing of known size (a few stores), not one store each. */
 	memset(q, 0, offsetof(struct dns_query, qname_wire));
-	q->qname_wire_len = 0;
 
 	if (len < DNS_HDR_LEN) {
 		/* What an answer to it can echo. */
@@ -404,7 +403,6 @@ dns_query_copy(struct dns_query *dst, const struct dns_query *src)
 
 	/* The fixed fields come first: one copy of known size. */
 	memcpy(dst, src, offsetof(struct dns_query, qname_wire));
-	dst->qname_wire_len = src->qname_wire_len;
 	/* Bounded by the array even if a caller hands in a garbage length. */
 	if (wl > sizeof(dst->qname_wire))
 		wl = sizeof(dst->qname_wire);

@@ -85,9 +85,11 @@ struct dns_query {
 	uint16_t	question_end;	/* first byte after QCLASS */
 	/* The question name in wire form, lowercased, uncompressed.  No
 	 * text form: nothing on a query's way reads one, and it would be
-	 * over a kilobyte of every slot (dns_wire_to_text makes it). */
-	uint8_t		qname_wire[DNS_MAX_WIRE_NAME];
+	 * over a kilobyte of every slot (dns_wire_to_text makes it).  The
+	 * length before the name: a short name and every field above
+	 * share one cache line with it (a query slot's, see query.c). */
 	uint16_t	qname_wire_len;
+	uint8_t		qname_wire[DNS_MAX_WIRE_NAME];
 };
 
 /* Copy a parsed query: the fixed fields and only the used bytes of the

@@ -65,6 +65,7 @@
  * Nothing here allocates per query once the slot pool has grown to the
  * peak load.
  */
+#include <stdalign.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,44 +126,100 @@ struct race {
 	struct rleg	 leg[];
 };
 
-/* One query in flight.  What every query touches comes first, in as few
- * cache lines as will hold it (the head, then the client; the dns_query's
- * wire name and its length are lines of their own, the bytes one more),
- * and a slot is cold when its answer comes: see query_answer_soon(). */
+/*
+ * One query in flight, laid out by the cache lines a UDP query touches
+ * (slots are 64-octet aligned): three lines of its own fields, then the
+ * parsed query (its fields, the length and a name of up to 38 octets on
+ * one line), the bytes as received (one line for most queries), and last
+ * what only an unusual query reads (the cold part: a long query's bytes,
+ * the bytes with the client's address, a wildcard listener's destination,
+ * an address longer than an IPv6 one).  A slot is cold when its answer
+ * comes: see query_answer_soon().
+ */
 struct qslot {
-	struct qslot		*tnext, *tprev;	/* worker timeout FIFO */
-	struct qslot		*free_next;
-	struct up_ref		 up;		/* the try out now (upstream.c) */
+	/* The try out now: what the send path writes and an answer reads
+	 * first. */
+	alignas(64) struct up_ref up;	/* the try out now (upstream.c) */
 	struct race		*race;		/* a race pool's legs; NULL */
-	struct config		*cfg;		/* snapshot it was routed with */
-	uint64_t		 start_us;
+	struct pool		*pool;
 	uint64_t		 sent_us;
+	uint64_t		 start_us;
+	/* The timeout FIFO (a free slot is on the free list instead), the
+	 * snapshot, the client's socket, the small state. */
+	union {
+		struct qslot	*tnext;		/* worker timeout FIFO */
+		struct qslot	*free_next;	/* free list */
+	};
+	struct qslot		*tprev;
+	struct config		*cfg;		/* snapshot it was routed with */
 	uint64_t		 deadline_us;
 	int64_t			 route_id;	/* the trace's; -1: none */
-	int			 ntried;
-	struct pool		*pool;
-	struct backend		*tried[MAX_TRIES];
-	int			 tc_retried;	/* the try out now is over TCP
-						   after a truncated answer */
-	int			 tc_rcode;	/* that answer's rcode */
-	/* The try out now went with the client's address (xpkt: those
-	 * bytes, allocated on first need); strip: take the option out of
-	 * its answer. */
-	int			 strip;
+	struct tclient		*tc;		/* the client's TCP connection */
+	int			 lfd;		/* its UDP listener; -1 over TCP */
 	uint32_t		 cbucket;	/* its client_bucket() */
-	uint8_t			*xpkt;
-	/* The query, bytes as received (len of them at pkt). */
-	uint8_t			*pkt;
-	uint16_t		 len;
-	/* The client: cl points into the slot. */
-	struct client		 cl;
-	struct sockaddr_storage	 client;
-	struct udp_dst		 dst;
+	uint16_t		 len;		/* the query's bytes (slot_pkt) */
+	uint8_t			 salen;		/* the client's address */
+	uint8_t			 ntried;
+	/* The try out now went with the client's address (the cold
+	 * xpkt: those bytes); strip: take the option out of its answer. */
+	uint8_t			 strip;
+	uint8_t			 tc_retried;	/* the try out now is over TCP
+						   after a truncated answer */
+	uint8_t			 has_dst;	/* cold dst is the destination */
+	uint8_t			 has_xpkt;	/* cold xpkt is allocated */
+	/* The client's address (slot_sa), what was tried. */
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	v4;
+		struct sockaddr_in6	v6;
+	}			 addr;
+	int			 tc_rcode;	/* the truncated answer's rcode */
+	struct backend		*tried[MAX_TRIES];
 	/* Parsed into the slot while it is the free list's first
 	 * (query_client), else copied. */
-	struct dns_query	 q;
-	uint8_t			 inl[512];
+	alignas(64) struct dns_query q;
+	/* The query, bytes as received (len of them; slot_pkt). */
+	alignas(64) uint8_t	 inl[512];
+	/* The cold part. */
+	uint8_t			*big;		/* the bytes when over inl */
+	uint8_t			*xpkt;		/* has_xpkt */
+	struct udp_dst		 dst;		/* has_dst */
+	struct sockaddr_storage	 ss;		/* salen over addr's */
 };
+
+_Static_assert(offsetof(struct qslot, tnext) == 64 &&
+    offsetof(struct qslot, addr) == 128 &&
+    offsetof(struct qslot, q) == 192 &&
+    offsetof(struct qslot, q.qname_wire) - offsetof(struct qslot, q) <= 32,
+    "a query slot's hot lines");
+
+/* The query's bytes as received. */
+static inline uint8_t *
+slot_pkt(const struct qslot *s)
+{
+	return s->len <= sizeof(s->inl) ? (uint8_t *)s->inl : s->big;
+}
+
+/* The client's address. */
+static inline const struct sockaddr *
+slot_sa(const struct qslot *s)
+{
+	return s->salen <= sizeof(s->addr) ? &s->addr.sa :
+	    (const struct sockaddr *)&s->ss;
+}
+
+/* Who asked s, and how to answer them. */
+static inline __attribute__((always_inline)) void
+slot_client(const struct qslot *s, struct client *cl)
+{
+	cl->sa = slot_sa(s);
+	cl->salen = s->salen;
+	cl->lfd = s->lfd;
+	cl->tc = s->tc;
+	cl->dst = s->has_dst ? &s->dst : NULL;
+	cl->hint = 0;
+	cl->qnlen = 0;
+}
 
 static inline int slot_forward_in(struct worker *, struct qslot *,
 		    uint64_t);
@@ -345,8 +402,9 @@ query_client(struct worker *w, const uint8_t *pkt, size_t len,
 	if (q != &s->q)
 		dns_query_copy(&s->q, q);
 	s->len = (uint16_t)len;
-	s->pkt = len <= sizeof(s->inl) ? s->inl : xmalloc(len);
-	memcpy(s->pkt, pkt, len);
+	if (len > sizeof(s->inl))
+		s->big = xmalloc(len);
+	memcpy(slot_pkt(s), pkt, len);
 	if ((s->pool->policy == POLICY_RACE ? race_start(w, s, now) :
 	    slot_forward_in(w, s, now)) == -1) {
 		STAT_INC(&w->st, all_down);
@@ -426,7 +484,7 @@ sent_bytes(struct worker *w, struct qslot *s, struct backend *b,
 	*off = 0;
 	*len = s->len;
 	if (ca == CLIENT_ADDR_OFF)
-		return s->pkt;
+		return slot_pkt(s);
 	return sent_bytes_client(w, s, ca, buf, len, off, strip);
 }
 
@@ -438,17 +496,22 @@ sent_bytes_client(struct worker *w, struct qslot *s, int ca, uint8_t **buf,
 {
 	const struct settings *set = &s->cfg->set;
 	enum dns_ecs_result e;
+	struct client cl;
 
-	if (*buf == NULL)
+	if (*buf == NULL) {
 		*buf = xmalloc((size_t)s->len + SEND_ROOM);
+		if (buf == &s->xpkt)
+			s->has_xpkt = 1;
+	}
 	if (ca == CLIENT_ADDR_PROXY) {
-		*off = proxyhdr_client(&s->cl, *buf);
-		memcpy(*buf + *off, s->pkt, s->len);
+		slot_client(s, &cl);
+		*off = proxyhdr_client(&cl, *buf);
+		memcpy(*buf + *off, slot_pkt(s), s->len);
 		*len = *off + s->len;
 		return *buf;
 	}
 	*len = (size_t)s->len + DNS_ECS_ROOM;
-	e = dns_ecs_add(s->pkt, s->len, &s->q, s->cl.sa, set->ecs_v4,
+	e = dns_ecs_add(slot_pkt(s), s->len, &s->q, slot_sa(s), set->ecs_v4,
 	    set->ecs_v6, set->ecs_client == ECS_REPLACE, *buf, len);
 	switch (e) {
 	case DNS_ECS_ADDED:
@@ -463,7 +526,7 @@ sent_bytes_client(struct worker *w, struct qslot *s, int ca, uint8_t **buf,
 		break;
 	}
 	*len = s->len;
-	return s->pkt;
+	return slot_pkt(s);
 }
 
 /* Send to a member of the slot's pool not tried yet; -1 when none is left
@@ -473,7 +536,7 @@ static inline __attribute__((always_inline)) int
 slot_forward_in(struct worker *w, struct qslot *s, uint64_t now)
 {
 	struct backend *b;
-	int budget = s->cfg->set.retries + 1;
+	int budget = s->cfg->set.retries + 1, strip;
 	uint8_t *pkt;
 	size_t len, off;
 
@@ -485,8 +548,9 @@ slot_forward_in(struct worker *w, struct qslot *s, uint64_t now)
 		if (s->ntried > 0)
 			STAT_INC(&w->st, retries);
 		s->tried[s->ntried++] = b;
-		pkt = sent_bytes(w, s, b, &s->xpkt, &len, &off, &s->strip);
-		if (up_send(w, &s->up, b, s->cl.tc != NULL, pkt, len,
+		pkt = sent_bytes(w, s, b, &s->xpkt, &len, &off, &strip);
+		s->strip = (uint8_t)strip;
+		if (up_send(w, &s->up, b, s->tc != NULL, pkt, len,
 		    off) == 0) {
 			s->sent_us = now;
 			s->deadline_us = now +
@@ -508,8 +572,9 @@ slot_forward(struct worker *w, struct qslot *s, uint64_t now)
 
 /* ---- the answer ---- */
 
-/* The lines of r's slot that an answer reads: its head (r, the times,
- * the pool), the client, the query's fields and bytes.  Addresses only: r
+/* The lines of r's slot that an answer reads: its three own (r, the
+ * times, the pool; the snapshot, the client; its address, the backend
+ * tried), the query's fields and name, its bytes.  Addresses only: r
  * may be a race's leg, and then the prefetches are wasted, never wrong. */
 void
 query_answer_soon(const struct up_ref *r)
@@ -518,11 +583,9 @@ query_answer_soon(const struct up_ref *r)
 
 #define PF(off)	__builtin_prefetch((const void *)(s + (off)))
 	PF(0);
-	PF(64);
-	PF(offsetof(struct qslot, strip));
-	PF(offsetof(struct qslot, client));
+	PF(offsetof(struct qslot, cfg));
+	PF(offsetof(struct qslot, addr));
 	PF(offsetof(struct qslot, q));
-	PF(offsetof(struct qslot, q.qname_wire_len));
 	PF(offsetof(struct qslot, inl));
 #undef PF
 }
@@ -539,8 +602,9 @@ query_answer(struct worker *w, struct up_ref *r, uint8_t *pkt, size_t len,
 		race_answer(w, s, (struct rleg *)(void *)r, pkt, len, stable);
 		return;
 	}
-	if (!dns_answer_echoes(pkt, len, r->id, &s->q, s->pkt) &&
-	    dns_answer_matches_sent(pkt, len, r->id, &s->q, s->pkt) != 0) {
+	if (!dns_answer_echoes(pkt, len, r->id, &s->q, slot_pkt(s)) &&
+	    dns_answer_matches_sent(pkt, len, r->id, &s->q,
+	    slot_pkt(s)) != 0) {
 		answer_unmatched(w, s, pkt, len);
 		return;
 	}
@@ -580,11 +644,12 @@ slot_answer_in(struct worker *w, struct qslot *s, uint8_t *pkt, size_t len,
     int stable, int rcode, int ancount, int outcome, uint64_t now)
 {
 	uint8_t tc_answer[DNS_HDR_LEN + DNS_MAX_WIRE_NAME + 4];
+	struct client cl;
 
 	dns_set_id(pkt, s->q.id);
 	if (pkt[2] & 0x02)
 		STAT_INC(&w->st, truncated);
-	if (s->cl.tc == NULL && len > 512 &&
+	if (s->tc == NULL && len > 512 &&
 	    len > (size_t)(s->q.has_opt ? s->q.edns_udp_size : 512)) {
 		/* Only a TCP backend can send this: too big for the client's
 		 * UDP; tell it to come back over TCP. */
@@ -595,7 +660,8 @@ slot_answer_in(struct worker *w, struct qslot *s, uint8_t *pkt, size_t len,
 		STAT_INC(&w->st, truncated);
 	}
 	stats_count_rcode(&w->st, rcode);
-	if (send_answer(w, &s->cl, pkt, len, stable) == 0)
+	slot_client(s, &cl);
+	if (send_answer(w, &cl, pkt, len, stable) == 0)
 		STAT_INC(&w->st, answers);
 	trace_slot_in(w, s, outcome, rcode, ancount, now);
 	slot_free(w, s);
@@ -649,12 +715,13 @@ static int
 slot_tc_retry(struct worker *w, struct qslot *s, int rcode, uint64_t now)
 {
 	struct backend *b = s->up.b;
-
 	uint8_t *pkt;
 	size_t len, off;
+	int strip;
 
 	slot_unsend(w, s);
-	pkt = sent_bytes(w, s, b, &s->xpkt, &len, &off, &s->strip);
+	pkt = sent_bytes(w, s, b, &s->xpkt, &len, &off, &strip);
+	s->strip = (uint8_t)strip;
 	if (up_send(w, &s->up, b, 1, pkt, len, off) == -1)
 		return -1;
 	STAT_INC(&w->st, tc_retries);
@@ -723,10 +790,13 @@ slot_retry(struct worker *w, struct qslot *s, uint64_t now, int outcome)
 static void
 slot_fail(struct worker *w, struct qslot *s, int outcome)
 {
+	struct client cl;
+
 	/* The stored bytes carry the last upstream ID; answer with the
 	 * client's. */
-	dns_set_id(s->pkt, s->q.id);
-	answer_rcode(w, s->pkt, s->len, &s->q, DNS_RCODE_SERVFAIL, &s->cl);
+	dns_set_id(slot_pkt(s), s->q.id);
+	slot_client(s, &cl);
+	answer_rcode(w, slot_pkt(s), s->len, &s->q, DNS_RCODE_SERVFAIL, &cl);
 	trace_slot(w, s, outcome, DNS_RCODE_SERVFAIL, 0, wnow(w));
 	slot_free(w, s);
 }
@@ -758,9 +828,9 @@ race_start(struct worker *w, struct qslot *s, uint64_t now)
 		l->up.leg = 1;
 		l->pkt = bytes + (size_t)rc->n * (s->len + SEND_ROOM);
 		if (sent_bytes(w, s, m[i], &l->pkt, &len, &l->off,
-		    &l->strip) == s->pkt)
-			memcpy(l->pkt, s->pkt, s->len);
-		if (up_send(w, &l->up, m[i], s->cl.tc != NULL, l->pkt,
+		    &l->strip) == slot_pkt(s))
+			memcpy(l->pkt, slot_pkt(s), s->len);
+		if (up_send(w, &l->up, m[i], s->tc != NULL, l->pkt,
 		    len, l->off) == -1) {
 			atomic_fetch_add_explicit(&m[i]->failures, 1,
 			    memory_order_relaxed);
@@ -963,8 +1033,8 @@ static size_t
 slot_own_answer(struct qslot *s, uint8_t *out, size_t outlen, int rcode)
 {
 	/* The stored bytes carry the last upstream ID. */
-	dns_set_id(s->pkt, s->q.id);
-	return dns_make_answer(out, outlen, s->pkt, s->len, &s->q, rcode);
+	dns_set_id(slot_pkt(s), s->q.id);
+	return dns_make_answer(out, outlen, slot_pkt(s), s->len, &s->q, rcode);
 }
 
 /* ---- trace records (tring.h) ---- */
@@ -1009,12 +1079,12 @@ trace_slot_in(struct worker *w, const struct qslot *s, int outcome,
 	t.backend_id = b != NULL ? b->id : 0;
 	t.latency_us = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
 	t.ancount = (uint16_t)ancount;
-	t.tcp = s->cl.tc != NULL;
+	t.tcp = s->tc != NULL;
 	t.outcome = (uint8_t)outcome;
 	t.rcode = (int8_t)rcode;
 	t.tries = (uint8_t)(s->race != NULL ? s->race->n : s->ntried);
 	t.detail = 0;
-	tring_put(w->ring, &t, s->cl.sa, &s->q);
+	tring_put(w->ring, &t, slot_sa(s), &s->q);
 }
 
 static void
@@ -1063,7 +1133,11 @@ slot_alloc(struct worker *w, uint32_t bucket)
 		if ((long)w->nchunks * SLOT_CHUNK >= UP_MAX_QUERIES)
 			return NULL;
 		w->chunks = xrealloc(w->chunks, (w->nchunks + 1) * sizeof(*w->chunks));
-		s = xcalloc(SLOT_CHUNK, sizeof(*s));
+		/* On a line of their own (struct qslot). */
+		if (posix_memalign((void **)&s, alignof(struct qslot),
+		    SLOT_CHUNK * sizeof(*s)) != 0)
+			fatalx("query slots: out of memory");
+		memset(s, 0, SLOT_CHUNK * sizeof(*s));
 		w->chunks[w->nchunks] = s;
 		for (i = SLOT_CHUNK - 1; i >= 0; i--) {
 			s[i].free_next = w->free;
@@ -1073,12 +1147,15 @@ slot_alloc(struct worker *w, uint32_t bucket)
 	}
 	s = w->free;
 	w->free = s->free_next;
-	/* The next query's slot: its head (free_next, read then), the line
-	 * after, which it writes, and where its query is parsed. */
+	/* The next query's slot, every line a query writes: the three of
+	 * its own (free_next, read then, is in the second), where its query
+	 * is parsed, where its bytes go. */
 	if (w->free != NULL) {
 		__builtin_prefetch(w->free, 1);
-		__builtin_prefetch((char *)w->free + 64, 1);
+		__builtin_prefetch(&w->free->cfg, 1);
+		__builtin_prefetch(&w->free->addr, 1);
 		__builtin_prefetch(&w->free->q, 1);
+		__builtin_prefetch(w->free->inl, 1);
 	}
 	s->cfg = w->cfg;
 	s->cbucket = bucket;
@@ -1093,20 +1170,19 @@ slot_set_client(struct qslot *s, const struct client *cl)
 {
 	/* Copies of known size, not a call. */
 	if (cl->salen == sizeof(struct sockaddr_in))
-		memcpy(&s->client, cl->sa, sizeof(struct sockaddr_in));
+		memcpy(&s->addr, cl->sa, sizeof(struct sockaddr_in));
 	else if (cl->salen == sizeof(struct sockaddr_in6))
-		memcpy(&s->client, cl->sa, sizeof(struct sockaddr_in6));
+		memcpy(&s->addr, cl->sa, sizeof(struct sockaddr_in6));
+	else if (cl->salen <= sizeof(s->addr))
+		memcpy(&s->addr, cl->sa, cl->salen);
 	else
-		memcpy(&s->client, cl->sa, cl->salen);
-	s->cl.sa = (const struct sockaddr *)&s->client;
-	s->cl.salen = cl->salen;
-	s->cl.lfd = cl->lfd;
-	s->cl.tc = cl->tc;
-	if (cl->dst != NULL) {
+		memcpy(&s->ss, cl->sa, cl->salen);
+	s->salen = (uint8_t)cl->salen;
+	s->lfd = cl->lfd;
+	s->tc = cl->tc;
+	s->has_dst = cl->dst != NULL;
+	if (cl->dst != NULL)
 		s->dst = *cl->dst;
-		s->cl.dst = &s->dst;
-	} else
-		s->cl.dst = NULL;
 	if (cl->tc != NULL)
 		tclient_query_begin(cl->tc);
 }
@@ -1122,16 +1198,18 @@ slot_free(struct worker *w, struct qslot *s)
 		free(s->race);
 		s->race = NULL;
 	}
-	if (s->pkt != s->inl)
-		free(s->pkt);
-	if (s->xpkt != NULL) {
+	if (s->len > sizeof(s->inl)) {
+		free(s->big);
+		s->big = NULL;
+	}
+	if (s->has_xpkt) {
 		free(s->xpkt);
 		s->xpkt = NULL;
+		s->has_xpkt = 0;
 	}
-	s->pkt = NULL;
-	if (s->cl.tc != NULL)
-		tclient_query_done(s->cl.tc);
-	s->cl.tc = NULL;
+	if (s->tc != NULL)
+		tclient_query_done(s->tc);
+	s->tc = NULL;
 	h = hold_of(w, s->cfg);
 	h->inflight--;
 	if (h->inflight == 0 && h != &w->holds[w->nholds - 1])

@@ -23,6 +23,8 @@
 # (keep the callgrind dump there, for callgrind_annotate --tree=caller),
 # IRQ_FLEET=1 (dnsrouted in a fleet: a one-member etcd, -e, fleet join;
 # the whole process is counted, its etcd client and mirrors included),
+# IRQ_CACHESIM=1 (callgrind's cache simulation too: L1 and last-level
+# data misses per query, in total and for the functions with the most),
 # BENCH_NET/BENCH_PORT as bench.sh (default here 127.61.1 and 5311).
 set -eu
 
@@ -43,6 +45,7 @@ ROUTES=${IRQ_ROUTES:-0}
 PROTO=${IRQ_PROTO:-udp}
 TOP=${IRQ_TOP:-25}
 FLEET=${IRQ_FLEET:-0}
+CACHESIM=${IRQ_CACHESIM:-0}
 NET=${BENCH_NET:-127.61.1}
 PORT=${BENCH_PORT:-5311}
 NSD_ADDR=$NET.1 R_ADDR=$NET.2 R_PORT=$((PORT + 1))
@@ -106,6 +109,7 @@ if [ "$FLEET" = 1 ] && [ "$TARGET" = dnsrouted ]; then
 fi
 
 CG="valgrind --tool=callgrind --callgrind-out-file=$D/cg.out --dump-instr=no"
+[ "$CACHESIM" != 1 ] || CG="$CG --cache-sim=yes"
 if [ "$TARGET" = floor ]; then
 	floor=floor_relay
 	[ "$PROTO" = udp ] || floor=floor_tcp
@@ -197,4 +201,29 @@ callgrind_annotate --auto=no --threshold=100 --inclusive=no "$out" 2>/dev/null |
 		ob = fn; sub(/^.*\[/, "", ob); sub(/\].*$/, "", ob); sub(/^.*\//, "", ob)
 		sub(/ \[.*$/, "", fn); sub(/^[^ ]*:/, "", fn)
 		printf "%8.1f  %s (%s)\n", v / n, fn, ob
+	}'
+[ "$CACHESIM" = 1 ] || exit 0
+# The cache model's data misses (events Ir Dr Dw I1mr D1mr D1mw ILmr DLmr
+# DLmw): L1 read and write misses, last-level ones, per query; then the
+# functions with the most L1 data misses (self), per query.
+awk -v n="$done_q" '
+	/^events:/ { for (i = 2; i <= NF; i++) ev[$i] = i - 1 }
+	/^summary:/ {
+		for (i = 2; i <= NF; i++) v[i - 1] = $i
+		printf "irq: per query %.2f L1 data misses (%.2f read, %.2f write), %.2f last-level (%.2f read, %.2f write), %.2f L1 instruction misses\n",
+		    (v[ev["D1mr"]] + v[ev["D1mw"]]) / n, v[ev["D1mr"]] / n,
+		    v[ev["D1mw"]] / n, (v[ev["DLmr"]] + v[ev["DLmw"]]) / n,
+		    v[ev["DLmr"]] / n, v[ev["DLmw"]] / n, v[ev["I1mr"]] / n
+	}' "$out"
+callgrind_annotate --auto=no --threshold=100 --inclusive=no \
+    --show=D1mr,D1mw,DLmr,DLmw --sort=D1mr "$out" 2>/dev/null |
+    awk -v n="$done_q" -v top="$TOP" '
+	/^ *[0-9,]+ +[0-9,]+ +[0-9,]+ +[0-9,]+ +[^ ]/ && !/PROGRAM TOTALS/ {
+		if (k++ >= top) next
+		for (i = 1; i <= 4; i++) { v[i] = $i; gsub(",", "", v[i]) }
+		fn = $0; sub(/^ *([0-9,.]+ +(\([^)]*\) +)?){4}/, "", fn)
+		ob = fn; sub(/^.*\[/, "", ob); sub(/\].*$/, "", ob); sub(/^.*\//, "", ob)
+		sub(/ \[.*$/, "", fn); sub(/^[^ ]*:/, "", fn)
+		printf "%6.2f L1 (%5.2f r %5.2f w)  %5.2f LL  %s (%s)\n",
+		    (v[1] + v[2]) / n, v[1] / n, v[2] / n, (v[3] + v[4]) / n, fn, ob
 	}'
