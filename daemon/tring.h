@@ -104,16 +104,18 @@ void		 tring_free(struct tring *);
 
 /*
  * The words of a record (see tring.c): 0 mono_us, 1 route_id,
- * 2 backend_id, 3 and 4 the small fields packed, 5 and 6 the address,
- * 7 the name's length, then the name, eight octets a word.
+ * 2 backend_id, 3 and 4 the small fields packed (the name's length
+ * among them), 5 the address (IPv6: 5 and 6), then the name, eight
+ * octets a word.
  */
-#define TRING_NAME_WORD		8
-#define TRING_REC_WORDS(n)	(TRING_NAME_WORD + ((n) + 7) / 8)
+#define TRING_HDR_WORDS		6
+#define TRING_REC_WORDS(v6, n)	(TRING_HDR_WORDS + (v6) + ((n) + 7) / 8)
 
-/* The packed words 3 to 7 of t from sa and q. */
+/* The packed words 3 to 6 of t from sa and q. */
 struct tring_small {
 	uint64_t	w3, w4, a0, a1;
 	size_t		namelen;
+	size_t		v6;		/* 1: a1 is a word of the record */
 };
 
 static inline void
@@ -124,6 +126,7 @@ tring_pack(struct tring_small *k, const struct trec *t,
 	uint32_t a4;
 
 	k->a0 = k->a1 = 0;
+	k->v6 = 0;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
 
@@ -135,6 +138,7 @@ tring_pack(struct tring_small *k, const struct trec *t,
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 
 		family = 6;
+		k->v6 = 1;
 		port = ntohs(in6->sin6_port);
 		memcpy(&k->a0, &in6->sin6_addr, 8);
 		memcpy(&k->a1, (const uint8_t *)&in6->sin6_addr + 8, 8);
@@ -145,15 +149,17 @@ tring_pack(struct tring_small *k, const struct trec *t,
 		qtype = q->qtype;
 	}
 	k->w3 = t->latency_us | qtype << 32 | (uint64_t)t->ancount << 48;
-	k->w4 = port | family << 16 | (uint64_t)t->tcp << 24 |
-	    (uint64_t)t->outcome << 32 | (uint64_t)(uint8_t)t->rcode << 40 |
-	    (uint64_t)t->tries << 48 | (uint64_t)t->detail << 56;
+	k->w4 = port | (family | (uint64_t)(t->tcp != 0) << 3) << 16 |
+	    (uint64_t)t->outcome << 24 | (uint64_t)(uint8_t)t->rcode << 32 |
+	    (uint64_t)t->tries << 40 | (uint64_t)t->detail << 48 |
+	    (uint64_t)k->namelen << 56;
 }
 
 /* tring_put where the record goes across the end of the ring, or its
- * name is too long to be read a word at a time: words 0 to 7 in v. */
-void		 tring_put_slow(struct tring *, const uint64_t v[8],
-		    const uint8_t *name);
+ * name is too long to be read a word at a time: words 0 to 6 in v (6 only
+ * when v6), namelen octets of name. */
+void		 tring_put_slow(struct tring *, const uint64_t v[7], size_t v6,
+		    const uint8_t *name, size_t namelen);
 
 /*
  * The worker: publish t with its client (family, port, addr) from sa and
@@ -172,18 +178,17 @@ tring_put(struct tring *r, const struct trec *t, const struct sockaddr *sa,
 	size_t i, nw;
 
 	tring_pack(&k, t, sa, q);
-	nw = TRING_REC_WORDS(k.namelen);
+	nw = TRING_REC_WORDS(k.v6, k.namelen);
 	p = r->pos;
 	d = p + 1;
 	/* The last word of a name of over 248 octets would read past its
 	 * buffer. */
 	if ((d & (TRING_WORDS - 1)) + nw > TRING_WORDS ||
 	    k.namelen > sizeof(q->qname_wire) - 7) {
-		uint64_t h[8] = { t->mono_us, (uint64_t)t->route_id,
-		    (uint64_t)t->backend_id, k.w3, k.w4, k.a0, k.a1,
-		    k.namelen };
+		uint64_t h[7] = { t->mono_us, (uint64_t)t->route_id,
+		    (uint64_t)t->backend_id, k.w3, k.w4, k.a0, k.a1 };
 
-		tring_put_slow(r, h, q->qname_wire);
+		tring_put_slow(r, h, k.v6, q->qname_wire, k.namelen);
 		return;
 	}
 	n = r->next++;
@@ -197,11 +202,12 @@ tring_put(struct tring *r, const struct trec *t, const struct sockaddr *sa,
 	TRING_PUT(3, k.w3);
 	TRING_PUT(4, k.w4);
 	TRING_PUT(5, k.a0);
-	TRING_PUT(6, k.a1);
-	TRING_PUT(7, k.namelen);
+	if (k.v6)
+		TRING_PUT(6, k.a1);
+	o += TRING_HDR_WORDS + k.v6;
 	for (i = 0; i < k.namelen; i += 8) {
 		memcpy(&v, q->qname_wire + i, 8);
-		TRING_PUT(TRING_NAME_WORD + i / 8, v);
+		TRING_PUT(i / 8, v);
 	}
 #undef TRING_PUT
 	atomic_store_explicit(&r->w[p & (TRING_WORDS - 1)], 2 * n + 2,
