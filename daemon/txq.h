@@ -31,6 +31,14 @@ struct udp_dst {
 	}		a;
 };
 
+/* Where a queued datagram goes: a UDP peer's address is IPv4 or IPv6,
+ * and a sockaddr_storage each spread a batch's answers over a line each. */
+union txq_addr {
+	struct sockaddr		sa;
+	struct sockaddr_in	v4;
+	struct sockaddr_in6	v6;
+};
+
 struct txq {
 	struct stats		*st;		/* send-errors */
 	int			 n;
@@ -38,7 +46,7 @@ struct txq {
 	int			 fd[TXQ_MAX];
 	struct mmsghdr		 m[TXQ_MAX];
 	struct iovec		 iov[TXQ_MAX];
-	struct sockaddr_storage	 addr[TXQ_MAX];
+	union txq_addr		 addr[TXQ_MAX];
 	uint64_t		 ctl[TXQ_MAX][TXQ_CTL_LEN / 8];
 };
 
@@ -62,6 +70,11 @@ sys_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int flags)
 }
 
 void	txq_flush(struct txq *);
+/* Send one datagram now (buf need not outlive the call); 0 or -1, counted
+ * in send-errors. */
+int	txq_send_now(struct txq *, int fd, const void *buf, size_t len,
+	    const struct sockaddr *to, socklen_t tolen,
+	    const struct udp_dst *from);
 /* txq_add()'s from, in datagram i's control message. */
 void	txq_set_from(struct txq *, int i, const struct udp_dst *from);
 
@@ -75,6 +88,11 @@ txq_add(struct txq *q, int fd, const void *buf, size_t len,
 {
 	int i;
 
+	/* No UDP peer has a longer address; sent now if one did. */
+	if (to != NULL && tolen > sizeof(q->addr[0])) {
+		(void)txq_send_now(q, fd, buf, len, to, tolen, from);
+		return;
+	}
 	if (q->n == TXQ_MAX)
 		txq_flush(q);
 	i = q->n++;
@@ -104,11 +122,6 @@ txq_add(struct txq *q, int fd, const void *buf, size_t len,
 	if (from != NULL)
 		txq_set_from(q, i, from);
 }
-/* Send one datagram now (buf need not outlive the call); 0 or -1, counted
- * in send-errors. */
-int	txq_send_now(struct txq *, int fd, const void *buf, size_t len,
-	    const struct sockaddr *to, socklen_t tolen,
-	    const struct udp_dst *from);
 /* The destination of a received datagram, from its IP_PKTINFO; 0 or -1. */
 int	udp_dst_of(struct msghdr *, struct udp_dst *);
 
