@@ -1051,11 +1051,13 @@ route_match_wire_hint(struct route_matcher *m, const struct route_table *t,
 	int idx, nl;
 
 	*limited = 0;
+	/* Way 1 first: a new name goes there unless it is taken (see the
+	 * replacement above), so most names are found on the one line. */
 	if ((k0 = dc_set(m, wire, wlen, qt, &k1, &h)) != NULL) {
-		k = k0;
+		k = k1;
 		if (dc_same(k, t, (uint32_t)h, qt, wire, wlen))
 			goto hit;
-		k = k1;
+		k = k0;
 		if (dc_same(k, t, (uint32_t)h, qt, wire, wlen))
 			goto hit;
 	}
