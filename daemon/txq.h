@@ -31,8 +31,9 @@ struct udp_dst {
 	}		a;
 };
 
-/* Where a queued datagram goes: a UDP peer's address is IPv4 or IPv6,
- * and a sockaddr_storage each spread a batch's answers over a line each. */
+/* Where a queued datagram goes: a UDP peer's address is IPv4 or IPv6
+ * (a sockaddr_storage each put every queued answer's on a line of its
+ * own). */
 union txq_addr {
 	struct sockaddr		sa;
 	struct sockaddr_in	v4;

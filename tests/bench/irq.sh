@@ -205,7 +205,8 @@ callgrind_annotate --auto=no --threshold=100 --inclusive=no "$out" 2>/dev/null |
 [ "$CACHESIM" = 1 ] || exit 0
 # The cache model's data misses (events Ir Dr Dw I1mr D1mr D1mw ILmr DLmr
 # DLmw): L1 read and write misses, last-level ones, per query; then the
-# functions with the most L1 data misses (self), per query.
+# IRQ_TOP functions with the most L1 data misses (self), per query.  The
+# model ignores prefetches: a line prefetched in time is a miss here.
 awk -v n="$done_q" '
 	/^events:/ { for (i = 2; i <= NF; i++) ev[$i] = i - 1 }
 	/^summary:/ {
@@ -217,13 +218,23 @@ awk -v n="$done_q" '
 	}' "$out"
 callgrind_annotate --auto=no --threshold=100 --inclusive=no \
     --show=D1mr,D1mw,DLmr,DLmw --sort=D1mr "$out" 2>/dev/null |
-    awk -v n="$done_q" -v top="$TOP" '
-	/^ *[0-9,]+ +[0-9,]+ +[0-9,]+ +[0-9,]+ +[^ ]/ && !/PROGRAM TOTALS/ {
-		if (k++ >= top) next
-		for (i = 1; i <= 4; i++) { v[i] = $i; gsub(",", "", v[i]) }
-		fn = $0; sub(/^ *([0-9,.]+ +(\([^)]*\) +)?){4}/, "", fn)
-		ob = fn; sub(/^.*\[/, "", ob); sub(/\].*$/, "", ob); sub(/^.*\//, "", ob)
-		sub(/ \[.*$/, "", fn); sub(/^[^ ]*:/, "", fn)
-		printf "%6.2f L1 (%5.2f r %5.2f w)  %5.2f LL  %s (%s)\n",
+    awk -v n="$done_q" '
+	/file:function/ { body = 1; next }
+	!body || /PROGRAM TOTALS/ || NF < 5 { next }
+	{
+		# "N (P%) N (P%) . . file:function [object]": four values,
+		# "." for none, each but a none with its percentage.
+		k = 0; fn = ""
+		for (i = 1; i <= NF; i++) {
+			if (k < 4 && $i ~ /^([0-9,]+|\.)$/) { v[++k] = $i; gsub(",", "", v[k]); v[k] += 0; continue }
+			if (fn == "" && $i ~ /%\)$|^\(/) continue
+			fn = fn (fn == "" ? "" : " ") $i
+		}
+		# The outer frames of the threads and the process.
+		if (fn ~ /(worker_main|event_base_dispatch|start_thread|clone|libc_start_main|below main\)|:main)( |$)/) next
+		ob = ""
+		if (fn ~ /\[/) { ob = fn; sub(/^.*\[/, "", ob); sub(/\].*$/, "", ob); sub(/^.*\//, "", ob); ob = " (" ob ")" }
+		sub(/ \[.*$/, "", fn); sub(/^.*\//, "", fn)
+		printf "%6.2f L1 (%5.2f r %5.2f w)  %5.2f LL  %s%s\n",
 		    (v[1] + v[2]) / n, v[1] / n, v[2] / n, (v[3] + v[4]) / n, fn, ob
-	}'
+	}' | sort -rn | head -n "$TOP"
